@@ -1,0 +1,47 @@
+"""The ``gridwall`` command. It composes subcommands from the parts and holds no logic.
+
+Each part registers its own typer sub-app here. A subcommand that is not built yet does not
+exist (no stubs).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="gridwall",
+    help="gridwall 网格问题墙: offline-first field system for village grid workers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    """Attach the sub-apps of the parts that exist."""
+    # Parts add themselves here, one line each.
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: clear one-line errors instead of tracebacks unless --debug is given."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a CLI
+        if debug:
+            raise
+        typer.echo(f"错误 error: {exc} (run again with --debug for details)", err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
