@@ -1,0 +1,110 @@
+"""Atomic file writes and the TinyDB storage the device store reads and writes through.
+
+Every file of the store is a TinyDB JSON document (``{"table": {"doc id": {...}}}``) written
+atomically: temp file in the same folder, flush, fsync, ``os.replace``, fsync the folder. A
+kill at any moment leaves either the old file or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tinydb import Storage, TinyDB
+from tinydb.table import Table
+
+TMP_SUFFIX = ".tmp"
+
+
+class DamagedFile(Exception):
+    """A store file that exists but cannot be read as a TinyDB JSON document."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path.name}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def remove_durably(path: Path) -> None:
+    """Delete a file and make the deletion durable (missing is fine)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    fsync_dir(path.parent)
+
+
+def dumps(data: Any) -> bytes:
+    # Compact separators and the C encoder: this is the hot path of every save.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage whose every write is atomic and durable.
+
+    ``read`` raises :class:`DamagedFile` for a file that is not a JSON object of tables
+    (TinyDB's own JSONStorage would raise a bare ``JSONDecodeError`` or return garbage).
+    """
+
+    def __init__(self, path: str | Path, **_: Any) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw:
+            raise DamagedFile(self.path, "empty file")
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DamagedFile(self.path, f"not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise DamagedFile(self.path, "not a TinyDB document (object of tables)")
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        atomic_write_bytes(self.path, dumps(data))
+
+
+class StrIdTable(Table):
+    """Our documents are keyed by UUIDv7 strings, not TinyDB's integer ids."""
+
+    document_id_class = str
+
+
+class StoreTinyDB(TinyDB):
+    table_class = StrIdTable
+
+
+def tinydb_view(path: str | Path) -> TinyDB:
+    """Open one store file with TinyDB (for inspection and repair by hand; atomic writes)."""
+    return StoreTinyDB(Path(path), storage=AtomicJSONStorage)

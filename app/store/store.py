@@ -1,0 +1,674 @@
+"""The device store: records, outbox, pull cursor, conflict log and photos, crash-safe.
+
+Layout under ``data_dir`` (every JSON file is a TinyDB document written atomically)::
+
+    meta.json                  node, clock last stamp and offset, pull cursor, key-values
+    records/<part>.json        {"records": {id: record}, "deferred": {id: remote record}}
+    outbox/<seq>.json          {"outbox": {change_id: change}}  small segments, oldest first
+    refused.json               {"refused": {change_id: {"change": ..., "reason": ...}}}
+    conflicts.json             {"conflicts": {key: conflict}}  grow-only
+    photos/<sha256>            photo bytes named by hash (thumbnails beside them)
+    damaged/                   files that could not be read, moved aside (never deleted)
+
+Record partitions: visits and issue events by month of their UUIDv7 time and a shard of the
+id's random bits; other kinds by shard. A save rewrites one outbox segment and one partition.
+
+Write order (what makes a kill at any moment safe):
+
+- ``save``: outbox segment first, then conflicts, then the partition. On open every change
+  still in the outbox is merged into its record again (merge is idempotent).
+- ``apply_remote``: conflicts, then partitions, then ``meta.json`` with the cursor. A kill
+  before the cursor is written only makes the next pull fetch the page again.
+- ``mark_refused``: refused.json, then the outbox segment (open drops refused ids from it).
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import hashlib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from sync.clock import HybridClock, is_stamp
+from sync.i18n import t
+from sync.ids import id_time_ms, is_id, new_id
+
+from .storage import (
+    TMP_SUFFIX,
+    AtomicJSONStorage,
+    DamagedFile,
+    atomic_write_bytes,
+    fsync_dir,
+    remove_durably,
+)
+
+TIME_KINDS = frozenset({"visit", "issue_event"})
+TIME_SHARDS = 8  # per month: keeps the current month's file small at township scale
+OTHER_SHARDS = 16
+SEGMENT_MAX = 32  # changes per outbox segment file
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
+_SEG_RE = re.compile(r"^\d{10}$")
+
+
+class StoreError(Exception):
+    """A clear, translated message about what went wrong and what to do."""
+
+
+class MergeResultLike(Protocol):
+    record: dict
+    conflicts: list
+    changed: bool
+
+
+class Merger(Protocol):
+    def apply_change(self, record: dict | None, change: dict) -> MergeResultLike: ...
+
+    def merge_records(self, a: dict, b: dict) -> MergeResultLike: ...
+
+
+@dataclass
+class DamagedReport:
+    name: str  # file name as it was in the store
+    moved_to: Path
+    reason: str
+    message: str  # translated, for people
+
+
+def _default_merger() -> Merger:
+    from sync import merge  # lazily: the shared merge module
+
+    return merge  # type: ignore[return-value]
+
+
+def partition_name(kind: str, record_id: str) -> str:
+    """The records/ file (without .json) that holds a record: derived from kind and id only."""
+    shard_digit = int(record_id[-1], 16) if record_id and record_id[-1] in "0123456789abcdef" else 0
+    if kind in TIME_KINDS:
+        shard = shard_digit % TIME_SHARDS
+        if is_id(record_id):
+            month = time.strftime("%Y-%m", time.gmtime(id_time_ms(record_id) / 1000))
+        else:
+            month = "undated"
+        return f"{kind}-{month}-{shard:x}"
+    return f"{kind}-{shard_digit % OTHER_SHARDS:x}"
+
+
+def conflict_key(conflict: dict, record_id: str | None = None) -> str:
+    """Dedupe key of a conflict: (record id, field, stamp of the value that lost)."""
+    rid = conflict.get("id") or conflict.get("record_id") or record_id or ""
+    field = conflict.get("field", "")
+    lost = conflict.get("lost_stamp") or conflict.get("loser_stamp")
+    if lost is None:
+        loser = conflict.get("loser")
+        lost = loser.get("stamp") if isinstance(loser, dict) else conflict.get("stamp")
+    return f"{rid}|{field}|{lost or ''}"
+
+
+def _max_stamp(record: dict) -> str | None:
+    stamps = record.get("stamps") or {}
+    best = None
+    for s in stamps.values():
+        if isinstance(s, str) and (best is None or s > best):
+            best = s
+    return best
+
+
+def _check_change(change: Any) -> None:
+    if not isinstance(change, dict):
+        raise StoreError(t("store.bad_change", problem="not an object"))
+    for key in ("change_id", "id", "kind"):
+        if not isinstance(change.get(key), str) or not change.get(key):
+            raise StoreError(t("store.bad_change", problem=f"missing {key}"))
+    if not re.fullmatch(r"[a-z_]+", change["kind"]):
+        raise StoreError(t("store.unknown_kind", kind=change["kind"]))
+    if not isinstance(change.get("fields"), dict) or not isinstance(change.get("stamps"), dict):
+        raise StoreError(t("store.bad_change", problem="fields and stamps must be objects"))
+    for f, s in change["stamps"].items():
+        if not is_stamp(s):
+            raise StoreError(t("store.bad_change", problem=f"bad stamp for {f}"))
+
+
+def _check_record(rec: Any) -> None:
+    if not isinstance(rec, dict):
+        raise StoreError(t("store.bad_record", problem="not an object"))
+    for key in ("id", "kind"):
+        if not isinstance(rec.get(key), str) or not rec.get(key):
+            raise StoreError(t("store.bad_record", problem=f"missing {key}"))
+    if not re.fullmatch(r"[a-z_]+", rec["kind"]):
+        raise StoreError(t("store.unknown_kind", kind=rec["kind"]))
+    if not isinstance(rec.get("fields"), dict) or not isinstance(rec.get("stamps"), dict):
+        raise StoreError(t("store.bad_record", problem="fields and stamps must be objects"))
+
+
+class Store:
+    """The device replica. Open with :meth:`Store.open`; one process at a time per folder.
+
+    Reads come from memory (loaded at open); records returned are the store's own dicts and
+    must not be mutated by callers (make a change instead).
+    """
+
+    def __init__(self) -> None:  # use Store.open
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ open / close
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path | str,
+        node: str | None = None,
+        merger: Merger | None = None,
+    ) -> Store:
+        """Open (or create) the store in ``data_dir``; recover whatever a crash left behind."""
+        self = cls()
+        self.data_dir = Path(data_dir)
+        self._merger = merger
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise StoreError(t("store.not_dir", path=self.data_dir))
+        for sub in ("records", "outbox", "photos", "damaged"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise StoreError(t("store.locked", path=self.data_dir)) from None
+        self._closed = False
+        self._damaged: list[DamagedReport] = []
+        self._remove_temp_files()
+        self._load(node)
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._write_meta()
+            self._closed = True
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def merger(self) -> Merger:
+        if self._merger is None:
+            self._merger = _default_merger()
+        return self._merger
+
+    def _remove_temp_files(self) -> None:
+        # Leftovers of writes killed before their rename; the real file is intact.
+        for d in (self.data_dir, self.data_dir / "records", self.data_dir / "outbox",
+                  self.data_dir / "photos"):
+            for p in d.glob(f".*{TMP_SUFFIX}"):
+                p.unlink(missing_ok=True)
+
+    def _read(self, path: Path, outbox: bool = False) -> dict[str, dict] | None:
+        """Read a store file; a damaged one is moved aside and reported, and None returned."""
+        try:
+            return AtomicJSONStorage(path).read()
+        except DamagedFile as exc:
+            self._move_aside(path, exc.reason, outbox)
+            return None
+
+    def _move_aside(self, path: Path, reason: str, outbox: bool = False) -> None:
+        dest = self.data_dir / "damaged" / path.name
+        n = 1
+        while dest.exists():
+            dest = self.data_dir / "damaged" / f"{path.name}.{n}"
+            n += 1
+        os.replace(path, dest)
+        fsync_dir(path.parent)
+        fsync_dir(dest.parent)
+        key = "store.damaged_outbox" if outbox else "store.damaged_file"
+        self._damaged.append(
+            DamagedReport(path.name, dest, reason, t(key, name=path.name, reason=reason))
+        )
+
+    def _load(self, node: str | None) -> None:
+        d = self.data_dir
+        meta_doc = self._read(d / "meta.json") or {}
+        self._meta: dict[str, Any] = dict(meta_doc.get("meta", {}))
+        self._by_kind: dict[str, dict[str, dict]] = {}
+        self._parts: dict[str, dict[str, dict]] = {}
+        self._deferred: dict[str, dict[str, dict]] = {}
+        best = self._meta.get("clock_last")
+        for path in sorted((d / "records").glob("*.json")):
+            doc = self._read(path)
+            if doc is None:
+                continue
+            pname = path.stem
+            recs = doc.get("records", {})
+            self._parts[pname] = recs
+            self._deferred[pname] = doc.get("deferred", {})
+            for rid, rec in recs.items():
+                self._by_kind.setdefault(rec.get("kind", ""), {})[rid] = rec
+                s = _max_stamp(rec)
+                if s and (best is None or s > best):
+                    best = s
+        # Outbox segments, oldest first.
+        self._segments: dict[int, dict[str, dict]] = {}
+        self._seg_of: dict[str, int] = {}
+        for path in sorted((d / "outbox").glob("*.json")):
+            if not _SEG_RE.match(path.stem):
+                continue
+            doc = self._read(path, outbox=True)
+            if doc is None:
+                continue
+            seq = int(path.stem)
+            self._segments[seq] = doc.get("outbox", {})
+            for cid in self._segments[seq]:
+                self._seg_of[cid] = seq
+        self._next_seq = (max(self._segments) + 1) if self._segments else 1
+        self._refused: dict[str, dict] = (self._read(d / "refused.json") or {}).get("refused", {})
+        self._conflicts: dict[str, dict] = (
+            self._read(d / "conflicts.json") or {}
+        ).get("conflicts", {})
+        for cid in [c for c in self._seg_of if c in self._refused]:
+            # Killed between writing refused.json and the outbox segment: finish the move.
+            self._drop_from_outbox([cid])
+        self._pending_fields: dict[str, dict[str, int]] = {}
+        for change in self._iter_pending():
+            self._count_pending(change, +1)
+            for s in change.get("stamps", {}).values():
+                if best is None or s > best:
+                    best = s
+        # Node id: given > persisted > the one in our own outbox > a new one.
+        persisted = self._meta.get("node")
+        if node is None:
+            node = persisted
+        if node is None:
+            node = next((c.get("node") for c in self._iter_pending() if c.get("node")), None)
+        if node is None:
+            node = "d" + new_id().replace("-", "")[-12:]
+        self._meta["node"] = node
+        self._clock = HybridClock(node, last=best, offset_ms=int(self._meta.get("clock_offset", 0)))
+        # Replay: every change still in the outbox is merged into its record again.
+        dirty: set[str] = set()
+        new_conflicts = False
+        for change in self._iter_pending():
+            cur = self._get_any(change["kind"], change["id"])
+            res = self.merger.apply_change(cur, change)
+            if res.changed:
+                self._put(res.record)
+                dirty.add(partition_name(change["kind"], change["id"]))
+            new_conflicts |= self._log_conflicts(res.conflicts, change["id"])
+        # Remote values held back for unacked fields whose changes are gone now.
+        for pname, deferred in self._deferred.items():
+            for rid in list(deferred):
+                if rid not in self._pending_fields:
+                    new_conflicts |= self._merge_deferred(pname, rid)
+                    dirty.add(pname)
+        if new_conflicts:
+            self._write_conflicts()
+        for pname in sorted(dirty):
+            self._write_part(pname)
+        if persisted != node or not (d / "meta.json").exists():
+            self._write_meta()
+
+    # ------------------------------------------------------------------ internals
+
+    def _iter_pending(self) -> Iterable[dict]:
+        for seq in sorted(self._segments):
+            yield from self._segments[seq].values()
+
+    def _count_pending(self, change: dict, delta: int) -> None:
+        rid = change["id"]
+        fields = self._pending_fields.setdefault(rid, {})
+        for f in change.get("fields", {}):
+            n = fields.get(f, 0) + delta
+            if n > 0:
+                fields[f] = n
+            else:
+                fields.pop(f, None)
+        if not fields:
+            self._pending_fields.pop(rid, None)
+
+    def _get_any(self, kind: str, rid: str) -> dict | None:
+        return self._by_kind.get(kind, {}).get(rid)
+
+    def _put(self, record: dict) -> str:
+        kind, rid = record["kind"], record["id"]
+        pname = partition_name(kind, rid)
+        self._parts.setdefault(pname, {})[rid] = record
+        self._by_kind.setdefault(kind, {})[rid] = record
+        return pname
+
+    def _write(self, path: Path, doc: dict) -> None:
+        try:
+            AtomicJSONStorage(path).write(doc)
+        except OSError as exc:
+            raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
+
+    def _write_part(self, pname: str) -> None:
+        doc: dict[str, dict] = {"records": self._parts.get(pname, {})}
+        deferred = self._deferred.get(pname)
+        if deferred:
+            doc["deferred"] = deferred
+        self._write(self.data_dir / "records" / f"{pname}.json", doc)
+
+    def _write_segment(self, seq: int) -> None:
+        path = self.data_dir / "outbox" / f"{seq:010d}.json"
+        seg = self._segments.get(seq)
+        if seg:
+            self._write(path, {"outbox": seg})
+        else:
+            self._segments.pop(seq, None)
+            remove_durably(path)
+
+    def _write_meta(self) -> None:
+        self._meta["clock_last"] = self._clock.last
+        self._meta["clock_offset"] = self._clock.offset_ms
+        self._write(self.data_dir / "meta.json", {"meta": self._meta})
+
+    def _write_conflicts(self) -> None:
+        self._write(self.data_dir / "conflicts.json", {"conflicts": self._conflicts})
+
+    def _log_conflicts(self, conflicts: Iterable[Any], record_id: str) -> bool:
+        added = False
+        for c in conflicts or ():
+            entry = dict(c) if isinstance(c, dict) else dict(vars(c))
+            entry.setdefault("id", record_id)
+            key = conflict_key(entry, record_id)
+            if key not in self._conflicts:
+                entry.setdefault("logged_at", int(time.time() * 1000))
+                self._conflicts[key] = entry
+                added = True
+        return added
+
+    def _merge_deferred(self, pname: str, rid: str) -> bool:
+        """Merge a held-back remote record now that no local change covers its fields."""
+        remote = self._deferred[pname].pop(rid)
+        cur = self._parts.get(pname, {}).get(rid)
+        if cur is None:
+            self._put(remote)
+            return False
+        res = self.merger.merge_records(cur, remote)
+        self._put(res.record)
+        return self._log_conflicts(res.conflicts, rid)
+
+    def _drop_from_outbox(self, change_ids: Iterable[str]) -> list[dict]:
+        touched: set[int] = set()
+        dropped = []
+        for cid in change_ids:
+            seq = self._seg_of.pop(cid, None)
+            if seq is None:
+                continue
+            change = self._segments[seq].pop(cid)
+            if hasattr(self, "_pending_fields"):
+                self._count_pending(change, -1)
+            dropped.append(change)
+            touched.add(seq)
+        for seq in sorted(touched):
+            self._write_segment(seq)
+        return dropped
+
+    # ------------------------------------------------------------------ local writes
+
+    @property
+    def node(self) -> str:
+        return self._clock.node
+
+    @property
+    def clock(self) -> HybridClock:
+        return self._clock
+
+    def set_clock_offset(self, ms: int) -> None:
+        """The server told us how far off the device clock is; persist it."""
+        with self._lock:
+            self._clock.offset_ms = int(ms)
+            self._write_meta()
+
+    def save(self, change: dict) -> dict:
+        """Apply a locally made change, queue it for upload; returns the merged record.
+
+        When this returns, the change is durable: it survives a kill at any later moment.
+        """
+        _check_change(change)
+        with self._lock:
+            cid = change["change_id"]
+            if cid in self._seg_of or cid in self._refused:
+                return self._get_any(change["kind"], change["id"]) or {}
+            change = copy.deepcopy(change)
+            change.setdefault("node", self.node)
+            # 1. outbox first: once this file is renamed in place, the save is durable.
+            seq = self._next_seq - 1
+            if seq < 1 or len(self._segments.get(seq, {})) >= SEGMENT_MAX:
+                seq = self._next_seq
+                self._next_seq += 1
+            self._segments.setdefault(seq, {})[cid] = change
+            self._seg_of[cid] = seq
+            self._count_pending(change, +1)
+            self._write_segment(seq)
+            for s in change["stamps"].values():
+                self._clock.observe(s)
+            # 2. the record (a kill before this point is repaired by the replay at open).
+            cur = self._get_any(change["kind"], change["id"])
+            res = self.merger.apply_change(cur, change)
+            if self._log_conflicts(res.conflicts, change["id"]):
+                self._write_conflicts()
+            if res.changed or cur is None:
+                pname = self._put(res.record)
+                self._write_part(pname)
+            return res.record
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, kind: str, record_id: str, include_deleted: bool = False) -> dict | None:
+        rec = self._by_kind.get(kind, {}).get(record_id)
+        if rec is None or (not include_deleted and rec.get("fields", {}).get("_deleted")):
+            return None
+        return rec
+
+    def all(self, kind: str, include_deleted: bool = False) -> list[dict]:
+        recs = self._by_kind.get(kind, {}).values()
+        if include_deleted:
+            return list(recs)
+        return [r for r in recs if not r.get("fields", {}).get("_deleted")]
+
+    def query(
+        self, kind: str, predicate: Callable[[dict], bool], include_deleted: bool = False
+    ) -> list[dict]:
+        return [r for r in self.all(kind, include_deleted) if predicate(r)]
+
+    def kinds(self) -> list[str]:
+        return sorted(k for k, v in self._by_kind.items() if v)
+
+    # ------------------------------------------------------------------ replica interface
+
+    def pending_changes(self, limit: int = 100) -> list[dict]:
+        """Changes the server has not acknowledged, oldest first."""
+        with self._lock:
+            out: list[dict] = []
+            for change in self._iter_pending():
+                if len(out) >= limit:
+                    break
+                out.append(change)
+            return out
+
+    def outbox_size(self) -> int:
+        return len(self._seg_of)
+
+    def mark_acked(self, change_ids: Iterable[str]) -> None:
+        """The server has these changes: drop them from the outbox."""
+        with self._lock:
+            dropped = self._drop_from_outbox(list(change_ids))
+            dirty: set[str] = set()
+            new_conflicts = False
+            for change in dropped:
+                rid = change["id"]
+                pname = partition_name(change["kind"], rid)
+                if rid not in self._pending_fields and rid in self._deferred.get(pname, {}):
+                    new_conflicts |= self._merge_deferred(pname, rid)
+                    dirty.add(pname)
+            if new_conflicts:
+                self._write_conflicts()
+            for pname in sorted(dirty):
+                self._write_part(pname)
+            if dropped:
+                self._write_meta()
+
+    def mark_refused(self, change_id: str, reason: str) -> None:
+        """The server refused this change: keep it visible in refused_changes(), stop sending."""
+        with self._lock:
+            seq = self._seg_of.get(change_id)
+            if seq is None:
+                return
+            change = self._segments[seq][change_id]
+            self._refused[change_id] = {
+                "change": change, "reason": reason, "at": int(time.time() * 1000)
+            }
+            self._write(self.data_dir / "refused.json", {"refused": self._refused})
+            self._drop_from_outbox([change_id])
+
+    def refused_changes(self) -> list[dict]:
+        """Each refused change with the server's reason: {"change", "reason", "at"}."""
+        return list(self._refused.values())
+
+    def cursor(self) -> str | None:
+        return self._meta.get("cursor")
+
+    def apply_remote(self, records: list[dict], cursor: str | None) -> None:
+        """Merge pulled records, then save the cursor (never before the data is durable).
+
+        A field with a local change the server has not acknowledged keeps the local value;
+        the remote record is held back and merged once those changes are acknowledged.
+        """
+        for rec in records:
+            _check_record(rec)
+        with self._lock:
+            dirty: set[str] = set()
+            new_conflicts = False
+            for remote in records:
+                kind, rid = remote["kind"], remote["id"]
+                cur = self._get_any(kind, rid)
+                pname = partition_name(kind, rid)
+                s = _max_stamp(remote)
+                if s:
+                    self._clock.observe(s)
+                if cur is None:
+                    self._put(copy.deepcopy(remote))
+                    dirty.add(pname)
+                    continue
+                res = self.merger.merge_records(cur, remote)
+                new_conflicts |= self._log_conflicts(res.conflicts, rid)
+                merged = res.record
+                held = False
+                pending = self._pending_fields.get(rid)
+                if pending:
+                    for f in pending:
+                        if merged["stamps"].get(f) != cur["stamps"].get(f):
+                            if not held:
+                                merged = copy.deepcopy(merged)
+                                held = True
+                            if f in cur["fields"]:
+                                merged["fields"][f] = cur["fields"][f]
+                                merged["stamps"][f] = cur["stamps"][f]
+                if held:
+                    deferred = self._deferred.setdefault(pname, {})
+                    prev = deferred.get(rid)
+                    deferred[rid] = (
+                        self.merger.merge_records(prev, remote).record if prev else remote
+                    )
+                    dirty.add(pname)
+                if res.changed or held:
+                    self._put(merged)
+                    dirty.add(pname)
+            if new_conflicts:
+                self._write_conflicts()
+            for pname in sorted(dirty):
+                self._write_part(pname)
+            # Last: the cursor. Killed before this line, the page is pulled and merged again.
+            if cursor is not None:
+                self._meta["cursor"] = cursor
+            self._write_meta()
+
+    def conflicts(self) -> list[dict]:
+        """The local conflict log (grow-only, deduped by record id, field and lost stamp)."""
+        return list(self._conflicts.values())
+
+    # ------------------------------------------------------------------ photos
+
+    def _check_sha(self, sha256: str) -> None:
+        if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
+            raise StoreError(t("store.bad_sha", sha=sha256))
+
+    def photo_path(self, sha256: str) -> Path:
+        self._check_sha(sha256)
+        return self.data_dir / "photos" / sha256
+
+    def thumb_path(self, sha256: str) -> Path:
+        self._check_sha(sha256)
+        return self.data_dir / "photos" / f"{sha256}.thumb"
+
+    def has_photo(self, sha256: str) -> bool:
+        return self.photo_path(sha256).exists()
+
+    def put_photo(self, sha256: str, data: bytes) -> Path:
+        """Store photo bytes under their sha256 (checked) atomically."""
+        path = self.photo_path(sha256)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(t("store.photo_mismatch", sha=sha256))
+        if not path.exists():
+            atomic_write_bytes(path, data)
+        return path
+
+    def put_photo_file(self, sha256: str, data: bytes, thumbnail: bytes | None = None) -> Path:
+        """Store a processed photo and, optionally, its thumbnail beside it."""
+        path = self.put_photo(sha256, data)
+        if thumbnail is not None:
+            atomic_write_bytes(self.thumb_path(sha256), thumbnail)
+        return path
+
+    def photo_bytes(self, sha256: str) -> bytes | None:
+        try:
+            return self.photo_path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def missing_photos(self) -> list[str]:
+        """sha256 of photo records whose bytes are not on this device."""
+        out = []
+        for rec in self._by_kind.get("photo", {}).values():
+            sha = rec.get("fields", {}).get("sha256")
+            if isinstance(sha, str) and _SHA_RE.match(sha) and not self.has_photo(sha):
+                out.append(sha)
+        return out
+
+    # ------------------------------------------------------------------ meta, stats, damage
+
+    def meta_get(self, key: str, default: Any = None) -> Any:
+        return self._meta.get("kv", {}).get(key, default)
+
+    def meta_set(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._meta.setdefault("kv", {})[key] = value
+            self._write_meta()
+
+    def damaged_files(self) -> list[DamagedReport]:
+        """Files found damaged at open (moved to damaged/), each with a message for people."""
+        return list(self._damaged)
+
+    def stats(self) -> dict:
+        return {
+            "counts": {k: sum(1 for r in v.values() if not r.get("fields", {}).get("_deleted"))
+                       for k, v in sorted(self._by_kind.items())},
+            "outbox": len(self._seg_of),
+            "refused": len(self._refused),
+            "conflicts": len(self._conflicts),
+            "cursor": self.cursor(),
+            "last_sync": self.meta_get("last_sync"),
+            "damaged": [d.name for d in self._damaged],
+        }
