@@ -1,0 +1,700 @@
+"""Record kinds, their field specs, validation with clear messages, and change builders.
+
+A record is ``{id, kind, grid, fields, stamps, bases}`` (see docs/model.md). Devices write the
+``RECORD_KINDS``; the ``REFERENCE_KINDS`` come from the server and are read-only on devices.
+Every message a person may see comes from the catalog (``sync/locale/model.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sync.clock import HybridClock, is_stamp
+from sync.i18n import catalog, t
+from sync.ids import is_id, new_id
+
+RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
+REFERENCE_KINDS = ("village", "grid", "category", "unit", "user")
+KINDS = RECORD_KINDS + REFERENCE_KINDS
+# Made once with all their fields, never changed; merging them is set union.
+IMMUTABLE_KINDS = ("issue_event", "photo")
+DELETED = "_deleted"
+
+CARE_TAGS = (
+    "独居老人", "空巢老人", "高龄老人", "留守儿童", "残疾人", "低保户",
+    "特困供养", "脱贫监测户", "党员户", "五星级文明户", "双联户", "其他",
+)  # fmt: skip
+VISIT_KINDS = ("routine", "follow_up", "care", "recheck")
+ISSUE_KINDS = ("problem", "wish")
+APPEAL_TYPES = ("consult", "help", "complaint", "report", "suggestion")
+URGENCIES = ("normal", "urgent", "critical")
+REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
+ROLES = ("grid_worker", "township_staff", "operator", "admin")
+EVENT_TYPES = (
+    "report", "accept", "reject", "assign", "return", "extend", "supervise", "progress",
+    "resolve", "recheck", "close", "reopen", "comment", "publish", "unpublish",
+    "claim", "fulfil", "feedback",
+)  # fmt: skip
+
+# Naive local times are China Standard Time: the product is used in Chinese townships only.
+CHINA_TZ = timezone(timedelta(hours=8))
+_REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_MOBILE_RE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+_LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}(?:(?:转|ext|#)\d{1,6})?$")
+_MAX_MS = 32503680000000  # year 3000: anything later is a typo, not a time
+MAX_DATA_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a kind. ``type`` is one of the validators in ``_CHECKS``."""
+
+    name: str
+    type: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max_len: int | None = None
+    min: int | None = None
+    max: int | None = None
+    max_items: int | None = None
+    write_once: bool = False
+    # Nested fields for "object"/"objects" types (members, attached_to, event data).
+    sub: tuple[FieldSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class ValidationError(ValueError):
+    """Raised by ``check_record`` and the change builders; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("；".join(e.message for e in self.errors))
+
+
+def _f(name: str, type_: str, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, type_, **kw)
+
+
+_LOCATION = _f("location", "location")
+_PHOTOS = _f("photos", "sha256s", max_items=30)
+_NOTE = _f("note", "text", max_len=2000)
+
+FIELDS: dict[str, dict[str, FieldSpec]] = {}
+
+
+def _kind(kind: str, *specs: FieldSpec, deletable: bool = True) -> None:
+    all_specs = list(specs)
+    if deletable:
+        all_specs.append(_f(DELETED, "bool"))
+    FIELDS[kind] = {s.name: s for s in all_specs}
+
+
+_kind(
+    "household",
+    _f("village", "ref", required=True),
+    _f("address", "text", required=True, max_len=100),
+    _f("head", "text", required=True, max_len=30),
+    _f("phone", "phone"),
+    _f("member_count", "int", min=0, max=99),
+    _f(
+        "members",
+        "objects",
+        max_items=50,
+        sub=(
+            _f("name", "text", required=True, max_len=30),
+            _f("relation", "text", max_len=20),
+            _f("birth_year", "int", min=1900, max=2100),
+        ),
+    ),
+    _f("care_tags", "tags", choices=CARE_TAGS, max_items=len(CARE_TAGS)),
+    _LOCATION,
+    _NOTE,
+)
+_kind(
+    "visit",
+    _f("household", "id", required=True, write_once=True),
+    _f("visitor", "ref", required=True, write_once=True),
+    _f("time", "time", required=True, write_once=True),
+    _f("kind", "choice", required=True, choices=VISIT_KINDS, write_once=True),
+    _f("people_met", "text", max_len=200, write_once=True),
+    _f("seen", "text", max_len=2000, write_once=True),
+    _f("said", "text", max_len=2000, write_once=True),
+    _f("demands", "ids", max_items=50),
+    _PHOTOS,
+    _f("location", "location", write_once=True),
+    _f("next_due", "date"),
+)
+_kind(
+    "issue",
+    _f("issue_kind", "choice", required=True, choices=ISSUE_KINDS, write_once=True),
+    _f("appeal_type", "choice", choices=APPEAL_TYPES),
+    _f("category", "ref"),
+    _f("title", "text", required=True, max_len=60),
+    _f("description", "text", max_len=2000),
+    _f("urgency", "choice", choices=URGENCIES),
+    _f("household", "id"),
+    _LOCATION,
+    _PHOTOS,
+    _f("reporter_visibility", "choice", choices=REPORTER_VISIBILITY),
+    _f("reporter", "ref", required=True, write_once=True),
+    _f("public_title", "text", max_len=60),
+    _f("public_text", "text", max_len=1000),
+)
+_kind(
+    "issue_event",
+    _f("issue", "id", required=True),
+    _f("type", "choice", required=True, choices=EVENT_TYPES),
+    _f("actor", "ref", required=True),
+    _f("role", "choice", required=True, choices=ROLES),
+    _f("at", "time", required=True),
+    _f("data", "data"),
+    deletable=False,
+)
+_kind(
+    "photo",
+    _f("sha256", "sha256", required=True),
+    _f("size", "int", required=True, min=1, max=100_000_000),
+    _f("width", "int", required=True, min=1, max=100_000),
+    _f("height", "int", required=True, min=1, max=100_000),
+    _f("taken_at", "time"),
+    _f(
+        "attached_to",
+        "object",
+        required=True,
+        sub=(
+            _f("kind", "choice", required=True, choices=("household", "visit", "issue", "issue_event")),
+            _f("id", "id", required=True),
+        ),
+    ),
+    deletable=False,
+)
+# Reference data (server-owned): light validation, names and links only.
+_kind("village", _f("name", "text", required=True, max_len=60), _f("township", "text", max_len=60))
+_kind("grid", _f("name", "text", required=True, max_len=60), _f("village", "ref"))
+_kind(
+    "category",
+    _f("name", "text", required=True, max_len=40),
+    _f("parent", "ref"),
+    _f("order", "int", min=0, max=10_000),
+)
+_kind("unit", _f("name", "text", required=True, max_len=60), _f("phone", "phone"))
+_kind(
+    "user",
+    _f("name", "text", required=True, max_len=30),
+    _f("role", "choice", required=True, choices=ROLES),
+    _f("grid", "ref"),
+    _f("phone", "phone"),
+)
+
+# Per-type payload of an issue event (``fields.data``); shared with sync.workflow.
+EVENT_DATA: dict[str, tuple[FieldSpec, ...]] = {
+    "report": (_f("note", "text", max_len=500),),
+    "accept": (_f("note", "text", max_len=500),),
+    "reject": (_f("reason", "text", required=True, max_len=500),),
+    "assign": (
+        _f("unit", "ref", required=True),
+        _f("deadline", "date", required=True),
+        _f("note", "text", max_len=500),
+    ),
+    "return": (_f("reason", "text", required=True, max_len=500),),
+    "extend": (_f("deadline", "date", required=True), _f("reason", "text", required=True, max_len=500)),
+    "supervise": (_f("level", "int", required=True, min=1, max=3), _f("note", "text", max_len=500)),
+    "progress": (_f("note", "text", required=True, max_len=1000),),
+    "resolve": (_f("reply", "text", required=True, max_len=2000), _PHOTOS),
+    "recheck": (
+        _f("solved", "bool", required=True),
+        _f("satisfied", "bool", required=True),
+        _f("reason", "text", max_len=500),
+    ),
+    "close": (_f("outcome", "text", max_len=500),),
+    "reopen": (_f("reason", "text", max_len=500),),
+    "comment": (_f("text", "text", required=True, max_len=1000),),
+    "publish": (
+        _f("public_title", "text", required=True, max_len=60),
+        _f("public_text", "text", required=True, max_len=1000),
+    ),
+    "unpublish": (_f("reason", "text", max_len=500),),
+    "claim": (_f("by", "text", required=True, max_len=60),),
+    "fulfil": (_PHOTOS, _f("note", "text", max_len=1000)),
+    "feedback": (_f("text", "text", required=True, max_len=1000), _f("satisfied", "bool", required=True)),
+}
+
+
+# ---- labels ----------------------------------------------------------------------------------
+
+
+def _has(key: str) -> bool:
+    return key in catalog()
+
+
+def field_label(kind: str, name: str) -> str:
+    """The field's name as people read it (kind-specific label first, then the shared one)."""
+    for key in (f"model.field.{kind}.{name}", f"model.field.{name}"):
+        if _has(key):
+            return t(key)
+    return name
+
+
+def kind_label(kind: str) -> str:
+    return t(f"model.kind.{kind}") if _has(f"model.kind.{kind}") else kind
+
+
+# Event types and roles have their own catalog keys (the workflow labels them too).
+_CHOICE_KEYS = {"type": "model.event.{}", "role": "model.role.{}"}
+
+
+def choice_label(name: str, value: str) -> str:
+    """Label of a choice value, e.g. choice_label("urgency", "urgent") == "紧急"."""
+    key = _CHOICE_KEYS.get(name, "model.choice." + name + ".{}").format(value)
+    return t(key) if _has(key) else str(value)
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+# ---- value checks ----------------------------------------------------------------------------
+
+
+def parse_time_ms(value: Any) -> int | None:
+    """Epoch milliseconds of an ISO 8601 string or a millisecond count; None if neither.
+
+    A time without a UTC offset is read as China Standard Time (+08:00).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < _MAX_MS else None
+    if isinstance(value, str) and 0 < len(value) <= 40:
+        try:
+            dt = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=CHINA_TZ)
+        ms = int(dt.timestamp() * 1000)
+        return ms if 0 <= ms < _MAX_MS else None
+    return None
+
+
+def parse_date(value: Any) -> date | None:
+    """A date from an ISO date string (``2026-11-30``); None if it is not one."""
+    if not isinstance(value, str) or len(value) > 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and bool(_SHA_RE.match(value))
+
+
+def is_ref(value: object) -> bool:
+    """A reference-data id (village, grid, category, unit, user): UUIDv7 or a short slug."""
+    return isinstance(value, str) and bool(_REF_RE.match(value))
+
+
+def is_phone(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    digits = re.sub(r"[\s()（）-]", "", value)
+    return bool(_MOBILE_RE.match(digits) or _LANDLINE_RE.match(digits))
+
+
+class _Errors:
+    """Collects FieldErrors with catalog messages; nested items get a "第N项" prefix."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.items: list[FieldError] = []
+
+    def add(self, path: str, label: str, code: str, **params: Any) -> None:
+        self.items.append(FieldError(path, code, t(f"model.{code}", field=label, **params)))
+
+
+def _check_value(
+    spec: FieldSpec, value: Any, path: str, label: str, errs: _Errors, kind: str
+) -> None:
+    typ = spec.type
+    if typ in ("text", "phone"):
+        if not isinstance(value, str):
+            errs.add(path, label, "not_text")
+        elif spec.max_len is not None and len(value) > spec.max_len:
+            errs.add(path, label, "too_long", max=spec.max_len, length=len(value))
+        elif typ == "phone" and value.strip() and not is_phone(value):
+            errs.add(path, label, "bad_phone")
+    elif typ == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            errs.add(path, label, "not_int")
+        elif (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+            errs.add(path, label, "out_of_range", min=spec.min, max=spec.max)
+    elif typ == "bool":
+        if not isinstance(value, bool):
+            errs.add(path, label, "not_bool")
+    elif typ == "id":
+        if not is_id(value):
+            errs.add(path, label, "bad_id", value=_show(value))
+    elif typ == "ref":
+        if not is_ref(value):
+            errs.add(path, label, "bad_ref", value=_show(value))
+    elif typ == "choice":
+        if not isinstance(value, str) or value not in spec.choices:
+            errs.add(path, label, "bad_choice", value=_show(value), choices=_choices(spec))
+    elif typ == "time":
+        if parse_time_ms(value) is None:
+            errs.add(path, label, "bad_time")
+    elif typ == "date":
+        if parse_date(value) is None:
+            errs.add(path, label, "bad_date")
+    elif typ == "sha256":
+        if not is_sha256(value):
+            errs.add(path, label, "bad_sha256")
+    elif typ in ("ids", "sha256s", "tags"):
+        _check_list(spec, value, path, label, errs)
+    elif typ == "location":
+        _check_location(value, path, label, errs)
+    elif typ == "object":
+        if not isinstance(value, dict):
+            errs.add(path, label, "not_object")
+        else:
+            _check_fields(kind, spec.sub, value, False, errs, prefix=f"{path}.", item_of=label)
+    elif typ == "objects":
+        if not isinstance(value, list):
+            errs.add(path, label, "not_list")
+        elif spec.max_items is not None and len(value) > spec.max_items:
+            errs.add(path, label, "too_many", max=spec.max_items)
+        else:
+            for i, item in enumerate(value):
+                inner = _Errors(kind)
+                if not isinstance(item, dict):
+                    inner.add(f"{path}[{i}]", label, "not_object")
+                else:
+                    _check_fields(kind, spec.sub, item, False, inner, prefix=f"{path}[{i}].", sub_of=spec.name)
+                for e in inner.items:
+                    errs.items.append(
+                        FieldError(e.field, e.code, t("model.item", field=label, index=i + 1, message=e.message))
+                    )
+    elif typ == "data":
+        _check_data(value, path, label, errs)
+    else:  # pragma: no cover - a spec typo is a programming error
+        raise AssertionError(f"unknown field type {typ!r}")
+
+
+def _choices(spec: FieldSpec) -> str:
+    return "、".join(choice_label(spec.name, c) for c in spec.choices)
+
+
+def _check_list(spec: FieldSpec, value: Any, path: str, label: str, errs: _Errors) -> None:
+    if not isinstance(value, list):
+        errs.add(path, label, "not_list")
+        return
+    if spec.max_items is not None and len(value) > spec.max_items:
+        errs.add(path, label, "too_many", max=spec.max_items)
+        return
+    seen: set[str] = set()
+    for item in value:
+        if spec.type == "ids" and not is_id(item):
+            errs.add(path, label, "bad_id", value=_show(item))
+            return
+        if spec.type == "sha256s" and not is_sha256(item):
+            errs.add(path, label, "bad_sha256")
+            return
+        if spec.type == "tags" and (not isinstance(item, str) or item not in spec.choices):
+            errs.add(path, label, "bad_choice", value=_show(item), choices=_choices(spec))
+            return
+        if item in seen:
+            errs.add(path, label, "duplicate_item", value=_show(item))
+            return
+        seen.add(item)
+
+
+def _check_location(value: Any, path: str, label: str, errs: _Errors) -> None:
+    ok = isinstance(value, dict) and set(value) <= {"lat", "lon", "accuracy"} and "lat" in value and "lon" in value
+    if ok:
+        for key, lo, hi in (("lat", -90, 90), ("lon", -180, 180), ("accuracy", 0, 100_000)):
+            v = value.get(key, 0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
+                ok = False
+    if not ok:
+        errs.add(path, label, "bad_location")
+
+
+def _check_data(value: Any, path: str, label: str, errs: _Errors) -> None:
+    # The per-type payload is checked in _check_event (it needs the event type).
+    if not isinstance(value, dict):
+        errs.add(path, label, "not_object")
+        return
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        errs.add(path, label, "not_object")
+        return
+    if size > MAX_DATA_BYTES:
+        errs.add(path, label, "data_too_big", max=MAX_DATA_BYTES)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _check_fields(
+    kind: str,
+    specs: tuple[FieldSpec, ...] | list[FieldSpec],
+    fields: Mapping[str, Any],
+    partial: bool,
+    errs: _Errors,
+    prefix: str = "",
+    sub_of: str | None = None,
+    item_of: str | None = None,
+) -> None:
+    by_name = {s.name: s for s in specs}
+
+    def label_of(name: str) -> str:
+        if sub_of is not None:  # member fields: "model.field.members.name" → 姓名
+            key = f"model.field.{sub_of}.{name}"
+            return t(key) if _has(key) else field_label(kind, name)
+        return field_label(kind, name)
+
+    for name in fields:
+        if name not in by_name:
+            errs.add(
+                f"{prefix}{name}", _show(name), "unknown_field",
+                choices="、".join(label_of(s) for s in by_name if s != DELETED),
+            )  # fmt: skip
+    for spec in specs:
+        label = label_of(spec.name)
+        value = fields.get(spec.name)
+        if _blank(value):
+            if spec.required and (not partial or spec.name in fields):
+                errs.add(f"{prefix}{spec.name}", label, "required")
+            elif value is not None and spec.type not in ("text", "phone", "ids", "sha256s", "tags", "objects"):
+                _check_value(spec, value, f"{prefix}{spec.name}", label, errs, kind)
+            continue
+        _check_value(spec, value, f"{prefix}{spec.name}", label, errs, kind)
+
+
+def _check_event(fields: Mapping[str, Any], errs: _Errors) -> None:
+    etype, data = fields.get("type"), fields.get("data")
+    if etype not in EVENT_DATA or (data is not None and not isinstance(data, dict)):
+        return
+    if any(e.field == "data" for e in errs.items):
+        return
+    _check_fields("issue_event", EVENT_DATA[etype], data or {}, False, errs, prefix="data.")
+
+
+def validate_record(kind: str, fields: Any, *, partial: bool = False) -> list[FieldError]:
+    """Every problem with ``fields`` for ``kind``; empty when valid.
+
+    ``partial=True`` checks only the fields given (an edit): required fields may be absent,
+    but a required field that is given must not be blank.
+    """
+    errs = _Errors(kind)
+    if kind not in FIELDS:
+        errs.add("kind", _show(kind), "unknown_kind", choices="、".join(kind_label(k) for k in KINDS))
+        return errs.items
+    if not isinstance(fields, Mapping):
+        errs.add("fields", kind_label(kind), "fields_not_object")
+        return errs.items
+    _check_fields(kind, list(FIELDS[kind].values()), fields, partial, errs)
+    if kind == "issue_event" and not partial:
+        _check_event(fields, errs)
+    return errs.items
+
+
+def check_record(kind: str, fields: Any, *, partial: bool = False) -> None:
+    """Like validate_record but raises ValidationError listing every problem."""
+    errors = validate_record(kind, fields, partial=partial)
+    if errors:
+        raise ValidationError(errors)
+
+
+def event_data_errors(event_type: str, data: Any) -> list[FieldError]:
+    """Problems with an issue event's payload (used by the workflow fold too)."""
+    errs = _Errors("issue_event")
+    if event_type not in EVENT_DATA:
+        spec = FIELDS["issue_event"]["type"]
+        errs.add("type", field_label("issue_event", "type"), "bad_choice", value=_show(event_type), choices=_choices(spec))
+        return errs.items
+    _check_data(data if data is not None else {}, "data", field_label("issue_event", "data"), errs)
+    if not errs.items:
+        _check_fields("issue_event", EVENT_DATA[event_type], data or {}, False, errs, prefix="data.")
+    return errs.items
+
+
+# ---- records and changes ---------------------------------------------------------------------
+
+
+def _present(fields: Mapping[str, Any]) -> dict[str, Any]:
+    # None means "not filled in": a new record does not carry empty fields.
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def new_record(
+    kind: str,
+    grid: str,
+    fields: Mapping[str, Any],
+    clock: HybridClock,
+    actor: str,
+    *,
+    record_id: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new record and the change that creates it; raises ValidationError on bad input.
+
+    Every field gets the same fresh stamp; bases are None (nothing was seen before).
+    """
+    errors = validate_record(kind, fields)
+    if not is_ref(grid):
+        errors.append(FieldError("grid", "bad_ref", t("model.bad_ref", field=t("model.field.grid"), value=_show(grid))))
+    if record_id is not None and not is_id(record_id):
+        errors.append(FieldError("id", "bad_id", t("model.bad_id", field=t("model.field.id"), value=_show(record_id))))
+    if errors:
+        raise ValidationError(errors)
+    values = _present(fields)
+    stamp = clock.now()
+    rid = record_id or new_id()
+    stamps = dict.fromkeys(values, stamp)
+    bases: dict[str, str | None] = dict.fromkeys(values)
+    record = {
+        "id": rid,
+        "kind": kind,
+        "grid": grid,
+        "fields": json.loads(json.dumps(values)),
+        "stamps": dict(stamps),
+        "bases": dict(bases),
+    }
+    change = {
+        "change_id": new_id(),
+        "id": rid,
+        "kind": kind,
+        "grid": grid,
+        "fields": json.loads(json.dumps(values)),
+        "stamps": dict(stamps),
+        "bases": dict(bases),
+        "actor": actor,
+        "node": clock.node,
+    }
+    return record, change
+
+
+def edit_change(
+    record: Mapping[str, Any], new_fields: Mapping[str, Any], clock: HybridClock, actor: str
+) -> dict[str, Any]:
+    """The change that sets ``new_fields`` on ``record`` (only the fields whose value differs).
+
+    Bases are the record's current stamps of those fields, so merge can tell a conflict.
+    Raises ValidationError for bad values, write-once or immutable fields, editing a deleted
+    record, or when nothing differs.
+    """
+    kind = record["kind"]
+    current = record.get("fields", {})
+    errors = validate_record(kind, new_fields, partial=True)
+    if kind in IMMUTABLE_KINDS:
+        errors.append(FieldError("*", "immutable", t("model.immutable", kind=kind_label(kind))))
+    elif current.get(DELETED) is True:
+        errors.append(FieldError(DELETED, "edit_deleted", t("model.edit_deleted", kind=kind_label(kind))))
+    else:
+        errors.extend(write_once_errors(kind, current, new_fields))
+    if errors:
+        raise ValidationError(errors)
+    values = {k: v for k, v in new_fields.items() if current.get(k) != v}
+    if not values:
+        raise ValidationError([FieldError("*", "no_change", t("model.no_change"))])
+    stamps_now = record.get("stamps", {})
+    # The new stamp must sort after every value the author saw, even if this device's clock
+    # is behind the one that wrote them; otherwise the edit would lose to what it replaces.
+    for seen in stamps_now.values():
+        clock.observe(seen)
+    stamp = clock.now()
+    return {
+        "change_id": new_id(),
+        "id": record["id"],
+        "kind": kind,
+        "grid": record["grid"],
+        "fields": json.loads(json.dumps(values)),
+        "stamps": dict.fromkeys(values, stamp),
+        "bases": {k: stamps_now.get(k) for k in values},
+        "actor": actor,
+        "node": clock.node,
+    }
+
+
+def delete_change(record: Mapping[str, Any], clock: HybridClock, actor: str) -> dict[str, Any]:
+    """The change that deletes a record (``_deleted: true``; sticky once merged)."""
+    return edit_change(record, {DELETED: True}, clock, actor)
+
+
+def write_once_errors(kind: str, current: Mapping[str, Any], new_fields: Mapping[str, Any]) -> list[FieldError]:
+    """Errors for write-once fields that already hold a value and would change."""
+    specs = FIELDS.get(kind, {})
+    out = []
+    for name, value in new_fields.items():
+        spec = specs.get(name)
+        if spec and spec.write_once and current.get(name) is not None and current.get(name) != value:
+            label = field_label(kind, name)
+            out.append(FieldError(name, "write_once", t("model.write_once", field=label)))
+    return out
+
+
+def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """Every problem with a change as received (server, bundle import, pull).
+
+    ``current`` is the stored record it applies to, if any: then the change is checked as an
+    edit (write-once and immutable rules apply); without it, as a creation (required fields).
+    """
+    errs = _Errors("")
+    if not isinstance(change, Mapping):
+        errs.add("change", t("model.field.change"), "not_object")
+        return errs.items
+    for key in ("change_id", "id"):
+        if not is_id(change.get(key)):
+            errs.add(key, t(f"model.field.{key}"), "bad_id", value=_show(change.get(key)))
+    kind = change.get("kind")
+    if kind not in FIELDS:
+        errs.add("kind", _show(kind), "unknown_kind", choices="、".join(kind_label(k) for k in KINDS))
+        return errs.items
+    if not is_ref(change.get("grid")):
+        errs.add("grid", t("model.field.grid"), "bad_ref", value=_show(change.get("grid")))
+    for key in ("actor", "node"):
+        if not is_ref(change.get(key)):
+            errs.add(key, t(f"model.field.{key}"), "bad_ref", value=_show(change.get(key)))
+    fields, stamps = change.get("fields"), change.get("stamps")
+    bases = change.get("bases") or {}
+    if not isinstance(fields, Mapping) or not fields:
+        errs.add("fields", kind_label(kind), "fields_not_object")
+        return errs.items
+    if not isinstance(stamps, Mapping) or not isinstance(bases, Mapping):
+        errs.add("stamps", t("model.field.stamps"), "bad_stamp")
+        return errs.items
+    for name in fields:
+        if not is_stamp(stamps.get(name)) or not (bases.get(name) is None or is_stamp(bases.get(name))):
+            errs.add(f"stamps.{name}", field_label(kind, name), "bad_stamp")
+    creating = current is None
+    errs.items.extend(validate_record(kind, fields, partial=not creating))
+    if not creating:
+        if current.get("kind") != kind or current.get("grid") != change.get("grid"):
+            errs.add("kind", kind_label(kind), "kind_mismatch")
+        elif kind in IMMUTABLE_KINDS:
+            if any(current.get("fields", {}).get(k) != v for k, v in fields.items()):
+                errs.add("*", kind_label(kind), "immutable", kind=kind_label(kind))
+        else:
+            errs.items.extend(write_once_errors(kind, current.get("fields", {}), fields))
+    return errs.items
