@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from sync.clock import HybridClock, is_stamp
 from sync.i18n import t
 from sync.ids import id_time_ms, is_id, new_id
+from sync.records import IMMUTABLE_KINDS
 
 from .storage import (
     TMP_SUFFIX,
@@ -146,6 +147,9 @@ def _check_record(rec: Any) -> None:
         raise StoreError(t("store.unknown_kind", kind=rec["kind"]))
     if not isinstance(rec.get("fields"), dict) or not isinstance(rec.get("stamps"), dict):
         raise StoreError(t("store.bad_record", problem="fields and stamps must be objects"))
+    for f, s in rec["stamps"].items():
+        if not is_stamp(s):
+            raise StoreError(t("store.bad_record", problem=f"bad stamp for {f}"))
 
 
 class Store:
@@ -300,7 +304,10 @@ class Store:
         new_conflicts = False
         for change in self._iter_pending():
             cur = self._get_any(change["kind"], change["id"])
-            res = self.merger.apply_change(cur, change)
+            try:
+                res = self.merger.apply_change(cur, change)
+            except ValueError:
+                continue  # save() merged it before queueing; only a hand-edited file gets here
             if res.changed:
                 self._put(res.record)
                 dirty.add(partition_name(change["kind"], change["id"]))
@@ -379,7 +386,7 @@ class Store:
     def _log_conflicts(self, conflicts: Iterable[Any], record_id: str) -> bool:
         added = False
         for c in conflicts or ():
-            entry = dict(c) if isinstance(c, dict) else dict(vars(c))
+            entry = c.to_dict() if hasattr(c, "to_dict") else dict(c)
             entry.setdefault("id", record_id)
             key = conflict_key(entry, record_id)
             if key not in self._conflicts:
@@ -443,6 +450,11 @@ class Store:
                 return self._get_any(change["kind"], change["id"]) or {}
             change = copy.deepcopy(change)
             change.setdefault("node", self.node)
+            cur = self._get_any(change["kind"], change["id"])
+            try:  # merge first (pure): a change that cannot merge never reaches the outbox
+                res = self.merger.apply_change(cur, change)
+            except ValueError as exc:
+                raise StoreError(t("store.bad_change", problem=str(exc))) from None
             # 1. outbox first: once this file is renamed in place, the save is durable.
             seq = self._next_seq - 1
             if seq < 1 or len(self._segments.get(seq, {})) >= SEGMENT_MAX:
@@ -454,9 +466,8 @@ class Store:
             self._write_segment(seq)
             for s in change["stamps"].values():
                 self._clock.observe(s)
-            # 2. the record (a kill before this point is repaired by the replay at open).
-            cur = self._get_any(change["kind"], change["id"])
-            res = self.merger.apply_change(cur, change)
+            # 2. conflicts, then the record (a kill before this point is repaired by the
+            # replay at open; the conflict log is deduped, so logging twice is harmless).
             if self._log_conflicts(res.conflicts, change["id"]):
                 self._write_conflicts()
             if res.changed or cur is None:
@@ -549,43 +560,58 @@ class Store:
         for rec in records:
             _check_record(rec)
         with self._lock:
-            dirty: set[str] = set()
-            new_conflicts = False
+            # Merge the whole page first without touching the store: a record that cannot
+            # merge is refused with nothing changed.
+            staged: dict[tuple[str, str], dict] = {}
+            held: dict[tuple[str, str], dict] = {}
+            conflicts: list[tuple[str, Any]] = []
             for remote in records:
                 kind, rid = remote["kind"], remote["id"]
-                cur = self._get_any(kind, rid)
+                key = (kind, rid)
+                cur = staged.get(key) or self._get_any(kind, rid)
+                try:
+                    if cur is None:
+                        staged[key] = self.merger.merge_records(None, remote).record
+                        continue
+                    res = self.merger.merge_records(cur, remote)
+                    pending = self._pending_fields.get(rid)
+                    merged = res.record
+                    hold = False
+                    if pending and kind not in IMMUTABLE_KINDS:
+                        for f in pending:
+                            if f in cur["fields"] and merged["stamps"].get(f) != cur["stamps"].get(f):
+                                # Our unacked value stays until the server has it.
+                                merged["fields"][f] = copy.deepcopy(cur["fields"][f])
+                                merged["stamps"][f] = cur["stamps"][f]
+                                merged.setdefault("bases", {})[f] = (cur.get("bases") or {}).get(f)
+                                hold = True
+                    if hold:
+                        prev = held.get(key) or self._deferred.get(
+                            partition_name(kind, rid), {}).get(rid)
+                        held[key] = (
+                            self.merger.merge_records(prev, remote).record
+                            if prev else copy.deepcopy(remote)
+                        )
+                except ValueError as exc:
+                    raise StoreError(t("store.bad_record", problem=str(exc))) from None
+                conflicts.extend((rid, c) for c in res.conflicts)
+                if res.changed or key in held:
+                    staged[key] = merged
+            # Commit to memory, then to disk: conflicts, partitions, cursor last.
+            dirty: set[str] = set()
+            new_conflicts = False
+            for rid, c in conflicts:
+                new_conflicts |= self._log_conflicts([c], rid)
+            for rec in staged.values():
+                dirty.add(self._put(rec))
+            for (kind, rid), remote in held.items():
                 pname = partition_name(kind, rid)
+                self._deferred.setdefault(pname, {})[rid] = remote
+                dirty.add(pname)
+            for remote in records:
                 s = _max_stamp(remote)
                 if s:
                     self._clock.observe(s)
-                if cur is None:
-                    self._put(copy.deepcopy(remote))
-                    dirty.add(pname)
-                    continue
-                res = self.merger.merge_records(cur, remote)
-                new_conflicts |= self._log_conflicts(res.conflicts, rid)
-                merged = res.record
-                held = False
-                pending = self._pending_fields.get(rid)
-                if pending:
-                    for f in pending:
-                        if merged["stamps"].get(f) != cur["stamps"].get(f):
-                            if not held:
-                                merged = copy.deepcopy(merged)
-                                held = True
-                            if f in cur["fields"]:
-                                merged["fields"][f] = cur["fields"][f]
-                                merged["stamps"][f] = cur["stamps"][f]
-                if held:
-                    deferred = self._deferred.setdefault(pname, {})
-                    prev = deferred.get(rid)
-                    deferred[rid] = (
-                        self.merger.merge_records(prev, remote).record if prev else remote
-                    )
-                    dirty.add(pname)
-                if res.changed or held:
-                    self._put(merged)
-                    dirty.add(pname)
             if new_conflicts:
                 self._write_conflicts()
             for pname in sorted(dirty):

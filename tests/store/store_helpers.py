@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import sys
-from pathlib import Path
 
 from sync.ids import new_id
 
-HERE = Path(__file__).resolve().parent
-
 
 def load_merger():
-    """sync.merge once it exists; until then the stand-in next to these tests."""
-    try:
-        return importlib.import_module("sync.merge")
-    except ImportError:
-        sys.path.insert(0, str(HERE))
-        return importlib.import_module("simple_merge")
+    """The shared merge (sync.merge); the store takes it as a parameter so tests can swap it."""
+    return importlib.import_module("sync.merge")
 
 
 def make_change(store, kind: str, rid: str | None = None, grid: str = "g1", **fields) -> dict:

@@ -14,10 +14,14 @@ from sync.clock import HybridClock
 from sync.ids import new_id
 
 
-def server_record(kind: str, rid: str, clock: HybridClock, grid: str = "g1", **fields) -> dict:
+def server_record(
+    kind: str, rid: str, clock: HybridClock, grid: str = "g1", seen: dict | None = None, **fields
+) -> dict:
+    """A record as the server sends it; ``seen`` is the record its author had in front of them."""
     return {
         "id": rid, "kind": kind, "grid": grid,
         "fields": dict(fields), "stamps": {f: clock.now() for f in fields},
+        "bases": {f: (seen or {}).get("stamps", {}).get(f) for f in fields},
     }
 
 
@@ -158,6 +162,9 @@ def test_remote_never_overwrites_unacked_local_field(open_store):
     got = s.get("household", rec["id"])
     assert got["fields"]["phone"] == "999"  # now the server's (higher stamp) value lands
     assert got["fields"]["head"] == "张三"
+    # Staff had not seen our phone edit: the losing value is in the conflict log.
+    lost = [c for c in s.conflicts() if c["field"] == "phone"]
+    assert [(c["lost_value"], c["kept_value"]) for c in lost] == [("222", "999")]
     s.close()
     assert open_store().get("household", rec["id"])["fields"]["phone"] == "999"
 
@@ -168,8 +175,9 @@ def test_conflicts_logged_once_and_kept(open_store):
     s.mark_acked([c["change_id"] for c in s.pending_changes(10)])
     mine = make_change(s, "issue", rid=rec["id"], title="厨房漏水")  # made before the pull
     srv = HybridClock("server", last=s.clock.last)
-    remote = server_record("issue", rec["id"], srv, title="屋顶漏水")
+    remote = server_record("issue", rec["id"], srv, seen=rec, title="屋顶漏水")
     s.apply_remote([remote], "c1")
+    assert s.conflicts() == []  # staff saw our title before changing it: no conflict
     s.save(mine)  # loses to the later staff edit: kept in the conflict log
     assert s.get("issue", rec["id"])["fields"]["title"] == "屋顶漏水"
     s.apply_remote([remote], "c1")  # the same page again (retry after a kill)
@@ -338,3 +346,21 @@ def test_leftover_temp_files_are_removed(open_store, tmp_path):
     assert not junk.exists()
     assert len(s2.all("visit")) == 1
     assert s2.damaged_files() == []
+
+
+def test_unmergeable_input_changes_nothing(open_store):
+    s = open_store()
+    rec = s.save(make_change(s, "household", address="1号"))
+    bad = make_change(s, "household", rid=rec["id"], grid="other-grid", address="2号")
+    with pytest.raises(StoreError):
+        s.save(bad)  # a record cannot move grids: refused before it reaches the outbox
+    assert len(s.pending_changes(10)) == 1
+    srv = HybridClock("server", last=s.clock.last)
+    good = server_record("visit", new_id(), srv, note="ok")
+    wrong = server_record("household", rec["id"], srv, grid="other-grid", address="3号")
+    with pytest.raises(StoreError, match="记录"):
+        s.apply_remote([good, wrong], "c1")
+    assert s.get("visit", good["id"]) is None and s.cursor() is None
+    assert s.get("household", rec["id"])["fields"]["address"] == "1号"
+    with pytest.raises(StoreError, match="stamp"):
+        s.apply_remote([dict(good, stamps={"note": "soon"})], "c1")
