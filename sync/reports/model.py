@@ -1,0 +1,271 @@
+"""What reports read: a dataset of plain record dicts, and per-issue facts from the workflow fold.
+
+Reports are pure functions over lists of records (the shape of docs/architecture.md), so the
+same code runs on the server (records from its SQL store), in the app (from the device
+store) and in tests. The issue's state always comes from ``sync.workflow.fold``: reports
+never decide workflow rules themselves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sync import workflow
+from sync.reports.dates import CHINA_TZ, to_date, to_datetime
+
+REFERENCE_KINDS = ("township", "village", "grid", "category", "unit", "user")
+
+
+def _fields(rec: dict) -> dict:
+    return rec.get("fields") or {}
+
+
+def _alive(rec: dict) -> bool:
+    return not _fields(rec).get("_deleted")
+
+
+@dataclass
+class Dataset:
+    """Records split by kind; deleted records dropped. Reference data indexed by id."""
+
+    issues: list[dict] = field(default_factory=list)
+    events: dict[str, list[dict]] = field(default_factory=dict)  # issue id -> its events
+    households: list[dict] = field(default_factory=list)
+    visits: list[dict] = field(default_factory=list)
+    photos: dict[str, dict] = field(default_factory=dict)  # record id -> photo record
+    visit_demands: set[str] = field(default_factory=set)  # issue ids raised at a visit
+    ref: dict[str, dict[str, dict]] = field(default_factory=dict)  # kind -> id -> fields
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict]) -> Dataset:
+        ds = cls(ref={k: {} for k in REFERENCE_KINDS})
+        events: dict[str, list[dict]] = defaultdict(list)
+        for rec in records:
+            kind = rec.get("kind")
+            if not _alive(rec):
+                continue
+            if kind == "issue":
+                ds.issues.append(rec)
+            elif kind == "issue_event":
+                events[str(_fields(rec).get("issue"))].append(rec)
+            elif kind == "household":
+                ds.households.append(rec)
+            elif kind == "visit":
+                ds.visits.append(rec)
+                ds.visit_demands.update(str(d) for d in _fields(rec).get("demands") or ())
+            elif kind == "photo":
+                ds.photos[rec["id"]] = rec
+            elif kind in REFERENCE_KINDS:
+                ds.ref[kind][rec["id"]] = {**_fields(rec), "id": rec["id"]}
+        ds.events = dict(events)
+        return ds
+
+    # -- reference data look-ups (a missing id shows as itself, never as an error)
+
+    def name(self, kind: str, ref_id: object) -> str:
+        if not ref_id:
+            return ""
+        row = self.ref.get(kind, {}).get(str(ref_id))
+        return str(row.get("name") or ref_id) if row else str(ref_id)
+
+    def village_of_grid(self, grid_id: object) -> str:
+        row = self.ref.get("grid", {}).get(str(grid_id or ""))
+        return str(row.get("village") or "") if row else ""
+
+    def category_label(self, cat_id: object) -> str:
+        """``parent/child`` for a two-level category, else its name."""
+        row = self.ref.get("category", {}).get(str(cat_id or ""))
+        if not row:
+            return str(cat_id or "")
+        parent = row.get("parent")
+        name = str(row.get("name") or cat_id)
+        return f"{self.name('category', parent)}/{name}" if parent else name
+
+    def township_name(self) -> str:
+        """The township's name: from township records if any, else the villages' township."""
+        for row in self.ref.get("township", {}).values():
+            if row.get("name"):
+                return str(row["name"])
+        names = sorted({str(v["township"]) for v in self.ref.get("village", {}).values() if v.get("township")})
+        return "、".join(names)
+
+
+@dataclass
+class Entry:
+    """One timeline line, as the report needs it."""
+
+    type: str
+    at: datetime | None
+    actor: str
+    text: str
+    data: dict
+    flagged: bool
+
+
+@dataclass
+class IssueFacts:
+    """An issue as reports see it: its record fields plus the fold's state."""
+
+    id: str
+    kind: str  # problem | wish
+    title: str
+    description: str
+    category: str
+    village: str
+    grid: str
+    source: str  # visit | wall | wish
+    household: str
+    created_at: datetime | None
+    state: str
+    unit: str
+    assignee: str
+    deadline: date | None
+    supervised: bool
+    redo_count: int
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    outcome: str  # the close outcome, or "rejected"
+    reply: str
+    measures: str
+    published: bool
+    public_title: str
+    public_text: str
+    public_photos: list[str]
+    solved: bool | None
+    satisfied: bool | None
+    rechecks: list[Entry]  # valid re-check entries, oldest first
+    timeline: list[Entry]
+    fields: dict
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    for n in names:
+        if isinstance(obj, dict):
+            if obj.get(n) is not None:
+                return obj[n]
+        elif getattr(obj, n, None) is not None:
+            return getattr(obj, n)
+    return default
+
+
+def _entry(raw: Any) -> Entry:
+    """A report's view of a ``sync.workflow.TimelineEntry`` (its event record and validity)."""
+    event = getattr(raw, "event", raw) if not isinstance(raw, dict) else raw.get("event", raw)
+    f = dict(_fields(event)) if isinstance(event, dict) else {}
+    payload = f.get("data") if isinstance(f.get("data"), dict) else {}
+    data = {**payload, **{k: v for k, v in f.items() if k != "data"}}
+    text = _get(payload, "note", "reply", "reason", "outcome", "text", default="")
+    valid = raw.get("valid", True) if isinstance(raw, dict) else getattr(raw, "valid", True)
+    return Entry(
+        type=str(f.get("type") or ""),
+        at=to_datetime(f.get("at")),
+        actor=str(f.get("actor") or ""),
+        text=str(text or ""),
+        data=data,
+        flagged=not valid,
+    )
+
+
+def _source(f: dict, issue_id: str, ds: Dataset) -> str:
+    """来源: a wish is 微心愿; a problem raised at a visit (a visit's demands link it) is
+    网格员走访; anything else came to the problem wall (问题墙)."""
+    if f.get("issue_kind") == "wish":
+        return "wish"
+    return "visit" if issue_id in ds.visit_demands else "wall"
+
+
+def _id_time(record_id: str) -> datetime | None:
+    """The creation time inside a UUIDv7 id (its first 48 bits are Unix milliseconds)."""
+    try:
+        return to_datetime(int(record_id.replace("-", "")[:12], 16))
+    except (ValueError, AttributeError):
+        return None
+
+
+def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | None = None) -> IssueFacts:
+    """Fold the issue's events (sync.workflow.fold) and collect what reports need.
+
+    With ``until``, only events that happened by then count: the issue as it stood at that
+    moment (a March report shows March's deadline, not one extended in April).
+    """
+    f = _fields(issue)
+    if until is not None:
+        events = [e for e in events if (to_datetime(_fields(e).get("at")) or until) <= until]
+    st = workflow.fold(issue, events)
+    timeline = [_entry(e) for e in (_get(st, "timeline", default=[]) or [])]
+    rechecks = [e for e in timeline if e.type == "recheck" and not e.flagged]
+    grid = str(issue.get("grid") or f.get("grid") or "")
+    village = str(f.get("village") or ds.village_of_grid(grid))
+    report = next((e for e in timeline if e.type == "report"), None)
+    created = (
+        to_datetime(_get(st, "reported_at", "created_at"))
+        or (report.at if report else None)
+        or _id_time(issue["id"])
+        or (timeline[0].at if timeline else None)
+    )
+    unit = str(_get(st, "unit", default="") or "")
+    assign = next((e for e in reversed(timeline) if e.type == "assign" and not e.flagged), None)
+    resolve = next((e for e in reversed(timeline) if e.type == "resolve" and not e.flagged), None)
+    reply = str(_get(st, "reply", "resolution", default="") or (resolve.text if resolve else ""))
+    # 整改措施: the resolution once there is one, before that the dispatch instructions.
+    measures = reply or (assign.text if assign else "")
+    # 责任人: units carry no named contact in the reference data, so the person answerable
+    # is the township staff member who dispatched the issue.
+    assignee = _get(st, "assignee", default="") or (assign.actor if assign else "")
+    assignee = ds.name("user", assignee) if assignee else ""
+    after_photos: list[str] = []
+    for e in timeline:
+        if e.type in ("resolve", "fulfil") and not e.flagged:
+            after_photos += [str(p) for p in e.data.get("photos") or ()]
+    return IssueFacts(
+        id=issue["id"],
+        kind=str(f.get("issue_kind") or "problem"),
+        title=str(f.get("title") or ""),
+        description=str(f.get("description") or ""),
+        category=str(f.get("category") or ""),
+        village=village,
+        grid=grid,
+        source=_source(f, issue["id"], ds),
+        household=str(f.get("household") or ""),
+        created_at=created,
+        # a rejected problem is closed in the workflow; reports call it 不予受理, not 已销号
+        state="rejected" if st.state == "closed" and st.outcome == "rejected" else str(st.state),
+        unit=unit,
+        assignee=str(assignee),
+        deadline=to_date(_get(st, "deadline")),
+        supervised=int(_get(st, "supervised", default=0) or 0) > 0,
+        redo_count=int(_get(st, "redo_count", default=0) or 0),
+        accepted_at=to_datetime(_get(st, "accepted_at")),
+        resolved_at=to_datetime(_get(st, "resolved_at")),
+        closed_at=to_datetime(_get(st, "closed_at")),
+        outcome=str(_get(st, "outcome", default="") or ""),
+        reply=reply,
+        measures=measures,
+        published=bool(_get(st, "published", default=False)),
+        public_title=str(_get(st, "public_title", default="") or ""),
+        public_text=str(_get(st, "public_text", default="") or ""),
+        public_photos=[str(p) for p in (_get(st, "public_photos", default=None) or after_photos)],
+        solved=_get(st, "solved", default=None),
+        satisfied=_get(st, "satisfied", default=None),
+        rechecks=rechecks,
+        timeline=timeline,
+        fields=f,
+    )
+
+
+def end_of_day(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, 23, 59, 59, 999999, tzinfo=CHINA_TZ)
+
+
+def all_facts(ds: Dataset, as_of: date | None = None) -> list[IssueFacts]:
+    """Facts of every issue (as they stood at the end of ``as_of``, if given), in report
+    order (reported time, then id)."""
+    until = end_of_day(as_of) if as_of else None
+    out = [issue_facts(i, ds.events.get(i["id"], []), ds, until) for i in ds.issues]
+    out.sort(key=lambda x: (x.created_at.timestamp() if x.created_at else 0.0, x.id))
+    return out
