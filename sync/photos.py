@@ -1,0 +1,435 @@
+"""The photo pipeline (Pillow only): phone photo in, small clean JPEG + thumbnail out.
+
+Shared by the device (a worker picks a photo) and the server (thumbnails of uploads), so it
+imports neither the app nor Flet. What it does, in order:
+
+1. refuse what is not a usable photo *before* decoding pixels: empty, too many bytes, not an
+   image, a format we do not take (HEIC ...), too many pixels (decompression bomb), a broken
+   file. Every refusal is a :class:`PhotoError` with a catalog message (what is wrong, what to
+   do); nothing is written anywhere.
+2. decode (JPEGs at a reduced DCT scale when that is still >= the target size: faster, less
+   memory), apply the EXIF orientation, convert to sRGB RGB (alpha on white, CMYK, palette,
+   16-bit grey), shrink so the long edge is at most 1600 px.
+3. encode a JPEG (q75, optimized, progressive) with no metadata at all: no EXIF (GPS!), no XMP,
+   no ICC, no comment. Its sha256 names it. The same input always gives the same bytes.
+4. a thumbnail (long edge 320 px, q70) made from the stored JPEG by :func:`make_thumbnail`,
+   the same function the server uses, so device and server thumbnails are identical.
+
+See docs/photos.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from sync.i18n import t
+
+LONG_EDGE = 1600
+JPEG_QUALITY = 75
+THUMB_EDGE = 320
+THUMB_QUALITY = 70
+# 30 MB: a 108 MP phone JPEG is ~25 MB; anything bigger is not a phone photo.
+MAX_INPUT_BYTES = 30 * 1024 * 1024
+# 120 MP covers 108 MP phone cameras; a decompression bomb claims far more (50000x50000 = 2500 MP).
+MAX_PIXELS = 120_000_000
+
+# Formats we decode. MPO: many phones (Samsung, some iPhones) write JPEG+MPO multi-picture files.
+ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+# ISO-BMFF brands of HEIC/HEIF (iPhone default): recognised so the message can say what to do.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+# EXIF tags (numbers from the EXIF 2.3 spec).
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 0x9003
+_OFFSET_TIME_ORIGINAL = 0x9011
+_DATETIME = 0x0132
+
+
+class PhotoError(ValueError):
+    """A photo that is refused. ``code`` is stable (for programs); ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _error(code: str, detail: str = "", **params: object) -> PhotoError:
+    err = PhotoError(code, t(f"photos.error.{code}", **params))
+    err.detail = detail  # technical cause (English, from Pillow) for logs, not for people
+    return err
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    sha256: str  # hex sha256 of ``jpeg`` (the stored bytes)
+    jpeg: bytes
+    thumb: bytes
+    width: int
+    height: int
+    thumb_width: int
+    thumb_height: int
+    taken_at: str | None  # EXIF DateTimeOriginal as ISO 8601, or None
+    bytes_in: int
+
+
+# --------------------------------------------------------------------------- reading input
+
+
+def _read_input(data: bytes | bytearray | memoryview | Path | str, max_input_bytes: int) -> bytes:
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        try:
+            size = path.stat().st_size
+            if size > max_input_bytes:  # refuse before reading 2 GB into memory
+                raise _error("too_large", size_mb=_mb(size), max_mb=_mb(max_input_bytes))
+            data = path.read_bytes()
+        except PhotoError:
+            raise
+        except OSError as exc:
+            raise _error("unreadable", name=path.name, reason=exc.strerror or str(exc)) from None
+    data = bytes(data)
+    if not data:
+        raise _error("empty")
+    if len(data) > max_input_bytes:
+        raise _error("too_large", size_mb=_mb(len(data)), max_mb=_mb(max_input_bytes))
+    return data
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f}"
+
+
+def _sniff_unsupported(data: bytes) -> str | None:
+    """The name of a known image format we do not take, to tell people what to do."""
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIC"
+    if data.startswith(b"%PDF"):
+        return "PDF"
+    if data.startswith(b"8BPS"):
+        return "PSD"
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "SVG"
+    return None
+
+
+def _formats() -> tuple[str, ...]:
+    """ALLOWED_FORMATS that this Pillow build can read (MPO/AVIF register lazily)."""
+    Image.init()
+    return tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Open (header only) and check format and pixel count; no pixels are decoded here."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between its own limit and 2x it; our max_pixels check below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=_formats())
+    except Image.DecompressionBombError as exc:
+        # Pillow's own hard limit (2x MAX_IMAGE_PIXELS) fired while reading the header.
+        m = re.search(r"\((\d+) pixels\)", str(exc))
+        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+        raise _bomb(int(m.group(1)) if m else 0, limit) from None
+    except UnidentifiedImageError:
+        fmt = _sniff_unsupported(data) or _identify_other(data)
+        if fmt:
+            raise _error("unsupported", format=fmt) from None
+        raise _error("not_image") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        # The header parsed as an image format but is broken (Pillow's parsers raise these).
+        raise _error("corrupt", detail=str(exc) or type(exc).__name__) from None
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise _error("corrupt", detail=f"size {w}x{h}")
+    if w * h > max_pixels:
+        raise _bomb(w * h, max_pixels)
+    return im
+
+
+def _bomb(pixels: int, max_pixels: int) -> PhotoError:
+    return _error("bomb", mp=_mp(pixels), max_mp=_mp(max_pixels))
+
+
+def _mp(pixels: int) -> str:
+    mp = pixels / 1e6
+    return f"{mp:,.0f}" if mp >= 10 else f"{mp:.1f}"
+
+
+def _identify_other(data: bytes) -> str | None:
+    """Which other format Pillow recognises (header only), e.g. ICO or PSD; None if none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                return im.format
+    except Exception:  # noqa: BLE001 - any failure just means "not an image we know"
+        return None
+
+
+def _decode(im: Image.Image, target_long_edge: int) -> Image.Image:
+    """Decode pixels (JPEG at a reduced DCT scale when that still covers the target size)."""
+    w, h = im.size
+    if im.format in ("JPEG", "MPO") and max(w, h) > target_long_edge:
+        scale = target_long_edge / max(w, h)
+        # draft() keeps the decoded size >= the requested size, so quality does not drop.
+        im.draft(im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB",
+                 (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        # "image file is truncated", "broken data stream", bad Huffman tables ...
+        raise _error("corrupt", detail=str(exc) or type(exc).__name__) from None
+    return im
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def _oriented(im: Image.Image) -> Image.Image:
+    try:
+        out = ImageOps.exif_transpose(im)
+    except Exception:  # noqa: BLE001 - broken EXIF must not lose the photo; keep it unrotated
+        return im
+    return out if out is not None else im
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Convert any mode to RGB; embedded colour profiles (Display P3 ...) are converted to sRGB
+    because the stored JPEG carries no profile."""
+    icc = im.info.get("icc_profile")
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        # 16/32-bit grey: convert("L") would clip everything above 255 to white; scale the
+        # 16-bit range (0..65535) down instead. 32-bit data beyond that is scaled by its maximum.
+        hi = im.getextrema()[1] or 0
+        if mode.startswith("I;16") or 255 < hi <= 65535:
+            factor = 255.0 / 65535.0
+        elif hi > 65535:
+            factor = 255.0 / hi
+        else:
+            factor = 1.0
+        im = im.convert("F").point(lambda v: v * factor).convert("L")
+        mode = "L"
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("LA", "PA", "La", "RGBa"):
+        im = im.convert("RGBA")
+    elif mode == "RGBA" or mode == "RGB":
+        pass
+    elif mode == "CMYK" and icc:
+        pass  # the profile conversion below handles CMYK -> sRGB properly
+    else:
+        im = im.convert("RGB")
+    if icc:
+        im = _apply_icc(im, icc)
+    if im.mode == "RGBA":
+        # Transparent areas become white (black would look like a hole in the photo).
+        bg = Image.new("RGB", im.size, (255, 255, 255))
+        bg.paste(im, mask=im.getchannel("A"))
+        im = bg
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return im
+
+
+def _apply_icc(im: Image.Image, icc: bytes) -> Image.Image:
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+        if im.mode not in ("RGB", "RGBA", "CMYK", "L"):
+            im = im.convert("RGB")
+        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode)
+        return converted if converted is not None else im
+    except Exception:  # noqa: BLE001 - an odd profile only costs colour accuracy, not the photo
+        return im.convert("RGB") if im.mode == "CMYK" else im
+
+
+def _fit(im: Image.Image, long_edge: int) -> Image.Image:
+    w, h = im.size
+    if max(w, h) <= long_edge:
+        return im  # never upscale
+    scale = long_edge / max(w, h)
+    size = (long_edge, max(1, round(h * scale))) if w >= h else (max(1, round(w * scale)), long_edge)
+    # reducing_gap: a cheap box pre-shrink before Lanczos; output stays deterministic.
+    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _encode(im: Image.Image, quality: int) -> bytes:
+    # A fresh image: no info dict, so Pillow writes no comment/XMP/ICC/EXIF from the source.
+    clean = Image.new("RGB", im.size)
+    clean.paste(im)
+    buf = io.BytesIO()
+    clean.save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
+    return buf.getvalue()
+
+
+def _taken_at(im: Image.Image) -> str | None:
+    """EXIF DateTimeOriginal (with OffsetTimeOriginal when present) as ISO 8601, else None."""
+    try:
+        exif = im.getexif()
+        sub = exif.get_ifd(_EXIF_IFD)
+        raw = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+        offset = sub.get(_OFFSET_TIME_ORIGINAL)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: the time is simply unknown
+        return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        dt = datetime.strptime(raw.strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None  # "0000:00:00 00:00:00" and other junk cameras write
+    iso = dt.isoformat()
+    if isinstance(offset, str) and re.fullmatch(r"[+-]\d\d:\d\d", offset.strip("\x00 ")):
+        iso += offset.strip("\x00 ")
+    return iso
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def process_photo(
+    data: bytes | Path,
+    *,
+    max_input_bytes: int = MAX_INPUT_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> ProcessedPhoto:
+    """Turn picked bytes (or a file) into the stored JPEG and its thumbnail.
+
+    Raises PhotoError (code: empty, too_large, unreadable, not_image, unsupported, bomb,
+    corrupt) with a message for people. Writes nothing."""
+    raw = _read_input(data, max_input_bytes)
+    with _open(raw, max_pixels) as src:
+        taken_at = _taken_at(src)
+        im = _decode(src, LONG_EDGE)
+        im = _oriented(im)
+        im = _to_srgb(im)
+        im = _fit(im, LONG_EDGE)
+        jpeg = _encode(im, JPEG_QUALITY)
+        width, height = im.size
+    thumb, tw, th = _thumbnail(jpeg)
+    return ProcessedPhoto(
+        sha256=hashlib.sha256(jpeg).hexdigest(), jpeg=jpeg, thumb=thumb,
+        width=width, height=height, thumb_width=tw, thumb_height=th,
+        taken_at=taken_at, bytes_in=len(raw),
+    )
+
+
+def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
+    raw = _read_input(data, MAX_INPUT_BYTES)
+    with _open(raw, MAX_PIXELS) as src:
+        im = _decode(src, THUMB_EDGE)
+        im = _oriented(im)  # stored JPEGs have no EXIF; an upload from elsewhere might
+        im = _to_srgb(im)
+        im = _fit(im, THUMB_EDGE)
+        return _encode(im, THUMB_QUALITY), im.size[0], im.size[1]
+
+
+def make_thumbnail(jpeg_bytes: bytes) -> bytes:
+    """The thumbnail (long edge 320 px, JPEG q70) of an image; raises PhotoError if it is not one."""
+    return _thumbnail(jpeg_bytes)[0]
+
+
+def verify_sha256(data: bytes, sha: str) -> bool:
+    """True when sha is the lowercase/uppercase hex sha256 of data."""
+    if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha.lower()):
+        return False
+    return hmac.compare_digest(hashlib.sha256(data).hexdigest(), sha.lower())
+
+
+def photo_paths(photos_dir: Path, sha256: str) -> tuple[Path, Path]:
+    """(photo, thumbnail) file paths for a sha256 under photos_dir."""
+    if not _SHA_RE.fullmatch(sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return photos_dir / f"{sha256}.jpg", photos_dir / f"{sha256}.thumb.jpg"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # e.g. Windows: directories cannot be opened; rename is still atomic there
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _has(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def store_photo(processed: ProcessedPhoto, photos_dir: Path) -> Path:
+    """Write ``<sha256>.jpg`` and ``<sha256>.thumb.jpg`` atomically; returns the photo's path.
+
+    Idempotent: files already holding the right bytes are left alone (a damaged one is
+    rewritten). The thumbnail is written first, so a present photo always has its thumbnail."""
+    if not verify_sha256(processed.jpeg, processed.sha256):
+        raise ValueError("ProcessedPhoto.sha256 does not match its jpeg bytes")
+    photos_dir = Path(photos_dir)
+    photos_dir.mkdir(parents=True, exist_ok=True)
+    photo, thumb = photo_paths(photos_dir, processed.sha256)
+    wrote = False
+    if not _has(thumb, processed.thumb):
+        _write_atomic(thumb, processed.thumb)
+        wrote = True
+    if not _has(photo, processed.jpeg):
+        _write_atomic(photo, processed.jpeg)
+        wrote = True
+    if wrote:
+        _fsync_dir(photos_dir)  # make the renames themselves durable
+    return photo
+
+
+def import_photo(
+    data: bytes | Path,
+    photos_dir: Path,
+    *,
+    max_input_bytes: int = MAX_INPUT_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> tuple[ProcessedPhoto, Path]:
+    """process_photo then store_photo; on refusal (PhotoError) nothing is written."""
+    processed = process_photo(data, max_input_bytes=max_input_bytes, max_pixels=max_pixels)
+    return processed, store_photo(processed, photos_dir)
