@@ -1,0 +1,1 @@
+"""One module per tab: home, households, visits, issues, sync, settings."""

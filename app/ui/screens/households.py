@@ -1,0 +1,222 @@
+"""住户: search (name, address, phone, pinyin initials), care-tag filter, detail, add and edit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.ui.forms import Form, label_text, multi_chips, text_field, thumbs, use_form
+from app.ui.state import use_app
+from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
+from sync.i18n import t
+
+LIST_LIMIT = 200  # rows drawn at once; the search narrows the rest
+
+
+@ft.component
+def HouseholdsScreen() -> ft.View:
+    state = use_app()
+    _ = state.version
+    svc = state.services
+    query, set_query = ft.use_state("")
+    tag, set_tag = ft.use_state(None)
+    rows = svc.households(query=query, tag=tag)
+    shown = rows[:LIST_LIMIT]
+
+    def tag_handler(value: str) -> Any:
+        return lambda _: set_tag(None if tag == value else value)
+
+    controls: list[ft.Control] = [
+        ft.TextField(key="household-query", prefix_icon=ft.Icons.SEARCH, value=query,
+                     hint_text=t("ui.household.search_hint"), on_change=lambda e: set_query(e.control.value or ""),
+                     text_size=16),
+        ft.Row([ft.Chip(label=ft.Text(tg), key=f"tag:{tg}", selected=tag == tg, on_click=tag_handler(tg))
+                for tg in svc.care_tags()], scroll=ft.ScrollMode.AUTO),
+        ft.Text(t("ui.household.count", n=len(rows)), key="household-count", size=12),
+    ]
+    if not rows:
+        controls.append(empty(t("ui.household.none_found")))
+    for r in shown:
+        sub = " · ".join(x for x in (r["address"], r["last_visit_text"]) if x)
+        controls.append(row_tile(
+            f"household:{r['id']}", r["title"], sub,
+            on_click=lambda _, i=r["id"]: go(f"/households/{i}"),
+            trailing=ft.Text(" ".join(r["tags"][:2]), size=12, color=ft.Colors.PRIMARY),
+        ))
+    if len(rows) > LIST_LIMIT:
+        controls.append(empty(t("ui.household.more", n=len(rows) - LIST_LIMIT)))
+    fab = ft.FloatingActionButton(icon=ft.Icons.ADD, key="household-add", tooltip=t("ui.household.add"),
+                                  on_click=lambda _: go("/households/new"))
+    return tab_view(1, t("ui.household.title"), controls, fab=fab)
+
+
+@ft.component
+def HouseholdDetail() -> ft.View:
+    state = use_app()
+    _ = state.version
+    hid = ft.use_route_params().get("hid", "")
+    h = state.services.household(hid)
+    if h is None:
+        return detail_view(t("ui.household.title"), [empty(t("ui.error.gone"))])
+    controls: list[ft.Control] = [
+        ft.Text(h["title"], size=22, weight=ft.FontWeight.BOLD, key="hh-head"),
+        ft.Text(h["address"], key="hh-address"),
+        ft.Text(h["phone"] or t("ui.household.no_phone"), key="hh-phone"),
+        ft.Row([badge(x) for x in h["tags"]], wrap=True, key="hh-tags"),
+        ft.Text(h["last_visit_text"], size=12),
+    ]
+    if h["note"]:
+        controls.append(ft.Text(h["note"], key="hh-note"))
+    controls.append(section(t("ui.household.members", n=h["members"])))
+    for i, m in enumerate(h["members_list"]):
+        extra = " · ".join(str(x) for x in (m.get("relation"), m.get("birth_year")) if x)
+        controls.append(row_tile(f"member:{i}", m.get("name", ""), extra))
+    controls.append(ft.Row([
+        ft.FilledButton(t("ui.home.new_visit"), key="hh-new-visit", icon=ft.Icons.DIRECTIONS_WALK,
+                        height=TOUCH, expand=True, on_click=lambda _: _start(state, "visit", hid)),
+        ft.FilledTonalButton(t("ui.home.new_issue"), key="hh-new-issue", icon=ft.Icons.CAMPAIGN,
+                             height=TOUCH, expand=True, on_click=lambda _: _start(state, "issue", hid)),
+    ]))
+    controls.append(section(t("ui.household.visits", n=len(h["visits"]))))
+    if not h["visits"]:
+        controls.append(empty(t("ui.visit.none")))
+    for v in h["visits"]:
+        controls.append(row_tile(f"hh-visit:{v['id']}", f"{v['at_text']} · {t('ui.visit.kind.' + v['kind'])}",
+                                 v["seen"] or v["said"], on_click=lambda _, i=v["id"]: go(f"/visits/{i}")))
+        if v["photos"]:
+            controls.append(thumbs(state, v["photos"], f"hh-visit-photo:{v['id']}", 48))
+    controls.append(section(t("ui.household.issues", n=len(h["issues"]))))
+    if not h["issues"]:
+        controls.append(empty(t("ui.issue.none")))
+    for it in h["issues"]:
+        controls.append(row_tile(f"hh-issue:{it['id']}", it["title"], t(f"ui.status.{it['status']}"),
+                                 on_click=lambda _, i=it["id"]: go(f"/issues/{i}")))
+    edit = ft.IconButton(ft.Icons.EDIT, key="hh-edit", tooltip=t("ui.household.edit"),
+                         on_click=lambda _: go(f"/households/{hid}/edit"))
+    return detail_view(t("ui.household.detail"), controls, actions=[edit])
+
+
+def _start(state: Any, what: str, hid: str) -> None:
+    """Open a new visit / issue form with this household already picked (keeps a draft)."""
+    key = "visit:new" if what == "visit" else "issue:new"
+    draft = state.drafts.get(key) or {"values": {}, "touched": [], "photos": [], "show_all": False}
+    draft["values"] = {**draft["values"], "household": hid}
+    state.drafts.put(key, draft)
+    go("/visits/new" if what == "visit" else "/issues/new")
+
+
+def _to_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values -> record fields (numbers parsed; text kept when it is not a number so the
+    model can say so)."""
+    out = dict(values)
+    mc = out.get("member_count")
+    if isinstance(mc, str):
+        mc = mc.strip()
+        out["member_count"] = int(mc) if mc.isdigit() else (mc or None)
+    members = []
+    for m in out.get("members") or []:
+        m = {k: v for k, v in m.items() if v not in ("", None)}
+        by = m.get("birth_year")
+        if isinstance(by, str):
+            m["birth_year"] = int(by) if by.strip().isdigit() else by
+        if m:
+            members.append(m)
+    out["members"] = members
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+@ft.component
+def HouseholdForm() -> ft.View:
+    state = use_app()
+    svc = state.services
+    hid = ft.use_route_params().get("hid")
+    existing = svc.household(hid) if hid else None
+    if existing:
+        f = existing["fields"]
+        initial = {"head": f.get("head", ""), "address": f.get("address", ""),
+                   "phone": f.get("phone", ""),
+                   "member_count": str(f["member_count"]) if f.get("member_count") is not None else "",
+                   "members": [dict(m) for m in existing["members_list"]],
+                   "care_tags": list(f.get("care_tags") or []), "note": f.get("note", "")}
+    else:
+        initial = {"head": "", "address": "", "phone": "", "member_count": "", "members": [],
+                   "care_tags": [], "note": ""}
+    form_key = f"household:{hid or 'new'}"
+
+    def validate(values: dict[str, Any]) -> dict[str, str]:
+        fields = _to_fields(values)
+        fields.setdefault("village", svc.profile.get("village_id", "village"))
+        return svc.validate("household", fields)
+
+    form = use_form(form_key, initial, validate)
+
+    def save(_: Any) -> None:
+        new_id, errors = svc.save_household(_to_fields(form.values), hid)
+        if errors:
+            form.fail(errors)
+            state.tell(t("ui.form.fix_errors", n=len(errors)))
+            return
+        form.done()
+        state.data_changed()
+        state.tell(t("ui.saved"))
+        go(f"/households/{new_id}")
+
+    controls: list[ft.Control] = [
+        text_field(form, "head", t("ui.household.head"), required=True),
+        text_field(form, "address", t("ui.household.address"), required=True),
+        text_field(form, "phone", t("ui.household.phone"), keyboard=ft.KeyboardType.PHONE),
+        text_field(form, "member_count", t("ui.household.member_count"), keyboard=ft.KeyboardType.NUMBER),
+        label_text(t("ui.household.tags")),
+        multi_chips("care-tag", svc.care_tags(), form.values.get("care_tags") or [],
+                    lambda v: form.set("care_tags", v)),
+        section(t("ui.household.members_edit")),
+        *_members(form),
+        text_field(form, "note", t("ui.household.note"), multiline=True),
+    ]
+    if form.errors and form.show_all:
+        controls.insert(0, ft.Text(t("ui.form.fix_errors", n=len(form.errors)), color=ft.Colors.ERROR,
+                                   key="form-errors"))
+    bottom = ft.FilledButton(t("ui.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
+                             height=TOUCH, expand=True)
+    title = t("ui.household.edit") if hid else t("ui.household.add")
+    return detail_view(title, controls, bottom=ft.Row([bottom]))
+
+
+def _members(form: Form) -> list[ft.Control]:
+    members: list[dict[str, Any]] = list(form.values.get("members") or [])
+
+    def set_member(i: int, name: str) -> Any:
+        def h(e: Any) -> None:
+            cur = [dict(m) for m in form.values.get("members") or []]
+            cur[i][name] = e.control.value or ""
+            form.set("members", cur)
+        return h
+
+    def remove(i: int) -> Any:
+        def h(_: Any) -> None:
+            cur = [dict(m) for m in form.values.get("members") or []]
+            cur.pop(i)
+            form.set("members", cur)
+        return h
+
+    def add(_: Any) -> None:
+        form.set("members", [*members, {"name": "", "relation": "", "birth_year": ""}])
+
+    out: list[ft.Control] = []
+    for i, m in enumerate(members):
+        err = form.error(f"members[{i}].name") or form.error(f"members[{i}].birth_year")
+        out.append(ft.Row([
+            ft.TextField(key=f"m{i}:name", label=t("ui.household.member_name"), value=m.get("name", ""),
+                         on_change=set_member(i, "name"), expand=3, error=err),
+            ft.TextField(key=f"m{i}:relation", label=t("ui.household.relation"),
+                         value=m.get("relation", ""), on_change=set_member(i, "relation"), expand=2),
+            ft.TextField(key=f"m{i}:birth_year", label=t("ui.household.birth_year"),
+                         value=str(m.get("birth_year", "") or ""), on_change=set_member(i, "birth_year"),
+                         expand=2, keyboard_type=ft.KeyboardType.NUMBER),
+            ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"m{i}:remove", tooltip=t("ui.remove"),
+                          on_click=remove(i)),
+        ], vertical_alignment=ft.CrossAxisAlignment.START))
+    out.append(ft.TextButton(t("ui.household.add_member"), key="member-add", icon=ft.Icons.PERSON_ADD,
+                             on_click=add))
+    return out

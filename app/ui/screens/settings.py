@@ -1,0 +1,38 @@
+"""设置: language, data folder, about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.ui.state import use_app
+from app.ui.widgets import detail_view, section
+from sync.i18n import t
+
+
+@ft.component
+def SettingsScreen() -> ft.View:
+    state = use_app()
+    svc = state.services
+
+    def pick(lang: str) -> Any:
+        def handler(_: Any) -> None:
+            state.set_lang(lang)
+        return handler
+
+    about = svc.about()
+    return detail_view(t("ui.settings.title"), [
+        section(t("ui.settings.language")),
+        ft.Row([
+            ft.Chip(label=ft.Text("中文"), key="lang:zh", selected=state.lang == "zh",
+                    on_click=pick("zh"), height=48),
+            ft.Chip(label=ft.Text("English"), key="lang:en", selected=state.lang == "en",
+                    on_click=pick("en"), height=48),
+        ]),
+        section(t("ui.settings.data")),
+        ft.Text(str(about["data_dir"]), key="data-dir", selectable=True),
+        ft.Text(t("ui.settings.user", user=about["user"], grid=about["grid"]), key="who"),
+        section(t("ui.settings.about")),
+        ft.Text(t("ui.settings.about_body", version=about["version"]), key="about"),
+    ])

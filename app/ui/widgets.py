@@ -1,0 +1,162 @@
+"""Small building blocks every screen uses: the tab frame, detail frame, rows, chips.
+
+Phone first: one column, 56 px touch targets, bottom navigation on the five tabs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.ui.state import use_app
+from sync.i18n import t
+
+# (route, catalog key, icon, selected icon); 设置 is reached from the app bar of every tab.
+TABS: list[tuple[str, str, Any, Any]] = [
+    ("/", "ui.tab.home", ft.Icons.HOME_OUTLINED, ft.Icons.HOME),
+    ("/households", "ui.tab.households", ft.Icons.PEOPLE_OUTLINE, ft.Icons.PEOPLE),
+    ("/visits", "ui.tab.visits", ft.Icons.DIRECTIONS_WALK_OUTLINED, ft.Icons.DIRECTIONS_WALK),
+    ("/issues", "ui.tab.issues", ft.Icons.CAMPAIGN_OUTLINED, ft.Icons.CAMPAIGN),
+    ("/sync", "ui.tab.sync", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC),
+]
+
+TOUCH = 56  # minimum height of anything a thumb has to hit
+
+
+def parent_route(route: str) -> str:
+    """Where back goes: one path segment up (``/issues/x`` -> ``/issues``)."""
+    path = route.split("?", 1)[0].rstrip("/")
+    if path.count("/") <= 1:
+        return "/"
+    return path.rsplit("/", 1)[0] or "/"
+
+
+def go(route: str) -> None:
+    ft.context.page.navigate(route)
+
+
+def _nav_bar(index: int) -> ft.NavigationBar:
+    def on_change(e: ft.Event[ft.NavigationBar]) -> None:
+        target = TABS[e.control.selected_index][0]
+        go(target)
+
+    return ft.NavigationBar(
+        key="nav",
+        selected_index=index,
+        on_change=on_change,
+        label_behavior=ft.NavigationBarLabelBehavior.ALWAYS_SHOW,
+        destinations=[
+            ft.NavigationBarDestination(icon=icon, selected_icon=sel, label=t(key))
+            for _, key, icon, sel in TABS
+        ],
+    )
+
+
+def tab_view(index: int, title: str, controls: list[ft.Control],
+             fab: ft.FloatingActionButton | None = None,
+             actions: list[ft.Control] | None = None) -> ft.View:
+    """A top-level tab: app bar, one scrolling column, bottom navigation."""
+    acts = list(actions or [])
+    acts.append(ft.IconButton(ft.Icons.SETTINGS, key="open-settings", tooltip=t("ui.tab.settings"),
+                              on_click=lambda _: go("/settings")))
+    return ft.View(
+        route=ft.use_view_path() or TABS[index][0],
+        appbar=ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False),
+        navigation_bar=_nav_bar(index),
+        floating_action_button=fab,
+        controls=controls,
+        scroll=ft.ScrollMode.AUTO,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+    )
+
+
+def detail_view(title: str, controls: list[ft.Control], *, actions: list[ft.Control] | None = None,
+                fab: ft.FloatingActionButton | None = None,
+                bottom: ft.Control | None = None) -> ft.View:
+    """A full-screen detail or form pushed over a tab, with a back arrow that asks first
+    when a form has unsaved input."""
+    state = use_app()
+
+    def back(_: Any) -> None:
+        request_back(state)
+
+    return ft.View(
+        route=ft.use_view_path() or "/",
+        appbar=ft.AppBar(
+            title=ft.Text(title),
+            leading=ft.IconButton(ft.Icons.ARROW_BACK, key="back", tooltip=t("ui.back"), on_click=back),
+            actions=actions or [],
+        ),
+        floating_action_button=fab,
+        bottom_appbar=ft.BottomAppBar(content=bottom, height=76, padding=8) if bottom else None,
+        controls=controls,
+        scroll=ft.ScrollMode.AUTO,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+    )
+
+
+def request_back(state: Any) -> None:
+    """Back from the top view: a dirty form asks (keep draft / discard / stay) first."""
+    page = ft.context.page
+    target = parent_route(page.route)
+    guard = state.guard
+    if guard.form_key and guard.is_dirty():
+        def keep(_: Any) -> None:
+            page.pop_dialog()
+            guard.form_key = None
+            go(target)
+
+        def discard(_: Any) -> None:
+            page.pop_dialog()
+            guard.discard()
+            guard.form_key = None
+            go(target)
+
+        def stay(_: Any) -> None:
+            page.pop_dialog()
+
+        page.show_dialog(ft.AlertDialog(
+            key="leave-dialog",
+            modal=True,
+            title=ft.Text(t("ui.leave.title")),
+            content=ft.Text(t("ui.leave.body")),
+            actions=[
+                ft.TextButton(t("ui.leave.stay"), key="leave-stay", on_click=stay),
+                ft.TextButton(t("ui.leave.discard"), key="leave-discard", on_click=discard),
+                ft.FilledButton(t("ui.leave.keep"), key="leave-keep", on_click=keep),
+            ],
+        ))
+        return
+    guard.form_key = None
+    go(target)
+
+
+def section(title: str) -> ft.Control:
+    return ft.Container(ft.Text(title, size=15, weight=ft.FontWeight.BOLD,
+                                color=ft.Colors.PRIMARY), padding=ft.Padding.only(top=12, bottom=2))
+
+
+def empty(text: str) -> ft.Control:
+    return ft.Container(ft.Text(text, color=ft.Colors.ON_SURFACE_VARIANT), padding=16,
+                        alignment=ft.Alignment.CENTER)
+
+
+def row_tile(key: str, title: str, subtitle: str = "", *, on_click: Callable[[Any], Any] | None = None,
+             leading: ft.Control | None = None, trailing: ft.Control | None = None) -> ft.Control:
+    return ft.ListTile(
+        key=key, title=ft.Text(title), subtitle=ft.Text(subtitle) if subtitle else None,
+        leading=leading, trailing=trailing, on_click=on_click, min_height=TOUCH,
+    )
+
+
+def big_button(key: str, label: str, on_click: Callable[[Any], Any], *, icon: Any = None,
+               disabled: bool = False) -> ft.Control:
+    return ft.FilledButton(label, key=key, icon=icon, on_click=on_click, disabled=disabled,
+                           height=TOUCH, expand=True)
+
+
+def badge(text: str, color: Any = ft.Colors.SECONDARY_CONTAINER) -> ft.Control:
+    return ft.Container(ft.Text(text, size=12), bgcolor=color, border_radius=10,
+                        padding=ft.Padding.symmetric(horizontal=8, vertical=2))
