@@ -1,0 +1,281 @@
+"""HTTP for the sync engine: one keep-alive session, timeouts, a deadline, retries.
+
+``requests`` has no default timeout and a response that trickles in byte by byte defeats a
+read timeout, so every request here has connect and read timeouts *and* an overall deadline
+checked while the body is read in chunks. Retries use jittered exponential backoff and honour
+``Retry-After``. Sleep, clock and randomness are injectable so tests run without waiting.
+
+``FaultAdapter`` is a requests adapter that fails on command (before sending, or after the
+server answered = a lost response) for tests that do not need the TCP fault proxy.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sync.i18n import t
+
+RETRY_STATUS = {429, 502, 503, 504}
+
+
+class SyncError(Exception):
+    """A sync failure with a plain-words message (catalog) and a machine code.
+
+    ``retryable`` says whether trying again later can help (offline, timeout, busy server)
+    or a person has to act (revoked device, refused bundle).
+    """
+
+    def __init__(self, code: str, message: str, retryable: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+
+
+class TransientError(Exception):
+    """One attempt failed in a way a retry may fix."""
+
+    def __init__(self, code: str, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry_after = retry_after
+        self.status = status
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    wire_bytes: int  # bytes as they came over the link (compressed)
+    elapsed_s: float
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+
+@dataclass
+class TransportStats:
+    requests: int = 0  # HTTP requests actually sent, retries included
+    attempts_failed: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class Transport:
+    """Requests to one server with the rules above. Not thread safe (one per engine)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        session: requests.Session | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        deadline_s: float = 120.0,
+        max_attempts: int = 6,
+        backoff_base_s: float = 0.5,
+        backoff_cap_s: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        gzip_min_bytes: int = 512,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.session = session or requests.Session()
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.deadline_s = deadline_s
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.gzip_min_bytes = gzip_min_bytes
+        self.stats = TransportStats()
+
+    # -- one attempt -------------------------------------------------------------------
+
+    def _once(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], params: dict | None
+    ) -> Response:
+        url = f"{self.base_url}{path}"
+        wall_start = time.monotonic()
+        deadline = wall_start + self.deadline_s
+        self.stats.requests += 1
+        self.stats.by_path[path.split("?")[0]] = self.stats.by_path.get(path.split("?")[0], 0) + 1
+        self.stats.bytes_sent += len(body or b"")
+        try:
+            r = self.session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                params=params,
+                timeout=(self.connect_timeout, min(self.read_timeout, self.deadline_s)),
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise TransientError("timeout") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise TransientError("timeout") from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise TransientError("offline") from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransientError("offline") from exc
+        try:
+            chunks: list[bytes] = []
+            # Read in chunks under the deadline: a trickling response must not hang the sync.
+            for chunk in r.raw.stream(16384, decode_content=True):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise TransientError("timeout")
+            wire = r.raw.tell() or sum(len(c) for c in chunks)
+        except TransientError:
+            r.close()
+            raise
+        except Exception as exc:  # urllib3 ReadTimeoutError, ProtocolError, IncompleteRead...
+            r.close()
+            name = type(exc).__name__.lower()
+            raise TransientError("timeout" if "timeout" in name else "offline") from exc
+        self.stats.bytes_received += wire
+        resp = Response(
+            status=r.status_code,
+            headers={k.lower(): v for k, v in r.headers.items()},
+            body=b"".join(chunks),
+            wire_bytes=wire,
+            elapsed_s=max(1e-6, time.monotonic() - wall_start),
+        )
+        if resp.status in RETRY_STATUS:
+            raise TransientError("busy", _retry_after(resp.headers.get("retry-after")), resp.status)
+        return resp
+
+    # -- with retries ------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict | None = None,
+        retry: bool = True,
+    ) -> Response:
+        """Send with retries; returns the final response (any non-retryable status) or raises
+        SyncError when every attempt failed. Callers must only retry idempotent requests,
+        which is every request of the sync protocol (changes carry their own ids)."""
+        hdrs = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        if self.token:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        body = raw
+        if payload is not None:
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+            if len(body) >= self.gzip_min_bytes:
+                body = gzip.compress(body, compresslevel=6)
+                hdrs["Content-Encoding"] = "gzip"
+        hdrs.update(headers or {})
+        attempts = self.max_attempts if retry else 1
+        last: TransientError | None = None
+        for attempt in range(attempts):
+            try:
+                return self._once(method, path, body, hdrs, params)
+            except TransientError as exc:
+                last = exc
+                self.stats.attempts_failed += 1
+                if attempt + 1 >= attempts:
+                    break
+                self.sleep(self.backoff(attempt, exc.retry_after))
+        assert last is not None
+        raise to_sync_error(last)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Full-jitter exponential backoff; never shorter than the server's Retry-After."""
+        ceiling = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt))
+        delay = self.rng.uniform(0, ceiling)
+        if retry_after is not None:
+            # Jitter above Retry-After too, so a crowd told "30 s" does not come back at once.
+            delay = retry_after + self.rng.uniform(0, min(ceiling, max(1.0, retry_after * 0.2)))
+        return delay
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def to_sync_error(exc: TransientError) -> SyncError:
+    if exc.code == "busy":
+        return SyncError("busy", t("client.error.busy"), retryable=True, status=exc.status)
+    if exc.code == "timeout":
+        return SyncError("timeout", t("client.error.timeout"), retryable=True)
+    return SyncError("offline", t("client.error.offline"), retryable=True)
+
+
+def problem_error(resp: Response) -> SyncError:
+    """Map a non-2xx answer (problem+json) to a SyncError in plain words."""
+    try:
+        body = resp.json() or {}
+    except ValueError:
+        body = {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    code = body.get("code") if isinstance(body, dict) else None
+    if resp.status == 401:
+        return SyncError("unauthorized", t("client.error.unauthorized"), status=401)
+    if resp.status == 403:
+        return SyncError("forbidden", t("client.error.forbidden", detail=detail or ""), status=403)
+    if resp.status == 413:
+        return SyncError("too_large", t("client.error.too_large"), status=413)
+    if resp.status == 404:
+        return SyncError("not_found", t("client.error.not_found", detail=detail or ""), status=404)
+    if resp.status >= 500:
+        return SyncError("server", t("client.error.server", status=resp.status), retryable=True, status=resp.status)
+    return SyncError(code or "refused", t("client.error.refused", detail=detail or str(resp.status)), status=resp.status)
+
+
+class FaultAdapter(HTTPAdapter):
+    """A requests adapter that fails on command, for tests without sockets tricks.
+
+    ``plan`` is a list of actions consumed one per request: ``"ok"``, ``"offline"`` (fail before
+    the server sees anything), ``"lost"`` (the server handles the request, the answer is lost),
+    ``"timeout"``. An empty plan means every request goes through.
+    """
+
+    def __init__(self, plan: list[str] | None = None) -> None:
+        super().__init__(max_retries=0)
+        self.plan = list(plan or [])
+        self.seen: list[str] = []
+
+    def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        action = self.plan.pop(0) if self.plan else "ok"
+        self.seen.append(f"{request.method} {request.path_url} {action}")
+        if action == "offline":
+            raise requests.exceptions.ConnectionError("injected: offline")
+        if action == "timeout":
+            raise requests.exceptions.ReadTimeout("injected: timeout")
+        resp = super().send(request, *args, **kwargs)
+        if action == "lost":
+            resp.content  # noqa: B018 - let the server finish before we throw the answer away
+            resp.close()
+            raise requests.exceptions.ConnectionError("injected: response lost")
+        return resp
