@@ -1,0 +1,231 @@
+"""Property tests (hypothesis) for the merge and the workflow fold.
+
+What is proved here, on the record state (fields + stamps + bases):
+- merge_records is commutative, associative and idempotent;
+- any permutation or duplication of the same changes converges to one record state
+  (plain kinds and immutable kinds);
+- fold gives the same workflow state for any delivery order and duplication of events.
+
+And what the conflict log guarantees (the log is the union of MergeResult.conflicts, a set
+keyed by (record id, field, lost_stamp)):
+- merge_records(a, b) and merge_records(b, a) report the same keys;
+- two edits of a field made from the same base by authors who had not seen each other:
+  the lower-stamped one is logged, whichever arrives first, with any duplication and any
+  unrelated edits interleaved; nothing else is logged;
+- an edit stamped after a delete is logged (reason "deleted") in every order; one stamped
+  before the delete is not;
+- applying a change a second time right away logs nothing new;
+- a value logged as lost to a concurrent edit is never the value the field ends up with.
+"""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sync.clock import HybridClock, make_stamp
+from sync.ids import new_id
+from sync.merge import apply_change, merge_records
+from sync.records import edit_change, new_record
+from sync.workflow import fold
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RID = new_id()
+T0 = 1_790_000_000_000
+NODES = ("a", "b", "c")
+FIELD_VALUES = {
+    "head": st.sampled_from(["甲", "乙", "丙"]),
+    "phone": st.sampled_from(["13800000001", "13800000002"]),
+    "note": st.sampled_from(["", "x", "y"]),
+    "members": st.sampled_from([[], [{"name": "甲"}], [{"name": "乙"}]]),
+    "_deleted": st.booleans(),
+}
+
+stamps = st.builds(make_stamp, st.integers(T0, T0 + 20), st.integers(0, 3), st.sampled_from(NODES))
+maybe_stamps = st.none() | stamps
+
+
+@st.composite
+def changes(draw, kind="household"):
+    names = draw(st.lists(st.sampled_from(sorted(FIELD_VALUES)), min_size=1, max_size=3, unique=True))
+    stamp = draw(stamps)  # one stamp per change, as the builders make them
+    fields = {n: draw(FIELD_VALUES[n]) for n in names}
+    # A base is a stamp the author had seen, so it sorts before the change's own stamp.
+    bases = {n: draw(maybe_stamps) for n in names}
+    bases = {n: (b if b is not None and b < stamp else None) for n, b in bases.items()}
+    return {
+        "change_id": new_id(), "id": RID, "kind": kind, "grid": "g1", "fields": fields,
+        "stamps": dict.fromkeys(names, stamp), "bases": bases, "actor": "u", "node": stamp.rsplit("-", 1)[1],
+    }  # fmt: skip
+
+
+def build(chs):
+    record = None
+    for ch in chs:
+        record = apply_change(record, ch).record
+    return record
+
+
+states = st.lists(changes(), min_size=1, max_size=5).map(build)
+
+
+def keys(result):
+    return {c.key for c in result.conflicts}
+
+
+@SETTINGS
+@given(states, states)
+def test_merge_is_commutative(a, b):
+    ab, ba = merge_records(a, b), merge_records(b, a)
+    assert ab.record == ba.record
+    assert keys(ab) == keys(ba)
+
+
+@SETTINGS
+@given(states, states, states)
+def test_merge_is_associative(a, b, c):
+    left = merge_records(merge_records(a, b).record, c).record
+    right = merge_records(a, merge_records(b, c).record).record
+    assert left == right
+
+
+@SETTINGS
+@given(states, states)
+def test_merge_is_idempotent(a, b):
+    same = merge_records(a, a)
+    assert same.record == a and same.conflicts == [] and same.changed == set()
+    ab = merge_records(a, b).record
+    again = merge_records(ab, b)
+    assert again.record == ab and again.changed == set()
+
+
+@st.composite
+def deliveries(draw, items):
+    """A permutation of items with some of them delivered again."""
+    order = draw(st.permutations(items))
+    extra = draw(st.lists(st.sampled_from(items), max_size=4)) if items else []
+    out = list(order)
+    for item in extra:
+        out.insert(draw(st.integers(0, len(out))), item)
+    return out
+
+
+@SETTINGS
+@given(st.data())
+def test_any_order_and_duplication_of_changes_converges(data):
+    chs = data.draw(st.lists(changes(), min_size=1, max_size=8))
+    expected = build(chs)
+    assert build(data.draw(deliveries(chs))) == expected
+    for ch in chs:  # a re-applied change logs nothing new
+        first = apply_change(expected, ch)
+        assert keys(apply_change(first.record, ch)) <= keys(first)
+
+
+@SETTINGS
+@given(st.data())
+def test_immutable_versions_converge_to_the_earliest(data):
+    versions = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        stamp = data.draw(stamps)
+        size = data.draw(st.integers(1, 3))
+        fields = {"sha256": "e" * 64, "size": size, "width": 1, "height": 1, "attached_to": {"kind": "issue", "id": RID}}
+        versions.append({
+            "change_id": new_id(), "id": RID, "kind": "photo", "grid": "g1", "fields": fields,
+            "stamps": dict.fromkeys(fields, stamp), "actor": "u", "node": "n",
+        })  # fmt: skip
+    result = build(data.draw(deliveries(versions)))
+    assert result == build(versions)
+    earliest = min(v["stamps"]["size"] for v in versions)
+    assert result["stamps"]["size"] == earliest
+
+
+@SETTINGS
+@given(st.data())
+def test_logged_losers_are_never_the_final_value(data):
+    chs = data.draw(st.lists(changes(), min_size=1, max_size=8))
+    record, log = None, {}
+    for ch in data.draw(deliveries(chs)):
+        result = apply_change(record, ch)
+        record = result.record
+        log.update({c.key: c for c in result.conflicts})
+    for c in log.values():
+        if c.reason == "concurrent":
+            assert c.lost_stamp < record["stamps"][c.field] or (
+                c.lost_stamp == record["stamps"][c.field] and c.lost_value != record["fields"][c.field]
+            )
+
+
+walls = st.floats(1_700_000_000, 1_900_000_000, allow_nan=False)  # phones years apart
+
+
+@SETTINGS
+@given(st.data(), walls, walls, walls, st.sampled_from(["13800000001", "13800000002"]), st.sampled_from(["13800000001", "13900000009"]))
+def test_concurrent_edits_log_the_loser_in_every_order(data, w0, wa, wb, va, vb):
+    base, create = new_record("household", "g1", {"village": "v", "address": "1号", "head": "甲", "phone": "13800000000"}, HybridClock("o", wall=lambda: w0), "u")
+    ea = edit_change(base, {"phone": va}, HybridClock("a", wall=lambda: wa), "ua")
+    eb = edit_change(base, {"phone": vb, "head": "乙"}, HybridClock("b", wall=lambda: wb), "ub")
+    noise = edit_change(base, {"note": "n"}, HybridClock("c", wall=lambda: wb), "uc")
+    record, log = None, set()
+    for ch in data.draw(deliveries([create, ea, eb, noise])):
+        result = apply_change(record, ch)
+        record = result.record
+        log |= keys(result)
+    win, lose = (ea, eb) if ea["stamps"]["phone"] > eb["stamps"]["phone"] else (eb, ea)
+    assert record["fields"]["phone"] == win["fields"]["phone"]
+    assert log == ({(base["id"], "phone", lose["stamps"]["phone"])} if va != vb else set())
+
+
+@SETTINGS
+@given(st.data(), walls, walls)
+def test_edits_after_a_delete_are_logged_in_every_order(data, wa, wb):
+    base, create = new_record("household", "g1", {"village": "v", "address": "1号", "head": "甲"}, HybridClock("o", wall=lambda: 1_700_000_000), "u")
+    delete = edit_change(base, {"_deleted": True}, HybridClock("a", wall=lambda: wa), "ua")
+    edit = edit_change(base, {"note": "还住着人"}, HybridClock("b", wall=lambda: wb), "ub")
+    record, log = None, {}
+    for ch in data.draw(deliveries([create, delete, edit])):
+        result = apply_change(record, ch)
+        record = result.record
+        log.update({c.key: c for c in result.conflicts})
+    assert record["fields"]["_deleted"] is True
+    after = edit["stamps"]["note"] > delete["stamps"]["_deleted"]
+    assert set(log) == ({(base["id"], "note", edit["stamps"]["note"])} if after else set())
+    assert all(c.reason == "deleted" for c in log.values())
+
+
+# ---- workflow --------------------------------------------------------------------------------
+
+ISSUE = {"id": RID, "kind": "issue", "grid": "g1", "fields": {"issue_kind": "problem", "title": "t", "reporter": "u"}}
+WISH = {**ISSUE, "fields": {**ISSUE["fields"], "issue_kind": "wish"}}
+EVENT_DATA = {
+    "report": {}, "accept": {}, "reject": {"reason": "r"}, "assign": {"unit": "u1", "deadline": "2026-12-01"},
+    "return": {"reason": "r"}, "extend": {"deadline": "2026-12-09", "reason": "r"}, "supervise": {"level": 2},
+    "progress": {"note": "n"}, "resolve": {"reply": "ok"}, "recheck": {"solved": False, "satisfied": False},
+    "close": {"outcome": "o"}, "reopen": {}, "comment": {"text": "c"},
+    "publish": {"public_title": "p", "public_text": "q"}, "unpublish": {}, "claim": {"by": "x"},
+    "fulfil": {"note": "n"}, "feedback": {"text": "t", "satisfied": True},
+}  # fmt: skip
+
+
+@st.composite
+def events(draw):
+    etype = draw(st.sampled_from(sorted(EVENT_DATA)))
+    data = dict(EVENT_DATA[etype])
+    if etype == "recheck":
+        data["solved"] = draw(st.booleans())
+    stamp = draw(stamps)
+    fields = {
+        "issue": RID, "type": etype, "actor": "u", "at": draw(st.integers(T0 - 5000, T0 + 5000)),
+        "role": draw(st.sampled_from(["township_staff", "township_staff", "grid_worker", "operator"])), "data": data,
+    }  # fmt: skip
+    return {"id": new_id(), "kind": "issue_event", "grid": "g1", "fields": fields, "stamps": dict.fromkeys(fields, stamp)}
+
+
+@SETTINGS
+@given(st.data(), st.sampled_from([ISSUE, WISH]))
+def test_fold_is_the_same_for_any_delivery_order(data, issue):
+    evs = data.draw(st.lists(events(), min_size=1, max_size=12))
+    if data.draw(st.booleans()):  # a differing re-send under an existing id
+        twin = dict(evs[0], fields={**evs[0]["fields"], "data": {"text": "other"}, "type": "comment"})
+        evs.append(twin)
+    expected = fold(issue, evs)
+    got = fold(issue, data.draw(deliveries(evs)))
+    assert got == expected
+    assert len(got.timeline) == len({e["id"] for e in evs})  # nothing dropped, nothing doubled
