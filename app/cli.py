@@ -22,6 +22,10 @@ app = typer.Typer(
 def _register() -> None:
     """Attach the sub-apps of the parts that exist."""
     # Parts add themselves here, one line each.
+    from sync.server.cli import admin_app, server_app
+
+    app.add_typer(server_app, name="server")
+    app.add_typer(admin_app, name="admin")
 
 
 _register()

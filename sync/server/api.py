@@ -1,0 +1,486 @@
+"""The HTTP layer: FastAPI routes under /api/v1, problem+json errors, body limits, gzip,
+overload protection and one JSON log line per request. The logic lives in ``store``."""
+
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, select, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sync.i18n import t
+from sync.server import db, store
+from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch, is_sha256
+from sync.server.errors import ServerError
+
+PREFIX = "/api/v1"
+log = logging.getLogger("gridwall.server")
+_SHA_PATTERN = r"^[0-9a-f]{64}$"
+
+
+@dataclass
+class Limits:
+    max_body_bytes: int = 4 * 1024 * 1024  # a request body as sent (maybe gzip)
+    max_inflated_bytes: int = 16 * 1024 * 1024  # after gunzip
+    max_batch: int = 500  # changes per sync request
+    max_page: int = 1000  # records per pull page
+    max_blob_bytes: int = 50 * 1024 * 1024
+    max_chunk_bytes: int = 2 * 1024 * 1024
+    max_missing_query: int = 1000
+    max_inflight: int = 64  # concurrent requests before 429
+
+
+def _lang(request: Request) -> str | None:
+    accept = request.headers.get("accept-language", "")
+    return "en" if accept.lower().startswith("en") else None
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    from http import HTTPStatus
+
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body = {
+        "type": f"https://gridwall/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    headers = {"Retry-After": str(extra.pop("retry_after", 1))} if status in (429, 503) else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _raw_problem(status: int, code: str, key: str, **params: Any) -> tuple[int, list, bytes]:
+    body = {
+        "type": f"https://gridwall/problems/{code}",
+        "title": code,
+        "status": status,
+        "detail": t(key, **params),
+        "code": code,
+    }
+    headers = [(b"content-type", b"application/problem+json")]
+    if status in (429, 503):
+        headers.append((b"retry-after", b"1"))
+    return status, headers, json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+async def _send_raw(send: Send, status: int, headers: list, body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyMiddleware:
+    """Reads the body with a size cap before anything parses it, and gunzips it with a cap on
+    the inflated size (a gzip bomb gets 413, not a full memory)."""
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        is_blob = scope["method"] == "PUT" and scope["path"].startswith(f"{PREFIX}/blobs/")
+        cap = self.limits.max_chunk_bytes if is_blob else self.limits.max_body_bytes
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            await _send_raw(send, *_raw_problem(413, "body_too_large", "server.body_too_large", limit=cap))
+            return
+        chunks, size = [], 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            part = msg.get("body", b"")
+            size += len(part)
+            if size > cap:
+                await _send_raw(send, *_raw_problem(413, "body_too_large", "server.body_too_large", limit=cap))
+                return
+            chunks.append(part)
+            if not msg.get("more_body"):
+                break
+        body = b"".join(chunks)
+        encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+        if encoding == b"gzip":
+            inflated_cap = self.limits.max_inflated_bytes
+            try:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                body = d.decompress(body, inflated_cap + 1)
+                if len(body) > inflated_cap or d.unconsumed_tail:
+                    await _send_raw(
+                        send, *_raw_problem(413, "inflated_too_large", "server.inflated_too_large", limit=inflated_cap)
+                    )
+                    return
+                if not d.eof:
+                    raise zlib.error("truncated")
+            except zlib.error:
+                await _send_raw(send, *_raw_problem(400, "bad_gzip", "server.bad_gzip"))
+                return
+        elif encoding not in (b"identity", b""):
+            await _send_raw(send, *_raw_problem(415, "bad_encoding", "server.bad_encoding"))
+            return
+        new_headers = [
+            (k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")
+        ]
+        new_headers.append((b"content-length", str(len(body)).encode()))
+        scope = dict(scope, headers=new_headers)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class GuardMiddleware:
+    """Outermost: 429 + Retry-After when too many requests are in flight, and one JSON log
+    line per request (method, path, status, ms, device)."""
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app = app
+        self.limits = limits
+        self.inflight = 0
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        exempt = scope["path"] == f"{PREFIX}/health"
+        with self.lock:
+            busy = not exempt and self.inflight >= self.limits.max_inflight
+            if not busy:
+                self.inflight += 1
+
+        async def send_wrapper(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+            await send(msg)
+
+        try:
+            if busy:
+                status = 429
+                await _send_raw(send, *_raw_problem(429, "overloaded", "server.overloaded"))
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            if not busy:
+                with self.lock:
+                    self.inflight -= 1
+            state = scope.get("state") or {}
+            log.info(
+                json.dumps(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - start) * 1000, 1),
+                        "device": state.get("device"),
+                    }
+                )
+            )
+
+
+# ---- request and response models (they make the OpenAPI document) ---------------------------
+
+
+class EnrollRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="one-time code from `gridwall admin enroll`")
+    device_name: str | None = Field(None, max_length=200)
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class ScopeOut(BaseModel):
+    township: str | None
+    grids: list[str]
+
+
+class EnrollResponse(BaseModel):
+    device_id: str
+    token: str
+    secret: str
+    user: UserOut
+    scope: ScopeOut
+    server_time_ms: int
+
+
+class SyncRequest(BaseModel):
+    device_time_ms: int | None = Field(None, ge=0, le=10**14)
+    cursor: str = Field("0", max_length=40)
+    changes: list[Any] = Field(default_factory=list, description="changes (docs/architecture.md)")
+    pull_limit: int = Field(500, ge=1, le=10**6)
+
+
+class Ack(BaseModel):
+    change_id: str | None
+    status: str
+    code: str | None = None
+    reason: str | None = None
+    clamped: bool | None = None
+
+
+class SyncResponse(BaseModel):
+    acks: list[Ack]
+    records: list[dict[str, Any]]
+    cursor: str
+    more: bool
+    clock_offset_ms: int
+    server_time_ms: int
+
+
+class MissingRequest(BaseModel):
+    sha256: list[Annotated[str, Field(pattern=_SHA_PATTERN)]] = Field(max_length=1000)
+
+
+class MissingResponse(BaseModel):
+    missing: list[str]
+
+
+class UploadState(BaseModel):
+    offset: int
+    size: int | None
+    complete: bool = False
+
+
+class MeResponse(BaseModel):
+    user: UserOut
+    device_id: str | None
+    scope: ScopeOut
+
+
+# ---- the app ---------------------------------------------------------------------------------
+
+
+def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None) -> FastAPI:
+    """The FastAPI app over a migrated database and a blob store."""
+    limits = limits or Limits()
+    app = FastAPI(
+        title="gridwall sync API",
+        version="1",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    bearer = HTTPBearer(auto_error=False)
+
+    def principal(
+        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    ) -> store.Principal:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            p = store.authenticate(conn, creds.credentials if creds else None)
+        request.state.device = p.device_id
+        return p
+
+    Auth = Annotated[store.Principal, Depends(principal)]
+
+    @app.exception_handler(ServerError)
+    async def _server_error(request: Request, exc: ServerError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.message(_lang(request)), **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        key = f"server.http.{code}"
+        return problem(exc.status_code, code, t(key, lang=_lang(request)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        lang = _lang(request)
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "malformed_json", t("server.malformed_json", lang=lang))
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors[:10]
+        )
+        return problem(422, "invalid_request", t("server.invalid_request", lang=lang, where=where))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return problem(500, "internal", t("server.internal", lang=_lang(request)))
+
+    @app.get(f"{PREFIX}/health")
+    def health() -> dict[str, Any]:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - report the database as down, with 503
+            raise ServerError(503, "db_down", "server.db_down") from exc
+        return {
+            "status": "ok",
+            "protocol": 1,
+            "server_time_ms": store.now_ms(),
+            "limits": asdict(limits),
+        }
+
+    @app.post(f"{PREFIX}/enroll", response_model=EnrollResponse)
+    def enroll(body: EnrollRequest) -> dict[str, Any]:
+        with engine.begin() as conn:
+            return store.enroll(conn, body.code, body.device_name)
+
+    @app.get(f"{PREFIX}/me", response_model=MeResponse)
+    def me(p: Auth) -> dict[str, Any]:
+        return {
+            "user": {"id": p.user_id, "name": p.name, "role": p.role},
+            "device_id": p.device_id,
+            "scope": p.scope(),
+        }
+
+    @app.post(f"{PREFIX}/sync", response_model=SyncResponse)
+    def sync(body: SyncRequest, request: Request, p: Auth) -> Response:
+        lang = _lang(request)
+        if len(body.changes) > limits.max_batch:
+            raise ServerError(413, "batch_too_large", "server.batch_too_large", limit=limits.max_batch)
+        store.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
+        now = store.now_ms()
+        acks: list[dict[str, Any]] = []
+        if body.changes:
+            with engine.begin() as conn:
+                acks = store.apply_changes(conn, p, body.changes, now=now, lang=lang)
+        limit = min(body.pull_limit, limits.max_page)
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
+        offset = now - body.device_time_ms if body.device_time_ms is not None else 0
+        out = (
+            '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]"
+            + ',"cursor":' + json.dumps(cursor) + ',"more":' + ("true" if more else "false")
+            + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
+        )  # fmt: skip
+        return Response(out.encode("utf-8"), media_type="application/json")
+
+    @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse)
+    def missing(body: MissingRequest, p: Auth) -> dict[str, Any]:
+        return {"missing": [s for s in dict.fromkeys(body.sha256) if not blobs.has(s)]}
+
+    def _check_sha(sha256: str) -> None:
+        if not is_sha256(sha256):
+            raise ServerError(400, "bad_sha256", "server.blob.bad_sha256")
+
+    @app.get(f"{PREFIX}/blobs/{{sha256}}/upload", response_model=UploadState)
+    def upload_state(sha256: str, p: Auth) -> dict[str, Any]:
+        _check_sha(sha256)
+        if blobs.has(sha256):
+            return {"offset": 0, "size": None, "complete": True}
+        offset, size = blobs.size_of_partial(sha256)
+        return {"offset": offset, "size": size, "complete": False}
+
+    @app.put(
+        f"{PREFIX}/blobs/{{sha256}}",
+        response_model=UploadState,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    async def upload_chunk(
+        sha256: str,
+        request: Request,
+        p: Auth,
+        offset: Annotated[int, Query(ge=0)],
+        size: Annotated[int, Query(ge=1)],
+        x_chunk_sha256: Annotated[str, Header(pattern=_SHA_PATTERN)],
+    ) -> dict[str, Any]:
+        _check_sha(sha256)
+        if size > limits.max_blob_bytes:
+            raise ServerError(413, "blob_too_large", "server.blob.too_large", limit=limits.max_blob_bytes)
+        data = await request.body()
+        if hashlib.sha256(data).hexdigest() != x_chunk_sha256:
+            raise ServerError(422, "chunk_hash_mismatch", "server.blob.chunk_hash")
+        if blobs.has(sha256):
+            return {"offset": size, "size": size, "complete": True}
+        if not data or offset + len(data) > size:
+            raise ServerError(400, "bad_chunk", "server.blob.bad_chunk")
+        held, total = blobs.size_of_partial(sha256)
+        if total is not None and held > 0 and total != size:
+            err = ServerError(409, "size_mismatch", "server.blob.size_mismatch", size=total)
+            err.extra = {"offset": held, "size": total}
+            raise err
+        try:
+            new_offset = blobs.write_chunk(sha256, offset, data, size)
+        except OffsetMismatch as exc:
+            err = ServerError(409, "wrong_offset", "server.blob.wrong_offset", offset=exc.offset)
+            err.extra = {"offset": exc.offset}
+            raise err from None
+        if new_offset < size:
+            return {"offset": new_offset, "size": size, "complete": False}
+        try:
+            blobs.finish(sha256)
+        except HashMismatch:
+            raise ServerError(422, "blob_hash_mismatch", "server.blob.hash_mismatch") from None
+        return {"offset": size, "size": size, "complete": True}
+
+    @app.get(
+        f"{PREFIX}/blobs/{{sha256}}",
+        responses={200: {"content": {"image/jpeg": {}, "application/octet-stream": {}}}},
+    )
+    def download(
+        sha256: str, p: Auth, variant: Annotated[str, Query(pattern="^(original|thumb)$")] = "original"
+    ) -> Response:
+        _check_sha(sha256)
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            refs = conn.execute(
+                select(db.blob_refs.c.grid, db.blob_refs.c.township).where(db.blob_refs.c.sha256 == sha256)
+            ).all()
+        if not blobs.has(sha256) or not any(p.can_see_grid(g, tw) for g, tw in refs):
+            raise ServerError(404, "blob_not_found", "server.blob.not_found")
+        if variant == "thumb":
+            thumb = blobs.thumbnail(sha256)
+            if thumb is None:
+                raise ServerError(404, "no_thumbnail", "server.blob.no_thumbnail")
+            return Response(thumb, media_type="image/jpeg")
+        with blobs.open(sha256) as f:
+            return Response(f.read(), media_type="application/octet-stream")
+
+    app.add_middleware(BodyMiddleware, limits=limits)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GuardMiddleware, limits=limits)
+    return app
+
+
+def open_server(db_url: str, blobs_dir: Path, limits: Limits | None = None) -> FastAPI:
+    """Migrate the database, seed reference data on first start and build the app."""
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    with engine.begin() as conn:
+        store.master_key(conn)
+        if store.get_setting(conn, "seeded") is None:
+            store.seed_reference(conn)
+            conn.execute(db.settings.insert().values(key="seeded", value="1"))
+    app = create_app(engine, FsBlobStore(blobs_dir), limits)
+    app.state.engine = engine
+    return app

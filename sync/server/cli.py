@@ -1,0 +1,224 @@
+"""``gridwall server`` (run the API) and ``gridwall admin ...`` (organisation, devices, imports).
+
+Both take the database as ``--db URL`` or a data folder ``--data DIR`` (default
+``./gridwall-data``: ``server.sqlite3`` and ``blobs/``). Errors are one clear line and a
+non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sync.i18n import t
+from sync.server import db, store
+from sync.server.errors import ServerError
+
+DEFAULT_DATA = Path("gridwall-data")
+console = Console()
+
+server_app = typer.Typer(help="运行中心服务器 Run the central sync server.", add_completion=False)
+admin_app = typer.Typer(
+    help="管理乡镇、网格、用户和设备 Manage townships, grids, users and devices.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="data folder (SQLite file and blobs)", envvar="GRIDWALL_DATA")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="database URL, e.g. postgresql+psycopg://user@host/db", envvar="GRIDWALL_DB"),
+]
+
+
+def db_url(data: Path, url: str | None) -> str:
+    return url or f"sqlite:///{(data / 'server.sqlite3').resolve()}"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"{t('server.cli.error')}: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@server_app.callback(invoke_without_command=True)
+def serve(
+    data: DataOpt = DEFAULT_DATA,
+    url: DbOpt = None,
+    blobs: Annotated[Path | None, typer.Option("--blobs", help="blob folder (default DATA/blobs)")] = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
+    migrate_only: Annotated[bool, typer.Option("--migrate-only", help="apply migrations and exit")] = False,
+    max_inflight: Annotated[int, typer.Option(help="requests in flight before 429", min=1)] = 64,
+) -> None:
+    """运行服务器 Run the server (migrations are applied on start)."""
+    import uvicorn
+
+    from sync.server.api import Limits, open_server
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        if migrate_only:
+            db.migrate(db.make_engine(db_url(data, url)))
+            typer.echo(t("server.cli.migrated"))
+            return
+        app = open_server(db_url(data, url), blobs or data / "blobs", Limits(max_inflight=max_inflight))
+    except ServerError as exc:
+        _fail(exc.message())
+    except Exception as exc:  # noqa: BLE001 - e.g. database unreachable: one line, not a traceback
+        _fail(t("server.cli.cannot_open", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+    typer.echo(t("server.cli.listening", url=f"http://{host}:{port}/api/v1"))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+class _Ctx:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def run(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run fn(conn, ...) in one transaction on a migrated database; errors -> one line."""
+        try:
+            engine = db.make_engine(self.url)
+            db.migrate(engine)
+            with engine.begin() as conn:
+                store.master_key(conn)
+                if store.get_setting(conn, "seeded") is None:
+                    store.seed_reference(conn)
+                    conn.execute(db.settings.insert().values(key="seeded", value="1"))
+                return fn(conn, *args, **kwargs)
+        except ServerError as exc:
+            _fail(exc.message())
+
+
+@admin_app.callback()
+def admin(ctx: typer.Context, data: DataOpt = DEFAULT_DATA, url: DbOpt = None) -> None:
+    """管理命令 Administration (the database: --data DIR or --db URL)."""
+    ctx.obj = _Ctx(db_url(data, url))
+
+
+@admin_app.command("create-township")
+def create_township(ctx: typer.Context, name: str) -> None:
+    """新建乡镇 Create a township."""
+    tid = ctx.obj.run(store.create_township, name)
+    typer.echo(t("server.cli.created", what=name, id=tid))
+
+
+@admin_app.command("create-village")
+def create_village(
+    ctx: typer.Context, name: str, township: Annotated[str, typer.Option(help="township name or id")]
+) -> None:
+    """新建村 Create a village in a township."""
+    vid = ctx.obj.run(store.create_village, township, name)
+    typer.echo(t("server.cli.created", what=name, id=vid))
+
+
+@admin_app.command("create-grid")
+def create_grid(
+    ctx: typer.Context,
+    name: str,
+    township: Annotated[str, typer.Option(help="township name or id")],
+    village: Annotated[str | None, typer.Option(help="village name or id")] = None,
+) -> None:
+    """新建网格 Create a grid."""
+    gid = ctx.obj.run(store.create_grid, township, name, village)
+    typer.echo(t("server.cli.created", what=name, id=gid))
+
+
+@admin_app.command("create-user")
+def create_user(
+    ctx: typer.Context,
+    name: str,
+    role: Annotated[str, typer.Option(help="grid_worker | township_staff | operator | admin")],
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="grid name or id (repeat)")] = None,
+    township: Annotated[str | None, typer.Option(help="township name or id")] = None,
+    phone: Annotated[str | None, typer.Option(help="phone number")] = None,
+) -> None:
+    """新建用户 Create a user with a role and scope."""
+    uid = ctx.obj.run(store.create_user, name, role, township, grid or [], phone)
+    typer.echo(t("server.cli.created", what=name, id=uid))
+
+
+@admin_app.command("list-users")
+def list_users(ctx: typer.Context) -> None:
+    """列出用户 List users."""
+    users = ctx.obj.run(store.list_users)
+    table = Table(t("server.cli.col.name"), t("server.cli.col.role"), t("server.cli.col.grids"), "id")
+    for u in users:
+        table.add_row(u["name"], u["role"], ", ".join(u["grids"]), u["id"])
+    console.print(table)
+
+
+@admin_app.command("enroll")
+def enroll(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="user name or id")],
+    hours: Annotated[float, typer.Option(help="hours the code stays valid")] = 24.0,
+) -> None:
+    """生成一次性注册码 Print a one-time enrollment code for a user's device."""
+    device_id, code = ctx.obj.run(store.create_enrollment, user, hours)
+    typer.echo(t("server.cli.enroll_code", code=code, hours=hours, device=device_id))
+
+
+@admin_app.command("revoke-device")
+def revoke_device(ctx: typer.Context, device: str) -> None:
+    """停用设备 Revoke a device: its token stops working at once."""
+    ctx.obj.run(store.revoke_device, device)
+    typer.echo(t("server.cli.revoked", device=device))
+
+
+def _when(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M") if ms else "-"
+
+
+@admin_app.command("list-devices")
+def list_devices(ctx: typer.Context) -> None:
+    """列出设备 List devices."""
+    devices = ctx.obj.run(store.list_devices)
+    table = Table(t("server.cli.col.user"), t("server.cli.col.device"), t("server.cli.col.state"), t("server.cli.col.created"))
+    table.add_column("id", no_wrap=True)
+    for d in devices:
+        state = (
+            t("server.cli.state.revoked") if d["revoked_ms"] else
+            t("server.cli.state.active") if d["token_hash"] else t("server.cli.state.waiting")
+        )  # fmt: skip
+        table.add_row(d["user_name"], d["name"] or "-", state, _when(d["created_ms"]), d["id"])
+    console.print(table)
+
+
+@admin_app.command("seed-reference")
+def seed_reference(ctx: typer.Context) -> None:
+    """写入默认问题分类和承办单位 Add the default categories and units (once)."""
+    n = ctx.obj.run(store.seed_reference)
+    typer.echo(t("server.cli.seeded", n=n))
+
+
+@admin_app.command("import-households")
+def import_households(
+    ctx: typer.Context,
+    file: Path,
+    grid: Annotated[str, typer.Option(help="grid name or id the households belong to")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """导入住户花名册 Import households from CSV or XLSX (Chinese headers: 户主, 门牌/地址, 电话, 人口数, 关爱标签, 备注)."""
+    from sync.server.households import import_households as run_import
+
+    report = ctx.obj.run(run_import, file, grid)
+    if as_json:
+        typer.echo(json.dumps({"accepted": report.accepted, "refused": report.refused, "skipped": report.skipped}, ensure_ascii=False))
+    else:
+        typer.echo(t("server.cli.import_summary", accepted=len(report.accepted), refused=len(report.refused), skipped=len(report.skipped)))
+        if report.refused or report.skipped:
+            table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
+            for row, reason in sorted(report.refused + report.skipped):
+                table.add_row(str(row), reason)
+            console.print(table)
+    if report.refused:
+        raise typer.Exit(2)

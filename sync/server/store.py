@@ -1,0 +1,683 @@
+"""The server's logic as plain functions on a SQLAlchemy connection (no HTTP here).
+
+The HTTP layer, the admin CLI and the operator's bundle upload all call these, so there is one
+code path for every way a change reaches the server.
+
+Change feed ordering: every write transaction first locks the single ``feed`` row (``SELECT ...
+FOR UPDATE``; on SQLite ``BEGIN IMMEDIATE`` already serializes writers), takes the next
+sequence numbers from it and writes them back before commit. Writers therefore commit in
+sequence order, so a reader that has seen sequence N has seen every row at or below N and never
+skips a row committed late.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from sync import records as model
+from sync.clock import HybridClock, is_stamp, make_stamp, stamp_wall_ms
+from sync.i18n import t
+from sync.ids import is_id, new_id
+from sync.server import db
+from sync.server.errors import ServerError
+
+CLAMP_AHEAD_MS = 5 * 60 * 1000  # stamps further ahead than this are clamped to server time
+ENROLL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
+ENROLL_CODE_LEN = 8
+SERVER_ACTOR = "server"
+FIELD_KINDS = model.RECORD_KINDS
+WRITER_ROLES = ("grid_worker", "township_staff", "admin")
+
+_clock_lock = threading.Lock()
+_clock = HybridClock("server")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def server_stamp() -> str:
+    with _clock_lock:
+        return _clock.now()
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON as stored and sent (UTF-8, Chinese kept as is)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ---- who is asking ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user (and device) a request or a bundle acts for, with what it may see and write."""
+
+    user_id: str
+    role: str
+    name: str = ""
+    township: str | None = None
+    grids: frozenset[str] = field(default_factory=frozenset)
+    townships: frozenset[str] = field(default_factory=frozenset)  # of the grids (grid workers)
+    device_id: str | None = None
+
+    @property
+    def everywhere(self) -> bool:
+        return self.role in ("admin", "operator") and self.township is None
+
+    def can_see_grid(self, grid: str, township: str | None) -> bool:
+        if self.everywhere:
+            return True
+        if self.role == "grid_worker":
+            return grid in self.grids
+        return township is not None and township == self.township
+
+    def scope(self) -> dict[str, Any]:
+        return {"township": self.township, "grids": sorted(self.grids)}
+
+
+def system_principal() -> Principal:
+    """The server itself (admin commands, imports): sees and writes everything."""
+    return Principal(user_id=SERVER_ACTOR, role="admin", name=SERVER_ACTOR)
+
+
+def principal_for_user(conn: Connection, user_id: str, device_id: str | None = None) -> Principal:
+    user = conn.execute(select(db.users).where(db.users.c.id == user_id)).mappings().first()
+    if user is None:
+        raise ServerError(404, "unknown_user", "server.unknown_user", ref=user_id)
+    rows = conn.execute(
+        select(db.user_grids.c.grid, db.grids.c.township)
+        .join(db.grids, db.grids.c.id == db.user_grids.c.grid)
+        .where(db.user_grids.c.user_id == user_id)
+    ).all()
+    return Principal(
+        user_id=user["id"],
+        role=user["role"],
+        name=user["name"],
+        township=user["township"],
+        grids=frozenset(r[0] for r in rows),
+        townships=frozenset(r[1] for r in rows),
+        device_id=device_id,
+    )
+
+
+# ---- settings, secrets, tokens ---------------------------------------------------------------
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(db.settings.c.value).where(db.settings.c.key == key)).scalar()
+
+
+def master_key(conn: Connection) -> bytes:
+    """The server's master key (made once, kept in the settings table)."""
+    value = get_setting(conn, "master_key")
+    if value is None:
+        value = secrets.token_hex(32)
+        conn.execute(insert(db.settings).values(key="master_key", value=value))
+    return bytes.fromhex(value)
+
+
+def device_secret(conn: Connection, device_id: str) -> bytes:
+    """The bundle-signing secret of a device: HMAC(master key, device id); nothing stored."""
+    return hmac.new(master_key(conn), device_id.encode("utf-8"), hashlib.sha256).digest()
+
+
+def authenticate(conn: Connection, token: str | None) -> Principal:
+    """The principal of a bearer token; 401 for a missing, unknown or revoked token."""
+    if not token:
+        raise ServerError(401, "unauthorized", "server.auth.missing")
+    dev = conn.execute(
+        select(db.devices).where(db.devices.c.token_hash == sha256_hex(token))
+    ).mappings().first()
+    if dev is None:
+        raise ServerError(401, "unauthorized", "server.auth.unknown")
+    if dev["revoked_ms"] is not None:
+        raise ServerError(401, "revoked", "server.auth.revoked")
+    return principal_for_user(conn, dev["user_id"], device_id=dev["id"])
+
+
+def normalize_code(code: str) -> str:
+    return "".join(ch for ch in str(code).upper() if ch.isalnum())
+
+
+def create_enrollment(conn: Connection, user: str, ttl_hours: float = 24.0) -> tuple[str, str]:
+    """A new device slot for ``user`` (id or name) and its one-time code: (device_id, code)."""
+    user_id = resolve(conn, "user", user)
+    if ttl_hours <= 0:
+        raise ServerError(400, "bad_ttl", "server.enroll.bad_ttl")
+    code = "".join(secrets.choice(ENROLL_ALPHABET) for _ in range(ENROLL_CODE_LEN))
+    device_id = new_id()
+    now = now_ms()
+    conn.execute(
+        insert(db.devices).values(
+            id=device_id,
+            user_id=user_id,
+            created_ms=now,
+            code_hash=sha256_hex(code),
+            code_expires_ms=now + int(ttl_hours * 3600 * 1000),
+        )
+    )
+    return device_id, f"{code[:4]}-{code[4:]}"
+
+
+def enroll(conn: Connection, code: str, device_name: str | None = None) -> dict[str, Any]:
+    """Trade a one-time code for a device id, a bearer token and the bundle secret."""
+    norm = normalize_code(code)
+    dev = None
+    if len(norm) == ENROLL_CODE_LEN:
+        dev = conn.execute(
+            select(db.devices).where(db.devices.c.code_hash == sha256_hex(norm))
+        ).mappings().first()
+    if dev is None or dev["token_hash"] is not None:
+        raise ServerError(403, "enroll_code_invalid", "server.enroll.invalid")
+    now = now_ms()
+    if dev["revoked_ms"] is not None:
+        raise ServerError(403, "enroll_code_invalid", "server.enroll.invalid")
+    if dev["code_expires_ms"] is not None and dev["code_expires_ms"] < now:
+        raise ServerError(403, "enroll_code_expired", "server.enroll.expired")
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        update(db.devices)
+        .where(db.devices.c.id == dev["id"])
+        .values(
+            token_hash=sha256_hex(token),
+            code_hash=None,
+            code_expires_ms=None,
+            enrolled_ms=now,
+            name=(device_name or "")[:200] or None,
+        )
+    )
+    p = principal_for_user(conn, dev["user_id"], device_id=dev["id"])
+    return {
+        "device_id": dev["id"],
+        "token": token,
+        "secret": device_secret(conn, dev["id"]).hex(),
+        "user": {"id": p.user_id, "name": p.name, "role": p.role},
+        "scope": p.scope(),
+        "server_time_ms": now,
+    }
+
+
+def revoke_device(conn: Connection, device_id: str) -> None:
+    """Stop a device at once: its token gets 401 from now on, its code no longer works."""
+    res = conn.execute(
+        update(db.devices)
+        .where(db.devices.c.id == device_id, db.devices.c.revoked_ms.is_(None))
+        .values(revoked_ms=now_ms(), code_hash=None)
+    )
+    if res.rowcount == 0:
+        exists = conn.execute(select(db.devices.c.id).where(db.devices.c.id == device_id)).first()
+        if exists is None:
+            raise ServerError(404, "unknown_device", "server.unknown_device", device=device_id)
+
+
+def list_devices(conn: Connection) -> list[dict[str, Any]]:
+    q = (
+        select(db.devices, db.users.c.name.label("user_name"))
+        .join(db.users, db.users.c.id == db.devices.c.user_id)
+        .order_by(db.devices.c.created_ms)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# ---- the feed --------------------------------------------------------------------------------
+
+
+def _lock_feed(conn: Connection) -> int:
+    """Lock the feed counter until commit and return the last sequence used."""
+    q = select(db.feed.c.seq).where(db.feed.c.id == 1).with_for_update()
+    return int(conn.execute(q).scalar_one())
+
+
+def _set_feed(conn: Connection, seq: int) -> None:
+    conn.execute(update(db.feed).where(db.feed.c.id == 1).values(seq=seq))
+
+
+def _load_records(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    ids = list(ids)
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        q = select(db.records.c.id, db.records.c.doc).where(db.records.c.id.in_(ids[i : i + 500]))
+        for rid, doc in conn.execute(q):
+            out[rid] = json.loads(doc)
+    return out
+
+
+def _write_records(
+    conn: Connection,
+    docs: Mapping[str, dict[str, Any]],
+    existing: set[str],
+    townships: Mapping[str, str | None],
+    now: int,
+) -> None:
+    """Insert or update full record documents (each already carries its new ``seq``)."""
+    new_rows, upd_rows = [], []
+    for rid, doc in docs.items():
+        row = {
+            "id": rid,
+            "kind": doc["kind"],
+            "grid": doc.get("grid"),
+            "township": townships.get(rid),
+            "doc": dumps(doc),
+            "seq": doc["seq"],
+            "updated_ms": now,
+            "deleted": doc.get("fields", {}).get(model.DELETED) is True,
+        }
+        (upd_rows if rid in existing else new_rows).append(row)
+    if new_rows:
+        conn.execute(insert(db.records), new_rows)
+    for row in upd_rows:
+        rid = row.pop("id")
+        conn.execute(update(db.records).where(db.records.c.id == rid).values(**row))
+
+
+def write_reference(
+    conn: Connection,
+    kind: str,
+    fields: Mapping[str, Any],
+    township: str | None,
+    record_id: str | None = None,
+) -> str:
+    """Put a reference record (village, grid, category, unit, user) into the feed."""
+    errors = model.validate_record(kind, dict(fields))
+    if errors:
+        raise ServerError(400, "invalid", "server.invalid", reason="; ".join(e.message for e in errors))
+    rid = record_id or new_id()
+    seq = _lock_feed(conn) + 1
+    current = _load_records(conn, [rid]).get(rid)
+    stamp = server_stamp()
+    values = {k: v for k, v in fields.items() if v is not None}
+    doc = current or {"id": rid, "kind": kind, "grid": None, "fields": {}, "stamps": {}}
+    doc["fields"].update(values)
+    doc["stamps"].update(dict.fromkeys(values, stamp))
+    doc["seq"] = seq
+    _write_records(conn, {rid: doc}, {rid} if current else set(), {rid: township}, now_ms())
+    _set_feed(conn, seq)
+    return rid
+
+
+# ---- applying changes ------------------------------------------------------------------------
+
+
+def _reason(errors: Sequence[Any]) -> str:
+    return "; ".join(getattr(e, "message", str(e)) for e in errors)
+
+
+def _clamp(change: dict[str, Any], now: int) -> bool:
+    """Clamp stamps far in the future to server time (a wrong device clock must not win)."""
+    stamps = change.get("stamps")
+    if not isinstance(stamps, dict):
+        return False
+    clamped = False
+    limit = now + CLAMP_AHEAD_MS
+    for name, st in list(stamps.items()):
+        if is_stamp(st) and stamp_wall_ms(st) > limit:
+            counter, node = st.split("-", 2)[1:]
+            stamps[name] = make_stamp(now, int(counter, 16), node)
+            clamped = True
+    return clamped
+
+
+def _refused(cid: Any, code: str, reason: str) -> dict[str, Any]:
+    return {"change_id": cid if isinstance(cid, str) else None, "status": "refused", "code": code, "reason": reason}
+
+
+def _conflict_rows(
+    conflicts: Sequence[Any], rid: str, cid: str, device: str | None, now: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "record_id": rid,
+            "field": c.field,
+            "reason": c.reason,
+            "kept_value": dumps(c.kept_value),
+            "kept_stamp": c.kept_stamp,
+            "lost_value": dumps(c.lost_value),
+            "lost_stamp": c.lost_stamp,
+            "change_id": cid,
+            "device": device,
+            "created_ms": now,
+        }
+        for c in conflicts
+    ]
+
+
+def apply_changes(
+    conn: Connection,
+    actor: Principal,
+    changes: Sequence[Any],
+    *,
+    now: int | None = None,
+    lang: str | None = None,
+) -> list[dict[str, Any]]:
+    """Apply a batch of changes for ``actor`` in the caller's transaction; one ack per change.
+
+    Each change is checked on its own (shape and values, scope, role, idempotence by
+    ``change_id``) so one bad change never fails the others. Returns acks in input order:
+    ``{"change_id", "status": "applied"|"duplicate"|"refused", "code"?, "reason"?, "clamped"?}``.
+    """
+    from sync.merge import apply_change
+    from sync.workflow import may_emit
+
+    now = now_ms() if now is None else now
+    dicts = [c for c in changes if isinstance(c, dict)]
+    rec_ids = {c["id"] for c in dicts if is_id(c.get("id"))}
+    cids = [c["change_id"] for c in dicts if is_id(c.get("change_id"))]
+    grid_ids = {c["grid"] for c in dicts if isinstance(c.get("grid"), str)}
+
+    base = seq = _lock_feed(conn)  # from here on this transaction is the only writer
+    stored = _load_records(conn, rec_ids)
+    done: set[str] = set()
+    for i in range(0, len(cids), 500):
+        q = select(db.applied_changes.c.change_id).where(
+            db.applied_changes.c.change_id.in_(cids[i : i + 500])
+        )
+        done.update(r[0] for r in conn.execute(q))
+    grid_town: dict[str, str] = {}
+    if grid_ids:
+        q = select(db.grids.c.id, db.grids.c.township).where(db.grids.c.id.in_(list(grid_ids)))
+        grid_town = {r[0]: r[1] for r in conn.execute(q)}
+
+    dirty: dict[str, dict[str, Any]] = {}
+    towns: dict[str, str | None] = {}
+    applied_rows: list[dict[str, Any]] = []
+    conflict_rows: list[dict[str, Any]] = []
+    blob_rows: dict[tuple[str, str], dict[str, Any]] = {}
+    acks: list[dict[str, Any]] = []
+
+    for raw in changes:
+        if not isinstance(raw, dict):
+            acks.append(_refused(None, "invalid", t("server.refused.not_object", lang=lang)))
+            continue
+        cid = raw.get("change_id")
+        if is_id(cid) and cid in done:
+            acks.append({"change_id": cid, "status": "duplicate"})
+            continue
+        change = json.loads(json.dumps(raw))  # private copy: clamping must not touch the input
+        clamped = _clamp(change, now)
+        rid = change.get("id")
+        current = dirty.get(rid) or stored.get(rid) if isinstance(rid, str) else None
+        errors = model.validate_change(change, current)
+        if errors:
+            acks.append(_refused(cid, "invalid", _reason(errors)))
+            continue
+        try:
+            dumps(change).encode("utf-8")
+        except UnicodeEncodeError:
+            acks.append(_refused(cid, "invalid", t("server.refused.encoding", lang=lang)))
+            continue
+        kind, grid = change["kind"], change["grid"]
+        if change["actor"] != actor.user_id:
+            acks.append(_refused(cid, "actor", t("server.refused.actor", lang=lang, actor=change["actor"])))
+            continue
+        if grid not in grid_town or not actor.can_see_grid(grid, grid_town[grid]):
+            acks.append(_refused(cid, "scope", t("server.refused.scope", lang=lang, grid=grid)))
+            continue
+        if kind not in FIELD_KINDS:
+            acks.append(_refused(cid, "role", t("server.refused.reference", lang=lang, kind=kind)))
+            continue
+        if actor.role not in WRITER_ROLES and kind != "issue_event":
+            acks.append(_refused(cid, "role", t("server.refused.role_kind", lang=lang, role=actor.role)))
+            continue
+        if kind == "issue_event":
+            etype = change["fields"].get("type")
+            if change["fields"].get("role") != actor.role:
+                acks.append(_refused(cid, "role", t("server.refused.event_role", lang=lang, role=actor.role)))
+                continue
+            if current is None and not may_emit(actor.role, etype):
+                acks.append(
+                    _refused(cid, "role", t("server.refused.event", lang=lang, role=actor.role, event=etype))
+                )
+                continue
+        result = apply_change(current, change)
+        record = result.record
+        row_seq = None
+        if result.changed or current is None:
+            seq += 1
+            row_seq = seq
+            record = dict(record)
+            record["seq"] = seq
+            dirty[rid] = record
+            towns[rid] = grid_town[grid]
+        conflict_rows.extend(_conflict_rows(result.conflicts, rid, cid, actor.device_id, now))
+        if kind == "photo":
+            sha = change["fields"].get("sha256")
+            if isinstance(sha, str):
+                blob_rows[(sha, rid)] = {"sha256": sha, "record_id": rid, "grid": grid, "township": grid_town[grid]}
+        done.add(cid)
+        applied_rows.append(
+            {
+                "change_id": cid,
+                "record_id": rid,
+                "device": actor.device_id,
+                "user_id": actor.user_id,
+                "seq": row_seq,
+                "applied_ms": now,
+                "clamped": clamped,
+            }
+        )
+        ack: dict[str, Any] = {"change_id": cid, "status": "applied"}
+        if clamped:
+            ack["clamped"] = True
+        acks.append(ack)
+
+    if dirty:
+        _write_records(conn, dirty, set(stored), towns, now)
+    if applied_rows:
+        conn.execute(insert(db.applied_changes), applied_rows)
+    if conflict_rows:
+        conn.execute(insert(db.conflicts), conflict_rows)
+    if blob_rows:
+        have = set(
+            conn.execute(
+                select(db.blob_refs.c.sha256, db.blob_refs.c.record_id).where(
+                    db.blob_refs.c.record_id.in_([k[1] for k in blob_rows])
+                )
+            ).all()
+        )
+        fresh = [v for k, v in blob_rows.items() if k not in have]
+        if fresh:
+            conn.execute(insert(db.blob_refs), fresh)
+    if seq != base:
+        _set_feed(conn, seq)
+    return acks
+
+
+# ---- pulling ---------------------------------------------------------------------------------
+
+
+def parse_cursor(cursor: str | int | None) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    text = str(cursor)
+    if not text.isdigit() or len(text) > 18:
+        raise ServerError(400, "bad_cursor", "server.bad_cursor", cursor=text[:40])
+    return int(text)
+
+
+def _scope_filter(p: Principal) -> Any:
+    r = db.records.c
+    if p.everywhere:
+        return None
+    shared = and_(r.grid.is_(None), r.township.is_(None))  # categories, units: everyone
+    if p.role == "grid_worker":
+        towns = list(p.townships | ({p.township} if p.township else set()))
+        return or_(r.grid.in_(list(p.grids)), shared, and_(r.grid.is_(None), r.township.in_(towns)))
+    return or_(r.township == p.township, shared)
+
+
+def pull_raw(
+    conn: Connection, principal: Principal, cursor: str | int | None, limit: int
+) -> tuple[list[str], str, bool]:
+    """The JSON texts of records in scope above ``cursor`` in sequence order: (docs, cursor, more)."""
+    after = parse_cursor(cursor)
+    # Read the head first: every record at or below it has committed (writers commit in
+    # sequence order with the head), so the page never reaches past a gap.
+    head = int(conn.execute(select(db.feed.c.seq).where(db.feed.c.id == 1)).scalar_one())
+    q = select(db.records.c.doc, db.records.c.seq).where(
+        db.records.c.seq > after, db.records.c.seq <= head
+    )
+    flt = _scope_filter(principal)
+    if flt is not None:
+        q = q.where(flt)
+    rows = conn.execute(q.order_by(db.records.c.seq).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more:
+        after = rows[-1][1]
+    elif head > after:
+        after = head  # nothing more in scope up to the head: the next idle sync starts there
+    return [r[0] for r in rows], str(after), more
+
+
+def pull(
+    conn: Connection, principal: Principal, cursor: str | int | None, limit: int
+) -> tuple[list[dict[str, Any]], str, bool]:
+    """Records in scope above ``cursor`` (each with its ``seq``), the next cursor, more?"""
+    docs, nxt, more = pull_raw(conn, principal, cursor, limit)
+    return [json.loads(d) for d in docs], nxt, more
+
+
+# ---- organisation ----------------------------------------------------------------------------
+
+_TABLES = {"township": db.townships, "village": db.villages, "grid": db.grids, "user": db.users}
+
+
+def resolve(conn: Connection, what: str, ref: str) -> str:
+    """The id of a township/village/grid/user given its id or its (unique) name."""
+    table = _TABLES[what]
+    rows = conn.execute(
+        select(table.c.id).where(or_(table.c.id == ref, table.c.name == ref)).limit(2)
+    ).all()
+    if not rows:
+        raise ServerError(404, f"unknown_{what}", f"server.unknown_{what}", ref=ref)
+    if len(rows) > 1:
+        raise ServerError(409, "ambiguous", "server.ambiguous", ref=ref)
+    return rows[0][0]
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise ServerError(400, "bad_name", "server.bad_name", name=name[:80])
+    return name
+
+
+def create_township(conn: Connection, name: str) -> str:
+    name = _name(name)
+    if conn.execute(select(db.townships.c.id).where(db.townships.c.name == name)).first():
+        raise ServerError(409, "exists", "server.exists", name=name)
+    tid = new_id()
+    conn.execute(insert(db.townships).values(id=tid, name=name))
+    return tid
+
+
+def create_village(conn: Connection, township: str, name: str) -> str:
+    name = _name(name)
+    tid = resolve(conn, "township", township)
+    tname = conn.execute(select(db.townships.c.name).where(db.townships.c.id == tid)).scalar_one()
+    vid = new_id()
+    conn.execute(insert(db.villages).values(id=vid, township=tid, name=name))
+    write_reference(conn, "village", {"name": name, "township": tname}, tid, vid)
+    return vid
+
+
+def create_grid(conn: Connection, township: str, name: str, village: str | None = None) -> str:
+    name = _name(name)
+    tid = resolve(conn, "township", township)
+    vid = resolve(conn, "village", village) if village else None
+    gid = new_id()
+    conn.execute(insert(db.grids).values(id=gid, township=tid, village=vid, name=name))
+    write_reference(conn, "grid", {"name": name, "village": vid}, tid, gid)
+    return gid
+
+
+def create_user(
+    conn: Connection,
+    name: str,
+    role: str,
+    township: str | None = None,
+    grids: Sequence[str] = (),
+    phone: str | None = None,
+) -> str:
+    name = _name(name)
+    if role not in model.ROLES:
+        raise ServerError(400, "bad_role", "server.bad_role", role=role, roles=", ".join(model.ROLES))
+    if phone is not None and not model.is_phone(phone):
+        raise ServerError(400, "bad_phone", "server.bad_phone", phone=phone)
+    if conn.execute(select(db.users.c.id).where(db.users.c.name == name)).first():
+        raise ServerError(409, "exists", "server.exists", name=name)
+    grid_ids = [resolve(conn, "grid", g) for g in grids]
+    tid = resolve(conn, "township", township) if township else None
+    if role == "grid_worker" and not grid_ids:
+        raise ServerError(400, "needs_grid", "server.needs_grid")
+    if role == "township_staff" and tid is None:
+        raise ServerError(400, "needs_township", "server.needs_township")
+    if tid is None and grid_ids:
+        tid = conn.execute(select(db.grids.c.township).where(db.grids.c.id == grid_ids[0])).scalar()
+    uid = new_id()
+    conn.execute(insert(db.users).values(id=uid, name=name, role=role, township=tid, phone=phone))
+    for g in dict.fromkeys(grid_ids):
+        conn.execute(insert(db.user_grids).values(user_id=uid, grid=g))
+    fields = {"name": name, "role": role, "grid": grid_ids[0] if grid_ids else None}
+    write_reference(conn, "user", fields, tid, uid)
+    return uid
+
+
+def list_users(conn: Connection) -> list[dict[str, Any]]:
+    users = [dict(r) for r in conn.execute(select(db.users).order_by(db.users.c.name)).mappings()]
+    links = conn.execute(
+        select(db.user_grids.c.user_id, db.grids.c.name).join(db.grids, db.grids.c.id == db.user_grids.c.grid)
+    ).all()
+    for u in users:
+        u["grids"] = [g for uid, g in links if uid == u["id"]]
+    return users
+
+
+# Default categories (two levels, always with 其他) and units issues are dispatched to.
+DEFAULT_CATEGORIES: dict[str, list[str]] = {
+    "基础设施": ["道路", "水电", "通信", "其他"],
+    "环境卫生": ["垃圾清运", "污水", "其他"],
+    "社会保障": ["低保", "医保", "养老", "其他"],
+    "矛盾纠纷": ["邻里纠纷", "土地纠纷", "家庭纠纷", "其他"],
+    "其他": [],
+}
+DEFAULT_UNITS = ("乡镇党政办", "农业农村办", "社会事务办", "综治中心", "村委会", "派出所", "供电所")
+
+
+def seed_reference(conn: Connection) -> int:
+    """Add the default categories and units once (kept if they exist). Returns records added."""
+    have: dict[tuple[str, Any, Any], str] = {}
+    q = select(db.records.c.id, db.records.c.doc).where(db.records.c.kind.in_(["category", "unit"]))
+    for rid, text in conn.execute(q):
+        d = json.loads(text)
+        have[(d["kind"], d["fields"].get("name"), d["fields"].get("parent"))] = rid
+    added = 0
+    for order, (top, subs) in enumerate(DEFAULT_CATEGORIES.items(), 1):
+        top_id = have.get(("category", top, None))
+        if top_id is None:
+            top_id = write_reference(conn, "category", {"name": top, "order": order}, None)
+            added += 1
+        for j, sub in enumerate(subs, 1):
+            if ("category", sub, top_id) not in have:
+                write_reference(conn, "category", {"name": sub, "parent": top_id, "order": j}, None)
+                added += 1
+    for unit in DEFAULT_UNITS:
+        if ("unit", unit, None) not in have:
+            write_reference(conn, "unit", {"name": unit}, None)
+            added += 1
+    return added

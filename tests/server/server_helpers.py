@@ -1,0 +1,158 @@
+"""Test helpers: the server in a thread, enrolled devices, an organisation, changes built
+through the shared model the way a device builds them."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import uvicorn
+
+from sync.clock import HybridClock
+from sync.records import edit_change, new_record
+from sync.server import store
+from sync.server.api import Limits, open_server
+from sync.workflow import new_event
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningServer:
+    """The app served by uvicorn in a thread on 127.0.0.1."""
+
+    def __init__(self, db_url: str, blobs: Path, limits: Limits | None = None) -> None:
+        self.app = open_server(db_url, blobs, limits)
+        self.engine = self.app.state.engine
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = f"{self.url}/api/v1"
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+            limit_concurrency=1000, timeout_keep_alive=30,
+        )  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.engine.dispose()
+
+    def run(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.engine.begin() as conn:
+            return fn(conn, *args, **kwargs)
+
+    def count(self, table: str) -> int:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@dataclass
+class Device:
+    """A test device: its enrollment answer, a session and a clock."""
+
+    api: str
+    device_id: str
+    token: str
+    user_id: str
+    role: str
+    grids: list[str]
+    session: requests.Session
+    clock: HybridClock
+    cursor: str = "0"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def sync(self, changes: list[dict[str, Any]] | None = None, **extra: Any) -> requests.Response:
+        body = {"device_time_ms": int(time.time() * 1000), "cursor": self.cursor, "changes": changes or [], **extra}
+        return self.session.post(f"{self.api}/sync", json=body, headers=self.headers(), timeout=60)
+
+    def pull_all(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            r = self.sync()
+            assert r.status_code == 200, r.text
+            body = r.json()
+            out.extend(body["records"])
+            self.cursor = body["cursor"]
+            if not body["more"]:
+                return out
+
+
+@dataclass
+class Org:
+    township: str
+    village_a: str
+    village_b: str
+    grid_a: str
+    grid_b: str
+    users: dict[str, str]
+
+
+def make_org(srv: RunningServer) -> Org:
+    def build(conn):  # type: ignore[no-untyped-def]
+        tw = store.create_township(conn, "青山镇")
+        va = store.create_village(conn, tw, "东村")
+        vb = store.create_village(conn, tw, "西村")
+        ga = store.create_grid(conn, tw, "东村一网格", va)
+        gb = store.create_grid(conn, tw, "西村一网格", vb)
+        other_tw = store.create_township(conn, "绿水镇")
+        vc = store.create_village(conn, other_tw, "南村")
+        gc = store.create_grid(conn, other_tw, "南村一网格", vc)
+        users = {
+            "worker_a": store.create_user(conn, "张网格", "grid_worker", grids=[ga]),
+            "worker_b": store.create_user(conn, "李网格", "grid_worker", grids=[gb]),
+            "worker_c": store.create_user(conn, "王网格", "grid_worker", grids=[gc]),
+            "staff": store.create_user(conn, "赵干部", "township_staff", township=tw),
+            "operator": store.create_user(conn, "钱操作员", "operator", township=tw),
+        }
+        return Org(tw, va, vb, ga, gb, users | {"grid_c": gc})
+
+    return srv.run(build)
+
+
+def enroll_device(srv: RunningServer, user: str) -> Device:
+    _, code = srv.run(store.create_enrollment, user)
+    r = requests.post(f"{srv.api}/enroll", json={"code": code, "device_name": "test phone"}, timeout=30)
+    assert r.status_code == 200, r.text
+    b = r.json()
+    return Device(
+        srv.api, b["device_id"], b["token"], b["user"]["id"], b["user"]["role"], b["scope"]["grids"],
+        requests.Session(), HybridClock(b["device_id"]),
+    )  # fmt: skip
+
+
+def household(dev: Device, grid: str, village: str, head: str = "刘大爷", **extra: Any) -> tuple[dict, dict]:
+    fields = {"village": village, "address": "东村3组12号", "head": head, **extra}
+    return new_record("household", grid, fields, dev.clock, dev.user_id)
+
+
+def issue(dev: Device, grid: str, title: str = "路灯坏了") -> tuple[dict, dict]:
+    fields = {"issue_kind": "problem", "title": title, "reporter": dev.user_id, "urgency": "normal"}
+    return new_record("issue", grid, fields, dev.clock, dev.user_id)
+
+
+def event(dev: Device, issue_rec: dict, etype: str, data: dict | None = None) -> tuple[dict, dict]:
+    return new_event(issue_rec, etype, data, dev.clock, dev.user_id, dev.role)
+
+
+def edit(dev: Device, record: dict, **fields: Any) -> dict:
+    return edit_change(record, fields, dev.clock, dev.user_id)
