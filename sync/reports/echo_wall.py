@@ -1,0 +1,219 @@
+"""回音壁 (echo wall): what residents may see, as one structure used by the web page and the PDF.
+
+Only issues that staff published (a ``publish`` event not followed by ``unpublish``) appear,
+and only in staff's public wording. The public item has no field that could carry a
+resident's name, phone, address, house number, care tags or the reporter, so neither the
+page nor the PDF can show them; as a second guard, any of the linked household's private
+strings and anything shaped like a phone number are masked in the public text too.
+Photos are links to the stored photos, which the photo pipeline keeps EXIF-free.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sync.i18n import t
+from sync.reports.dates import CHINA_TZ
+from sync.reports.model import Dataset, IssueFacts, all_facts
+
+MASK = "＊＊"
+_PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
+_ID_CARD_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+
+@dataclass(frozen=True)
+class PublicItem:
+    """One line of the echo wall: only public facts."""
+
+    issue_id: str
+    title: str
+    category: str
+    status: str
+    reported_on: date | None
+    resolved_on: date | None
+    closed_on: date | None
+    reply: str
+    solved: str  # 已解决 / 未解决 / "" (not re-checked yet)
+    satisfied: str  # 满意 / 不满意 / ""
+    photos: tuple[str, ...] = ()  # sha256 of after-photos (EXIF stripped by the pipeline)
+
+
+@dataclass
+class EchoWall:
+    village_id: str
+    village: str
+    township: str
+    as_of: date
+    items: list[PublicItem] = field(default_factory=list)
+
+    def heading(self) -> str:
+        return t("reports.wall.heading", village=self.village)
+
+    def summary(self) -> str:
+        done = sum(1 for i in self.items if i.resolved_on)
+        sat = sum(1 for i in self.items if i.satisfied == t("reports.verdict.satisfied"))
+        return t("reports.wall.summary", n=len(self.items), done=done, satisfied=sat)
+
+
+def _private_strings(f: IssueFacts, ds: Dataset) -> list[str]:
+    """The household's and reporter's identifying strings, longest first."""
+    out: list[str] = []
+    hh = next((h for h in ds.households if h["id"] == f.household), None) if f.household else None
+    if hh:
+        hf = hh.get("fields") or {}
+        out += [str(hf.get(k) or "") for k in ("head", "phone", "address", "note")]
+        out += [str(m.get("name") or "") for m in hf.get("members") or () if isinstance(m, dict)]
+        out += [str(tag) for tag in hf.get("care_tags") or ()]
+    reporter = ds.ref.get("user", {}).get(str(f.fields.get("reporter") or ""))
+    if reporter:
+        out += [str(reporter.get("name") or ""), str(reporter.get("phone") or "")]
+    # one-character strings would mask half the text; names are at least two characters
+    return sorted({s.strip() for s in out if len(s.strip()) >= 2}, key=len, reverse=True)
+
+
+def scrub(text: str, private: list[str]) -> str:
+    """Mask private strings, phone numbers and ID-card numbers in public text."""
+    for s in private:
+        text = text.replace(s, MASK)
+    text = _PHONE_RE.sub(MASK, text)
+    return _ID_CARD_RE.sub(MASK, text)
+
+
+def _verdict(f: IssueFacts) -> tuple[str, str]:
+    if not f.rechecks:
+        return "", ""
+    last = f.rechecks[-1].data
+    solved, satisfied = last.get("solved"), last.get("satisfied")
+    s = "" if solved is None else t("reports.verdict.solved" if solved else "reports.verdict.not_solved")
+    m = "" if satisfied is None else t("reports.verdict.satisfied" if satisfied else "reports.verdict.not_satisfied")
+    return s, m
+
+
+def public_item(f: IssueFacts, ds: Dataset) -> PublicItem:
+    private = _private_strings(f, ds)
+    solved, satisfied = _verdict(f)
+    cat = ds.category_label(f.category) if f.category else t("reports.wall.no_category")
+    title = f.public_title or t("reports.wall.default_title", category=cat)
+    status = t(f"reports.status.{f.state}")
+    return PublicItem(
+        issue_id=f.id,
+        title=scrub(title, private),
+        category=cat,
+        status=f.state if status == f"reports.status.{f.state}" else status,
+        reported_on=f.created_at.date() if f.created_at else None,
+        resolved_on=f.resolved_at.date() if f.resolved_at else None,
+        closed_on=f.closed_at.date() if f.closed_at and f.state == "closed" else None,
+        reply=scrub(f.public_text, private),
+        solved=solved,
+        satisfied=satisfied,
+        photos=tuple(p for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)),
+    )
+
+
+def build_echo_wall(
+    ds: Dataset, village_id: str, as_of: date | None = None, facts: list[IssueFacts] | None = None
+) -> EchoWall:
+    """The published issues of one village, most recently reported first."""
+    from datetime import datetime
+
+    facts = all_facts(ds) if facts is None else facts
+    items = [public_item(f, ds) for f in facts if f.published and f.village == village_id]
+    items.sort(key=lambda i: (i.reported_on or date.min, i.issue_id), reverse=True)
+    return EchoWall(
+        village_id=village_id,
+        village=ds.name("village", village_id),
+        township=ds.township_name(),
+        as_of=as_of or datetime.now(CHINA_TZ).date(),
+        items=items,
+    )
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _d(d: date | None) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
+margin:0;padding:0 12px 24px;color:#1a1a1a;background:#f6f6f2;line-height:1.6;font-size:17px}
+header{padding:16px 0 8px;border-bottom:3px solid #b22222;margin-bottom:12px}
+h1{font-size:1.5em;margin:0;color:#b22222}
+.sub{color:#555;font-size:.9em;margin:4px 0 0}
+main{max-width:760px;margin:0 auto}
+article{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 14px;margin:0 0 12px}
+h2{font-size:1.15em;margin:0 0 4px}
+.meta{color:#555;font-size:.85em;margin:0 0 6px}
+.status{display:inline-block;padding:0 6px;border-radius:4px;background:#eef5ee;color:#1d6b2a}
+.reply{margin:6px 0;white-space:pre-wrap}
+.verdict{font-weight:bold;color:#1d4f91;margin:4px 0 0}
+.photos a{margin-right:10px}
+.empty{color:#555;padding:24px 0}
+footer{color:#777;font-size:.8em;margin-top:20px;text-align:center}
+@media print{
+ @page{size:A4;margin:15mm}
+ body{background:#fff;font-size:12pt;padding:0}
+ article{border:0;border-bottom:1px solid #999;border-radius:0;break-inside:avoid;page-break-inside:avoid}
+ .photos{display:none}
+ a{color:inherit;text-decoration:none}
+}
+"""
+
+
+def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
+    """The resident-facing page: plain HTML, no script, every value escaped.
+
+    ``photo_url`` is a format string with ``{sha256}``; without it photos are not linked.
+    """
+    e = html.escape
+    parts = [
+        "<!doctype html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(wall.heading())}</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<header><h1>{e(wall.heading())}</h1>",
+        f'<p class="sub">{e(wall.township)} · {e(t("reports.wall.updated", date=_d(wall.as_of)))}</p>',
+        f'<p class="sub">{e(wall.summary())}</p></header>',
+    ]
+    if not wall.items:
+        parts.append(f'<p class="empty">{e(t("reports.wall.empty"))}</p>')
+    for it in wall.items:
+        meta = [e(it.category), f'<span class="status">{e(it.status)}</span>']
+        if it.reported_on:
+            meta.append(e(t("reports.wall.reported_on", date=_d(it.reported_on))))
+        if it.resolved_on:
+            meta.append(e(t("reports.wall.resolved_on", date=_d(it.resolved_on))))
+        if it.closed_on:
+            meta.append(e(t("reports.wall.closed_on", date=_d(it.closed_on))))
+        parts.append(f'<article id="i-{e(it.issue_id)}"><h2>{e(it.title)}</h2>')
+        parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
+        if it.reply:
+            parts.append(f'<p class="reply"><b>{e(t("reports.wall.reply"))}</b>{e(it.reply)}</p>')
+        verdict = "，".join(v for v in (it.solved, it.satisfied) if v)
+        if verdict:
+            parts.append(f'<p class="verdict">{e(t("reports.wall.verdict", verdict=verdict))}</p>')
+        if it.photos and photo_url:
+            links = " ".join(
+                f'<a href="{e(photo_url.format(sha256=p))}">{e(t("reports.wall.photo", n=k))}</a>'
+                for k, p in enumerate(it.photos, start=1)
+            )
+            parts.append(f'<p class="photos">{links}</p>')
+        parts.append("</article>")
+    parts.append(f'<footer>{e(t("reports.wall.footer"))}</footer></main></body></html>')
+    return "\n".join(parts)
+
+
+def render_not_found(village_id: str) -> str:
+    e = html.escape
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(t('reports.wall.not_found_title'))}</title><style>{_CSS}</style></head>"
+        f"<body><main><header><h1>{e(t('reports.wall.not_found_title'))}</h1></header>"
+        f"<p>{e(t('reports.wall.not_found', village=village_id))}</p></main></body></html>"
+    )

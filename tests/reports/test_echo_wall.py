@@ -1,0 +1,158 @@
+"""Echo wall: only published items, in public wording; nothing private in the HTML or the PDF."""
+
+import subprocess
+from datetime import date
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from reports_factory import Town, cst, march_town
+
+from sync.reports.echo_wall import build_echo_wall, render_html, scrub
+from sync.reports.model import Dataset
+from sync.reports.pdf import embeddable_font, write_echo_wall_pdf
+from sync.reports.web import make_wall_router
+
+# Everything private about 张三丰's household and the reporter, and the issue's own wording.
+PRIVATE = [
+    "张三丰", "13812345678", "东风村3组18号", "3组18号", "张小明", "独居老人", "低保户",
+    "李网格员", "13900000002", "张三丰家门口路灯坏了", "晚上看不见路",
+    "想要一台轮椅", "水渠清淤", "村西水渠堵塞", "广场噪音",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def town():
+    return march_town()
+
+
+@pytest.fixture(scope="module")
+def wall(town):
+    ds = Dataset.from_records(town[0].records)
+    return build_echo_wall(ds, "v1", as_of=date(2026, 3, 31))
+
+
+def test_only_published_items_in_public_wording(wall, town):
+    ids = town[1]
+    # A was published; B was published then unpublished; the rest never were
+    assert [i.issue_id for i in wall.items] == [ids["a"]["id"]]
+    it = wall.items[0]
+    assert it.title == "3组路灯已修好"
+    assert it.category == "道路交通/路灯"
+    assert it.status == "已销号"
+    assert (it.reported_on, it.resolved_on, it.closed_on) == (date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 13))
+    # staff typed the resident's name and phone into the public text: masked
+    assert it.reply == "镇村建办已更换路灯两盏，＊＊家门口恢复照明，电话＊＊"
+    assert (it.solved, it.satisfied) == ("已解决", "满意")
+    assert it.photos == ("ab" * 32,)
+    assert wall.heading() == "东风村回音壁"
+    assert wall.summary() == "公开事项 1 件，已办结 1 件，居民满意 1 件"
+
+
+def test_html_has_nothing_private_and_is_escaped(wall):
+    page = render_html(wall, photo_url="/wall/v1/photos/{sha256}")
+    for s in PRIVATE:
+        assert s not in page, s
+    assert "3组路灯已修好" in page and "居民评价：已解决，满意" in page
+    assert "<script" not in page.lower()
+    assert "@media print" in page and 'name="viewport"' in page
+    assert f'href="/wall/v1/photos/{"ab" * 32}"' in page
+
+
+def test_html_escapes_staff_text():
+    town = Town()
+    iss = town.issue("g1", "x", cst(2026, 3, 2))
+    town.event(iss, "publish", cst(2026, 3, 3), public_title="<script>alert(1)</script>", public_text='"&<b>')
+    page = render_html(build_echo_wall(Dataset.from_records(town.records), "v1"))
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&quot;&amp;&lt;b&gt;" in page
+
+
+def test_scrub_masks_phones_and_id_numbers():
+    assert scrub("联系 138-1234-5678 或 0571-88886666", []) == "联系 ＊＊ 或 ＊＊"
+    assert scrub("身份证 33010219800101123X", []) == "身份证 ＊＊"
+    assert scrub("共修路 120 米，2026 年完成", []) == "共修路 120 米，2026 年完成"
+
+
+def _pdftotext(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _pages(path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def test_pdf_text_fonts_and_privacy(wall, tmp_path):
+    out = tmp_path / "wall.pdf"
+    pages = write_echo_wall_pdf(wall, out)
+    assert pages == 1 == _pages(out)
+    text = _pdftotext(out)
+    assert "东风村回音壁" in text and "3组路灯已修好" in text and "居民评价：已解决，满意" in text
+    for s in PRIVATE:
+        assert s not in text.replace(" ", ""), s
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows, fonts
+    for row in rows:  # every font in the file is embedded (emb column "yes")
+        cols = row.split()
+        assert cols[-5] == "yes", fonts
+
+
+def test_pdf_many_items_spans_pages(tmp_path):
+    town = Town()
+    for k in range(40):
+        iss = town.issue("g1", f"私有标题{k}", cst(2026, 3, 2, 8 + k % 10, k))
+        town.event(iss, "publish", cst(2026, 3, 20), public_title=f"公开事项第{k}号：修缮村道",
+                   public_text="镇村建办已于本月完成修缮，欢迎村民监督。" * 3)  # fmt: skip
+    wall = build_echo_wall(Dataset.from_records(town.records), "v1", as_of=date(2026, 3, 31))
+    out = tmp_path / "many.pdf"
+    pages = write_echo_wall_pdf(wall, out)
+    assert pages == _pages(out) and pages >= 3
+    text = _pdftotext(out)
+    flat = "".join(text.split())
+    for k in range(40):
+        assert f"公开事项第{k}号：修缮村道" in flat
+    # every character of the body is really in the embedded font (no boxes, nothing dropped)
+    assert flat.count("镇村建办已于本月完成修缮，欢迎村民监督。") >= 40
+    assert "私有标题" not in text
+    assert f"第 {pages} 页" in " ".join(text.split())
+
+
+def test_empty_wall_pdf(tmp_path):
+    wall = build_echo_wall(Dataset.from_records(Town().records), "v2", as_of=date(2026, 3, 31))
+    out = tmp_path / "empty.pdf"
+    assert write_echo_wall_pdf(wall, out) == 1
+    assert "暂无公开事项" in _pdftotext(out)
+
+
+def test_font_is_truetype_subset():
+    name, path = embeddable_font("回音壁测试")
+    from fontTools.ttLib import TTFont
+
+    f = TTFont(str(path))
+    assert "glyf" in f and "CFF " not in f
+    cmap = f.getBestCmap()
+    assert all(ord(c) in cmap for c in "回音壁测试")
+    assert len(f.getGlyphOrder()) < 300  # a subset, not the 65k-glyph font
+
+
+def test_wall_route(town):
+    records = town[0].records
+    photos = {"ab" * 32: b"\xff\xd8jpeg-bytes"}
+    app = FastAPI()
+    app.include_router(make_wall_router(lambda village: records, photos.get))
+    client = TestClient(app)
+    r = client.get("/wall/v1")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "3组路灯已修好" in r.text
+    for s in PRIVATE:
+        assert s not in r.text
+    assert "script-src" not in r.headers["content-security-policy"]
+    assert client.get(f"/wall/v1/photos/{'ab' * 32}").content == b"\xff\xd8jpeg-bytes"
+    # a photo not on this wall, another village, a bad id: not found, nothing else said
+    assert client.get(f"/wall/v1/photos/{'cd' * 32}").status_code == 404
+    assert client.get(f"/wall/v2/photos/{'ab' * 32}").status_code == 404
+    nf = client.get("/wall/nope")
+    assert nf.status_code == 404 and "没有找到这个回音壁" in nf.text
+    assert client.get("/wall/%3Cscript%3E").status_code == 404
