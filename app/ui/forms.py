@@ -64,6 +64,7 @@ def use_form(form_key: str, initial: dict[str, Any],
 
     guard = state.guard
     guard.form_key = form_key
+    guard.route = ft.use_view_path() or ft.context.page.route
     guard.is_dirty = dirty
     guard.discard = discard
 
@@ -333,16 +334,8 @@ def PhotoStrip(photos: list[PhotoRef], on_change: Callable[[list[PhotoRef]], Non
 
 
 def show_photo(state: AppState, sha: str) -> None:
-    data = state.services.photo(sha)
-    page = ft.context.page
-    if data is None:
-        state.tell(t("ui.photo.missing"))
-        return
-    page.show_dialog(ft.AlertDialog(
-        key="photo-full",
-        content=ft.Image(src=data, fit=ft.BoxFit.CONTAIN),
-        actions=[ft.TextButton(t("ui.close"), key="photo-close", on_click=lambda _: page.pop_dialog())],
-    ))
+    """Full view of a stored photo (the top view's DialogHost shows it)."""
+    state.dialog = f"photo:{sha}"
 
 
 def thumbs(state: AppState, shas: list[str], key: str, size: int = 64) -> ft.Control:

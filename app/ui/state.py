@@ -40,6 +40,7 @@ class LeaveGuard:
 
     def __init__(self) -> None:
         self.form_key: str | None = None
+        self.route: str | None = None  # the form's own route: other screens never ask
         self.is_dirty: Callable[[], bool] = lambda: False
         self.discard: Callable[[], None] = lambda: None
 
@@ -51,6 +52,7 @@ class AppState:
     lang: str = "zh"
     version: int = 0
     notice: str = ""
+    dialog: str | None = None  # "leave" or "photo:<sha256>": shown by the top view's DialogHost
     drafts: Drafts = field(default_factory=Drafts)
     guard: LeaveGuard = field(default_factory=LeaveGuard)
 

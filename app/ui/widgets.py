@@ -66,7 +66,7 @@ def tab_view(index: int, title: str, controls: list[ft.Control],
         appbar=ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False),
         navigation_bar=_nav_bar(index),
         floating_action_button=fab,
-        controls=controls,
+        controls=[*controls, DialogHost()],
         scroll=ft.ScrollMode.AUTO,
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
     )
@@ -91,7 +91,7 @@ def detail_view(title: str, controls: list[ft.Control], *, actions: list[ft.Cont
         ),
         floating_action_button=fab,
         bottom_appbar=ft.BottomAppBar(content=bottom, height=76, padding=8) if bottom else None,
-        controls=controls,
+        controls=[*controls, DialogHost()],
         scroll=ft.ScrollMode.AUTO,
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
     )
@@ -102,35 +102,63 @@ def request_back(state: Any) -> None:
     page = ft.context.page
     target = parent_route(page.route)
     guard = state.guard
-    if guard.form_key and guard.is_dirty():
-        def keep(_: Any) -> None:
-            page.pop_dialog()
-            guard.form_key = None
-            go(target)
-
-        def discard(_: Any) -> None:
-            page.pop_dialog()
-            guard.discard()
-            guard.form_key = None
-            go(target)
-
-        def stay(_: Any) -> None:
-            page.pop_dialog()
-
-        page.show_dialog(ft.AlertDialog(
-            key="leave-dialog",
-            modal=True,
-            title=ft.Text(t("ui.leave.title")),
-            content=ft.Text(t("ui.leave.body")),
-            actions=[
-                ft.TextButton(t("ui.leave.stay"), key="leave-stay", on_click=stay),
-                ft.TextButton(t("ui.leave.discard"), key="leave-discard", on_click=discard),
-                ft.FilledButton(t("ui.leave.keep"), key="leave-keep", on_click=keep),
-            ],
-        ))
+    here = page.route.split("?", 1)[0].rstrip("/") or "/"
+    if guard.form_key and guard.route == here and guard.is_dirty():
+        state.dialog = "leave"
         return
     guard.form_key = None
     go(target)
+
+
+@ft.component
+def DialogHost() -> ft.Control:
+    """Shows ``state.dialog`` (declaratively, ``use_dialog``) from the view on top only."""
+    state = use_app()
+    page = ft.context.page
+    here = ft.use_view_path() or "/"
+    on_top = here == (page.route.split("?", 1)[0].rstrip("/") or "/")
+    active = state.dialog if on_top else None
+    guard = state.guard
+
+    def close() -> None:
+        state.dialog = None
+
+    def leave(discard: bool) -> Callable[[Any], None]:
+        def h(_: Any) -> None:
+            target = parent_route(page.route)
+            if discard:
+                guard.discard()
+            guard.form_key = None
+            state.dialog = None
+            go(target)
+        return h
+
+    def build() -> ft.DialogControl | None:
+        dialog: ft.DialogControl | None = None
+        if active == "leave":
+            dialog = ft.AlertDialog(
+                key="leave-dialog", modal=True,
+                title=ft.Text(t("ui.leave.title")), content=ft.Text(t("ui.leave.body")),
+                actions=[
+                    ft.TextButton(t("ui.leave.stay"), key="leave-stay", on_click=lambda _: close()),
+                    ft.TextButton(t("ui.leave.discard"), key="leave-discard", on_click=leave(True)),
+                    ft.FilledButton(t("ui.leave.keep"), key="leave-keep", on_click=leave(False)),
+                ],
+            )
+        elif active and active.startswith("photo:"):
+            data = state.services.photo(active.split(":", 1)[1])
+            dialog = ft.AlertDialog(
+                key="photo-full",
+                content=ft.Image(src=data, fit=ft.BoxFit.CONTAIN) if data else ft.Text(t("ui.photo.missing")),
+                actions=[ft.TextButton(t("ui.close"), key="photo-close", on_click=lambda _: close())],
+                on_dismiss=lambda _: close(),
+            )
+        return dialog
+
+    # One instance per dialog shown: use_dialog patches it in place across re-renders.
+    dialog = ft.use_memo(build, [active])
+    ft.use_dialog(dialog)
+    return ft.Container(width=0, height=0, key="dialog-host")
 
 
 def section(title: str) -> ft.Control:

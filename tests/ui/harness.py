@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -127,6 +128,7 @@ class Harness:
     def __init__(self, conn: FakeConnection, session: Session) -> None:
         self.conn = conn
         self.session = session
+        self._dismissed: set[int] = set()
 
     @classmethod
     async def start(cls, main: Callable[[ft.Page], Any], *, route: str = "/",
@@ -164,12 +166,24 @@ class Harness:
         await asyncio.sleep(0.01)
         for _ in range(turns):
             await asyncio.sleep(0)
+        await self._dismiss_closed_dialogs()
         self.check()
+
+    async def _dismiss_closed_dialogs(self) -> None:
+        # The Flutter client answers a dialog closed with open=False by a "dismiss" event.
+        for d in list(self.page._dialogs.controls):
+            if not getattr(d, "open", True) and id(d) not in self._dismissed:
+                self._dismissed.add(id(d))
+                await self.session.dispatch_event(d._i, "dismiss", None)
+                for _ in range(6):
+                    await asyncio.sleep(0)
 
     def check(self) -> None:
         task = getattr(self.session, "_Session__updates_task", None)
         if task is not None and task.done() and not task.cancelled() and task.exception():
-            raise SessionCrashed(f"updates scheduler died: {task.exception()!r}")
+            exc = task.exception()
+            tb = "".join(traceback.format_exception(exc))
+            raise SessionCrashed(f"updates scheduler died: {exc!r}\n{tb}")
         if self.conn.crashes:
             msg = self.conn.crashes[0]
             self.conn.crashes.clear()
