@@ -1,0 +1,175 @@
+"""``gridwall report ledger|metrics|echo-wall``: exports from the server's records.
+
+Records come from a pull over HTTP with a staff token (sync.reports.fetch), so an office PC
+needs nothing but the server's address and the token it was enrolled with.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from sync.i18n import t
+from sync.reports.dates import ReportInputError, month_period, parse_period, today
+from sync.reports.fetch import pull_records
+from sync.reports.ledger import build_ledger, export_format, export_ledger
+from sync.reports.metrics import GROUPINGS, compute_metrics, export_metrics
+from sync.reports.model import Dataset
+
+app = typer.Typer(name="report", help=t("reports.cli.help"), no_args_is_help=True, add_completion=False)
+_err = Console(stderr=True)
+
+Server = Annotated[str, typer.Option("--server", help="http://host:port", envvar="GRIDWALL_SERVER")]
+Token = Annotated[str, typer.Option("--token", help="staff token (令牌)", envvar="GRIDWALL_TOKEN")]
+
+
+def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Bad input and unreachable servers: one clear line and exit code 1, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ReportInputError as exc:
+            typer.echo(f"{t('reports.cli.error_prefix')}{exc}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            typer.echo(f"{t('reports.cli.error_prefix')}{t('reports.error.out_dir', path=exc.filename or '', reason=exc.strerror or exc)}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _fetch(server: str, token: str) -> Dataset:
+    with _err.status(t("reports.cli.fetching")) as status:
+        records = pull_records(server, token, progress=lambda n: status.update(t("reports.cli.fetched", n=n)))
+    _err.print(t("reports.cli.fetched", n=len(records)))
+    return Dataset.from_records(records)
+
+
+def _period(month: str | None, period: str | None) -> Any:
+    if month and period:
+        raise ReportInputError(t("reports.error.month_and_period"))
+    if period:
+        return parse_period(period)
+    if month:
+        return parse_period(month) if "-" in month else parse_period(f"{today().year}-{month}")
+    d = today()
+    return month_period(d.year, d.month)
+
+
+def _only_township(ds: Dataset, township: str | None) -> Dataset:
+    """Keep the villages of one township (a staff token already sees only its own)."""
+    if not township:
+        return ds
+    names = sorted({str(v.get("township") or "") for v in ds.ref["village"].values()} - {""})
+    if township not in names:
+        raise ReportInputError(t("reports.error.township", township=township, choices="、".join(names) or "—"))
+    keep = {vid for vid, v in ds.ref["village"].items() if v.get("township") == township}
+    ds.ref["village"] = {k: v for k, v in ds.ref["village"].items() if k in keep}
+    grids = {gid for gid, g in ds.ref["grid"].items() if g.get("village") in keep}
+    ds.issues = [i for i in ds.issues if i.get("grid") in grids]
+    ds.households = [h for h in ds.households if h.get("grid") in grids]
+    ds.ref["township"] = {"_": {"id": "_", "name": township}}
+    return ds
+
+
+def _village(ds: Dataset, village: str) -> str:
+    """A village id from an id or a name."""
+    villages = ds.ref.get("village", {})
+    if village in villages:
+        return village
+    by_name = [vid for vid, v in villages.items() if v.get("name") == village]
+    if len(by_name) == 1:
+        return by_name[0]
+    choices = "、".join(f"{v.get('name')}（{vid}）" for vid, v in sorted(villages.items())) or "—"
+    raise ReportInputError(t("reports.error.village", village=village, choices=choices))
+
+
+def _as_of(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ReportInputError(t("reports.error.as_of", value=value)) from None
+
+
+@app.command("ledger", help=t("reports.cli.ledger.help"))
+@_clean_errors
+def ledger_cmd(
+    server: Server,
+    token: Token,
+    township: Annotated[str | None, typer.Option(help="乡镇名 township name")] = None,
+    month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    period: Annotated[str | None, typer.Option(help="2026-03 | 2026-Q1 | 2026 | 2026-01-01..2026-03-31")] = None,
+    village: Annotated[str | None, typer.Option(help="村 id or name")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+    out: Annotated[Path | None, typer.Option(help="FILE.xlsx | FILE.csv")] = None,
+) -> None:
+    per = _period(month, period)
+    out = out or Path(f"整改台账-{per.start.isoformat()[:7]}.xlsx")
+    export_format(out)  # refuse a bad file name before fetching anything
+    ds = _only_township(_fetch(server, token), township)
+    vid = _village(ds, village) if village else None
+    led = build_ledger(ds, per, village=vid, as_of=_as_of(as_of))
+    export_ledger(led, out)
+    typer.echo(t("reports.cli.wrote_ledger", path=out, n=len(led.rows)))
+
+
+@app.command("metrics", help=t("reports.cli.metrics.help"))
+@_clean_errors
+def metrics_cmd(
+    server: Server,
+    token: Token,
+    township: Annotated[str | None, typer.Option(help="乡镇名 township name")] = None,
+    month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    period: Annotated[str | None, typer.Option(help="2026-03 | 2026-Q1 | 2026 | 2026-01-01..2026-03-31")] = None,
+    group_by: Annotated[str, typer.Option("--group-by", help=" | ".join(GROUPINGS))] = "village",
+    accept_limit: Annotated[int, typer.Option("--accept-limit", help="受理时限（工作日）")] = 2,
+    holiday: Annotated[list[str] | None, typer.Option(help="YYYY-MM-DD, repeatable")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+    out: Annotated[Path | None, typer.Option(help="FILE.xlsx | FILE.csv")] = None,
+) -> None:
+    per = _period(month, period)
+    if not 0 <= accept_limit <= 30:
+        raise ReportInputError(t("reports.error.accept_limit", value=accept_limit))
+    holidays = []
+    for h in holiday or []:
+        try:
+            holidays.append(date.fromisoformat(h))
+        except ValueError:
+            raise ReportInputError(t("reports.error.holiday", value=h)) from None
+    out = out or Path(f"指标-{per.start.isoformat()[:7]}.xlsx")
+    export_format(out)
+    if group_by not in GROUPINGS:
+        raise ReportInputError(t("reports.error.group_by", value=group_by, choices=", ".join(GROUPINGS)))
+    ds = _only_township(_fetch(server, token), township)
+    rep = compute_metrics(ds, per, group_by, as_of=_as_of(as_of), accept_limit_days=accept_limit, holidays=holidays)
+    export_metrics(rep, out, township=ds.township_name())
+    typer.echo(t("reports.cli.wrote_metrics", path=out, n=len(rep.groups)))
+
+
+@app.command("echo-wall", help=t("reports.cli.echo_wall.help"))
+@_clean_errors
+def echo_wall_cmd(
+    server: Server,
+    token: Token,
+    village: Annotated[str, typer.Option(help="村 id or name")],
+    out: Annotated[Path, typer.Option(help="FILE.pdf")] = Path("回音壁.pdf"),
+) -> None:
+    from sync.reports.echo_wall import build_echo_wall
+    from sync.reports.pdf import write_echo_wall_pdf
+
+    if out.suffix.lower() != ".pdf":
+        raise ReportInputError(t("reports.error.pdf_name", name=out.name))
+    ds = _fetch(server, token)
+    wall = build_echo_wall(ds, _village(ds, village))
+    pages = write_echo_wall_pdf(wall, out)
+    typer.echo(t("reports.cli.wrote_wall", path=out, n=len(wall.items), pages=pages))

@@ -1,0 +1,130 @@
+"""`gridwall report ...` against the real server (uvicorn on 127.0.0.1, SQLite): a worker
+reports, staff dispatch, resolve and publish, the worker re-checks; the exports show it."""
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+from server_helpers import RunningServer, enroll_device, event, household, issue, make_org  # noqa: E402
+
+from sync.records import CHINA_TZ  # noqa: E402
+from sync.reports.cli import app  # noqa: E402
+from sync.reports.fetch import FetchError, pull_records  # noqa: E402
+from sync.server import store  # noqa: E402
+
+
+def _push(dev, changes):
+    r = dev.sync(changes)
+    assert r.status_code == 200, r.text
+    acks = r.json()["acks"]
+    assert all(a["status"] == "applied" for a in acks), acks
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("srv")
+    srv = RunningServer(f"sqlite:///{tmp / 'server.sqlite3'}", tmp / "blobs")
+    try:
+        org = make_org(srv)
+        unit = srv.run(lambda c: store.write_reference(c, "unit", {"name": "镇村建办"}, org.township))
+        worker = enroll_device(srv, org.users["worker_a"])
+        staff = enroll_device(srv, org.users["staff"])
+        hh, c1 = household(worker, org.grid_a, org.village_a, head="周秘密", phone="13700001111",
+                           care_tags=["独居老人"])  # fmt: skip
+        iss, c2 = issue(worker, org.grid_a, "周秘密家屋顶漏水")
+        iss["fields"]["household"] = hh["id"]
+        c2["fields"]["household"] = hh["id"]
+        c2["stamps"]["household"] = c2["stamps"]["title"]
+        c2["bases"]["household"] = None
+        _, c3 = event(worker, iss, "report")
+        other, c4 = issue(worker, org.grid_a, "未公开的问题")
+        _push(worker, [c1, c2, c3, c4])
+        staff.pull_all()
+        changes = []
+        for etype, data in [
+            ("accept", {}),
+            ("assign", {"unit": unit, "deadline": "2099-12-31", "note": "尽快维修"}),
+            ("resolve", {"reply": "已修好屋顶"}),
+            ("publish", {"public_title": "一组屋顶漏水已修复", "public_text": "镇村建办已修好屋顶"}),
+        ]:
+            _, ch = event(staff, iss, etype, data)
+            changes.append(ch)
+        _push(staff, changes)
+        worker.pull_all()
+        _, c5 = event(worker, iss, "recheck", {"solved": True, "satisfied": True})
+        _push(worker, [c5])
+        yield srv, org, staff, worker
+    finally:
+        srv.stop()
+
+
+def test_pull_records_pages_through_everything(world):
+    srv, org, staff, _ = world
+    recs = pull_records(srv.url, staff.token, page=2)  # tiny pages: many round trips
+    kinds = {r["kind"] for r in recs}
+    assert {"village", "grid", "unit", "user", "household", "issue", "issue_event"} <= kinds
+    assert len({r["id"] for r in recs}) == len(recs)
+    assert sum(r["kind"] == "issue_event" for r in recs) == 6
+
+
+def test_ledger_metrics_and_echo_wall_from_the_server(world, tmp_path):
+    srv, org, staff, _ = world
+    runner = CliRunner()
+    month = datetime.now(CHINA_TZ).strftime("%Y-%m")
+    out = tmp_path / "ledger.xlsx"
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--month", month,
+                            "--township", "青山镇", "--out", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    ws = load_workbook(out).active
+    assert ws["A1"].value.startswith("青山镇整改台账")
+    rows = {ws.cell(row=i, column=2).value: [c.value for c in ws[i]] for i in range(3, ws.max_row + 1)}
+    row = rows["周秘密家屋顶漏水"]
+    assert row[2] == "东村" and row[4] == "镇村建办" and row[5] == "赵干部" and row[6] == "已修好屋顶"
+    assert "尽快维修" in row[8] and "回头看：已解决" in row[8]
+    assert row[9] == "已回访"
+    assert rows["未公开的问题"][9] == "已上报"
+
+    m = tmp_path / "metrics.csv"
+    r = runner.invoke(app, ["metrics", "--server", srv.url, "--token", staff.token, "--month", month,
+                            "--out", str(m)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    lines = list(csv.reader(io.StringIO(m.read_bytes().decode("utf-8-sig"))))
+    solved = [x for x in lines if x[0] == "东村" and x[1] == "解决率"]
+    assert solved == [["东村", "解决率", "100.0%", "1", "1", solved[0][5]]]
+
+    pdf = tmp_path / "wall.pdf"
+    r = runner.invoke(app, ["echo-wall", "--server", srv.url, "--token", staff.token, "--village", "东村",
+                            "--out", str(pdf)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())
+    assert "东村回音壁" in flat and "一组屋顶漏水已修复" in flat and "居民评价：已解决，满意" in flat
+    for private in ("周秘密", "13700001111", "独居老人", "未公开的问题", "张网格"):
+        assert private not in flat
+
+
+def test_clear_errors(world, tmp_path):
+    srv, org, staff, _ = world
+    runner = CliRunner()
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", "wrong", "--out", str(tmp_path / "x.xlsx")])
+    assert r.exit_code == 1 and "令牌" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--out", str(tmp_path / "x.pdf")])
+    assert r.exit_code == 1 and ".xlsx 或 .csv" in r.output
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--month", "2026-13"])
+    assert r.exit_code == 1 and "看不懂时间段" in r.output
+    r = runner.invoke(app, ["echo-wall", "--server", srv.url, "--token", staff.token, "--village", "北村",
+                            "--out", str(tmp_path / "w.pdf")])  # fmt: skip
+    assert r.exit_code == 1 and "找不到村“北村”" in r.output and "东村" in r.output
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--township", "绿水镇",
+                            "--out", str(tmp_path / "x.xlsx")])  # fmt: skip
+    assert r.exit_code == 1 and "找不到乡镇“绿水镇”" in r.output
+    with pytest.raises(FetchError, match="连不上服务器"):
+        pull_records("http://127.0.0.1:9", staff.token, timeout=5)
