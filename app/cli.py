@@ -26,6 +26,9 @@ def _register() -> None:
 
     app.add_typer(server_app, name="server")
     app.add_typer(admin_app, name="admin")
+    from sync.reports.cli import app as report_app
+
+    app.add_typer(report_app, name="report")
 
 
 _register()
