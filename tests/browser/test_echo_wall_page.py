@@ -1,0 +1,114 @@
+"""The resident-facing echo-wall page in real chromium (Debian's /usr/bin/chromium, Playwright
+sync API): nothing private in the rendered DOM text, Chinese renders, phone width fits, print
+layout works. Run as its own pytest invocation: ``pytest -p no:asyncio -m browser tests/browser``.
+"""
+
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
+from reports_factory import march_town  # noqa: E402
+
+from sync.reports.web import make_wall_router  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ROOT = Path(__file__).resolve().parents[2]
+PRIVATE = ["张三丰", "13812345678", "东风村3组18号", "张小明", "独居老人", "低保户", "李网格员",
+           "张三丰家门口路灯坏了", "水渠清淤", "想要一台轮椅", "广场噪音"]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def wall_url():
+    town, _ = march_town()
+    app = FastAPI()
+    app.include_router(make_wall_router(lambda v: town.records, {"ab" * 32: b"\xff\xd8"}.get))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.browser
+def test_echo_wall_page_on_a_phone(browser, wall_url):
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    resp = page.goto(f"{wall_url}/wall/v1")
+    assert resp.status == 200
+    text = page.inner_text("body")
+    for s in PRIVATE:
+        assert s not in text, s
+    html = page.content()
+    for s in PRIVATE:
+        assert s not in html, s
+    assert page.inner_text("h1") == "东风村回音壁"
+    assert page.locator("article").count() == 1
+    assert page.inner_text("article h2") == "3组路灯已修好"
+    assert "居民评价：已解决，满意" in text
+    # Chinese renders with a CJK font: a CJK character is about as wide as it is tall
+    # (a missing glyph box or a fallback would differ), and a CJK face is available
+    w = page.evaluate(
+        "() => { const s = document.createElement('span'); s.style.fontSize = '40px';"
+        " s.textContent = '回音壁'; document.body.appendChild(s);"
+        " const r = s.getBoundingClientRect().width; s.remove(); return r; }"
+    )
+    assert 110 <= w <= 130, w
+    assert page.evaluate("() => document.fonts.check('16px \"Noto Sans CJK SC\"')")
+    # fits a phone: no sideways scrolling
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("() => document.scripts.length") == 0
+    shots = ROOT / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "echo-wall-phone.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.browser
+def test_echo_wall_prints(browser, wall_url, tmp_path):
+    page = browser.new_page()
+    page.goto(f"{wall_url}/wall/v1")
+    page.emulate_media(media="print")
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.photos')).display") == "none"
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+    page.close()
+
+
+@pytest.mark.browser
+def test_unknown_village_page(browser, wall_url):
+    page = browser.new_page()
+    resp = page.goto(f"{wall_url}/wall/nowhere")
+    assert resp.status == 404
+    assert "没有找到这个回音壁" in page.inner_text("body")
+    page.close()
