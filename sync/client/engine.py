@@ -260,33 +260,10 @@ class SyncEngine:
     # -- photos ------------------------------------------------------------------------------
 
     def _upload_queue(self) -> list[str]:
-        q = getattr(self.replica, "photos_to_upload", None)
-        if callable(q):
-            return list(q())
-        # Store without an upload queue: local photo records whose bytes are here and not yet
-        # confirmed on the server (kept in the store's meta).
-        done = set(self._meta_get("sync.photos_uploaded", []))
-        out = []
-        for rec in getattr(self.replica, "all", lambda _k: [])("photo"):
-            sha = rec.get("fields", {}).get("sha256")
-            if isinstance(sha, str) and sha not in done and self.replica.photo_bytes(sha) is not None:
-                out.append(sha)
-        return sorted(set(out))
-
-    def _meta_get(self, key: str, default: Any) -> Any:
-        g = getattr(self.replica, "meta_get", None)
-        return g(key, default) if callable(g) else default
+        return photo_queue(self.replica)
 
     def _mark_uploaded(self, sha: str) -> None:
-        m = getattr(self.replica, "mark_photo_uploaded", None)
-        if callable(m):
-            m(sha)
-            return
-        s = getattr(self.replica, "meta_set", None)
-        if callable(s):
-            done = list(self._meta_get("sync.photos_uploaded", []))
-            if sha not in done:
-                s("sync.photos_uploaded", done + [sha])
+        mark_photo_uploaded(self.replica, sha)
 
     def _photos_up(self, rep: SyncReport, prog: Progress) -> None:
         queue = self._upload_queue()
@@ -316,6 +293,8 @@ class SyncEngine:
             return
         total = len(data)
         info = self._expect_ok(self.transport.request("GET", f"{API}/blobs/{sha}/upload"))
+        if info.get("complete"):
+            return
         offset = int(info.get("offset") or 0)
         for _ in range(100_000):
             if offset >= total:
@@ -383,6 +362,35 @@ class SyncEngine:
 
     def status(self) -> SyncStatus:
         return sync_status(self.replica, self._upload_queue())
+
+
+def photo_queue(replica: Replica) -> list[str]:
+    """sha256 of local photos the server has not confirmed yet."""
+    q = getattr(replica, "photos_to_upload", None)
+    if callable(q):
+        return list(q())
+    # A store without an upload queue: local photo records whose bytes are here and that are
+    # not yet confirmed on the server (kept in the store's meta).
+    g = getattr(replica, "meta_get", None)
+    done = set(g("sync.photos_uploaded", []) if callable(g) else [])
+    out = []
+    for rec in getattr(replica, "all", lambda _k: [])("photo"):
+        sha = rec.get("fields", {}).get("sha256")
+        if isinstance(sha, str) and sha not in done and replica.photo_bytes(sha) is not None:
+            out.append(sha)
+    return sorted(set(out))
+
+
+def mark_photo_uploaded(replica: Replica, sha: str) -> None:
+    m = getattr(replica, "mark_photo_uploaded", None)
+    if callable(m):
+        m(sha)
+        return
+    g, s = getattr(replica, "meta_get", None), getattr(replica, "meta_set", None)
+    if callable(g) and callable(s):
+        done = list(g("sync.photos_uploaded", []))
+        if sha not in done:
+            s("sync.photos_uploaded", done + [sha])
 
 
 def sync_status(replica: Replica, upload_queue: list[str] | None = None) -> SyncStatus:
