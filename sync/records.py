@@ -376,7 +376,7 @@ def _check_value(
         if not isinstance(value, dict):
             errs.add(path, label, "not_object")
         else:
-            _check_fields(kind, spec.sub, value, False, errs, prefix=f"{path}.", item_of=label)
+            _check_fields(kind, spec.sub, value, False, errs, prefix=f"{path}.", sub_of=spec.name)
     elif typ == "objects":
         if not isinstance(value, list):
             errs.add(path, label, "not_list")
@@ -464,12 +464,11 @@ def _check_fields(
     errs: _Errors,
     prefix: str = "",
     sub_of: str | None = None,
-    item_of: str | None = None,
 ) -> None:
     by_name = {s.name: s for s in specs}
 
     def label_of(name: str) -> str:
-        if sub_of is not None:  # member fields: "model.field.members.name" → 姓名
+        if sub_of is not None:  # nested fields: "model.field.members.name" → 姓名
             key = f"model.field.{sub_of}.{name}"
             return t(key) if _has(key) else field_label(kind, name)
         return field_label(kind, name)
