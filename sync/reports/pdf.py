@@ -130,7 +130,7 @@ def embeddable_font(text: str) -> tuple[str, Path]:
     cache = _cache_dir()
     if key in _registered:
         return _registered[key], cache / f"{key}.ttf"
-    wanted = {ord(c) for c in chars if not c.isspace()}
+    wanted = {ord(c) for c in chars}  # the space too: without its glyph it prints as a box
     for src in _candidates():
         try:
             font = TTFont(str(src.path), fontNumber=src.number, lazy=False)
