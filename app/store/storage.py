@@ -61,6 +61,42 @@ def remove_durably(path: Path) -> None:
     fsync_dir(path.parent)
 
 
+def append_line(path: Path, line: bytes) -> None:
+    """Append one journal line and make it durable (one fsync; the folder too if new)."""
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(path.parent)
+
+
+def read_journal(path: Path) -> list[dict]:
+    """The entries of an append-only journal (one JSON object a line).
+
+    A bad last line is a write that was killed before it returned (nobody was told it was
+    saved): it is ignored. A bad line anywhere else means the file was damaged.
+    """
+    lines = path.read_bytes().split(b"\n")
+    out = []
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except (UnicodeDecodeError, ValueError) as exc:
+            if i == len(lines) - 1:  # no newline after it: an append that was cut short
+                break
+            raise DamagedFile(path, f"line {i + 1} is not valid ({exc})") from None
+        out.append(entry)
+    return out
+
+
 def dumps(data: Any) -> bytes:
     # Compact separators and the C encoder: this is the hot path of every save.
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -4,7 +4,7 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
 
     meta.json                  node, clock last stamp and offset, pull cursor, key-values
     records/<part>.json        {"records": {id: record}, "deferred": {id: remote record}}
-    outbox/<seq>.json          {"outbox": {change_id: change}}  small segments, oldest first
+    outbox/<seq>.ndjson        one change a line; append-only small segments, oldest first
     refused.json               {"refused": {change_id: {"change": ..., "reason": ...}}}
     conflicts.json             {"conflicts": {key: conflict}}  grow-only
     photos/<sha256>            photo bytes named by hash (thumbnails beside them)
@@ -45,14 +45,17 @@ from .storage import (
     TMP_SUFFIX,
     AtomicJSONStorage,
     DamagedFile,
+    append_line,
     atomic_write_bytes,
+    dumps,
     fsync_dir,
+    read_journal,
     remove_durably,
 )
 
 TIME_KINDS = frozenset({"visit", "issue_event"})
-TIME_SHARDS = 8  # per month: keeps the current month's file small at township scale
-OTHER_SHARDS = 16
+TIME_SHARDS = 16  # per month: keeps the current month's file small at township scale
+OTHER_SHARDS = 32
 SEGMENT_MAX = 32  # changes per outbox segment file
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
@@ -265,17 +268,24 @@ class Store:
         # Outbox segments, oldest first.
         self._segments: dict[int, dict[str, dict]] = {}
         self._seg_of: dict[str, int] = {}
-        for path in sorted((d / "outbox").glob("*.json")):
+        for path in sorted((d / "outbox").glob("*.ndjson")):
             if not _SEG_RE.match(path.stem):
                 continue
-            doc = self._read(path, outbox=True)
-            if doc is None:
+            try:
+                entries = read_journal(path)
+            except DamagedFile as exc:
+                self._move_aside(path, exc.reason, outbox=True)
                 continue
             seq = int(path.stem)
-            self._segments[seq] = doc.get("outbox", {})
-            for cid in self._segments[seq]:
-                self._seg_of[cid] = seq
+            seg = self._segments[seq] = {}
+            for change in entries:
+                cid = change.get("change_id")
+                if isinstance(cid, str) and cid not in self._seg_of:
+                    seg[cid] = change
+                    self._seg_of[cid] = seq
+        # This session appends to a new segment: never after a torn line of an old one.
         self._next_seq = (max(self._segments) + 1) if self._segments else 1
+        self._cur_seq: int | None = None
         self._refused: dict[str, dict] = (self._read(d / "refused.json") or {}).get("refused", {})
         self._conflicts: dict[str, dict] = (
             self._read(d / "conflicts.json") or {}
@@ -366,11 +376,19 @@ class Store:
             doc["deferred"] = deferred
         self._write(self.data_dir / "records" / f"{pname}.json", doc)
 
+    def _segment_path(self, seq: int) -> Path:
+        return self.data_dir / "outbox" / f"{seq:010d}.ndjson"
+
     def _write_segment(self, seq: int) -> None:
-        path = self.data_dir / "outbox" / f"{seq:010d}.json"
+        """Rewrite a segment atomically (after acks or refusals); remove it when empty."""
+        path = self._segment_path(seq)
         seg = self._segments.get(seq)
         if seg:
-            self._write(path, {"outbox": seg})
+            data = b"".join(dumps(c) + b"\n" for c in seg.values())
+            try:
+                atomic_write_bytes(path, data)
+            except OSError as exc:
+                raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
         else:
             self._segments.pop(seq, None)
             remove_durably(path)
@@ -456,14 +474,18 @@ class Store:
             except ValueError as exc:
                 raise StoreError(t("store.bad_change", problem=str(exc))) from None
             # 1. outbox first: once this file is renamed in place, the save is durable.
-            seq = self._next_seq - 1
-            if seq < 1 or len(self._segments.get(seq, {})) >= SEGMENT_MAX:
-                seq = self._next_seq
+            seq = self._cur_seq
+            if seq is None or len(self._segments.get(seq, {})) >= SEGMENT_MAX:
+                seq = self._cur_seq = self._next_seq
                 self._next_seq += 1
+            path = self._segment_path(seq)
+            try:
+                append_line(path, dumps(change) + b"\n")
+            except OSError as exc:
+                raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
             self._segments.setdefault(seq, {})[cid] = change
             self._seg_of[cid] = seq
             self._count_pending(change, +1)
-            self._write_segment(seq)
             for s in change["stamps"].values():
                 self._clock.observe(s)
             # 2. conflicts, then the record (a kill before this point is repaired by the

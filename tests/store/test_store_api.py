@@ -10,6 +10,7 @@ from store_helpers import make_change
 from tinydb import Query
 
 from app.store import Store, StoreError, partition_name, tinydb_view
+from app.store.store import TIME_SHARDS
 from sync.clock import HybridClock
 from sync.ids import new_id
 
@@ -71,7 +72,7 @@ def test_partitions_split_by_month_and_shard():
     assert partition_name("issue_event", july).startswith("issue_event-2026-07-")
     assert partition_name("household", july).startswith("household-")
     names = {partition_name("visit", id_at(1782864000000)) for _ in range(200)}
-    assert 1 < len(names) <= 8
+    assert 1 < len(names) <= TIME_SHARDS
 
 
 def test_outbox_order_limit_ack_and_segments(open_store, tmp_path):
@@ -82,11 +83,11 @@ def test_outbox_order_limit_ack_and_segments(open_store, tmp_path):
     ids = [c["change_id"] for c in changes]
     assert [c["change_id"] for c in s.pending_changes(1000)] == ids
     assert [c["change_id"] for c in s.pending_changes(5)] == ids[:5]
-    segs = sorted((tmp_path / "data" / "outbox").glob("*.json"))
+    segs = sorted((tmp_path / "data" / "outbox").glob("*.ndjson"))
     assert len(segs) == 3  # 32 + 32 + 6: a save rewrites a small segment only
     s.mark_acked(ids[:40])
     assert [c["change_id"] for c in s.pending_changes(1000)] == ids[40:]
-    assert len(list((tmp_path / "data" / "outbox").glob("*.json"))) == 2  # empty one removed
+    assert len(list((tmp_path / "data" / "outbox").glob("*.ndjson"))) == 2  # empty one removed
     s.close()
     s2 = open_store()
     assert [c["change_id"] for c in s2.pending_changes(1000)] == ids[40:]
@@ -221,12 +222,18 @@ def test_write_order_outbox_before_record_and_cursor_last(open_store, monkeypatc
     s = open_store()
     order: list[str] = []
     real = store_mod.AtomicJSONStorage.write
+    real_append = store_mod.append_line
 
     def spy(self, data):
         order.append(self.path.parent.name + "/" + self.path.name)
         return real(self, data)
 
+    def spy_append(path, line):
+        order.append(path.parent.name + "/" + path.name)
+        return real_append(path, line)
+
     monkeypatch.setattr(store_mod.AtomicJSONStorage, "write", spy)
+    monkeypatch.setattr(store_mod, "append_line", spy_append)
     c = make_change(s, "visit", note="x")
     s.save(c)
     assert order[0].startswith("outbox/") and order[-1].startswith("records/")
@@ -364,3 +371,21 @@ def test_unmergeable_input_changes_nothing(open_store):
     assert s.get("household", rec["id"])["fields"]["address"] == "1号"
     with pytest.raises(StoreError, match="stamp"):
         s.apply_remote([dict(good, stamps={"note": "soon"})], "c1")
+
+
+def test_torn_outbox_append_is_ignored_and_next_session_uses_a_new_segment(open_store, tmp_path):
+    s = open_store()
+    kept = [make_change(s, "visit", note=str(i)) for i in range(3)]
+    for c in kept:
+        s.save(c)
+    s.close()
+    seg = sorted((tmp_path / "data" / "outbox").glob("*.ndjson"))[-1]
+    with seg.open("ab") as f:
+        f.write(b'{"change_id": "01a2", "id": "x", "ki')  # killed in the middle of an append
+    s2 = open_store()
+    assert s2.damaged_files() == []
+    assert [c["change_id"] for c in s2.pending_changes(10)] == [c["change_id"] for c in kept]
+    s2.save(make_change(s2, "visit", note="next"))
+    assert len(list((tmp_path / "data" / "outbox").glob("*.ndjson"))) == 2
+    s2.close()
+    assert len(open_store().pending_changes(10)) == 4

@@ -60,8 +60,8 @@ def test_damaged_meta_and_outbox_segment(open_store, tmp_path):
     s.apply_remote([], "c5")
     s.close()
     (tmp_path / "data" / "meta.json").write_text('{"meta": {"node": ')
-    seg = sorted((tmp_path / "data" / "outbox").glob("*.json"))[0]
-    seg.write_text("[1, 2")
+    seg = sorted((tmp_path / "data" / "outbox").glob("*.ndjson"))[0]
+    seg.write_bytes(b"[1, 2\n" + seg.read_bytes())  # a bad line before good ones: damage
     s2 = open_store()
     names = sorted(r.name for r in s2.damaged_files())
     assert names == sorted(["meta.json", seg.name])
