@@ -653,13 +653,18 @@ class Store:
         if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
             raise StoreError(t("store.bad_sha", sha=sha256))
 
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
     def photo_path(self, sha256: str) -> Path:
+        """``photos/<sha256>.jpg``: the naming of sync.photos (store_photo, photo_paths)."""
         self._check_sha(sha256)
-        return self.data_dir / "photos" / sha256
+        return self.photos_dir / f"{sha256}.jpg"
 
     def thumb_path(self, sha256: str) -> Path:
         self._check_sha(sha256)
-        return self.data_dir / "photos" / f"{sha256}.thumb"
+        return self.photos_dir / f"{sha256}.thumb.jpg"
 
     def has_photo(self, sha256: str) -> bool:
         return self.photo_path(sha256).exists()
@@ -679,6 +684,12 @@ class Store:
         if thumbnail is not None:
             atomic_write_bytes(self.thumb_path(sha256), thumbnail)
         return path
+
+    def put_processed_photo(self, processed: Any) -> Path:
+        """Store a sync.photos.ProcessedPhoto (photo + thumbnail) with the pipeline's writer."""
+        from sync.photos import store_photo  # Pillow: only loaded when photos are handled
+
+        return store_photo(processed, self.photos_dir)
 
     def photo_bytes(self, sha256: str) -> bytes | None:
         try:

@@ -295,7 +295,7 @@ def test_photos_stored_by_hash(open_store, tmp_path):
     sha = hashlib.sha256(data).hexdigest()
     assert not s.has_photo(sha)
     path = s.put_photo_file(sha, data, thumbnail=b"thumb")
-    assert path == tmp_path / "data" / "photos" / sha
+    assert path == tmp_path / "data" / "photos" / f"{sha}.jpg"
     assert s.has_photo(sha) and s.photo_bytes(sha) == data
     assert s.thumb_path(sha).read_bytes() == b"thumb"
     with pytest.raises(StoreError, match="不符"):
@@ -389,3 +389,21 @@ def test_torn_outbox_append_is_ignored_and_next_session_uses_a_new_segment(open_
     assert len(list((tmp_path / "data" / "outbox").glob("*.ndjson"))) == 2
     s2.close()
     assert len(open_store().pending_changes(10)) == 4
+
+
+def test_processed_photo_goes_through_the_pipeline_writer(open_store):
+    import io
+
+    from PIL import Image
+
+    from sync.photos import process_photo
+
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 120, 40)).save(buf, "JPEG")
+    processed = process_photo(buf.getvalue())
+    s = open_store()
+    path = s.put_processed_photo(processed)
+    assert path == s.photo_path(processed.sha256)
+    assert s.has_photo(processed.sha256)
+    assert hashlib.sha256(s.photo_bytes(processed.sha256)).hexdigest() == processed.sha256
+    assert s.thumb_path(processed.sha256).read_bytes() == processed.thumb
