@@ -175,11 +175,12 @@ def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _sort_key(event: Mapping[str, Any]) -> tuple[str, int, str, str]:
+def _sort_key(event: Mapping[str, Any]) -> tuple[str, int, str]:
     # The HLC stamp first: it respects causality (a re-check made after pulling the resolve
-    # sorts after it even if that phone's wall clock is behind); ``at`` and id break ties.
+    # sorts after it even if that phone's wall clock is behind); ``at`` and id break ties
+    # (ids are unique after _dedupe, so this is a total order).
     at = parse_time_ms(_fields(event).get("at"))
-    return (_event_stamp(event), at if at is not None else -1, str(event.get("id", "")), _canon(event))
+    return (_event_stamp(event), at if at is not None else -1, str(event.get("id", "")))
 
 
 def _dedupe(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -188,7 +189,9 @@ def _dedupe(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     for e in events:
         eid = str(e.get("id", ""))
         cur = best.get(eid)
-        if cur is None or (_event_stamp(e), _canon(e)) < (_event_stamp(cur), _canon(cur)):
+        if cur is None:
+            best[eid] = e
+        elif cur is not e and (_event_stamp(e), _canon(e)) < (_event_stamp(cur), _canon(cur)):
             best[eid] = e
     return sorted(best.values(), key=_sort_key)
 
