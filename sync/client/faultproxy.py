@@ -232,12 +232,13 @@ class _Conn:
                 return data, None
             if not self.armed:
                 if direction == "up":
-                    self.seen_up = (self.seen_up + data)[-4096:]
-                    if f.match and f.match in self.seen_up:
+                    window = self.seen_up + data
+                    self.seen_up = window[-len(f.match or b"") - 1 :]
+                    if f.match and f.match in window:
                         self.armed = True
                         # Count only bytes after the match in the up direction.
-                        idx = self.seen_up.rfind(f.match)
-                        self.counted["up"] = len(self.seen_up) - idx - len(f.match)
+                        idx = window.find(f.match)
+                        self.counted["up"] = len(window) - idx - len(f.match)
                         if f.kind != "drop_response" and f.direction == "up":
                             return self._trim(f, "up", data, already=True)
                 return data, None

@@ -184,6 +184,24 @@ class MemoryReplica:
             self.save_change(change)
             return change
 
+    def create(self, kind: str, grid: str, fields: dict[str, Any]) -> dict:
+        """A new record built and validated by the shared model (what the app does)."""
+        from sync.records import new_record
+
+        with self._lock:
+            _, change = new_record(kind, grid, fields, self._clock, self.actor)
+            self.save_change(change)
+            return change
+
+    def update(self, record_id: str, fields: dict[str, Any]) -> dict:
+        """Edit a record through the shared model (bases = the stamps this device has seen)."""
+        from sync.records import edit_change
+
+        with self._lock:
+            change = edit_change(self.records[record_id], fields, self._clock, self.actor)
+            self.save_change(change)
+            return change
+
     def save_change(self, change: dict) -> None:
         with self._lock:
             self.outbox[change["change_id"]] = copy.deepcopy(change)

@@ -1,0 +1,175 @@
+"""Importing device bundles on the server, through the same code path as online sync.
+
+``import_bundle`` checks the bundle (signature with the device's secret, hashes, paths,
+sizes), stores its photos, applies its changes with ``sync.server.store.apply_changes`` on
+behalf of the bundle's device (idempotent by ``change_id``: importing twice, or in any order,
+changes nothing more) and makes a receipt and a signed return bundle for the device.
+
+HTTP (operator or admin token): the bundle file is first uploaded as a blob with the
+resumable ``PUT /api/v1/blobs/{sha256}`` (so a big bundle survives a bad link), then
+``POST /api/v1/bundles {"sha256": ...}`` imports it and answers
+``{"receipt": {...}, "return_bundle": "<base64 of the .gwb>"}``.
+Mount with ``app.include_router(make_bundles_router(engine, blobs))``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
+from sync.i18n import t
+from sync.server import db, store
+from sync.server.blobs import BlobStore
+
+BATCH = 500
+MAX_RETURN_RECORDS = 200_000
+
+
+@dataclass
+class ImportResult:
+    receipt: dict[str, Any]
+    return_bundle: bytes | None
+
+
+def _store_blob(blobs: BlobStore, sha: str, data: bytes) -> bool:
+    """Store a whole blob; False when the server had it already."""
+    if blobs.has(sha):
+        return False
+    blobs.delete_partial(sha)  # same bytes by definition; a half upload would only get in the way
+    blobs.write_chunk(sha, 0, data, len(data))
+    blobs.finish(sha)
+    return True
+
+
+def import_bundle(
+    engine: Engine,
+    blobs: BlobStore,
+    data: bytes,
+    *,
+    name: str = "",
+    limits: BundleLimits | None = None,
+    lang: str | None = None,
+) -> ImportResult:
+    """Import one device bundle. Never raises for a bad bundle: the receipt says why."""
+    bundle_sha = hashlib.sha256(data).hexdigest()
+    receipt: dict[str, Any] = {
+        "bundle": name, "bundle_sha256": bundle_sha, "status": "invalid", "message": None,
+        "device_id": None, "user": None, "changes": 0, "accepted": 0, "duplicate": 0,
+        "refused": [], "photos_stored": 0, "photos_already": 0,
+    }
+    devices: dict[str, Any] = {}
+
+    def secret_for(device_id: str) -> bytes | None:
+        with engine.begin() as conn:
+            dev = conn.execute(select(db.devices).where(db.devices.c.id == device_id)).mappings().first()
+            if dev is None:
+                return None
+            devices[device_id] = dict(dev)
+            return store.device_secret(conn, device_id)
+
+    try:
+        b = read_bundle(data, secret_for, limits=limits, expect_kind="device")
+        dev = devices[b.device_id]
+        if dev["revoked_ms"] is not None:
+            raise BundleError("revoked_device", device=b.device_id)
+    except BundleError as exc:
+        receipt["message"] = t(f"bundle.error.{exc.code}", lang=lang) if lang else exc.message
+        receipt["code"] = exc.code
+        return ImportResult(receipt, None)
+    receipt["device_id"] = b.device_id
+    with engine.begin() as conn:
+        principal = store.principal_for_user(conn, dev["user_id"], device_id=b.device_id)
+        secret = store.device_secret(conn, b.device_id)
+    receipt["user"] = principal.name or principal.user_id
+    receipt["changes"] = len(b.changes)
+    # Photos first is fine here: nothing can reference a blob the server has not got.
+    for sha, blob in b.blobs.items():
+        if _store_blob(blobs, sha, blob):
+            receipt["photos_stored"] += 1
+        else:
+            receipt["photos_already"] += 1
+    acks: list[dict[str, Any]] = []
+    for i in range(0, len(b.changes), BATCH):
+        with engine.begin() as conn:
+            acks.extend(store.apply_changes(conn, principal, b.changes[i : i + BATCH], lang=lang))
+    for a in acks:
+        if a["status"] == "applied":
+            receipt["accepted"] += 1
+        elif a["status"] == "duplicate":
+            receipt["duplicate"] += 1
+        else:
+            receipt["refused"].append({k: a.get(k) for k in ("change_id", "code", "reason")})
+    receipt["status"] = "refused" if receipt["refused"] else "ok"
+    # The return bundle: acks, and what the device has not seen since its cursor.
+    from_cursor = b.manifest.get("cursor")
+    cursor: str | None = None
+    records: list[dict] = []
+    try:
+        cur = from_cursor or "0"
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            while len(records) < MAX_RETURN_RECORDS:
+                page, cur, more = store.pull(conn, principal, cur, 1000)
+                records.extend(page)
+                if not more:
+                    break
+        cursor = cur
+    except Exception:  # noqa: BLE001 - a cursor from another server: send acks only
+        records, cursor = [], None
+    ret = build_bundle(
+        kind="return", device_id=b.device_id, user=principal.user_id, secret=secret,
+        acks=acks, records=records,
+        extra={"from_cursor": from_cursor, "cursor": cursor, "source_bundle": bundle_sha,
+               "photos_stored": sorted(b.blobs)},
+    )
+    receipt["records_returned"] = len(records)
+    return ImportResult(receipt, ret)
+
+
+class BundleImportRequest(BaseModel):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of a bundle uploaded with PUT /api/v1/blobs")
+    name: str = Field(default="", max_length=300)
+
+
+def make_bundles_router(engine: Engine, blobs: BlobStore, limits: BundleLimits | None = None) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["bundles"])
+    bearer = HTTPBearer(auto_error=False)
+
+    def operator(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> store.Principal:
+        with engine.begin() as conn:
+            return store.authenticate(conn, creds.credentials if creds else None)
+
+    @router.post("/bundles")
+    def import_uploaded(body: BundleImportRequest, request: Request,
+                        p: Annotated[store.Principal, Depends(operator)]) -> JSONResponse:
+        lang = request.headers.get("accept-language", "")[:2] or None
+        lang = lang if lang in ("zh", "en") else None
+        if p.role not in ("operator", "admin"):
+            return _problem(403, "forbidden", t("bundle.error.forbidden", lang=lang))
+        if not blobs.has(body.sha256):
+            return _problem(404, "bundle_not_uploaded", t("bundle.error.not_uploaded", lang=lang))
+        with blobs.open(body.sha256) as f:
+            data = f.read()
+        res = import_bundle(engine, blobs, data, name=body.name, limits=limits, lang=lang)
+        return JSONResponse({
+            "receipt": res.receipt,
+            "return_bundle": base64.b64encode(res.return_bundle).decode("ascii") if res.return_bundle else None,
+        })
+
+    return router
+
+
+def _problem(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": f"https://gridwall/problems/{code}", "title": code, "status": status, "detail": detail, "code": code},
+        status_code=status, media_type="application/problem+json",
+    )
