@@ -29,6 +29,9 @@ def _register() -> None:
     from sync.reports.cli import app as report_app
 
     app.add_typer(report_app, name="report")
+    from app.main import cli as field_app_cli  # the field app (gridwall app)
+
+    app.add_typer(field_app_cli, name="app")
 
 
 _register()

@@ -1,0 +1,212 @@
+"""A realistic demo grid made from code: a village, ~40 households with Chinese names and care
+tags, a few months of visits and issues in several workflow states (with staff events), wishes,
+and a few generated photos.
+
+Everything older than a few days is applied as if pulled from the server (``apply_remote``);
+the last couple of visits are local saves, so the outbox has something truthful to show.
+Deterministic for a given ``rng_seed``.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import datetime
+from typing import Any
+
+from sync import records as rec_mod
+from sync import workflow as wf
+from sync.clock import HybridClock
+from sync.ids import new_id
+
+DAY_MS = 86_400_000
+# Who the demo device belongs to (demo data, not UI text).
+DEMO_PROFILE = {"user_name": "张晓燕", "grid_name": "东风村第三网格", "village": "东风村"}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = ["建国", "秀英", "桂兰", "玉珍", "德明", "志强", "春花", "国庆", "凤英", "海燕", "金山", "淑芬",
+         "长生", "永福", "翠兰", "红梅", "立新", "文华", "明亮", "小芳", "宝林", "福贵", "兰芝", "树林"]
+RELATIONS = ["配偶", "儿子", "女儿", "孙子", "孙女", "儿媳", "母亲", "父亲"]
+SEEN = ["屋内整洁，老人身体尚好", "院墙有裂缝，雨季需注意", "厨房燃气管老化", "孩子在家写作业，学习用品缺",
+        "老人腿脚不便，行动需人照顾", "家中用电线路凌乱", "屋顶瓦片松动", "门前排水沟堵塞"]
+SAID = ["希望村里多组织义诊", "问低保复核什么时候办", "反映路灯坏了好几天", "想了解医保报销政策",
+        "邻里因宅基地边界有争议", "希望帮忙联系修屋顶", "孩子上学路远，希望有校车", "感谢网格员常来看望"]
+PROBLEMS = [
+    ("村口路灯不亮", "infra.lighting", "help"), ("3组道路坑洼积水", "infra.road", "suggestion"),
+    ("自来水水压不足", "infra.water", "help"), ("垃圾清运不及时", "env.garbage", "complaint"),
+    ("生活污水直排河沟", "env.sewage", "report"), ("低保复核进度咨询", "livelihood.allowance", "consult"),
+    ("独居老人就医不便", "livelihood.medical", "help"), ("宅基地边界纠纷", "safety.dispute", "help"),
+    ("养殖场噪音扰民", "env.noise", "complaint"), ("电线私拉乱接有隐患", "safety.fire", "report"),
+    ("桥面护栏松动", "infra.road", "report"), ("留守儿童课后无人看管", "livelihood.children", "suggestion"),
+]
+WISHES = ["想要一台收音机", "希望有人帮忙理发", "孩子想要一套课外书", "想要一副老花镜",
+          "希望有人教用智能手机", "想要一辆轮椅"]
+UNITS = ["town-power", "town-water", "town-env", "town-civil", "village-committee"]
+
+
+def _photo(rng: random.Random) -> bytes:
+    """A small generated picture (sky, ground, a house) so the demo has real thumbnails."""
+    from PIL import Image, ImageDraw
+
+    w, h = 800, 600
+    im = Image.new("RGB", (w, h), (rng.randint(120, 180), rng.randint(170, 210), 235))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, h * 2 // 3, w, h], fill=(rng.randint(90, 130), rng.randint(120, 160), 70))
+    x = rng.randint(80, 400)
+    d.rectangle([x, 250, x + 280, 430], fill=(225, 215, 200), outline=(90, 70, 60), width=4)
+    d.polygon([(x - 20, 250), (x + 140, 150), (x + 300, 250)], fill=(150, 50, 40))
+    d.rectangle([x + 110, 330, x + 170, 430], fill=(110, 80, 50))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=88)
+    return buf.getvalue()
+
+
+class _Seeder:
+    def __init__(self, store: Any, grid_id: str, user_id: str, rng: random.Random,
+                 now_ms: int) -> None:
+        self.store = store
+        self.grid = grid_id
+        self.user = user_id
+        self.rng = rng
+        self.now = now_ms
+        self.server = HybridClock("demo-server")  # staff actions come "from the server"
+        self.pulled: list[dict] = []
+
+    def record(self, kind: str, fields: dict[str, Any], at_ms: int, *, local: bool = False,
+               actor: str | None = None, record_id: str | None = None) -> dict:
+        rid = record_id or new_id(at_ms)
+        clock = self.store.clock if local else self.server
+        rec, change = rec_mod.new_record(kind, self.grid, fields, clock, actor or self.user,
+                                         record_id=rid)
+        if local:
+            return self.store.save(change)
+        self.pulled.append(rec)
+        return rec
+
+    def event(self, issue: dict, etype: str, data: dict[str, Any], at_ms: int, role: str,
+              actor: str) -> dict:
+        at = datetime.fromtimestamp(at_ms / 1000, rec_mod.CHINA_TZ).isoformat(timespec="seconds")
+        known = [e for e in self.pulled if e["kind"] == "issue_event" and e["fields"]["issue"] == issue["id"]]
+        rec, _change = wf.new_event(issue, etype, data, self.server, actor, role, at=at, after=known)
+        self.pulled.append(rec)
+        return rec
+
+    def photos(self, n: int, kind: str, owner: str, at_ms: int, local: bool = False) -> list[str]:
+        from sync.photos import process_photo
+
+        shas = []
+        for _ in range(n):
+            p = process_photo(_photo(self.rng))
+            self.store.put_photo_file(p.sha256, p.jpeg, p.thumb)
+            self.record("photo", {"sha256": p.sha256, "size": len(p.jpeg), "width": p.width,
+                                  "height": p.height, "taken_at": at_ms,
+                                  "attached_to": {"kind": kind, "id": owner}}, at_ms, local=local)
+            shas.append(p.sha256)
+        return shas
+
+
+def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, households: int = 40,
+              rng_seed: int = 20261124, months: int = 4, photos: int = 6,
+              now_ms: int | None = None) -> dict[str, int]:
+    """Fill ``store`` with a demo grid; returns counts per kind.
+
+    ``village`` is the village's reference id (a short slug or UUIDv7) that households carry.
+    """
+    rng = random.Random(rng_seed)
+    now = now_ms if now_ms is not None else int(datetime.now().timestamp() * 1000)
+    s = _Seeder(store, grid_id, user_id, rng, now)
+    start = now - months * 30 * DAY_MS
+    tags = [t for t in rec_mod.CARE_TAGS if t != "其他"]
+    used: set[str] = set()
+    homes: list[dict] = []
+    for i in range(households):
+        while True:
+            head = rng.choice(SURNAMES) + rng.choice(GIVEN)
+            if head not in used:
+                used.add(head)
+                break
+        members = [{"name": head[0] + rng.choice(GIVEN), "relation": rng.choice(RELATIONS),
+                    "birth_year": rng.randint(1945, 2018)} for _ in range(rng.randint(0, 4))]
+        fields: dict[str, Any] = {
+            "village": village, "address": f"{i % 6 + 1}组{i // 6 * 2 + rng.randint(1, 2)}号",
+            "head": head, "member_count": len(members) + 1, "members": members,
+            "care_tags": sorted(rng.sample(tags, rng.choice([0, 0, 1, 1, 2])), key=tags.index),
+        }
+        if rng.random() < 0.8:
+            fields["phone"] = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
+        homes.append(s.record("household", fields, start - rng.randint(1, 30) * DAY_MS))
+
+    # Visits: most households visited every few weeks; some overdue (visits due on 首页).
+    reserve = min(2, photos)  # for today's unsynced visits
+    photo_budget = photos - reserve
+    visit_photos = photo_budget // 2
+    for h in homes:
+        t = start + rng.randint(0, 20) * DAY_MS
+        while t < now - 2 * DAY_MS:
+            rid = new_id(t)
+            fields = {"household": h["id"], "visitor": user_id, "time": t,
+                      "kind": rng.choice(["routine", "routine", "care", "follow_up"]),
+                      "people_met": h["fields"]["head"], "seen": rng.choice(SEEN),
+                      "said": rng.choice(SAID)}
+            if visit_photos > 0 and rng.random() < 0.08:
+                fields["photos"] = s.photos(1, "visit", rid, t)
+                visit_photos -= 1
+                photo_budget -= 1
+            s.record("visit", fields, t, record_id=rid)
+            t += rng.randint(18, 50) * DAY_MS
+
+    # Issues in every state of the workflow.
+    staff = "staff-demo"
+    for n, (title, cat, appeal) in enumerate(PROBLEMS):
+        at = start + rng.randint(5, months * 30 - 10) * DAY_MS
+        h = rng.choice(homes)
+        fields = {"issue_kind": "problem", "title": title, "category": cat, "appeal_type": appeal,
+                  "urgency": rng.choice(["normal", "normal", "urgent", "critical"]),
+                  "household": h["id"], "reporter": user_id, "reporter_visibility": "named",
+                  "description": f"{h['fields']['head']}家反映：{title}。"}
+        rid = new_id(at)
+        if photo_budget > 0 and n % 3 == 0:
+            fields["photos"] = s.photos(1, "issue", rid, at)
+            photo_budget -= 1
+        issue = s.record("issue", fields, at, record_id=rid)
+        s.event(issue, "report", {}, at, "grid_worker", user_id)
+        steps = n % 7  # 0 submitted .. 6 closed
+        t = at
+        flow = [("accept", {}), ("assign", {"unit": rng.choice(UNITS)}),
+                ("progress", {"note": "已安排人员现场查看"}), ("resolve", {"reply": "已处理完毕，请回访"}),
+                ("recheck", {"solved": True, "satisfied": True}), ("close", {"outcome": "群众满意，销号"})]
+        for etype, data in flow[:steps]:
+            t += rng.randint(1, 6) * DAY_MS
+            if etype == "assign":
+                deadline = datetime.fromtimestamp((t + 10 * DAY_MS) / 1000, rec_mod.CHINA_TZ).date()
+                data = {**data, "deadline": deadline.isoformat()}
+            role = "grid_worker" if etype == "recheck" else "township_staff"
+            s.event(issue, etype, data, min(t, now - DAY_MS), role, user_id if role == "grid_worker" else staff)
+    for n, title in enumerate(WISHES):
+        at = start + rng.randint(5, months * 30 - 10) * DAY_MS
+        h = rng.choice([x for x in homes if x["fields"]["care_tags"]] or homes)
+        issue = s.record("issue", {"issue_kind": "wish", "title": title, "household": h["id"],
+                                   "reporter": user_id, "reporter_visibility": "named",
+                                   "category": "wish.goods"}, at)
+        s.event(issue, "report", {}, at, "grid_worker", user_id)
+        if n % 3 >= 1:
+            s.event(issue, "claim", {"by": rng.choice(["镇卫生院党支部", "县供电公司", "村两委"])},
+                    at + 2 * DAY_MS, "grid_worker", user_id)
+        if n % 3 == 2:
+            s.event(issue, "fulfil", {"note": "已送到家中"}, at + 6 * DAY_MS, "grid_worker", user_id)
+
+    store.apply_remote(s.pulled, None)
+    # Two visits from today that have not been synced yet: the outbox is real.
+    for h in rng.sample(homes, 2):
+        t = now - rng.randint(1, 5) * 3_600_000
+        rid = new_id(t)
+        fields = {"household": h["id"], "visitor": user_id, "time": t, "kind": "routine",
+                  "people_met": h["fields"]["head"], "seen": rng.choice(SEEN),
+                  "said": rng.choice(SAID)}
+        if reserve > 0:
+            fields["photos"] = s.photos(1, "visit", rid, t, local=True)
+            reserve -= 1
+        s.record("visit", fields, t, local=True, record_id=rid)
+    counts: dict[str, int] = {}
+    for kind in rec_mod.RECORD_KINDS:
+        counts[kind] = len(store.all(kind))
+    return counts
