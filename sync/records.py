@@ -657,7 +657,12 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
     """Every problem with a change as received (server, bundle import, pull).
 
     ``current`` is the stored record it applies to, if any: then the change is checked as an
-    edit (write-once and immutable rules apply); without it, as a creation (required fields).
+    edit (write-once and immutable rules apply). Without it, a change whose bases are all
+    null is a creation and must carry every required field; one with a base is an edit that
+    arrived before the creation (bundles may be imported in any order) and is checked as an
+    edit, since merge fills in the rest when the creation arrives. (An early edit that only
+    fills fields that were empty looks like a creation; it cannot arrive first in practice,
+    because a device's outbox and bundles keep its creation until the server acknowledges it.)
     """
     errs = _Errors("")
     if not isinstance(change, Mapping):
@@ -686,9 +691,9 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
     for name in fields:
         if not is_stamp(stamps.get(name)) or not (bases.get(name) is None or is_stamp(bases.get(name))):
             errs.add(f"stamps.{name}", field_label(kind, name), "bad_stamp")
-    creating = current is None
+    creating = current is None and not any(bases.get(name) for name in fields)
     errs.items.extend(validate_record(kind, fields, partial=not creating))
-    if not creating:
+    if current is not None:
         if current.get("kind") != kind or current.get("grid") != change.get("grid"):
             errs.add("kind", kind_label(kind), "kind_mismatch")
         elif kind in IMMUTABLE_KINDS:

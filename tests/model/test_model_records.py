@@ -277,7 +277,12 @@ def test_validate_change_as_received():
     assert validate_change("junk")[0].code == "not_object"
     edit = edit_change(record, {"note": "x"}, c, "u1")
     assert validate_change(edit, record) == []
-    assert codes(validate_change(edit)) == {("address", "required"), ("head", "required"), ("village", "required")}
+    # an edit (it has a base) arriving before its record's creation is checked as an edit
+    assert validate_change(edit_change(record, {"phone": "13900000000"}, c, "u1")) == []
+    creation_missing_fields = {**change, "fields": {"note": "x"}, "stamps": {"note": c.now()}, "bases": {"note": None}}
+    assert codes(validate_change(creation_missing_fields)) == {
+        ("address", "required"), ("head", "required"), ("village", "required")
+    }
     assert codes(validate_change({**edit, "grid": "g2"}, record)) == {("kind", "kind_mismatch")}
 
     visit, _ = new_record(
@@ -285,3 +290,12 @@ def test_validate_change_as_received():
     )
     sneaky = {**edit, "id": visit["id"], "kind": "visit", "fields": {"kind": "care"}, "stamps": {"kind": c.now()}, "bases": {}}
     assert codes(validate_change(sneaky, visit)) == {("kind", "write_once")}
+
+    event, event_change = new_record(
+        "issue_event", "g1",
+        {"issue": new_id(), "type": "comment", "actor": "u1", "role": "grid_worker", "at": 1_790_000_000_000, "data": {"text": "hi"}},
+        c, "u1",
+    )  # fmt: skip
+    assert validate_change(event_change, event) == []  # an identical re-send is fine
+    altered = {**event_change, "fields": {**event_change["fields"], "data": {"text": "改过"}}}
+    assert codes(validate_change(altered, event)) == {("*", "immutable")}
