@@ -538,20 +538,24 @@ class Store:
         """The server has these changes: drop them from the outbox."""
         with self._lock:
             dropped = self._drop_from_outbox(list(change_ids))
-            dirty: set[str] = set()
-            new_conflicts = False
-            for change in dropped:
-                rid = change["id"]
-                pname = partition_name(change["kind"], rid)
-                if rid not in self._pending_fields and rid in self._deferred.get(pname, {}):
-                    new_conflicts |= self._merge_deferred(pname, rid)
-                    dirty.add(pname)
-            if new_conflicts:
-                self._write_conflicts()
-            for pname in sorted(dirty):
-                self._write_part(pname)
+            self._release_deferred(dropped)
             if dropped:
                 self._write_meta()
+
+    def _release_deferred(self, dropped: list[dict]) -> None:
+        """Merge held-back remote records whose fields no longer have pending local changes."""
+        dirty: set[str] = set()
+        new_conflicts = False
+        for change in dropped:
+            rid = change["id"]
+            pname = partition_name(change["kind"], rid)
+            if rid not in self._pending_fields and rid in self._deferred.get(pname, {}):
+                new_conflicts |= self._merge_deferred(pname, rid)
+                dirty.add(pname)
+        if new_conflicts:
+            self._write_conflicts()
+        for pname in sorted(dirty):
+            self._write_part(pname)
 
     def mark_refused(self, change_id: str, reason: str) -> None:
         """The server refused this change: keep it visible in refused_changes(), stop sending."""
@@ -564,7 +568,7 @@ class Store:
                 "change": change, "reason": reason, "at": int(time.time() * 1000)
             }
             self._write(self.data_dir / "refused.json", {"refused": self._refused})
-            self._drop_from_outbox([change_id])
+            self._release_deferred(self._drop_from_outbox([change_id]))
 
     def refused_changes(self) -> list[dict]:
         """Each refused change with the server's reason: {"change", "reason", "at"}."""

@@ -407,3 +407,17 @@ def test_processed_photo_goes_through_the_pipeline_writer(open_store):
     assert s.has_photo(processed.sha256)
     assert hashlib.sha256(s.photo_bytes(processed.sha256)).hexdigest() == processed.sha256
     assert s.thumb_path(processed.sha256).read_bytes() == processed.thumb
+
+
+def test_refusing_the_local_change_lets_the_held_server_value_land(open_store):
+    s = open_store()
+    rec = s.save(make_change(s, "issue", title="路面坑洼", urgency="normal"))
+    s.mark_acked([c["change_id"] for c in s.pending_changes(10)])
+    mine = make_change(s, "issue", rid=rec["id"], urgency="critical")
+    s.save(mine)
+    srv = HybridClock("server", last=s.clock.last)
+    s.apply_remote([server_record("issue", rec["id"], srv, seen=rec, urgency="urgent")], "c1")
+    assert s.get("issue", rec["id"])["fields"]["urgency"] == "critical"
+    s.mark_refused(mine["change_id"], "紧急程度只能由镇街工作人员设定")
+    assert s.get("issue", rec["id"])["fields"]["urgency"] == "urgent"
+    assert s.refused_changes()[0]["change"]["fields"] == {"urgency": "critical"}
