@@ -125,6 +125,15 @@ def _max_stamp(record: dict) -> str | None:
     return best
 
 
+def _looks_like_record(rid: Any, rec: Any) -> bool:
+    """Enough shape to index and merge (records in partitions, changes in the outbox)."""
+    return (
+        isinstance(rec, dict) and rec.get("id") == rid and isinstance(rid, str)
+        and isinstance(rec.get("kind"), str) and isinstance(rec.get("fields"), dict)
+        and isinstance(rec.get("stamps"), dict)
+    )
+
+
 def _check_change(change: Any) -> None:
     if not isinstance(change, dict):
         raise StoreError(t("store.bad_change", problem="not an object"))
@@ -258,6 +267,10 @@ class Store:
                 continue
             pname = path.stem
             recs = doc.get("records", {})
+            bad = next((rid for rid, r in recs.items() if not _looks_like_record(rid, r)), None)
+            if bad is not None:
+                self._move_aside(path, f"record {bad!r} is not a record")
+                continue
             self._parts[pname] = recs
             self._deferred[pname] = doc.get("deferred", {})
             for rid, rec in recs.items():
@@ -275,6 +288,9 @@ class Store:
                 entries = read_journal(path)
             except DamagedFile as exc:
                 self._move_aside(path, exc.reason, outbox=True)
+                continue
+            if not all(_looks_like_record(c.get("id"), c) for c in entries):
+                self._move_aside(path, "a line is not a change", outbox=True)
                 continue
             seq = int(path.stem)
             seg = self._segments[seq] = {}

@@ -84,3 +84,15 @@ def test_wrong_shape_is_damaged_too(open_store, tmp_path):
     assert [r.name for r in s2.damaged_files()] == ["conflicts.json"]
     assert s2.conflicts() == []
     assert len(s2.all("visit")) == 20
+
+
+def test_valid_json_with_wrong_records_is_damaged(open_store, tmp_path):
+    s = open_store()
+    _, vs = _fill(s)
+    s.mark_acked([c["change_id"] for c in s.pending_changes(1000)])
+    s.close()
+    pname = partition_name("visit", vs[0]["id"])
+    (tmp_path / "data" / "records" / f"{pname}.json").write_text('{"records": {"x": 5}}')
+    s2 = open_store()
+    assert [r.name for r in s2.damaged_files()] == [f"{pname}.json"]
+    assert len(s2.all("household")) == 20
