@@ -6,6 +6,7 @@ time on 31 March belongs to March, whatever the server's timezone is.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,18 +40,24 @@ def to_datetime(value: object) -> datetime | None:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value / 1000, tz=UTC).astimezone(CHINA_TZ)
     if isinstance(value, str):
-        s = value.strip()
-        m = re.fullmatch(r"(\d{13,16})-\d+-.+", s)
-        if m:
-            return to_datetime(int(m.group(1)))
-        if s.isdigit():
-            return to_datetime(int(s))
-        try:
-            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return to_datetime(dt)
+        return _parse_text_time(value)
     return None
+
+
+@functools.lru_cache(maxsize=100_000)
+def _parse_text_time(value: str) -> datetime | None:
+    # cached: a report reads each event's time several times (as-of filter, timeline, figures)
+    s = value.strip()
+    m = re.fullmatch(r"(\d{13,16})-\d+-.+", s)
+    if m:
+        return to_datetime(int(m.group(1)))
+    if s.isdigit():
+        return to_datetime(int(s))
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return to_datetime(dt)
 
 
 def to_date(value: object) -> date | None:
