@@ -4,7 +4,9 @@ What is proved here, on the record state (fields + stamps + bases):
 - merge_records is commutative, associative and idempotent;
 - any permutation or duplication of the same changes converges to one record state
   (plain kinds and immutable kinds);
-- fold gives the same workflow state for any delivery order and duplication of events.
+- fold gives the same workflow state for any delivery order and duplication of events, and
+  keeps its invariants (every event in the timeline once; invalid events change nothing;
+  only permitted roles' events count; 重办 counted once per failed re-check).
 
 And what the conflict log guarantees (the log is the union of MergeResult.conflicts, a set
 keyed by (record id, field, lost_stamp)):
@@ -25,7 +27,7 @@ from sync.clock import HybridClock, make_stamp
 from sync.ids import new_id
 from sync.merge import apply_change, merge_records
 from sync.records import edit_change, new_record
-from sync.workflow import fold
+from sync.workflow import fold, may_emit
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RID = new_id()
@@ -67,6 +69,20 @@ def build(chs):
 states = st.lists(changes(), min_size=1, max_size=5).map(build)
 
 
+@st.composite
+def photo_changes(draw):
+    stamp = draw(stamps)
+    fields = {"sha256": "e" * 64, "size": draw(st.integers(1, 3)), "width": 1, "height": 1,
+              "attached_to": {"kind": "issue", "id": RID}}  # fmt: skip
+    return {
+        "change_id": new_id(), "id": RID, "kind": "photo", "grid": "g1", "fields": fields,
+        "stamps": dict.fromkeys(fields, stamp), "actor": "u", "node": "n",
+    }  # fmt: skip
+
+
+photo_states = st.lists(photo_changes(), min_size=1, max_size=3).map(build)
+
+
 def keys(result):
     return {c.key for c in result.conflicts}
 
@@ -85,6 +101,16 @@ def test_merge_is_associative(a, b, c):
     left = merge_records(merge_records(a, b).record, c).record
     right = merge_records(a, merge_records(b, c).record).record
     assert left == right
+
+
+@settings(SETTINGS, max_examples=100)
+@given(photo_states, photo_states, photo_states)
+def test_immutable_merge_is_commutative_associative_idempotent(a, b, c):
+    assert merge_records(a, b).record == merge_records(b, a).record
+    assert keys(merge_records(a, b)) == keys(merge_records(b, a))
+    left = merge_records(merge_records(a, b).record, c).record
+    assert left == merge_records(a, merge_records(b, c).record).record
+    assert merge_records(a, a).record == a and merge_records(a, a).conflicts == []
 
 
 @SETTINGS
@@ -229,3 +255,17 @@ def test_fold_is_the_same_for_any_delivery_order(data, issue):
     got = fold(issue, data.draw(deliveries(evs)))
     assert got == expected
     assert len(got.timeline) == len({e["id"] for e in evs})  # nothing dropped, nothing doubled
+    # invariants of the fold
+    first = "collected" if issue is WISH else "submitted"
+    assert got.state == (got.timeline[-1].state if got.timeline else first)
+    valid = [e for e in got.timeline if e.valid]
+    assert all(may_emit(e.event["fields"]["role"], e.type) for e in valid)
+    assert got.redo_count == sum(1 for e in valid if e.type == "recheck" and not e.event["fields"]["data"]["solved"])
+    switches = [e.type for e in valid if e.type in ("publish", "unpublish")]
+    assert got.published == (bool(switches) and switches[-1] == "publish")
+    assert got.flagged == (len(valid) < len(got.timeline))
+    before = first
+    for entry in got.timeline:  # an invalid event never changes the state
+        if not entry.valid:
+            assert entry.state == before
+        before = entry.state
