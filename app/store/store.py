@@ -117,12 +117,10 @@ def conflict_key(conflict: dict, record_id: str | None = None) -> str:
 
 
 def _max_stamp(record: dict) -> str | None:
-    stamps = record.get("stamps") or {}
-    best = None
-    for s in stamps.values():
-        if isinstance(s, str) and (best is None or s > best):
-            best = s
-    return best
+    try:
+        return max(record.get("stamps", {}).values(), default=None)
+    except TypeError:  # a non-string stamp: ignore it here, merge reports it
+        return max((s for s in record["stamps"].values() if isinstance(s, str)), default=None)
 
 
 def _looks_like_record(rid: Any, rec: Any) -> bool:
