@@ -399,8 +399,13 @@ def _check_value(
         raise AssertionError(f"unknown field type {typ!r}")
 
 
+def _join(items: Any) -> str:
+    """A list for a message: 、 in Chinese, commas in English."""
+    return t("model.list_sep").join(items)
+
+
 def _choices(spec: FieldSpec) -> str:
-    return "、".join(choice_label(spec.name, c) for c in spec.choices)
+    return _join(choice_label(spec.name, c) for c in spec.choices)
 
 
 def _check_list(spec: FieldSpec, value: Any, path: str, label: str, errs: _Errors) -> None:
@@ -477,7 +482,7 @@ def _check_fields(
         if name not in by_name:
             errs.add(
                 f"{prefix}{name}", _show(name), "unknown_field",
-                choices="、".join(label_of(s) for s in by_name if s != DELETED),
+                choices=_join(label_of(s) for s in by_name if s != DELETED),
             )  # fmt: skip
     for spec in specs:
         label = label_of(spec.name)
@@ -508,7 +513,7 @@ def validate_record(kind: str, fields: Any, *, partial: bool = False) -> list[Fi
     """
     errs = _Errors(kind)
     if kind not in FIELDS:
-        errs.add("kind", _show(kind), "unknown_kind", choices="、".join(kind_label(k) for k in KINDS))
+        errs.add("kind", _show(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
         return errs.items
     if not isinstance(fields, Mapping):
         errs.add("fields", kind_label(kind), "fields_not_object")
@@ -673,7 +678,7 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
             errs.add(key, t(f"model.field.{key}"), "bad_id", value=_show(change.get(key)))
     kind = change.get("kind")
     if kind not in FIELDS:
-        errs.add("kind", _show(kind), "unknown_kind", choices="、".join(kind_label(k) for k in KINDS))
+        errs.add("kind", _show(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
         return errs.items
     if not is_ref(change.get("grid")):
         errs.add("grid", t("model.field.grid"), "bad_ref", value=_show(change.get("grid")))

@@ -180,6 +180,8 @@ def test_messages_in_english_when_asked():
     try:
         (err,) = validate_record("household", household(head=""))
         assert err.message == "Please fill in head of household"
+        (err,) = validate_record("issue", {"issue_kind": "idea", "title": "t", "reporter": "u"})
+        assert err.message == 'issue kind cannot be "idea"; choose one of: problem, small wish'
     finally:
         i18n.set_language("zh")
 
