@@ -223,12 +223,13 @@ class SyncEngine:
                 # Only an explicit ack prunes the outbox.
                 self.replica.mark_acked(acked)
             records = data.get("records") or []
+            # Clock first, so the replica judges stamps against corrected time.
+            self._clock(data, rep)
             # The page and its cursor land together (the replica makes it atomic).
             self.replica.apply_remote(records, str(data["cursor"]))
             rep.pulled += len(records)
             rep.pages += 1
             rep.more = bool(data.get("more"))
-            self._clock(data, rep)
             prog.records_sent += len(acked)
             prog.records_received += len(records)
             self._progress(prog)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sync import merge
-from sync.clock import HybridClock
+from sync.clock import HybridClock, stamp_wall_ms
 from sync.ids import new_id
 
 
@@ -32,45 +32,11 @@ class Replica(Protocol):
 
     def pending_changes(self, limit: int) -> list[dict]: ...
 
-    def mark_acked(self, change_ids: Iterable[str]) -> None:
-        with self._lock:
-            touched = {self.outbox[c]["id"] for c in change_ids if c in self.outbox}
-            for cid in change_ids:
-                self.outbox.pop(cid, None)
-            pending = self._pending_fields()
-            for rid in touched:
-                # Remote values held back while our change was unacked may now be merged.
-                if rid not in pending and rid in self.held:
-                    held = self.held.pop(rid)
-                    self.records[rid] = merge.merge_records(self.records.get(rid), held).record
-            self._save()
+    def mark_acked(self, change_ids: Iterable[str]) -> None: ...
 
     def mark_refused(self, change_id: str, reason: str) -> None: ...
 
-    def apply_remote(self, records: list[dict], cursor: str | None) -> None:
-        with self._lock:
-            self.apply_calls += 1
-            pending = self._pending_fields()
-            for remote in records:
-                remote = {k: v for k, v in remote.items() if k != "seq"}
-                rid = remote["id"]
-                for s in remote["stamps"].values():
-                    self._clock.observe(s)
-                cur = self.records.get(rid)
-                merged = merge.merge_records(cur, remote).record
-                overlay = [f for f in pending.get(rid, ()) if cur is not None and f in cur["fields"]
-                           and merged["stamps"].get(f) != cur["stamps"].get(f)]
-                for f in overlay:
-                    # A local change the server has not acknowledged keeps its value until acked.
-                    merged["fields"][f] = cur["fields"][f]
-                    merged["stamps"][f] = cur["stamps"][f]
-                if overlay:
-                    prev = self.held.get(rid)
-                    self.held[rid] = merge.merge_records(prev, remote).record if prev else remote
-                self.records[rid] = merged
-            if cursor is not None:
-                self._cursor = cursor
-            self._save()
+    def apply_remote(self, records: list[dict], cursor: str | None) -> None: ...
 
     def cursor(self) -> str | None: ...
 
@@ -98,6 +64,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+# The server clamps stamps more than 5 minutes ahead of its time (docs/protocol.md).
+FUTURE_MS = 5 * 60_000
 
 
 class MemoryReplica:
@@ -226,8 +196,15 @@ class MemoryReplica:
 
     def mark_acked(self, change_ids: Iterable[str]) -> None:
         with self._lock:
+            touched = {self.outbox[c]["id"] for c in change_ids if c in self.outbox}
             for cid in change_ids:
                 self.outbox.pop(cid, None)
+            pending = self._pending_fields()
+            for rid in touched:
+                # Remote values held back while our change was unacked may now be merged.
+                if rid not in pending and rid in self.held:
+                    held = self.held.pop(rid)
+                    self.records[rid] = merge.merge_records(self.records.get(rid), held).record
             self._save()
 
     def mark_refused(self, change_id: str, reason: str) -> None:
@@ -251,19 +228,42 @@ class MemoryReplica:
             self.apply_calls += 1
             pending = self._pending_fields()
             for remote in records:
-                rec = {k: copy.deepcopy(remote[k]) for k in ("id", "kind", "grid", "fields", "stamps")}
-                for s in rec["stamps"].values():
+                remote = {k: v for k, v in remote.items() if k != "seq"}
+                rid = remote["id"]
+                for s in remote["stamps"].values():
                     self._clock.observe(s)
-                cur = self.records.get(rec["id"])
-                for f in pending.get(rec["id"], ()):
-                    # A local change the server has not acknowledged wins locally until acked.
-                    if cur is not None and f in cur["fields"]:
-                        rec["fields"][f] = cur["fields"][f]
-                        rec["stamps"][f] = cur["stamps"][f]
-                self.records[rec["id"]] = rec
+                cur = self.records.get(rid)
+                if cur is not None:
+                    cur = self._drop_future(cur, remote, pending.get(rid, set()))
+                merged = merge.merge_records(cur, remote).record
+                overlay = [f for f in pending.get(rid, ()) if cur is not None and f in cur["fields"]
+                           and merged["stamps"].get(f) != cur["stamps"].get(f)]
+                for f in overlay:
+                    # A local change the server has not acknowledged keeps its value until acked.
+                    merged["fields"][f] = cur["fields"][f]
+                    merged["stamps"][f] = cur["stamps"][f]
+                if overlay:
+                    prev = self.held.get(rid)
+                    self.held[rid] = merge.merge_records(prev, remote).record if prev else remote
+                self.records[rid] = merged
             if cursor is not None:
                 self._cursor = cursor
             self._save()
+
+    def _drop_future(self, cur: dict, remote: dict, pending: set[str]) -> dict:
+        """Acked local values stamped far in the future came from a wrong clock; the server
+        clamped them when they arrived, so its version is the one that counts."""
+        limit = self._clock.wall_ms() + FUTURE_MS
+        stale = [f for f, st in cur["stamps"].items()
+                 if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
+        if not stale:
+            return cur
+        cur = copy.deepcopy(cur)
+        for f in stale:
+            cur["fields"].pop(f, None)
+            cur["stamps"].pop(f, None)
+            cur.get("bases", {}).pop(f, None)
+        return cur
 
     def cursor(self) -> str | None:
         return self._cursor
