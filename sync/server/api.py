@@ -9,10 +9,10 @@ import threading
 import time
 import zlib
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +30,7 @@ from sync.server.errors import ServerError
 PREFIX = "/api/v1"
 log = logging.getLogger("gridwall.server")
 _SHA_PATTERN = r"^[0-9a-f]{64}$"
+Sha = Annotated[str, Path(pattern=_SHA_PATTERN, description="sha256 of the blob, 64 lower-case hex digits")]
 
 
 @dataclass
@@ -390,7 +391,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             raise ServerError(400, "bad_sha256", "server.blob.bad_sha256")
 
     @app.get(f"{PREFIX}/blobs/{{sha256}}/upload", response_model=UploadState)
-    def upload_state(sha256: str, p: Auth) -> dict[str, Any]:
+    def upload_state(sha256: Sha, p: Auth) -> dict[str, Any]:
         _check_sha(sha256)
         if blobs.has(sha256):
             return {"offset": 0, "size": None, "complete": True}
@@ -408,7 +409,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         },
     )
     async def upload_chunk(
-        sha256: str,
+        sha256: Sha,
         request: Request,
         p: Auth,
         offset: Annotated[int, Query(ge=0)],
@@ -449,7 +450,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         responses={200: {"content": {"image/jpeg": {}, "application/octet-stream": {}}}},
     )
     def download(
-        sha256: str, p: Auth, variant: Annotated[str, Query(pattern="^(original|thumb)$")] = "original"
+        sha256: Sha, p: Auth, variant: Annotated[str, Query(pattern="^(original|thumb)$")] = "original"
     ) -> Response:
         _check_sha(sha256)
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
@@ -472,7 +473,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     return app
 
 
-def open_server(db_url: str, blobs_dir: Path, limits: Limits | None = None) -> FastAPI:
+def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) -> FastAPI:
     """Migrate the database, seed reference data on first start and build the app."""
     engine = db.make_engine(db_url)
     db.migrate(engine)
