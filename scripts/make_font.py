@@ -88,10 +88,10 @@ def wanted_codepoints() -> set[int]:
 
 
 def _source_index(path: Path) -> int:
-    coll = TTCollection(str(path), lazy=True)
-    for i, font in enumerate(coll.fonts):
-        if font["name"].getDebugName(4) == SOURCE_NAME:
-            return i
+    with TTCollection(str(path), lazy=True) as coll:
+        for i, font in enumerate(coll.fonts):
+            if font["name"].getDebugName(4) == SOURCE_NAME:
+                return i
     raise SystemExit(f"{path} has no face named {SOURCE_NAME!r}; is fonts-noto-cjk installed?")
 
 
@@ -167,7 +167,8 @@ def license_text(copyright_file: Path = DEBIAN_COPYRIGHT, font: Path = OUT) -> s
         body.append("" if line.strip() == "." else line[1:])
     holders = [ln.split(":", 1)[1].strip() for ln in lines
                if ln.startswith("Copyright:") and "Google" in ln]
-    notice = TTFont(str(font), lazy=True)["name"].getDebugName(0)
+    with TTFont(str(font), lazy=True) as f:
+        notice = f["name"].getDebugName(0)
     head = [
         f"{font.name}: a subset of {SOURCE_NAME} (Noto Sans CJK, upstream Source Han Sans),",
         "made by scripts/make_font.py from Debian's fonts-noto-cjk. It is a Modified Version",

@@ -23,7 +23,8 @@ LATIN = "".join(chr(c) for c in range(0x20, 0x7F)) + "°±×÷éüāáǎàōóǒ
 
 @pytest.fixture(scope="module")
 def cmap() -> dict[int, str]:
-    return TTFont(str(FONT), lazy=True).getBestCmap()
+    with TTFont(str(FONT), lazy=True) as font:
+        return font.getBestCmap()
 
 
 def _gb2312_hanzi() -> list[str]:
@@ -45,9 +46,10 @@ def test_font_is_committed_with_licence_and_manifest() -> None:
     assert manifest["sha256"] == hashlib.sha256(data).hexdigest(), "re-run scripts/make_font.py"
     licence = (FONT.parent / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL OPEN FONT LICENSE Version 1.1" in licence and "Adobe" in licence
-    name = TTFont(str(FONT), lazy=True)["name"]
-    assert "SIL Open Font License" in name.getDebugName(13)
-    assert name.getDebugName(1) == "Noto Sans SC gridwall"  # a modified version, renamed
+    with TTFont(str(FONT), lazy=True) as font:
+        name = font["name"]
+        assert "SIL Open Font License" in name.getDebugName(13)
+        assert name.getDebugName(1) == "Noto Sans SC gridwall"  # a modified version, renamed
 
 
 def test_rare_name_and_place_characters(cmap: dict[int, str]) -> None:

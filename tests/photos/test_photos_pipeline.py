@@ -219,3 +219,25 @@ def test_verify_sha256() -> None:
     assert not photos.verify_sha256(data + b"x", sha)
     assert not photos.verify_sha256(data, sha[:-1])
     assert not photos.verify_sha256(data, "../../etc/passwd")
+
+
+def test_comment_and_xmp_do_not_survive() -> None:
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+           b'exif:GPSLatitude="30,15.09N"/></rdf:RDF></x:xmpmeta>')
+    src = jpeg(marked_image((800, 600)), exif=exif_bytes(orientation=1), comment=b"home of Li Si",
+               xmp=xmp)
+    assert b"home of Li Si" in src and b"GPSLatitude" in src
+    p = photos.process_photo(src)
+    assert_no_metadata(p.jpeg)
+    assert b"home of Li Si" not in p.jpeg and b"GPSLatitude" not in p.jpeg
+    assert b"xmpmeta" not in p.jpeg and b"xmpmeta" not in p.thumb
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "GIF", "BMP", "TIFF"])
+def test_other_accepted_formats(fmt: str) -> None:
+    buf = io.BytesIO()
+    marked_image((1800, 900)).save(buf, fmt)
+    p = photos.process_photo(buf.getvalue())
+    assert (p.width, p.height) == (1600, 800)
+    out = open_jpeg(p.jpeg)
+    assert is_red(pixel_near(out, "top-left")) and is_blue(pixel_near(out, "bottom-right"))

@@ -146,3 +146,15 @@ def test_messages_follow_the_language() -> None:
     with pytest.raises(photos.PhotoError) as info:
         photos.process_photo(b"not a photo at all")
     assert str(info.value) == "This is not an image file; choose a JPG or PNG photo"
+
+
+def test_an_image_format_we_do_not_take_is_named() -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(buf, "ICO")
+    with pytest.raises(photos.PhotoError) as info:
+        photos.process_photo(buf.getvalue())
+    assert info.value.code == "unsupported" and "ICO" in str(info.value)
