@@ -106,3 +106,19 @@ class RealServer:
         self.server.should_exit = True
         self.thread.join(timeout=30)
         self.engine.dispose()
+
+
+def new_team(real: RealServer, tag: str) -> tuple[str, dict[str, str]]:
+    """A fresh grid with three grid workers; staff is the township's (shared)."""
+
+    def build(conn):  # type: ignore[no-untyped-def]
+        g = store.create_grid(conn, real.org.township, f"网格{tag}", real.org.village)
+        users = {f"w{i}": store.create_user(conn, f"网格员{tag}{i}", "grid_worker", grids=[g]) for i in range(3)}
+        return g, users
+
+    return real.run(build)
+
+
+def enroll_user(real: RealServer, user_id: str, url: str | None = None) -> Enrollment:
+    _, code = real.run(store.create_enrollment, user_id)
+    return enroll(url or real.url, code, "手机")
