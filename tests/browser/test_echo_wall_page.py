@@ -18,9 +18,8 @@ from reports_factory import march_town  # noqa: E402
 
 from sync.reports.web import make_wall_router  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+# ``browser`` is the session fixture of tests/browser/conftest.py (Debian's chromium, one
+# sync_playwright per process: a second one in the same process would fail).
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE = ["张三丰", "13812345678", "东风村3组18号", "张小明", "独居老人", "低保户", "李网格员",
            "张三丰家门口路灯坏了", "水渠清淤", "想要一台轮椅", "广场噪音"]  # fmt: skip
@@ -48,16 +47,6 @@ def wall_url():
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.browser
