@@ -36,8 +36,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content."""
+def atomic_write_bytes(path: Path, data: bytes, sync_dir: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content.
+
+    ``sync_dir=False`` leaves the folder fsync to the caller (who batches it): until then a
+    power cut may bring back the old file, never a torn one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -49,7 +52,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def remove_durably(path: Path) -> None:
@@ -109,8 +113,9 @@ class AtomicJSONStorage(Storage):
     (TinyDB's own JSONStorage would raise a bare ``JSONDecodeError`` or return garbage).
     """
 
-    def __init__(self, path: str | Path, **_: Any) -> None:
+    def __init__(self, path: str | Path, sync_dir: bool = True, **_: Any) -> None:
         self.path = Path(path)
+        self.sync_dir = sync_dir
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         try:
@@ -128,7 +133,7 @@ class AtomicJSONStorage(Storage):
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        atomic_write_bytes(self.path, dumps(data))
+        atomic_write_bytes(self.path, dumps(data), self.sync_dir)
 
 
 class StrIdTable(Table):

@@ -196,6 +196,7 @@ class Store:
             os.close(self._lock_fd)
             raise StoreError(t("store.locked", path=self.data_dir)) from None
         self._closed = False
+        self._records_unsynced = False
         self._damaged: list[DamagedReport] = []
         self._remove_temp_files()
         self._load(node)
@@ -377,9 +378,9 @@ class Store:
         self._by_kind.setdefault(kind, {})[rid] = record
         return pname
 
-    def _write(self, path: Path, doc: dict) -> None:
+    def _write(self, path: Path, doc: dict, sync_dir: bool = True) -> None:
         try:
-            AtomicJSONStorage(path).write(doc)
+            AtomicJSONStorage(path, sync_dir=sync_dir).write(doc)
         except OSError as exc:
             raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
 
@@ -388,7 +389,16 @@ class Store:
         deferred = self._deferred.get(pname)
         if deferred:
             doc["deferred"] = deferred
-        self._write(self.data_dir / "records" / f"{pname}.json", doc)
+        # The folder fsync is batched (_sync_records): until it runs, a power cut can only
+        # bring back the partition's previous version, and the outbox still holds the change.
+        self._write(self.data_dir / "records" / f"{pname}.json", doc, sync_dir=False)
+        self._records_unsynced = True
+
+    def _sync_records(self) -> None:
+        """Make partition renames durable; before the outbox forgets or the cursor moves."""
+        if self._records_unsynced:
+            fsync_dir(self.data_dir / "records")
+            self._records_unsynced = False
 
     def _segment_path(self, seq: int) -> Path:
         return self.data_dir / "outbox" / f"{seq:010d}.ndjson"
@@ -408,6 +418,7 @@ class Store:
             remove_durably(path)
 
     def _write_meta(self) -> None:
+        self._sync_records()  # the cursor (and clock) never become durable before the data
         self._meta["clock_last"] = self._clock.last
         self._meta["clock_offset"] = self._clock.offset_ms
         self._write(self.data_dir / "meta.json", {"meta": self._meta})
@@ -439,6 +450,7 @@ class Store:
         return self._log_conflicts(res.conflicts, rid)
 
     def _drop_from_outbox(self, change_ids: Iterable[str]) -> list[dict]:
+        self._sync_records()
         touched: set[int] = set()
         dropped = []
         for cid in change_ids:
