@@ -83,11 +83,11 @@ def test_devices_and_staff_converge_under_faults(real, ops, seed):
         for p in proxies:
             p.set_chaos()  # the tower comes back
         for _ in range(2):
-            for rep, eng in actors:
+            for _rep, eng in actors:
                 rep_ = eng.sync_once()
                 assert rep_.ok, rep_.error
         states = []
-        for rep, eng in actors:
+        for rep, _eng in actors:
             assert rep.outbox_size() == 0 and rep.refused_changes() == []
             assert rep.photos_to_upload() == [] and rep.missing_photos() == []
             states.append({k: v for k, v in rep.state().items() if v["grid"] == grid})
