@@ -208,7 +208,8 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
         or _id_time(issue["id"])
         or (timeline[0].at if timeline else None)
     )
-    unit = str(_get(st, "unit", default="") or "")
+    # a wish has no unit; whoever claimed it (a department, a party member) is answerable
+    unit = str(_get(st, "unit", "claimed_by", default="") or "")
     assign = next((e for e in reversed(timeline) if e.type == "assign" and not e.flagged), None)
     resolve = next((e for e in reversed(timeline) if e.type == "resolve" and not e.flagged), None)
     reply = str(_get(st, "reply", "resolution", default="") or (resolve.text if resolve else ""))

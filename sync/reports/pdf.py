@@ -133,7 +133,7 @@ def embeddable_font(text: str) -> tuple[str, Path]:
     wanted = {ord(c) for c in chars}  # the space too: without its glyph it prints as a box
     for src in _candidates():
         try:
-            font = TTFont(str(src.path), fontNumber=src.number, lazy=False)
+            font = TTFont(str(src.path), fontNumber=src.number)
         except Exception:  # noqa: BLE001 - an unreadable font file: try the next one
             continue
         cmap = font.getBestCmap() or {}

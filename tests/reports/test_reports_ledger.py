@@ -51,6 +51,7 @@ def test_rows_columns_and_monthly_progress(ds):
     assert b.source == "问题墙"
     wish = by_title["想要一台轮椅"]
     assert wish.source == "微心愿" and wish.status == "已认领"
+    assert wish.unit == "镇卫生院"  # who claimed the wish
     f = by_title["桥面破损"]
     assert f.status == "已派单（已超期）"  # as of 31 March; the April extension is not yet known
     assert f.deadline == date(2026, 3, 6)
