@@ -12,7 +12,7 @@ resumable ``PUT /api/v1/blobs/{sha256}`` (so a big bundle survives a bad link), 
 Mount with ``app.include_router(make_bundles_router(engine, blobs))``.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": FastAPI must see the local Depends() at runtime.
 
 import base64
 import hashlib
