@@ -198,8 +198,12 @@ class Store:
         self._closed = False
         self._records_unsynced = False
         self._damaged: list[DamagedReport] = []
-        self._remove_temp_files()
-        self._load(node)
+        try:
+            self._remove_temp_files()
+            self._load(node)
+        except BaseException:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            raise
         return self
 
     def close(self) -> None:
@@ -322,8 +326,20 @@ class Store:
             node = next((c.get("node") for c in self._iter_pending() if c.get("node")), None)
         if node is None:
             node = "d" + new_id().replace("-", "")[-12:]
+        try:
+            offset = int(self._meta.get("clock_offset", 0))
+        except (TypeError, ValueError):
+            offset = 0
+        if not is_stamp(best):
+            # A hand-edited value sorted highest: take the highest real stamp instead.
+            cands = [s for r in self._iter_all() for s in r.get("stamps", {}).values()]
+            cands += [s for c in self._iter_pending() for s in c.get("stamps", {}).values()]
+            best = max((s for s in cands if is_stamp(s)), default=None)
+        try:
+            self._clock = HybridClock(node, last=best, offset_ms=offset)
+        except ValueError:
+            raise StoreError(t("store.bad_node", node=node)) from None
         self._meta["node"] = node
-        self._clock = HybridClock(node, last=best, offset_ms=int(self._meta.get("clock_offset", 0)))
         # Replay: every change still in the outbox is merged into its record again.
         dirty: set[str] = set()
         new_conflicts = False
@@ -351,6 +367,10 @@ class Store:
             self._write_meta()
 
     # ------------------------------------------------------------------ internals
+
+    def _iter_all(self) -> Iterable[dict]:
+        for recs in self._by_kind.values():
+            yield from recs.values()
 
     def _iter_pending(self) -> Iterable[dict]:
         for seq in sorted(self._segments):

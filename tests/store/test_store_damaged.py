@@ -96,3 +96,27 @@ def test_valid_json_with_wrong_records_is_damaged(open_store, tmp_path):
     s2 = open_store()
     assert [r.name for r in s2.damaged_files()] == [f"{pname}.json"]
     assert len(s2.all("household")) == 20
+
+
+def test_hand_edited_meta_values_do_not_stop_open(open_store, tmp_path):
+    import json
+
+    import pytest
+
+    from app.store import Store, StoreError
+
+    s = open_store(node="dev1")
+    c = make_change(s, "visit", note="x")
+    s.save(c)
+    s.close()
+    meta = tmp_path / "data" / "meta.json"
+    doc = json.loads(meta.read_text())
+    doc["meta"].update(clock_last="zzz-not-a-stamp", clock_offset="soon")
+    meta.write_text(json.dumps(doc))
+    s2 = open_store()
+    assert s2.clock.now() > c["stamps"]["note"]
+    assert s2.clock.offset_ms == 0
+    s2.close()
+    with pytest.raises(StoreError, match="设备编号"):
+        Store.open(tmp_path / "data", node="bad node with spaces")
+    assert open_store().node == "dev1"  # the failed open let go of the folder
