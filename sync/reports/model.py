@@ -155,17 +155,25 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
 
 def _entry(raw: Any) -> Entry:
     """A report's view of a ``sync.workflow.TimelineEntry`` (its event record and validity)."""
-    event = getattr(raw, "event", raw) if not isinstance(raw, dict) else raw.get("event", raw)
-    f = dict(_fields(event)) if isinstance(event, dict) else {}
-    payload = f.get("data") if isinstance(f.get("data"), dict) else {}
-    data = {**payload, **{k: v for k, v in f.items() if k != "data"}}
-    text = _get(payload, "note", "reply", "reason", "outcome", "text", default="")
-    valid = raw.get("valid", True) if isinstance(raw, dict) else getattr(raw, "valid", True)
+    if isinstance(raw, dict):
+        event, valid = raw.get("event", raw), raw.get("valid", True)
+    else:
+        event, valid = raw.event, raw.valid
+    f = event.get("fields") or {}
+    payload = f.get("data")
+    payload = payload if isinstance(payload, dict) else {}
+    data = {**payload, **f}
+    data.pop("data", None)
+    text = ""
+    for k in ("note", "reply", "reason", "outcome", "text"):
+        if payload.get(k):
+            text = str(payload[k])
+            break
     return Entry(
         type=str(f.get("type") or ""),
         at=to_datetime(f.get("at")),
         actor=str(f.get("actor") or ""),
-        text=str(text or ""),
+        text=text,
         data=data,
         flagged=not valid,
     )
