@@ -1,9 +1,11 @@
 """Per-field merge of records and changes, with conflict detection.
 
 The record state is ``fields`` + ``stamps`` + ``bases`` (the stamp each winning value's author
-had seen for that field, None for nothing). Merging is a join in a total order per field, so
-it is commutative, associative and idempotent: every replica that has seen the same changes
-holds the same state, whatever the order. The rules (docs/model.md):
+had seen for that field, None for nothing) + optional ``seen`` (per field, for other devices,
+the newest stamp of theirs the author's value already took into account). Merging is a join
+in a total order per field, so it is commutative, associative and idempotent: every replica
+that has seen the same changes holds the same state, whatever the order. The rules
+(docs/model.md):
 
 - plain field: the highest stamp wins (ties, which a correct clock never makes, are broken by
   the value's canonical JSON so the result is still deterministic);
@@ -12,9 +14,10 @@ holds the same state, whatever the order. The rules (docs/model.md):
 - immutable kinds (issue_event, photo): the earliest version (lowest stamp) is kept whole; an
   identical re-send is a no-op, a differing one is reported, never applied.
 
-Conflicts: a losing value is reported when it differs from the winner and its stamp is newer
-than the winner's base (the winner's author had not seen it). Edits stamped after a delete are
-reported too. The conflict log is a grow-only set keyed by ``Conflict.key``.
+Conflicts: a losing value is reported when it differs from the winner and the winner's author
+had not seen it: its stamp is newer than what the winner's knowledge (its own stamp, its
+base, its ``seen``) holds for the loser's device. Edits stamped after a delete are reported
+too. The conflict log is a grow-only set keyed by ``Conflict.key``.
 """
 
 from __future__ import annotations
@@ -79,9 +82,24 @@ class _Entry:
     value: Any
     stamp: str
     base: str | None
+    seen: Mapping[str, str] | None = None  # node -> newest stamp of that node taken into account
 
-    def rank(self) -> tuple[str, str, str]:
-        return (self.stamp, _canon(self.value), self.base or "")
+    def rank(self) -> tuple[str, str, str, str]:
+        return (self.stamp, _canon(self.value), self.base or "", _canon(self.seen or {}))
+
+    def covers(self, stamp: str) -> bool:
+        """Had this value's author seen ``stamp`` (or something newer from its device)?
+
+        Stamps of one device only grow, and a value takes into account everything its
+        author saw, so the newest stamp known per device is enough.
+        """
+        node = _node(stamp)
+        known = (self.seen or {}).get(node, "")
+        if _node(self.stamp) == node:
+            known = max(known, self.stamp)
+        if self.base and _node(self.base) == node:
+            known = max(known, self.base)
+        return stamp <= known
 
 
 def _canon(value: Any) -> str:
@@ -99,13 +117,44 @@ def _entries(record: Mapping[str, Any]) -> dict[str, _Entry]:
     fields = record.get("fields") or {}
     stamps = record.get("stamps") or {}
     bases = record.get("bases") or {}
+    seen = record.get("seen") or {}
     out = {}
     for name, value in fields.items():
         stamp = stamps.get(name)
         if not isinstance(stamp, str):
             raise MergeError(f"field {name!r} of record {record.get('id')!r} has no stamp")
-        out[name] = _Entry(value, stamp, bases.get(name))
+        out[name] = _Entry(value, stamp, bases.get(name), seen.get(name) or None)
     return out
+
+
+def _state(entries: Mapping[str, _Entry]) -> dict[str, Any]:
+    """fields/stamps/bases (and seen, only when some field has one) of a record."""
+    out: dict[str, Any] = {
+        "fields": {k: copy.deepcopy(e.value) for k, e in entries.items()},
+        "stamps": {k: e.stamp for k, e in entries.items()},
+        "bases": {k: e.base for k, e in entries.items()},
+    }
+    seen = {k: dict(e.seen) for k, e in entries.items() if e.seen}
+    if seen:
+        out["seen"] = seen
+    return out
+
+
+def knowledge(record: Mapping[str, Any], name: str, node: str) -> dict[str, str]:
+    """What an author on ``node`` who edits field ``name`` of ``record`` has seen of it, as
+    the ``seen`` map for the change (devices other than the base's and the author's own)."""
+    stamp = (record.get("stamps") or {}).get(name)
+    if not isinstance(stamp, str):
+        return {}
+    known = dict(((record.get("seen") or {}).get(name)) or {})
+    base = (record.get("bases") or {}).get(name)
+    if isinstance(base, str):
+        known[_node(base)] = max(known.get(_node(base), ""), base)
+    # The new change's base is ``stamp`` and its own stamp covers ``node``: leave those out.
+    for n in (_node(stamp), node):
+        if n in known and (n == node or known[n] <= stamp):
+            del known[n]
+    return known
 
 
 def _pick(name: str, x: _Entry, y: _Entry) -> tuple[_Entry, _Entry]:
@@ -124,10 +173,11 @@ def record_from_change(change: Mapping[str, Any]) -> dict[str, Any]:
     fields = change.get("fields") or {}
     stamps = change.get("stamps") or {}
     bases = change.get("bases") or {}
+    seen = change.get("seen") or {}
     for name in fields:
         if not isinstance(stamps.get(name), str):
             raise MergeError(f"change {change.get('change_id')!r} has no stamp for {name!r}")
-    return {
+    record = {
         "id": change["id"],
         "kind": change["kind"],
         "grid": change["grid"],
@@ -135,18 +185,13 @@ def record_from_change(change: Mapping[str, Any]) -> dict[str, Any]:
         "stamps": {k: stamps[k] for k in fields},
         "bases": {k: bases.get(k) for k in fields},
     }
+    if any(seen.get(k) for k in fields):
+        record["seen"] = {k: dict(seen[k]) for k in fields if seen.get(k)}
+    return record
 
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
-    entries = _entries(record)
-    return {
-        "id": record["id"],
-        "kind": record["kind"],
-        "grid": record["grid"],
-        "fields": {k: copy.deepcopy(e.value) for k, e in entries.items()},
-        "stamps": {k: e.stamp for k, e in entries.items()},
-        "bases": {k: e.base for k, e in entries.items()},
-    }
+    return {"id": record["id"], "kind": record["kind"], "grid": record["grid"], **_state(_entries(record))}
 
 
 def _after_delete(record_id: str, kind: str, entries: Mapping[str, _Entry]) -> dict[tuple, Conflict]:
@@ -185,7 +230,7 @@ def merge_records(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> M
             continue
         win, lose = _pick(name, x, y)
         merged[name] = win
-        if _canon(win.value) != _canon(lose.value) and lose.stamp > (win.base or ""):
+        if _canon(win.value) != _canon(lose.value) and not win.covers(lose.stamp):
             reason = "deleted" if name == DELETED else "concurrent"
             c = Conflict(rid, kind, name, win.value, win.stamp, lose.value, lose.stamp, _node(lose.stamp), reason)
             found[c.key] = c
@@ -195,14 +240,7 @@ def merge_records(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> M
     for key, c in _after_delete(rid, kind, merged).items():
         if key not in old and key not in found:
             found[key] = c
-    record = {
-        "id": rid,
-        "kind": kind,
-        "grid": a["grid"],
-        "fields": {k: copy.deepcopy(e.value) for k, e in merged.items()},
-        "stamps": {k: e.stamp for k, e in merged.items()},
-        "bases": {k: e.base for k, e in merged.items()},
-    }
+    record = {"id": rid, "kind": kind, "grid": a["grid"], **_state(merged)}
     changed = {k for k, e in merged.items() if k not in ea or _canon(ea[k].value) != _canon(e.value)}
     return MergeResult(record, sorted(found.values(), key=lambda c: c.key), changed)
 

@@ -628,7 +628,7 @@ def edit_change(
     for seen in stamps_now.values():
         clock.observe(seen)
     stamp = clock.now()
-    return {
+    change = {
         "change_id": new_id(),
         "id": record["id"],
         "kind": kind,
@@ -639,6 +639,14 @@ def edit_change(
         "actor": actor,
         "node": clock.node,
     }
+    # What the author had seen beyond the base, so merge can tell which values it replaced
+    # knowingly (see sync.merge.knowledge); left out when there is nothing to say.
+    from sync.merge import knowledge  # sync.merge imports this module
+
+    seen = {k: kn for k in values if (kn := knowledge(record, k, clock.node))}
+    if seen:
+        change["seen"] = seen
+    return change
 
 
 def delete_change(record: Mapping[str, Any], clock: HybridClock, actor: str) -> dict[str, Any]:
@@ -693,9 +701,18 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
     if not isinstance(stamps, Mapping) or not isinstance(bases, Mapping):
         errs.add("stamps", t("model.field.stamps"), "bad_stamp")
         return errs.items
+    seen = change.get("seen") or {}
     for name in fields:
         if not is_stamp(stamps.get(name)) or not (bases.get(name) is None or is_stamp(bases.get(name))):
             errs.add(f"stamps.{name}", field_label(kind, name), "bad_stamp")
+    # Optional: per field, node -> newest stamp of that node the author had seen.
+    if not isinstance(seen, Mapping) or any(
+        name not in fields
+        or not isinstance(known, Mapping)
+        or not all(is_ref(n) and is_stamp(s) for n, s in known.items())
+        for name, known in seen.items()
+    ):
+        errs.add("seen", t("model.field.stamps"), "bad_stamp")
     creating = current is None and not any(bases.get(name) for name in fields)
     errs.items.extend(validate_record(kind, fields, partial=not creating))
     if current is not None:

@@ -178,3 +178,37 @@ def test_result_does_not_alias_inputs():
     result = apply_change(record, change)
     result.record["fields"]["members"].append({"name": "乙"})
     assert record["fields"]["members"] == [{"name": "甲"}]
+
+
+def test_a_late_edit_is_logged_even_after_the_winner_was_edited_again():
+    # Hub topology: the phone edits offline; the staff PC edits the same field twice while
+    # online; the phone syncs last. The phone's edit lost to values whose authors never saw
+    # it, so it must be logged, although the PC's second edit has a base newer than it.
+    o = clk("server", wall=1_800_000_000.0)
+    phone, pc = clk("phone", wall=1_800_000_100.0), clk("pc", wall=1_800_000_200.0)
+    record, _ = household(o)
+    late = edit_change(record, {"phone": "13900000001"}, phone, "u1")
+    first = edit_change(record, {"phone": "13900000002"}, pc, "u2")
+    after_first = apply_change(record, first).record
+    second = edit_change(after_first, {"phone": "13900000003"}, pc, "u2")
+    server = apply_change(after_first, second)
+    assert server.conflicts == []
+    result = apply_change(server.record, late)
+    assert keys(result.conflicts) == {(record["id"], "phone", late["stamps"]["phone"])}
+    assert result.record["fields"]["phone"] == "13900000003"
+
+
+def test_a_chain_of_devices_that_saw_each_other_is_no_conflict():
+    a, b, c = clk("a"), clk("b", wall=1_800_000_100.0), clk("c", wall=1_800_000_200.0)
+    record, _ = household(a)
+    e1 = edit_change(record, {"phone": "13900000001"}, a, "u1")
+    r1 = apply_change(record, e1).record
+    e2 = edit_change(r1, {"phone": "13900000002"}, b, "u2")  # b saw a's edit
+    r2 = apply_change(r1, e2).record
+    e3 = edit_change(r2, {"phone": "13900000003"}, c, "u3")  # c saw b's (and so a's)
+    assert e3["seen"] == {"phone": {"a": e1["stamps"]["phone"]}}
+    r3 = apply_change(r2, e3).record
+    # a's old edit delivered again (say a retried after a lost response) is no conflict
+    assert apply_change(r3, e1).conflicts == []
+    assert apply_change(r3, e2).conflicts == []
+    assert r3["seen"] == {"phone": {"a": e1["stamps"]["phone"]}}
