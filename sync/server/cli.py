@@ -85,6 +85,7 @@ class _Ctx:
 
     def run(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Run fn(conn, ...) in one transaction on a migrated database; errors -> one line."""
+        engine = None
         try:
             engine = db.make_engine(self.url)
             db.migrate(engine)
@@ -96,6 +97,9 @@ class _Ctx:
                 return fn(conn, *args, **kwargs)
         except ServerError as exc:
             _fail(exc.message())
+        finally:
+            if engine is not None:
+                engine.dispose()
 
 
 @admin_app.callback()

@@ -15,16 +15,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from openpyxl import Workbook
 from server_helpers import free_port
+from typer.testing import CliRunner, Result
 
 from sync.server import db
+from sync.server.cli import admin_app
 
 GRIDWALL = str(Path(sys.executable).with_name("gridwall"))
 
 
-def gw(*args: str, db_url: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [GRIDWALL, "admin", "--db", db_url, *args], capture_output=True, text=True, cwd=cwd, timeout=120
-    )
+def gw(*args: str, db_url: str, cwd: Path) -> Result:
+    """`gridwall admin --db URL ...` in process (the entry point is run for real below)."""
+    return CliRunner().invoke(admin_app, ["--db", db_url, *args], catch_exceptions=False)
 
 
 def _setup(db_url: str, cwd: Path) -> None:
@@ -36,7 +37,7 @@ def _setup(db_url: str, cwd: Path) -> None:
         ("create-user", "张网格", "--role", "grid_worker", "--grid", "东村一网格"),
     ):
         r = gw(*args, db_url=db_url, cwd=cwd)
-        assert r.returncode == 0, r.stderr
+        assert r.exit_code == 0, r.stderr
 
 
 def test_schema_matches_migrations(db_url: str) -> None:
@@ -56,7 +57,7 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
     users = gw("list-users", db_url=db_url, cwd=tmp_path)
     assert "张网格" in users.stdout and "东村一网格" in users.stdout
     code = gw("enroll", "--user", "张网格", db_url=db_url, cwd=tmp_path)
-    assert code.returncode == 0 and "注册码" in code.stdout
+    assert code.exit_code == 0 and "注册码" in code.stdout
     devices = gw("list-devices", db_url=db_url, cwd=tmp_path)
     assert "待注册" in devices.stdout
     for bad in (
@@ -68,10 +69,16 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
         ("create-township", "青山镇"),
     ):
         r = gw(*bad, db_url=db_url, cwd=tmp_path)
-        assert r.returncode != 0, bad
+        assert r.exit_code != 0, bad
         assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
         assert r.stderr.startswith("错误"), r.stderr
-    assert gw("--help", db_url=db_url, cwd=tmp_path).returncode == 0
+    assert gw("--help", db_url=db_url, cwd=tmp_path).exit_code == 0
+    # the real entry point: one line on stderr, exit 1, no traceback
+    real = subprocess.run(
+        [GRIDWALL, "admin", "--db", db_url, "enroll", "--user", "没有这个人"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert real.returncode == 1 and real.stderr.startswith("错误") and "Traceback" not in real.stderr
 
 
 def test_import_households_csv_and_xlsx(db_url: str, tmp_path: Path) -> None:
@@ -88,7 +95,7 @@ def test_import_households_csv_and_xlsx(db_url: str, tmp_path: Path) -> None:
         encoding="gbk",  # as Excel in China saves it
     )
     r = gw("import-households", str(csv_path), "--grid", "东村一网格", "--json", db_url=db_url, cwd=tmp_path)
-    assert r.returncode == 2, r.stderr  # some rows refused
+    assert r.exit_code == 2, r.stderr  # some rows refused
     report = json.loads(r.stdout)
     assert report["accepted"] == [2, 6]
     assert [row for row, _ in report["refused"]] == [3, 4, 5, 7]
@@ -106,16 +113,16 @@ def test_import_households_csv_and_xlsx(db_url: str, tmp_path: Path) -> None:
     xlsx = tmp_path / "households.xlsx"
     wb.save(xlsx)
     r = gw("import-households", str(xlsx), "--grid", "东村一网格", db_url=db_url, cwd=tmp_path)
-    assert r.returncode == 2 and "接受 1 行" in r.stdout and "拒绝 1 行" in r.stdout
+    assert r.exit_code == 2 and "接受 1 行" in r.stdout and "拒绝 1 行" in r.stdout
 
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a workbook")
     r = gw("import-households", str(bad), "--grid", "东村一网格", db_url=db_url, cwd=tmp_path)
-    assert r.returncode == 1 and "XLSX" in r.stderr and "Traceback" not in r.stderr
+    assert r.exit_code == 1 and "XLSX" in r.stderr and "Traceback" not in r.stderr
     nohead = tmp_path / "nohead.csv"
     nohead.write_text("姓名x,门\n1,2\n", encoding="utf-8")
     r = gw("import-households", str(nohead), "--grid", "东村一网格", db_url=db_url, cwd=tmp_path)
-    assert r.returncode == 1 and "户主" in r.stderr
+    assert r.exit_code == 1 and "户主" in r.stderr
 
 
 def test_gridwall_server_process_end_to_end(db_url: str, tmp_path: Path) -> None:
