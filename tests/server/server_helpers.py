@@ -3,13 +3,21 @@ through the shared model the way a device builds them."""
 
 from __future__ import annotations
 
+import glob
+import itertools
+import os
+import pwd
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 import uvicorn
 
@@ -24,6 +32,69 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run scripts/setup.sh (Debian package postgresql)")
+    return found[-1]
+
+
+@dataclass
+class PgCluster:
+    """A throwaway PostgreSQL cluster (its own data dir, port and socket dir)."""
+
+    port: int
+    root: Path
+    as_postgres: list[str]
+    _n: Any = field(default_factory=lambda: itertools.count(1))
+
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def new_database(self) -> str:
+        name = f"gw_{os.getpid()}_{next(self._n)}"
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.as_postgres, _pg_bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_pg_cluster(fsync: bool = False) -> PgCluster:
+    """initdb + pg_ctl start on 127.0.0.1 and a free port (as the postgres user when root:
+    postgres refuses to run as root). Tests run with fsync off; the benchmark with it on."""
+    root = Path(tempfile.mkdtemp(prefix="gridwall-pg-"))
+    data, sock = root / "data", root / "sock"
+    data.mkdir()
+    sock.mkdir()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        for p in (root, data, sock):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    os.chmod(root, 0o755)
+    subprocess.run(
+        [*as_postgres, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+         "--locale=C.UTF-8"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if not fsync:
+        opts += " -c fsync=off"
+    subprocess.run(
+        [*as_postgres, _pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return PgCluster(port, root, as_postgres)
 
 
 class RunningServer:
