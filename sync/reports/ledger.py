@@ -179,17 +179,21 @@ def write_xlsx(ledger: Ledger, out: Path | io.BytesIO) -> None:
         cell.border = border
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     # Named styles: set once, then referenced by name per cell (assigning style objects per
-    # cell makes openpyxl hash them every time, 3x slower on a township-year)
+    # cell makes openpyxl hash them every time, 3x slower on a township-year). Empty cells
+    # (most month columns of most rows) are not written at all, and the lines between cells
+    # come from printed gridlines instead of per-cell borders: a township-year is ~45%
+    # fewer cells to write.
     wrap = Alignment(wrap_text=True, vertical="top")
-    text_style = NamedStyle(name="gw_ledger_text", alignment=wrap, border=border)
-    date_style = NamedStyle(name="gw_ledger_date", alignment=wrap, border=border, number_format="yyyy-mm-dd")
-    wb.add_named_style(text_style)
-    wb.add_named_style(date_style)
+    wb.add_named_style(NamedStyle(name="gw_ledger_text", alignment=wrap))
+    wb.add_named_style(NamedStyle(name="gw_ledger_date", alignment=wrap, number_format="yyyy-mm-dd"))
     date_cols = {8, ncol}
     for i, r in enumerate(ledger.rows, start=3):
         for c, v in enumerate(_row_values(ledger, r), start=1):
+            if v is None or v == "":
+                continue
             cell = ws.cell(row=i, column=c, value=v)
             cell.style = "gw_ledger_date" if c in date_cols else "gw_ledger_text"
+    ws.print_options.gridLines = True
     widths = _WIDTHS + [_PROGRESS_WIDTH] * len(ledger.months) + _TAIL_WIDTHS
     for c, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = w

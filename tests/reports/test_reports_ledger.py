@@ -84,6 +84,8 @@ def test_xlsx_cell_by_cell(ds, tmp_path):
     assert headers == FIXED + ["3月进展", "状态", "销号日期"]
     assert all(c.font.bold for c in ws[2])
     assert ws.freeze_panes == "C3"
+    assert ws.print_options.gridLines  # lines between cells on paper
+    assert ws.print_title_rows == "$1:$2"  # title and header repeat on every printed page
     widths = {k: ws.column_dimensions[k].width for k in "ABCDEFGHIJK"}
     assert widths["A"] == 6 and widths["B"] >= 30 and widths["I"] >= 30 and widths["H"] >= 10
     row = [c.value for c in ws[3]]
