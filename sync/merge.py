@@ -102,6 +102,19 @@ class _Entry:
         return stamp <= known
 
 
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality, cheaply: like ``==`` but True is not 1 and 1 is not 1.0."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -164,8 +177,15 @@ def _pick(name: str, x: _Entry, y: _Entry) -> tuple[_Entry, _Entry]:
         if xt != yt:
             return (x, y) if xt else (y, x)
         if xt:  # both deletes: keep the earliest
-            return (x, y) if x.rank() <= y.rank() else (y, x)
-    return (x, y) if x.rank() >= y.rank() else (y, x)
+            return (x, y) if _le(x, y) else (y, x)
+    return (y, x) if _le(x, y) else (x, y)
+
+
+def _le(x: _Entry, y: _Entry) -> bool:
+    # Stamps decide almost always; the full rank (canonical JSON) only breaks exact ties.
+    if x.stamp != y.stamp:
+        return x.stamp < y.stamp
+    return x.rank() <= y.rank()
 
 
 def record_from_change(change: Mapping[str, Any]) -> dict[str, Any]:
@@ -230,7 +250,7 @@ def merge_records(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> M
             continue
         win, lose = _pick(name, x, y)
         merged[name] = win
-        if _canon(win.value) != _canon(lose.value) and not win.covers(lose.stamp):
+        if not _same(win.value, lose.value) and not win.covers(lose.stamp):
             reason = "deleted" if name == DELETED else "concurrent"
             c = Conflict(rid, kind, name, win.value, win.stamp, lose.value, lose.stamp, _node(lose.stamp), reason)
             found[c.key] = c
@@ -241,7 +261,7 @@ def merge_records(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> M
         if key not in old and key not in found:
             found[key] = c
     record = {"id": rid, "kind": kind, "grid": a["grid"], **_state(merged)}
-    changed = {k for k, e in merged.items() if k not in ea or _canon(ea[k].value) != _canon(e.value)}
+    changed = {k for k, e in merged.items() if k not in ea or not _same(ea[k].value, e.value)}
     return MergeResult(record, sorted(found.values(), key=lambda c: c.key), changed)
 
 
