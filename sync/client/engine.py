@@ -121,7 +121,11 @@ class SyncEngine:
         self.chunk_size = chunk_size
         self.max_rounds = max_rounds
         self.adaptive = adaptive  # False keeps batch, page and chunk sizes fixed (tests)
-        self.throughput_bps: float | None = None  # bytes/s measured over whole requests
+        self.throughput_bps: float | None = None  # bytes/s, round trips taken off
+        self.rtt_s: float | None = None
+        # A photo chunk may take longer than a records batch: each chunk costs a round trip,
+        # and a cut loses at most one chunk (the upload resumes from the server's offset).
+        self.chunk_target_s = 3 * target_request_s
         self.last_report: SyncReport | None = None
 
     # -- the cycle -------------------------------------------------------------------------
@@ -170,8 +174,16 @@ class SyncEngine:
             raise SyncError("bad_response", t("client.error.bad_response"), retryable=True) from None
 
     def _measure(self, resp: Response, sent: int) -> None:
-        bps = (resp.wire_bytes + sent) / resp.elapsed_s
-        # EWMA so one lucky or unlucky request does not swing the batch size.
+        """Estimate the link: round-trip time (the quickest request seen) and bandwidth (bytes
+        over the time left once the round trip is taken off)."""
+        el = resp.elapsed_s
+        rtt = self.rtt_s or 0.0  # known from earlier requests only: never this one's own time
+        self.rtt_s = el if self.rtt_s is None else min(self.rtt_s, el)
+        moved = resp.wire_bytes + sent
+        if moved < 2048:
+            return  # a tiny request says nothing about bandwidth
+        bps = moved / max(el - rtt, 0.25 * el)
+        # EWMA so one lucky or unlucky request does not swing the sizes.
         self.throughput_bps = bps if self.throughput_bps is None else 0.5 * self.throughput_bps + 0.5 * bps
 
     def _adapt(self, sent_changes: int, sent_bytes: int, got_records: int, got_bytes: int) -> None:
@@ -327,7 +339,7 @@ class SyncEngine:
             body = self._expect_ok(resp)
             self._measure(resp, len(chunk))
             if self.throughput_bps and self.adaptive:
-                self.chunk_size = int(min(self.MAX_CHUNK, max(self.MIN_CHUNK, self.throughput_bps * self.target_request_s)))
+                self.chunk_size = int(min(self.MAX_CHUNK, max(self.MIN_CHUNK, self.throughput_bps * self.chunk_target_s)))
             if body.get("complete"):
                 return
             offset = int(body.get("offset", offset + len(chunk)))

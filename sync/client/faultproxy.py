@@ -86,6 +86,9 @@ class ProxyStats:
     faults_fired: list[str] = field(default_factory=list)
 
 
+_METHODS = (b"GET ", b"POST ", b"PUT ", b"DELETE ", b"HEAD ", b"PATCH ")
+
+
 class _Conn:
     """One proxied connection: two pumps (up, down), each a reader and a timed writer."""
 
@@ -223,6 +226,17 @@ class _Conn:
     def _apply_fault(self, direction: str, data: bytes) -> tuple[bytes, str | None]:
         """Trim data to what passes before a fault fires; say whether to cut or stall."""
         with self.lock:
+            if direction == "up" and self.fault is None and self.proxy.chaos and data.startswith(_METHODS):
+                # Chaos strikes per request too, not only per connection: keep-alive
+                # connections would otherwise dodge every fault after the first request.
+                f = self.proxy._chaos_fault()
+                if f is not None and f.kind == "refuse":
+                    f = Fault.cut("up", 0)
+                elif f is not None and f.kind == "http_error":
+                    f = None  # only a fresh connection can be answered without the server
+                self.fault = f
+                self.armed = f is not None
+                self.counted = {"up": 0, "down": 0}
             f = self.fault
             if direction == "up":
                 self.proxy._count("up", len(data))
@@ -353,6 +367,10 @@ class FaultProxy:
         with self._lock:
             if self.faults:
                 return self.faults.pop(0)
+        return self._chaos_fault()
+
+    def _chaos_fault(self) -> Fault | None:
+        with self._lock:
             r = self.rng.random()
             acc = 0.0
             for kind, p in self.chaos.items():
