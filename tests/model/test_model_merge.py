@@ -9,6 +9,7 @@ from sync.merge import (
     MergeError,
     apply_change,
     conflict_label,
+    knowledge,
     merge_records,
     record_from_change,
 )
@@ -212,3 +213,15 @@ def test_a_chain_of_devices_that_saw_each_other_is_no_conflict():
     assert apply_change(r3, e1).conflicts == []
     assert apply_change(r3, e2).conflicts == []
     assert r3["seen"] == {"phone": {"a": e1["stamps"]["phone"]}}
+
+
+def test_knowledge_keeps_one_stamp_per_other_device():
+    record = {
+        "stamps": {"f": "0000000000300-0000-b"},
+        "bases": {"f": "0000000000200-0000-a"},
+        "seen": {"f": {"a": "0000000000100-0000-a", "c": "0000000000150-0000-c", "me": "0000000000050-0000-me"}},
+    }
+    # base's device a: the newer of seen and base; b (the base of the new change) and the
+    # author's own device are covered by the change's own base and stamp.
+    assert knowledge(record, "f", "me") == {"a": "0000000000200-0000-a", "c": "0000000000150-0000-c"}
+    assert knowledge(record, "g", "me") == {}

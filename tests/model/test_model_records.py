@@ -276,6 +276,10 @@ def test_validate_change_as_received():
     }
     assert codes(validate_change({**change, "change_id": "1"})) == {("change_id", "bad_id")}
     assert codes(validate_change({**change, "kind": "boat"})) == {("kind", "unknown_kind")}
+    good_seen = {"head": {"dev9": "1790000000000-0000-dev9"}}
+    assert validate_change({**change, "seen": good_seen}) == []
+    for bad in ({"head": {"dev9": "yesterday"}}, {"colour": {}}, {"head": ["x"]}, "x"):
+        assert codes(validate_change({**change, "seen": bad})) == {("seen", "bad_stamp")}
     assert validate_change("junk")[0].code == "not_object"
     edit = edit_change(record, {"note": "x"}, c, "u1")
     assert validate_change(edit, record) == []
