@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -140,29 +141,41 @@ def bench_saves(store: Store, n: int) -> dict:
     }
 
 
-def open_in_child(data_dir: Path) -> dict:
-    code = (
-        "import json,resource,sys,time,tracemalloc\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from app.store import Store\n"
-        "import sync.merge\n"
-        "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "tracemalloc.start()\n"
-        "t = time.perf_counter()\n"
-        f"s = Store.open({str(data_dir)!r})\n"
-        "ms = (time.perf_counter() - t) * 1000\n"
-        "peak = tracemalloc.get_traced_memory()[1]\n"
-        "tracemalloc.stop()\n"
-        "t = time.perf_counter()\n"
-        "s.close()\n"
-        f"s = Store.open({str(data_dir)!r})\n"
-        "ms2 = (time.perf_counter() - t) * 1000\n"
-        "r1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(json.dumps({'open_ms_traced': ms, 'open_ms': ms2, 'tracemalloc_peak_mb': peak / 2**20,"
-        " 'rss_mb': r1 / 1024, 'rss_growth_mb': (r1 - r0) / 1024}))\n"
-    )
+def _child(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+def open_in_child(data_dir: Path, runs: int = 3) -> dict:
+    """Open in fresh processes (page cache warm): time and peak RSS; tracemalloc separately."""
+    head = f"import json,sys,time\nsys.path.insert(0, {str(ROOT)!r})\n" \
+        "from app.store import Store\nimport sync.merge\n"
+    plain = head + (
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmRSS:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
+        "r0 = rss()\n"
+        f"t = time.perf_counter(); s = Store.open({str(data_dir)!r})\n"
+        "ms = (time.perf_counter() - t) * 1000\n"
+        "r1 = rss()\n"
+        "print(json.dumps({'ms': ms, 'rss': r1, 'growth': r1 - r0}))\n"
+    )
+    traced = head + (
+        "import tracemalloc\ntracemalloc.start()\n"
+        f"s = Store.open({str(data_dir)!r})\n"
+        "cur, peak = tracemalloc.get_traced_memory()\n"
+        "print(json.dumps({'peak': peak / 2**20, 'held': cur / 2**20}))\n"
+    )
+    opens = [_child(plain) for _ in range(runs)]
+    tm = _child(traced)
+    return {
+        "open_median_ms": statistics.median(o["ms"] for o in opens),
+        "open_max_ms": max(o["ms"] for o in opens),
+        "rss_after_open_mb": statistics.median(o["rss"] for o in opens),
+        "rss_growth_open_mb": statistics.median(o["growth"] for o in opens),
+        "tracemalloc_peak_mb": tm["peak"], "tracemalloc_held_mb": tm["held"],
+    }
 
 
 def bench_plain_tinydb(records: list[dict], tmp: Path, n: int = 20) -> dict:
@@ -217,7 +230,11 @@ def main() -> None:
     ap.add_argument("--saves", type=int, default=200)
     args = ap.parse_args()
     for scale in (["grid", "township"] if args.scale == "both" else [args.scale]):
+        load_before = os.getloadavg()[0]
         res = run(scale, args.saves)
+        # The machine is shared: the load average says how much the figures are disturbed.
+        res["loadavg_1min_before"] = load_before
+        res["loadavg_1min_after"] = os.getloadavg()[0]
         print(f"== {scale}: {res['household']} households, {res['visit']} visits, "
               f"{res['issue']} issues, {res['issue_event']} events")
         for k, v in res.items():
