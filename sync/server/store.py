@@ -263,6 +263,7 @@ def _write_records(
     existing: set[str],
     townships: Mapping[str, str | None],
     now: int,
+    texts: Mapping[str, str] | None = None,
 ) -> None:
     """Insert or update full record documents (each already carries its new ``seq``)."""
     new_rows, upd_rows = [], []
@@ -272,7 +273,7 @@ def _write_records(
             "kind": doc["kind"],
             "grid": doc.get("grid"),
             "township": townships.get(rid),
-            "doc": dumps(doc),
+            "doc": texts[rid] if texts and rid in texts else dumps(doc),
             "seq": doc["seq"],
             "updated_ms": now,
             "deleted": doc.get("fields", {}).get(model.DELETED) is True,
@@ -393,6 +394,7 @@ def apply_changes(
         grid_town = {r[0]: r[1] for r in conn.execute(q)}
 
     dirty: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
     towns: dict[str, str | None] = {}
     applied_rows: list[dict[str, Any]] = []
     conflict_rows: list[dict[str, Any]] = []
@@ -407,18 +409,15 @@ def apply_changes(
         if is_id(cid) and cid in done:
             acks.append({"change_id": cid, "status": "duplicate"})
             continue
-        change = json.loads(json.dumps(raw))  # private copy: clamping must not touch the input
+        change = dict(raw)  # private copy: clamping must not touch the caller's change
+        if isinstance(raw.get("stamps"), dict):
+            change["stamps"] = dict(raw["stamps"])
         clamped = _clamp(change, now)
         rid = change.get("id")
         current = dirty.get(rid) or stored.get(rid) if isinstance(rid, str) else None
         errors = model.validate_change(change, current)
         if errors:
             acks.append(_refused(cid, "invalid", _reason(errors)))
-            continue
-        try:
-            dumps(change).encode("utf-8")
-        except UnicodeEncodeError:
-            acks.append(_refused(cid, "invalid", t("server.refused.encoding", lang=lang)))
             continue
         kind, grid = change["kind"], change["grid"]
         if change["actor"] != actor.user_id:
@@ -444,14 +443,20 @@ def apply_changes(
                 )
                 continue
         result = apply_change(current, change)
-        record = result.record
         row_seq = None
         if result.changed or current is None:
+            record = dict(result.record)
+            record["seq"] = seq + 1
+            text = dumps(record)
+            try:
+                text.encode("utf-8")  # e.g. a lone surrogate from "\ud800" cannot be stored
+            except UnicodeEncodeError:
+                acks.append(_refused(cid, "invalid", t("server.refused.encoding", lang=lang)))
+                continue
             seq += 1
             row_seq = seq
-            record = dict(record)
-            record["seq"] = seq
             dirty[rid] = record
+            texts[rid] = text
             towns[rid] = grid_town[grid]
         conflict_rows.extend(_conflict_rows(result.conflicts, rid, cid, actor.device_id, now))
         if kind == "photo":
@@ -476,7 +481,7 @@ def apply_changes(
         acks.append(ack)
 
     if dirty:
-        _write_records(conn, dirty, set(stored), towns, now)
+        _write_records(conn, dirty, set(stored), towns, now, texts)
     if applied_rows:
         conn.execute(insert(db.applied_changes), applied_rows)
     if conflict_rows:

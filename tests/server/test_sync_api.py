@@ -215,9 +215,10 @@ def test_invalid_changes_refused_per_change(server: RunningServer, org: Org) -> 
     bad_id["id"] = "not-an-id"
     _, ref_kind = household(a, org.grid_a, org.village_a)
     ref_kind.update(kind="unit", fields={"name": "假单位"}, stamps={"name": ref_kind["stamps"]["head"]}, bases={})
+    _, surrogate = household(a, org.grid_a, org.village_a, head="\ud800")  # cannot be stored as UTF-8
     before = server.count("records")
-    acks = a.sync([bad_type, good, unknown_kind, "not an object", bad_id, ref_kind]).json()["acks"]
-    assert [x["status"] for x in acks] == ["refused", "applied", "refused", "refused", "refused", "refused"]
+    acks = a.sync([bad_type, good, unknown_kind, "not an object", bad_id, ref_kind, surrogate]).json()["acks"]
+    assert [x["status"] for x in acks] == ["refused", "applied", "refused", "refused", "refused", "refused", "refused"]
     assert all(x["reason"] for x in acks if x["status"] == "refused")
     assert acks[5]["code"] == "role"
     assert server.count("records") == before + 1
