@@ -1,9 +1,9 @@
 """The resident-facing echo-wall page: ``GET /wall/{village_id}`` (no login, read only).
 
-The server mounts it with a callable that returns the records the page needs, so this module
-knows nothing of the SQL store::
+The server mounts it with a callable that returns the records the page needs; for the
+central server those callables are made here from its engine and blob store::
 
-    app.include_router(make_wall_router(fetch_records, photo_bytes))
+    app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs)))
 
 ``fetch_records(village_id)`` returns an iterable of record dicts: at least the village's
 issues and issue events and the reference data (villages, grids, categories); households may
@@ -14,7 +14,9 @@ returns a stored photo's bytes (EXIF already stripped by the pipeline) or None.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
@@ -68,3 +70,71 @@ def make_wall_router(fetch_records: FetchRecords, photo_bytes: PhotoBytes | None
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
 
     return router
+
+
+# ---------------------------------------------------------------- wiring to the central server
+
+
+def server_wall_records(engine: Any) -> FetchRecords:
+    """``fetch_records`` for the central server: the village's township, read through the
+    same scoped pull the sync API uses (a township-staff view), cached until the change feed
+    moves so a busy noticeboard QR code does not re-read the township on every view."""
+    from sqlalchemy import select
+
+    from sync.server import db, store
+
+    cache: dict[str, tuple[int, list[dict]]] = {}
+    lock = threading.Lock()
+
+    def fetch(village_id: str) -> list[dict]:
+        with engine.connect() as conn:
+            head = int(conn.execute(select(db.feed.c.seq).where(db.feed.c.id == 1)).scalar_one())
+            with lock:
+                hit = cache.get(village_id)
+            if hit and hit[0] == head:
+                return hit[1]
+            town = conn.execute(select(db.villages.c.township).where(db.villages.c.id == village_id)).scalar()
+            if town is None:
+                return []
+            viewer = store.Principal(user_id="echo-wall", role="township_staff", name="echo-wall", township=town)
+            records: dict[str, dict] = {}
+            cursor: str = "0"
+            while True:
+                page, cursor, more = store.pull(conn, viewer, cursor, 5000)
+                records.update((r["id"], r) for r in page)
+                if not more:
+                    break
+        out = list(records.values())
+        with lock:
+            cache[village_id] = (head, out)
+        return out
+
+    return fetch
+
+
+def server_photo_bytes(blobs: Any) -> PhotoBytes:
+    """``photo_bytes`` for the server's blob store. Devices strip EXIF before upload, but the
+    server cannot vouch for every client: a stored photo that still carries EXIF is served as
+    the server-made thumbnail (re-encoded, no metadata) instead."""
+
+    def get(sha256: str) -> bytes | None:
+        if not blobs.has(sha256):
+            return None
+        with blobs.open(sha256) as f:
+            data = f.read()
+        return data if not has_metadata(data) else blobs.thumbnail(sha256)
+
+    return get
+
+
+def has_metadata(data: bytes) -> bool:
+    """True when an image carries EXIF (GPS, camera, time) or is not a readable image."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return bool(im.getexif()) or "exif" in im.info
+    except Exception:  # noqa: BLE001 - anything Pillow cannot read is not served as is
+        return True

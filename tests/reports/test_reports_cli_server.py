@@ -128,3 +128,67 @@ def test_clear_errors(world, tmp_path):
     assert r.exit_code == 1 and "找不到乡镇“绿水镇”" in r.output
     with pytest.raises(FetchError, match="连不上服务器"):
         pull_records("http://127.0.0.1:9", staff.token, timeout=5)
+
+
+def _jpeg(exif: bool) -> bytes:
+    from PIL import Image
+
+    im = Image.new("RGB", (400, 300), (200, 120, 40))
+    buf = io.BytesIO()
+    if exif:
+        ex = Image.Exif()
+        ex[0x010F] = "PhoneMaker"  # Make
+        ex[0x0132] = "2026:03:09 15:00:00"  # DateTime
+        im.save(buf, "JPEG", exif=ex.tobytes())
+    else:
+        im.save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_wall_page_on_the_server_store(world):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from sync.reports.web import make_wall_router, server_wall_records
+
+    srv, org, staff, _ = world
+    fetch = server_wall_records(srv.engine)
+    app = FastAPI()
+    app.include_router(make_wall_router(fetch))
+    client = TestClient(app)
+    r = client.get(f"/wall/{org.village_a}")
+    assert r.status_code == 200
+    assert "东村回音壁" in r.text and "一组屋顶漏水已修复" in r.text and "居民评价：已解决，满意" in r.text
+    for private in ("周秘密", "13700001111", "独居老人", "未公开的问题", "张网格"):
+        assert private not in r.text
+    other = client.get(f"/wall/{org.village_b}")
+    assert other.status_code == 200 and "暂无公开事项" in other.text
+    assert client.get("/wall/0190a0b0-0000-7000-8000-000000000000").status_code == 404
+    # nothing written since: the second read is the cached list (the feed did not move)
+    assert fetch(org.village_a) is fetch(org.village_a)
+
+
+def test_photos_served_without_metadata(tmp_path):
+    import hashlib
+
+    from PIL import Image
+
+    from sync.reports.web import has_metadata, server_photo_bytes
+    from sync.server.blobs import FsBlobStore
+
+    blobs = FsBlobStore(tmp_path / "blobs")
+    shas = {}
+    for name, exif in (("clean", False), ("exif", True)):
+        data = _jpeg(exif)
+        sha = hashlib.sha256(data).hexdigest()
+        blobs.write_chunk(sha, 0, data, len(data))
+        blobs.finish(sha)
+        shas[name] = (sha, data)
+    assert has_metadata(shas["exif"][1]) and not has_metadata(shas["clean"][1])
+    assert has_metadata(b"not an image")
+    get = server_photo_bytes(blobs)
+    assert get(shas["clean"][0]) == shas["clean"][1]  # stripped by the device pipeline: as stored
+    served = get(shas["exif"][0])
+    assert served != shas["exif"][1] and not has_metadata(served)
+    assert Image.open(io.BytesIO(served)).format == "JPEG"
+    assert get("0" * 64) is None
