@@ -16,7 +16,7 @@ from sync.bundles.server_side import make_bundles_router
 from sync.client.engine import Enrollment, enroll
 from sync.client.replica import MemoryReplica
 from sync.server import store
-from sync.server.api import open_server
+from sync.server.api import Limits, open_server
 from sync.server.blobs import FsBlobStore
 
 
@@ -35,9 +35,9 @@ class Org:
 
 
 class RealServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limits: Limits | None = None) -> None:
         self.root = Path(root)
-        self.app = open_server(f"sqlite:///{self.root / 'server.sqlite'}", self.root / "blobs")
+        self.app = open_server(f"sqlite:///{self.root / 'server.sqlite'}", self.root / "blobs", limits)
         self.engine = self.app.state.engine
         self.blobs = FsBlobStore(self.root / "blobs")
         self.app.include_router(make_bundles_router(self.engine, self.blobs))

@@ -275,3 +275,17 @@ def test_unauthorized_is_not_retried_and_says_what_to_do(fake_server, engine_for
     rep = e.sync_once()
     assert rep.error.code == "unauthorized" and not rep.error.retryable
     assert "注册" in rep.error.message and e.slept == [] and replica.outbox_size() == 1
+
+
+def test_interrupted_first_pull_is_not_reported_as_synced(fake_server, engine_for, replica):
+    for i in range(30):
+        fake_server.apply({"change_id": f"c{i}", "id": f"r{i:03d}", "kind": "visit", "grid": "g1",
+                           "fields": {"n": i}, "stamps": {"n": f"{1732435200000 + i:013d}-0000-srv"},
+                           "bases": {"n": None}, "actor": "u", "node": "srv"})
+    session, _ = _session(["ok", "offline"])
+    e = engine_for(replica, fake_server.url, session=session, pull_limit=10, adaptive=False, max_attempts=1)
+    rep = e.sync_once()
+    assert not rep.ok and rep.more and len(replica.records) == 10
+    st = e.status()
+    assert st.state == "error" and st.state != "synced" and "没有完成" in st.message
+    assert e.sync_once().ok and len(replica.records) == 30 and e.status().state == "synced"
