@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from sync.i18n import t
@@ -131,16 +132,23 @@ def embeddable_font(text: str) -> tuple[str, Path]:
     if key in _registered:
         return _registered[key], cache / f"{key}.ttf"
     wanted = {ord(c) for c in chars}  # the space too: without its glyph it prints as a box
+    cjk = {c for c in wanted if c > 0x2E7F}
+    # The first font that has every CJK character of the text; if none has them all (a very
+    # rare character in a name), the one that has the most: a PDF with one box beats none.
+    best: tuple[int, Any] | None = None
     for src in _candidates():
         try:
-            font = TTFont(str(src.path), fontNumber=src.number)
+            candidate = TTFont(str(src.path), fontNumber=src.number)
+            missing = len(cjk - set(candidate.getBestCmap() or {}))
         except Exception:  # noqa: BLE001 - an unreadable font file: try the next one
             continue
+        if best is None or missing < best[0]:
+            best = (missing, candidate)
+        if missing == 0:
+            break
+    if best is not None:
+        font = best[1]
         cmap = font.getBestCmap() or {}
-        # every CJK character of the text must be in this font (ASCII may fall back to the
-        # font's own glyphs; a missing one would print as a box)
-        if not {c for c in wanted if c > 0x2E7F} <= set(cmap):
-            continue
         opts = subset.Options()
         opts.layout_features = []
         opts.hinting = False

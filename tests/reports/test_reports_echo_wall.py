@@ -156,3 +156,11 @@ def test_wall_route(town):
     nf = client.get("/wall/nope")
     assert nf.status_code == 404 and "没有找到这个回音壁" in nf.text
     assert client.get("/wall/%3Cscript%3E").status_code == 404
+
+
+def test_a_character_no_font_has_still_gives_a_pdf(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    _, path = embeddable_font("东风村\U00030000")  # U+30000 (Extension G): in no installed font
+    cmap = TTFont(str(path)).getBestCmap()
+    assert all(ord(c) in cmap for c in "东风村")
