@@ -28,6 +28,7 @@ from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch, is_sha2
 from sync.server.errors import ServerError
 
 PREFIX = "/api/v1"
+PARTIAL_DAYS = 7  # partial uploads are kept this long so a phone can resume after a break
 log = logging.getLogger("gridwall.server")
 _SHA_PATTERN = r"^[0-9a-f]{64}$"
 Sha = Annotated[str, Path(pattern=_SHA_PATTERN, description="sha256 of the blob, 64 lower-case hex digits")]
@@ -482,6 +483,8 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) ->
         if store.get_setting(conn, "seeded") is None:
             store.seed_reference(conn)
             conn.execute(db.settings.insert().values(key="seeded", value="1"))
-    app = create_app(engine, FsBlobStore(blobs_dir), limits)
+    blobs = FsBlobStore(blobs_dir)
+    blobs.cleanup_partials(PARTIAL_DAYS)
+    app = create_app(engine, blobs, limits)
     app.state.engine = engine
     return app

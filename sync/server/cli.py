@@ -80,8 +80,9 @@ def serve(
 
 
 class _Ctx:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data: Path) -> None:
         self.url = url
+        self.data = data
 
     def run(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Run fn(conn, ...) in one transaction on a migrated database; errors -> one line."""
@@ -105,7 +106,7 @@ class _Ctx:
 @admin_app.callback()
 def admin(ctx: typer.Context, data: DataOpt = DEFAULT_DATA, url: DbOpt = None) -> None:
     """管理命令 Administration (the database: --data DIR or --db URL)."""
-    ctx.obj = _Ctx(db_url(data, url))
+    ctx.obj = _Ctx(db_url(data, url), data)
 
 
 @admin_app.command("create-township")
@@ -226,3 +227,16 @@ def import_households(
             console.print(table)
     if report.refused:
         raise typer.Exit(2)
+
+
+@admin_app.command("cleanup-partials")
+def cleanup_partials(
+    ctx: typer.Context,
+    days: Annotated[float, typer.Option(help="drop partial uploads untouched this many days", min=0)] = 7.0,
+    blobs: Annotated[Path | None, typer.Option("--blobs", help="blob folder (default DATA/blobs)")] = None,
+) -> None:
+    """清理过期的未完成上传 Drop partial photo uploads untouched for DAYS days."""
+    from sync.server.blobs import FsBlobStore
+
+    n = FsBlobStore(blobs or ctx.obj.data / "blobs").cleanup_partials(days)
+    typer.echo(t("server.cli.cleaned", n=n, days=days))

@@ -58,6 +58,8 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
     assert "张网格" in users.stdout and "东村一网格" in users.stdout
     code = gw("enroll", "--user", "张网格", db_url=db_url, cwd=tmp_path)
     assert code.exit_code == 0 and "注册码" in code.stdout
+    cleaned = gw("cleanup-partials", "--days", "7", "--blobs", str(tmp_path / "blobs"), db_url=db_url, cwd=tmp_path)
+    assert cleaned.exit_code == 0 and "0" in cleaned.stdout
     devices = gw("list-devices", db_url=db_url, cwd=tmp_path)
     assert "待注册" in devices.stdout
     for bad in (
