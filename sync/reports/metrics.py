@@ -176,7 +176,7 @@ def compute_figures(
         "avg_days": Figure(
             "avg_days",
             (sum(durations) / len(durations)) if durations else None,
-            round(sum(durations), 3),
+            sum(durations),
             len(durations),
         ),
     }

@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reports_factory import Town, cst, march_town
 
 from sync.reports.dates import (
@@ -150,3 +152,25 @@ def test_dates_from_record_times():
     assert to_date(int(cst(2026, 3, 31, 23, 59).timestamp() * 1000)) == date(2026, 3, 31)
     assert to_date("2026-03-05") == date(2026, 3, 5)
     assert to_date("not a date") is None
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), month=st.integers(1, 12), group_by=st.sampled_from(["village", "grid", "category"]))
+def test_groups_partition_the_total(seed, month, group_by):
+    """Every issue is in exactly one group: numerators and N of the groups add up to the total,
+    and no figure has a numerator above its N."""
+    from reports_factory import big_town
+
+    ds = Dataset.from_records(big_town(40, events_per_issue=6, seed=seed))
+    rep = compute_metrics(ds, parse_period(f"2026-{month:02d}"), group_by, as_of=date(2026, 12, 31))
+    for key in FIGURES:
+        if key == "visit_coverage" and group_by == "category":
+            continue
+        total = rep.total.figures[key]
+        assert sum(g.figures[key].denominator for g in rep.groups) == total.denominator
+        assert sum(g.figures[key].numerator for g in rep.groups) == pytest.approx(total.numerator)
+        for g in rep.groups:
+            f = g.figures[key]
+            if key != "avg_days":
+                assert 0 <= f.numerator <= f.denominator
+            assert (f.value is None) == (f.denominator == 0) or key == "overdue"
