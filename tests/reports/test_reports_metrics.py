@@ -174,3 +174,22 @@ def test_groups_partition_the_total(seed, month, group_by):
             if key != "avg_days":
                 assert 0 <= f.numerator <= f.denominator
             assert (f.value is None) == (f.denominator == 0) or key == "overdue"
+
+
+def test_invalid_events_do_not_count():
+    """A re-check that lands where it does not apply (the issue was never resolved) is kept in
+    the timeline but flagged by the fold: it is not a resident's verdict on a resolution."""
+    town = Town()
+    iss = town.issue("g1", "路面坑洼", cst(2026, 3, 2))
+    town.event(iss, "accept", cst(2026, 3, 2, 10))
+    town.recheck(iss, cst(2026, 3, 5), True, True)  # not resolved yet: invalid
+    town.event(iss, "resolve", cst(2026, 3, 6), role="grid_worker", actor="w1", reply="自己修好了")  # role may not
+    ds = Dataset.from_records(town.records)
+    r = compute_metrics(ds, MARCH, "township")
+    assert fig(r, "total", "solved_rate") == (0, 0, "—")
+    assert fig(r, "total", "avg_days") == (0, 0, "—")
+    from sync.reports.ledger import build_ledger
+
+    row = build_ledger(ds, MARCH).rows[0]
+    assert row.status == "已受理"
+    assert "回头看" not in row.progress[(2026, 3)] and "办结" not in row.progress[(2026, 3)]
