@@ -369,9 +369,13 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         store.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
         now = store.now_ms()
         acks: list[dict[str, Any]] = []
-        if body.changes:
+        stale = p.device_id is not None and (p.last_seen_ms or 0) < now - 60_000
+        if body.changes or stale:
             with engine.begin() as conn:
-                acks = store.apply_changes(conn, p, body.changes, now=now, lang=lang)
+                if body.changes:
+                    acks = store.apply_changes(conn, p, body.changes, now=now, lang=lang)
+                if stale:
+                    store.touch_device(conn, p.device_id, now)
         limit = min(body.pull_limit, limits.max_page)
         with engine.connect().execution_options(readonly=True) as conn, conn.begin():
             docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)

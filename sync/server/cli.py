@@ -23,7 +23,11 @@ from sync.server import db, store
 from sync.server.errors import ServerError
 
 DEFAULT_DATA = Path("gridwall-data")
-console = Console()
+
+
+def _console() -> Console:
+    # Piped output (scripts, logs) gets wide tables instead of ellipses.
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 server_app = typer.Typer(help="运行中心服务器 Run the central sync server.", add_completion=False)
 admin_app = typer.Typer(
@@ -158,7 +162,7 @@ def list_users(ctx: typer.Context) -> None:
     table = Table(t("server.cli.col.name"), t("server.cli.col.role"), t("server.cli.col.grids"), "id")
     for u in users:
         table.add_row(u["name"], u["role"], ", ".join(u["grids"]), u["id"])
-    console.print(table)
+    _console().print(table)
 
 
 @admin_app.command("enroll")
@@ -187,15 +191,15 @@ def _when(ms: int | None) -> str:
 def list_devices(ctx: typer.Context) -> None:
     """列出设备 List devices."""
     devices = ctx.obj.run(store.list_devices)
-    table = Table(t("server.cli.col.user"), t("server.cli.col.device"), t("server.cli.col.state"), t("server.cli.col.created"))
+    table = Table(t("server.cli.col.user"), t("server.cli.col.device"), t("server.cli.col.state"), t("server.cli.col.created"), t("server.cli.col.seen"))
     table.add_column("id", no_wrap=True)
     for d in devices:
         state = (
             t("server.cli.state.revoked") if d["revoked_ms"] else
             t("server.cli.state.active") if d["token_hash"] else t("server.cli.state.waiting")
         )  # fmt: skip
-        table.add_row(d["user_name"], d["name"] or "-", state, _when(d["created_ms"]), d["id"])
-    console.print(table)
+        table.add_row(d["user_name"], d["name"] or "-", state, _when(d["created_ms"]), _when(d["last_seen_ms"]), d["id"])
+    _console().print(table)
 
 
 @admin_app.command("seed-reference")
@@ -224,7 +228,7 @@ def import_households(
             table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
             for row, reason in sorted(report.refused + report.skipped):
                 table.add_row(str(row), reason)
-            console.print(table)
+            _console().print(table)
     if report.refused:
         raise typer.Exit(2)
 

@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
@@ -74,6 +74,7 @@ class Principal:
     grids: frozenset[str] = field(default_factory=frozenset)
     townships: frozenset[str] = field(default_factory=frozenset)  # of the grids (grid workers)
     device_id: str | None = None
+    last_seen_ms: int | None = None  # of the device, when known
 
     @property
     def everywhere(self) -> bool:
@@ -147,7 +148,25 @@ def authenticate(conn: Connection, token: str | None) -> Principal:
         raise ServerError(401, "unauthorized", "server.auth.unknown")
     if dev["revoked_ms"] is not None:
         raise ServerError(401, "revoked", "server.auth.revoked")
-    return principal_for_user(conn, dev["user_id"], device_id=dev["id"])
+    p = principal_for_user(conn, dev["user_id"], device_id=dev["id"])
+    return replace(p, last_seen_ms=dev["last_seen_ms"])
+
+
+def principal_for_device(conn: Connection, device_id: str) -> Principal:
+    """The principal a device acts as (for bundles carried in by an operator); a revoked or
+    never-enrolled device is refused."""
+    dev = conn.execute(select(db.devices).where(db.devices.c.id == device_id)).mappings().first()
+    if dev is None or dev["enrolled_ms"] is None:
+        raise ServerError(404, "unknown_device", "server.unknown_device", device=device_id)
+    if dev["revoked_ms"] is not None:
+        raise ServerError(403, "revoked", "server.auth.revoked")
+    p = principal_for_user(conn, dev["user_id"], device_id=dev["id"])
+    return replace(p, last_seen_ms=dev["last_seen_ms"])
+
+
+def touch_device(conn: Connection, device_id: str, now: int) -> None:
+    """Remember when a device last synced (shown by `gridwall admin list-devices`)."""
+    conn.execute(update(db.devices).where(db.devices.c.id == device_id).values(last_seen_ms=now))
 
 
 def normalize_code(code: str) -> str:
