@@ -164,3 +164,30 @@ def test_a_character_no_font_has_still_gives_a_pdf(tmp_path):
     _, path = embeddable_font("东风村\U00030000")  # U+30000 (Extension G): in no installed font
     cmap = TTFont(str(path)).getBestCmap()
     assert all(ord(c) in cmap for c in "东风村")
+
+
+def test_page_and_pdf_show_the_same_items(tmp_path):
+    import re
+
+    town = Town()
+    for k, (solved, satisfied) in enumerate([(True, True), (True, False), (False, False)]):
+        iss = town.issue("g1", f"私有{k}", cst(2026, 3, 2 + k))
+        town.event(iss, "assign", cst(2026, 3, 3 + k), unit="u-build", deadline="2026-03-20")
+        town.event(iss, "resolve", cst(2026, 3, 10 + k), reply="内部答复")
+        town.recheck(iss, cst(2026, 3, 15 + k), solved, satisfied)
+        town.event(iss, "publish", cst(2026, 3, 16 + k), public_title=f"事项{k}", public_text=f"公开答复{k}")
+    wall = build_echo_wall(Dataset.from_records(town.records), "v1", as_of=date(2026, 3, 31))
+    page = render_html(wall)
+    out = tmp_path / "w.pdf"
+    write_echo_wall_pdf(wall, out)
+    flat = "".join(_pdftotext(out).split())
+    titles = re.findall(r"<h2>(.*?)</h2>", page)
+    verdicts = re.findall(r'<p class="verdict">(.*?)</p>', page)
+    assert titles == ["事项2", "事项1", "事项0"]  # newest first
+    assert verdicts == ["居民评价：未解决，不满意", "居民评价：已解决，不满意", "居民评价：已解决，满意"]
+    positions = [flat.index(x) for x in titles]
+    assert positions == sorted(positions)  # same order in the PDF
+    for v in verdicts:
+        assert v in flat
+    assert "内部答复" not in page and "内部答复" not in flat
+    assert flat.count("已回访") == 2 and "已派单" in flat  # the "not solved" one went back to the unit
