@@ -7,6 +7,7 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
     outbox/<seq>.ndjson        one change a line; append-only small segments, oldest first
     refused.json               {"refused": {change_id: {"change": ..., "reason": ...}}}
     conflicts.json             {"conflicts": {key: conflict}}  grow-only
+    photos_uploaded.json       {"uploaded": {sha256: ms}}  photos the server has
     photos/<sha256>            photo bytes named by hash (thumbnails beside them)
     damaged/                   files that could not be read, moved aside (never deleted)
 
@@ -326,6 +327,9 @@ class Store:
         self._conflicts: dict[str, dict] = (
             self._read(d / "conflicts.json") or {}
         ).get("conflicts", {})
+        self._uploaded: dict[str, int] = (
+            self._read(d / "photos_uploaded.json") or {}
+        ).get("uploaded", {})
         for cid in [c for c in self._seg_of if c in self._refused]:
             # Killed between writing refused.json and the outbox segment: finish the move.
             self._drop_from_outbox([cid])
@@ -736,8 +740,7 @@ class Store:
     def has_photo(self, sha256: str) -> bool:
         return self.photo_path(sha256).exists()
 
-    def put_photo(self, sha256: str, data: bytes) -> Path:
-        """Store photo bytes under their sha256 (checked) atomically."""
+    def _put_bytes(self, sha256: str, data: bytes) -> Path:
         path = self.photo_path(sha256)
         if hashlib.sha256(data).hexdigest() != sha256:
             raise StoreError(t("store.photo_mismatch", sha=sha256))
@@ -745,18 +748,49 @@ class Store:
             atomic_write_bytes(path, data)
         return path
 
-    def put_photo_file(self, sha256: str, data: bytes, thumbnail: bytes | None = None) -> Path:
-        """Store a processed photo and, optionally, its thumbnail beside it."""
-        path = self.put_photo(sha256, data)
-        if thumbnail is not None:
-            atomic_write_bytes(self.thumb_path(sha256), thumbnail)
+    def put_photo(self, sha256: str, data: bytes) -> Path:
+        """Photo bytes fetched from the server (replica interface): stored, with a thumbnail,
+        and marked as already on the server."""
+        path = self._put_bytes(sha256, data)
+        thumb = self.thumb_path(sha256)
+        if not thumb.exists():
+            try:
+                from sync.photos import make_thumbnail  # Pillow: loaded only for photos
+
+                atomic_write_bytes(thumb, make_thumbnail(data))
+            except Exception:  # noqa: BLE001 - a photo without a thumbnail still shows
+                pass
+        self.mark_photo_uploaded(sha256)
         return path
 
+    def put_photo_file(self, sha256: str, data: bytes, thumbnail: bytes | None = None) -> Path:
+        """A photo taken on this device (already processed): queued for upload."""
+        if thumbnail is not None:  # thumbnail first: a present photo always has one
+            self._check_sha(sha256)
+            atomic_write_bytes(self.thumb_path(sha256), thumbnail)
+        return self._put_bytes(sha256, data)
+
     def put_processed_photo(self, processed: Any) -> Path:
-        """Store a sync.photos.ProcessedPhoto (photo + thumbnail) with the pipeline's writer."""
+        """Store a sync.photos.ProcessedPhoto taken here (photo + thumbnail), queued for upload."""
         from sync.photos import store_photo  # Pillow: only loaded when photos are handled
 
         return store_photo(processed, self.photos_dir)
+
+    def photos_to_upload(self) -> list[str]:
+        """sha256 of photo files on this device that the server has not confirmed."""
+        out = []
+        for p in self.photos_dir.glob("*.jpg"):
+            sha = p.name[:-4]
+            if _SHA_RE.match(sha) and sha not in self._uploaded:
+                out.append(sha)
+        return sorted(out)
+
+    def mark_photo_uploaded(self, sha256: str) -> None:
+        with self._lock:
+            self._check_sha(sha256)
+            if sha256 not in self._uploaded:
+                self._uploaded[sha256] = int(time.time() * 1000)
+                self._write(self.data_dir / "photos_uploaded.json", {"uploaded": self._uploaded})
 
     def photo_bytes(self, sha256: str) -> bytes | None:
         try:
@@ -794,6 +828,7 @@ class Store:
             "outbox": len(self._seg_of),
             "refused": len(self._refused),
             "conflicts": len(self._conflicts),
+            "photos_to_upload": len(self.photos_to_upload()),
             "cursor": self.cursor(),
             "last_sync": self.meta_get("last_sync"),
             "damaged": [d.name for d in self._damaged],

@@ -306,6 +306,16 @@ def test_photos_stored_by_hash(open_store, tmp_path):
     s.save(make_change(s, "photo", sha256=other, size=10))
     s.save(make_change(s, "photo", sha256=sha, size=len(data)))
     assert s.missing_photos() == [other]
+    assert s.photos_to_upload() == [sha]  # taken here: queued
+    s.mark_photo_uploaded(sha)
+    assert s.photos_to_upload() == []
+    s.close()
+    s = open_store()
+    assert s.photos_to_upload() == []
+    fetched = b"bytes from the server"
+    fsha = hashlib.sha256(fetched).hexdigest()
+    s.put_photo(fsha, fetched)  # fetched from the server: it has it already
+    assert s.has_photo(fsha) and s.photos_to_upload() == []
 
 
 def test_meta_values_and_stats(open_store):
@@ -407,6 +417,12 @@ def test_processed_photo_goes_through_the_pipeline_writer(open_store):
     assert s.has_photo(processed.sha256)
     assert hashlib.sha256(s.photo_bytes(processed.sha256)).hexdigest() == processed.sha256
     assert s.thumb_path(processed.sha256).read_bytes() == processed.thumb
+    assert s.photos_to_upload() == [processed.sha256]
+    assert s.stats()["photos_to_upload"] == 1
+    # The same bytes fetched back from the server get a thumbnail made here.
+    s.thumb_path(processed.sha256).unlink()
+    s.put_photo(processed.sha256, processed.jpeg)
+    assert s.thumb_path(processed.sha256).exists() and s.photos_to_upload() == []
 
 
 def test_refusing_the_local_change_lets_the_held_server_value_land(open_store):
