@@ -749,8 +749,15 @@ class Store:
         return path
 
     def put_photo(self, sha256: str, data: bytes) -> Path:
-        """Photo bytes fetched from the server (replica interface): stored, with a thumbnail,
-        and marked as already on the server."""
+        """Store photo bytes by sha256, with a thumbnail (replica interface).
+
+        Bytes that a pulled photo record was waiting for came from the server: they are
+        marked as already there. Otherwise they are a photo taken here and queued for upload.
+        """
+        fetched = not self.photo_path(sha256).exists() and any(
+            r.get("fields", {}).get("sha256") == sha256
+            for r in self._by_kind.get("photo", {}).values()
+        )
         path = self._put_bytes(sha256, data)
         thumb = self.thumb_path(sha256)
         if not thumb.exists():
@@ -760,7 +767,8 @@ class Store:
                 atomic_write_bytes(thumb, make_thumbnail(data))
             except Exception:  # noqa: BLE001 - a photo without a thumbnail still shows
                 pass
-        self.mark_photo_uploaded(sha256)
+        if fetched:
+            self.mark_photo_uploaded(sha256)
         return path
 
     def put_photo_file(self, sha256: str, data: bytes, thumbnail: bytes | None = None) -> Path:

@@ -314,8 +314,15 @@ def test_photos_stored_by_hash(open_store, tmp_path):
     assert s.photos_to_upload() == []
     fetched = b"bytes from the server"
     fsha = hashlib.sha256(fetched).hexdigest()
-    s.put_photo(fsha, fetched)  # fetched from the server: it has it already
-    assert s.has_photo(fsha) and s.photos_to_upload() == []
+    srv = HybridClock("server")
+    s.apply_remote([server_record("photo", new_id(), srv, sha256=fsha, size=len(fetched))], "c1")
+    assert fsha in s.missing_photos()
+    s.put_photo(fsha, fetched)  # bytes a pulled record waited for: the server has them
+    assert s.has_photo(fsha) and s.photos_to_upload() == [] and s.missing_photos() == [other]
+    local = b"bytes taken here"
+    lsha = hashlib.sha256(local).hexdigest()
+    s.put_photo(lsha, local)  # no record waiting for them: taken here, to upload
+    assert s.photos_to_upload() == [lsha]
 
 
 def test_meta_values_and_stats(open_store):
@@ -419,8 +426,11 @@ def test_processed_photo_goes_through_the_pipeline_writer(open_store):
     assert s.thumb_path(processed.sha256).read_bytes() == processed.thumb
     assert s.photos_to_upload() == [processed.sha256]
     assert s.stats()["photos_to_upload"] == 1
-    # The same bytes fetched back from the server get a thumbnail made here.
+    # Bytes fetched from the server get a thumbnail made here.
+    srv = HybridClock("server")
+    s.apply_remote([server_record("photo", new_id(), srv, sha256=processed.sha256)], "c1")
     s.thumb_path(processed.sha256).unlink()
+    s.photo_path(processed.sha256).unlink()
     s.put_photo(processed.sha256, processed.jpeg)
     assert s.thumb_path(processed.sha256).exists() and s.photos_to_upload() == []
 
