@@ -344,6 +344,13 @@ class FaultProxy:
     def set_chaos(self, **probabilities: float) -> None:
         """Random faults for connections with nothing queued, e.g. set_chaos(cut=0.2, drop_response=0.1)."""
         self.chaos = dict(probabilities)
+        if not probabilities:
+            # Calm: faults already drawn for open connections are dropped too.
+            with self._lock:
+                conns = list(self._conns)
+            for c in conns:  # never hold both locks: _Conn takes its own, then the proxy's
+                with c.lock:
+                    c.fault = None
 
     def cut_all(self) -> None:
         """Cut every open connection now (the tower went away)."""

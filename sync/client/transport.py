@@ -160,6 +160,11 @@ class Transport:
             name = type(exc).__name__.lower()
             raise TransientError("timeout" if "timeout" in name else "offline") from exc
         self.stats.bytes_received += wire
+        te = (r.headers.get("transfer-encoding") or "").lower()
+        if r.headers.get("content-length") is None and "chunked" not in te and r.status_code != 204:
+            # No framing at all: the link cut the headers short (http.client then reads
+            # "until close" and gets nothing). Our server always frames its answers.
+            raise TransientError("offline")
         resp = Response(
             status=r.status_code,
             headers={k.lower(): v for k, v in r.headers.items()},

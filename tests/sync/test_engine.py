@@ -289,3 +289,13 @@ def test_interrupted_first_pull_is_not_reported_as_synced(fake_server, engine_fo
     st = e.status()
     assert st.state == "error" and st.state != "synced" and "没有完成" in st.message
     assert e.sync_once().ok and len(replica.records) == 30 and e.status().state == "synced"
+
+
+@pytest.mark.parametrize("cut_at", [5, 30, 60])
+def test_response_cut_inside_the_headers_is_retried(fake_server, engine_for, replica, proxy_for, cut_at):
+    p = proxy_for(fake_server.url)
+    p.add(Fault.cut("down", cut_at, match=b"POST /api/v1/sync"))
+    _make(replica, 2)
+    rep = engine_for(replica, p.url).sync_once()
+    assert rep.ok and replica.outbox_size() == 0 and fake_server.apply_count == 2
+    assert p.stats.faults_fired == [f"cut down {cut_at}"]
