@@ -350,7 +350,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
 
     @app.post(f"{PREFIX}/enroll", response_model=EnrollResponse)
     def enroll(body: EnrollRequest) -> dict[str, Any]:
-        with engine.begin() as conn:
+        with db.write_tx(engine) as conn:
             return store.enroll(conn, body.code, body.device_name)
 
     @app.get(f"{PREFIX}/me", response_model=MeResponse)
@@ -371,7 +371,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         acks: list[dict[str, Any]] = []
         stale = p.device_id is not None and (p.last_seen_ms or 0) < now - 60_000
         if body.changes or stale:
-            with engine.begin() as conn:
+            with db.write_tx(engine) as conn:
                 if body.changes:
                     acks = store.apply_changes(conn, p, body.changes, now=now, lang=lang)
                 if stale:

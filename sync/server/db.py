@@ -8,12 +8,17 @@ checks the two agree.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Engine,
     ForeignKey,
     Index,
@@ -202,3 +207,20 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A write transaction. On SQLite, writers of this process first queue on a lock: waiting
+    on SQLite's busy handler (sleep and retry) is unfair and makes the latency tail long;
+    PostgreSQL queues them fairly on the feed row lock itself."""
+    if engine.dialect.name == "sqlite":
+        lock = _write_locks.setdefault(engine, threading.Lock())
+        with lock, engine.begin() as conn:
+            yield conn
+    else:
+        with engine.begin() as conn:
+            yield conn
