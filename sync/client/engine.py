@@ -363,6 +363,7 @@ class SyncEngine:
             if hashlib.sha256(resp.body).hexdigest() != sha:
                 raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
             self.replica.put_photo(sha, resp.body)
+            mark_photo_uploaded(self.replica, sha)  # it came from the server: nothing to send
             rep.photos_downloaded += 1
             prog.photos_received += 1
             self._progress(prog)

@@ -128,3 +128,25 @@ def test_clock_in_1970_loses_concurrent_edit_but_it_is_kept_as_a_conflict(real, 
     assert a.records[h["id"]]["fields"]["note"] == "b 改的"
     # ...and a's value is not lost: it is in the server's conflict log.
     assert real.count("conflicts") >= 1
+
+
+def test_tinydb_store_gets_photos_and_then_idles_in_one_request(real, engine_for, tmp_path):
+    from app.store import Store
+
+    a, ea = real.device("w1")
+    h = real.household(a)
+    data = os.urandom(40_000)
+    sha = a.add_photo(data)
+    a.create("photo", real.org.grid, {"sha256": sha, "size": len(data), "width": 10, "height": 10,
+                                     "attached_to": {"kind": "household", "id": h["id"]}})
+    assert engine_for(a, real.url, token=ea.token).sync_once().ok
+    eb = real.enroll("w2")
+    st = Store.open(tmp_path / "b", node=eb.device_id)
+    try:
+        e = engine_for(st, real.url, token=eb.token)
+        rep = e.sync_once()
+        assert rep.ok and rep.photos_downloaded == 1 and st.photo_bytes(sha) == data
+        assert e.status().state == "synced"
+        assert e.sync_once().requests == 1
+    finally:
+        st.close()
