@@ -159,3 +159,25 @@ def test_bad_bundles_change_nothing_on_the_server(real, tmp_path):
     real.run(store.revoke_device, en.device_id)
     assert import_bundle(real.engine, real.blobs, good).receipt["code"] == "revoked_device"
     assert _tables(real) == before
+
+
+def test_old_bundle_after_a_delete_keeps_the_record_deleted(real, tmp_path, engine_for):
+    from sync.records import delete_change
+
+    a, ea = real.device("w1")
+    b, eb = real.device("w2")
+    h = real.household(a, note="原来")
+    assert engine_for(a, real.url, token=ea.token).sync_once().ok
+    assert engine_for(b, real.url, token=eb.token).sync_once().ok
+    a.update(h["id"], {"note": "离线时改的"})  # travels in a bundle that arrives late
+    path = tmp_path / "old.gwb"
+    export_bundle(a, path, device_id=ea.device_id, user=ea.user["id"], secret=bytes.fromhex(ea.secret))
+    b.save_change(delete_change(b.records[h["id"]], b.clock, b.actor))
+    assert engine_for(b, real.url, token=eb.token).sync_once().ok
+    res = import_bundle(real.engine, real.blobs, path.read_bytes())
+    assert res.receipt["accepted"] == 1
+    rec = real.state()[h["id"]]
+    assert rec["fields"]["_deleted"] is True  # stays deleted
+    assert rec["fields"]["note"] == "离线时改的"  # the late-arriving edit is kept, not lost
+    assert engine_for(a, real.url, token=ea.token).sync_once().ok
+    assert a.records[h["id"]]["fields"]["_deleted"] is True  # and the device learns of the delete

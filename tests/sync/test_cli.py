@@ -119,3 +119,23 @@ def test_upload_needs_an_operator(real, tmp_path):
     r = runner.invoke(cli, ["upload", str(tmp_path / "a.gwb"), "--server", real.url, "--token", en["token"]])
     assert r.exit_code == 1 and "运维" in r.output
     assert real.count("applied_changes") == 0
+
+
+def test_upload_survives_a_cut_link(real, tmp_path):
+    from sync.client.faultproxy import Fault, FaultProxy
+
+    data = tmp_path / "w1"
+    en = _enroll(real, "w1", data)
+    _add(real, data, en, 200)  # a bundle of some size
+    out = tmp_path / "w1.gwb"
+    assert runner.invoke(cli, ["export", "--data", str(data), "--out", str(out)]).exit_code == 0
+    op = real.enroll("operator")
+    with FaultProxy(("127.0.0.1", real.port)) as p:
+        p.add(Fault.cut("up", 3000, match=b"PUT /api/v1/blobs/"), Fault.drop_response(match=b"POST /api/v1/bundles"))
+        r = runner.invoke(cli, ["upload", str(out), "--server", p.url, "--token", op.token])
+        assert r.exit_code == 0, r.output
+        assert len(p.stats.faults_fired) == 2
+    assert real.count("applied_changes") == 200
+    receipt = json.loads((tmp_path / "w1.receipt.json").read_text(encoding="utf-8"))
+    # The first import's answer was lost; the retry found everything already applied.
+    assert receipt["status"] == "ok" and receipt["duplicate"] == 200
