@@ -299,3 +299,16 @@ def test_response_cut_inside_the_headers_is_retried(fake_server, engine_for, rep
     rep = engine_for(replica, p.url).sync_once()
     assert rep.ok and replica.outbox_size() == 0 and fake_server.apply_count == 2
     assert p.stats.faults_fired == [f"cut down {cut_at}"]
+
+
+def test_progress_reports_records_photos_and_bytes(fake_server, engine_for, replica):
+    seen = []
+    _make(replica, 12)
+    replica.add_photo(os.urandom(50_000))
+    e = engine_for(replica, fake_server.url, batch_size=5, adaptive=False, chunk_size=16 * 1024,
+                   on_progress=lambda p: seen.append((p.phase, p.records_sent, p.photos_sent, p.bytes_sent + p.bytes_received)))
+    assert e.sync_once().ok
+    assert seen[-1][0] == "done" and seen[-1][1] == 12 and seen[-1][2] == 1
+    totals = [s[3] for s in seen]
+    assert totals == sorted(totals) and totals[-1] > 50_000
+    assert [s[1] for s in seen if s[0] == "records"] == [5, 10, 12]
