@@ -51,14 +51,6 @@ ROUTES = [
 
 @ft.component
 def App(state: AppState) -> Any:
-    # A snack bar for short messages; effects run after the render that set the notice.
-    def show_notice() -> None:
-        if state.notice:
-            text = state.notice
-            state.notice = ""
-            ft.context.page.show_dialog(ft.SnackBar(ft.Text(text), key="notice"))
-
-    ft.use_effect(show_notice, [state.notice])
     return AppCtx(state, lambda: ft.Router(ROUTES, manage_views=True))
 
 

@@ -249,8 +249,32 @@ async def _upload(page: ft.Page, picker: ft.FilePicker, svc: Any,
         uploads.append(ft.FilePickerUploadFile(upload_url=page.get_upload_url(target, 600), id=f.id,
                                                name=f.name))
 
-    def on_upload(e: ft.FilePickerUploadEvent) -> None:
-        fut = waiting.get(e.file_name)
+    UPLOAD_WAITERS[id(picker)] = waiting
+    try:
+        await picker.upload(uploads)
+        await asyncio.wait_for(asyncio.gather(*waiting.values()), timeout=300)
+    except TimeoutError:
+        pass
+    finally:
+        UPLOAD_WAITERS.pop(id(picker), None)
+    out = []
+    for f in files:
+        name = f"{prefix}/{f.id}-{_safe_name(f.name)}"
+        out.append((f.name, svc.take_upload(name)))
+    return out
+
+
+# picker id -> {file name: future}; the picker's on_upload (set when it is made, so the
+# client knows to report progress) resolves them.
+UPLOAD_WAITERS: dict[int, dict[str, asyncio.Future[bool]]] = {}
+
+
+def new_picker() -> ft.FilePicker:
+    picker: ft.FilePicker
+
+    async def on_upload(e: ft.FilePickerUploadEvent) -> None:
+        # async: runs on the event loop, where the futures live (sync handlers may not)
+        fut = UPLOAD_WAITERS.get(id(picker), {}).get(e.file_name)
         if fut is None or fut.done():
             return
         if e.error:
@@ -258,17 +282,8 @@ async def _upload(page: ft.Page, picker: ft.FilePicker, svc: Any,
         elif e.progress is not None and e.progress >= 1.0:
             fut.set_result(True)
 
-    picker.on_upload = on_upload
-    await picker.upload(uploads)
-    try:
-        await asyncio.wait_for(asyncio.gather(*waiting.values()), timeout=300)
-    except TimeoutError:
-        pass
-    out = []
-    for f in files:
-        name = f"{prefix}/{f.id}-{_safe_name(f.name)}"
-        out.append((f.name, svc.take_upload(name)))
-    return out
+    picker = ft.FilePicker(on_upload=on_upload)
+    return picker
 
 
 def _safe_name(name: str) -> str:
@@ -283,7 +298,7 @@ def PhotoStrip(photos: list[PhotoRef], on_change: Callable[[list[PhotoRef]], Non
     state = use_app()
     picker_ref = ft.use_ref(None)
     if picker_ref.current is None:
-        picker_ref.current = ft.FilePicker()  # keep a strong reference: handlers stay registered
+        picker_ref.current = new_picker()  # keep a strong reference: handlers stay registered
     busy, set_busy = ft.use_state(False)
     problems, set_problems = ft.use_state([])
     latest = ft.use_ref(photos)
@@ -315,15 +330,13 @@ def PhotoStrip(photos: list[PhotoRef], on_change: Callable[[list[PhotoRef]], Non
 
     tiles: list[ft.Control] = []
     for i, p in enumerate(photos):
-        tiles.append(ft.Stack([
-            ft.Container(ft.Image(src=p.thumb, width=88, height=88, fit=ft.BoxFit.COVER),
+        tiles.append(ft.Column([
+            ft.Container(ft.Image(src=p.thumb, width=96, height=96, fit=ft.BoxFit.COVER),
                          key=f"{key_prefix}-thumb:{i}", on_click=show(p), border_radius=8,
-                         clip_behavior=ft.ClipBehavior.HARD_EDGE),
-            ft.Container(ft.IconButton(ft.Icons.CLOSE, key=f"{key_prefix}-remove:{i}", icon_size=18,
-                                       tooltip=t("ui.photo.remove"), on_click=remove(i),
-                                       bgcolor=ft.Colors.with_opacity(0.7, ft.Colors.WHITE)),
-                         right=-4, top=-4),
-        ], width=92, height=92))
+                         clip_behavior=ft.ClipBehavior.HARD_EDGE, tooltip=t("ui.photo.n", n=i + 1)),
+            ft.TextButton(t("ui.photo.remove_n", n=i + 1), key=f"{key_prefix}-remove:{i}",
+                          icon=ft.Icons.CLOSE, on_click=remove(i), height=40),
+        ], spacing=0, horizontal_alignment=ft.CrossAxisAlignment.CENTER, width=110))
     tiles.append(ft.OutlinedButton(
         t("ui.photo.adding") if busy else t("ui.photo.add"), key=f"{key_prefix}-add",
         icon=ft.Icons.ADD_A_PHOTO, on_click=add, disabled=busy, height=TOUCH))

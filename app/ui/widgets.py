@@ -5,6 +5,7 @@ Phone first: one column, 56 px touch targets, bottom navigation on the five tabs
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ TABS: list[tuple[str, str, Any, Any]] = [
 ]
 
 TOUCH = 56  # minimum height of anything a thumb has to hit
+NOTICE_SECONDS = 4
 
 
 def parent_route(route: str) -> str:
@@ -59,14 +61,14 @@ def tab_view(index: int, title: str, controls: list[ft.Control],
              actions: list[ft.Control] | None = None) -> ft.View:
     """A top-level tab: app bar, one scrolling column, bottom navigation."""
     acts = list(actions or [])
-    acts.append(ft.IconButton(ft.Icons.SETTINGS, key="open-settings", tooltip=t("ui.tab.settings"),
+    acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
                               on_click=lambda _: go("/settings")))
     return ft.View(
         route=ft.use_view_path() or TABS[index][0],
         appbar=ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False),
         navigation_bar=_nav_bar(index),
         floating_action_button=fab,
-        controls=[*controls, DialogHost()],
+        controls=[DialogHost(), *controls],
         scroll=ft.ScrollMode.AUTO,
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
     )
@@ -86,12 +88,14 @@ def detail_view(title: str, controls: list[ft.Control], *, actions: list[ft.Cont
         route=ft.use_view_path() or "/",
         appbar=ft.AppBar(
             title=ft.Text(title),
-            leading=ft.IconButton(ft.Icons.ARROW_BACK, key="back", tooltip=t("ui.back"), on_click=back),
+            # a text button: an icon-only one has no accessible name in the web build
+            leading=ft.TextButton(t("ui.back"), icon=ft.Icons.ARROW_BACK, key="back", on_click=back),
+            leading_width=96,
             actions=actions or [],
         ),
         floating_action_button=fab,
         bottom_appbar=ft.BottomAppBar(content=bottom, height=76, padding=8) if bottom else None,
-        controls=[*controls, DialogHost()],
+        controls=[DialogHost(), *controls],
         scroll=ft.ScrollMode.AUTO,
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
     )
@@ -158,7 +162,26 @@ def DialogHost() -> ft.Control:
     # One instance per dialog shown: use_dialog patches it in place across re-renders.
     dialog = ft.use_memo(build, [active])
     ft.use_dialog(dialog)
-    return ft.Container(width=0, height=0, key="dialog-host")
+
+    # Short messages ("saved") show as a banner at the top of the view for a few seconds:
+    # part of the view tree, so nothing to open or dismiss on the client.
+    notice = state.notice if on_top else ""
+
+    async def fade() -> None:
+        if notice:
+            await asyncio.sleep(NOTICE_SECONDS)
+            if state.notice == notice:
+                state.notice = ""
+
+    ft.use_effect(fade, [notice])
+    if not notice:
+        return ft.Container(width=0, height=0, key="dialog-host")
+    return ft.Container(
+        ft.Row([ft.Icon(ft.Icons.CHECK_CIRCLE, color=ft.Colors.ON_INVERSE_SURFACE),
+                ft.Text(notice, color=ft.Colors.ON_INVERSE_SURFACE, expand=True, key="notice-text")]),
+        key="notice", bgcolor=ft.Colors.INVERSE_SURFACE, border_radius=8, padding=12,
+        on_click=lambda _: setattr(state, "notice", ""),
+    )
 
 
 def section(title: str) -> ft.Control:

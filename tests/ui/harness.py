@@ -172,6 +172,9 @@ class Harness:
     async def _dismiss_closed_dialogs(self) -> None:
         # The Flutter client answers a dialog closed with open=False by a "dismiss" event.
         for d in list(self.page._dialogs.controls):
+            if isinstance(d, ft.SnackBar) and d.open and id(d) not in self._dismissed:
+                # a snack bar times out on the client, which closes it and reports it
+                self.session.apply_patch(d._i, {"open": False})
             if not getattr(d, "open", True) and id(d) not in self._dismissed:
                 self._dismissed.add(id(d))
                 await self.session.dispatch_event(d._i, "dismiss", None)

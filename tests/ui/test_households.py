@@ -35,6 +35,7 @@ def test_create_household_through_the_form(run_app, services):
         assert rec["fields"]["care_tags"] == ["独居老人"]
         assert rec["fields"]["members"] == [{"name": "李秀英", "relation": "配偶"}]
         assert h.by_key("hh-head").value == "王建国"
+        assert "已保存" in h.by_key("notice-text").value
         assert services.outbox()["by_kind"] == {"household": 1}
         # back from the detail goes to the list, which shows the new household
         await h.back()

@@ -46,7 +46,7 @@ def HouseholdsScreen() -> ft.View:
         ))
     if len(rows) > LIST_LIMIT:
         controls.append(empty(t("ui.household.more", n=len(rows) - LIST_LIMIT)))
-    fab = ft.FloatingActionButton(icon=ft.Icons.ADD, key="household-add", tooltip=t("ui.household.add"),
+    fab = ft.FloatingActionButton(t("ui.household.add"), icon=ft.Icons.ADD, key="household-add",
                                   on_click=lambda _: go("/households/new"))
     return tab_view(1, t("ui.household.title"), controls, fab=fab)
 
@@ -92,7 +92,7 @@ def HouseholdDetail() -> ft.View:
     for it in h["issues"]:
         controls.append(row_tile(f"hh-issue:{it['id']}", it["title"], t(f"ui.status.{it['status']}"),
                                  on_click=lambda _, i=it["id"]: go(f"/issues/{i}")))
-    edit = ft.IconButton(ft.Icons.EDIT, key="hh-edit", tooltip=t("ui.household.edit"),
+    edit = ft.TextButton(t("ui.household.edit"), icon=ft.Icons.EDIT, key="hh-edit",
                          on_click=lambda _: go(f"/households/{hid}/edit"))
     return detail_view(t("ui.household.detail"), controls, actions=[edit])
 

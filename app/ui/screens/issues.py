@@ -72,7 +72,7 @@ def IssuesScreen() -> ft.View:
         controls.append(row_tile(f"issue:{r['id']}", r["title"], sub, leading=leading,
                                  trailing=ft.Column(trail, spacing=2, tight=True),
                                  on_click=lambda _, i=r["id"]: go(f"/issues/{i}")))
-    fab = ft.FloatingActionButton(icon=ft.Icons.ADD, key="issue-add", tooltip=t("ui.home.new_issue"),
+    fab = ft.FloatingActionButton(t("ui.home.new_issue"), icon=ft.Icons.ADD, key="issue-add",
                                   on_click=lambda _: go("/issues/new"))
     return tab_view(3, t("ui.issue.title"), controls, fab=fab)
 

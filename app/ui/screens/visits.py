@@ -37,7 +37,7 @@ def VisitsScreen() -> ft.View:
         controls.append(row_tile(f"visit:{v['id']}", title, sub,
                                  on_click=lambda _, i=v["id"]: go(f"/visits/{i}"),
                                  trailing=ft.Icon(ft.Icons.PHOTO) if v["photos"] else None))
-    fab = ft.FloatingActionButton(icon=ft.Icons.ADD, key="visit-add", tooltip=t("ui.home.new_visit"),
+    fab = ft.FloatingActionButton(t("ui.home.new_visit"), icon=ft.Icons.ADD, key="visit-add",
                                   on_click=lambda _: go("/visits/new"))
     return tab_view(2, t("ui.visit.title"), controls, fab=fab)
 
