@@ -67,28 +67,28 @@ def import_bundle(
         "device_id": None, "user": None, "changes": 0, "accepted": 0, "duplicate": 0,
         "refused": [], "photos_stored": 0, "photos_already": 0,
     }
-    devices: dict[str, Any] = {}
+    principals: dict[str, store.Principal] = {}
 
     def secret_for(device_id: str) -> bytes | None:
         with engine.begin() as conn:
             dev = conn.execute(select(db.devices).where(db.devices.c.id == device_id)).mappings().first()
-            if dev is None:
-                return None
-            devices[device_id] = dict(dev)
+            if dev is None or dev["enrolled_ms"] is None:
+                return None  # a never-enrolled device has no secret out there to sign with
+            if dev["revoked_ms"] is not None:
+                raise BundleError("revoked_device", device=device_id)
+            # The same principal (user, role, scope) as the device's own token would give.
+            principals[device_id] = store.principal_for_device(conn, device_id)
             return store.device_secret(conn, device_id)
 
     try:
         b = read_bundle(data, secret_for, limits=limits, expect_kind="device")
-        dev = devices[b.device_id]
-        if dev["revoked_ms"] is not None:
-            raise BundleError("revoked_device", device=b.device_id)
     except BundleError as exc:
         receipt["message"] = t(f"bundle.error.{exc.code}", lang=lang) if lang else exc.message
         receipt["code"] = exc.code
         return ImportResult(receipt, None)
     receipt["device_id"] = b.device_id
+    principal = principals[b.device_id]
     with engine.begin() as conn:
-        principal = store.principal_for_user(conn, dev["user_id"], device_id=b.device_id)
         secret = store.device_secret(conn, b.device_id)
     receipt["user"] = principal.name or principal.user_id
     receipt["changes"] = len(b.changes)
