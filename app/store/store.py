@@ -11,7 +11,7 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
     photos/<sha256>            photo bytes named by hash (thumbnails beside them)
     damaged/                   files that could not be read, moved aside (never deleted)
 
-Record partitions: visits and issue events by month of their UUIDv7 time and a shard of the
+Record partitions: visits, issues and issue events by month of their UUIDv7 time and a shard of the
 id's random bits; other kinds by shard. A save rewrites one outbox segment and one partition.
 
 Write order (what makes a kill at any moment safe):
@@ -55,7 +55,7 @@ from .storage import (
     remove_durably,
 )
 
-TIME_KINDS = frozenset({"visit", "issue_event"})
+TIME_KINDS = frozenset({"visit", "issue", "issue_event"})
 TIME_SHARDS = 16  # per month: keeps the current month's file small at township scale
 OTHER_SHARDS = 32
 SEGMENT_MAX = 32  # changes per outbox segment file
