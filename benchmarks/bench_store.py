@@ -5,7 +5,7 @@
 Grid scale: 300 households, 4,000 visits, 600 issues, 3,000 issue events (township: 10x),
 spread over the last 12 months, made with sync.records.new_record (validated, realistic
 fields) and loaded the way a device gets them: apply_remote pages of 500 in id (time) order. Then: 200 saves of
-a new visit (median, p95), 200 edits of a household, cold open in a fresh process, memory.
+a new visit (median, p95), 200 edits of a household and of an issue, cold open in a fresh process, memory.
 For comparison, the same visits in one plain TinyDB JSON file (TinyDB's default shape).
 """
 
@@ -134,7 +134,16 @@ def bench_saves(store: Store, n: int) -> dict:
         t0 = time.perf_counter()
         store.save(change)
         edit_ms.append((time.perf_counter() - t0) * 1000)
+    issue_ms = []
+    issues = store.all("issue")
+    for i in range(n):
+        issue = store.get("issue", rng.choice(issues)["id"])
+        change = edit_change(issue, {"description": f"补充情况{i}：{rng.choice(SEEN)}"}, store.clock, "w1")
+        t0 = time.perf_counter()
+        store.save(change)
+        issue_ms.append((time.perf_counter() - t0) * 1000)
     return {
+        "edit_issue_median_ms": statistics.median(issue_ms), "edit_issue_p95_ms": pct(issue_ms, 95),
         "save_visit_median_ms": statistics.median(visit_ms), "save_visit_p95_ms": pct(visit_ms, 95),
         "edit_household_median_ms": statistics.median(edit_ms),
         "edit_household_p95_ms": pct(edit_ms, 95),

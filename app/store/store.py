@@ -12,7 +12,7 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
     damaged/                   files that could not be read, moved aside (never deleted)
 
 Record partitions: visits, issues and issue events by month of their UUIDv7 time and a shard of the
-id's random bits; other kinds by shard. A save rewrites one outbox segment and one partition.
+id's random bits; other kinds by shard. A save appends one outbox line and rewrites one partition.
 
 Write order (what makes a kill at any moment safe):
 
