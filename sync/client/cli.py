@@ -218,6 +218,8 @@ def upload_bundles(files: list[Path], server: str, token: str, console: Console 
                 eng.replica = _OneBlob(data)  # type: ignore[assignment]
                 eng.upload_blob(sha)
                 resp = eng.transport.request("POST", "/api/v1/bundles", payload={"sha256": sha, "name": f.name})
+                if resp.status in (404, 405):
+                    raise SyncError("no_endpoint", t("client.cli.no_bundle_endpoint"))
                 body = eng._expect_ok(resp)
                 receipt = body["receipt"]
                 if body.get("return_bundle"):
