@@ -81,8 +81,9 @@ def main() -> int:
                     p.cut_all()
                 else:
                     outcomes["ok" if eng.sync_once().ok else "failed"] += 1
-            for *_, p in actors:
+            for *_, eng, p in actors:
                 p.set_chaos()
+                eng.transport.read_timeout, eng.transport.deadline_s, eng.transport.max_attempts = 30, 60, 6
             for _ in range(2):
                 for *_, eng, _p in actors:
                     r = eng.sync_once()

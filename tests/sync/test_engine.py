@@ -100,7 +100,7 @@ def test_stalled_response_gives_up_within_deadline_then_retries(fake_server, eng
     p = proxy_for(fake_server.url)
     p.add(Fault.stall("down", after_bytes=0))
     _make(replica, 2)
-    e = engine_for(replica, p.url, read_timeout=0.5, deadline_s=1.0)
+    e = engine_for(replica, p.url, read_timeout=1.0, deadline_s=2.0)
     rep = e.sync_once()
     assert rep.ok and replica.outbox_size() == 0
     assert e.transport.stats.attempts_failed == 1
