@@ -222,3 +222,18 @@ def test_invalid_changes_refused_per_change(server: RunningServer, org: Org) -> 
     assert all(x["reason"] for x in acks if x["status"] == "refused")
     assert acks[5]["code"] == "role"
     assert server.count("records") == before + 1
+
+
+def test_operator_writes_no_field_records_but_may_comment(server: RunningServer, org: Org) -> None:
+    a = enroll_device(server, "张网格")
+    op = enroll_device(server, "钱操作员")
+    irec, ich = issue(a, org.grid_a)
+    a.sync([ich])
+    _, hh = household(op, org.grid_a, org.village_a)
+    _, comment = event(op, irec, "comment", {"text": "已收到离线设备的数据包"})
+    _, close = event(op, irec, "close", {"outcome": "越权"})
+    acks = op.sync([hh, comment, close]).json()["acks"]
+    assert [x["status"] for x in acks] == ["refused", "applied", "refused"]
+    assert acks[0]["code"] == "role" and acks[2]["code"] == "role"
+    # the operator reads the township (to watch sync health)
+    assert irec["id"] in {x["id"] for x in op.pull_all()}
