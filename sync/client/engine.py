@@ -442,7 +442,7 @@ def enroll(
     """Exchange a one-time code for a device token and secret. Raises SyncError in plain words."""
     tr = Transport(server_url, None, session=session, **transport_options)
     resp = tr.request("POST", f"{API}/enroll", payload={"code": code.strip(), "device_name": device_name})
-    if resp.status in (400, 404, 409, 410, 422):
+    if resp.status in (400, 403, 404, 409, 410, 422):  # the server says 403 for a used or expired code
         raise SyncError("bad_code", t("client.error.bad_code"), status=resp.status)
     if resp.status >= 400:
         raise problem_error(resp)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import random
 
 import pytest
-from fakeserver import FakeServer
+from realserver import RealServer
 
 from sync.client.engine import SyncEngine
 from sync.client.faultproxy import FaultProxy
-from sync.client.replica import MemoryReplica
 
 
 @pytest.fixture
-def fake_server():
-    s = FakeServer()
+def real(tmp_path):
+    """The real server (uvicorn, SQLite) on 127.0.0.1 with an organisation."""
+    s = RealServer(tmp_path / "srv")
     yield s
-    s.close()
+    s.stop()
 
 
 @pytest.fixture
@@ -53,12 +53,3 @@ def engine_for():
     yield make
     for e in made:
         e.transport.close()
-
-
-def visit_fields(i: int) -> dict:
-    return {"note": f"走访记录 {i}：老人身体还好，需要帮忙买药。", "n": i}
-
-
-@pytest.fixture
-def replica():
-    return MemoryReplica("dev-a")

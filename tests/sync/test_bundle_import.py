@@ -7,20 +7,10 @@ import os
 import random
 import zipfile
 
-import pytest
-from realserver import RealServer
-
 from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.server_side import import_bundle
 from sync.records import RECORD_KINDS
 from sync.server import store
-
-
-@pytest.fixture
-def real(tmp_path):
-    s = RealServer(tmp_path / "srv")
-    yield s
-    s.stop()
 
 
 def _field_state(state: dict) -> dict:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
-from realserver import RealServer
 from typer.testing import CliRunner
 
 from app.store import Store
@@ -16,13 +14,6 @@ from sync.server import store as server_store
 
 runner = CliRunner()
 cli = make_sync_app(Store.open)
-
-
-@pytest.fixture
-def real(tmp_path):
-    s = RealServer(tmp_path / "srv")
-    yield s
-    s.stop()
 
 
 def _enroll(real, who, data) -> dict:

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from realserver import RealServer
 from sqlalchemy import text
 
@@ -22,13 +21,6 @@ from sync.records import RECORD_KINDS, new_record
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("kill_sync_worker.py")
-
-
-@pytest.fixture
-def real(tmp_path):
-    s = RealServer(tmp_path / "srv")
-    yield s
-    s.stop()
 
 
 def _add(store: Store, real: RealServer, user: str, n: int, made: list[str], rng: random.Random) -> None:

@@ -8,17 +8,9 @@ import random
 import time
 
 import pytest
-from realserver import RealServer
 
 from sync.client.faultproxy import Fault
 from sync.records import RECORD_KINDS
-
-
-@pytest.fixture
-def real(tmp_path):
-    s = RealServer(tmp_path / "srv")
-    yield s
-    s.stop()
 
 
 def _field_state(state: dict) -> dict:

@@ -8,11 +8,9 @@ import random
 import threading
 import time
 
-from conftest import visit_fields
-
 from sync.client.faultproxy import Fault
-from sync.client.replica import MemoryReplica
 from sync.client.runner import SyncRunner
+from sync.server import store as server_store
 
 
 def _runner(engine, **kw):
@@ -21,14 +19,15 @@ def _runner(engine, **kw):
     return r, reports
 
 
-def test_trigger_syncs_and_then_waits_for_the_timer(fake_server, engine_for, replica):
-    replica.edit(None, "visit", "g1", visit_fields(1))
-    r, reports = _runner(engine_for(replica, fake_server.url), interval_s=3600)
+def test_trigger_syncs_and_then_waits_for_the_timer(real, engine_for):
+    replica, en = real.device("w1")
+    real.household(replica)
+    r, reports = _runner(engine_for(replica, real.url, token=en.token), interval_s=3600)
     r.start()
     try:
         rep = reports.get(timeout=30)
         assert rep.ok and replica.outbox_size() == 0
-        replica.edit(None, "visit", "g1", visit_fields(2))
+        real.household(replica)
         r.trigger()  # 立即同步
         assert reports.get(timeout=30).ok and replica.outbox_size() == 0
         assert r.syncs == 2 and r.failures == 0
@@ -36,12 +35,12 @@ def test_trigger_syncs_and_then_waits_for_the_timer(fake_server, engine_for, rep
         r.stop()
 
 
-def test_offline_retries_with_backoff_until_the_link_is_back(fake_server, engine_for, proxy_for):
-    rep_ = MemoryReplica("dev-x")
-    rep_.edit(None, "visit", "g1", visit_fields(1))
-    p = proxy_for(fake_server.url)
+def test_offline_retries_with_backoff_until_the_link_is_back(real, engine_for, proxy_for):
+    rep_, en = real.device("w1")
+    real.household(rep_)
+    p = proxy_for(real.port)
     p.add(*[Fault.refuse() for _ in range(4)])  # no signal for four attempts
-    eng = engine_for(rep_, p.url, max_attempts=1)
+    eng = engine_for(rep_, p.url, token=en.token, max_attempts=1)
     r, reports = _runner(eng, interval_s=3600, retry_min_s=0.01, retry_max_s=0.05)
     r.start()
     try:
@@ -52,15 +51,16 @@ def test_offline_retries_with_backoff_until_the_link_is_back(fake_server, engine
             if rep.ok:
                 break
         assert outcomes == [False] * 4 + [True]  # no new write needed to get it going again
-        assert rep_.outbox_size() == 0 and fake_server.apply_count == 1 and r.failures == 0
+        assert rep_.outbox_size() == 0 and real.count("applied_changes") == 1 and r.failures == 0
     finally:
         r.stop()
 
 
-def test_a_trigger_during_a_sync_is_not_lost(fake_server, engine_for, replica):
+def test_a_trigger_during_a_sync_is_not_lost(real, engine_for):
+    replica, en = real.device("w1")
     gate = threading.Event()
     entered = threading.Event()
-    eng = engine_for(replica, fake_server.url)
+    eng = engine_for(replica, real.url, token=en.token)
     real_sync = eng.sync_once
 
     def slow_sync():
@@ -73,7 +73,7 @@ def test_a_trigger_during_a_sync_is_not_lost(fake_server, engine_for, replica):
     r.start()
     try:
         assert entered.wait(30)
-        replica.edit(None, "visit", "g1", visit_fields(3))  # saved while the first sync runs
+        real.household(replica)  # saved while the first sync runs
         r.trigger()
         gate.set()
         reports.get(timeout=30)
@@ -83,9 +83,10 @@ def test_a_trigger_during_a_sync_is_not_lost(fake_server, engine_for, replica):
         r.stop()
 
 
-def test_revoked_device_is_not_hammered(fake_server, engine_for, replica):
-    fake_server.fail_next = [401]
-    r, reports = _runner(engine_for(replica, fake_server.url), interval_s=3600, retry_min_s=0.01)
+def test_revoked_device_is_not_hammered(real, engine_for):
+    replica, en = real.device("w1")
+    real.run(server_store.revoke_device, en.device_id)
+    r, reports = _runner(engine_for(replica, real.url, token=en.token), interval_s=3600, retry_min_s=0.01)
     r.start()
     try:
         rep = reports.get(timeout=30)
