@@ -6,7 +6,7 @@ applied/duplicate acks, ``mark_refused`` with the reason, ``apply_remote`` for t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,17 @@ from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bu
 from sync.client.engine import mark_photo_uploaded, photo_queue
 from sync.client.replica import Replica
 
+# A part stays under the server's blob limit (50 MB by default) so the operator can upload it.
+MAX_PART_BYTES = 40 * 1024 * 1024
+
 
 @dataclass
 class ExportSummary:
-    path: Path
+    path: Path  # the first (or only) part: it carries the changes
     changes: int
     photos: int
     bytes: int
+    paths: list[Path] = field(default_factory=list)  # every part written
 
 
 @dataclass
@@ -34,22 +38,40 @@ class ReturnSummary:
 
 def export_bundle(
     replica: Replica, out: Path | str, *, device_id: str, user: str | None, secret: bytes,
-    max_changes: int = 1_000_000,
+    max_changes: int = 1_000_000, max_part_bytes: int = MAX_PART_BYTES,
 ) -> ExportSummary:
-    """Write every pending change and every photo not yet on the server into one bundle."""
-    changes = replica.pending_changes(max_changes)
-    blobs: dict[str, bytes] = {}
-    for sha in photo_queue(replica):
-        data = replica.photo_bytes(sha)
-        if data is not None:
-            blobs[sha] = data
-    data = build_bundle(
-        kind="device", device_id=device_id, user=user, secret=secret, changes=changes, blobs=blobs,
-        extra={"cursor": replica.cursor()},
-    )
+    """Write every pending change and every photo not yet on the server; deletes nothing.
+
+    The changes go in ``out``; photos fill it up to ``max_part_bytes`` and the rest go in
+    ``out-2.gwb``, ``out-3.gwb``... Each part is a complete bundle that imports on its own, in
+    any order.
+    """
     out = Path(out)
-    write_atomic(out, data)
-    return ExportSummary(out, len(changes), len(blobs), len(data))
+    changes = replica.pending_changes(max_changes)
+    shas = [s for s in photo_queue(replica) if replica.photo_bytes(s) is not None]
+    sizes = {s: len(replica.photo_bytes(s) or b"") for s in shas}
+    parts: list[list[str]] = [[]]
+    used = sum(len(str(c)) for c in changes)  # rough: the changes deflate well below this
+    for sha in shas:
+        if parts[-1] and used + sizes[sha] > max_part_bytes:
+            parts.append([])
+            used = 0
+        parts[-1].append(sha)
+        used += sizes[sha]
+    paths: list[Path] = []
+    total = 0
+    for i, part in enumerate(parts):
+        path = out if i == 0 else out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.gwb'}")
+        blobs = {sha: replica.photo_bytes(sha) or b"" for sha in part}
+        data = build_bundle(
+            kind="device", device_id=device_id, user=user, secret=secret,
+            changes=changes if i == 0 else [], blobs=blobs,
+            extra={"cursor": replica.cursor(), "part": i + 1, "parts": len(parts)},
+        )
+        write_atomic(path, data)
+        paths.append(path)
+        total += len(data)
+    return ExportSummary(out, len(changes), len(shas), total, paths)
 
 
 def apply_return(

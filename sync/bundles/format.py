@@ -42,7 +42,7 @@ _ALLOWED = re.compile(r"^(manifest\.json|signature|changes\.ndjson|acks\.ndjson|
 class BundleLimits:
     max_entries: int = 20_000
     max_entry_bytes: int = 64 * 1024 * 1024  # a photo, or a month of changes
-    max_total_bytes: int = 2 * 1024 * 1024 * 1024
+    max_total_bytes: int = 256 * 1024 * 1024  # held in memory while checked: keep it modest
     max_ratio: float = 200.0  # uncompressed / compressed; JSON makes ~10-30, a bomb thousands
     ratio_floor_bytes: int = 1024 * 1024  # small entries may compress as well as they like
     max_manifest_bytes: int = 16 * 1024 * 1024

@@ -140,8 +140,8 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
             _fail(t("client.cli.cannot_write", path=out, error=exc.strerror or exc))
         finally:
             store.close()
-        typer.echo(t("client.cli.exported", path=s.path, changes=s.changes, photos=s.photos,
-                     kb=round(s.bytes / 1024, 1)))
+        typer.echo(t("client.cli.exported", path=", ".join(str(p) for p in s.paths), changes=s.changes,
+                     photos=s.photos, kb=round(s.bytes / 1024, 1)))
 
     @app.command("import-return")
     def import_return_cmd(file: Annotated[Path, typer.Argument(help="return bundle (.return.gwb)")], data: DataOpt) -> None:

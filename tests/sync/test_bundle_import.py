@@ -171,3 +171,26 @@ def test_old_bundle_after_a_delete_keeps_the_record_deleted(real, tmp_path, engi
     assert rec["fields"]["note"] == "离线时改的"  # the late-arriving edit is kept, not lost
     assert engine_for(a, real.url, token=ea.token).sync_once().ok
     assert a.records[h["id"]]["fields"]["_deleted"] is True  # and the device learns of the delete
+
+
+def test_big_export_is_split_into_parts_that_import_in_any_order(real, tmp_path, engine_for):
+    rep, en = real.device("w1")
+    h = real.household(rep)
+    shas = [_photo(real, rep, h) for _ in range(6)]  # 2,000 bytes each
+    s = export_bundle(rep, tmp_path / "big.gwb", device_id=en.device_id, user=en.user["id"],
+                      secret=bytes.fromhex(en.secret), max_part_bytes=4500)
+    assert len(s.paths) >= 3 and s.paths[1].name == "big-2.gwb" and s.photos == 6
+    from sync.bundles.format import read_bundle
+
+    parts_read = [read_bundle(p, lambda d: bytes.fromhex(en.secret)) for p in s.paths]
+    assert [len(b.changes) for b in parts_read] == [7] + [0] * (len(s.paths) - 1)
+    assert all(sum(map(len, b.blobs.values())) <= 4500 for b in parts_read[1:])
+    assert sorted(x for b in parts_read for x in b.blobs) == sorted(shas)
+    parts = list(reversed(s.paths))  # photos first, records last
+    for p in parts:
+        res = import_bundle(real.engine, real.blobs, p.read_bytes(), name=p.name)
+        assert res.receipt["status"] == "ok", res.receipt
+        apply_return(rep, res.return_bundle, device_id=en.device_id, secret=bytes.fromhex(en.secret))
+    assert all(real.blobs.has(x) for x in shas)
+    assert rep.outbox_size() == 0 and rep.photos_to_upload() == []
+    assert real.count("applied_changes") == 7
