@@ -447,3 +447,23 @@ def test_refusing_the_local_change_lets_the_held_server_value_land(open_store):
     s.mark_refused(mine["change_id"], "紧急程度只能由镇街工作人员设定")
     assert s.get("issue", rec["id"])["fields"]["urgency"] == "urgent"
     assert s.refused_changes()[0]["change"]["fields"] == {"urgency": "critical"}
+
+
+def test_acked_future_stamped_values_yield_to_the_servers_clamped_version(open_store):
+    s = open_store(node="dev1")
+    rec = s.save(make_change(s, "household", address="1号", head="王"))
+    future = "4102444800000-0000-dev1"  # a device clock set to 2100
+    wrong = make_change(s, "household", rid=rec["id"], head="王五")
+    wrong["stamps"] = {"head": future}
+    s.save(wrong)
+    srv = HybridClock("server")
+    clamped = {"id": rec["id"], "kind": "household", "grid": "g1",
+               "fields": {"address": "1号", "head": "王五(服务器)"},
+               "stamps": {"address": rec["stamps"]["address"], "head": srv.now()},
+               "bases": {"address": None, "head": rec["stamps"]["head"]}}
+    s.apply_remote([clamped], "c1")
+    assert s.get("household", rec["id"])["fields"]["head"] == "王五"  # unacked: ours stays
+    s.mark_acked([c["change_id"] for c in s.pending_changes(10)])
+    s.apply_remote([clamped], "c2")
+    # Acked and far in the future: the server clamped it, its version is the one that counts.
+    assert s.get("household", rec["id"])["fields"]["head"] == "王五(服务器)"
