@@ -269,6 +269,7 @@ def test_clock_monotonic_across_restarts_and_offset(open_store):
     future = "4102444800000-0000-server"  # year 2100
     s.apply_remote([{"id": new_id(), "kind": "visit", "grid": "g1",
                      "fields": {"note": "f"}, "stamps": {"note": future}}], "c1")
+    assert s.clock.now() > future  # observed at once, not only after a restart
     s.set_clock_offset(-5000)
     s.close()
     s2 = open_store()
