@@ -198,8 +198,12 @@ class SyncEngine:
             self.pull_limit = int(min(1000, max(20, budget / per)))
 
     def _records(self, rep: SyncReport, prog: Progress) -> None:
+        done: set[str] = set()  # acked or refused in this cycle
         for _ in range(self.max_rounds):
             changes = self.replica.pending_changes(self.batch_size)
+            if any(c["change_id"] in done for c in changes):
+                # The store still offers a change it was told is acked: do not loop on it.
+                raise SyncError("store", t("client.error.store"))
             device_ms = self.replica.clock.wall_ms()
             body = {
                 "device_time_ms": device_ms,
@@ -234,6 +238,8 @@ class SyncEngine:
             if acked:
                 # Only an explicit ack prunes the outbox.
                 self.replica.mark_acked(acked)
+            done.update(acked)
+            done.update(r["change_id"] for r in rep.refused)
             records = data.get("records") or []
             # Clock first, so the replica judges stamps against corrected time.
             self._clock(data, rep)

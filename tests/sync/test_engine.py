@@ -324,3 +324,13 @@ def test_progress_reports_records_photos_and_bytes(real, engine_for):
     totals = [s[3] for s in seen]
     assert totals == sorted(totals) and totals[-1] > 50_000
     assert [s[1] for s in seen if s[0] == "records"] == [5, 10, 12]
+
+
+def test_a_store_that_does_not_drop_acked_changes_does_not_loop(real, engine_for):
+    rep, en = real.device("w1")
+    _make(real, rep, 3)
+    rep.mark_acked = lambda ids: None  # a broken store
+    e = engine_for(rep, real.url, token=en.token)
+    r = e.sync_once()
+    assert not r.ok and r.error.code == "store" and r.requests == 1  # caught before sending again
+    assert real.count("applied_changes") == 3
