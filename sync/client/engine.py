@@ -18,6 +18,7 @@ link: a few changes per request on 2G, hundreds on Wi-Fi.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from sync.client.transport import Response, SyncError, Transport, problem_error
 from sync.i18n import t
 
 API = "/api/v1"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,6 +129,7 @@ class SyncEngine:
         # and a cut loses at most one chunk (the upload resumes from the server's offset).
         self.chunk_target_s = 3 * target_request_s
         self.last_report: SyncReport | None = None
+        self._bytes0: tuple[int, int] = (0, 0)
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -136,6 +139,7 @@ class SyncEngine:
         prog = Progress()
         start = time.monotonic()
         stats0 = (self.transport.stats.requests, self.transport.stats.bytes_sent, self.transport.stats.bytes_received)
+        self._bytes0 = stats0[1:]  # progress counts this cycle's bytes only
         try:
             self._records(rep, prog)
             self._photos_up(rep, prog)
@@ -144,6 +148,9 @@ class SyncEngine:
             self._progress(prog)
         except SyncError as exc:
             rep.error = exc
+        except Exception as exc:  # noqa: BLE001 - e.g. the store failed to write: say so, keep the trace in the log
+            log.exception("sync failed")
+            rep.error = SyncError("internal", t("client.error.internal", detail=str(exc)[:300]))
         s = self.transport.stats
         rep.requests = s.requests - stats0[0]
         rep.bytes_sent = s.bytes_sent - stats0[1]
@@ -160,8 +167,8 @@ class SyncEngine:
         return rep
 
     def _progress(self, prog: Progress) -> None:
-        prog.bytes_sent = self.transport.stats.bytes_sent
-        prog.bytes_received = self.transport.stats.bytes_received
+        prog.bytes_sent = self.transport.stats.bytes_sent - self._bytes0[0]
+        prog.bytes_received = self.transport.stats.bytes_received - self._bytes0[1]
         if self.on_progress:
             self.on_progress(prog)
 

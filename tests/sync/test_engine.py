@@ -334,3 +334,16 @@ def test_a_store_that_does_not_drop_acked_changes_does_not_loop(real, engine_for
     r = e.sync_once()
     assert not r.ok and r.error.code == "store" and r.requests == 1  # caught before sending again
     assert real.count("applied_changes") == 3
+
+
+def test_a_store_error_is_reported_not_raised(real, engine_for):
+    rep, en = real.device("w1")
+    _make(real, rep, 2)
+
+    def broken(records, cursor):
+        raise OSError(28, "No space left on device")
+
+    rep.apply_remote = broken
+    r = engine_for(rep, real.url, token=en.token).sync_once()
+    assert not r.ok and r.error.code == "internal" and "No space left" in r.error.message
+    assert "没有丢失" in r.error.message
