@@ -574,10 +574,12 @@ class Store:
         return rec
 
     def all(self, kind: str, include_deleted: bool = False) -> list[dict]:
-        recs = self._by_kind.get(kind, {}).values()
-        if include_deleted:
-            return list(recs)
-        return [r for r in recs if not r.get("fields", {}).get("_deleted")]
+        # Under the lock: the sync engine may be adding records from another thread.
+        with self._lock:
+            recs = self._by_kind.get(kind, {}).values()
+            if include_deleted:
+                return list(recs)
+            return [r for r in recs if not r.get("fields", {}).get("_deleted")]
 
     def query(
         self, kind: str, predicate: Callable[[dict], bool], include_deleted: bool = False
@@ -585,7 +587,8 @@ class Store:
         return [r for r in self.all(kind, include_deleted) if predicate(r)]
 
     def kinds(self) -> list[str]:
-        return sorted(k for k, v in self._by_kind.items() if v)
+        with self._lock:
+            return sorted(k for k, v in self._by_kind.items() if v)
 
     # ------------------------------------------------------------------ replica interface
 
@@ -640,7 +643,8 @@ class Store:
 
     def refused_changes(self) -> list[dict]:
         """Each refused change with the server's reason: {"change", "reason", "at"}."""
-        return list(self._refused.values())
+        with self._lock:
+            return list(self._refused.values())
 
     def cursor(self) -> str | None:
         return self._meta.get("cursor")
@@ -734,7 +738,8 @@ class Store:
 
     def conflicts(self) -> list[dict]:
         """The local conflict log (grow-only, deduped by record id, field and lost stamp)."""
-        return list(self._conflicts.values())
+        with self._lock:
+            return list(self._conflicts.values())
 
     # ------------------------------------------------------------------ photos
 
@@ -773,8 +778,7 @@ class Store:
         marked as already there. Otherwise they are a photo taken here and queued for upload.
         """
         fetched = not self.photo_path(sha256).exists() and any(
-            r.get("fields", {}).get("sha256") == sha256
-            for r in self._by_kind.get("photo", {}).values()
+            r.get("fields", {}).get("sha256") == sha256 for r in self.all("photo")
         )
         path = self._put_bytes(sha256, data)
         thumb = self.thumb_path(sha256)
@@ -827,7 +831,7 @@ class Store:
     def missing_photos(self) -> list[str]:
         """sha256 of photo records whose bytes are not on this device."""
         out = []
-        for rec in self._by_kind.get("photo", {}).values():
+        for rec in self.all("photo"):
             sha = rec.get("fields", {}).get("sha256")
             if isinstance(sha, str) and _SHA_RE.match(sha) and not self.has_photo(sha):
                 out.append(sha)
@@ -848,6 +852,10 @@ class Store:
         return list(self._damaged)
 
     def stats(self) -> dict:
+        with self._lock:
+            return self._stats()
+
+    def _stats(self) -> dict:
         return {
             "counts": {k: sum(1 for r in v.values() if not r.get("fields", {}).get("_deleted"))
                        for k, v in sorted(self._by_kind.items())},

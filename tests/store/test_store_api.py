@@ -468,3 +468,37 @@ def test_acked_future_stamped_values_yield_to_the_servers_clamped_version(open_s
     s.apply_remote([clamped], "c2")
     # Acked and far in the future: the server clamped it, its version is the one that counts.
     assert s.get("household", rec["id"])["fields"]["head"] == "王五(服务器)"
+
+
+def test_reads_while_another_thread_pulls(open_store):
+    import threading
+
+    s = open_store()
+    srv = HybridClock("server")
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def puller():
+        try:
+            for n in range(30):
+                s.apply_remote([server_record("visit", new_id(), srv, note=str(i)) for i in range(20)], str(n))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    th = threading.Thread(target=puller)
+    th.start()
+    reads = 0
+    while not done.is_set():
+        try:
+            s.all("visit")
+            s.query("visit", lambda r: r["fields"]["note"] == "3")
+            s.stats()
+            reads += 1
+        except RuntimeError as exc:  # "dictionary changed size during iteration"
+            errors.append(exc)
+            break
+    th.join()
+    assert errors == [] and reads > 0
+    assert len(s.all("visit")) == 600
