@@ -600,7 +600,7 @@ class Store:
                 if len(out) >= limit:
                     break
                 out.append(change)
-            return out
+            return copy.deepcopy(out)  # the engine may annotate what it sends
 
     def outbox_size(self) -> int:
         return len(self._seg_of)
