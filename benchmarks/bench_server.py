@@ -147,6 +147,7 @@ def burst(srv: ServerProcess, devices: int, rounds: int) -> tuple[float, float, 
     barrier = threading.Barrier(devices)
 
     def run(d: Device) -> None:
+        d.session.close()  # the server drops keep-alive connections idle for 5 s: start fresh
         barrier.wait()
         for batch in work[d.device_id]:
             body = gzip.compress(json.dumps({"cursor": d.cursor, "changes": batch, "device_time_ms": int(time.time() * 1000)}).encode())
@@ -203,6 +204,7 @@ def among_pollers(srv: ServerProcess, pollers: int, samples: int) -> tuple[float
     for t in threads:
         t.start()
     time.sleep(2.0)
+    me.session.close()  # idle during the warm-up: open a fresh connection
     lat = []
     t0 = time.perf_counter()
     start_done = done[0]
