@@ -317,11 +317,38 @@ class SyncEngine:
         data = self.replica.photo_bytes(sha)
         if data is None:
             return
+        started = self._meta_get("sync.upload_started", [])  # None: the store keeps no meta
+        if isinstance(started, list) and sha not in started:
+            # Never started from here: begin at 0 without asking (one round trip less per
+            # photo; on 2G that is 1.3 s). Should the server hold part of it anyway, its 409
+            # tells the right offset.
+            offset = 0
+            self._meta_set("sync.upload_started", (started + [sha])[-500:])
+        else:
+            info = self._expect_ok(self.transport.request("GET", f"{API}/blobs/{sha}/upload"))
+            if info.get("complete"):
+                self._forget_started(sha)
+                return
+            offset = int(info.get("offset") or 0)
+        self._send_chunks(sha, data, offset)
+        self._forget_started(sha)
+
+    def _meta_get(self, key: str, default: Any) -> Any:
+        g = getattr(self.replica, "meta_get", None)
+        return g(key, default) if callable(g) else None
+
+    def _meta_set(self, key: str, value: Any) -> None:
+        s = getattr(self.replica, "meta_set", None)
+        if callable(s):
+            s(key, value)
+
+    def _forget_started(self, sha: str) -> None:
+        started = self._meta_get("sync.upload_started", [])
+        if isinstance(started, list) and sha in started:
+            self._meta_set("sync.upload_started", [x for x in started if x != sha])
+
+    def _send_chunks(self, sha: str, data: bytes, offset: int) -> None:
         total = len(data)
-        info = self._expect_ok(self.transport.request("GET", f"{API}/blobs/{sha}/upload"))
-        if info.get("complete"):
-            return
-        offset = int(info.get("offset") or 0)
         for _ in range(100_000):
             if offset >= total:
                 # The server holds every byte: either it finished (our answer was lost) or

@@ -31,8 +31,7 @@ def test_enroll_push_pull_idle(real, engine_for):
     assert idle.ok and idle.requests == 1 and e1.status().state == "synced"
 
 
-@pytest.mark.parametrize("kind", [b"POST /api/v1/sync", b"POST /api/v1/blobs/missing",
-                                  b"GET /api/v1/blobs/", b"PUT /api/v1/blobs/"])
+@pytest.mark.parametrize("kind", [b"POST /api/v1/sync", b"POST /api/v1/blobs/missing", b"PUT /api/v1/blobs/"])
 def test_lost_response_after_commit_for_every_request_kind(real, engine_for, proxy_for, kind):
     a, en = real.device("w1")
     h = real.household(a)
@@ -142,3 +141,29 @@ def test_tinydb_store_gets_photos_and_then_idles_in_one_request(real, engine_for
         assert e.sync_once().requests == 1
     finally:
         st.close()
+
+
+def test_lost_answers_to_the_gets_resume_offset_and_download(real, engine_for, proxy_for):
+    a, en = real.device("w1")
+    h = real.household(a)
+    data = os.urandom(100_000)
+    sha = a.add_photo(data)
+    a.create("photo", real.org.grid, {"sha256": sha, "size": len(data), "width": 10, "height": 10,
+                                     "attached_to": {"kind": "household", "id": h["id"]}})
+    p = proxy_for(real.port)
+    # First sync: the upload is cut for good after the first chunk (one attempt only).
+    p.add(Fault.cut("up", 40_000, match=b"PUT /api/v1/blobs/"))
+    e = engine_for(a, p.url, token=en.token, chunk_size=32 * 1024, adaptive=False, max_attempts=1)
+    assert not e.sync_once().ok and not real.blobs.has(sha)
+    # Next sync resumes: it asks the server for its offset (that answer is lost once).
+    p.add(Fault.drop_response(match=b"GET /api/v1/blobs/" + sha.encode() + b"/upload"))
+    e.transport.max_attempts = 6
+    r = e.sync_once()
+    assert r.ok and real.blobs.has(sha) and p.stats.faults_fired == ["cut up 40000", "drop_response"]
+    assert e.transport.stats.by_path[f"/api/v1/blobs/{sha}/upload"] == 2
+    # Another device downloads it; the first answer is lost.
+    b, eb = real.device("w2")
+    p.add(Fault.drop_response(match=b"GET /api/v1/blobs/" + sha.encode() + b" "))
+    r = engine_for(b, p.url, token=eb.token).sync_once()
+    assert r.ok and r.photos_downloaded == 1 and b.photos[sha] == data
+    assert p.stats.faults_fired[-1] == "drop_response"
