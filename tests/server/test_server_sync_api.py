@@ -237,3 +237,27 @@ def test_operator_writes_no_field_records_but_may_comment(server: RunningServer,
     assert acks[0]["code"] == "role" and acks[2]["code"] == "role"
     # the operator reads the township (to watch sync health)
     assert irec["id"] in {x["id"] for x in op.pull_all()}
+
+
+def test_staff_and_device_edit_one_record_at_once_both_survive(server: RunningServer, org: Org) -> None:
+    a = enroll_device(server, "张网格")
+    staff = enroll_device(server, "赵干部")
+    irec, ich = issue(a, org.grid_a)
+    a.sync([ich])
+    from_device = edit(a, irec, description="路灯在村口第三根电杆")
+    from_staff = edit(staff, irec, urgency="urgent")
+    assert staff.sync([from_staff]).json()["acks"][0]["status"] == "applied"
+    assert a.sync([from_device]).json()["acks"][0]["status"] == "applied"
+    final = [x for x in staff.pull_all() if x["id"] == irec["id"]][-1]
+    assert final["fields"]["description"] == "路灯在村口第三根电杆"
+    assert final["fields"]["urgency"] == "urgent"
+    assert server.count("conflicts") == 0  # different fields: nothing lost, nothing to log
+
+
+def test_device_offline_for_400_days_pushes_without_reset(server: RunningServer, org: Org) -> None:
+    a = enroll_device(server, "张网格")
+    a.clock = HybridClock(a.device_id, wall=lambda: time.time() - 400 * 86400)
+    rec, ch = household(a, org.grid_a, org.village_a)  # made 400 days ago, never synced
+    r = a.sync([ch], device_time_ms=int(time.time() * 1000))
+    assert r.json()["acks"][0]["status"] == "applied"
+    assert any(x["id"] == rec["id"] for x in r.json()["records"])
