@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,7 +53,7 @@ def _lang(request: Request) -> str | None:
     return "en" if accept.lower().startswith("en") else None
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, code: str, detail: str, retry_after: int = 1, **extra: Any) -> JSONResponse:
     from http import HTTPStatus
 
     try:
@@ -66,7 +68,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
         "code": code,
         **extra,
     }
-    headers = {"Retry-After": str(extra.pop("retry_after", 1))} if status in (429, 503) else None
+    headers = {"Retry-After": str(retry_after)} if status in (429, 503) else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -328,6 +330,13 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors[:10]
         )
         return problem(422, "invalid_request", t("server.invalid_request", lang=lang, where=where))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(SATimeoutError)
+    async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Database down, restarting or out of connections: the device retries later.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return problem(503, "db_unavailable", t("server.db_down", lang=_lang(request)), retry_after=5)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

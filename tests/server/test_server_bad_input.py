@@ -130,3 +130,25 @@ def test_overload_gets_429_with_retry_after(db_url: str, tmp_path) -> None:  # t
         assert after.status_code == 403
     finally:
         srv.stop()
+
+
+def test_database_gone_gives_503_with_retry_after(pg_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+    from server_helpers import make_org
+
+    url = pg_cluster.new_database()
+    srv = RunningServer(url, tmp_path / "blobs")
+    try:
+        make_org(srv)
+        dev = enroll_device(srv, "张网格")
+        assert dev.sync().status_code == 200
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(pg_cluster.admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        r = dev.sync()
+        body = _problem(r, 503, "db_unavailable")
+        assert int(r.headers["Retry-After"]) >= 1 and "retry_after" not in body
+        health = requests.get(f"{srv.api}/health", timeout=30)
+        assert health.status_code == 503 and health.headers["Retry-After"]
+    finally:
+        srv.stop()
