@@ -279,6 +279,22 @@ class UploadState(BaseModel):
     complete: bool = False
 
 
+class ConflictOut(BaseModel):
+    field: str
+    reason: str
+    kept_value: Any = None
+    kept_stamp: str | None
+    lost_value: Any = None
+    lost_stamp: str | None
+    device: str | None
+    created_ms: int
+
+
+class ConflictsResponse(BaseModel):
+    record_id: str
+    conflicts: list[ConflictOut]
+
+
 class MeResponse(BaseModel):
     user: UserOut
     device_id: str | None
@@ -395,6 +411,13 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
         )  # fmt: skip
         return Response(out.encode("utf-8"), media_type="application/json")
+
+    @app.get(f"{PREFIX}/records/{{record_id}}/conflicts", response_model=ConflictsResponse)
+    def conflicts(
+        record_id: Annotated[str, Path(max_length=36, description="record id (UUIDv7)")], p: Auth
+    ) -> dict[str, Any]:
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return {"record_id": record_id, "conflicts": store.record_conflicts(conn, p, record_id)}
 
     @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse)
     def missing(body: MissingRequest, p: Auth) -> dict[str, Any]:

@@ -521,6 +521,28 @@ def apply_changes(
     return acks
 
 
+def record_conflicts(conn: Connection, principal: Principal, record_id: str) -> list[dict[str, Any]]:
+    """The conflict log of one record in the principal's scope (values that lost a merge)."""
+    row = conn.execute(
+        select(db.records.c.grid, db.records.c.township).where(db.records.c.id == record_id)
+    ).first()
+    if row is None or row[0] is None or not principal.can_see_grid(row[0], row[1]):
+        raise ServerError(404, "record_not_found", "server.record_not_found")
+    c = db.conflicts.c
+    q = (
+        select(c.field, c.reason, c.kept_value, c.kept_stamp, c.lost_value, c.lost_stamp, c.device, c.created_ms)
+        .where(c.record_id == record_id)
+        .order_by(c.id)
+    )
+    out = []
+    for r in conn.execute(q).mappings():
+        item = dict(r)
+        item["kept_value"] = json.loads(item["kept_value"]) if item["kept_value"] is not None else None
+        item["lost_value"] = json.loads(item["lost_value"]) if item["lost_value"] is not None else None
+        out.append(item)
+    return out
+
+
 # ---- pulling ---------------------------------------------------------------------------------
 
 

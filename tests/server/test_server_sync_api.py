@@ -108,8 +108,16 @@ def test_edit_merges_and_conflict_is_logged(server: RunningServer, org: Org) -> 
     assert a.sync([e1]).json()["acks"][0]["status"] == "applied"
     assert server.count("conflicts") == 1
     final = [x for x in staff.pull_all() if x["id"] == rec["id"]][-1]
-    winner = max([e1, e2], key=lambda c: c["stamps"]["note"])
+    winner, loser = sorted([e1, e2], key=lambda c: c["stamps"]["note"], reverse=True)
     assert final["fields"]["note"] == winner["fields"]["note"]
+    # the losing value is kept and can be read back by those who see the record
+    log = requests.get(f"{server.api}/records/{rec['id']}/conflicts", headers=staff.headers(), timeout=30)
+    assert log.status_code == 200
+    [c] = log.json()["conflicts"]
+    assert (c["field"], c["lost_value"], c["kept_value"]) == ("note", loser["fields"]["note"], winner["fields"]["note"])
+    other = enroll_device(server, "李网格")  # another grid: not visible
+    r = requests.get(f"{server.api}/records/{rec['id']}/conflicts", headers=other.headers(), timeout=30)
+    assert r.status_code == 404
 
 
 def test_scope_write_outside_grid_refused_and_pull_filtered(server: RunningServer, org: Org) -> None:
