@@ -73,9 +73,11 @@ def problem(status: int, code: str, detail: str, retry_after: int = 1, **extra: 
 
 
 def _raw_problem(status: int, code: str, key: str, **params: Any) -> tuple[int, list, bytes]:
+    from http import HTTPStatus
+
     body = {
         "type": f"https://gridwall/problems/{code}",
-        "title": code,
+        "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": t(key, **params),
         "code": code,
