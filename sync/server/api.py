@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -15,12 +16,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -459,7 +461,11 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         if size > limits.max_blob_bytes:
             raise ServerError(413, "blob_too_large", "server.blob.too_large", limit=limits.max_blob_bytes)
         data = await request.body()
-        if hashlib.sha256(data).hexdigest() != x_chunk_sha256:
+        # Hashing and fsync'd file writes block: keep them off the event loop.
+        return await run_in_threadpool(_store_chunk, sha256, offset, size, x_chunk_sha256, data)
+
+    def _store_chunk(sha256: str, offset: int, size: int, chunk_sha: str, data: bytes) -> dict[str, Any]:
+        if hashlib.sha256(data).hexdigest() != chunk_sha:
             raise ServerError(422, "chunk_hash_mismatch", "server.blob.chunk_hash")
         if blobs.has(sha256):
             return {"offset": size, "size": size, "complete": True}
@@ -503,8 +509,11 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             if thumb is None:
                 raise ServerError(404, "no_thumbnail", "server.blob.no_thumbnail")
             return Response(thumb, media_type="image/jpeg")
-        with blobs.open(sha256) as f:
-            return Response(f.read(), media_type="application/octet-stream")
+        def chunks() -> Iterator[bytes]:
+            with blobs.open(sha256) as f:
+                yield from iter(lambda: f.read(256 * 1024), b"")
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
 
     app.add_middleware(BodyMiddleware, limits=limits)
     app.add_middleware(GZipMiddleware, minimum_size=1000)

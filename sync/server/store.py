@@ -209,9 +209,10 @@ def enroll(conn: Connection, code: str, device_name: str | None = None) -> dict[
     if dev["code_expires_ms"] is not None and dev["code_expires_ms"] < now:
         raise ServerError(403, "enroll_code_expired", "server.enroll.expired")
     token = secrets.token_urlsafe(32)
-    conn.execute(
+    res = conn.execute(
         update(db.devices)
-        .where(db.devices.c.id == dev["id"])
+        # Conditional: of two devices racing with one code, exactly one wins.
+        .where(db.devices.c.id == dev["id"], db.devices.c.token_hash.is_(None), db.devices.c.code_hash == dev["code_hash"])
         .values(
             token_hash=sha256_hex(token),
             code_hash=None,
@@ -220,6 +221,8 @@ def enroll(conn: Connection, code: str, device_name: str | None = None) -> dict[
             name=(device_name or "")[:200] or None,
         )
     )
+    if res.rowcount != 1:
+        raise ServerError(403, "enroll_code_invalid", "server.enroll.invalid")
     p = principal_for_user(conn, dev["user_id"], device_id=dev["id"])
     return {
         "device_id": dev["id"],

@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import requests
 from server_helpers import Org, RunningServer, enroll_device, household
 
 from sync.server import store
@@ -79,3 +80,16 @@ def test_reader_sees_every_committed_change_exactly_once(server: RunningServer, 
     seen.extend(x["id"] for x in staff.pull_all() if x["kind"] == "household")
     assert len(seen) == len(set(seen)), "a record was delivered twice"
     assert set(seen) == written, "a committed record was skipped"
+
+
+def test_one_code_raced_by_ten_phones_enrolls_exactly_one(server: RunningServer, org: Org) -> None:
+    _, code = server.run(store.create_enrollment, "张网格")
+    barrier = threading.Barrier(10)
+
+    def try_enroll(_: int) -> int:
+        barrier.wait()
+        return requests.post(f"{server.api}/enroll", json={"code": code}, timeout=60).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = list(pool.map(try_enroll, range(10)))
+    assert sorted(statuses) == [200] + [403] * 9
