@@ -244,3 +244,22 @@ def cleanup_partials(
 
     n = FsBlobStore(blobs or ctx.obj.data / "blobs").cleanup_partials(days)
     typer.echo(t("server.cli.cleaned", n=n, days=days))
+
+
+@admin_app.command("status")
+def status(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False
+) -> None:
+    """同步状况 Sync health: feed position, records by kind, devices, conflicts."""
+    figures = ctx.obj.run(store.status)
+    if as_json:
+        typer.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    table = Table(t("server.cli.col.item"), t("server.cli.col.value"))
+    for key, value in figures.items():
+        if key == "records":
+            for kind, n in value.items():
+                table.add_row(t("server.cli.status.records", kind=kind), str(n))
+        else:
+            table.add_row(t(f"server.cli.status.{key}"), str(value))
+    _console().print(table)

@@ -546,6 +546,26 @@ def record_conflicts(conn: Connection, principal: Principal, record_id: str) -> 
     return out
 
 
+def status(conn: Connection) -> dict[str, Any]:
+    """Figures for watching sync health: feed head, records by kind, devices, conflicts."""
+    from sqlalchemy import func
+
+    kinds = dict(
+        conn.execute(select(db.records.c.kind, func.count()).group_by(db.records.c.kind)).all()
+    )
+    dev = db.devices.c
+    day_ago = now_ms() - 86_400_000
+    return {
+        "feed_seq": int(conn.execute(select(db.feed.c.seq).where(db.feed.c.id == 1)).scalar_one()),
+        "records": {k: int(v) for k, v in sorted(kinds.items())},
+        "devices_active": int(conn.execute(select(func.count()).where(dev.token_hash.is_not(None), dev.revoked_ms.is_(None))).scalar_one()),
+        "devices_revoked": int(conn.execute(select(func.count()).where(dev.revoked_ms.is_not(None))).scalar_one()),
+        "devices_seen_24h": int(conn.execute(select(func.count()).where(dev.last_seen_ms >= day_ago)).scalar_one()),
+        "changes_applied": int(conn.execute(select(func.count()).select_from(db.applied_changes)).scalar_one()),
+        "conflicts": int(conn.execute(select(func.count()).select_from(db.conflicts)).scalar_one()),
+    }
+
+
 # ---- pulling ---------------------------------------------------------------------------------
 
 

@@ -104,6 +104,9 @@ def test_import_households_csv_and_xlsx(db_url: str, tmp_path: Path) -> None:
     assert all(reason for _, reason in report["refused"])
     assert "北村" in dict(report["refused"])[7]
     # importing again adds nothing: rows already present are skipped
+    figures = json.loads(gw("status", "--json", db_url=db_url, cwd=tmp_path).stdout)
+    assert figures["records"]["household"] == 2 and figures["feed_seq"] >= 2
+    assert "变更序号" in gw("status", db_url=db_url, cwd=tmp_path).stdout
     again = json.loads(gw("import-households", str(csv_path), "--grid", "东村一网格", "--json", db_url=db_url, cwd=tmp_path).stdout)
     assert again["accepted"] == [] and [row for row, _ in again["skipped"]] == [2, 6]
 
