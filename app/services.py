@@ -17,6 +17,7 @@ from typing import Any
 
 from app.store import Store
 from sync import records as rec_mod
+from sync import reference
 from sync.i18n import t
 from sync.ids import id_time_ms, new_id
 
@@ -24,15 +25,6 @@ VERSION = "0.1.0"
 DEFAULT_VISIT_INTERVAL_DAYS = 30
 ROLE = "grid_worker"  # the field app is the grid worker's; staff use the reviewer app
 _PINYIN_CACHE: dict[str, str] = {}
-# Built-in two-level category tree (used until the server's reference data is pulled).
-DEFAULT_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("infra", ("road", "water", "power", "lighting", "other")),
-    ("env", ("garbage", "sewage", "noise", "other")),
-    ("livelihood", ("elderly", "children", "medical", "allowance", "other")),
-    ("safety", ("fire", "traffic", "dispute", "other")),
-    ("wish", ("goods", "service", "study", "other")),
-    ("other", ("other",)),
-]
 
 
 @dataclass
@@ -188,9 +180,11 @@ class Services:
                              "children": [{"id": c["id"], "name": c["fields"].get("name", "")}
                                           for c in kids]})
             return tree
-        return [{"id": top, "name": t(f"ui.cat.{top}"),
-                 "children": [{"id": f"{top}.{c}", "name": t(f"ui.cat.{top}.{c}")} for c in kids]}
-                for top, kids in DEFAULT_CATEGORIES]
+        # Before the first sync: the shared default tree, named through the catalog.
+        return [{"id": top.id, "name": t(f"ui.cat.{top.id}"),
+                 "children": [{"id": f"{top.id}.{c}", "name": t(f"ui.cat.{top.id}.{c}")}
+                              for c, _ in top.children]}
+                for top in reference.CATEGORIES]
 
     def category_name(self, cid: str | None) -> str:
         if not cid:

@@ -192,6 +192,7 @@ _kind(
     _f("name", "text", required=True, max_len=40),
     _f("parent", "ref"),
     _f("order", "int", min=0, max=10_000),
+    _f("deadline_days", "int", min=1, max=365),  # the deadline rule, in working days
 )
 _kind("unit", _f("name", "text", required=True, max_len=60), _f("phone", "phone"))
 _kind(

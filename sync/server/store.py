@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from sync import records as model
+from sync import reference
 from sync.clock import HybridClock, is_stamp, make_stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.ids import is_id, new_id
@@ -717,36 +718,19 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
     return users
 
 
-# Default categories (two levels, always with 其他) and units issues are dispatched to.
-DEFAULT_CATEGORIES: dict[str, list[str]] = {
-    "基础设施": ["道路", "水电", "通信", "其他"],
-    "环境卫生": ["垃圾清运", "污水", "其他"],
-    "社会保障": ["低保", "医保", "养老", "其他"],
-    "矛盾纠纷": ["邻里纠纷", "土地纠纷", "家庭纠纷", "其他"],
-    "其他": [],
-}
-DEFAULT_UNITS = ("乡镇党政办", "农业农村办", "社会事务办", "综治中心", "村委会", "派出所", "供电所")
-
-
 def seed_reference(conn: Connection) -> int:
-    """Add the default categories and units once (kept if they exist). Returns records added."""
-    have: dict[tuple[str, Any, Any], str] = {}
-    q = select(db.records.c.id, db.records.c.doc).where(db.records.c.kind.in_(["category", "unit"]))
-    for rid, text in conn.execute(q):
-        d = json.loads(text)
-        have[(d["kind"], d["fields"].get("name"), d["fields"].get("parent"))] = rid
+    """Add the default categories and units (sync.reference) once; existing ones are kept.
+    Their ids are the shared slugs, so devices that have not synced yet use the same ids."""
+    wanted = [("category", rid, f) for rid, f in reference.category_records()]
+    wanted += [("unit", rid, {"name": name}) for rid, name in reference.UNITS]
+    have = set(
+        conn.execute(
+            select(db.records.c.id).where(db.records.c.id.in_([rid for _, rid, _ in wanted]))
+        ).scalars()
+    )
     added = 0
-    for order, (top, subs) in enumerate(DEFAULT_CATEGORIES.items(), 1):
-        top_id = have.get(("category", top, None))
-        if top_id is None:
-            top_id = write_reference(conn, "category", {"name": top, "order": order}, None)
-            added += 1
-        for j, sub in enumerate(subs, 1):
-            if ("category", sub, top_id) not in have:
-                write_reference(conn, "category", {"name": sub, "parent": top_id, "order": j}, None)
-                added += 1
-    for unit in DEFAULT_UNITS:
-        if ("unit", unit, None) not in have:
-            write_reference(conn, "unit", {"name": unit}, None)
+    for kind, rid, fields in wanted:
+        if rid not in have:
+            write_reference(conn, kind, fields, None, rid)
             added += 1
     return added
