@@ -12,7 +12,6 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import text
 
-from sync.bundles.server_side import make_bundles_router
 from sync.client.engine import Enrollment, enroll
 from sync.client.replica import MemoryReplica
 from sync.server import store
@@ -40,7 +39,6 @@ class RealServer:
         self.app = open_server(f"sqlite:///{self.root / 'server.sqlite'}", self.root / "blobs", limits)
         self.engine = self.app.state.engine
         self.blobs = FsBlobStore(self.root / "blobs")
-        self.app.include_router(make_bundles_router(self.engine, self.blobs))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
