@@ -1,0 +1,373 @@
+"""What the township staff screens call: the issue board, staff actions, echo-wall curation,
+flagged events and conflicts, figures and the ledger export.
+
+Built on ``Services`` (same device store, same rows); the workflow rules come from
+``sync.workflow`` and the figures / ledger from ``sync.reports``, never decided here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from app.services import ServiceError, Services, fmt_time
+from sync import records as rec_mod
+from sync import workflow as wf
+from sync.i18n import t
+from sync.ids import id_time_ms
+
+STAFF_ROLES = ("township_staff", "admin")
+# What staff may do on the act screen, in the order the buttons show (publish: echo wall).
+STAFF_EVENTS = ("accept", "reject", "assign", "return", "extend", "supervise", "progress", "resolve",
+                "close", "reopen", "comment")
+# Working days to fix a problem by top category, when the category record has no
+# ``deadline_days`` of its own (the township's usual limits).
+DEFAULT_DEADLINE_DAYS = {"safety": 3, "livelihood": 5, "env": 7, "infra": 10}
+FALLBACK_DEADLINE_DAYS = 10
+# Units until the server's reference data has been pulled.
+DEFAULT_UNITS = ("township-office", "water-station", "power-station", "env-office", "civil-affairs")
+WALL_STATES = ("resolved", "rechecked", "closed")
+
+
+def role_of(services: Services) -> str:
+    """The enrolled account's role, else the profile's, else grid worker."""
+    enr = services.store.meta_get("sync.enrollment") or {}
+    user = enr.get("user") if isinstance(enr, dict) else None
+    if isinstance(user, dict) and user.get("role"):
+        return str(user["role"])
+    return str(services.profile.get("role") or "grid_worker")
+
+
+def is_staff(services: Services) -> bool:
+    return role_of(services) in STAFF_ROLES
+
+
+def staff_services_for(services: Services) -> StaffServices:
+    """A StaffServices over the same store (kept on the services object: one per device)."""
+    if isinstance(services, StaffServices):
+        return services
+    cached = getattr(services, "_staff_services", None)
+    if cached is None:
+        cached = StaffServices(services.store)
+        cached.upload_dir = services.upload_dir
+        services._staff_services = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _china_today() -> dt.date:
+    return dt.datetime.now(rec_mod.CHINA_TZ).date()
+
+
+def _clean_data(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, str):
+            v = v.strip()
+            if not v:
+                continue
+        if v is None:
+            continue
+        out[k] = v
+    return out
+
+
+class StaffServices(Services):
+    """Services plus what a township reviewer does."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        # issue id -> (data key, IssueState): fold once per issue per data version
+        self._folds: dict[str, tuple[tuple[Any, ...], Any]] = {}
+
+    @property
+    def role(self) -> str:
+        r = role_of(self)
+        return r if r in STAFF_ROLES else "township_staff"
+
+    # ------------------------------------------------------------------ folding, cached
+    def _folded(self) -> list[tuple[dict, Any, list[dict]]]:
+        events = self._events_by_issue()
+        out = []
+        seen = set()
+        for rec in self.store.all("issue"):
+            evs = events.get(rec["id"], [])
+            key = (max(rec.get("stamps", {}).values(), default=""), len(evs),
+                   max((e["id"] for e in evs), default=""))
+            hit = self._folds.get(rec["id"])
+            if hit is None or hit[0] != key:
+                hit = (key, wf.fold(rec, evs))
+                self._folds[rec["id"]] = hit
+            seen.add(rec["id"])
+            out.append((rec, hit[1], evs))
+        for gone in set(self._folds) - seen:
+            del self._folds[gone]
+        return out
+
+    def _state_of(self, iid: str) -> tuple[dict, Any]:
+        rec = self.store.get("issue", iid)
+        if rec is None:
+            raise ServiceError(t("ui.error.gone"))
+        return rec, wf.fold(rec, self._events_by_issue().get(iid, []))
+
+    # ------------------------------------------------------------------ reference data
+    def villages(self) -> list[tuple[str, str]]:
+        refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("village")]
+        if refs:
+            return sorted(refs, key=lambda x: x[1])
+        p = self.profile
+        return [(p.get("village_id", ""), p.get("village", ""))]
+
+    def grids(self) -> list[tuple[str, str]]:
+        refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("grid")]
+        if refs:
+            return sorted(refs, key=lambda x: x[1])
+        p = self.profile
+        return [(p.get("grid_id", ""), p.get("grid_name", ""))]
+
+    def village_of(self, grid_id: str) -> str:
+        g = self.store.get("grid", grid_id)
+        if g is not None:
+            return str(g["fields"].get("village") or "")
+        return self.profile.get("village_id", "") if grid_id == self.profile.get("grid_id") else ""
+
+    def units(self) -> list[tuple[str, str]]:
+        """(id, name) of the units an issue can be assigned to."""
+        refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("unit")]
+        if refs:
+            return sorted(refs, key=lambda x: x[1])
+        return [(u, t(f"ui.staff.unit.{u}")) for u in DEFAULT_UNITS]
+
+    def unit_name(self, uid: str | None) -> str:
+        if not uid:
+            return ""
+        rec = self.store.get("unit", uid)
+        if rec is not None:
+            return str(rec["fields"].get("name") or uid)
+        return t(f"ui.staff.unit.{uid}") if uid in DEFAULT_UNITS else uid
+
+    def deadline_days(self, category: str | None) -> int:
+        """Working days a category's problems get (its record's ``deadline_days``, else
+        the township default for its top category)."""
+        cid = category or ""
+        while cid:
+            rec = self.store.get("category", cid)
+            if rec is None:
+                break
+            days = rec["fields"].get("deadline_days")
+            if isinstance(days, int) and days > 0:
+                return days
+            cid = rec["fields"].get("parent") or ""
+        top = (category or "").split(".", 1)[0]
+        return DEFAULT_DEADLINE_DAYS.get(top, FALLBACK_DEADLINE_DAYS)
+
+    def default_deadline(self, category: str | None, start: dt.date | None = None) -> str:
+        from sync.reports.dates import add_working_days
+
+        return add_working_days(start or _china_today(), self.deadline_days(category)).isoformat()
+
+    # ------------------------------------------------------------------ the board
+    def board(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Rows matching ``filters`` sorted by deadline (none last), and counts per status
+        of the rows matching every filter except status.
+
+        filters: village, grid, status, category (a top category matches its children),
+        appeal_type, urgency, kind, overdue (bool), supervised (bool), flagged (bool),
+        q (text in the title)."""
+        f = {k: v for k, v in (filters or {}).items() if v not in (None, "", False)}
+        now = self.now_ms()
+        q = str(f.get("q", "")).strip().lower()
+        cat = f.get("category")
+        counts: dict[str, int] = {}
+        rows: list[dict[str, Any]] = []
+        for rec, st, _evs in self._folded():
+            fl = rec["fields"]
+            if f.get("kind") and (fl.get("issue_kind") or "problem") != f["kind"]:
+                continue
+            if f.get("grid") and rec.get("grid") != f["grid"]:
+                continue
+            if f.get("village") and self.village_of(rec.get("grid", "")) != f["village"]:
+                continue
+            if cat and not (fl.get("category") == cat or str(fl.get("category") or "").startswith(cat + ".")):
+                continue
+            if f.get("appeal_type") and fl.get("appeal_type") != f["appeal_type"]:
+                continue
+            if f.get("urgency") and (fl.get("urgency") or "normal") != f["urgency"]:
+                continue
+            overdue = wf.is_overdue(st, now)
+            if f.get("overdue") and not overdue:
+                continue
+            if f.get("supervised") and not st.supervised:
+                continue
+            if f.get("flagged") and not st.flagged:
+                continue
+            if q and q not in str(fl.get("title") or "").lower():
+                continue
+            counts[st.state] = counts.get(st.state, 0) + 1
+            if f.get("status") and st.state != f["status"]:
+                continue
+            rows.append({
+                "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+                "status_label": wf.state_label(st.state), "kind": st.issue_kind,
+                "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
+                "deadline": st.deadline or "", "unit": st.unit or "", "overdue": overdue,
+                "supervised": st.supervised, "flagged": st.flagged, "grid": rec.get("grid", ""),
+                "at": id_time_ms(rec["id"]),
+            })
+        rows.sort(key=lambda r: (r["deadline"] == "", r["deadline"], -r["at"]))
+        return {"rows": rows, "counts": counts, "total": sum(counts.values())}
+
+    # ------------------------------------------------------------------ acting
+    def staff_actions(self, iid: str) -> list[str]:
+        """Staff event types valid for the issue's current state, in button order."""
+        _rec, st = self._state_of(iid)
+        return self._actions(st)
+
+    def _actions(self, st: Any) -> list[str]:
+        out = []
+        for etype in STAFF_EVENTS:
+            rule = wf.TRANSITIONS.get((st.issue_kind, etype))
+            if rule and st.state in rule[0] and wf.may_emit(self.role, etype):
+                out.append(etype)
+        return out
+
+    def staff_issue(self, iid: str) -> dict[str, Any] | None:
+        """The issue as the detail screen shows it, plus staff actions and the fold's facts."""
+        row = self.issue(iid)
+        if row is None:
+            return None
+        rec, st = self._state_of(iid)
+        row.update({
+            "staff_actions": self._actions(st), "unit": st.unit or "", "unit_name": self.unit_name(st.unit),
+            "deadline": st.deadline or "", "supervised": st.supervised, "published": st.published,
+            "public_title": st.public_title or "", "public_text": st.public_text or "",
+            "reply": st.reply or "", "category_id": rec["fields"].get("category") or "",
+            "default_deadline": self.default_deadline(rec["fields"].get("category")),
+        })
+        return row
+
+    def act(self, iid: str, etype: str, values: dict[str, Any]) -> dict[str, str]:
+        """Emit a staff event; returns field -> message (empty when saved).
+
+        Refuses an action the current state does not allow (it would land flagged)."""
+        rec, st = self._state_of(iid)
+        if etype not in STAFF_EVENTS + ("publish", "unpublish"):
+            return {"type": t("ui.staff.error.unknown_action", action=etype)}
+        allowed = self._actions(st) if etype in STAFF_EVENTS else ["publish", "unpublish"]
+        if etype not in allowed or (etype == "unpublish" and not st.published):
+            return {"type": t("ui.staff.error.not_now", action=wf.event_label(etype),
+                              state=wf.state_label(st.state))}
+        data = _clean_data(values)
+        if etype == "supervise" and "level" in data:
+            try:
+                data["level"] = int(data["level"])
+            except (TypeError, ValueError):
+                return {"level": t("ui.staff.error.level")}
+        errors = {e.field.removeprefix("data."): e.message for e in rec_mod.event_data_errors(etype, data)}
+        if errors:
+            return errors
+        with self._lock:
+            _r, change = wf.new_event(rec, etype, data, self.store.clock, self.user_id, self.role,
+                                      after=self._events_by_issue().get(iid, []))
+            self.store.save(change)
+        return {}
+
+    # ------------------------------------------------------------------ echo wall
+    def wall_items(self) -> list[dict[str, Any]]:
+        """Resolved (or later) problems, published first, each with its public wording."""
+        out = []
+        for rec, st, _evs in self._folded():
+            if st.issue_kind != "problem" or st.state not in WALL_STATES or st.outcome == "rejected":
+                continue
+            fl = rec["fields"]
+            out.append({"id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+                        "status_label": wf.state_label(st.state), "published": st.published,
+                        "public_title": st.public_title or fl.get("title") or "",
+                        "public_text": st.public_text or st.reply or "", "reply": st.reply or ""})
+        out.sort(key=lambda r: (not r["published"], r["title"]))
+        return out
+
+    def publish(self, iid: str, public_title: str, public_text: str) -> dict[str, str]:
+        return self.act(iid, "publish", {"public_title": public_title, "public_text": public_text})
+
+    def unpublish(self, iid: str, reason: str = "") -> dict[str, str]:
+        return self.act(iid, "unpublish", {"reason": reason})
+
+    # ------------------------------------------------------------------ flags, conflicts
+    def flagged_events(self) -> list[dict[str, Any]]:
+        """Timeline entries that landed invalid, with why and what they carried."""
+        out = []
+        for rec, st, _evs in self._folded():
+            for entry in st.timeline:
+                if entry.valid:
+                    continue
+                row = self._timeline_row(entry)
+                row.update({"issue": rec["id"], "issue_title": rec["fields"].get("title") or "",
+                            "state": wf.state_label(entry.state)})
+                out.append(row)
+        return out
+
+    def conflict_rows(self) -> list[dict[str, Any]]:
+        """The store's conflict log: record, field, the kept and the lost value."""
+        out = []
+        for c in self.store.conflicts():
+            out.append({"id": str(c.get("record_id") or c.get("id", "")), "kind": str(c.get("kind", "")),
+                        "field": str(c.get("field", "")), "kept": _show(c.get("kept_value")),
+                        "lost": _show(c.get("lost_value")), "reason": str(c.get("reason", "")),
+                        "at": fmt_time(c.get("logged_at"))})
+        return out
+
+    # ------------------------------------------------------------------ figures, ledger
+    def dataset(self) -> Any:
+        from sync.reports.model import Dataset
+
+        recs = []
+        for kind in self.store.kinds():
+            recs.extend(self.store.all(kind))
+        return Dataset.from_records(recs)
+
+    @staticmethod
+    def period_text(which: str, today: dt.date | None = None) -> str:
+        d = today or _china_today()
+        if which == "quarter":
+            return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+        if which == "year":
+            return str(d.year)
+        return f"{d.year}-{d.month:02d}"
+
+    def figures(self, period: str, group_by: str = "village") -> Any:
+        """sync.reports' MetricsReport for a period text (``2026-03``, ``2026-Q1``, ``2026``)."""
+        from sync.reports.dates import ReportInputError, parse_period
+        from sync.reports.metrics import compute_metrics
+
+        try:
+            return compute_metrics(self.dataset(), parse_period(period), group_by=group_by)
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+
+    def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
+        """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
+        from sync.reports.dates import ReportInputError, parse_period
+        from sync.reports.ledger import build_ledger, export_ledger
+
+        try:
+            per = parse_period(period)
+            ledger = build_ledger(self.dataset(), per)
+            folder = self.store.data_dir / "exports"
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
+            path = folder / f"ledger-{period}-{stamp}.{fmt}"
+            export_ledger(ledger, path)
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+        except OSError as exc:
+            raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
+        return path.resolve()
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, (list, tuple)):
+        return "、".join(str(x) for x in v)
+    return str(v)

@@ -1,0 +1,178 @@
+"""StaffServices without the UI: board filters and counts, staff actions and the state they
+lead to, default deadlines in working days, echo wall, flags, figures and the ledger file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+from staff_seed import event, make_staff, township
+
+from app.services import ServiceError
+from app.staff_services import StaffServices, is_staff, role_of, staff_services_for
+from sync import workflow as wf
+from sync.reports.dates import add_working_days
+
+
+@pytest.fixture
+def staff(services) -> StaffServices:
+    make_staff(services)
+    return staff_services_for(services)
+
+
+def _state(svc: StaffServices, iid: str) -> wf.IssueState:
+    return wf.fold(svc.store.get("issue", iid),
+                   [e for e in svc.store.all("issue_event") if e["fields"]["issue"] == iid])
+
+
+def test_role_comes_from_enrollment_then_profile(services):
+    assert role_of(services) == "grid_worker" and not is_staff(services)
+    p = services.profile
+    services.store.meta_set("profile", {**p, "role": "admin"})
+    assert is_staff(services)
+    services.store.meta_set("sync.enrollment", {"user": {"role": "grid_worker"}})
+    assert not is_staff(services)  # the enrolled account wins over the profile
+
+
+def test_board_filters_counts_search_and_deadline_order(staff):
+    ids = township(staff)
+    b = staff.board()
+    assert b["total"] == 4
+    assert b["counts"] == {"submitted": 2, "assigned": 1, "resolved": 1}
+    # deadlines first (earliest first), issues without a deadline last
+    assert [r["id"] for r in b["rows"]][:2] == [ids["road"], ids["water"]]
+    assert {r["id"] for r in staff.board({"village": ids["v-west"]})["rows"]} == {ids["water"], ids["trash"]}
+    assert [r["id"] for r in staff.board({"grid": ids["g-east"], "status": "submitted"})["rows"]] == [ids["lamp"]]
+    # a top category matches its children
+    assert {r["id"] for r in staff.board({"category": "infra"})["rows"]} == {ids["lamp"], ids["road"], ids["water"]}
+    assert [r["id"] for r in staff.board({"appeal_type": "complaint"})["rows"]] == [ids["water"]]
+    assert [r["id"] for r in staff.board({"urgency": "critical"})["rows"]] == [ids["road"]]
+    assert [r["id"] for r in staff.board({"overdue": True})["rows"]] == [ids["road"]]
+    assert [r["id"] for r in staff.board({"supervised": True})["rows"]] == [ids["road"]]
+    assert [r["id"] for r in staff.board({"q": "垃圾"})["rows"]] == [ids["trash"]]
+    # counts follow every filter except status itself
+    east = staff.board({"village": ids["v-east"], "status": "assigned"})
+    assert east["counts"] == {"submitted": 1, "assigned": 1} and len(east["rows"]) == 1
+
+
+def test_board_sees_new_events_after_caching(staff):
+    ids = township(staff)
+    assert staff.board({"status": "accepted"})["rows"] == []
+    event(staff, ids["lamp"], "accept", {})
+    assert [r["id"] for r in staff.board({"status": "accepted"})["rows"]] == [ids["lamp"]]
+
+
+def test_every_staff_action_gives_the_right_state(staff):
+    ids = township(staff)
+    iid = ids["lamp"]
+    assert staff.staff_actions(iid) == ["accept", "reject", "assign", "supervise", "comment"]
+    steps = [
+        ("accept", {}, "accepted"),
+        ("assign", {"unit": ids["u-power"], "deadline": "2099-01-05"}, "assigned"),
+        ("return", {"reason": "不属于本单位"}, "accepted"),
+        ("assign", {"unit": ids["u-water"], "deadline": "2099-01-05"}, "assigned"),
+        ("extend", {"deadline": "2099-02-01", "reason": "等材料"}, "assigned"),
+        ("supervise", {"level": "3", "note": "挂牌"}, "assigned"),
+        ("progress", {"note": "已派人查看"}, "in_progress"),
+        ("resolve", {"reply": "已更换灯泡"}, "resolved"),
+    ]
+    for etype, data, after in steps:
+        assert etype in staff.staff_actions(iid)
+        assert staff.act(iid, etype, data) == {}, etype
+        assert _state(staff, iid).state == after, etype
+    st = _state(staff, iid)
+    assert st.unit == ids["u-water"] and st.deadline == "2099-02-01" and st.supervised == 3
+    assert st.reply == "已更换灯泡"
+    # the re-check is the resident's (grid worker): staff cannot close before it
+    assert "close" not in staff.staff_actions(iid)
+    assert staff.act(iid, "close", {})["type"]
+    event(staff, iid, "recheck", {"solved": True, "satisfied": True}, role="grid_worker", actor="w")
+    assert staff.act(iid, "close", {"outcome": "已解决"}) == {}
+    assert _state(staff, iid).state == "closed" and _state(staff, iid).outcome == "已解决"
+    assert staff.staff_actions(iid) == ["reopen", "comment"]
+    assert staff.act(iid, "reopen", {"reason": "又坏了"}) == {}
+    assert _state(staff, iid).state == "assigned"
+    # every event is staff's, with who and when, and none landed flagged
+    evs = [e["fields"] for e in staff.store.all("issue_event") if e["fields"]["issue"] == iid]
+    mine = [f for f in evs if f["actor"] == staff.user_id]
+    assert len(mine) == 10 and all(f["role"] == "township_staff" and f["at"] for f in mine)
+    assert not _state(staff, iid).flagged
+
+
+def test_reject_needs_a_reason_and_bad_input_is_explained(staff):
+    ids = township(staff)
+    iid = ids["trash"]
+    errs = staff.act(iid, "reject", {"reason": "  "})
+    assert set(errs) == {"reason"}
+    errs = staff.act(iid, "assign", {"unit": ids["u-water"], "deadline": "明天"})
+    assert set(errs) == {"deadline"}
+    assert set(staff.act(iid, "supervise", {"level": "x"})) == {"level"}
+    assert _state(staff, iid).state == "submitted"  # nothing saved
+    assert staff.act(iid, "reject", {"reason": "重复上报"}) == {}
+    st = _state(staff, iid)
+    assert st.state == "closed" and st.outcome == "rejected" and st.reason == "重复上报"
+
+
+def test_default_deadline_counts_working_days(staff):
+    monday = dt.date(2026, 3, 2)
+    assert staff.deadline_days("safety.fire") == 3
+    assert staff.default_deadline("safety.fire", monday) == "2026-03-05"
+    # a Friday start skips the weekend
+    assert staff.default_deadline("env.garbage", dt.date(2026, 3, 6)) == \
+        add_working_days(dt.date(2026, 3, 6), 7).isoformat() == "2026-03-17"
+    from staff_seed import ref
+    top = ref(staff, "category", {"name": "治安"})
+    kid = ref(staff, "category", {"name": "纠纷", "parent": top})
+    assert staff.deadline_days(kid) == 10  # no rule on either record: the fallback
+
+
+def test_echo_wall_publish_with_public_wording_and_unpublish(staff):
+    ids = township(staff)
+    items = staff.wall_items()
+    assert [i["id"] for i in items] == [ids["water"]]
+    assert items[0]["public_text"] == "已清洗水箱" and not items[0]["published"]
+    assert set(staff.publish(ids["water"], "", "x")) == {"public_title"}
+    assert staff.publish(ids["water"], "西湖村自来水已恢复", "水务站清洗了水箱。") == {}
+    st = _state(staff, ids["water"])
+    assert st.published and st.public_title == "西湖村自来水已恢复" and st.public_text == "水务站清洗了水箱。"
+    assert staff.wall_items()[0]["published"]
+    assert staff.unpublish(ids["water"]) == {}
+    assert not _state(staff, ids["water"]).published
+    assert staff.unpublish(ids["water"])["type"]  # not published: nothing to take down
+
+
+def test_flagged_events_and_conflicts_are_listed(staff):
+    ids = township(staff)
+    # two staff resolved it offline: the second resolve lands flagged
+    event(staff, ids["water"], "resolve", {"reply": "第二次答复"}, actor="staff-2")
+    flagged = staff.flagged_events()
+    assert len(flagged) == 1 and flagged[0]["issue"] == ids["water"] and "第二次答复" in flagged[0]["detail"]
+    assert flagged[0]["flag"]
+    assert staff.board({"flagged": True})["rows"][0]["id"] == ids["water"]
+
+
+def test_figures_have_n_and_definitions(staff):
+    ids = township(staff)
+    rep = staff.figures(staff.period_text("year"))
+    labels = {g.key for g in rep.groups}
+    assert {ids["v-east"], ids["v-west"]} <= labels
+    west = next(g for g in rep.groups if g.key == ids["v-west"])
+    # the water issue was handled; the rubbish one, reported today, is not due a response yet
+    resp = west.figures["response_rate"]
+    assert (resp.numerator, resp.denominator, resp.display()) == (1, 1, "100.0%")
+    assert all(f.definition for f in rep.total.figures.values())
+    with pytest.raises(ServiceError):
+        staff.figures("20xx")
+
+
+def test_ledger_export_writes_an_xlsx(staff):
+    ids = township(staff)
+    path = staff.export_ledger(staff.period_text("year"))
+    assert path.parent == (staff.store.data_dir / "exports").resolve() and path.suffix == ".xlsx"
+    ws = openpyxl.load_workbook(path).active
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+    for title in ("路灯不亮", "道路塌陷", "自来水浑浊", "垃圾没人清"):
+        assert title in text
+    assert "供电所" in text and "序号" in text
+    assert ids["lamp"] not in text  # titles, not record ids
