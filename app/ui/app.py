@@ -14,11 +14,12 @@ from typing import Any
 
 import flet as ft
 
+from app.sync_service import bind_session
 from app.ui.screens.home import HomeScreen
 from app.ui.screens.households import HouseholdDetail, HouseholdForm, HouseholdsScreen
 from app.ui.screens.issues import IssueDetail, IssueForm, IssuesScreen
 from app.ui.screens.settings import SettingsScreen
-from app.ui.screens.sync import SyncScreen
+from app.ui.screens.sync import EnrollScreen, SyncScreen
 from app.ui.screens.visits import VisitDetail, VisitForm, VisitsScreen
 from app.ui.state import AppCtx, AppState
 from app.ui.widgets import request_back
@@ -44,14 +45,21 @@ ROUTES = [
         ft.Route(path="new", component=IssueForm),
         ft.Route(path=":iid", component=IssueDetail),
     ]),
-    ft.Route(path="sync", component=SyncScreen),
+    ft.Route(path="sync", component=SyncScreen, children=[
+        ft.Route(path="enroll", component=EnrollScreen),
+    ]),
     ft.Route(path="settings", component=SettingsScreen),
 ]
 
 
 @ft.component
 def App(state: AppState) -> Any:
-    return AppCtx(state, lambda: ft.Router(ROUTES, manage_views=True))
+    from app.staff_services import is_staff
+    from app.ui.screens.staff import STAFF_ROUTES
+
+    # Township staff (role from the enrolled account) get the staff screens.
+    routes = STAFF_ROUTES if is_staff(state.services) else ROUTES
+    return AppCtx(state, lambda: ft.Router(routes, manage_views=True))
 
 
 def make_main(services: Any, *, font_url: str | None = None) -> Callable[[ft.Page], None]:
@@ -74,6 +82,7 @@ def make_main(services: Any, *, font_url: str | None = None) -> Callable[[ft.Pag
             request_back(state)
 
         page.on_view_pop = on_view_pop
+        bind_session(page, state)  # sync on start, screens re-read after a sync
         page.render_views(App, state)
 
     return main

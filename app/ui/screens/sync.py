@@ -1,25 +1,144 @@
-"""同步: what waits in the outbox, read truthfully from the store (no sync engine yet)."""
+"""同步: truthful status, 立即同步 with progress, refused changes, conflicts, bundles, enrol.
+
+The sync itself runs in ``SyncService`` (app/sync_service.py): its runner works in a thread,
+so its callbacks are handed to this session's loop with ``page.run_task`` and the screen
+re-reads the store. Blocking work (network, bundle files) runs in ``asyncio.to_thread``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+from typing import Any
+
 import flet as ft
 
+from app.sync_service import SyncService, SyncServiceError
+from app.ui.forms import _upload, new_picker
 from app.ui.state import use_app
-from app.ui.widgets import empty, row_tile, section, tab_view
+from app.ui.widgets import TOUCH, big_button, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
+
+_TICKS = itertools.count(1)  # a new value re-renders the screen
+
+
+def _progress_text(p: Any) -> str:
+    return t("ui.syncx.progress", up=p.records_sent, down=p.records_received,
+             photos=p.photos_sent + p.photos_received, kb=round((p.bytes_sent + p.bytes_received) / 1024, 1))
 
 
 @ft.component
 def SyncScreen() -> ft.View:
     state = use_app()
-    _ = state.version  # re-read after every save
+    _ = state.version  # re-read after every save and every sync that brought something
+    page = ft.context.page
+    svc = SyncService.attach(state.services)
+    tick, set_tick = ft.use_state(0)
+    busy, set_busy = ft.use_state("")  # "sync" | "export" | "import" while one runs
+    message, set_message = ft.use_state("")  # outcome of the last action on this screen
+    picker_ref = ft.use_ref(None)
+    if picker_ref.current is None:
+        picker_ref.current = new_picker()  # strong reference: its upload handler stays registered
+
+    def subscribe() -> Any:
+        async def refresh() -> None:
+            set_tick(next(_TICKS))
+
+        def listener(_event: str, _payload: Any) -> None:
+            page.run_task(refresh)  # called from the sync thread: hand it to this session's loop
+
+        svc.add_listener(listener)
+        return lambda: svc.remove_listener(listener)
+
+    ft.use_effect(subscribe, [])
+    _ = tick
+
+    st = svc.status()
     box = state.services.outbox()
-    controls: list[ft.Control] = [
-        ft.Text(t("ui.sync.waiting", n=box["changes"]), key="sync-waiting", size=20,
-                weight=ft.FontWeight.BOLD),
-        ft.Text(t("ui.sync.photos", n=box["photos"], size=box["photo_bytes_text"]), key="sync-photos"),
-        ft.Text(t("ui.sync.last", when=box["last_sync"] or t("ui.sync.never")), key="sync-last"),
+    controls: list[ft.Control] = []
+    if st["enrolled"]:
+        color = ft.Colors.GREEN_800 if st["state"] == "synced" else (
+            ft.Colors.ERROR if st["state"] == "error" else None)
+        controls.append(ft.Text(st["message"], key="sync-status", size=20, weight=ft.FontWeight.BOLD,
+                                color=color))
+        if st["error"]:
+            controls.append(ft.Text(t("ui.syncx.what_to_do"), key="sync-error-help",
+                                    color=ft.Colors.ON_SURFACE_VARIANT))
+        if busy == "sync" or st["running"]:
+            p = st["progress"]
+            controls.append(ft.Row([ft.ProgressRing(width=20, height=20),
+                                    ft.Text(_progress_text(p) if p else t("ui.syncx.starting"),
+                                            key="sync-progress")]))
+        rep = st["last_report"]
+        if rep is not None and not busy and rep.ok:
+            controls.append(ft.Text(t("ui.syncx.last_result", up=rep.applied + rep.duplicate, down=rep.pulled,
+                                      photos=rep.photos_uploaded + rep.photos_downloaded,
+                                      kb=round((rep.bytes_sent + rep.bytes_received) / 1024, 1)),
+                                    key="sync-last-result"))
+        controls.append(ft.Text(t("ui.syncx.last", when=st["last_at"] or t("ui.sync.never")), key="sync-last-at"))
+    else:
+        controls.append(ft.Text(t("ui.syncx.not_enrolled"), key="sync-status", size=18,
+                                weight=ft.FontWeight.BOLD))
+        controls.append(row_tile("sync-enroll-open", t("ui.syncx.enroll_open"), t("ui.syncx.enroll_hint"),
+                                 on_click=lambda _: go("/sync/enroll"),
+                                 leading=ft.Icon(ft.Icons.LINK)))
+    if message:
+        controls.append(ft.Text(message, key="sync-message"))
+
+    async def sync_now(_: Any) -> None:
+        set_busy("sync")
+        set_message("")
+        try:
+            rep = await asyncio.to_thread(svc.sync_now)
+            set_message(rep.error.message if rep.error else "")
+        except SyncServiceError as exc:
+            set_message(str(exc))
+        finally:
+            set_busy("")
+            state.data_changed()
+
+    async def export(_: Any) -> None:
+        set_busy("export")
+        try:
+            r = await asyncio.to_thread(svc.export)
+            set_message(t("ui.syncx.exported", path="、".join(r["paths"]), changes=r["changes"],
+                          photos=r["photos"], kb=r["kb"]))
+        except SyncServiceError as exc:
+            set_message(str(exc))
+        finally:
+            set_busy("")
+
+    async def import_return(_: Any) -> None:
+        picker = picker_ref.current
+        files = await picker.pick_files(allowed_extensions=["gwb"], allow_multiple=False)
+        if not files:
+            return
+        set_busy("import")
+        try:
+            f = files[0]
+            if f.path:
+                data = await asyncio.to_thread(_read, f.path)
+            else:
+                data = (await _upload(page, picker, state.services, [f]))[0][1]
+            if data is None:
+                set_message(t("ui.syncx.error.unreadable", name=f.name))
+                return
+            r = await asyncio.to_thread(svc.import_return, data)
+            set_message(t("ui.syncx.imported", acked=r["acked"], refused=r["refused"], records=r["records"]))
+            state.data_changed()
+        except SyncServiceError as exc:
+            set_message(str(exc))
+        finally:
+            set_busy("")
+
+    if st["enrolled"]:
+        controls.append(ft.Row([big_button("sync-now", t("ui.syncx.now") if busy != "sync" else t("ui.syncx.running"),
+                                           sync_now, icon=ft.Icons.SYNC, disabled=bool(busy))]))
+
+    controls += [
         section(t("ui.sync.by_kind")),
+        ft.Text(t("ui.sync.waiting", n=box["changes"]), key="sync-waiting", size=16),
+        ft.Text(t("ui.sync.photos", n=box["photos"], size=box["photo_bytes_text"]), key="sync-photos"),
     ]
     if not box["by_kind"]:
         controls.append(empty(t("ui.sync.nothing")))
@@ -27,11 +146,121 @@ def SyncScreen() -> ft.View:
         controls.append(row_tile(f"sync-kind:{kind}", t(f"ui.kind.{kind}"), str(n)))
     if box["refused"]:
         controls.append(section(t("ui.sync.refused")))
+        controls.append(ft.Text(t("ui.syncx.refused_help"), color=ft.Colors.ON_SURFACE_VARIANT))
         for r in box["refused"]:
             controls.append(row_tile(f"sync-refused:{r['change_id']}", t(f"ui.kind.{r['kind']}"),
-                                     r["reason"]))
-    if box["conflicts"]:
-        controls.append(section(t("ui.sync.conflicts", n=box["conflicts"])))
-    controls.append(ft.Container(ft.Text(t("ui.sync.engine_later"), color=ft.Colors.ON_SURFACE_VARIANT,
-                                         key="sync-note"), padding=ft.Padding.only(top=16)))
+                                     r["reason"], leading=ft.Icon(ft.Icons.BLOCK, color=ft.Colors.ERROR)))
+
+    conflicts = svc.conflicts()
+    if conflicts:
+        controls.append(section(t("ui.syncx.conflicts", n=len(conflicts))))
+        controls.append(ft.Text(t("ui.syncx.conflicts_help"), color=ft.Colors.ON_SURFACE_VARIANT))
+    for c in conflicts:
+        controls.append(_conflict_card(state, svc, c, set_message))
+
+    if st["enrolled"]:
+        controls.append(section(t("ui.syncx.bundles")))
+        controls.append(ft.Text(t("ui.syncx.bundles_help"), color=ft.Colors.ON_SURFACE_VARIANT))
+        controls.append(ft.Row([
+            ft.OutlinedButton(t("ui.syncx.export"), key="sync-export", icon=ft.Icons.SAVE_ALT,
+                              on_click=export, disabled=bool(busy), height=TOUCH, expand=True),
+            ft.OutlinedButton(t("ui.syncx.import"), key="sync-import", icon=ft.Icons.FILE_OPEN,
+                              on_click=import_return, disabled=bool(busy), height=TOUCH, expand=True),
+        ], wrap=True))
     return tab_view(4, t("ui.sync.title"), controls)
+
+
+def _conflict_card(state: Any, svc: SyncService, c: dict, set_message: Any) -> ft.Control:
+    key = c["key"]
+    field_name = t(f"ui.field.{c['field']}") if _has(f"ui.field.{c['field']}") else c["field"]
+
+    def reapply(_: Any) -> None:
+        try:
+            svc.reapply_conflict(key)
+            set_message(t("ui.syncx.reapplied"))
+        except SyncServiceError as exc:
+            set_message(str(exc))
+        state.data_changed()
+
+    def dismiss(_: Any) -> None:
+        svc.dismiss_conflict(key)
+        set_message(t("ui.syncx.dismissed"))
+        state.data_changed()
+
+    return ft.Card(ft.Container(ft.Column([
+        ft.Text(t("ui.syncx.conflict_title", kind=t(f"ui.kind.{c['kind']}") if _has(f"ui.kind.{c['kind']}")
+                  else c["kind"], field=field_name), weight=ft.FontWeight.BOLD),
+        ft.Text(t("ui.syncx.kept", value=c["kept_text"]), key=f"conflict-kept:{key}"),
+        ft.Text(t("ui.syncx.lost", value=c["lost_text"]), key=f"conflict-lost:{key}"),
+        ft.Row([
+            ft.TextButton(t("ui.syncx.use_lost"), key=f"conflict-reapply:{key}", on_click=reapply),
+            ft.TextButton(t("ui.syncx.keep_current"), key=f"conflict-dismiss:{key}", on_click=dismiss),
+        ], wrap=True),
+    ], spacing=4), padding=12), key=f"conflict:{key}")
+
+
+def _has(key: str) -> bool:
+    from sync.i18n import catalog
+
+    return key in catalog()
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+@ft.component
+def EnrollScreen() -> ft.View:
+    """Connect this device: server URL + one-time code + device name."""
+    state = use_app()
+    svc = SyncService.attach(state.services)
+    en = svc.enrollment()
+    values = ft.use_ref(None)
+    if values.current is None:
+        values.current = {"url": (en or {}).get("server_url") or svc.server_hint or "", "code": "",
+                          "name": t("ui.syncx.default_device")}
+    busy, set_busy = ft.use_state(False)
+    error, set_error = ft.use_state("")
+
+    def setter(name: str) -> Any:
+        def h(e: ft.Event[ft.TextField]) -> None:
+            values.current[name] = e.control.value or ""
+        return h
+
+    async def submit(_: Any) -> None:
+        v = values.current
+        set_busy(True)
+        set_error("")
+        try:
+            doc = await asyncio.to_thread(svc.enroll, v["url"], v["code"], v["name"])
+        except SyncServiceError as exc:
+            set_error(str(exc))
+            return
+        finally:
+            set_busy(False)
+        state.tell(t("ui.syncx.enrolled", user=(doc.get("user") or {}).get("name", "")))
+        state.data_changed()
+        go("/sync")
+
+    controls: list[ft.Control] = [
+        ft.Text(t("ui.syncx.enroll_intro"), color=ft.Colors.ON_SURFACE_VARIANT),
+        ft.TextField(label=t("ui.syncx.url"), key="enroll-url", value=values.current["url"],
+                     hint_text="http://192.168.1.10:8000", on_change=setter("url"),
+                     keyboard_type=ft.KeyboardType.URL),
+        ft.TextField(label=t("ui.syncx.code"), key="enroll-code", value=values.current["code"],
+                     on_change=setter("code")),
+        ft.TextField(label=t("ui.syncx.device_name"), key="enroll-name", value=values.current["name"],
+                     on_change=setter("name")),
+    ]
+    if en:
+        controls.append(ft.Text(t("ui.syncx.already", user=(en.get("user") or {}).get("name", ""),
+                                  url=en.get("server_url", "")), key="enroll-already"))
+    if error:
+        controls.append(ft.Text(error, color=ft.Colors.ERROR, key="enroll-error"))
+    controls.append(ft.Row([big_button("enroll-submit", t("ui.syncx.enrolling") if busy else t("ui.syncx.enroll"),
+                                       submit, icon=ft.Icons.LINK, disabled=busy)]))
+    return detail_view(t("ui.syncx.enroll_title"), controls)

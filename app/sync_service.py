@@ -1,0 +1,311 @@
+"""Sync inside the field app: enrollment, the background runner, status, conflicts, bundles.
+
+One ``SyncService`` per data folder (``Services.sync``), shared by every browser tab. The
+runner syncs from its own thread; screens subscribe with ``add_listener`` and must hand the
+callbacks to their event loop themselves (``page.run_task``): listeners are called from the
+sync thread. The enrollment is kept in the store meta under the same key as
+``gridwall sync enroll`` uses, so the shell and the app share one enrollment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.store.store import conflict_key
+from sync.bundles.device import apply_return, export_bundle
+from sync.bundles.format import BundleError
+from sync.client.cli import ENROLLMENT_KEY
+from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_queue, sync_status
+from sync.client.runner import SyncRunner
+from sync.client.transport import SyncError
+from sync.i18n import t
+
+log = logging.getLogger(__name__)
+DISMISSED_KEY = "sync.conflicts_done"  # conflict keys a person has dealt with (the log is grow-only)
+Listener = Callable[[str, Any], None]  # (event, payload): "progress" Progress | "report" SyncReport
+
+
+class SyncServiceError(Exception):
+    """A message for people (already translated): what went wrong and what to do."""
+
+
+def _fmt_ms(ms: int | None) -> str:
+    if not ms:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+class SyncService:
+    def __init__(self, services: Any, *, server_hint: str | None = None, interval_s: float = 300.0,
+                 background: bool = True, **engine_options: Any) -> None:
+        self.services = services
+        self.store = services.store
+        self.server_hint = server_hint  # `gridwall app --server URL`: prefills the enrol form
+        self.interval_s = interval_s
+        self.background = background  # False: no runner thread (syncs only when asked; tests)
+        self.engine_options = engine_options
+        self.engine: SyncEngine | None = None
+        self.runner: SyncRunner | None = None
+        self.progress: Progress | None = None  # the running sync's progress, None when idle
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def attach(cls, services: Any, **options: Any) -> SyncService:
+        """The data folder's sync service, made once and kept on ``services.sync``."""
+        svc = getattr(services, "sync", None)
+        if svc is None:
+            svc = cls(services, **options)
+            services.sync = svc
+        return svc
+
+    # ------------------------------------------------------------------ enrollment
+    def enrollment(self) -> dict | None:
+        en = self.store.meta_get(ENROLLMENT_KEY)
+        return dict(en) if en else None
+
+    @property
+    def enrolled(self) -> bool:
+        return self.enrollment() is not None
+
+    def enroll(self, server_url: str, code: str, device_name: str) -> dict:
+        """Blocking (network): call it from a thread. Raises SyncServiceError in plain words."""
+        url = (server_url or "").strip()
+        if not url.startswith(("http://", "https://")):
+            raise SyncServiceError(t("ui.syncx.error.url"))
+        if not (code or "").strip():
+            raise SyncServiceError(t("ui.syncx.error.code"))
+        try:
+            en = enroll(url, code, (device_name or "").strip() or t("ui.syncx.default_device"),
+                        **self._transport_options())
+        except SyncError as exc:
+            raise SyncServiceError(exc.message) from None
+        doc = {"server_url": en.server_url, "device_id": en.device_id, "token": en.token,
+               "secret": en.secret, "user": en.user, "scope": en.scope}
+        self.store.meta_set(ENROLLMENT_KEY, doc)
+        self._profile_from_enrollment(doc)
+        self.start()
+        return doc
+
+    def _transport_options(self) -> dict[str, Any]:
+        keys = ("read_timeout", "connect_timeout", "deadline_s", "max_attempts", "backoff_base_s", "sleep", "rng")
+        return {k: v for k, v in self.engine_options.items() if k in keys}
+
+    def _profile_from_enrollment(self, en: dict) -> None:
+        """The app works for the enrolled user and their first grid from now on."""
+        p = self.services.profile
+        user = en.get("user") or {}
+        grids = (en.get("scope") or {}).get("grids") or []
+        grid_id = grids[0] if grids else p.get("grid_id")
+        self.services.set_profile(
+            user_id=user.get("id") or p["user_id"], user_name=user.get("name") or p.get("user_name", ""),
+            grid_id=grid_id, grid_name=p.get("grid_name", "") if grid_id == p.get("grid_id") else "",
+            village_id=p.get("village_id", ""), village=p.get("village", ""),
+            visit_interval_days=p.get("visit_interval_days") or 30)
+        self._names_from_reference()
+
+    def _names_from_reference(self) -> bool:
+        """Grid and village names from the pulled reference records (after the first sync)."""
+        p = self.services.profile
+        grid = self.store.get("grid", p.get("grid_id", ""))
+        if grid is None:
+            return False
+        gf = grid.get("fields", {})
+        vid = gf.get("village") or p.get("village_id", "")
+        village = self.store.get("village", vid) if vid else None
+        vname = (village or {}).get("fields", {}).get("name") or p.get("village", "")
+        gname = gf.get("name") or p.get("grid_name", "")
+        if (gname, vid, vname) == (p.get("grid_name"), p.get("village_id"), p.get("village")):
+            return False
+        self.services.set_profile(user_id=p["user_id"], user_name=p.get("user_name", ""), grid_id=p["grid_id"],
+                                  grid_name=gname, village_id=vid, village=vname,
+                                  visit_interval_days=p.get("visit_interval_days") or 30)
+        return True
+
+    # ------------------------------------------------------------------ running
+    def start(self) -> None:
+        """Build the engine and runner when enrolled; with ``background`` sync now and on a timer."""
+        en = self.enrollment()
+        if en is None:
+            return
+        with self._lock:
+            if self.engine is None:
+                self.engine = SyncEngine(self.store, en["server_url"], en["token"],
+                                         on_progress=self._on_progress, **self.engine_options)
+                self.runner = SyncRunner(self.engine, interval_s=self.interval_s, on_report=self._on_report)
+                if self.background:
+                    self.runner.start()
+        if self.background and self.runner is not None:
+            self.runner.trigger()  # sync on start
+
+    def trigger(self) -> None:
+        """Sync soon in the background (on resume, when the link comes back)."""
+        self.start()
+        if self.runner is not None and self.background:
+            self.runner.trigger()
+
+    def sync_now(self) -> SyncReport:
+        """"立即同步": one sync in the caller's thread (waits for a running one). Blocking."""
+        if not self.enrolled:
+            raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
+        self.start()
+        assert self.runner is not None
+        return self.runner.run_once()
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None and self.runner.running
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+
+    def add_listener(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _emit(self, event: str, payload: Any) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(event, payload)
+            except Exception:  # noqa: BLE001 - a closed tab must not stop the sync
+                log.exception("sync listener failed")
+                self.remove_listener(fn)
+
+    def _on_progress(self, prog: Progress) -> None:
+        self.progress = None if prog.phase == "done" else Progress(**vars(prog))
+        self._emit("progress", prog)
+
+    def _on_report(self, rep: SyncReport) -> None:
+        self.progress = None
+        if rep.ok:
+            self._names_from_reference()
+        self._emit("report", rep)
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict[str, Any]:
+        """What the 同步 screen shows; "全部已同步" only when nothing waits in any direction."""
+        st = sync_status(self.store, photo_queue(self.store))
+        last = self.store.meta_get("sync.last") or {}
+        rep = self.runner.last_report if self.runner else None
+        return {
+            "enrolled": self.enrolled, "state": st.state, "message": st.message,
+            "outbox": st.outbox, "photos_to_upload": st.photos_to_upload,
+            "photos_missing": st.photos_missing, "refused": st.refused,
+            "last_at": _fmt_ms(last.get("at_ms")), "last_ok": last.get("ok"),
+            "error": last.get("message") if last and not last.get("ok") else None,
+            "running": self.running, "progress": self.progress,
+            "last_report": rep,
+        }
+
+    def record_state(self, record_id: str) -> str:
+        """"pending" (waits for upload), "refused" (the server said no) or "synced"."""
+        for r in self.store.refused_changes():
+            if r["change"].get("id") == record_id:
+                return "refused"
+        for ch in self.store.pending_changes(limit=1_000_000):
+            if ch.get("id") == record_id:
+                return "pending"
+        return "synced" if self.enrolled else "pending"
+
+    # ------------------------------------------------------------------ conflicts
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Open conflicts (not yet re-applied or dismissed), newest first, with both values."""
+        done = set(self.store.meta_get(DISMISSED_KEY) or [])
+        out = []
+        for c in self.store.conflicts():
+            key = conflict_key(c)
+            if key in done:
+                continue
+            out.append({**c, "key": key, "kept_text": _value_text(c.get("kept_value")),
+                        "lost_text": _value_text(c.get("lost_value"))})
+        out.sort(key=lambda c: c.get("lost_stamp") or "", reverse=True)
+        return out
+
+    def _done(self, key: str) -> None:
+        done = list(self.store.meta_get(DISMISSED_KEY) or [])
+        if key not in done:
+            self.store.meta_set(DISMISSED_KEY, done + [key])
+
+    def dismiss_conflict(self, key: str) -> None:
+        self._done(key)
+
+    def reapply_conflict(self, key: str) -> None:
+        """Make the lost value current again with a new edit (it syncs like any change)."""
+        hit = next((c for c in self.conflicts() if c["key"] == key), None)
+        if hit is None:
+            raise SyncServiceError(t("ui.syncx.error.conflict_gone"))
+        rec = self.store.get(hit["kind"], hit["record_id"])
+        if rec is None:
+            raise SyncServiceError(t("ui.syncx.error.record_gone"))
+        self.services._edit(rec, {hit["field"]: hit["lost_value"]})
+        self._done(key)
+
+    # ------------------------------------------------------------------ bundles
+    def export(self) -> dict[str, Any]:
+        """Write a .gwb bundle into DATA/exports/ (deletes nothing). Blocking."""
+        en = self.enrollment()
+        if en is None:
+            raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
+        folder = Path(self.store.data_dir) / "exports"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = folder / f"gridwall-{en['device_id'][:8]}-{stamp}.gwb"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            s = export_bundle(self.store, out, device_id=en["device_id"],
+                              user=(en.get("user") or {}).get("id"), secret=bytes.fromhex(en["secret"]))
+        except OSError as exc:
+            raise SyncServiceError(t("ui.syncx.error.write", path=out, error=exc.strerror or exc)) from None
+        return {"paths": [str(p) for p in s.paths], "changes": s.changes, "photos": s.photos,
+                "kb": round(s.bytes / 1024, 1)}
+
+    def import_return(self, data: bytes | Path) -> dict[str, Any]:
+        """Apply a return bundle from the operator. Blocking. Bad bundles change nothing."""
+        en = self.enrollment()
+        if en is None:
+            raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
+        try:
+            s = apply_return(self.store, data, device_id=en["device_id"], secret=bytes.fromhex(en["secret"]))
+        except BundleError as exc:
+            raise SyncServiceError(exc.message) from None
+        self._names_from_reference()
+        return {"acked": s.acked, "refused": len(s.refused), "records": s.records, "photos": s.photos}
+
+
+def _value_text(v: Any) -> str:
+    if v is None:
+        return t("ui.syncx.value_none")
+    if isinstance(v, bool):
+        return t("ui.syncx.yes") if v else t("ui.syncx.no")
+    if isinstance(v, (list, tuple)):
+        return "、".join(_value_text(x) for x in v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_value_text(x)}" for k, x in v.items())
+    return str(v)
+
+
+def bind_session(page: Any, state: Any) -> SyncService:
+    """Per app session: start syncing if enrolled (sync on start) and re-read the screens
+    after a sync that brought or settled something. Listener calls come from the sync thread,
+    so they are handed to the session's loop with ``page.run_task``."""
+    svc = SyncService.attach(state.services)
+
+    async def bump() -> None:
+        state.data_changed()
+
+    def listener(event: str, rep: Any) -> None:
+        if event == "report" and (rep.pulled or rep.applied or rep.refused or rep.photos_downloaded):
+            page.run_task(bump)
+
+    svc.add_listener(listener)
+    svc.start()
+    return svc

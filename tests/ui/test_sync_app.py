@@ -1,0 +1,211 @@
+"""同步 in the app against the REAL server (uvicorn + SQLite on 127.0.0.1): enrol from the
+screen, 立即同步, truthful status, server down, refused changes, conflicts, bundles."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from harness import Harness
+from ui_photos import make_jpeg
+
+from app.services import Services
+from app.sync_service import SyncService
+from sync.client.cli import ENROLLMENT_KEY
+from sync.server import store as server_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+from realserver import RealServer  # noqa: E402 - the sync suite's real server helper
+
+# Short timeouts and no real sleeping between retries: a dead server answers quickly.
+FAST = {"read_timeout": 5.0, "connect_timeout": 2.0, "deadline_s": 10.0, "max_attempts": 2,
+        "sleep": lambda _s: None, "rng": random.Random(3)}
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = RealServer(tmp_path / "srv")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sync_svc(services: Services):
+    svc = SyncService.attach(services, background=False, **FAST)
+    yield svc
+    svc.stop()
+
+
+def code_for(server: RealServer, who: str = "w1") -> str:
+    _, code = server.run(server_store.create_enrollment, server.org.users[who])
+    return code
+
+
+async def enroll_on_screen(h: Harness, url: str, code: str) -> None:
+    await h.nav(4)
+    await h.tap("sync-enroll-open")
+    assert h.route == "/sync/enroll"
+    await h.type("enroll-url", url)
+    await h.type("enroll-code", code)
+    await h.tap("enroll-submit")
+
+
+def status(h: Harness) -> str:
+    return h.by_key("sync-status").value
+
+
+def test_enroll_from_screen_record_visit_sync_now(run_app, services, sync_svc, server):
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, "WRONG-CODE")
+        assert "注册码无效" in h.by_key("enroll-error").value and h.route == "/sync/enroll"
+        assert services.store.meta_get(ENROLLMENT_KEY) is None
+        await h.type("enroll-code", code)
+        await h.tap("enroll-submit")
+        assert h.route == "/sync", h.screen_text()[:300]
+        en = services.store.meta_get(ENROLLMENT_KEY)  # the key `gridwall sync now` reads
+        assert en["server_url"] == server.url and en["token"]
+        assert services.profile["user_id"] == server.org.users["w1"]
+        assert services.profile["grid_id"] == server.org.grid
+        assert status(h) == "还没有同步过"
+        await h.tap("sync-now")  # first sync pulls the reference records: names of grid and village
+        assert status(h) == "全部已同步"
+        assert services.profile["grid_name"] == "东村一网格" and services.profile["village"] == "东村"
+        assert services.profile["village_id"] == server.org.village
+
+        hid, _ = services.save_household({"head": "王建国", "address": "东村3组1号"})
+        vid, errors = services.save_visit({"household": hid, "kind": "routine"}, [], [])
+        assert not errors
+        await h.nav(0)
+        await h.nav(4)
+        assert status(h).startswith("待同步：2 条记录")  # never "all synced" while the outbox waits
+        assert sync_svc.record_state(vid) == "pending"
+        await h.tap("sync-now")
+        assert status(h) == "全部已同步"
+        assert "上传 2 条" in h.by_key("sync-last-result").value
+        state = server.state()
+        assert state[hid]["fields"]["head"] == "王建国" and state[vid]["kind"] == "visit"
+        assert services.store.outbox_size() == 0 and sync_svc.record_state(vid) == "synced"
+
+    run_app(scenario)
+
+
+def test_server_down_plain_error_and_outbox_kept(run_app, services, sync_svc, server):
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")
+        hid, _ = services.save_household({"head": "李桂兰", "address": "东村2组"})
+        server.stop()
+        await h.tap("sync-now")
+        text = status(h)
+        assert "上次同步没有完成" in text and "连不上服务器" in text, text
+        assert "不会丢失" in h.by_key("sync-error-help").value
+        assert services.store.outbox_size() == 1 and sync_svc.record_state(hid) == "pending"
+        assert h.by_key("sync-waiting").value.startswith("1 ")
+
+    run_app(scenario)
+
+
+def test_unreachable_server_on_enroll_says_what_to_do(run_app, services, sync_svc, server):
+    code = code_for(server)
+    url = server.url
+    server.stop()
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, url, code)
+        assert "连不上服务器" in h.by_key("enroll-error").value
+        await h.type("enroll-url", "192.168.1.10:8000")
+        await h.tap("enroll-submit")
+        assert "http://" in h.by_key("enroll-error").value
+        assert services.store.meta_get(ENROLLMENT_KEY) is None
+
+    run_app(scenario)
+
+
+def test_refused_change_stays_visible_with_reason(run_app, services, sync_svc, server):
+    # Recorded before enrollment: for the device's own local grid, which the server refuses.
+    hid, _ = services.save_household({"head": "赵四", "address": "本机网格"})
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")
+        refused = services.store.refused_changes()
+        assert [r["change"]["id"] for r in refused] == [hid]
+        tile = h.by_key(f"sync-refused:{refused[0]['change']['change_id']}")
+        assert tile.subtitle.value == refused[0]["reason"] and refused[0]["reason"]
+        assert status(h) != "全部已同步" and "拒绝" in status(h)
+        assert sync_svc.record_state(hid) == "refused"
+        assert services.store.get("household", hid) is not None  # never deleted
+
+    run_app(scenario)
+
+
+def test_conflict_shows_both_values_and_the_lost_one_can_be_reapplied(run_app, services, sync_svc, server):
+    code = code_for(server)
+    other, other_en = server.device("w2")
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")
+        hid, _ = services.save_household({"head": "刘大爷", "address": "东村3组12号"})
+        await h.tap("sync-now")
+        from sync.client.engine import SyncEngine
+
+        b = SyncEngine(other, server.url, other_en.token, **FAST)
+        assert b.sync_once().ok
+        # This device edits first, the other phone later: the later edit wins everywhere.
+        services.save_household({"head": "刘大爷", "address": "东村3组12号", "phone": "13800000001"}, hid)
+        other.update(hid, {"phone": "13900000002"})
+        assert b.sync_once().ok
+        await h.tap("sync-now")
+        assert services.store.get("household", hid)["fields"]["phone"] == "13900000002"
+        [c] = sync_svc.conflicts()
+        assert h.by_key(f"conflict-kept:{c['key']}").value.endswith("13900000002")
+        assert h.by_key(f"conflict-lost:{c['key']}").value.endswith("13800000001")
+        await h.tap(f"conflict-reapply:{c['key']}")
+        assert services.store.get("household", hid)["fields"]["phone"] == "13800000001"
+        assert not h.has_key(f"conflict:{c['key']}") and sync_svc.conflicts() == []
+        await h.tap("sync-now")
+        assert server.state()[hid]["fields"]["phone"] == "13800000001"
+        assert status(h) == "全部已同步"
+
+    run_app(scenario)
+
+
+def test_not_all_synced_while_a_photo_waits(run_app, services, sync_svc, server, tmp_path):
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")
+        assert status(h) == "全部已同步"
+        ref = services.add_photo(make_jpeg(tmp_path / "a.jpg").read_bytes())  # taken, not uploaded
+        await h.nav(0)
+        await h.nav(4)
+        assert services.store.outbox_size() == 0
+        assert status(h) == "待同步：0 条记录，1 张照片"
+        await h.tap("sync-now")
+        assert status(h) == "全部已同步" and server.blobs.has(ref.sha256)
+
+    run_app(scenario)
+
+
+def test_export_bundle_into_the_data_folder(run_app, services, sync_svc, server):
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        hid, _ = services.save_household({"head": "孙五", "address": "东村"})
+        await h.tap("sync-export")
+        msg = h.by_key("sync-message").value
+        files = list((services.store.data_dir / "exports").glob("*.gwb"))
+        assert len(files) == 1 and str(files[0]) in msg and "1 条修改" in msg
+        assert services.store.outbox_size() == 1  # export deletes nothing
+
+    run_app(scenario)
