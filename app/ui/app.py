@@ -54,7 +54,12 @@ ROUTES = [
 
 @ft.component
 def App(state: AppState) -> Any:
-    return AppCtx(state, lambda: ft.Router(ROUTES, manage_views=True))
+    from app.staff_services import is_staff
+    from app.ui.screens.staff import STAFF_ROUTES
+
+    # Township staff (role from the enrolled account) get the staff screens.
+    routes = STAFF_ROUTES if is_staff(state.services) else ROUTES
+    return AppCtx(state, lambda: ft.Router(routes, manage_views=True))
 
 
 def make_main(services: Any, *, font_url: str | None = None) -> Callable[[ft.Page], None]:

@@ -13,10 +13,14 @@ from sync.clock import HybridClock
 CLOCK = HybridClock("seed-node")
 
 
-def make_staff(services: Services) -> None:
-    """Enroll the device as a township staff account (what sync enrollment stores)."""
-    services.store.meta_set("sync.enrollment", {"user": {"id": services.user_id, "role": "township_staff",
-                                                         "name": "镇干部"}})
+def make_staff(services: Services, *, enrolled: bool = False) -> None:
+    """Make the device a township staff one: through the enrollment record (its user's role)
+    or, for app sessions that must not start syncing, the profile's role."""
+    if enrolled:
+        services.store.meta_set("sync.enrollment", {"user": {"id": services.user_id,
+                                                             "role": "township_staff", "name": "镇干部"}})
+    else:
+        services.store.meta_set("profile", {**services.profile, "role": "township_staff"})
 
 
 def ref(services: Services, kind: str, fields: dict[str, Any]) -> str:

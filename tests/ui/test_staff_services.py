@@ -17,7 +17,7 @@ from sync.reports.dates import add_working_days
 
 @pytest.fixture
 def staff(services) -> StaffServices:
-    make_staff(services)
+    make_staff(services, enrolled=True)
     return staff_services_for(services)
 
 

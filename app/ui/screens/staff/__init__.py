@@ -1,0 +1,23 @@
+"""Township staff screens: the board, acting on an issue, echo wall, figures, flags."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from app.ui.screens.settings import SettingsScreen
+from app.ui.screens.staff.act import ActScreen
+from app.ui.screens.staff.board import BoardScreen
+from app.ui.screens.staff.figures import FiguresScreen
+from app.ui.screens.staff.flags import FlagsScreen
+from app.ui.screens.staff.wall import WallScreen
+
+STAFF_ROUTES = [
+    ft.Route(index=True, component=BoardScreen),
+    ft.Route(path="board", component=BoardScreen, children=[
+        ft.Route(path=":iid", component=ActScreen),
+    ]),
+    ft.Route(path="wall", component=WallScreen),
+    ft.Route(path="figures", component=FiguresScreen),
+    ft.Route(path="flags", component=FlagsScreen),
+    ft.Route(path="settings", component=SettingsScreen),
+]

@@ -1,0 +1,129 @@
+"""Act on one issue: only the staff actions valid in its state are offered; each one asks
+for what its event needs (reason, unit and deadline, level ...) and lands in the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.ui.screens.staff.layout import dropdown, use_staff
+from app.ui.state import use_app
+from app.ui.widgets import TOUCH, badge, detail_view, empty, row_tile, section
+from sync import workflow as wf
+from sync.i18n import t
+
+# action -> its input fields: (name, kind) with kind text | long | unit | date | level
+ACTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "accept": (("note", "text"),),
+    "reject": (("reason", "long"),),
+    "assign": (("unit", "unit"), ("deadline", "date"), ("note", "text")),
+    "return": (("reason", "long"),),
+    "extend": (("deadline", "date"), ("reason", "long")),
+    "supervise": (("level", "level"), ("note", "long")),
+    "progress": (("note", "long"),),
+    "resolve": (("reply", "long"),),
+    "close": (("outcome", "long"),),
+    "reopen": (("reason", "long"),),
+    "comment": (("text", "long"),),
+}
+
+
+@ft.component
+def ActScreen() -> ft.View:
+    state = use_app()
+    _ = state.version
+    svc = use_staff()
+    iid = ft.use_route_params().get("iid", "")
+    action, set_action = ft.use_state(None)
+    values, set_values = ft.use_state({})
+    errors, set_errors = ft.use_state({})
+    it = svc.staff_issue(iid)
+    if it is None:
+        return detail_view(t("ui.issue.title"), [empty(t("ui.error.gone"))])
+
+    def pick(a: str) -> Any:
+        def h(_: Any) -> None:
+            init: dict[str, Any] = {}
+            if a == "assign":
+                init["deadline"] = it["default_deadline"]
+            elif a == "extend":
+                init["deadline"] = it["deadline"]
+            elif a == "supervise":
+                init["level"] = str(max(1, it["supervised"] or 1))
+            set_action(None if a == action else a)
+            set_values(init)
+            set_errors({})
+        return h
+
+    def put(name: str) -> Any:
+        return lambda v: set_values({**values, name: v})
+
+    def save(_: Any) -> None:
+        errs = svc.act(iid, action, values)
+        set_errors(errs)
+        if errs:
+            return
+        set_action(None)
+        set_values({})
+        state.data_changed()
+        state.tell(t("ui.staff.done", action=wf.event_label(action)))
+
+    meta = [badge(wf.state_label(it["status"])), badge(it["urgency_label"])]
+    if it["appeal_label"]:
+        meta.append(badge(it["appeal_label"]))
+    if it["overdue"]:
+        meta.append(badge(t("ui.issue.overdue"), ft.Colors.RED_200))
+    if it["supervised"]:
+        meta.append(badge(t("ui.staff.supervised", level=it["supervised"]), ft.Colors.ORANGE_200))
+    controls: list[ft.Control] = [
+        ft.Text(it["title"], size=20, weight=ft.FontWeight.BOLD, key="issue-title"),
+        ft.Row(meta, wrap=True, key="issue-meta"),
+        ft.Text(" · ".join(x for x in (it["category"], it["household_label"], it["at_text"]) if x),
+                size=13, key="issue-sub"),
+    ]
+    if it["description"]:
+        controls.append(ft.Text(it["description"], key="issue-description"))
+    if it["unit"]:
+        controls.append(ft.Text(t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"]),
+                                key="issue-unit"))
+    controls.append(section(t("ui.staff.actions")))
+    if not it["staff_actions"]:
+        controls.append(empty(t("ui.staff.no_actions")))
+    controls.append(ft.Row([
+        (ft.FilledButton if a == action else ft.OutlinedButton)(
+            wf.event_label(a), key=f"act:{a}", on_click=pick(a), height=44)
+        for a in it["staff_actions"]], wrap=True, spacing=6, run_spacing=6))
+    if action:
+        if errors.get("type"):
+            controls.append(ft.Text(errors["type"], color=ft.Colors.ERROR, key="act-error"))
+        for name, kind in ACTION_FIELDS.get(action, ()):
+            key = f"act-f:{name}"
+            label = t(f"ui.staff.field.{name}")
+            if kind == "unit":
+                controls.append(dropdown(key, label, svc.units(), values.get(name), put(name), width=320))
+                if errors.get(name):
+                    controls.append(ft.Text(errors[name], color=ft.Colors.ERROR, size=12))
+            elif kind == "level":
+                controls.append(dropdown(key, label, [(str(n), t(f"ui.staff.level.{n}")) for n in (1, 2, 3)],
+                                         values.get(name), put(name), width=320))
+                if errors.get(name):
+                    controls.append(ft.Text(errors[name], color=ft.Colors.ERROR, size=12))
+            else:
+                controls.append(ft.TextField(
+                    key=key, label=label, value=values.get(name, ""), multiline=kind == "long",
+                    hint_text="YYYY-MM-DD" if kind == "date" else None, error=errors.get(name),
+                    on_change=lambda e, n=name: put(n)(e.control.value or "")))
+        controls.append(ft.FilledButton(t("ui.staff.confirm", action=wf.event_label(action)), key="act-save",
+                                        icon=ft.Icons.CHECK, on_click=save, height=TOUCH))
+
+    controls.append(section(t("ui.issue.timeline")))
+    for i, ev in enumerate(it["timeline"]):
+        sub = " · ".join(x for x in (ev["at_text"], ev["actor"], ev["detail"]) if x)
+        controls.append(row_tile(f"event:{i}", f"{ev['type_label']} → {ev['state_label']}", sub,
+                                 leading=ft.Icon(ft.Icons.WARNING_AMBER if ev["flagged"] else ft.Icons.CIRCLE,
+                                                 size=20 if ev["flagged"] else 14,
+                                                 color=ft.Colors.ERROR if ev["flagged"] else ft.Colors.PRIMARY)))
+        if ev["flagged"]:
+            controls.append(ft.Text(ev["flag"], color=ft.Colors.ERROR, size=12, key=f"event-flag:{i}"))
+    return detail_view(t("ui.staff.act.title"), controls)

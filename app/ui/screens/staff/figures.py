@@ -1,0 +1,92 @@
+"""Figures (统计) from sync.reports for this month / quarter / year per village, each with
+N and its definition and a simple bar; and the ledger (整改台账) export button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.services import ServiceError
+from app.ui.screens.staff.layout import staff_view, use_staff
+from app.ui.state import use_app
+from app.ui.widgets import section
+from sync.i18n import t
+from sync.reports.metrics import FIGURES, RATE_FIGURES
+
+PERIODS = ("month", "quarter", "year")
+
+
+def _bar(fig: Any, key: str, biggest: float) -> ft.Control:
+    """A bar of the figure: rates against 100 %, counts against the largest in the table."""
+    if fig.value is None:
+        value = 0.0
+    elif fig.key in RATE_FIGURES:
+        value = float(fig.value)
+    else:
+        value = float(fig.value) / biggest if biggest else 0.0
+    return ft.ProgressBar(key=key, value=max(0.0, min(1.0, value)), width=160, bar_height=10)
+
+
+def _figure_rows(prefix: str, figures: dict[str, Any], biggest: dict[str, float]) -> list[ft.Control]:
+    out: list[ft.Control] = []
+    for k in FIGURES:
+        fig = figures.get(k)
+        if fig is None:
+            continue
+        out.append(ft.Container(key=f"{prefix}:{k}", padding=ft.Padding.symmetric(vertical=4), content=ft.Column([
+            ft.Row([ft.Text(fig.label, weight=ft.FontWeight.BOLD, width=140),
+                    ft.Text(fig.display(), key=f"{prefix}-value:{k}", width=80),
+                    _bar(fig, f"{prefix}-bar:{k}", biggest.get(k, 0.0)),
+                    ft.Text(t("ui.staff.fig.n", n=fig.denominator), key=f"{prefix}-n:{k}")],
+                   wrap=True),
+            ft.Text(fig.definition, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+        ], spacing=2, tight=True)))
+    return out
+
+
+@ft.component
+def FiguresScreen() -> ft.View:
+    state = use_app()
+    _ = state.version
+    svc = use_staff()
+    which, set_which = ft.use_state("month")
+    exported, set_exported = ft.use_state("")
+    period = svc.period_text(which)
+    report = svc.figures(period)
+
+    async def export(_: Any) -> None:
+        import asyncio
+
+        try:
+            path = await asyncio.to_thread(svc.export_ledger, period)
+        except ServiceError as exc:
+            set_exported("")
+            state.tell(str(exc))
+            return
+        set_exported(str(path))
+        state.tell(t("ui.staff.ledger.done"))
+
+    biggest: dict[str, float] = {}
+    for g in [*report.groups, report.total]:
+        for k in FIGURES:
+            v = g.figures[k].value if k in g.figures else None
+            if v is not None and k not in RATE_FIGURES:
+                biggest[k] = max(biggest.get(k, 0.0), float(v))
+    controls: list[ft.Control] = [
+        ft.Row([ft.Chip(label=ft.Text(t(f"ui.staff.period.{p}")), key=f"period:{p}", selected=which == p,
+                        on_click=lambda _, p=p: set_which(p)) for p in PERIODS], wrap=True),
+        ft.Text(report.period.label, key="period-label", size=16, weight=ft.FontWeight.BOLD),
+        ft.Row([ft.FilledButton(t("ui.staff.ledger.export"), key="ledger-export", icon=ft.Icons.DOWNLOAD,
+                                on_click=export)]),
+    ]
+    if exported:
+        controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
+    controls.append(section(t("ui.staff.fig.total", name=report.total.label)))
+    controls += _figure_rows("total", report.total.figures, biggest)
+    for g in report.groups:
+        if not g.key:
+            continue
+        controls.append(section(g.label or g.key))
+        controls += _figure_rows(f"g-{g.key}", g.figures, biggest)
+    return staff_view(2, t("ui.staff.fig.title"), controls)

@@ -1,0 +1,78 @@
+"""The staff frame: a navigation rail beside the content on a PC or tablet (page width
+>= 800), the bottom navigation bar on a phone. Same destinations either way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.staff_services import StaffServices, staff_services_for
+from app.ui.state import use_app
+from app.ui.widgets import DialogHost, go
+from sync.i18n import t
+
+WIDE = 800  # px: from here the rail fits beside a readable board
+# (route, catalog key, icon, selected icon)
+STAFF_TABS: list[tuple[str, str, Any, Any]] = [
+    ("/board", "ui.staff.tab.board", ft.Icons.VIEW_LIST_OUTLINED, ft.Icons.VIEW_LIST),
+    ("/wall", "ui.staff.tab.wall", ft.Icons.CAMPAIGN_OUTLINED, ft.Icons.CAMPAIGN),
+    ("/figures", "ui.staff.tab.figures", ft.Icons.BAR_CHART_OUTLINED, ft.Icons.BAR_CHART),
+    ("/flags", "ui.staff.tab.flags", ft.Icons.WARNING_AMBER_OUTLINED, ft.Icons.WARNING_AMBER),
+]
+
+
+def use_staff() -> StaffServices:
+    """The staff services of this device (the app state's services, staff side)."""
+    return staff_services_for(use_app().services)
+
+
+def is_wide() -> bool:
+    width = ft.context.page.width
+    return bool(width and width >= WIDE)
+
+
+def staff_view(index: int, title: str, controls: list[ft.Control],
+               actions: list[ft.Control] | None = None) -> ft.View:
+    """A staff tab: rail + content when wide, bottom bar when narrow."""
+    acts = list(actions or [])
+    acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
+                              on_click=lambda _: go("/settings")))
+    appbar = ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False)
+    route = ft.use_view_path() or STAFF_TABS[index][0]
+
+    def on_change(e: Any) -> None:
+        go(STAFF_TABS[int(e.control.selected_index)][0])
+
+    if is_wide():
+        rail = ft.NavigationRail(
+            key="rail", selected_index=index, on_change=on_change,
+            label_type=ft.NavigationRailLabelType.ALL,
+            destinations=[ft.NavigationRailDestination(icon=i, selected_icon=s, label=t(k))
+                          for _, k, i, s in STAFF_TABS],
+        )
+        body = ft.Column([DialogHost(), *controls], expand=True, scroll=ft.ScrollMode.AUTO)
+        return ft.View(route=route, appbar=appbar, padding=8,
+                       controls=[ft.Row([rail, ft.VerticalDivider(width=1), body], expand=True,
+                                        vertical_alignment=ft.CrossAxisAlignment.START)])
+    bar = ft.NavigationBar(
+        key="nav", selected_index=index, on_change=on_change,
+        label_behavior=ft.NavigationBarLabelBehavior.ALWAYS_SHOW,
+        destinations=[ft.NavigationBarDestination(icon=i, selected_icon=s, label=t(k))
+                      for _, k, i, s in STAFF_TABS],
+    )
+    return ft.View(route=route, appbar=appbar, navigation_bar=bar, controls=[DialogHost(), *controls],
+                   scroll=ft.ScrollMode.AUTO, padding=ft.Padding.symmetric(horizontal=12, vertical=8))
+
+
+def dropdown(key: str, label: str, options: list[tuple[str, str]], value: str | None,
+             on_pick: Any, *, any_label: str | None = None, width: int | None = 180) -> ft.Dropdown:
+    """A Dropdown of (value, label); with ``any_label`` the first option clears the choice."""
+    opts = [ft.DropdownOption(key="", text=any_label)] if any_label is not None else []
+    opts += [ft.DropdownOption(key=v, text=lbl) for v, lbl in options]
+
+    def h(e: Any) -> None:
+        on_pick(e.control.value or None)
+
+    return ft.Dropdown(key=key, label=label, options=opts, value=value or ("" if any_label else None),
+                       on_select=h, width=width, dense=True)

@@ -1,0 +1,237 @@
+"""Staff screens in the harness: layout by role and width, board filters and counts, acting
+on an issue (only valid actions offered), echo wall publishing, figures with N, ledger export."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import flet as ft
+import openpyxl
+from harness import Harness
+from staff_seed import make_staff, township
+
+from app.services import Services
+from app.ui.app import make_main
+from sync import workflow as wf
+
+
+def run_staff(services: Services, scenario, *, width: int = 1280, route: str = "/") -> None:
+    make_staff(services)
+
+    async def go() -> None:
+        h = await Harness.start(make_main(services), route=route, width=width, height=800)
+        try:
+            await scenario(h)
+        finally:
+            await h.close()
+
+    asyncio.run(go())
+
+
+def _state(services: Services, iid: str) -> wf.IssueState:
+    return wf.fold(services.store.get("issue", iid),
+                   [e for e in services.store.all("issue_event") if e["fields"]["issue"] == iid])
+
+
+def test_grid_worker_keeps_the_field_app(run_app):
+    async def scenario(h: Harness) -> None:
+        assert not h.has_key("rail") and "今日工作" in h.screen_text()
+
+    run_app(scenario)
+
+
+def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(services):
+    township(services)
+
+    async def wide(h: Harness) -> None:
+        rail = h.by_key("rail")
+        assert isinstance(rail, ft.NavigationRail) and h.top.navigation_bar is None
+        assert [d.label for d in rail.destinations] == ["工单", "回音壁", "统计", "异常"]
+        h.session.apply_patch(rail._i, {"selected_index": 1})  # what the client does on a tap
+        await h.fire(rail, "change", 1)
+        assert h.route == "/wall" and h.top.appbar.title.value == "回音壁"
+
+    run_staff(services, wide)
+
+    async def phone(h: Harness) -> None:
+        assert not h.has_key("rail")
+        assert [d.label for d in h.top.navigation_bar.destinations] == ["工单", "回音壁", "统计", "异常"]
+        await h.nav(2)
+        assert h.route == "/figures"
+
+    run_staff(services, phone, width=390)
+
+
+def test_board_filters_counts_and_search(services):
+    ids = township(services)
+
+    def shown(h: Harness) -> set[str]:
+        return {k.split(":", 1)[1] for k in h.keys("board:")}
+
+    async def scenario(h: Harness) -> None:
+        assert shown(h) == {ids["lamp"], ids["road"], ids["water"], ids["trash"]}
+        assert h.by_key("bstatus:submitted").label.value.endswith(" 2")
+        assert h.by_key("bstatus:assigned").label.value.endswith(" 1")
+        # sorted by deadline: the overdue road first
+        assert h.keys("board:")[0] == f"board:{ids['road']}"
+        await h.select("filter-village", ids["v-west"])
+        assert shown(h) == {ids["water"], ids["trash"]}
+        assert h.by_key("bstatus:submitted").label.value.endswith(" 1")
+        await h.tap("bstatus:resolved")
+        assert shown(h) == {ids["water"]}
+        await h.tap("bstatus:all")
+        await h.select("filter-village", "")
+        await h.check_box("filter-overdue", True)
+        assert shown(h) == {ids["road"]}
+        await h.check_box("filter-overdue", False)
+        await h.check_box("filter-supervised", True)
+        assert shown(h) == {ids["road"]}
+        await h.check_box("filter-supervised", False)
+        await h.select("filter-category", "env")
+        assert shown(h) == {ids["trash"]}
+        await h.select("filter-category", "")
+        await h.select("filter-appeal", "complaint")
+        assert shown(h) == {ids["water"]}
+        await h.select("filter-appeal", "")
+        await h.select("filter-urgency", "critical")
+        assert shown(h) == {ids["road"]}
+        await h.select("filter-urgency", "")
+        await h.type("board-search", "路灯")
+        assert shown(h) == {ids["lamp"]}
+
+    run_staff(services, scenario)
+
+
+def test_accept_then_assign_with_default_deadline_then_resolve(services):
+    ids = township(services)
+    iid = ids["lamp"]
+
+    async def scenario(h: Harness) -> None:
+        await h.tap(f"board:{iid}")
+        assert h.route == f"/board/{iid}"
+        assert h.keys("act:") == ["act:accept", "act:reject", "act:assign", "act:supervise", "act:comment"]
+        assert not h.has_key("act:resolve") and not h.has_key("act:close")
+        await h.tap("act:accept")
+        await h.tap("act-save")
+        assert _state(services, iid).state == "accepted"
+        assert "act:accept" not in h.keys("act:")
+        await h.tap("act:assign")
+        staff = services._staff_services
+        assert h.by_key("act-f:deadline").value == staff.default_deadline("infra.lighting")
+        await h.tap("act-save")  # no unit yet
+        assert _state(services, iid).state == "accepted"
+        assert "责任单位" in h.screen_text()
+        await h.select("act-f:unit", ids["u-power"])
+        await h.type("act-f:deadline", "2099-03-02")
+        await h.tap("act-save")
+        st = _state(services, iid)
+        assert (st.state, st.unit, st.deadline) == ("assigned", ids["u-power"], "2099-03-02")
+        assert "供电所" in h.by_key("issue-unit").value
+        await h.tap("act:resolve")
+        await h.type("act-f:reply", "已更换灯泡")
+        await h.tap("act-save")
+        assert _state(services, iid).state == "resolved"
+        # the timeline shows each step with who did it
+        titles = [h.by_key(k).title.value for k in h.keys("event:")]
+        assert [x.split(" → ")[0] for x in titles] == ["上报", "受理", "派单", "办结"]
+        assert services.profile["user_name"] in h.by_key("event:3").subtitle.value
+        assert h.keys("act:") == ["act:comment"]  # waiting for the resident's re-check
+
+    run_staff(services, scenario, route="/board")
+
+
+def test_supervise_extend_return_and_reject_from_the_screen(services):
+    ids = township(services)
+
+    async def scenario(h: Harness) -> None:
+        await h.go(f"/board/{ids['road']}")
+        assert set(h.keys("act:")) == {"act:return", "act:extend", "act:supervise", "act:progress",
+                                       "act:resolve", "act:comment"}
+        await h.tap("act:supervise")
+        await h.select("act-f:level", "3")
+        await h.type("act-f:note", "挂牌督办")
+        await h.tap("act-save")
+        assert _state(services, ids["road"]).supervised == 3
+        await h.tap("act:extend")
+        await h.type("act-f:deadline", "2099-05-01")
+        await h.tap("act-save")  # a reason is required
+        assert _state(services, ids["road"]).deadline == "2020-01-10"
+        await h.type("act-f:reason", "等材料")
+        await h.tap("act-save")
+        assert _state(services, ids["road"]).deadline == "2099-05-01"
+        await h.tap("act:return")
+        await h.type("act-f:reason", "不属于供电所")
+        await h.tap("act-save")
+        st = _state(services, ids["road"])
+        assert st.state == "accepted" and st.unit is None
+        await h.tap("act:reject")
+        await h.type("act-f:reason", "重复上报")
+        await h.tap("act-save")
+        assert _state(services, ids["road"]).state == "closed"
+        assert h.keys("act:") == ["act:reopen", "act:comment"]
+
+    run_staff(services, scenario)
+
+
+def test_publish_on_the_echo_wall_with_public_wording(services):
+    ids = township(services)
+    iid = ids["water"]
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/wall")
+        assert h.keys("wall:") == [f"wall:{iid}"]
+        assert h.by_key(f"wall-text:{iid}").value == "已清洗水箱"
+        await h.type(f"wall-title:{iid}", "西湖村自来水恢复清洁")
+        await h.type(f"wall-text:{iid}", "镇水务站清洗了水箱，水质已复检合格。")
+        await h.tap(f"wall-publish:{iid}")
+        st = _state(services, iid)
+        assert st.published and st.public_title == "西湖村自来水恢复清洁"
+        assert st.public_text == "镇水务站清洗了水箱，水质已复检合格。"
+        assert "已公开 1 / 共 1" in h.by_key("wall-count").value
+        await h.tap(f"wall-unpublish:{iid}")
+        assert not _state(services, iid).published
+
+    run_staff(services, scenario)
+
+
+def test_figures_show_n_and_the_ledger_exports(services):
+    ids = township(services)
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/figures")
+        assert h.by_key("total-n:response_rate").value.startswith("N=")
+        assert h.has_key(f"g-{ids['v-west']}:response_rate")
+        assert h.by_key(f"g-{ids['v-west']}-value:response_rate").value == "100.0%"
+        assert isinstance(h.by_key("total-bar:response_rate"), ft.ProgressBar)
+        await h.tap("period:year")
+        assert "年" in h.by_key("period-label").value
+        await h.tap("ledger-export")
+        for _ in range(50):  # the export runs in a worker thread
+            if h.has_key("ledger-path"):
+                break
+            await h.settle()
+        text = h.by_key("ledger-path").value
+        path = Path(text.split("：", 1)[1])
+        assert path.exists() and path.parent.name == "exports"
+        ws = openpyxl.load_workbook(path).active
+        cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+        assert any("道路塌陷" in str(c) for c in cells) and "供电所" in cells
+
+    run_staff(services, scenario)
+
+
+def test_flags_screen_lists_invalid_events(services):
+    ids = township(services)
+    from staff_seed import event
+    event(services, ids["water"], "resolve", {"reply": "第二次答复"}, actor="staff-2")
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/flags")
+        assert h.keys("flag:") == ["flag:0"]
+        assert "第二次答复" in h.by_key("flag:0").subtitle.value
+        await h.tap("flag:0")
+        assert h.route == f"/board/{ids['water']}"
+        assert h.has_key("event-flag:3")
+
+    run_staff(services, scenario)
