@@ -54,7 +54,7 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = "127.0.0.1",
-          assets_dir: Path = ASSETS_DIR) -> None:
+          assets_dir: Path = ASSETS_DIR, server: str | None = None) -> None:
     """Open the device store in ``data`` and serve the browser view until interrupted."""
     import flet as ft
 
@@ -64,6 +64,10 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
     if not _port_free(host, port):
         raise typer.BadParameter(t("ui.cli.port_busy", port=port), param_hint="--port")
     services = Services.open(data)
+    from app.sync_service import SyncService
+
+    # --server prefills the enrol form; an enrolled device syncs on start and on a timer.
+    SyncService.attach(services, server_hint=server)
     try:
         if demo and not services.store.all("household"):
             from app.demo_seed import DEMO_PROFILE, seed_demo
@@ -89,6 +93,7 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
                view=ft.AppView.WEB_BROWSER, assets_dir=str(assets_dir),
                upload_dir=str(upload_dir), no_cdn=True)
     finally:
+        services.sync.stop()
         services.close()
 
 
@@ -97,8 +102,9 @@ def run(
     data: Annotated[Path | None, typer.Option("--data", help=t("ui.cli.help_data"))] = None,
     port: Annotated[int, typer.Option("--port", help=t("ui.cli.help_port"))] = DEFAULT_PORT,
     demo: Annotated[bool, typer.Option("--demo", help=t("ui.cli.help_demo"))] = False,
+    server: Annotated[str | None, typer.Option("--server", help=t("ui.syncx.help_server"))] = None,
 ) -> None:
     """Serve the field app on http://127.0.0.1:PORT/ (open it in a phone-sized window)."""
     if not 1 <= port <= 65535:
         raise typer.BadParameter(t("ui.cli.bad_port", port=port), param_hint="--port")
-    serve(data or default_data_dir(), port=port, demo=demo)
+    serve(data or default_data_dir(), port=port, demo=demo, server=server)

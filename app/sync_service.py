@@ -134,6 +134,8 @@ class SyncService:
         en = self.enrollment()
         if en is None:
             return
+        if (en.get("user") or {}).get("id") not in (None, self.services.profile.get("user_id")):
+            self._profile_from_enrollment(en)  # enrolled from the shell (`gridwall sync enroll`)
         with self._lock:
             if self.engine is None:
                 self.engine = SyncEngine(self.store, en["server_url"], en["token"],

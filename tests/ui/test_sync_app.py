@@ -209,3 +209,59 @@ def test_export_bundle_into_the_data_folder(run_app, services, sync_svc, server)
         assert services.store.outbox_size() == 1  # export deletes nothing
 
     run_app(scenario)
+
+
+def test_server_option_prefills_the_enrol_form(run_app, services):
+    SyncService.attach(services, server_hint="http://10.0.0.5:8000", background=False)
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/sync/enroll")
+        assert h.by_key("enroll-url").value == "http://10.0.0.5:8000"
+
+    run_app(scenario)
+
+
+def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_app, services, server):
+    """The runner (its own thread) syncs when the app starts and on a trigger (link back);
+    its report reaches the UI through page.run_task and the open households list re-reads."""
+    en = server.enroll("w1")
+    services.store.meta_set(ENROLLMENT_KEY, {
+        "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
+        "secret": en.secret, "user": en.user, "scope": en.scope})
+    other, other_en = server.device("w2")
+    from sync.client.engine import SyncEngine
+
+    svc = SyncService.attach(services, background=True, interval_s=3600, **FAST)
+
+    async def until(cond) -> None:  # bounded wait for the background thread (not a speed assertion)
+        for _ in range(3000):
+            if cond():
+                return
+            await h_ref[0].settle()
+        raise AssertionError("the background sync never finished")
+
+    h_ref: list[Harness] = []
+
+    async def scenario(h: Harness) -> None:
+        h_ref.append(h)
+        await until(lambda: svc.runner is not None and svc.runner.syncs >= 1)  # synced on start
+        # enrolled from the shell: the app took the user and grid from the enrollment
+        assert services.profile["user_id"] == en.user["id"] and services.profile["grid_name"] == "东村一网格"
+        mine, _ = services.save_household({"head": "吴大姐", "address": "东村1组"})
+        svc.trigger()
+        await until(lambda: services.store.outbox_size() == 0 and not svc.running)
+        assert server.state()[mine]["fields"]["head"] == "吴大姐"
+        await h.nav(1)
+        assert "周老汉" not in h.screen_text()
+        hid = server.household(other, head="周老汉")["id"]
+        assert SyncEngine(other, server.url, other_en.token, **FAST).sync_once().ok
+        svc.trigger()  # what the app does when the link comes back
+        await until(lambda: "周老汉" in h.screen_text())  # the open list re-read by itself
+        assert services.store.get("household", hid) is not None
+        await h.nav(4)
+        assert status(h) == "全部已同步"
+
+    try:
+        run_app(scenario)
+    finally:
+        svc.stop()
