@@ -265,3 +265,34 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
         run_app(scenario)
     finally:
         svc.stop()
+
+
+def test_bundle_export_operator_upload_and_return_import_from_the_screen(run_app, services, sync_svc, server,
+                                                                          tmp_path):
+    from ui_photos import picker_answer
+
+    from sync.client.cli import upload_bundles
+
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")  # reference data (grid, village) while the link was up
+        hid, _ = services.save_household({"head": "郑六", "address": "东村4组"})
+        await h.tap("sync-export")
+        [bundle] = list((services.store.data_dir / "exports").glob("*.gwb"))
+        op = server.enroll("operator")  # the township operator uploads it from the office
+        [(_, receipt)] = upload_bundles([bundle], server.url, op.token)
+        assert receipt["status"] == "ok" and server.state()[hid]["fields"]["head"] == "郑六"
+        returned = bundle.with_name(bundle.name[:-4] + ".return.gwb")
+        bad = tmp_path / "bad.return.gwb"
+        bad.write_bytes(b"PK\x03\x04 cut short")
+        h.conn.answers["pick_files"] = picker_answer([bad])
+        await h.tap("sync-import")
+        assert "同步包" in h.by_key("sync-message").value and services.store.outbox_size() == 1
+        h.conn.answers["pick_files"] = picker_answer([returned])
+        await h.tap("sync-import")
+        assert "回执包已导入：确认 1 条" in h.by_key("sync-message").value
+        assert services.store.outbox_size() == 0 and sync_svc.record_state(hid) == "synced"
+
+    run_app(scenario)
