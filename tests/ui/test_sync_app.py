@@ -296,3 +296,20 @@ def test_bundle_export_operator_upload_and_return_import_from_the_screen(run_app
         assert services.store.outbox_size() == 0 and sync_svc.record_state(hid) == "synced"
 
     run_app(scenario)
+
+
+def test_record_badge_follows_the_sync(run_app, services, sync_svc, server):
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")
+        hid, _ = services.save_household({"head": "钱七", "address": "东村5组"})
+        await h.go(f"/households/{hid}")
+        assert h.by_key(f"sync-badge:{hid}").value == "待上传"
+        await h.go("/sync")
+        await h.tap("sync-now")
+        await h.go(f"/households/{hid}")
+        assert h.by_key(f"sync-badge:{hid}").value == "已同步"
+
+    run_app(scenario)

@@ -7,11 +7,12 @@ from typing import Any
 import flet as ft
 
 from app.ui.forms import Form, label_text, multi_chips, text_field, thumbs, use_form
+from app.ui.screens.sync import sync_badge
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
-LIST_LIMIT = 200  # rows drawn at once; the search narrows the rest
+LIST_LIMIT = 80  # rows drawn at once (a phone shows ~10); the search narrows the rest
 
 
 @ft.component
@@ -62,6 +63,7 @@ def HouseholdDetail() -> ft.View:
     controls: list[ft.Control] = [
         ft.Text(h["title"], size=22, weight=ft.FontWeight.BOLD, key="hh-head"),
         ft.Text(h["address"], key="hh-address"),
+        ft.Row([sync_badge(state, hid)]),
         ft.Text(h["phone"] or t("ui.household.no_phone"), key="hh-phone"),
         ft.Row([badge(x) for x in h["tags"]], wrap=True, key="hh-tags"),
         ft.Text(h["last_visit_text"], size=12),

@@ -264,3 +264,14 @@ def EnrollScreen() -> ft.View:
     controls.append(ft.Row([big_button("enroll-submit", t("ui.syncx.enrolling") if busy else t("ui.syncx.enroll"),
                                        submit, icon=ft.Icons.LINK, disabled=busy)]))
     return detail_view(t("ui.syncx.enroll_title"), controls)
+
+
+_BADGE_COLORS = {"pending": ft.Colors.AMBER_100, "refused": ft.Colors.RED_100, "synced": ft.Colors.GREEN_100}
+
+
+def sync_badge(state: Any, record_id: str) -> ft.Control:
+    """A small per-record sync state badge (待上传 / 被拒绝 / 已同步) for lists and details."""
+    st = SyncService.attach(state.services).record_state(record_id)
+    return ft.Container(ft.Text(t(f"ui.syncx.badge.{st}"), size=12, key=f"sync-badge:{record_id}"),
+                        bgcolor=_BADGE_COLORS[st], border_radius=10,
+                        padding=ft.Padding.symmetric(horizontal=8, vertical=2))

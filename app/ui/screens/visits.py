@@ -16,6 +16,7 @@ from app.ui.forms import (
     thumbs,
     use_form,
 )
+from app.ui.screens.sync import sync_badge
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
@@ -53,6 +54,7 @@ def VisitDetail() -> ft.View:
     controls: list[ft.Control] = [
         ft.Text(v["household_label"], size=18, weight=ft.FontWeight.BOLD, key="visit-household"),
         ft.Text(f"{v['at_text']} · {t('ui.visit.kind.' + v['kind'])}", key="visit-when"),
+        ft.Row([sync_badge(state, vid)]),
     ]
     for name in ("people_met", "seen", "said"):
         if v[name]:
