@@ -47,7 +47,7 @@ def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(services):
     async def wide(h: Harness) -> None:
         rail = h.by_key("rail")
         assert isinstance(rail, ft.NavigationRail) and h.top.navigation_bar is None
-        assert [d.label for d in rail.destinations] == ["工单", "回音壁", "统计", "异常"]
+        assert [d.label for d in rail.destinations] == ["工单", "回音壁", "统计", "异常", "同步"]
         h.session.apply_patch(rail._i, {"selected_index": 1})  # what the client does on a tap
         await h.fire(rail, "change", 1)
         assert h.route == "/wall" and h.top.appbar.title.value == "回音壁"
@@ -56,9 +56,17 @@ def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(services):
 
     async def phone(h: Harness) -> None:
         assert not h.has_key("rail")
-        assert [d.label for d in h.top.navigation_bar.destinations] == ["工单", "回音壁", "统计", "异常"]
+        assert [d.label for d in h.top.navigation_bar.destinations] == ["工单", "回音壁", "统计", "异常", "同步"]
         await h.nav(2)
         assert h.route == "/figures"
+        # staff devices sync like any device: the sync screen inside the staff frame
+        await h.nav(4)
+        assert h.route == "/sync" and h.top.appbar.title.value == "同步"
+        assert h.top.navigation_bar.selected_index == 4
+        assert len(h.top.navigation_bar.destinations) == 5
+        assert h.has_key("sync-status") and h.has_key("sync-waiting")
+        # the staff frame's message host only, not a second one from the field screen
+        assert h.keys("dialog-host") == ["dialog-host"]
 
     run_staff(services, phone, width=390)
 

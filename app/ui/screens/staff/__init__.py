@@ -9,7 +9,9 @@ from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
 from app.ui.screens.staff.figures import FiguresScreen
 from app.ui.screens.staff.flags import FlagsScreen
+from app.ui.screens.staff.sync import StaffSyncScreen
 from app.ui.screens.staff.wall import WallScreen
+from app.ui.screens.sync import EnrollScreen
 
 STAFF_ROUTES = [
     ft.Route(index=True, component=BoardScreen),
@@ -19,5 +21,8 @@ STAFF_ROUTES = [
     ft.Route(path="wall", component=WallScreen),
     ft.Route(path="figures", component=FiguresScreen),
     ft.Route(path="flags", component=FlagsScreen),
+    ft.Route(path="sync", component=StaffSyncScreen, children=[
+        ft.Route(path="enroll", component=EnrollScreen),
+    ]),
     ft.Route(path="settings", component=SettingsScreen),
 ]

@@ -19,6 +19,7 @@ STAFF_TABS: list[tuple[str, str, Any, Any]] = [
     ("/wall", "ui.staff.tab.wall", ft.Icons.CAMPAIGN_OUTLINED, ft.Icons.CAMPAIGN),
     ("/figures", "ui.staff.tab.figures", ft.Icons.BAR_CHART_OUTLINED, ft.Icons.BAR_CHART),
     ("/flags", "ui.staff.tab.flags", ft.Icons.WARNING_AMBER_OUTLINED, ft.Icons.WARNING_AMBER),
+    ("/sync", "ui.tab.sync", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC),
 ]
 
 
