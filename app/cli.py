@@ -37,6 +37,9 @@ def _register() -> None:
     from sync.client.cli import make_sync_app
 
     app.add_typer(make_sync_app(Store.open), name="sync")
+    from app.demo import demo
+
+    app.command("demo")(demo)
 
 
 _register()

@@ -25,6 +25,7 @@ DEMO_PROFILE = {"user_name": "张晓燕", "grid_name": "东风村第三网格", 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = ["建国", "秀英", "桂兰", "玉珍", "德明", "志强", "春花", "国庆", "凤英", "海燕", "金山", "淑芬",
          "长生", "永福", "翠兰", "红梅", "立新", "文华", "明亮", "小芳", "宝林", "福贵", "兰芝", "树林"]
+GIVEN_CHARS = "".join(sorted(set("".join(GIVEN)))) + "晓伟丽静敏杰磊娜霞军勇艳涛超波辉"
 RELATIONS = ["配偶", "儿子", "女儿", "孙子", "孙女", "儿媳", "母亲", "父亲"]
 SEEN = ["屋内整洁，老人身体尚好", "院墙有裂缝，雨季需注意", "厨房燃气管老化", "孩子在家写作业，学习用品缺",
         "老人腿脚不便，行动需人照顾", "家中用电线路凌乱", "屋顶瓦片松动", "门前排水沟堵塞"]
@@ -106,10 +107,11 @@ class _Seeder:
 
 def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, households: int = 40,
               rng_seed: int = 20261124, months: int = 4, photos: int = 6,
-              now_ms: int | None = None) -> dict[str, int]:
+              now_ms: int | None = None, staff_id: str = "staff-demo") -> dict[str, int]:
     """Fill ``store`` with a demo grid; returns counts per kind.
 
-    ``village`` is the village's reference id (a short slug or UUIDv7) that households carry.
+    ``village`` is the village's reference id (a short slug or UUIDv7) that households carry;
+    ``staff_id`` the township staff user who accepts, dispatches and closes the demo issues.
     """
     rng = random.Random(rng_seed)
     now = now_ms if now_ms is not None else int(datetime.now().timestamp() * 1000)
@@ -119,11 +121,10 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
     used: set[str] = set()
     homes: list[dict] = []
     for i in range(households):
-        while True:
-            head = rng.choice(SURNAMES) + rng.choice(GIVEN)
-            if head not in used:
-                used.add(head)
-                break
+        head = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        while head in used:  # township scale: 50 x 24 names run out, make more
+            head = rng.choice(SURNAMES) + rng.choice(GIVEN_CHARS) + rng.choice(GIVEN_CHARS)
+        used.add(head)
         members = [{"name": head[0] + rng.choice(GIVEN), "relation": rng.choice(RELATIONS),
                     "birth_year": rng.randint(1945, 2018)} for _ in range(rng.randint(0, 4))]
         fields: dict[str, Any] = {
@@ -155,7 +156,7 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             t += rng.randint(18, 50) * DAY_MS
 
     # Issues in every state of the workflow.
-    staff = "staff-demo"
+    staff = staff_id  # who acts for the township on the demo issues
     for n, (title, cat, appeal) in enumerate(PROBLEMS):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS
         h = rng.choice(homes)

@@ -1,0 +1,312 @@
+"""``gridwall demo``: a central server on SQLite with a seeded township, enrolled devices and the
+app, all on 127.0.0.1, with the URLs and the accounts printed.
+
+Everything goes through the real paths: the township's records are written with the server's
+``apply_changes`` as the people who made them (grid workers report, staff dispatch), devices
+enroll with one-time codes over HTTP and pull their scope with the sync engine. Re-running is
+safe: what exists (``demo.json`` in the demo folder) is reused, and the devices sync again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import requests
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sync.client import SyncEngine, enroll
+from sync.client.cli import ENROLLMENT_KEY
+from sync.i18n import add_catalog_dir, t
+from sync.ids import new_id
+from sync.workflow import role_label
+
+add_catalog_dir(Path(__file__).resolve().parent / "locale")
+
+TOWNSHIP = "青山镇"
+# village -> its grids, and who works each grid (demo people, not UI text)
+VILLAGES: dict[str, list[tuple[str, str]]] = {
+    "东风村": [("东风村第一网格", "张晓燕"), ("东风村第二网格", "刘建军")],
+    "红旗村": [("红旗村第一网格", "王秀兰")],
+    "石门村": [("石门村第一网格", "赵志刚")],
+}
+STAFF = "陈立新"  # township staff (乡镇干部)
+OPERATOR = "孙丽"  # sync operator
+FIELD_USER = "张晓燕"  # the grid worker whose device the field app opens
+
+
+@dataclass
+class DemoInfo:
+    """What the demo made; kept in ``demo.json`` so a re-run reuses it."""
+
+    township: str = ""
+    villages: dict[str, str] = field(default_factory=dict)  # name -> id
+    grids: dict[str, str] = field(default_factory=dict)  # name -> id
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {id, role, grid}
+    devices: dict[str, str] = field(default_factory=dict)  # user name -> device folder
+
+
+def _seed_grid_records(store_dir: Path, grid: str, user: str, village: str, staff: str,
+                       rng_seed: int, households: int) -> tuple[list[dict], dict[str, bytes]]:
+    """Records of one demo grid (from app.demo_seed) and their photo bytes."""
+    from app.demo_seed import seed_demo
+    from app.store import Store
+
+    with Store.open(store_dir) as store:
+        seed_demo(store, grid, user, village, households=households, rng_seed=rng_seed,
+                  staff_id=staff)
+        records = [r for kind in ("household", "visit", "issue", "issue_event", "photo")
+                   for r in store.all(kind, include_deleted=True)]
+        photos = {r["fields"]["sha256"]: store.photo_bytes(r["fields"]["sha256"])
+                  for r in records if r["kind"] == "photo"}
+    return records, {k: v for k, v in photos.items() if v}
+
+
+def _as_change(record: dict, actor: str) -> dict:
+    return {"change_id": new_id(), "id": record["id"], "kind": record["kind"],
+            "grid": record["grid"], "fields": record["fields"], "stamps": record["stamps"],
+            "bases": record.get("bases") or {}, "actor": actor, "node": "demo-seed"}
+
+
+def _author(record: dict, worker: str) -> str:
+    # Events name who emitted them; everything else in a grid is the grid worker's.
+    return record["fields"]["actor"] if record["kind"] == "issue_event" else worker
+
+
+def seed_server(server_dir: Path, households: int = 40) -> DemoInfo:
+    """Create the township, people and a few months of records on the server database."""
+    from sync.server import db, store
+    from sync.server.blobs import FsBlobStore
+
+    engine = db.make_engine(f"sqlite:///{(server_dir / 'server.sqlite3').resolve()}")
+    db.migrate(engine)
+    blobs = FsBlobStore(server_dir / "blobs")
+    info = DemoInfo()
+    with engine.begin() as conn:
+        store.master_key(conn)
+        store.seed_reference(conn)
+        info.township = store.create_township(conn, TOWNSHIP)
+        for village, grids in VILLAGES.items():
+            info.villages[village] = store.create_village(conn, info.township, village)
+            for grid, worker in grids:
+                info.grids[grid] = store.create_grid(conn, info.township, grid, info.villages[village])
+                uid = store.create_user(conn, worker, "grid_worker", grids=[info.grids[grid]])
+                info.users[worker] = {"id": uid, "role": "grid_worker", "grid": grid}
+        info.users[STAFF] = {"id": store.create_user(conn, STAFF, "township_staff", township=info.township),
+                             "role": "township_staff", "grid": ""}
+        info.users[OPERATOR] = {"id": store.create_user(conn, OPERATOR, "operator", township=info.township),
+                                "role": "operator", "grid": ""}
+    staff_id = info.users[STAFF]["id"]
+    for n, (village, grids) in enumerate(VILLAGES.items()):
+        for m, (grid, worker) in enumerate(grids):
+            worker_id = info.users[worker]["id"]
+            with tempfile.TemporaryDirectory() as tmp:
+                records, photos = _seed_grid_records(
+                    Path(tmp), info.grids[grid], worker_id, info.villages[village], staff_id,
+                    rng_seed=20261124 + 10 * n + m, households=households if n == m == 0 else households // 2)
+            by_actor: dict[str, list[dict]] = defaultdict(list)
+            for r in records:
+                by_actor[_author(r, worker_id)].append(_as_change(r, _author(r, worker_id)))
+            with engine.begin() as conn:
+                # Authors in the order they acted: the grid worker's records, then staff events.
+                for actor in sorted(by_actor, key=lambda a: a != worker_id):
+                    principal = store.principal_for_user(conn, actor)
+                    acks = store.apply_changes(conn, principal, by_actor[actor])
+                    refused = [a for a in acks if a["status"] == "refused"]
+                    if refused:
+                        raise RuntimeError(f"demo seed refused: {refused[0]}")
+            for sha, data in photos.items():
+                if not blobs.has(sha):
+                    blobs.write_chunk(sha, 0, data, len(data))
+                    blobs.finish(sha)
+    engine.dispose()
+    return info
+
+
+def _enroll_device(server_dir: Path, url: str, device_dir: Path, user: dict[str, Any],
+                   name: str) -> None:
+    """Enroll a device folder for a user with a one-time code over HTTP (as a phone would)."""
+    from app.store import Store
+    from sync.server import db, store
+
+    engine = db.make_engine(f"sqlite:///{(server_dir / 'server.sqlite3').resolve()}")
+    with engine.begin() as conn:
+        _device, code = store.create_enrollment(conn, user["id"])
+    engine.dispose()
+    en = enroll(url, code, t("ui.demo.device_name", name=name))
+    with Store.open(device_dir) as st:
+        st.meta_set(ENROLLMENT_KEY, {
+            "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
+            "secret": en.secret, "user": en.user, "scope": en.scope,
+        })
+
+
+def sync_device(device_dir: Path, url: str, info: DemoInfo, name: str) -> Any:
+    """One full sync of a demo device, then its app profile from what it pulled."""
+    from app.services import Services
+
+    svc = Services.open(device_dir)
+    try:
+        en = svc.store.meta_get(ENROLLMENT_KEY)
+        if en["server_url"] != url:  # the demo was started on another port this time
+            en["server_url"] = url
+            svc.store.meta_set(ENROLLMENT_KEY, en)
+        report = SyncEngine(svc.store, en["server_url"], en["token"]).sync_once()
+        user = info.users[name]
+        grid = user["grid"] or next(iter(info.grids))
+        village = next(v for v, grids in VILLAGES.items() if grid in [g for g, _ in grids])
+        svc.set_profile(user_id=user["id"], user_name=name, grid_id=info.grids[grid],
+                        grid_name=grid, village_id=info.villages[village], village=village)
+        profile = svc.store.meta_get("profile")
+        profile["role"] = user["role"]
+        svc.store.meta_set("profile", profile)
+        return report
+    finally:
+        svc.close()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(t("ui.demo.server_died", code=proc.returncode))
+        try:
+            if requests.get(f"{url}/api/v1/health", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(t("ui.demo.server_slow", url=url))
+
+
+def _port_free(port: int) -> bool:
+    from app.main import _port_free as free
+
+    return free("127.0.0.1", port)
+
+
+def _gridwall(*args: str) -> list[str]:
+    return [sys.executable, "-m", "app.cli", *args]
+
+
+def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInfo, subprocess.Popen]:
+    """Seed (first run), start the server, enroll (first run) and sync the devices."""
+    console = Console()
+    root.mkdir(parents=True, exist_ok=True)
+    info_file = root / "demo.json"
+    server_dir = root / "server"
+    if info_file.exists():
+        info = DemoInfo(**json.loads(info_file.read_text(encoding="utf-8")))
+    else:
+        # A half-made demo from an interrupted first run is started over.
+        shutil.rmtree(server_dir, ignore_errors=True)
+        for d in root.glob("device-*"):
+            shutil.rmtree(d, ignore_errors=True)
+        server_dir.mkdir(parents=True)
+        console.print(t("ui.demo.seeding"))
+        info = seed_server(server_dir, households)
+    url = f"http://127.0.0.1:{server_port}"
+    server = subprocess.Popen(
+        _gridwall("server", "--data", str(server_dir), "--port", str(server_port)),
+        stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "ab"),  # noqa: SIM115
+    )
+    try:
+        _wait_healthy(url, server)
+        for name in (FIELD_USER, STAFF):
+            device_dir = root / f"device-{info.users[name]['id'][-12:]}"
+            if name not in info.devices:
+                _enroll_device(server_dir, url, device_dir, info.users[name], name)
+                info.devices[name] = str(device_dir)
+            report = sync_device(Path(info.devices[name]), url, info, name)
+            if not report.ok:
+                raise RuntimeError(report.error.message if report.error else "sync failed")
+        info_file.write_text(json.dumps(asdict(info), ensure_ascii=False, indent=1), encoding="utf-8")
+    except BaseException:
+        server.terminate()
+        raise
+    return info, server
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="demo folder (reused when it exists)")] = Path("demo-data"),
+    server_port: Annotated[int, typer.Option("--server-port", min=1, max=65535)] = 8000,
+    field_port: Annotated[int, typer.Option("--field-port", min=1, max=65535)] = 8550,
+    staff_port: Annotated[int, typer.Option("--staff-port", min=1, max=65535)] = 8551,
+    households: Annotated[int, typer.Option("--households", min=1, max=2000)] = 40,
+    no_apps: Annotated[bool, typer.Option("--no-apps", help="server and devices only")] = False,
+) -> None:
+    """演示 Run the demo: server + seeded township + field app + reviewer app, URLs printed."""
+    for port in (server_port,) if no_apps else (server_port, field_port, staff_port):
+        if not _port_free(port):
+            raise typer.BadParameter(t("ui.demo.port_busy", port=port))
+    info, server = prepare(folder, server_port, households)
+    procs = [server]
+    url = f"http://127.0.0.1:{server_port}"
+    try:
+        apps = [] if no_apps else [(FIELD_USER, field_port), (STAFF, staff_port)]
+        for name, port in apps:
+            procs.append(subprocess.Popen(
+                _gridwall("app", "--data", info.devices[name], "--port", str(port)),
+                stdout=subprocess.DEVNULL, stderr=open(folder / f"app-{port}.log", "ab"),  # noqa: SIM115
+            ))
+        _print_summary(info, url, apps, folder)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        dead = next(p for p in procs if p.poll() is not None)
+        raise RuntimeError(t("ui.demo.process_died", cmd=" ".join(dead.args[3:5]), code=dead.returncode))
+    except KeyboardInterrupt:
+        typer.echo(t("ui.demo.stopping"))
+    finally:
+        _stop(procs)
+
+
+def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder: Path) -> None:
+    console = Console(width=max(100, shutil.get_terminal_size().columns))
+    console.print(f"\n[bold]{t('ui.demo.ready')}[/bold]")
+    console.print(f"  {t('ui.demo.server')}: {url}  ({url}/api/v1/health)")
+    for name, port in apps:
+        role = t("ui.demo.field_app") if info.users[name]["role"] == "grid_worker" else t("ui.demo.staff_app")
+        console.print(f"  {role}: http://127.0.0.1:{port}/  ({name})")
+    for village, vid in info.villages.items():
+        console.print(f"  {t('ui.demo.echo_wall', village=village)}: {url}/wall/{vid}")
+    table = Table(title=t("ui.demo.accounts"))
+    for col in ("ui.demo.col_name", "ui.demo.col_role", "ui.demo.col_grid", "ui.demo.col_device"):
+        table.add_column(t(col))
+    for name, u in info.users.items():
+        table.add_row(name, role_label(u["role"]), u["grid"] or TOWNSHIP,
+                      info.devices.get(name, ""))
+    console.print(table)
+    console.print(t("ui.demo.admin_hint", data=folder / "server"))
+    console.print(t("ui.demo.stop_hint"))
+
+
+def _env_check() -> None:
+    # The child processes must find this package the same way this process did.
+    os.environ.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+
+
+_env_check()
