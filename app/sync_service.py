@@ -304,10 +304,30 @@ def bind_session(page: Any, state: Any) -> SyncService:
     async def bump() -> None:
         state.data_changed()
 
-    def listener(event: str, rep: Any) -> None:
+    def on_connectivity(e: Any) -> None:
+        # The platform says a network interface is back: ask the server (the runner's timer
+        # and backoff cover platforms where this never fires, e.g. some browsers).
+        kinds = [str(getattr(c, "value", c)) for c in (getattr(e, "connectivity", None) or [])]
+        if any(k != "none" for k in kinds):
+            svc.trigger()
+
+    connectivity = _connectivity(on_connectivity)
+
+    def listener(event: str, rep: Any, _keep: Any = connectivity) -> None:  # _keep: the service stays registered
         if event == "report" and (rep.pulled or rep.applied or rep.refused or rep.photos_downloaded):
             page.run_task(bump)
 
     svc.add_listener(listener)
     svc.start()
     return svc
+
+
+def _connectivity(on_change: Callable[[Any], None]) -> Any:
+    """ft.Connectivity with a change handler (None where flet lacks it)."""
+    try:
+        import flet as ft
+
+        return ft.Connectivity(on_change=on_change)
+    except Exception:  # noqa: BLE001 - connectivity events are a bonus; the timer still syncs
+        log.warning("no connectivity events on this platform", exc_info=True)
+        return None

@@ -255,7 +255,11 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
         assert "周老汉" not in h.screen_text()
         hid = server.household(other, head="周老汉")["id"]
         assert SyncEngine(other, server.url, other_en.token, **FAST).sync_once().ok
-        svc.trigger()  # what the app does when the link comes back
+        # The platform reports the network is back (ft.Connectivity on_change): sync now.
+        import flet as ft
+
+        [conn] = [c for c in h.page._services._services if isinstance(c, ft.Connectivity)]
+        await h.fire(conn, "change", {"connectivity": ["mobile"]})
         await until(lambda: "周老汉" in h.screen_text())  # the open list re-read by itself
         assert services.store.get("household", hid) is not None
         await h.nav(4)
