@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from app.services import ServiceError, Services, fmt_time
+from app.services import PhotoRef, ServiceError, Services, fmt_time
 from sync import records as rec_mod
 from sync import workflow as wf
 from sync.i18n import t
@@ -20,7 +20,8 @@ from sync.ids import id_time_ms
 STAFF_ROLES = ("township_staff", "admin")
 # What staff may do on the act screen, in the order the buttons show (publish: echo wall).
 STAFF_EVENTS = ("accept", "reject", "assign", "return", "extend", "supervise", "progress", "resolve",
-                "close", "reopen", "comment")
+                "claim", "fulfil", "feedback", "close", "reopen", "comment")
+PHOTO_EVENTS = ("resolve", "fulfil")  # events that carry after-photos
 # Working days to fix a problem by top category, when the category record has no
 # ``deadline_days`` of its own (the township's usual limits).
 DEFAULT_DEADLINE_DAYS = {"safety": 3, "livelihood": 5, "env": 7, "infra": 10}
@@ -246,10 +247,12 @@ class StaffServices(Services):
         })
         return row
 
-    def act(self, iid: str, etype: str, values: dict[str, Any]) -> dict[str, str]:
+    def act(self, iid: str, etype: str, values: dict[str, Any],
+            photos: list[PhotoRef] | None = None) -> dict[str, str]:
         """Emit a staff event; returns field -> message (empty when saved).
 
-        Refuses an action the current state does not allow (it would land flagged)."""
+        Refuses an action the current state does not allow (it would land flagged).
+        ``photos`` (after-photos) go with resolve / fulfil."""
         rec, st = self._state_of(iid)
         if etype not in STAFF_EVENTS + ("publish", "unpublish"):
             return {"type": t("ui.staff.error.unknown_action", action=etype)}
@@ -263,14 +266,32 @@ class StaffServices(Services):
                 data["level"] = int(data["level"])
             except (TypeError, ValueError):
                 return {"level": t("ui.staff.error.level")}
+        for name in ("satisfied", "solved"):  # yes / no pickers
+            if data.get(name) in ("yes", "no"):
+                data[name] = data[name] == "yes"
+        if photos and etype in PHOTO_EVENTS:
+            data["photos"] = [p.sha256 for p in photos]
         errors = {e.field.removeprefix("data."): e.message for e in rec_mod.event_data_errors(etype, data)}
         if errors:
             return errors
+        if photos and etype in PHOTO_EVENTS:
+            self._attach_to_issue(rec, photos)
         with self._lock:
             _r, change = wf.new_event(rec, etype, data, self.store.clock, self.user_id, self.role,
                                       after=self._events_by_issue().get(iid, []))
             self.store.save(change)
         return {}
+
+    def _attach_to_issue(self, issue: dict, photos: list[PhotoRef]) -> None:
+        # Photo records go in the issue's grid (not the staff member's first grid), so the
+        # grid worker's device, scoped to that grid, receives them with the event.
+        with self._lock:
+            for ref in photos:
+                _r, change = rec_mod.new_record("photo", issue["grid"], {
+                    "sha256": ref.sha256, "size": ref.size, "width": ref.width, "height": ref.height,
+                    "taken_at": self.now_ms(), "attached_to": {"kind": "issue", "id": issue["id"]},
+                }, self.store.clock, self.user_id)
+                self.store.save(change)
 
     # ------------------------------------------------------------------ echo wall
     def wall_items(self) -> list[dict[str, Any]]:
@@ -335,7 +356,7 @@ class StaffServices(Services):
             return str(d.year)
         return f"{d.year}-{d.month:02d}"
 
-    def figures(self, period: str, group_by: str = "village") -> Any:
+    def figures(self, period: str, group_by: str = "village") -> Any:  # or grid, category
         """sync.reports' MetricsReport for a period text (``2026-03``, ``2026-Q1``, ``2026``)."""
         from sync.reports.dates import ReportInputError, parse_period
         from sync.reports.metrics import compute_metrics

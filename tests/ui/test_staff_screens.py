@@ -243,3 +243,46 @@ def test_flags_screen_lists_invalid_events(services):
         assert h.has_key("event-flag:3")
 
     run_staff(services, scenario)
+
+
+def test_resolve_with_an_after_photo(services, tmp_path):
+    from staff_seed import event
+    from ui_photos import make_jpeg, picker_answer
+    ids = township(services)
+    iid = ids["lamp"]
+    event(services, iid, "assign", {"unit": ids["u-power"], "deadline": "2099-01-01"})
+    pic = make_jpeg(tmp_path / "after.jpg", (30, 120, 200))
+
+    async def scenario(h: Harness) -> None:
+        h.conn.answers["pick_files"] = picker_answer([pic])
+        await h.go(f"/board/{iid}")
+        await h.tap("act:resolve")
+        await h.tap("act-photo-add")
+        assert h.has_key("act-photo-thumb:0")
+        await h.type("act-f:reply", "已更换灯泡")
+        await h.tap("act-save")
+        st = _state(services, iid)
+        assert st.state == "resolved"
+        resolve = [e for e in st.timeline if e.type == "resolve"][0]
+        shas = resolve.event["fields"]["data"]["photos"]
+        assert len(shas) == 1 and services.store.photo_bytes(shas[0])
+        photo = [p for p in services.store.all("photo") if p["fields"]["sha256"] == shas[0]][0]
+        assert photo["grid"] == ids["g-east"]  # in the issue's grid: the worker's phone gets it
+        assert photo["fields"]["attached_to"] == {"kind": "issue", "id": iid}
+        assert h.has_key("event-photo:2:0")
+
+    run_staff(services, scenario)
+
+
+def test_figures_group_by_grid_and_category(services):
+    ids = township(services)
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/figures")
+        await h.tap("group:grid")
+        assert h.has_key(f"g-{ids['g-west']}:response_rate")
+        assert not h.has_key(f"g-{ids['v-west']}:response_rate")
+        await h.tap("group:category")
+        assert h.has_key("g-env.garbage:response_rate")
+
+    run_staff(services, scenario)

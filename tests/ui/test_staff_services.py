@@ -176,3 +176,17 @@ def test_ledger_export_writes_an_xlsx(staff):
         assert title in text
     assert "供电所" in text and "序号" in text
     assert ids["lamp"] not in text  # titles, not record ids
+
+
+def test_wish_claim_fulfil_feedback_by_staff(staff):
+    from staff_seed import issue
+    ids = township(staff)
+    wid = issue(staff, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
+    assert staff.staff_actions(wid) == ["reject", "claim", "comment"]
+    assert set(staff.act(wid, "claim", {"by": ""})) == {"by"}
+    assert staff.act(wid, "claim", {"by": "镇红十字会"}) == {}
+    assert staff.staff_actions(wid) == ["fulfil", "comment"]
+    assert staff.act(wid, "fulfil", {"note": "已送到家"}) == {}
+    assert staff.act(wid, "feedback", {"satisfied": "yes", "text": "很满意"}) == {}
+    st = _state(staff, wid)
+    assert (st.state, st.claimed_by, st.satisfied, st.reply) == ("closed", "镇红十字会", True, "已送到家")

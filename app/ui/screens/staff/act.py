@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from app.ui.forms import PhotoStrip, thumbs
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, badge, detail_view, empty, row_tile, section
@@ -26,7 +27,11 @@ ACTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "close": (("outcome", "long"),),
     "reopen": (("reason", "long"),),
     "comment": (("text", "long"),),
+    "claim": (("by", "text"),),
+    "fulfil": (("note", "long"),),
+    "feedback": (("satisfied", "yesno"), ("text", "long")),
 }
+PHOTO_ACTIONS = ("resolve", "fulfil")
 
 
 @ft.component
@@ -38,6 +43,7 @@ def ActScreen() -> ft.View:
     action, set_action = ft.use_state(None)
     values, set_values = ft.use_state({})
     errors, set_errors = ft.use_state({})
+    photos, set_photos = ft.use_state([])
     it = svc.staff_issue(iid)
     if it is None:
         return detail_view(t("ui.issue.title"), [empty(t("ui.error.gone"))])
@@ -53,6 +59,7 @@ def ActScreen() -> ft.View:
                 init["level"] = str(max(1, it["supervised"] or 1))
             set_action(None if a == action else a)
             set_values(init)
+            set_photos([])
             set_errors({})
         return h
 
@@ -60,12 +67,13 @@ def ActScreen() -> ft.View:
         return lambda v: set_values({**values, name: v})
 
     def save(_: Any) -> None:
-        errs = svc.act(iid, action, values)
+        errs = svc.act(iid, action, values, photos)
         set_errors(errs)
         if errs:
             return
         set_action(None)
         set_values({})
+        set_photos([])
         state.data_changed()
         state.tell(t("ui.staff.done", action=wf.event_label(action)))
 
@@ -104,9 +112,10 @@ def ActScreen() -> ft.View:
                 controls.append(dropdown(key, label, svc.units(), values.get(name), put(name), width=320))
                 if errors.get(name):
                     controls.append(ft.Text(errors[name], color=ft.Colors.ERROR, size=12))
-            elif kind == "level":
-                controls.append(dropdown(key, label, [(str(n), t(f"ui.staff.level.{n}")) for n in (1, 2, 3)],
-                                         values.get(name), put(name), width=320))
+            elif kind in ("level", "yesno"):
+                opts = ([(str(n), t(f"ui.staff.level.{n}")) for n in (1, 2, 3)] if kind == "level"
+                        else [("yes", t("ui.yes")), ("no", t("ui.no"))])
+                controls.append(dropdown(key, label, opts, values.get(name), put(name), width=320))
                 if errors.get(name):
                     controls.append(ft.Text(errors[name], color=ft.Colors.ERROR, size=12))
             else:
@@ -114,6 +123,9 @@ def ActScreen() -> ft.View:
                     key=key, label=label, value=values.get(name, ""), multiline=kind == "long",
                     hint_text="YYYY-MM-DD" if kind == "date" else None, error=errors.get(name),
                     on_change=lambda e, n=name: put(n)(e.control.value or "")))
+        if action in PHOTO_ACTIONS:
+            controls.append(ft.Text(t("ui.staff.after_photos"), size=13))
+            controls.append(PhotoStrip(photos, set_photos, "act-photo"))
         controls.append(ft.FilledButton(t("ui.staff.confirm", action=wf.event_label(action)), key="act-save",
                                         icon=ft.Icons.CHECK, on_click=save, height=TOUCH))
 
@@ -126,4 +138,6 @@ def ActScreen() -> ft.View:
                                                  color=ft.Colors.ERROR if ev["flagged"] else ft.Colors.PRIMARY)))
         if ev["flagged"]:
             controls.append(ft.Text(ev["flag"], color=ft.Colors.ERROR, size=12, key=f"event-flag:{i}"))
+        if ev["photos"]:
+            controls.append(thumbs(state, ev["photos"], f"event-photo:{i}", 56))
     return detail_view(t("ui.staff.act.title"), controls)

@@ -15,6 +15,7 @@ from sync.i18n import t
 from sync.reports.metrics import FIGURES, RATE_FIGURES
 
 PERIODS = ("month", "quarter", "year")
+GROUPINGS = ("village", "grid", "category")
 
 
 def _bar(fig: Any, key: str, biggest: float) -> ft.Control:
@@ -51,9 +52,10 @@ def FiguresScreen() -> ft.View:
     _ = state.version
     svc = use_staff()
     which, set_which = ft.use_state("month")
+    group_by, set_group_by = ft.use_state("village")
     exported, set_exported = ft.use_state("")
     period = svc.period_text(which)
-    report = svc.figures(period)
+    report = svc.figures(period, group_by)
 
     async def export(_: Any) -> None:
         import asyncio
@@ -76,6 +78,8 @@ def FiguresScreen() -> ft.View:
     controls: list[ft.Control] = [
         ft.Row([ft.Chip(label=ft.Text(t(f"ui.staff.period.{p}")), key=f"period:{p}", selected=which == p,
                         on_click=lambda _, p=p: set_which(p)) for p in PERIODS], wrap=True),
+        ft.Row([ft.Chip(label=ft.Text(t(f"ui.staff.group.{g}")), key=f"group:{g}", selected=group_by == g,
+                        on_click=lambda _, g=g: set_group_by(g)) for g in GROUPINGS], wrap=True),
         ft.Text(report.period.label, key="period-label", size=16, weight=ft.FontWeight.BOLD),
         ft.Row([ft.FilledButton(t("ui.staff.ledger.export"), key="ledger-export", icon=ft.Icons.DOWNLOAD,
                                 on_click=export)]),
