@@ -313,6 +313,13 @@ def bind_session(page: Any, state: Any) -> SyncService:
 
     connectivity = _connectivity(on_connectivity)
 
+    def on_lifecycle(e: Any) -> None:
+        if str(getattr(e.state, "value", e.state)) in ("resume", "show"):
+            svc.trigger()  # back from the background: sync on resume
+
+    if page.on_app_lifecycle_state_change is None:
+        page.on_app_lifecycle_state_change = on_lifecycle
+
     def listener(event: str, rep: Any, _keep: Any = connectivity) -> None:  # _keep: the service stays registered
         if event == "report" and (rep.pulled or rep.applied or rep.refused or rep.photos_downloaded):
             page.run_task(bump)

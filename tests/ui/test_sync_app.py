@@ -264,6 +264,10 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
         assert services.store.get("household", hid) is not None
         await h.nav(4)
         assert status(h) == "全部已同步"
+        # Back from the background (app resumed): one more sync.
+        before = svc.runner.syncs
+        await h.fire(h.page, "app_lifecycle_state_change", {"state": "resume"})
+        await until(lambda: svc.runner.syncs > before)
 
     try:
         run_app(scenario)
