@@ -28,7 +28,8 @@ DEFAULT_DEADLINE_DAYS = {"safety": 3, "livelihood": 5, "env": 7, "infra": 10}
 FALLBACK_DEADLINE_DAYS = 10
 # Units until the server's reference data has been pulled.
 DEFAULT_UNITS = ("township-office", "water-station", "power-station", "env-office", "civil-affairs")
-WALL_STATES = ("resolved", "rechecked", "closed")
+WALL_STATES = ("resolved", "rechecked", "closed", "fulfilled")
+WORKING = frozenset({"assigned", "in_progress"})  # states where a deadline can pass
 
 
 def role_of(services: Services) -> str:
@@ -80,6 +81,19 @@ class StaffServices(Services):
         super().__init__(store)
         # issue id -> (data key, IssueState): fold once per issue per data version
         self._folds: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        self._grouped: tuple[tuple[int, str], dict[str, list[dict]]] | None = None
+
+    def _events_by_issue(self) -> dict[str, list[dict]]:
+        # Events are immutable and the store keeps records in arrival order, so (count, last
+        # id) changes whenever an event arrives: group the 25,000 events again only then.
+        evs = self.store.all("issue_event")
+        key = (len(evs), evs[-1]["id"] if evs else "")
+        if self._grouped is None or self._grouped[0] != key:
+            out: dict[str, list[dict]] = {}
+            for e in evs:
+                out.setdefault(e["fields"].get("issue"), []).append(e)
+            self._grouped = (key, out)
+        return self._grouped[1]
 
     @property
     def role(self) -> str:
@@ -195,7 +209,7 @@ class StaffServices(Services):
                 continue
             if f.get("urgency") and (fl.get("urgency") or "normal") != f["urgency"]:
                 continue
-            overdue = wf.is_overdue(st, now)
+            overdue = bool(st.deadline) and st.state in WORKING and wf.is_overdue(st, now)
             if f.get("overdue") and not overdue:
                 continue
             if f.get("supervised") and not st.supervised:
@@ -295,13 +309,15 @@ class StaffServices(Services):
 
     # ------------------------------------------------------------------ echo wall
     def wall_items(self) -> list[dict[str, Any]]:
-        """Resolved (or later) problems, published first, each with its public wording."""
+        """Resolved (or later) problems and fulfilled wishes, published first, each with its
+        public wording (the resolution reply / fulfilment note until staff edit it)."""
         out = []
         for rec, st, _evs in self._folded():
-            if st.issue_kind != "problem" or st.state not in WALL_STATES or st.outcome == "rejected":
+            if st.state not in WALL_STATES or st.outcome == "rejected":
                 continue
             fl = rec["fields"]
             out.append({"id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+                        "kind": st.issue_kind,
                         "status_label": wf.state_label(st.state), "published": st.published,
                         "public_title": st.public_title or fl.get("title") or "",
                         "public_text": st.public_text or st.reply or "", "reply": st.reply or ""})

@@ -190,3 +190,26 @@ def test_wish_claim_fulfil_feedback_by_staff(staff):
     assert staff.act(wid, "feedback", {"satisfied": "yes", "text": "很满意"}) == {}
     st = _state(staff, wid)
     assert (st.state, st.claimed_by, st.satisfied, st.reply) == ("closed", "镇红十字会", True, "已送到家")
+
+
+def test_fulfilled_wish_can_go_on_the_wall_and_rejected_never_shows(staff):
+    from staff_seed import issue
+    ids = township(staff)
+    wid = issue(staff, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
+    staff.act(wid, "claim", {"by": "镇红十字会"})
+    staff.act(wid, "fulfil", {"note": "已送到家"})
+    staff.act(ids["trash"], "reject", {"reason": "重复"})
+    items = {i["id"]: i for i in staff.wall_items()}
+    assert set(items) == {ids["water"], wid}
+    assert items[wid]["public_text"] == "已送到家" and items[wid]["kind"] == "wish"
+    assert staff.publish(wid, "轮椅送到了", "镇红十字会认领并送到。") == {}
+    assert _state(staff, wid).published
+
+
+def test_board_regroups_events_when_one_arrives(staff):
+    ids = township(staff)
+    first = staff._events_by_issue()
+    assert staff._events_by_issue() is first  # nothing new: the grouping is reused
+    event(staff, ids["trash"], "accept", {})
+    again = staff._events_by_issue()
+    assert again is not first and [e["fields"]["type"] for e in again[ids["trash"]]] == ["report", "accept"]
