@@ -179,7 +179,9 @@ class SyncService:
         for fn in list(self._listeners):
             try:
                 fn(event, payload)
-            except Exception:  # noqa: BLE001 - a closed tab must not stop the sync
+            except RuntimeError:  # the tab's event loop is gone: forget it
+                self.remove_listener(fn)
+            except Exception:  # noqa: BLE001 - a broken tab must not stop the sync
                 log.exception("sync listener failed")
                 self.remove_listener(fn)
 
@@ -197,6 +199,9 @@ class SyncService:
     def status(self) -> dict[str, Any]:
         """What the 同步 screen shows; "全部已同步" only when nothing waits in any direction."""
         st = sync_status(self.store, photo_queue(self.store))
+        if self.running:
+            # Mid-sync the outbox may be empty already while the pull and photos still run.
+            st.state, st.message = "running", t("ui.syncx.running_status")
         last = self.store.meta_get("sync.last") or {}
         rep = self.runner.last_report if self.runner else None
         return {

@@ -321,3 +321,51 @@ def test_record_badge_follows_the_sync(run_app, services, sync_svc, server):
         assert h.by_key(f"sync-badge:{hid}").value == "已同步"
 
     run_app(scenario)
+
+
+def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
+    import threading
+
+    en = server.enroll("w1")
+    services.store.meta_set(ENROLLMENT_KEY, {
+        "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
+        "secret": en.secret, "user": en.user, "scope": en.scope})
+    svc = SyncService.attach(services, background=True, interval_s=3600, **FAST)
+    held, release = threading.Event(), threading.Event()
+
+    def hold(event, payload) -> None:  # runs in the sync thread: keep the sync mid-way
+        if event == "progress" and payload.records_sent and not held.is_set():
+            held.set()
+            release.wait(30)
+
+    async def scenario(h: Harness) -> None:
+        for _ in range(3000):
+            if svc.runner is not None and svc.runner.syncs >= 1:
+                break
+            await h.settle()
+        for i in range(3):
+            services.save_household({"head": f"户主{i}", "address": "东村"})
+        await h.nav(4)
+        svc.add_listener(hold)
+        svc.trigger()
+        try:
+            for _ in range(3000):
+                if held.is_set() and h.has_key("sync-progress"):
+                    break
+                await h.settle()
+            text = h.by_key("sync-progress").value
+            assert text.startswith("正在同步：上传 3 条") and "KB" in text, text
+            assert status(h) == "正在同步…"  # never "all synced" before the pull said so
+        finally:
+            release.set()
+        for _ in range(3000):
+            if not svc.running and services.store.outbox_size() == 0 and not h.has_key("sync-progress"):
+                break
+            await h.settle()
+        assert status(h) == "全部已同步" and not h.has_key("sync-progress")
+
+    try:
+        run_app(scenario)
+    finally:
+        release.set()
+        svc.stop()
