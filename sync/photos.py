@@ -23,9 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +31,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from sync.fileio import atomic_write_bytes, fsync_dir
 from sync.i18n import t
 
 LONG_EDGE = 1600
@@ -365,35 +364,6 @@ def photo_paths(photos_dir: Path, sha256: str) -> tuple[Path, Path]:
     return photos_dir / f"{sha256}.jpg", photos_dir / f"{sha256}.thumb.jpg"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # e.g. Windows: directories cannot be opened; rename is still atomic there
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _has(path: Path, data: bytes) -> bool:
     try:
         return path.read_bytes() == data
@@ -413,13 +383,13 @@ def store_photo(processed: ProcessedPhoto, photos_dir: Path) -> Path:
     photo, thumb = photo_paths(photos_dir, processed.sha256)
     wrote = False
     if not _has(thumb, processed.thumb):
-        _write_atomic(thumb, processed.thumb)
+        atomic_write_bytes(thumb, processed.thumb)
         wrote = True
     if not _has(photo, processed.jpeg):
-        _write_atomic(photo, processed.jpeg)
+        atomic_write_bytes(photo, processed.jpeg)
         wrote = True
     if wrote:
-        _fsync_dir(photos_dir)  # make the renames themselves durable
+        fsync_dir(photos_dir)  # make the renames themselves durable
     return photo
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from tinydb import Storage, TinyDB
 from tinydb.table import Table
 
-TMP_SUFFIX = ".tmp"
+from sync.fileio import TMP_SUFFIX, atomic_write_bytes, fsync_dir  # noqa: F401 - re-exported for the store
 
 
 class DamagedFile(Exception):
@@ -25,35 +25,6 @@ class DamagedFile(Exception):
         super().__init__(f"{path.name}: {reason}")
         self.path = path
         self.reason = reason
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes, sync_dir: bool = True) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content.
-
-    ``sync_dir=False`` leaves the folder fsync to the caller (who batches it): until then a
-    power cut may bring back the old file, never a torn one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if sync_dir:
-        fsync_dir(path.parent)
 
 
 def remove_durably(path: Path) -> None:

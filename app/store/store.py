@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync.clock import HybridClock, is_stamp, stamp_wall_ms
+from sync.client.replica import drop_future_values
+from sync.clock import HybridClock, is_stamp
 from sync.i18n import t
 from sync.ids import id_time_ms, is_id, new_id
 from sync.records import IMMUTABLE_KINDS
@@ -59,7 +60,6 @@ TIME_KINDS = frozenset({"visit", "issue", "issue_event"})
 TIME_SHARDS = 16  # per month: keeps the current month's file small at township scale
 OTHER_SHARDS = 32
 SEGMENT_MAX = 32  # changes per outbox segment file
-FUTURE_MS = 5 * 60_000  # the server clamps stamps further ahead than this (docs/protocol.md)
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
 _SEG_RE = re.compile(r"^\d{10}$")
@@ -487,7 +487,7 @@ class Store:
         if cur is None:
             self._put(remote)
             return False
-        res = self.merger.merge_records(self._drop_future(cur, remote, {}), remote)
+        res = self.merger.merge_records(drop_future_values(cur, remote, (), self._clock.wall_ms()), remote)
         self._put(res.record)
         return self._log_conflicts(res.conflicts, rid)
 
@@ -672,7 +672,7 @@ class Store:
                         staged[key] = self.merger.merge_records(None, remote).record
                         continue
                     pending = self._pending_fields.get(rid)
-                    cur_for_merge = self._drop_future(cur, remote, pending or {})
+                    cur_for_merge = drop_future_values(cur, remote, pending or (), self._clock.wall_ms())
                     res = self.merger.merge_records(cur_for_merge, remote)
                     merged = res.record
                     hold = False
@@ -719,22 +719,6 @@ class Store:
             if cursor is not None:
                 self._meta["cursor"] = cursor
             self._write_meta()
-
-    def _drop_future(self, cur: dict, remote: dict, pending: dict) -> dict:
-        """Acked local values stamped far in the future came from a wrong device clock; the
-        server clamped them when they arrived, so its version of those fields counts (the
-        same rule as sync.client.replica.MemoryReplica)."""
-        limit = self._clock.wall_ms() + FUTURE_MS
-        stale = [f for f, st in cur["stamps"].items()
-                 if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
-        if not stale:
-            return cur
-        cur = copy.deepcopy(cur)
-        for f in stale:
-            cur["fields"].pop(f, None)
-            cur["stamps"].pop(f, None)
-            cur.get("bases", {}).pop(f, None)
-        return cur
 
     def conflicts(self) -> list[dict]:
         """The local conflict log (grow-only, deduped by record id, field and lost stamp)."""

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle, write_atomic
+from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
 from sync.client.engine import mark_photo_uploaded, photo_queue
 from sync.client.replica import Replica
+from sync.fileio import atomic_write_bytes
 
 # A part stays under the server's blob limit (50 MB by default) so the operator can upload it.
 MAX_PART_BYTES = 40 * 1024 * 1024
@@ -68,7 +69,7 @@ def export_bundle(
             changes=changes if i == 0 else [], blobs=blobs,
             extra={"cursor": replica.cursor(), "part": i + 1, "parts": len(parts)},
         )
-        write_atomic(path, data)
+        atomic_write_bytes(path, data)
         paths.append(path)
         total += len(data)
     return ExportSummary(out, len(changes), len(shas), total, paths)

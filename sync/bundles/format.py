@@ -19,9 +19,7 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import re
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterable
@@ -132,24 +130,6 @@ def build_bundle(
             ctype = zipfile.ZIP_STORED if name.startswith("blobs/") else zipfile.ZIP_DEFLATED
             z.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data, compress_type=ctype)
     return buf.getvalue()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so a crash leaves either the old file or the whole new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _safe_name(name: str) -> bool:

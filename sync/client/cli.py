@@ -19,10 +19,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from sync.bundles.device import apply_return, export_bundle
-from sync.bundles.format import BundleError, write_atomic
+from sync.bundles.format import BundleError
 from sync.client.engine import Progress as SyncProgress
 from sync.client.engine import SyncEngine, enroll
 from sync.client.transport import SyncError
+from sync.fileio import atomic_write_bytes
 from sync.i18n import t
 
 ENROLLMENT_KEY = "sync.enrollment"
@@ -223,13 +224,13 @@ def upload_bundles(files: list[Path], server: str, token: str, console: Console 
                 body = eng._expect_ok(resp)
                 receipt = body["receipt"]
                 if body.get("return_bundle"):
-                    write_atomic(_beside(f, ".return.gwb"), base64.b64decode(body["return_bundle"]))
+                    atomic_write_bytes(_beside(f, ".return.gwb"), base64.b64decode(body["return_bundle"]))
             except SyncError as exc:
                 receipt = {"status": "failed", "message": exc.message}
             except OSError as exc:
                 receipt = {"status": "failed", "message": t("client.cli.cannot_read", path=f, error=exc.strerror or exc)}
             try:
-                write_atomic(_beside(f, ".receipt.json"),
+                atomic_write_bytes(_beside(f, ".receipt.json"),
                              json.dumps(receipt, ensure_ascii=False, indent=1).encode("utf-8"))
             except OSError:
                 pass

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sync import merge
 from sync.clock import HybridClock, stamp_wall_ms
+from sync.fileio import atomic_write_bytes
 from sync.ids import new_id
 
 
@@ -50,24 +49,26 @@ class Replica(Protocol):
     # set_clock_offset(ms), meta_get(key, default) / meta_set(key, value), outbox_size().
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 # The server clamps stamps more than 5 minutes ahead of its time (docs/protocol.md).
 FUTURE_MS = 5 * 60_000
+
+
+def drop_future_values(cur: dict, remote: dict, pending: Iterable[str], now_ms: int) -> dict:
+    """The local record without acked values stamped far in the future, where the server has
+    the field: they came from a wrong device clock and the server clamped them when they
+    arrived, so its version is the one that counts. Fields in ``pending`` (unacked) stay."""
+    limit = now_ms + FUTURE_MS
+    pending = set(pending)
+    stale = [f for f, st in cur["stamps"].items()
+             if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
+    if not stale:
+        return cur
+    cur = copy.deepcopy(cur)
+    for f in stale:
+        cur["fields"].pop(f, None)
+        cur["stamps"].pop(f, None)
+        cur.get("bases", {}).pop(f, None)
+    return cur
 
 
 class MemoryReplica:
@@ -126,7 +127,7 @@ class MemoryReplica:
             "clock_last": self._clock.last,
             "clock_offset": self._clock.offset_ms,
         }
-        _atomic_write(self.path, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+        atomic_write_bytes(self.path, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
 
     # -- local edits (what the app does) -------------------------------------------------
 
@@ -234,7 +235,7 @@ class MemoryReplica:
                     self._clock.observe(s)
                 cur = self.records.get(rid)
                 if cur is not None:
-                    cur = self._drop_future(cur, remote, pending.get(rid, set()))
+                    cur = drop_future_values(cur, remote, pending.get(rid, set()), self._clock.wall_ms())
                 merged = merge.merge_records(cur, remote).record
                 overlay = [f for f in pending.get(rid, ()) if cur is not None and f in cur["fields"]
                            and merged["stamps"].get(f) != cur["stamps"].get(f)]
@@ -249,21 +250,6 @@ class MemoryReplica:
             if cursor is not None:
                 self._cursor = cursor
             self._save()
-
-    def _drop_future(self, cur: dict, remote: dict, pending: set[str]) -> dict:
-        """Acked local values stamped far in the future came from a wrong clock; the server
-        clamped them when they arrived, so its version is the one that counts."""
-        limit = self._clock.wall_ms() + FUTURE_MS
-        stale = [f for f, st in cur["stamps"].items()
-                 if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
-        if not stale:
-            return cur
-        cur = copy.deepcopy(cur)
-        for f in stale:
-            cur["fields"].pop(f, None)
-            cur["stamps"].pop(f, None)
-            cur.get("bases", {}).pop(f, None)
-        return cur
 
     def cursor(self) -> str | None:
         return self._cursor
