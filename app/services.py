@@ -460,6 +460,9 @@ class Services:
 
     def issue_row(self, rec: dict, st: Any) -> dict[str, Any]:
         f = rec["fields"]
+        # when it was reported: the report event's time (ids made in a batch can be later)
+        at = next((rec_mod.parse_time_ms(e.event["fields"].get("at")) for e in st.timeline
+                   if e.type == "report"), None) or id_time_ms(rec["id"])
         return {
             "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
@@ -467,8 +470,8 @@ class Services:
             "appeal_type": f.get("appeal_type") or "",
             "household": f.get("household"),
             "household_label": self.household_label(f.get("household")),
-            "photos": list(f.get("photos") or []), "at": id_time_ms(rec["id"]),
-            "at_text": fmt_date(id_time_ms(rec["id"])), "reporter": f.get("reporter"),
+            "photos": list(f.get("photos") or []), "at": at,
+            "at_text": fmt_date(at), "reporter": f.get("reporter"),
             "overdue": _overdue(st), "flagged": bool(st.flagged),
             "redo_count": st.redo_count, "supervised": st.supervised,
         }

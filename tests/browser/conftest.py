@@ -157,6 +157,7 @@ class Phone:
     def shot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
+        self.page.mouse.move(1, 1)  # no hover tooltip in the picture
         self.page.wait_for_timeout(600)
         self.page.screenshot(path=str(path))
         return path
