@@ -142,9 +142,10 @@ class SyncService:
                                          on_progress=self._on_progress, **self.engine_options)
                 self.runner = SyncRunner(self.engine, interval_s=self.interval_s, on_report=self._on_report)
                 if self.background:
-                    self.runner.start()
+                    self.runner.start()  # its first sync is due at once: sync on start
+                return
         if self.background and self.runner is not None:
-            self.runner.trigger()  # sync on start
+            self.runner.trigger()  # a new tab, or enrolled again: sync now
 
     def trigger(self) -> None:
         """Sync soon in the background (on resume, when the link comes back)."""

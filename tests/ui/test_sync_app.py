@@ -333,14 +333,17 @@ def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
     svc = SyncService.attach(services, background=True, interval_s=3600, **FAST)
     held, release = threading.Event(), threading.Event()
 
+    seen: list = []
+
     def hold(event, payload) -> None:  # runs in the sync thread: keep the sync mid-way
         if event == "progress" and payload.records_sent and not held.is_set():
+            seen.append(vars(payload).copy())
             held.set()
             release.wait(30)
 
     async def scenario(h: Harness) -> None:
         for _ in range(3000):
-            if svc.runner is not None and svc.runner.syncs >= 1:
+            if svc.runner is not None and svc.runner.syncs >= 1 and not svc.running:
                 break
             await h.settle()
         for i in range(3):
@@ -350,11 +353,13 @@ def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
         svc.trigger()
         try:
             for _ in range(3000):
-                if held.is_set() and h.has_key("sync-progress"):
+                if held.is_set() and h.has_key("sync-progress") and "上传" in h.by_key("sync-progress").value:
                     break
                 await h.settle()
             text = h.by_key("sync-progress").value
-            assert text.startswith("正在同步：上传 3 条") and "KB" in text, text
+            assert seen[0]["records_sent"] == 3, seen
+            kb = round((seen[0]["bytes_sent"] + seen[0]["bytes_received"]) / 1024, 1)
+            assert text == f"正在同步：上传 3 条，下载 {seen[0]['records_received']} 条，照片 0 张，{kb} KB", text
             assert status(h) == "正在同步…"  # never "all synced" before the pull said so
         finally:
             release.set()
