@@ -98,6 +98,7 @@ def detail_view(title: str, controls: list[ft.Control], *, actions: list[ft.Cont
         controls=[DialogHost(), *controls],
         scroll=ft.ScrollMode.AUTO,
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,  # fields use the full width
     )
 
 
