@@ -12,6 +12,7 @@ import dataclasses
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -48,6 +49,7 @@ class FakeConnection(Connection):
         self.calls: list[tuple[str, Any]] = []
         # method name -> function(args) returning the client's answer
         self.answers: dict[str, Callable[[Any], Any]] = {}
+        self.upload_handler: Callable[[Any, int], None] | None = None
         self._encode = configure_encode_object_for_msgpack(BaseControl)
 
     def send_message(self, message: Message) -> None:
@@ -73,6 +75,8 @@ class FakeConnection(Connection):
             asyncio.ensure_future(
                 self.session.dispatch_event(self.session.page._i, "route_change", {"route": route})
             )
+        elif name == "upload" and self.upload_handler is not None:
+            self.upload_handler(args, body["control_id"])
         elif name in self.answers:
             try:
                 result = self.answers[name](args)
@@ -81,7 +85,30 @@ class FakeConnection(Connection):
         self.session.handle_invoke_method_results(body["control_id"], body["call_id"], result, error)
 
     def get_upload_url(self, file_name: str, expires: int) -> str:
-        return f"http://127.0.0.1:0/upload/{file_name}?expires={expires}"
+        return f"upload:{file_name}"
+
+
+def browser_picker(files: list[Path], upload_dir: Path, conn: FakeConnection) -> None:
+    """Make the fake client behave like a browser: picked files have no path, and
+    ``upload`` writes them into ``upload_dir`` then reports progress to the picker."""
+    picked: dict[int, Path] = dict(enumerate(files))
+
+    def pick(_args: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"id": i, "name": p.name, "path": None, "size": p.stat().st_size}
+                for i, p in picked.items()]
+
+    def upload(args: dict[str, Any], control_id: int) -> None:
+        assert conn.session is not None
+        for f in args["files"]:
+            target = upload_dir / f["upload_url"].removeprefix("upload:")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(picked[f["id"]].read_bytes())
+            for progress in (0.0, 1.0):
+                conn.loop.create_task(conn.session.dispatch_event(
+                    control_id, "upload", {"file_name": f["name"], "progress": progress}))
+
+    conn.answers["pick_files"] = pick
+    conn.upload_handler = upload
 
 
 def iter_controls(root: Any) -> Iterator[BaseControl]:

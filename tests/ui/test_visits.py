@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import Harness
+from harness import Harness, browser_picker
 from ui_photos import make_jpeg, picker_answer
 
 from app.services import Services
@@ -112,5 +112,30 @@ def test_not_an_image_is_refused_with_a_message(run_app, services, tmp_path):
         assert not h.has_key("visit-photo-thumb:0")
         problems = [c.value for c in h.all(where=lambda c: getattr(c, "key", None) == "visit-photo-problem")]
         assert problems and "notes.jpg" in problems[0]
+
+    run_app(scenario)
+
+
+def test_browser_photo_upload_path(run_app, services, tmp_path):
+    """In a browser the picker gives no paths: files are uploaded to the upload folder,
+    read from there, processed, and the uploaded copies removed."""
+    hid = add_household(services)
+    pics = [make_jpeg(tmp_path / "x.jpg"), make_jpeg(tmp_path / "y.jpg", (0, 120, 0))]
+
+    async def scenario(h: Harness) -> None:
+        browser_picker(pics, services.upload_dir, h.conn)
+        await h.go("/visits/new")
+        await h.type("household-search", "王")
+        await h.tap(f"pick-household:{hid}")
+        await h.tap("visit-photo-add")
+        for _ in range(20):  # uploads report progress asynchronously
+            if h.has_key("visit-photo-thumb:1"):
+                break
+            await h.settle()
+        assert h.has_key("visit-photo-thumb:0") and h.has_key("visit-photo-thumb:1")
+        assert not list(services.upload_dir.rglob("*.jpg"))
+        await h.tap("save")
+        vid = h.route.rsplit("/", 1)[1]
+        assert len(services.store.get("visit", vid)["fields"]["photos"]) == 2
 
     run_app(scenario)
