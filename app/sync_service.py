@@ -90,6 +90,10 @@ class SyncService:
                "secret": en.secret, "user": en.user, "scope": en.scope}
         self.store.meta_set(ENROLLMENT_KEY, doc)
         self._profile_from_enrollment(doc)
+        with self._lock:  # enrolled again (new token): the old engine must not keep syncing
+            old, self.engine, self.runner = self.runner, None, None
+        if old is not None:
+            old.stop()
         self.start()
         return doc
 

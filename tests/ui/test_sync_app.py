@@ -89,6 +89,15 @@ def test_enroll_from_screen_record_visit_sync_now(run_app, services, sync_svc, s
         state = server.state()
         assert state[hid]["fields"]["head"] == "王建国" and state[vid]["kind"] == "visit"
         assert services.store.outbox_size() == 0 and sync_svc.record_state(vid) == "synced"
+        # Enrolled again (say the token was revoked): the new token is the one used from now on.
+        await h.go("/sync/enroll")
+        assert "已经以 张网格 的身份连接" in h.by_key("enroll-already").value
+        await h.type("enroll-code", code_for(server))
+        await h.tap("enroll-submit")
+        assert h.route == "/sync"
+        assert sync_svc.engine.transport.token == services.store.meta_get(ENROLLMENT_KEY)["token"] != en["token"]
+        await h.tap("sync-now")
+        assert status(h) == "全部已同步"
 
     run_app(scenario)
 
