@@ -216,6 +216,12 @@ def test_export_bundle_into_the_data_folder(run_app, services, sync_svc, server)
         files = list((services.store.data_dir / "exports").glob("*.gwb"))
         assert len(files) == 1 and str(files[0]) in msg and "1 条修改" in msg
         assert services.store.outbox_size() == 1  # export deletes nothing
+        # Save a copy elsewhere (browser download / phone "save to"): the bundle's own bytes.
+        got: list = []
+        h.conn.answers["save_file"] = lambda args: got.append(args) or "/sdcard/Download/" + args["file_name"]
+        await h.tap("sync-save:0")
+        assert got[0]["file_name"] == files[0].name and got[0]["src_bytes"] == files[0].read_bytes()
+        assert h.by_key("sync-message").value == f"已保存 {files[0].name}"
 
     run_app(scenario)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -36,6 +37,7 @@ def SyncScreen() -> ft.View:
     tick, set_tick = ft.use_state(0)
     busy, set_busy = ft.use_state("")  # "sync" | "export" | "import" while one runs
     message, set_message = ft.use_state("")  # outcome of the last action on this screen
+    exported, set_exported = ft.use_state([])  # bundle files written by 导出同步包 (to save elsewhere)
     picker_ref = ft.use_ref(None)
     if picker_ref.current is None:
         picker_ref.current = new_picker()  # strong reference: its upload handler stays registered
@@ -103,10 +105,23 @@ def SyncScreen() -> ft.View:
             r = await asyncio.to_thread(svc.export)
             set_message(t("ui.syncx.exported", path="、".join(r["paths"]), changes=r["changes"],
                           photos=r["photos"], kb=r["kb"]))
+            set_exported(r["paths"])
         except SyncServiceError as exc:
             set_message(str(exc))
         finally:
             set_busy("")
+
+    def save_copy(path: str) -> Any:
+        async def h(_: Any) -> None:
+            # Browser: a download; phone: the system "save to" dialog (USB stick, share ...).
+            data = await asyncio.to_thread(_read, path)
+            if data is None:
+                set_message(t("ui.syncx.error.unreadable", name=path))
+                return
+            where = await picker_ref.current.save_file(file_name=Path(path).name, src_bytes=data)
+            if where or page.web:
+                set_message(t("ui.syncx.saved", name=Path(path).name))
+        return h
 
     async def import_return(_: Any) -> None:
         picker = picker_ref.current
@@ -167,6 +182,10 @@ def SyncScreen() -> ft.View:
             ft.OutlinedButton(t("ui.syncx.import"), key="sync-import", icon=ft.Icons.FILE_OPEN,
                               on_click=import_return, disabled=bool(busy), height=TOUCH, expand=True),
         ], wrap=True))
+        for i, path in enumerate(exported):
+            controls.append(row_tile(f"sync-save:{i}", t("ui.syncx.save", name=Path(path).name),
+                                     t("ui.syncx.save_hint"), on_click=save_copy(path),
+                                     leading=ft.Icon(ft.Icons.DOWNLOAD)))
     return tab_view(4, t("ui.sync.title"), controls)
 
 
