@@ -197,6 +197,7 @@ class SyncService:
     def _on_report(self, rep: SyncReport) -> None:
         self.progress = None
         if rep.ok:
+            self.store.meta_set("last_sync", int(time.time() * 1000))  # what 首页 shows (store.stats)
             self._names_from_reference()
         self._emit("report", rep)
 

@@ -74,6 +74,10 @@ def test_enroll_from_screen_record_visit_sync_now(run_app, services, sync_svc, s
         await h.tap("sync-now")  # first sync pulls the reference records: names of grid and village
         assert status(h) == "全部已同步"
         assert services.profile["grid_name"] == "东村一网格" and services.profile["village"] == "东村"
+        await h.nav(0)
+        assert "从未" not in h.by_key("home-last-sync").value and "还没有" not in h.by_key("home-last-sync").value
+        assert "东村一网格" in h.screen_text()  # 首页 greets with the enrolled grid's name
+        await h.nav(4)
         assert services.profile["village_id"] == server.org.village
 
         hid, _ = services.save_household({"head": "王建国", "address": "东村3组1号"})
