@@ -53,3 +53,17 @@ def test_settings_show_data_folder(run_app, services):
         assert str(services.store.data_dir.resolve()) in h.by_key("data-dir").value
 
     run_app(scenario)
+
+
+def test_english_covers_forms_and_validation_messages(run_app, services):
+    async def scenario(h: Harness) -> None:
+        await h.go("/settings")
+        await h.tap("lang:en")
+        await h.go("/households/new")
+        assert h.top.appbar.title.value == "Add household"
+        assert h.by_key("f:head").label == "Head of household *"
+        await h.type("f:phone", "12345")
+        err = h.by_key("f:phone").error or ""
+        assert err and not any("\u4e00" <= ch <= "\u9fff" for ch in err), err
+
+    run_app(scenario)
