@@ -147,10 +147,14 @@ class Services:
             return self.store.save(change)
 
     def _edit(self, record: dict, fields: dict[str, Any]) -> dict:
+        """Save the fields that differ; nothing differing is not an error for a form."""
+        current = record.get("fields", {})
+        changed = {k: v for k, v in fields.items()
+                   if current.get(k) != v and not (_blank(current.get(k)) and _blank(v))}
+        if not changed:
+            return record
         with self._lock:
-            change = rec_mod.edit_change(record, fields, self.store.clock, self.user_id)
-            if change is None or not change.get("fields"):
-                return record
+            change = rec_mod.edit_change(record, changed, self.store.clock, self.user_id)
             return self.store.save(change)
 
     def validate(self, kind: str, fields: dict[str, Any], partial: bool = False) -> dict[str, str]:
@@ -299,7 +303,11 @@ class Services:
             rec = self.store.get("household", hid)
             if rec is None:
                 raise ServiceError(t("ui.error.gone"))
-            return self._edit(rec, fields)["id"], {}
+            # a field the form emptied is cleared (None), not left at its old value
+            editable = ("phone", "member_count", "members", "care_tags", "note")
+            cleared = {k: None for k in editable
+                       if k not in fields and rec["fields"].get(k) not in (None, "", [])}
+            return self._edit(rec, {**fields, **cleared})["id"], {}
         return self._create("household", fields)["id"], {}
 
     # ------------------------------------------------------------------ photos
@@ -643,6 +651,10 @@ class Services:
                 "photo_bytes": nbytes, "photo_bytes_text": _size_text(nbytes),
                 "last_sync": fmt_time(stats.get("last_sync")), "refused": refused,
                 "conflicts": stats["conflicts"]}
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v == "" or v == []
 
 
 def _size_text(n: int) -> str:

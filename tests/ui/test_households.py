@@ -132,3 +132,22 @@ def test_draft_survives_leaving_and_unsaved_form_warns(run_app, services):
         assert services.store.all("household") == []
 
     run_app(scenario)
+
+
+def test_edit_clears_emptied_fields_and_saving_unchanged_is_fine(run_app, services):
+    hid = add(services, "王建国", "东风村3组12号", phone="13812345678", care_tags=["党员户"])
+
+    async def scenario(h: Harness) -> None:
+        await h.go(f"/households/{hid}/edit")
+        await h.tap("save")  # nothing changed: back to the detail, nothing queued
+        assert h.route == f"/households/{hid}"
+        assert services.outbox()["changes"] == 1
+        await h.tap("hh-edit")
+        await h.type("f:phone", "")
+        await h.tap("care-tag:党员户")
+        await h.tap("save")
+        f = services.store.get("household", hid)["fields"]
+        assert not f.get("phone") and not f.get("care_tags")
+        assert f["head"] == "王建国"
+
+    run_app(scenario)
