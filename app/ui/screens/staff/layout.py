@@ -67,7 +67,7 @@ def staff_view(index: int, title: str, controls: list[ft.Control],
 
 
 def dropdown(key: str, label: str, options: list[tuple[str, str]], value: str | None,
-             on_pick: Any, *, any_label: str | None = None, width: int | None = 180) -> ft.Dropdown:
+             on_pick: Any, *, any_label: str | None = None, width: int | None = 180) -> ft.Control:
     """A Dropdown of (value, label); with ``any_label`` the first option clears the choice."""
     opts = [ft.DropdownOption(key="", text=any_label)] if any_label is not None else []
     opts += [ft.DropdownOption(key=v, text=lbl) for v, lbl in options]
@@ -75,5 +75,7 @@ def dropdown(key: str, label: str, options: list[tuple[str, str]], value: str | 
     def h(e: Any) -> None:
         on_pick(e.control.value or None)
 
-    return ft.Dropdown(key=key, label=label, options=opts, value=value or ("" if any_label else None),
-                       on_select=h, width=width, dense=True)
+    dd = ft.Dropdown(key=key, label=label, options=opts, value=value or ("" if any_label else None),
+                     on_select=h, width=width, dense=True)
+    # The web build gives a dropdown no accessible name: name it (screen readers, browser tests).
+    return ft.Semantics(content=dd, identifier=key, label=label, container=True)
