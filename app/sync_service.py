@@ -53,6 +53,7 @@ class SyncService:
         self.engine: SyncEngine | None = None
         self.runner: SyncRunner | None = None
         self.progress: Progress | None = None  # the running sync's progress, None when idle
+        self.reports = 0  # syncs fully handled (profile names updated, listeners told)
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
 
@@ -107,12 +108,16 @@ class SyncService:
         user = en.get("user") or {}
         grids = (en.get("scope") or {}).get("grids") or []
         grid_id = grids[0] if grids else p.get("grid_id")
-        self.services.set_profile(
+        self._update_profile(
             user_id=user.get("id") or p["user_id"], user_name=user.get("name") or p.get("user_name", ""),
-            grid_id=grid_id, grid_name=p.get("grid_name", "") if grid_id == p.get("grid_id") else "",
-            village_id=p.get("village_id", ""), village=p.get("village", ""),
-            visit_interval_days=p.get("visit_interval_days") or 30)
+            grid_id=grid_id, grid_name=p.get("grid_name", "") if grid_id == p.get("grid_id") else "")
         self._names_from_reference()
+
+    def _update_profile(self, **changes: Any) -> None:
+        # Merge: other parts keep their own keys in the profile (e.g. "role").
+        p = self.services.profile
+        p.update(changes)
+        self.store.meta_set("profile", p)
 
     def _names_from_reference(self) -> bool:
         """Grid and village names from the pulled reference records (after the first sync)."""
@@ -127,9 +132,7 @@ class SyncService:
         gname = gf.get("name") or p.get("grid_name", "")
         if (gname, vid, vname) == (p.get("grid_name"), p.get("village_id"), p.get("village")):
             return False
-        self.services.set_profile(user_id=p["user_id"], user_name=p.get("user_name", ""), grid_id=p["grid_id"],
-                                  grid_name=gname, village_id=vid, village=vname,
-                                  visit_interval_days=p.get("visit_interval_days") or 30)
+        self._update_profile(grid_name=gname, village_id=vid, village=vname)
         return True
 
     # ------------------------------------------------------------------ running
@@ -200,6 +203,7 @@ class SyncService:
             self.store.meta_set("last_sync", int(time.time() * 1000))  # what 首页 shows (store.stats)
             self._names_from_reference()
         self._emit("report", rep)
+        self.reports += 1
 
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
@@ -333,11 +337,20 @@ def bind_session(page: Any, state: Any) -> SyncService:
 
     def listener(event: str, rep: Any, _keep: Any = connectivity) -> None:  # _keep: the service stays registered
         if event == "report" and (rep.pulled or rep.applied or rep.refused or rep.photos_downloaded):
-            page.run_task(bump)
+            post_to_page(page, bump)
 
     svc.add_listener(listener)
     svc.start()
     return svc
+
+
+def post_to_page(page: Any, fn: Callable[[], Any]) -> None:
+    """Run coroutine function ``fn`` on the session's loop from any thread; RuntimeError when
+    the session is gone (the caller's listener is then dropped)."""
+    loop = getattr(getattr(page.session, "connection", None), "loop", None)
+    if loop is None or loop.is_closed():
+        raise RuntimeError("the session is closed")
+    page.run_task(fn)
 
 
 def _connectivity(on_change: Callable[[Any], None]) -> Any:

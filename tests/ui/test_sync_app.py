@@ -247,6 +247,7 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
     services.store.meta_set(ENROLLMENT_KEY, {
         "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
         "secret": en.secret, "user": en.user, "scope": en.scope})
+    services.store.meta_set("profile", {**services.profile, "note": "kept"})  # another part's key
     other, other_en = server.device("w2")
     from sync.client.engine import SyncEngine
 
@@ -263,12 +264,13 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
 
     async def scenario(h: Harness) -> None:
         h_ref.append(h)
-        await until(lambda: svc.runner is not None and svc.runner.syncs >= 1)  # synced on start
+        await until(lambda: svc.reports >= 1)  # synced on start
         # enrolled from the shell: the app took the user and grid from the enrollment
         assert services.profile["user_id"] == en.user["id"] and services.profile["grid_name"] == "东村一网格"
+        assert services.profile["note"] == "kept"
         mine, _ = services.save_household({"head": "吴大姐", "address": "东村1组"})
         svc.trigger()
-        await until(lambda: services.store.outbox_size() == 0 and not svc.running)
+        await until(lambda: svc.reports >= 2)
         assert server.state()[mine]["fields"]["head"] == "吴大姐"
         await h.nav(1)
         assert "周老汉" not in h.screen_text()
@@ -284,9 +286,9 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
         await h.nav(4)
         assert status(h) == "全部已同步"
         # Back from the background (app resumed): one more sync.
-        before = svc.runner.syncs
+        before = svc.reports
         await h.fire(h.page, "app_lifecycle_state_change", {"state": "resume"})
-        await until(lambda: svc.runner.syncs > before)
+        await until(lambda: svc.reports > before)
 
     try:
         run_app(scenario)
@@ -362,7 +364,7 @@ def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
 
     async def scenario(h: Harness) -> None:
         for _ in range(3000):
-            if svc.runner is not None and svc.runner.syncs >= 1 and not svc.running:
+            if svc.reports >= 1:
                 break
             await h.settle()
         for i in range(3):
@@ -383,7 +385,7 @@ def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
         finally:
             release.set()
         for _ in range(3000):
-            if not svc.running and services.store.outbox_size() == 0 and not h.has_key("sync-progress"):
+            if svc.reports >= 2 and not h.has_key("sync-progress"):
                 break
             await h.settle()
         assert status(h) == "全部已同步" and not h.has_key("sync-progress")

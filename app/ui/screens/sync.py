@@ -14,7 +14,7 @@ from typing import Any
 
 import flet as ft
 
-from app.sync_service import SyncService, SyncServiceError
+from app.sync_service import SyncService, SyncServiceError, post_to_page
 from app.ui.forms import _upload, new_picker
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, big_button, detail_view, empty, go, row_tile, section, tab_view
@@ -47,7 +47,7 @@ def SyncScreen() -> ft.View:
             set_tick(next(_TICKS))
 
         def listener(_event: str, _payload: Any) -> None:
-            page.run_task(refresh)  # called from the sync thread: hand it to this session's loop
+            post_to_page(page, refresh)  # called from the sync thread: hand it to this session's loop
 
         svc.add_listener(listener)
         return lambda: svc.remove_listener(listener)
