@@ -325,7 +325,30 @@ class StaffServices(Services):
         return out
 
     def publish(self, iid: str, public_title: str, public_text: str) -> dict[str, str]:
+        """Publish with staff's public wording; refused while it names the household or the
+        reporter (names, address, phone, care tags: what the wall page would have to mask)."""
+        leaks = self.private_in(iid, f"{public_title}\n{public_text}")
+        if leaks:
+            field = "public_title" if any(x in public_title for x in leaks) else "public_text"
+            return {field: t("ui.staff.error.private", what="、".join(leaks))}
         return self.act(iid, "publish", {"public_title": public_title, "public_text": public_text})
+
+    def private_in(self, iid: str, text: str) -> list[str]:
+        """Private strings of the issue's household / reporter found in ``text``."""
+        from sync.reports.echo_wall import _private_strings
+        from sync.reports.model import Dataset, issue_facts
+
+        rec = self.store.get("issue", iid)
+        if rec is None:
+            return []
+        hid = rec["fields"].get("household")
+        recs = [rec, *([h] if hid and (h := self.store.get("household", hid)) else [])]
+        reporter = self.store.get("user", str(rec["fields"].get("reporter") or ""))
+        if reporter:
+            recs.append(reporter)
+        ds = Dataset.from_records(recs)
+        facts = issue_facts(rec, [], ds, None)
+        return [p for p in _private_strings(facts, ds) if p in text]
 
     def unpublish(self, iid: str, reason: str = "") -> dict[str, str]:
         return self.act(iid, "unpublish", {"reason": reason})
@@ -381,6 +404,29 @@ class StaffServices(Services):
             return compute_metrics(self.dataset(), parse_period(period), group_by=group_by)
         except ReportInputError as exc:
             raise ServiceError(str(exc)) from None
+
+    def export_metrics(self, period: str, group_by: str = "village", fmt: str = "xlsx") -> Path:
+        """Write the figures table for the period into <data>/exports/ and return its path."""
+        from sync.reports.metrics import export_metrics
+
+        report = self.figures(period, group_by)
+        return self._export(f"metrics-{group_by}-{period}", fmt,
+                            lambda path: export_metrics(report, path, self.dataset().township_name()))
+
+    def _export(self, stem: str, fmt: str, write: Any) -> Path:
+        from sync.reports.dates import ReportInputError
+
+        try:
+            folder = self.store.data_dir / "exports"
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
+            path = folder / f"{stem}-{stamp}.{fmt}"
+            write(path)
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+        except OSError as exc:
+            raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
+        return path.resolve()
 
     def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
         """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""

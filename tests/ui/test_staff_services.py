@@ -213,3 +213,34 @@ def test_board_regroups_events_when_one_arrives(staff):
     event(staff, ids["trash"], "accept", {})
     again = staff._events_by_issue()
     assert again is not first and [e["fields"]["type"] for e in again[ids["trash"]]] == ["report", "accept"]
+
+
+def test_publish_refuses_the_residents_name_and_address(staff):
+    from staff_seed import event, issue
+    ids = township(staff)
+    hid, errs = staff.save_household({"head": "李桂兰", "address": "东风村1组2号", "phone": "13812345678"})
+    assert not errs
+    iid = issue(staff, ids["g-east"], "屋顶漏雨", category="infra.other", household=hid)
+    event(staff, iid, "assign", {"unit": ids["u-water"], "deadline": "2099-01-01"})
+    event(staff, iid, "resolve", {"reply": "已修好"})
+    errs = staff.publish(iid, "屋顶修好了", "李桂兰家（东风村1组2号）的屋顶已修好。")
+    assert set(errs) == {"public_text"} and "李桂兰" in errs["public_text"] and "东风村1组2号" in errs["public_text"]
+    assert not _state(staff, iid).published
+    assert set(staff.publish(iid, "李桂兰家屋顶修好了", "已修好。")) == {"public_title"}
+    assert staff.publish(iid, "屋顶修好了", "一户村民家的屋顶已修好。") == {}
+    assert _state(staff, iid).published
+
+
+def test_metrics_and_csv_ledger_exports(staff):
+    import csv
+    township(staff)
+    year = staff.period_text("year")
+    m = staff.export_metrics(year, "village")
+    ws = openpyxl.load_workbook(m).active
+    cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "西湖村" in cells and "东风村" in cells
+    path = staff.export_ledger(year, "csv")
+    with path.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][0] == "序号" and len(rows) >= 5
+    assert sum(1 for r in rows[1:] if any("垃圾没人清" in c for c in r)) == 1

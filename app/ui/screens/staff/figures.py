@@ -57,11 +57,19 @@ def FiguresScreen() -> ft.View:
     period = svc.period_text(which)
     report = svc.figures(period, group_by)
 
-    async def export(_: Any) -> None:
+    def exporter(what: str, fmt: str) -> Any:
+        async def h(_: Any) -> None:
+            await export(what, fmt)
+        return h
+
+    async def export(what: str, fmt: str) -> None:
         import asyncio
 
         try:
-            path = await asyncio.to_thread(svc.export_ledger, period)
+            if what == "ledger":
+                path = await asyncio.to_thread(svc.export_ledger, period, fmt)
+            else:
+                path = await asyncio.to_thread(svc.export_metrics, period, group_by, fmt)
         except ServiceError as exc:
             set_exported("")
             state.tell(str(exc))
@@ -82,7 +90,11 @@ def FiguresScreen() -> ft.View:
                         on_click=lambda _, g=g: set_group_by(g)) for g in GROUPINGS], wrap=True),
         ft.Text(report.period.label, key="period-label", size=16, weight=ft.FontWeight.BOLD),
         ft.Row([ft.FilledButton(t("ui.staff.ledger.export"), key="ledger-export", icon=ft.Icons.DOWNLOAD,
-                                on_click=export)]),
+                                on_click=exporter("ledger", "xlsx")),
+                ft.OutlinedButton(t("ui.staff.ledger.export_csv"), key="ledger-export-csv",
+                                  on_click=exporter("ledger", "csv")),
+                ft.OutlinedButton(t("ui.staff.metrics.export"), key="metrics-export", icon=ft.Icons.DOWNLOAD,
+                                  on_click=exporter("metrics", "xlsx"))], wrap=True),
     ]
     if exported:
         controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
