@@ -179,6 +179,7 @@ def test_conflict_shows_both_values_and_the_lost_one_can_be_reapplied(run_app, s
         await h.tap("sync-now")
         assert services.store.get("household", hid)["fields"]["phone"] == "13900000002"
         [c] = sync_svc.conflicts()
+        assert h.by_key(f"conflict-title:{c['key']}").value == "住户：电话号码"
         assert h.by_key(f"conflict-kept:{c['key']}").value.endswith("13900000002")
         assert h.by_key(f"conflict-lost:{c['key']}").value.endswith("13800000001")
         await h.tap(f"conflict-reapply:{c['key']}")

@@ -191,7 +191,7 @@ def SyncScreen() -> ft.View:
 
 def _conflict_card(state: Any, svc: SyncService, c: dict, set_message: Any) -> ft.Control:
     key = c["key"]
-    field_name = t(f"ui.field.{c['field']}") if _has(f"ui.field.{c['field']}") else c["field"]
+    field_name = t(f"model.field.{c['field']}") if _has(f"model.field.{c['field']}") else c["field"]
 
     def reapply(_: Any) -> None:
         try:
@@ -208,7 +208,7 @@ def _conflict_card(state: Any, svc: SyncService, c: dict, set_message: Any) -> f
 
     return ft.Card(ft.Container(ft.Column([
         ft.Text(t("ui.syncx.conflict_title", kind=t(f"ui.kind.{c['kind']}") if _has(f"ui.kind.{c['kind']}")
-                  else c["kind"], field=field_name), weight=ft.FontWeight.BOLD),
+                  else c["kind"], field=field_name), weight=ft.FontWeight.BOLD, key=f"conflict-title:{key}"),
         ft.Text(t("ui.syncx.kept", value=c["kept_text"]), key=f"conflict-kept:{key}"),
         ft.Text(t("ui.syncx.lost", value=c["lost_text"]), key=f"conflict-lost:{key}"),
         ft.Row([
