@@ -227,6 +227,7 @@ class StaffServices(Services):
                 "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
                 "deadline": st.deadline or "", "unit": st.unit or "", "overdue": overdue,
                 "supervised": st.supervised, "flagged": st.flagged, "grid": rec.get("grid", ""),
+                "redo_count": st.redo_count,
                 "at": id_time_ms(rec["id"]),
             })
         rows.sort(key=lambda r: (r["deadline"] == "", r["deadline"], -r["at"]))

@@ -286,3 +286,18 @@ def test_figures_group_by_grid_and_category(services):
         assert h.has_key("g-env.garbage:response_rate")
 
     run_staff(services, scenario)
+
+
+def test_not_solved_recheck_shows_as_redo_on_the_board(services):
+    from staff_seed import event
+    ids = township(services)
+    # the resident said "not solved": back to the unit (重办), counted
+    event(services, ids["water"], "recheck", {"solved": False, "satisfied": False, "reason": "还是浑"},
+          role="grid_worker", actor="w")
+
+    async def scenario(h: Harness) -> None:
+        tile = h.by_key(f"board:{ids['water']}")
+        assert "重办1次" in " ".join(c.value for c in h.all(ft.Text, root=tile) if isinstance(c.value, str))
+        assert h.by_key("bstatus:assigned").label.value.endswith(" 2")
+
+    run_staff(services, scenario)

@@ -75,6 +75,8 @@ def BoardScreen() -> ft.View:
             trail.append(badge(t("ui.staff.supervised", level=r["supervised"]), ft.Colors.ORANGE_200))
         if r["flagged"]:
             trail.append(badge(t("ui.staff.flagged"), ft.Colors.YELLOW_200))
+        if r["redo_count"]:
+            trail.append(badge(t("ui.staff.redo", n=r["redo_count"]), ft.Colors.PURPLE_100))
         sub = " · ".join(x for x in (svc.category_name(r["category"]),
                                      t("ui.staff.deadline", date=r["deadline"]) if r["deadline"] else "",
                                      svc.unit_name(r["unit"])) if x)

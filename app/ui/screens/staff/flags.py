@@ -28,6 +28,9 @@ def FlagsScreen() -> ft.View:
     controls.append(section(t("ui.staff.flags.conflicts", n=len(conflicts))))
     if not conflicts:
         controls.append(empty(t("ui.staff.flags.no_conflicts")))
+    else:
+        controls.append(ft.OutlinedButton(t("ui.staff.flags.resolve"), key="flags-to-sync", icon=ft.Icons.SYNC,
+                                          on_click=lambda _: go("/sync")))
     for i, c in enumerate(conflicts):
         controls.append(row_tile(f"conflict:{i}", f"{c['kind']} {c['id']} · {c['field']}",
                                  t("ui.staff.flags.values", kept=c["kept"], lost=c["lost"], at=c["at"])))
