@@ -301,3 +301,22 @@ def test_not_solved_recheck_shows_as_redo_on_the_board(services):
         assert h.by_key("bstatus:assigned").label.value.endswith(" 2")
 
     run_staff(services, scenario)
+
+
+def test_every_staff_screen_has_its_words_in_english_too(services):
+    ids = township(services)
+    services.set_language("en")
+
+    async def scenario(h: Harness) -> None:
+        for route, title in [("/board", "Issue board"), (f"/board/{ids['road']}", "Handle issue"),
+                             ("/wall", "Echo wall"), ("/figures", "Figures"), ("/flags", "Conflicts and flags")]:
+            await h.go(route)
+            assert h.top.appbar.title.value == title
+            assert "ui.staff." not in h.screen_text(), route
+        await h.go(f"/board/{ids['road']}")
+        for action in h.keys("act:"):
+            await h.tap(action)
+            assert "ui.staff." not in h.screen_text(), action
+            await h.tap(action)  # closes the form again
+
+    run_staff(services, scenario)
