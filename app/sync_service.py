@@ -234,6 +234,13 @@ class SyncService:
                 return "pending"
         return "synced" if self.enrolled else "pending"
 
+    def record_states(self) -> dict[str, str]:
+        """Records not (yet) on the server, by id: "pending" or "refused" (one pass, for lists)."""
+        out = {ch["id"]: "pending" for ch in self.store.pending_changes(limit=1_000_000)}
+        for r in self.store.refused_changes():
+            out[r["change"]["id"]] = "refused"
+        return out
+
     # ------------------------------------------------------------------ conflicts
     def conflicts(self) -> list[dict[str, Any]]:
         """Open conflicts (not yet re-applied or dismissed), newest first, with both values."""

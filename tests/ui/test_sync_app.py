@@ -86,6 +86,9 @@ def test_enroll_from_screen_record_visit_sync_now(run_app, services, sync_svc, s
         await h.nav(0)
         await h.nav(4)
         assert status(h).startswith("待同步：2 条记录")  # never "all synced" while the outbox waits
+        await h.nav(2)
+        assert h.by_key(f"visit:{vid}").subtitle.value.endswith("待上传")
+        await h.nav(4)
         assert sync_svc.record_state(vid) == "pending"
         await h.tap("sync-now")
         assert status(h) == "全部已同步"
@@ -93,6 +96,9 @@ def test_enroll_from_screen_record_visit_sync_now(run_app, services, sync_svc, s
         state = server.state()
         assert state[hid]["fields"]["head"] == "王建国" and state[vid]["kind"] == "visit"
         assert services.store.outbox_size() == 0 and sync_svc.record_state(vid) == "synced"
+        await h.nav(2)
+        assert "待上传" not in h.by_key(f"visit:{vid}").subtitle.value
+        await h.nav(4)
         # Enrolled again (say the token was revoked): the new token is the one used from now on.
         await h.go("/sync/enroll")
         assert "已经以 张网格 的身份连接" in h.by_key("enroll-already").value

@@ -294,3 +294,8 @@ def sync_badge(state: Any, record_id: str) -> ft.Control:
     return ft.Container(ft.Text(t(f"ui.syncx.badge.{st}"), size=12, key=f"sync-badge:{record_id}"),
                         bgcolor=_BADGE_COLORS[st], border_radius=10,
                         padding=ft.Padding.symmetric(horizontal=8, vertical=2))
+
+
+def sync_marks(state: Any) -> dict[str, str]:
+    """Short words for list rows of records not yet on the server: {record id: 待上传 / 被服务器拒绝}."""
+    return {rid: t(f"ui.syncx.badge.{st}") for rid, st in SyncService.attach(state.services).record_states().items()}

@@ -16,7 +16,7 @@ from app.ui.forms import (
     thumbs,
     use_form,
 )
-from app.ui.screens.sync import sync_badge
+from app.ui.screens.sync import sync_badge, sync_marks
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
@@ -27,6 +27,7 @@ def VisitsScreen() -> ft.View:
     state = use_app()
     _ = state.version
     rows = state.services.visits(limit=200)
+    marks = sync_marks(state)
     controls: list[ft.Control] = []
     if not rows:
         controls.append(empty(t("ui.visit.none")))
@@ -35,6 +36,8 @@ def VisitsScreen() -> ft.View:
         sub = f"{v['at_text']} · {t('ui.visit.kind.' + v['kind'])}"
         if v["demands"]:
             sub += " · " + t("ui.visit.demand_count", n=len(v["demands"]))
+        if v["id"] in marks:
+            sub += " · " + marks[v["id"]]
         controls.append(row_tile(f"visit:{v['id']}", title, sub,
                                  on_click=lambda _, i=v["id"]: go(f"/visits/{i}"),
                                  trailing=ft.Icon(ft.Icons.PHOTO) if v["photos"] else None))
