@@ -216,6 +216,7 @@ class SyncService:
         rep = self.runner.last_report if self.runner else None
         return {
             "enrolled": self.enrolled, "state": st.state, "message": st.message,
+            "server_url": (self.enrollment() or {}).get("server_url"),
             "outbox": st.outbox, "photos_to_upload": st.photos_to_upload,
             "photos_missing": st.photos_missing, "refused": st.refused,
             "last_at": _fmt_ms(last.get("at_ms")), "last_ok": last.get("ok"),

@@ -100,7 +100,9 @@ def test_enroll_from_screen_record_visit_sync_now(run_app, services, sync_svc, s
         assert "待上传" not in h.by_key(f"visit:{vid}").subtitle.value
         await h.nav(4)
         # Enrolled again (say the token was revoked): the new token is the one used from now on.
-        await h.go("/sync/enroll")
+        assert h.by_key("sync-reenroll").subtitle.value == server.url
+        await h.tap("sync-reenroll")
+        assert h.route == "/sync/enroll"
         assert "已经以 张网格 的身份连接" in h.by_key("enroll-already").value
         await h.type("enroll-code", code_for(server))
         await h.tap("enroll-submit")

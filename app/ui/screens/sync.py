@@ -182,6 +182,8 @@ def SyncScreen() -> ft.View:
             ft.OutlinedButton(t("ui.syncx.import"), key="sync-import", icon=ft.Icons.FILE_OPEN,
                               on_click=import_return, disabled=bool(busy), height=TOUCH, expand=True),
         ], wrap=True))
+        controls.append(row_tile("sync-reenroll", t("ui.syncx.reenroll"), st.get("server_url") or "",
+                                 on_click=lambda _: go("/sync/enroll"), leading=ft.Icon(ft.Icons.LINK)))
         for i, path in enumerate(exported):
             controls.append(row_tile(f"sync-save:{i}", t("ui.syncx.save", name=Path(path).name),
                                      t("ui.syncx.save_hint"), on_click=save_copy(path),
