@@ -13,6 +13,7 @@ from typing import Any
 
 from app.services import PhotoRef, ServiceError, Services, fmt_time
 from sync import records as rec_mod
+from sync import reference
 from sync import workflow as wf
 from sync.i18n import t
 from sync.ids import id_time_ms
@@ -22,12 +23,6 @@ STAFF_ROLES = ("township_staff", "admin")
 STAFF_EVENTS = ("accept", "reject", "assign", "return", "extend", "supervise", "progress", "resolve",
                 "claim", "fulfil", "feedback", "close", "reopen", "comment")
 PHOTO_EVENTS = ("resolve", "fulfil")  # events that carry after-photos
-# Working days to fix a problem by top category, when the category record has no
-# ``deadline_days`` of its own (the township's usual limits).
-DEFAULT_DEADLINE_DAYS = {"safety": 3, "livelihood": 5, "env": 7, "infra": 10}
-FALLBACK_DEADLINE_DAYS = 10
-# Units until the server's reference data has been pulled.
-DEFAULT_UNITS = ("township-office", "water-station", "power-station", "env-office", "civil-affairs")
 WALL_STATES = ("resolved", "rechecked", "closed", "fulfilled")
 WORKING = frozenset({"assigned", "in_progress"})  # states where a deadline can pass
 
@@ -151,7 +146,7 @@ class StaffServices(Services):
         refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("unit")]
         if refs:
             return sorted(refs, key=lambda x: x[1])
-        return [(u, t(f"ui.staff.unit.{u}")) for u in DEFAULT_UNITS]
+        return list(reference.UNITS)  # until the server's reference data has been pulled
 
     def unit_name(self, uid: str | None) -> str:
         if not uid:
@@ -159,7 +154,7 @@ class StaffServices(Services):
         rec = self.store.get("unit", uid)
         if rec is not None:
             return str(rec["fields"].get("name") or uid)
-        return t(f"ui.staff.unit.{uid}") if uid in DEFAULT_UNITS else uid
+        return dict(reference.UNITS).get(uid, uid)
 
     def deadline_days(self, category: str | None) -> int:
         """Working days a category's problems get (its record's ``deadline_days``, else
@@ -173,8 +168,7 @@ class StaffServices(Services):
             if isinstance(days, int) and days > 0:
                 return days
             cid = rec["fields"].get("parent") or ""
-        top = (category or "").split(".", 1)[0]
-        return DEFAULT_DEADLINE_DAYS.get(top, FALLBACK_DEADLINE_DAYS)
+        return reference.deadline_days(category)  # the shared default rule
 
     def default_deadline(self, category: str | None, start: dt.date | None = None) -> str:
         from sync.reports.dates import add_working_days

@@ -19,14 +19,14 @@ class Category(NamedTuple):
 
 
 CATEGORIES: tuple[Category, ...] = (
-    Category("infra", "基础设施", 15, (("road", "道路桥梁"), ("water", "供水"), ("power", "用电"),
+    Category("infra", "基础设施", 10, (("road", "道路桥梁"), ("water", "供水"), ("power", "用电"),
                                        ("lighting", "路灯"), ("other", "其他"))),
-    Category("env", "环境卫生", 5, (("garbage", "垃圾清运"), ("sewage", "污水"), ("noise", "噪音"),
+    Category("env", "环境卫生", 7, (("garbage", "垃圾清运"), ("sewage", "污水"), ("noise", "噪音"),
                                     ("other", "其他"))),
-    Category("livelihood", "民生保障", 10, (("elderly", "养老"), ("children", "儿童关爱"),
+    Category("livelihood", "民生保障", 5, (("elderly", "养老"), ("children", "儿童关爱"),
                                             ("medical", "看病就医"), ("allowance", "低保救助"),
                                             ("other", "其他"))),
-    Category("safety", "平安建设", 7, (("fire", "消防"), ("traffic", "交通"), ("dispute", "矛盾纠纷"),
+    Category("safety", "平安建设", 3, (("fire", "消防"), ("traffic", "交通"), ("dispute", "矛盾纠纷"),
                                        ("other", "其他"))),
     Category("wish", "微心愿", 20, (("goods", "物品"), ("service", "服务"), ("study", "助学"),
                                     ("other", "其他"))),
