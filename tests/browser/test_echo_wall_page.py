@@ -94,9 +94,10 @@ def test_echo_wall_page_on_a_phone(wall_browser, wall_url):
     # fits a phone: no sideways scrolling
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate("() => document.scripts.length") == 0
-    shots = ROOT / "docs" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "echo-wall-phone.png"), full_page=True)
+    from conftest import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "echo-wall-phone.png"), full_page=True)
     page.close()
 
 
