@@ -182,6 +182,10 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
                 data = {**data, "deadline": deadline.isoformat()}
             role = "grid_worker" if etype == "recheck" else "township_staff"
             s.event(issue, etype, data, min(t, now - DAY_MS), role, user_id if role == "grid_worker" else staff)
+        if steps >= 5:  # re-checked or closed: staff put it on the village's echo wall (回音壁)
+            s.event(issue, "publish", {"public_title": title,
+                                       "public_text": f"{title}：已处理完毕，群众回访表示满意。"},
+                    min(t + DAY_MS, now - DAY_MS // 2), "township_staff", staff)
     for n, title in enumerate(WISHES):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS
         h = rng.choice([x for x in homes if x["fields"]["care_tags"]] or homes)
