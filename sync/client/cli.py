@@ -50,7 +50,11 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
     app = typer.Typer(help="同步 Sync a device store, bundles (.gwb), operator upload.", no_args_is_help=True)
     console = Console()
 
-    def _store(data: Path) -> Any:
+    def _store(data: Path, create: bool = False) -> Any:
+        # Only enrolling makes a new device folder: elsewhere a mistyped --data must not
+        # quietly create an empty store and report "not enrolled".
+        if not create and not Path(data).is_dir():
+            _fail(t("client.error.no_data", path=data))
         try:
             return open_store(data)
         except Exception as exc:  # noqa: BLE001 - the store explains itself in plain words
@@ -75,7 +79,7 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
             en = enroll(server, code, name)
         except SyncError as exc:
             _fail(exc.message)
-        store = _store(data)
+        store = _store(data, create=True)
         try:
             store.meta_set(ENROLLMENT_KEY, {
                 "server_url": en.server_url, "device_id": en.device_id, "token": en.token,

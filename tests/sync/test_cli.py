@@ -56,7 +56,14 @@ def test_enroll_now_status(real, tmp_path):
 
 def test_not_enrolled_and_bad_code_say_what_to_do(real, tmp_path):
     r = runner.invoke(cli, ["now", "--data", str(tmp_path / "x")])
-    assert r.exit_code == 1 and "gridwall sync enroll" in r.output
+    assert r.exit_code == 1 and "找不到设备数据目录" in r.output and "gridwall sync enroll" in r.output
+    assert not (tmp_path / "x").exists()  # a mistyped --data creates nothing
+    for cmd in (["status"], ["export", "--out", str(tmp_path / "b.gwb")]):
+        r = runner.invoke(cli, [*cmd, "--data", str(tmp_path / "x")])
+        assert r.exit_code == 1 and "找不到设备数据目录" in r.output and not (tmp_path / "x").exists()
+    (tmp_path / "y").mkdir()
+    r = runner.invoke(cli, ["now", "--data", str(tmp_path / "y")])
+    assert r.exit_code == 1 and "还没有注册" in r.output
     r = runner.invoke(cli, ["enroll", "--data", str(tmp_path / "x"), "--server", real.url, "--code", "NOPE-NOPE"])
     assert r.exit_code == 1 and "注册码" in r.output
 
