@@ -16,7 +16,7 @@ from app.ui.forms import (
     thumbs,
     use_form,
 )
-from app.ui.state import use_app
+from app.ui.state import AppState, use_app
 from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
@@ -197,19 +197,7 @@ def IssueDetail() -> ft.View:
     def set_v(name: str) -> Any:
         return lambda v: set_verdict({**verdict, name: None if v is None else v == "yes"})
 
-    meta = [badge(t(f"ui.status.{it['status']}")), badge(it["urgency_label"])]
-    if it["appeal_label"]:
-        meta.append(badge(it["appeal_label"]))
-    if it["overdue"]:
-        meta.append(badge(t("ui.issue.overdue"), ft.Colors.RED_200))
-    controls: list[ft.Control] = [
-        ft.Text(it["title"], size=20, weight=ft.FontWeight.BOLD, key="issue-title"),
-        ft.Row(meta, wrap=True, key="issue-meta"),
-        ft.Text(" · ".join(x for x in (it["category"], it["household_label"], it["at_text"]) if x),
-                size=13, key="issue-sub"),
-    ]
-    if it["description"]:
-        controls.append(ft.Text(it["description"], key="issue-description"))
+    controls = issue_head(it, t(f"ui.status.{it['status']}"))
     if it["photos"]:
         controls.append(thumbs(state, it["photos"], "issue-photo", 96))
     if it["claimed_by"]:
@@ -247,18 +235,7 @@ def IssueDetail() -> ft.View:
                             height=TOUCH),
         ]
 
-    controls.append(section(t("ui.issue.timeline")))
-    for i, ev in enumerate(it["timeline"]):
-        sub = " · ".join(x for x in (ev["at_text"], ev["actor"], ev["detail"]) if x)
-        tile = row_tile(f"event:{i}", f"{ev['type_label']} → {ev['state_label']}", sub,
-                        leading=ft.Icon(ft.Icons.WARNING_AMBER if ev["flagged"] else ft.Icons.CIRCLE,
-                                        size=14 if not ev["flagged"] else 20,
-                                        color=ft.Colors.ERROR if ev["flagged"] else ft.Colors.PRIMARY))
-        controls.append(tile)
-        if ev["flagged"]:
-            controls.append(ft.Text(ev["flag"], color=ft.Colors.ERROR, size=12, key=f"event-flag:{i}"))
-        if ev["photos"]:
-            controls.append(thumbs(state, ev["photos"], f"event-photo:{i}", 56))
+    controls += timeline(state, it["timeline"])
     controls += [
         ft.TextField(key="comment", label=t("ui.issue.comment"), value=comment, multiline=True,
                      error=errors.get("comment.text"), on_change=lambda e: set_comment(e.control.value or "")),
@@ -266,3 +243,39 @@ def IssueDetail() -> ft.View:
                           on_click=send_comment, height=TOUCH),
     ]
     return detail_view(t("ui.issue.detail"), controls)
+
+
+def issue_head(it: dict[str, Any], status_label: str, extra_meta: tuple[ft.Control, ...] = ()) -> list[ft.Control]:
+    """Title, status / urgency badges, category · household · time, description: the top of
+    an issue's detail, for the field app and the staff act screen alike."""
+    meta = [badge(status_label), badge(it["urgency_label"])]
+    if it["appeal_label"]:
+        meta.append(badge(it["appeal_label"]))
+    if it["overdue"]:
+        meta.append(badge(t("ui.issue.overdue"), ft.Colors.RED_200))
+    meta += extra_meta
+    controls: list[ft.Control] = [
+        ft.Text(it["title"], size=20, weight=ft.FontWeight.BOLD, key="issue-title"),
+        ft.Row(meta, wrap=True, key="issue-meta"),
+        ft.Text(" · ".join(x for x in (it["category"], it["household_label"], it["at_text"]) if x),
+                size=13, key="issue-sub"),
+    ]
+    if it["description"]:
+        controls.append(ft.Text(it["description"], key="issue-description"))
+    return controls
+
+
+def timeline(state: AppState, events: list[dict[str, Any]]) -> list[ft.Control]:
+    """The issue's timeline (from the workflow fold): one row per event, flags and photos under it."""
+    controls: list[ft.Control] = [section(t("ui.issue.timeline"))]
+    for i, ev in enumerate(events):
+        sub = " · ".join(x for x in (ev["at_text"], ev["actor"], ev["detail"]) if x)
+        controls.append(row_tile(f"event:{i}", f"{ev['type_label']} → {ev['state_label']}", sub,
+                                 leading=ft.Icon(ft.Icons.WARNING_AMBER if ev["flagged"] else ft.Icons.CIRCLE,
+                                                 size=20 if ev["flagged"] else 14,
+                                                 color=ft.Colors.ERROR if ev["flagged"] else ft.Colors.PRIMARY)))
+        if ev["flagged"]:
+            controls.append(ft.Text(ev["flag"], color=ft.Colors.ERROR, size=12, key=f"event-flag:{i}"))
+        if ev["photos"]:
+            controls.append(thumbs(state, ev["photos"], f"event-photo:{i}", 56))
+    return controls

@@ -7,10 +7,11 @@ from typing import Any
 
 import flet as ft
 
-from app.ui.forms import PhotoStrip, thumbs
+from app.ui.forms import PhotoStrip
+from app.ui.screens.issues import issue_head, timeline
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
-from app.ui.widgets import TOUCH, badge, detail_view, empty, row_tile, section
+from app.ui.widgets import TOUCH, badge, detail_view, empty, section
 from sync import workflow as wf
 from sync.i18n import t
 
@@ -77,21 +78,8 @@ def ActScreen() -> ft.View:
         state.data_changed()
         state.tell(t("ui.staff.done", action=wf.event_label(action)))
 
-    meta = [badge(wf.state_label(it["status"])), badge(it["urgency_label"])]
-    if it["appeal_label"]:
-        meta.append(badge(it["appeal_label"]))
-    if it["overdue"]:
-        meta.append(badge(t("ui.issue.overdue"), ft.Colors.RED_200))
-    if it["supervised"]:
-        meta.append(badge(t("ui.staff.supervised", level=it["supervised"]), ft.Colors.ORANGE_200))
-    controls: list[ft.Control] = [
-        ft.Text(it["title"], size=20, weight=ft.FontWeight.BOLD, key="issue-title"),
-        ft.Row(meta, wrap=True, key="issue-meta"),
-        ft.Text(" · ".join(x for x in (it["category"], it["household_label"], it["at_text"]) if x),
-                size=13, key="issue-sub"),
-    ]
-    if it["description"]:
-        controls.append(ft.Text(it["description"], key="issue-description"))
+    supervised = (badge(t("ui.staff.supervised", level=it["supervised"]), ft.Colors.ORANGE_200),)
+    controls = issue_head(it, wf.state_label(it["status"]), supervised if it["supervised"] else ())
     if it["unit"]:
         controls.append(ft.Text(t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"]),
                                 key="issue-unit"))
@@ -129,15 +117,5 @@ def ActScreen() -> ft.View:
         controls.append(ft.FilledButton(t("ui.staff.confirm", action=wf.event_label(action)), key="act-save",
                                         icon=ft.Icons.CHECK, on_click=save, height=TOUCH))
 
-    controls.append(section(t("ui.issue.timeline")))
-    for i, ev in enumerate(it["timeline"]):
-        sub = " · ".join(x for x in (ev["at_text"], ev["actor"], ev["detail"]) if x)
-        controls.append(row_tile(f"event:{i}", f"{ev['type_label']} → {ev['state_label']}", sub,
-                                 leading=ft.Icon(ft.Icons.WARNING_AMBER if ev["flagged"] else ft.Icons.CIRCLE,
-                                                 size=20 if ev["flagged"] else 14,
-                                                 color=ft.Colors.ERROR if ev["flagged"] else ft.Colors.PRIMARY)))
-        if ev["flagged"]:
-            controls.append(ft.Text(ev["flag"], color=ft.Colors.ERROR, size=12, key=f"event-flag:{i}"))
-        if ev["photos"]:
-            controls.append(thumbs(state, ev["photos"], f"event-photo:{i}", 56))
+    controls += timeline(state, it["timeline"])
     return detail_view(t("ui.staff.act.title"), controls)
