@@ -230,7 +230,9 @@ def upload_bundles(files: list[Path], server: str, token: str, console: Console 
                 if body.get("return_bundle"):
                     atomic_write_bytes(_beside(f, ".return.gwb"), base64.b64decode(body["return_bundle"]))
             except SyncError as exc:
-                receipt = {"status": "failed", "message": exc.message}
+                # The device wording ("手机没有网络") would mislead an operator at a PC.
+                msg = t("client.cli.server_unreachable", url=server) if exc.code in ("offline", "timeout") else exc.message
+                receipt = {"status": "failed", "message": msg}
             except OSError as exc:
                 receipt = {"status": "failed", "message": t("client.cli.cannot_read", path=f, error=exc.strerror or exc)}
             try:

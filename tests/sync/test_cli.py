@@ -137,3 +137,18 @@ def test_upload_survives_a_cut_link(real, tmp_path):
     receipt = json.loads((tmp_path / "w1.receipt.json").read_text(encoding="utf-8"))
     # The first import's answer was lost; the retry found everything already applied.
     assert receipt["status"] == "ok" and receipt["duplicate"] == 200
+
+
+def test_upload_to_an_unreachable_server_says_so_for_the_operator(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    bundle = tmp_path / "a.gwb"
+    bundle.write_bytes(b"not really a bundle")
+    r = runner.invoke(cli, ["upload", str(bundle), "--server", f"http://127.0.0.1:{port}", "--token", "t"])
+    assert r.exit_code == 1
+    receipt = json.loads((tmp_path / "a.receipt.json").read_text(encoding="utf-8"))
+    assert receipt["status"] == "failed"
+    assert f"连不上服务器 http://127.0.0.1:{port}" in receipt["message"] and "手机" not in receipt["message"]
