@@ -18,7 +18,7 @@ import flet as ft
 
 from app.services import PhotoRef, ServiceError
 from app.ui.state import AppState, use_app
-from app.ui.widgets import TOUCH
+from app.ui.widgets import TOUCH, go
 from sync.i18n import t
 
 
@@ -116,6 +116,26 @@ def use_form(form_key: str, initial: dict[str, Any],
     errors = {**errors, **server_errors}
     return Form(form_key, values, errors, show_all, set_field, set_many, fail, done,
                 photos, set_photos)
+
+
+def error_banner(form: Form) -> list[ft.Control]:
+    """Above the fields after a failed save: how many fields still need fixing."""
+    if not (form.errors and form.show_all):
+        return []
+    return [ft.Text(t("ui.form.fix_errors", n=len(form.errors)), color=ft.Colors.ERROR, key="form-errors")]
+
+
+def finish_save(state: AppState, form: Form, errors: dict[str, str], saved: str, route: str) -> None:
+    """After a save: show the errors on the form, or drop the draft, tell ``saved`` and go to
+    ``route``."""
+    if errors:
+        form.fail(errors)
+        state.tell(t("ui.form.fix_errors", n=len(errors)))
+        return
+    form.done()
+    state.data_changed()
+    state.tell(saved)
+    go(route)
 
 
 def text_field(form: Form, name: str, label: str, *, multiline: bool = False,

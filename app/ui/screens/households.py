@@ -6,7 +6,16 @@ from typing import Any
 
 import flet as ft
 
-from app.ui.forms import Form, label_text, multi_chips, text_field, thumbs, use_form
+from app.ui.forms import (
+    Form,
+    error_banner,
+    finish_save,
+    label_text,
+    multi_chips,
+    text_field,
+    thumbs,
+    use_form,
+)
 from app.ui.screens.sync import sync_badge
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
@@ -155,16 +164,10 @@ def HouseholdForm() -> ft.View:
 
     def save(_: Any) -> None:
         new_id, errors = svc.save_household(_to_fields(form.values), hid)
-        if errors:
-            form.fail(errors)
-            state.tell(t("ui.form.fix_errors", n=len(errors)))
-            return
-        form.done()
-        state.data_changed()
-        state.tell(t("ui.saved"))
-        go(f"/households/{new_id}")
+        finish_save(state, form, errors, t("ui.saved"), f"/households/{new_id}")
 
     controls: list[ft.Control] = [
+        *error_banner(form),
         text_field(form, "head", t("ui.household.head"), required=True),
         text_field(form, "address", t("ui.household.address"), required=True),
         text_field(form, "phone", t("ui.household.phone"), keyboard=ft.KeyboardType.PHONE),
@@ -176,9 +179,6 @@ def HouseholdForm() -> ft.View:
         *_members(form),
         text_field(form, "note", t("ui.household.note"), multiline=True),
     ]
-    if form.errors and form.show_all:
-        controls.insert(0, ft.Text(t("ui.form.fix_errors", n=len(form.errors)), color=ft.Colors.ERROR,
-                                   key="form-errors"))
     bottom = ft.FilledButton(t("ui.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
                              height=TOUCH, expand=True)
     title = t("ui.household.edit") if hid else t("ui.household.add")

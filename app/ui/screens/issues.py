@@ -11,6 +11,8 @@ from app.ui.forms import (
     HouseholdPicker,
     PhotoStrip,
     choice_chips,
+    error_banner,
+    finish_save,
     label_text,
     text_field,
     thumbs,
@@ -100,23 +102,13 @@ def IssueForm() -> ft.View:
 
     def save(_: Any) -> None:
         iid, errors = svc.save_issue(_issue_fields(form.values), form.photos)
-        if errors:
-            form.fail(errors)
-            state.tell(t("ui.form.fix_errors", n=len(errors)))
-            return
-        form.done()
-        state.data_changed()
-        state.tell(t("ui.saved"))
-        go(f"/issues/{iid}")
+        finish_save(state, form, errors, t("ui.saved"), f"/issues/{iid}")
 
     def pick_top(v: str | None) -> None:
         form.set_many({"top_category": v, "category": v})
 
-    controls: list[ft.Control] = []
-    if form.errors and form.show_all:
-        controls.append(ft.Text(t("ui.form.fix_errors", n=len(form.errors)), color=ft.Colors.ERROR,
-                                key="form-errors"))
-    controls += [
+    controls: list[ft.Control] = [
+        *error_banner(form),
         choice_chips("kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
                      form.values.get("issue_kind"), lambda v: form.set("issue_kind", v)),
         text_field(form, "title", t("ui.issue.title_field"), required=True),

@@ -11,6 +11,8 @@ from app.ui.forms import (
     HouseholdPicker,
     PhotoStrip,
     choice_chips,
+    error_banner,
+    finish_save,
     label_text,
     text_field,
     thumbs,
@@ -100,14 +102,7 @@ def VisitForm() -> ft.View:
                     "issue_kind": d.get("issue_kind") or "problem"}
                    for d in form.values.get("demands") or []]
         vid, errors = svc.save_visit(_visit_fields(form.values), demands, form.photos)
-        if errors:
-            form.fail(errors)
-            state.tell(t("ui.form.fix_errors", n=len(errors)))
-            return
-        form.done()
-        state.data_changed()
-        state.tell(t("ui.visit.saved", n=len(demands)))
-        go(f"/visits/{vid}")
+        finish_save(state, form, errors, t("ui.visit.saved", n=len(demands)), f"/visits/{vid}")
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
 
@@ -136,11 +131,8 @@ def VisitForm() -> ft.View:
         form.set("demands", [*demands, {"title": "", "description": "", "urgency": "normal",
                                         "issue_kind": "problem"}])
 
-    controls: list[ft.Control] = []
-    if form.errors and form.show_all:
-        controls.append(ft.Text(t("ui.form.fix_errors", n=len(form.errors)), color=ft.Colors.ERROR,
-                                key="form-errors"))
-    controls += [
+    controls: list[ft.Control] = [
+        *error_banner(form),
         HouseholdPicker(form.values.get("household"), lambda h: form.set("household", h),
                         form.error("household")),
         label_text(t("ui.visit.kind")),
