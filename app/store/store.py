@@ -135,34 +135,28 @@ def _looks_like_record(rid: Any, rec: Any) -> bool:
     )
 
 
-def _check_change(change: Any) -> None:
-    if not isinstance(change, dict):
-        raise StoreError(t("store.bad_change", problem="not an object"))
-    for key in ("change_id", "id", "kind"):
-        if not isinstance(change.get(key), str) or not change.get(key):
-            raise StoreError(t("store.bad_change", problem=f"missing {key}"))
-    if not re.fullmatch(r"[a-z_]+", change["kind"]):
-        raise StoreError(t("store.unknown_kind", kind=change["kind"]))
-    if not isinstance(change.get("fields"), dict) or not isinstance(change.get("stamps"), dict):
-        raise StoreError(t("store.bad_change", problem="fields and stamps must be objects"))
-    for f, s in change["stamps"].items():
+def _check_shape(obj: Any, keys: tuple[str, ...], message: str) -> None:
+    """Enough shape to merge: a change (``store.bad_change``) or a record (``store.bad_record``)."""
+    if not isinstance(obj, dict):
+        raise StoreError(t(message, problem="not an object"))
+    for key in keys:
+        if not isinstance(obj.get(key), str) or not obj.get(key):
+            raise StoreError(t(message, problem=f"missing {key}"))
+    if not re.fullmatch(r"[a-z_]+", obj["kind"]):
+        raise StoreError(t("store.unknown_kind", kind=obj["kind"]))
+    if not isinstance(obj.get("fields"), dict) or not isinstance(obj.get("stamps"), dict):
+        raise StoreError(t(message, problem="fields and stamps must be objects"))
+    for f, s in obj["stamps"].items():
         if not is_stamp(s):
-            raise StoreError(t("store.bad_change", problem=f"bad stamp for {f}"))
+            raise StoreError(t(message, problem=f"bad stamp for {f}"))
+
+
+def _check_change(change: Any) -> None:
+    _check_shape(change, ("change_id", "id", "kind"), "store.bad_change")
 
 
 def _check_record(rec: Any) -> None:
-    if not isinstance(rec, dict):
-        raise StoreError(t("store.bad_record", problem="not an object"))
-    for key in ("id", "kind"):
-        if not isinstance(rec.get(key), str) or not rec.get(key):
-            raise StoreError(t("store.bad_record", problem=f"missing {key}"))
-    if not re.fullmatch(r"[a-z_]+", rec["kind"]):
-        raise StoreError(t("store.unknown_kind", kind=rec["kind"]))
-    if not isinstance(rec.get("fields"), dict) or not isinstance(rec.get("stamps"), dict):
-        raise StoreError(t("store.bad_record", problem="fields and stamps must be objects"))
-    for f, s in rec["stamps"].items():
-        if not is_stamp(s):
-            raise StoreError(t("store.bad_record", problem=f"bad stamp for {f}"))
+    _check_shape(rec, ("id", "kind"), "store.bad_record")
 
 
 class Store:
