@@ -230,12 +230,7 @@ async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[Phot
     if not files:
         return [], []
     svc = state.services
-    blobs: list[tuple[str, bytes | None]] = []
-    if all(f.path for f in files):
-        for f in files:
-            blobs.append((f.name, await asyncio.to_thread(_read, f.path)))
-    else:
-        blobs = await _upload(page, picker, svc, files)
+    blobs = await picked_bytes(page, picker, svc, files)
     refs: list[PhotoRef] = []
     errors: list[str] = []
     for name, data in blobs:
@@ -249,7 +244,16 @@ async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[Phot
     return refs, errors
 
 
-def _read(path: str) -> bytes | None:
+async def picked_bytes(page: ft.Page, picker: ft.FilePicker, svc: Any,
+                       files: list[ft.FilePickerFile]) -> list[tuple[str, bytes | None]]:
+    """(name, bytes or None when unreadable) of each picked file: read from its path, or
+    uploaded first in the browser, where there are no paths."""
+    if all(f.path for f in files):
+        return [(f.name, await asyncio.to_thread(read_bytes, f.path)) for f in files]
+    return await _upload(page, picker, svc, files)
+
+
+def read_bytes(path: str) -> bytes | None:
     try:
         with open(path, "rb") as fh:
             return fh.read()

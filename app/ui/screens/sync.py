@@ -15,7 +15,7 @@ from typing import Any
 import flet as ft
 
 from app.sync_service import SyncService, SyncServiceError, post_to_page
-from app.ui.forms import _upload, new_picker
+from app.ui.forms import new_picker, picked_bytes, read_bytes
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, big_button, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
@@ -114,7 +114,7 @@ def SyncScreen() -> ft.View:
     def save_copy(path: str) -> Any:
         async def h(_: Any) -> None:
             # Browser: a download; phone: the system "save to" dialog (USB stick, share ...).
-            data = await asyncio.to_thread(_read, path)
+            data = await asyncio.to_thread(read_bytes, path)
             if data is None:
                 set_message(t("ui.syncx.error.unreadable", name=path))
                 return
@@ -131,10 +131,7 @@ def SyncScreen() -> ft.View:
         set_busy("import")
         try:
             f = files[0]
-            if f.path:
-                data = await asyncio.to_thread(_read, f.path)
-            else:
-                data = (await _upload(page, picker, state.services, [f]))[0][1]
+            data = (await picked_bytes(page, picker, state.services, [f]))[0][1]
             if data is None:
                 set_message(t("ui.syncx.error.unreadable", name=f.name))
                 return
@@ -224,14 +221,6 @@ def _has(key: str) -> bool:
     from sync.i18n import catalog
 
     return key in catalog()
-
-
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None
 
 
 @ft.component
