@@ -533,10 +533,7 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) ->
     engine = db.make_engine(db_url)
     db.migrate(engine)
     with engine.begin() as conn:
-        store.master_key(conn)
-        if store.get_setting(conn, "seeded") is None:
-            store.seed_reference(conn)
-            conn.execute(db.settings.insert().values(key="seeded", value="1"))
+        store.prepare(conn)
     blobs = FsBlobStore(blobs_dir)
     blobs.cleanup_partials(PARTIAL_DAYS)
     app = create_app(engine, blobs, limits)

@@ -95,10 +95,7 @@ class _Ctx:
             engine = db.make_engine(self.url)
             db.migrate(engine)
             with engine.begin() as conn:
-                store.master_key(conn)
-                if store.get_setting(conn, "seeded") is None:
-                    store.seed_reference(conn)
-                    conn.execute(db.settings.insert().values(key="seeded", value="1"))
+                store.prepare(conn)
                 return fn(conn, *args, **kwargs)
         except ServerError as exc:
             _fail(exc.message())

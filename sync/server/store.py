@@ -718,6 +718,14 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
     return users
 
 
+def prepare(conn: Connection) -> None:
+    """First-open set-up of a migrated database: the master key, and the reference data once."""
+    master_key(conn)
+    if get_setting(conn, "seeded") is None:
+        seed_reference(conn)
+        conn.execute(insert(db.settings).values(key="seeded", value="1"))
+
+
 def seed_reference(conn: Connection) -> int:
     """Add the default categories and units (sync.reference) once; existing ones are kept.
     Their ids are the shared slugs, so devices that have not synced yet use the same ids."""
