@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from app.services import PhotoRef, ServiceError, Services, fmt_time
+from app.services import PhotoRef, ServiceError, Services, _clean, fmt_time
 from sync import records as rec_mod
 from sync import reference
 from sync import workflow as wf
@@ -54,19 +54,6 @@ def staff_services_for(services: Services) -> StaffServices:
 
 def _china_today() -> dt.date:
     return dt.datetime.now(rec_mod.CHINA_TZ).date()
-
-
-def _clean_data(values: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in values.items():
-        if isinstance(v, str):
-            v = v.strip()
-            if not v:
-                continue
-        if v is None:
-            continue
-        out[k] = v
-    return out
 
 
 class StaffServices(Services):
@@ -269,7 +256,7 @@ class StaffServices(Services):
         if etype not in allowed or (etype == "unpublish" and not st.published):
             return {"type": t("ui.staff.error.not_now", action=wf.event_label(etype),
                               state=wf.state_label(st.state))}
-        data = _clean_data(values)
+        data = _clean(values)
         if etype == "supervise" and "level" in data:
             try:
                 data["level"] = int(data["level"])
