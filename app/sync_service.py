@@ -9,7 +9,6 @@ sync thread. The enrollment is kept in the store meta under the same key as
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.services import fmt_time
 from app.store.store import conflict_key
 from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
@@ -33,12 +33,6 @@ Listener = Callable[[str, Any], None]  # (event, payload): "progress" Progress |
 
 class SyncServiceError(Exception):
     """A message for people (already translated): what went wrong and what to do."""
-
-
-def _fmt_ms(ms: int | None) -> str:
-    if not ms:
-        return ""
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
 
 
 class SyncService:
@@ -219,7 +213,7 @@ class SyncService:
             "server_url": (self.enrollment() or {}).get("server_url"),
             "outbox": st.outbox, "photos_to_upload": st.photos_to_upload,
             "photos_missing": st.photos_missing, "refused": st.refused,
-            "last_at": _fmt_ms(last.get("at_ms")), "last_ok": last.get("ok"),
+            "last_at": fmt_time(last.get("at_ms")), "last_ok": last.get("ok"),
             "error": last.get("message") if last and not last.get("ok") else None,
             "running": self.running, "progress": self.progress,
             "last_report": rep,
