@@ -27,6 +27,11 @@ _err = Console(stderr=True)
 
 Server = Annotated[str, typer.Option("--server", help="http://host:port", envvar="GRIDWALL_SERVER")]
 Token = Annotated[str, typer.Option("--token", help="staff token (令牌)", envvar="GRIDWALL_TOKEN")]
+Township = Annotated[str | None, typer.Option(help="乡镇名 township name")]
+Month = Annotated[str | None, typer.Option(help="YYYY-MM")]
+Period = Annotated[str | None, typer.Option(help="2026-03 | 2026-Q1 | 2026 | 2026-01-01..2026-03-31")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")]
+TableOut = Annotated[Path | None, typer.Option(help="FILE.xlsx | FILE.csv")]
 
 
 def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,12 +111,12 @@ def _as_of(value: str | None) -> date | None:
 def ledger_cmd(
     server: Server,
     token: Token,
-    township: Annotated[str | None, typer.Option(help="乡镇名 township name")] = None,
-    month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
-    period: Annotated[str | None, typer.Option(help="2026-03 | 2026-Q1 | 2026 | 2026-01-01..2026-03-31")] = None,
+    township: Township = None,
+    month: Month = None,
+    period: Period = None,
     village: Annotated[str | None, typer.Option(help="村 id or name")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
-    out: Annotated[Path | None, typer.Option(help="FILE.xlsx | FILE.csv")] = None,
+    as_of: AsOf = None,
+    out: TableOut = None,
 ) -> None:
     per = _period(month, period)
     out = out or Path(f"整改台账-{per.start.isoformat()[:7]}.xlsx")
@@ -128,14 +133,14 @@ def ledger_cmd(
 def metrics_cmd(
     server: Server,
     token: Token,
-    township: Annotated[str | None, typer.Option(help="乡镇名 township name")] = None,
-    month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
-    period: Annotated[str | None, typer.Option(help="2026-03 | 2026-Q1 | 2026 | 2026-01-01..2026-03-31")] = None,
+    township: Township = None,
+    month: Month = None,
+    period: Period = None,
     group_by: Annotated[str, typer.Option("--group-by", help=" | ".join(GROUPINGS))] = "village",
     accept_limit: Annotated[int, typer.Option("--accept-limit", help="受理时限（工作日）")] = 2,
     holiday: Annotated[list[str] | None, typer.Option(help="YYYY-MM-DD, repeatable")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
-    out: Annotated[Path | None, typer.Option(help="FILE.xlsx | FILE.csv")] = None,
+    as_of: AsOf = None,
+    out: TableOut = None,
 ) -> None:
     per = _period(month, period)
     if not 0 <= accept_limit <= 30:
