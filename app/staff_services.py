@@ -389,11 +389,15 @@ class StaffServices(Services):
 
     def export_metrics(self, period: str, group_by: str = "village", fmt: str = "xlsx") -> Path:
         """Write the figures table for the period into <data>/exports/ and return its path."""
-        from sync.reports.metrics import export_metrics
+        from sync.reports.dates import parse_period
+        from sync.reports.metrics import compute_metrics, export_metrics
 
-        report = self.figures(period, group_by)
-        return self._export(f"metrics-{group_by}-{period}", fmt,
-                            lambda path: export_metrics(report, path, self.dataset().township_name()))
+        def write(path: Path) -> None:
+            ds = self.dataset()  # one dataset for the figures and the township name
+            export_metrics(compute_metrics(ds, parse_period(period), group_by=group_by), path,
+                           ds.township_name())
+
+        return self._export(f"metrics-{group_by}-{period}", fmt, write)
 
     def _export(self, stem: str, fmt: str, write: Any) -> Path:
         from sync.reports.dates import ReportInputError
@@ -412,22 +416,11 @@ class StaffServices(Services):
 
     def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
         """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
-        from sync.reports.dates import ReportInputError, parse_period
+        from sync.reports.dates import parse_period
         from sync.reports.ledger import build_ledger, export_ledger
 
-        try:
-            per = parse_period(period)
-            ledger = build_ledger(self.dataset(), per)
-            folder = self.store.data_dir / "exports"
-            folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
-            path = folder / f"ledger-{period}-{stamp}.{fmt}"
-            export_ledger(ledger, path)
-        except ReportInputError as exc:
-            raise ServiceError(str(exc)) from None
-        except OSError as exc:
-            raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
-        return path.resolve()
+        return self._export(f"ledger-{period}", fmt, lambda path: export_ledger(
+            build_ledger(self.dataset(), parse_period(period)), path))
 
 
 def _show(v: Any) -> str:
