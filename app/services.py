@@ -625,9 +625,9 @@ class Services:
         due = [h for h in self.households() if not h["last_visit"] or h["last_visit"] < cutoff]
         due.sort(key=lambda h: h["last_visit"] or 0)
         recheck = self.issues(status="resolved")
-        stats = self.store.stats()
         return {"user_name": p.get("user_name", ""), "grid_name": p.get("grid_name", ""),
-                "unsynced": stats["outbox"], "last_sync": fmt_time(stats.get("last_sync")),
+                "unsynced": self.store.outbox_size(),
+                "last_sync": fmt_time(self.store.meta_get("last_sync")),
                 "due": due, "recheck": recheck, "interval_days": days}
 
     def outbox(self) -> dict[str, Any]:
@@ -644,13 +644,12 @@ class Services:
                 nbytes += self.store.photo_path(sha).stat().st_size
             except OSError:
                 pass
-        stats = self.store.stats()
         refused = [{"change_id": r["change"]["change_id"], "kind": r["change"]["kind"],
                     "reason": r["reason"]} for r in self.store.refused_changes()]
-        return {"changes": stats["outbox"], "by_kind": by_kind, "photos": len(shas),
+        return {"changes": self.store.outbox_size(), "by_kind": by_kind, "photos": len(shas),
                 "photo_bytes": nbytes, "photo_bytes_text": _size_text(nbytes),
-                "last_sync": fmt_time(stats.get("last_sync")), "refused": refused,
-                "conflicts": stats["conflicts"]}
+                "last_sync": fmt_time(self.store.meta_get("last_sync")), "refused": refused,
+                "conflicts": len(self.store.conflicts())}
 
 
 def _blank(v: Any) -> bool:
