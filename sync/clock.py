@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_COUNTER = 0xFFFF
-_STAMP_RE = re.compile(r"^(\d{13})-([0-9a-f]{4})-([A-Za-z0-9_.:-]{1,64})$")
+_STAMP_RE = re.compile(r"^([0-9]{13})-([0-9a-f]{4})-([A-Za-z0-9_.:-]{1,64})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -32,14 +32,14 @@ class Stamp:
 
     @classmethod
     def parse(cls, text: str) -> Stamp:
-        m = _STAMP_RE.match(text) if isinstance(text, str) else None
+        m = _STAMP_RE.fullmatch(text) if isinstance(text, str) else None
         if not m:
             raise ValueError(f"not a clock stamp: {text!r}")
         return cls(int(m.group(1)), int(m.group(2), 16), m.group(3))
 
 
 def is_stamp(text: object) -> bool:
-    return isinstance(text, str) and bool(_STAMP_RE.match(text))
+    return isinstance(text, str) and bool(_STAMP_RE.fullmatch(text))
 
 
 def stamp_wall_ms(text: str) -> int:
@@ -60,7 +60,7 @@ class HybridClock:
         offset_ms: int = 0,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        if not _STAMP_RE.match(f"0000000000000-0000-{node}"):
+        if not _STAMP_RE.fullmatch(f"0000000000000-0000-{node}"):
             raise ValueError(f"bad clock node id: {node!r}")
         self.node = node
         self.offset_ms = offset_ms

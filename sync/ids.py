@@ -37,7 +37,7 @@ def new_id(now_ms: int | None = None) -> str:
 
 def is_id(value: object) -> bool:
     """True when value is a lower-case UUIDv7 string."""
-    return isinstance(value, str) and bool(_ID_RE.match(value))
+    return isinstance(value, str) and bool(_ID_RE.fullmatch(value))
 
 
 def id_time_ms(value: str) -> int:

@@ -306,19 +306,19 @@ def parse_date(value: Any) -> date | None:
 
 
 def is_sha256(value: object) -> bool:
-    return isinstance(value, str) and bool(_SHA_RE.match(value))
+    return isinstance(value, str) and bool(_SHA_RE.fullmatch(value))
 
 
 def is_ref(value: object) -> bool:
     """A reference-data id (village, grid, category, unit, user): UUIDv7 or a short slug."""
-    return isinstance(value, str) and bool(_REF_RE.match(value))
+    return isinstance(value, str) and bool(_REF_RE.fullmatch(value))
 
 
 def is_phone(value: object) -> bool:
     if not isinstance(value, str):
         return False
     digits = re.sub(r"[\s()（）-]", "", value)
-    return bool(_MOBILE_RE.match(digits) or _LANDLINE_RE.match(digits))
+    return bool(_MOBILE_RE.fullmatch(digits) or _LANDLINE_RE.fullmatch(digits))
 
 
 class _Errors:

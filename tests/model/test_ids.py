@@ -41,3 +41,13 @@ def test_is_id_rejects_other_shapes():
     assert not is_id(new_id().upper())
     assert not is_id(new_id()[:-1])
     assert not is_id(None) and not is_id(12)
+
+
+def test_a_trailing_newline_is_not_part_of_a_valid_id_stamp_or_reference():
+    from sync.clock import is_stamp
+    from sync.records import is_ref, is_sha256
+
+    assert not is_id(new_id() + "\n")
+    assert not is_stamp("1732435200000-0000-node\n")
+    assert not is_sha256("a" * 64 + "\n")
+    assert not is_ref("v1\n")
