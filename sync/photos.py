@@ -383,13 +383,13 @@ def store_photo(processed: ProcessedPhoto, photos_dir: Path) -> Path:
     photo, thumb = photo_paths(photos_dir, processed.sha256)
     wrote = False
     if not _has(thumb, processed.thumb):
-        atomic_write_bytes(thumb, processed.thumb)
+        atomic_write_bytes(thumb, processed.thumb, sync_dir=False)
         wrote = True
     if not _has(photo, processed.jpeg):
-        atomic_write_bytes(photo, processed.jpeg)
+        atomic_write_bytes(photo, processed.jpeg, sync_dir=False)
         wrote = True
     if wrote:
-        fsync_dir(photos_dir)  # make the renames themselves durable
+        fsync_dir(photos_dir)  # one folder fsync makes both renames durable
     return photo
 
 
