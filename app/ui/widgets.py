@@ -39,10 +39,10 @@ def go(route: str) -> None:
     ft.context.page.navigate(route)
 
 
-def _nav_bar(index: int) -> ft.NavigationBar:
+def nav_bar(tabs: list[tuple[str, str, Any, Any]], index: int) -> ft.NavigationBar:
+    """The bottom navigation over ``tabs`` ((route, catalog key, icon, selected icon))."""
     def on_change(e: ft.Event[ft.NavigationBar]) -> None:
-        target = TABS[e.control.selected_index][0]
-        go(target)
+        go(tabs[int(e.control.selected_index)][0])
 
     return ft.NavigationBar(
         key="nav",
@@ -51,22 +51,27 @@ def _nav_bar(index: int) -> ft.NavigationBar:
         label_behavior=ft.NavigationBarLabelBehavior.ALWAYS_SHOW,
         destinations=[
             ft.NavigationBarDestination(icon=icon, selected_icon=sel, label=t(key))
-            for _, key, icon, sel in TABS
+            for _, key, icon, sel in tabs
         ],
     )
+
+
+def tab_appbar(title: str, actions: list[ft.Control] | None = None) -> ft.AppBar:
+    """A tab's app bar: no back arrow; 设置 after the tab's own actions."""
+    acts = list(actions or [])
+    acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
+                              on_click=lambda _: go("/settings")))
+    return ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False)
 
 
 def tab_view(index: int, title: str, controls: list[ft.Control],
              fab: ft.FloatingActionButton | None = None,
              actions: list[ft.Control] | None = None) -> ft.View:
     """A top-level tab: app bar, one scrolling column, bottom navigation."""
-    acts = list(actions or [])
-    acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
-                              on_click=lambda _: go("/settings")))
     return ft.View(
         route=ft.use_view_path() or TABS[index][0],
-        appbar=ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False),
-        navigation_bar=_nav_bar(index),
+        appbar=tab_appbar(title, actions),
+        navigation_bar=nav_bar(TABS, index),
         floating_action_button=fab,
         controls=[DialogHost(), *controls],
         scroll=ft.ScrollMode.AUTO,

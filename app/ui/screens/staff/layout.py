@@ -9,7 +9,7 @@ import flet as ft
 
 from app.staff_services import StaffServices, staff_services_for
 from app.ui.state import use_app
-from app.ui.widgets import DialogHost, go
+from app.ui.widgets import DialogHost, go, nav_bar, tab_appbar
 from sync.i18n import t
 
 WIDE = 800  # px: from here the rail fits beside a readable board
@@ -36,10 +36,7 @@ def is_wide() -> bool:
 def staff_view(index: int, title: str, controls: list[ft.Control],
                actions: list[ft.Control] | None = None) -> ft.View:
     """A staff tab: rail + content when wide, bottom bar when narrow."""
-    acts = list(actions or [])
-    acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
-                              on_click=lambda _: go("/settings")))
-    appbar = ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False)
+    appbar = tab_appbar(title, actions)
     route = ft.use_view_path() or STAFF_TABS[index][0]
 
     def on_change(e: Any) -> None:
@@ -56,14 +53,8 @@ def staff_view(index: int, title: str, controls: list[ft.Control],
         return ft.View(route=route, appbar=appbar, padding=8,
                        controls=[ft.Row([rail, ft.VerticalDivider(width=1), body], expand=True,
                                         vertical_alignment=ft.CrossAxisAlignment.START)])
-    bar = ft.NavigationBar(
-        key="nav", selected_index=index, on_change=on_change,
-        label_behavior=ft.NavigationBarLabelBehavior.ALWAYS_SHOW,
-        destinations=[ft.NavigationBarDestination(icon=i, selected_icon=s, label=t(k))
-                      for _, k, i, s in STAFF_TABS],
-    )
-    return ft.View(route=route, appbar=appbar, navigation_bar=bar, controls=[DialogHost(), *controls],
-                   scroll=ft.ScrollMode.AUTO, padding=ft.Padding.symmetric(horizontal=12, vertical=8))
+    return ft.View(route=route, appbar=appbar, navigation_bar=nav_bar(STAFF_TABS, index),
+                   controls=[DialogHost(), *controls], scroll=ft.ScrollMode.AUTO, padding=ft.Padding.symmetric(horizontal=12, vertical=8))
 
 
 def dropdown(key: str, label: str, options: list[tuple[str, str]], value: str | None,
