@@ -31,7 +31,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from sync.fileio import atomic_write_bytes, fsync_dir
+from sync.fileio import atomic_write_bytes
 from sync.i18n import t
 
 LONG_EDGE = 1600
@@ -381,15 +381,12 @@ def store_photo(processed: ProcessedPhoto, photos_dir: Path) -> Path:
     photos_dir = Path(photos_dir)
     photos_dir.mkdir(parents=True, exist_ok=True)
     photo, thumb = photo_paths(photos_dir, processed.sha256)
-    wrote = False
+    # atomic_write_bytes fsyncs the folder after each rename: the thumbnail's rename is
+    # durable before the photo's, so a power cut cannot leave a photo without its thumbnail.
     if not _has(thumb, processed.thumb):
-        atomic_write_bytes(thumb, processed.thumb, sync_dir=False)
-        wrote = True
+        atomic_write_bytes(thumb, processed.thumb)
     if not _has(photo, processed.jpeg):
-        atomic_write_bytes(photo, processed.jpeg, sync_dir=False)
-        wrote = True
-    if wrote:
-        fsync_dir(photos_dir)  # one folder fsync makes both renames durable
+        atomic_write_bytes(photo, processed.jpeg)
     return photo
 
 
