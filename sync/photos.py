@@ -33,6 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sync.fileio import atomic_write_bytes
 from sync.i18n import t
+from sync.records import is_sha256
 
 LONG_EDGE = 1600
 JPEG_QUALITY = 75
@@ -46,7 +47,6 @@ MAX_PIXELS = 120_000_000
 # Formats we decode. MPO: many phones (Samsung, some iPhones) write JPEG+MPO multi-picture files.
 ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 # ISO-BMFF brands of HEIC/HEIF (iPhone default): recognised so the message can say what to do.
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
@@ -352,14 +352,14 @@ def make_thumbnail(jpeg_bytes: bytes) -> bytes:
 
 def verify_sha256(data: bytes, sha: str) -> bool:
     """True when sha is the lowercase/uppercase hex sha256 of data."""
-    if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha.lower()):
+    if not isinstance(sha, str) or not is_sha256(sha.lower()):
         return False
     return hmac.compare_digest(hashlib.sha256(data).hexdigest(), sha.lower())
 
 
 def photo_paths(photos_dir: Path, sha256: str) -> tuple[Path, Path]:
     """(photo, thumbnail) file paths for a sha256 under photos_dir."""
-    if not _SHA_RE.fullmatch(sha256):
+    if not is_sha256(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
     return photos_dir / f"{sha256}.jpg", photos_dir / f"{sha256}.thumb.jpg"
 
