@@ -231,7 +231,7 @@ def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInf
                 info.devices[name] = str(device_dir)
             report = sync_device(Path(info.devices[name]), url, info, name)
             if not report.ok:
-                raise RuntimeError(report.error.message if report.error else "sync failed")
+                raise RuntimeError(report.error.message if report.error else t("ui.demo.sync_failed"))
         info_file.write_text(json.dumps(asdict(info), ensure_ascii=False, indent=1), encoding="utf-8")
     except BaseException:
         server.terminate()
@@ -252,12 +252,12 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 def demo(
-    folder: Annotated[Path, typer.Option("--dir", help="demo folder (reused when it exists)")] = Path("demo-data"),
+    folder: Annotated[Path, typer.Option("--dir", help=t("ui.demo.help_dir"))] = Path("demo-data"),
     server_port: Annotated[int, typer.Option("--server-port", min=1, max=65535)] = 8000,
     field_port: Annotated[int, typer.Option("--field-port", min=1, max=65535)] = 8550,
     staff_port: Annotated[int, typer.Option("--staff-port", min=1, max=65535)] = 8551,
     households: Annotated[int, typer.Option("--households", min=1, max=2000)] = 40,
-    no_apps: Annotated[bool, typer.Option("--no-apps", help="server and devices only")] = False,
+    no_apps: Annotated[bool, typer.Option("--no-apps", help=t("ui.demo.help_no_apps"))] = False,
 ) -> None:
     """演示 Run the demo: server + seeded township + field app + reviewer app, URLs printed."""
     for port in (server_port,) if no_apps else (server_port, field_port, staff_port):
