@@ -71,6 +71,7 @@ class _Seeder:
         self.now = now_ms
         self.server = HybridClock("demo-server")  # staff actions come "from the server"
         self.pulled: list[dict] = []
+        self.events: dict[str, list[dict]] = {}  # issue id -> its events so far, in order
 
     def record(self, kind: str, fields: dict[str, Any], at_ms: int, *, local: bool = False,
                actor: str | None = None, record_id: str | None = None) -> dict:
@@ -86,9 +87,10 @@ class _Seeder:
     def event(self, issue: dict, etype: str, data: dict[str, Any], at_ms: int, role: str,
               actor: str) -> dict:
         at = datetime.fromtimestamp(at_ms / 1000, rec_mod.CHINA_TZ).isoformat(timespec="seconds")
-        known = [e for e in self.pulled if e["kind"] == "issue_event" and e["fields"]["issue"] == issue["id"]]
+        known = self.events.setdefault(issue["id"], [])
         rec, _change = wf.new_event(issue, etype, data, self.server, actor, role, at=at, after=known)
         self.pulled.append(rec)
+        known.append(rec)
         return rec
 
     def photos(self, n: int, kind: str, owner: str, at_ms: int, local: bool = False) -> list[str]:
