@@ -19,6 +19,7 @@ from app.ui.forms import new_picker, picked_bytes, read_bytes
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, big_button, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
+from sync.records import field_label
 
 _TICKS = itertools.count(1)  # a new value re-renders the screen
 
@@ -190,7 +191,7 @@ def SyncScreen() -> ft.View:
 
 def _conflict_card(state: Any, svc: SyncService, c: dict, set_message: Any) -> ft.Control:
     key = c["key"]
-    field_name = t(f"model.field.{c['field']}") if _has(f"model.field.{c['field']}") else c["field"]
+    field_name = field_label(c["kind"], c["field"])  # a kind's own label first (visit kind: 走访类型)
 
     def reapply(_: Any) -> None:
         try:
