@@ -17,7 +17,7 @@ from datetime import date
 
 from sync.i18n import t
 from sync.reports.dates import CHINA_TZ
-from sync.reports.model import Dataset, IssueFacts, all_facts
+from sync.reports.model import Dataset, IssueFacts, all_facts, label
 
 MASK = "＊＊"
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
@@ -97,12 +97,11 @@ def public_item(f: IssueFacts, ds: Dataset) -> PublicItem:
     solved, satisfied = _verdict(f)
     cat = ds.category_label(f.category) if f.category else t("reports.wall.no_category")
     title = f.public_title or t("reports.wall.default_title", category=cat)
-    status = t(f"reports.status.{f.state}")
     return PublicItem(
         issue_id=f.id,
         title=scrub(title, private),
         category=cat,
-        status=f.state if status == f"reports.status.{f.state}" else status,
+        status=label("reports.status", f.state),
         reported_on=f.created_at.date() if f.created_at else None,
         resolved_on=f.resolved_at.date() if f.resolved_at else None,
         closed_on=f.closed_at.date() if f.closed_at and f.state == "closed" else None,

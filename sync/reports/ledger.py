@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from sync.i18n import t
 from sync.reports.dates import Period, ReportInputError, today
-from sync.reports.model import Dataset, Entry, IssueFacts, all_facts
+from sync.reports.model import Dataset, Entry, IssueFacts, all_facts, label
 
 # Timeline entries that say how the rectification went (shown in the month's progress cell).
 PROGRESS_TYPES = ("assign", "progress", "extend", "supervise", "return", "resolve", "recheck", "close", "reopen", "claim", "fulfil", "feedback")
@@ -62,9 +62,7 @@ class Ledger:
 
 def status_text(f: IssueFacts, as_of: date) -> str:
     """状态 in Chinese, with 督办 and 超期 marks."""
-    text = t(f"reports.status.{f.state}")
-    if text == f"reports.status.{f.state}":
-        text = f.state
+    text = label("reports.status", f.state)
     marks = []
     if f.supervised and f.state not in ("closed", "rejected"):
         marks.append(t("reports.mark.supervised"))
@@ -79,9 +77,7 @@ def status_text(f: IssueFacts, as_of: date) -> str:
 
 
 def _note(e: Entry) -> str:
-    what = t(f"reports.event.{e.type}")
-    if what == f"reports.event.{e.type}":
-        what = e.type
+    what = label("reports.event", e.type)
     day = f"{e.at.month}月{e.at.day}日" if e.at else ""
     text = e.text.strip()
     if e.type == "recheck":

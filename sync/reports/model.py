@@ -15,9 +15,18 @@ from datetime import date, datetime
 from typing import Any
 
 from sync import workflow
+from sync.i18n import t
 from sync.reports.dates import CHINA_TZ, to_date, to_datetime
 
 REFERENCE_KINDS = ("township", "village", "grid", "category", "unit", "user")
+
+
+def label(prefix: str, value: str) -> str:
+    """The catalog text of ``prefix.value`` (a state, an event type), or the value itself
+    when the catalog has none."""
+    key = f"{prefix}.{value}"
+    text = t(key)
+    return value if text == key else text
 
 
 def _fields(rec: dict) -> dict:
