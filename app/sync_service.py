@@ -221,13 +221,7 @@ class SyncService:
 
     def record_state(self, record_id: str) -> str:
         """"pending" (waits for upload), "refused" (the server said no) or "synced"."""
-        for r in self.store.refused_changes():
-            if r["change"].get("id") == record_id:
-                return "refused"
-        for ch in self.store.pending_changes(limit=1_000_000):
-            if ch.get("id") == record_id:
-                return "pending"
-        return "synced" if self.enrolled else "pending"
+        return self.record_states().get(record_id) or ("synced" if self.enrolled else "pending")
 
     def record_states(self) -> dict[str, str]:
         """Records not (yet) on the server, by id: "pending" or "refused" (one pass, for lists)."""
