@@ -108,19 +108,18 @@ class StaffServices(Services):
         return rec, wf.fold(rec, self._events_by_issue().get(iid, []))
 
     # ------------------------------------------------------------------ reference data
+    def _named(self, kind: str) -> list[tuple[str, str]]:
+        """(id, name) of the pulled reference records of a kind, by name."""
+        return sorted(((r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all(kind)),
+                      key=lambda x: x[1])
+
     def villages(self) -> list[tuple[str, str]]:
-        refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("village")]
-        if refs:
-            return sorted(refs, key=lambda x: x[1])
         p = self.profile
-        return [(p.get("village_id", ""), p.get("village", ""))]
+        return self._named("village") or [(p.get("village_id", ""), p.get("village", ""))]
 
     def grids(self) -> list[tuple[str, str]]:
-        refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("grid")]
-        if refs:
-            return sorted(refs, key=lambda x: x[1])
         p = self.profile
-        return [(p.get("grid_id", ""), p.get("grid_name", ""))]
+        return self._named("grid") or [(p.get("grid_id", ""), p.get("grid_name", ""))]
 
     def village_of(self, grid_id: str) -> str:
         g = self.store.get("grid", grid_id)
@@ -130,10 +129,8 @@ class StaffServices(Services):
 
     def units(self) -> list[tuple[str, str]]:
         """(id, name) of the units an issue can be assigned to."""
-        refs = [(r["id"], r["fields"].get("name") or r["id"]) for r in self.store.all("unit")]
-        if refs:
-            return sorted(refs, key=lambda x: x[1])
-        return list(reference.UNITS)  # until the server's reference data has been pulled
+        # the built-in list until the server's reference data has been pulled
+        return self._named("unit") or list(reference.UNITS)
 
     def unit_name(self, uid: str | None) -> str:
         if not uid:
