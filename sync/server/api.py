@@ -10,6 +10,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -55,14 +56,12 @@ def _lang(request: Request) -> str | None:
     return "en" if accept.lower().startswith("en") else None
 
 
-def problem(status: int, code: str, detail: str, retry_after: int = 1, **extra: Any) -> JSONResponse:
-    from http import HTTPStatus
-
+def _problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
     try:
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
-    body = {
+    return {
         "type": f"https://gridwall/problems/{code}",
         "title": title,
         "status": status,
@@ -70,20 +69,17 @@ def problem(status: int, code: str, detail: str, retry_after: int = 1, **extra: 
         "code": code,
         **extra,
     }
+
+
+def problem(status: int, code: str, detail: str, retry_after: int = 1, **extra: Any) -> JSONResponse:
+    body = _problem_body(status, code, detail, **extra)
     headers = {"Retry-After": str(retry_after)} if status in (429, 503) else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def _raw_problem(status: int, code: str, key: str, **params: Any) -> tuple[int, list, bytes]:
-    from http import HTTPStatus
-
-    body = {
-        "type": f"https://gridwall/problems/{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": t(key, **params),
-        "code": code,
-    }
+    """The same problem+json for the raw ASGI middlewares (they answer before FastAPI)."""
+    body = _problem_body(status, code, t(key, **params))
     headers = [(b"content-type", b"application/problem+json")]
     if status in (429, 503):
         headers.append((b"retry-after", b"1"))
