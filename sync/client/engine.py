@@ -259,8 +259,7 @@ class SyncEngine:
             prog.records_received += len(records)
             self._progress(prog)
             self._adapt(len(changes), sent, len(records), resp.wire_bytes)
-            unacked = [c for c in by_id if c not in set(acked) and c not in {r["change_id"] for r in rep.refused}]
-            if unacked:
+            if any(c not in done for c in by_id):
                 # The server answered without acking everything we sent: do not spin on it.
                 raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
             if not rep.more and not self.replica.pending_changes(1):
@@ -355,9 +354,7 @@ class SyncEngine:
                 # the partial is unusable; ask, and start over only if it still lacks it.
                 if not self._server_lacks(sha):
                     return
-                offset = 0 if offset > total or total == 0 else offset
-                if offset >= total:
-                    offset = 0
+                offset = 0
             chunk = data[offset : offset + self.chunk_size]
             resp = self.transport.request(
                 "PUT",
