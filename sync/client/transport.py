@@ -123,7 +123,8 @@ class Transport:
         wall_start = time.monotonic()
         deadline = wall_start + self.deadline_s
         self.stats.requests += 1
-        self.stats.by_path[path.split("?")[0]] = self.stats.by_path.get(path.split("?")[0], 0) + 1
+        bare = path.split("?")[0]
+        self.stats.by_path[bare] = self.stats.by_path.get(bare, 0) + 1
         self.stats.bytes_sent += len(body or b"")
         try:
             r = self.session.request(
@@ -136,13 +137,9 @@ class Transport:
                 stream=True,
                 allow_redirects=False,
             )
-        except requests.exceptions.ConnectTimeout as exc:
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
             raise TransientError("timeout") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise TransientError("timeout") from exc
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError("offline") from exc
-        except requests.exceptions.RequestException as exc:
+        except requests.exceptions.RequestException as exc:  # connection refused or cut, ...
             raise TransientError("offline") from exc
         try:
             chunks: list[bytes] = []
