@@ -575,29 +575,18 @@ def new_record(
         raise ValidationError(errors)
     values = _present(fields)
     stamp = clock.now()
-    rid = record_id or new_id()
-    stamps = dict.fromkeys(values, stamp)
-    bases: dict[str, str | None] = dict.fromkeys(values)
     record = {
-        "id": rid,
+        "id": record_id or new_id(),
         "kind": kind,
         "grid": grid,
-        "fields": json.loads(json.dumps(values)),
-        "stamps": dict(stamps),
-        "bases": dict(bases),
+        "fields": values,
+        "stamps": dict.fromkeys(values, stamp),
+        "bases": dict.fromkeys(values),
     }
-    change = {
-        "change_id": new_id(),
-        "id": rid,
-        "kind": kind,
-        "grid": grid,
-        "fields": json.loads(json.dumps(values)),
-        "stamps": dict(stamps),
-        "bases": dict(bases),
-        "actor": actor,
-        "node": clock.node,
-    }
-    return record, change
+    # The change is the record plus who made it; each gets its own deep copy of the values.
+    text = json.dumps(record)
+    change = {"change_id": new_id(), **json.loads(text), "actor": actor, "node": clock.node}
+    return json.loads(text), change
 
 
 def edit_change(
