@@ -44,9 +44,9 @@ def use_form(form_key: str, initial: dict[str, Any],
     """Form state for one screen. ``validate(values) -> {field: message}``."""
     state = use_app()
     draft = state.drafts.get(form_key)
-    start = draft if draft is not None else {"values": dict(initial), "touched": [], "photos": [],
-                                             "show_all": False}
-    values, set_values = ft.use_state(lambda: dict(start["values"]))
+    start = draft if draft is not None else {"values": {}, "touched": [], "photos": [], "show_all": False}
+    # a draft may hold only some fields (a household page starts a visit with just the household)
+    values, set_values = ft.use_state(lambda: {**initial, **start["values"]})
     touched, set_touched = ft.use_state(lambda: frozenset(start["touched"]))
     photos, set_photos_state = ft.use_state(lambda: list(start["photos"]))
     show_all, set_show_all = ft.use_state(start["show_all"])

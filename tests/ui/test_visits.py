@@ -139,3 +139,21 @@ def test_browser_photo_upload_path(run_app, services, tmp_path):
         assert len(services.store.get("visit", vid)["fields"]["photos"]) == 2
 
     run_app(scenario)
+
+
+def test_forms_started_from_a_household_keep_their_defaults(run_app, services):
+    hid = add_household(services)
+
+    async def scenario(h: Harness) -> None:
+        await h.go(f"/households/{hid}")
+        await h.tap("hh-new-visit")
+        assert h.by_key("visit-kind:routine").selected
+        await h.type("f:seen", "一切正常")
+        await h.tap("save")
+        assert h.route.startswith("/visits/") and h.route != "/visits/new"
+        assert services.store.all("visit")[0]["fields"]["kind"] == "routine"
+        await h.go(f"/households/{hid}")
+        await h.tap("hh-new-issue")
+        assert h.by_key("urgency:normal").selected and h.by_key("visibility:named").selected
+
+    run_app(scenario)
