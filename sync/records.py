@@ -498,12 +498,10 @@ def _check_fields(
 
 
 def _check_event(fields: Mapping[str, Any], errs: _Errors) -> None:
-    etype, data = fields.get("type"), fields.get("data")
-    if etype not in EVENT_DATA or (data is not None and not isinstance(data, dict)):
-        return
-    if any(e.field == "data" for e in errs.items):
-        return
-    _check_fields("issue_event", EVENT_DATA[etype], data or {}, False, errs, prefix="data.")
+    # A bad type or a bad data field was already reported by the field checks.
+    etype = fields.get("type")
+    if etype in EVENT_DATA and not any(e.field == "data" for e in errs.items):
+        errs.items.extend(event_data_errors(etype, fields.get("data")))
 
 
 def validate_record(kind: str, fields: Any, *, partial: bool = False) -> list[FieldError]:
