@@ -325,10 +325,10 @@ class Store:
         self._uploaded: dict[str, int] = (
             self._read(d / "photos_uploaded.json") or {}
         ).get("uploaded", {})
+        self._pending_fields: dict[str, dict[str, int]] = {}  # counted just below
         for cid in [c for c in self._seg_of if c in self._refused]:
             # Killed between writing refused.json and the outbox segment: finish the move.
             self._drop_from_outbox([cid])
-        self._pending_fields: dict[str, dict[str, int]] = {}
         for change in self._iter_pending():
             self._count_pending(change, +1)
             for s in change.get("stamps", {}).values():
@@ -494,8 +494,7 @@ class Store:
             if seq is None:
                 continue
             change = self._segments[seq].pop(cid)
-            if hasattr(self, "_pending_fields"):
-                self._count_pending(change, -1)
+            self._count_pending(change, -1)
             dropped.append(change)
             touched.add(seq)
         for seq in sorted(touched):
