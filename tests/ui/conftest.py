@@ -39,3 +39,13 @@ def run_app(services: Services) -> Callable[..., Any]:
         asyncio.run(go())
 
     return run
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """The real server (uvicorn, SQLite) on 127.0.0.1 with an organisation."""
+    from realsync import RealServer
+
+    s = RealServer(tmp_path / "srv")
+    yield s
+    s.stop()

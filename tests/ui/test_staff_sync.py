@@ -5,12 +5,10 @@ re-check after sync and records it, staff close it and publish it on the echo wa
 from __future__ import annotations
 
 import asyncio
-import random
-import sys
 from pathlib import Path
 
-import pytest
 from harness import Harness
+from realsync import FAST, RealServer
 
 from app.services import Services
 from app.staff_services import is_staff, staff_services_for
@@ -18,19 +16,6 @@ from app.sync_service import SyncService
 from app.ui.app import make_main
 from sync import workflow as wf
 from sync.server import store as server_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
-from realserver import RealServer  # noqa: E402 - the sync suite's real server helper
-
-FAST = {"read_timeout": 5.0, "connect_timeout": 2.0, "deadline_s": 10.0, "max_attempts": 2,
-        "sleep": lambda _s: None, "rng": random.Random(5)}
-
-
-@pytest.fixture
-def server(tmp_path):
-    s = RealServer(tmp_path / "srv")
-    yield s
-    s.stop()
 
 
 def device(server: RealServer, path: Path, who: str) -> tuple[Services, SyncService]:

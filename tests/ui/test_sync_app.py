@@ -3,32 +3,15 @@ screen, 立即同步, truthful status, server down, refused changes, conflicts, 
 
 from __future__ import annotations
 
-import random
-import sys
-from pathlib import Path
-
 import pytest
 from harness import Harness
+from realsync import FAST, RealServer
 from ui_photos import make_jpeg
 
 from app.services import Services
 from app.sync_service import SyncService
 from sync.client.cli import ENROLLMENT_KEY
 from sync.server import store as server_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
-from realserver import RealServer  # noqa: E402 - the sync suite's real server helper
-
-# Short timeouts and no real sleeping between retries: a dead server answers quickly.
-FAST = {"read_timeout": 5.0, "connect_timeout": 2.0, "deadline_s": 10.0, "max_attempts": 2,
-        "sleep": lambda _s: None, "rng": random.Random(3)}
-
-
-@pytest.fixture
-def server(tmp_path):
-    s = RealServer(tmp_path / "srv")
-    yield s
-    s.stop()
 
 
 @pytest.fixture
