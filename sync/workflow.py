@@ -293,15 +293,14 @@ def _china_date(value: Any) -> date | None:
 
 def is_overdue(state: IssueState, now: datetime | int | str) -> bool:
     """True when the issue is with a unit and the deadline day (China time) has passed."""
-    deadline = parse_date(state.deadline) if state.deadline else None
+    deadline = parse_date(state.deadline)
     today = _china_date(now)
     return bool(deadline and today and state.state in _WORKING and today > deadline)
 
 
 def resolved_on_time(state: IssueState) -> bool | None:
     """按期办结: resolved on or before the deadline day; None when not resolved or no deadline."""
-    deadline = parse_date(state.deadline) if state.deadline else None
-    done = _china_date(state.resolved_at) if state.resolved_at is not None else None
+    deadline, done = parse_date(state.deadline), _china_date(state.resolved_at)
     if deadline is None or done is None:
         return None
     return done <= deadline
