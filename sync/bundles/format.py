@@ -22,6 +22,7 @@ import json
 import re
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,6 @@ from sync.i18n import t
 FORMAT = "gridwall-bundle"
 VERSION = 1
 KINDS = ("device", "return")
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _ALLOWED = re.compile(r"^(manifest\.json|signature|changes\.ndjson|acks\.ndjson|records\.ndjson|blobs/[0-9a-f]{64})$")
 
 
@@ -218,7 +218,7 @@ def read_bundle(
         try:
             mbytes = _read_entry(z, names["manifest.json"], lim.max_manifest_bytes)
             sig = _read_entry(z, names["signature"], 1024).decode("ascii", "replace").strip()
-        except (zipfile.BadZipFile, EOFError, OSError, zlib_error()):
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error):
             raise BundleError("damaged") from None
         try:
             manifest = json.loads(mbytes)
@@ -253,13 +253,14 @@ def read_bundle(
                 raise BundleError("bad_manifest")
             try:
                 data = _read_entry(z, names[name], lim.max_entry_bytes)
-            except (zipfile.BadZipFile, EOFError, OSError, zlib_error()):
+            except (zipfile.BadZipFile, EOFError, OSError, zlib.error):
                 raise BundleError("damaged") from None
-            if len(data) != meta.get("size") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+            digest = hashlib.sha256(data).hexdigest()
+            if len(data) != meta.get("size") or digest != meta.get("sha256"):
                 raise BundleError("hash", name=name)
             if name.startswith("blobs/"):
                 sha = name[6:]
-                if hashlib.sha256(data).hexdigest() != sha:
+                if digest != sha:
                     raise BundleError("hash", name=name)
                 b.blobs[sha] = data
             elif name == "changes.ndjson":
@@ -269,9 +270,3 @@ def read_bundle(
             elif name == "records.ndjson":
                 b.records = _parse_lines(data, name)
         return b
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
