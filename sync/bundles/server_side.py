@@ -68,6 +68,7 @@ def import_bundle(
         "refused": [], "photos_stored": 0, "photos_already": 0,
     }
     principals: dict[str, store.Principal] = {}
+    device_secrets: dict[str, bytes] = {}
 
     def secret_for(device_id: str) -> bytes | None:
         with engine.begin() as conn:
@@ -78,7 +79,8 @@ def import_bundle(
                 raise BundleError("revoked_device", device=device_id)
             # The same principal (user, role, scope) as the device's own token would give.
             principals[device_id] = store.principal_for_device(conn, device_id)
-            return store.device_secret(conn, device_id)
+            device_secrets[device_id] = store.device_secret(conn, device_id)
+            return device_secrets[device_id]
 
     try:
         b = read_bundle(data, secret_for, limits=limits, expect_kind="device")
@@ -87,9 +89,7 @@ def import_bundle(
         receipt["code"] = exc.code
         return ImportResult(receipt, None)
     receipt["device_id"] = b.device_id
-    principal = principals[b.device_id]
-    with engine.begin() as conn:
-        secret = store.device_secret(conn, b.device_id)
+    principal, secret = principals[b.device_id], device_secrets[b.device_id]
     receipt["user"] = principal.name or principal.user_id
     receipt["changes"] = len(b.changes)
     # Photos first is fine here: nothing can reference a blob the server has not got.
