@@ -49,8 +49,8 @@ def export_bundle(
     """
     out = Path(out)
     changes = replica.pending_changes(max_changes)
-    shas = [s for s in photo_queue(replica) if replica.photo_bytes(s) is not None]
-    sizes = {s: len(replica.photo_bytes(s) or b"") for s in shas}
+    sizes = {s: len(data) for s in photo_queue(replica) if (data := replica.photo_bytes(s)) is not None}
+    shas = list(sizes)
     parts: list[list[str]] = [[]]
     used = sum(len(str(c)) for c in changes)  # rough: the changes deflate well below this
     for sha in shas:
