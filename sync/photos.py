@@ -50,6 +50,9 @@ ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 # ISO-BMFF brands of HEIC/HEIF (iPhone default): recognised so the message can say what to do.
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
+# What Pillow's parsers and decoders raise for a broken file.
+_BROKEN = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
+
 # EXIF tags (numbers from the EXIF 2.3 spec).
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
@@ -153,8 +156,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         if fmt:
             raise _error("unsupported", format=fmt) from None
         raise _error("not_image") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-        # The header parsed as an image format but is broken (Pillow's parsers raise these).
+    except _BROKEN as exc:  # the header parsed as an image format but is broken
         raise _error("corrupt", detail=str(exc) or type(exc).__name__) from None
     w, h = im.size
     if w <= 0 or h <= 0:
@@ -194,8 +196,7 @@ def _decode(im: Image.Image, target_long_edge: int) -> Image.Image:
                  (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
     try:
         im.load()
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-        # "image file is truncated", "broken data stream", bad Huffman tables ...
+    except _BROKEN as exc:  # "image file is truncated", "broken data stream", bad Huffman tables ...
         raise _error("corrupt", detail=str(exc) or type(exc).__name__) from None
     return im
 
