@@ -78,9 +78,11 @@ def to_date(value: object) -> date | None:
 
 def is_working_day(d: date, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> bool:
     """Mon-Fri, minus public holidays, plus make-up working days (调休 Saturdays)."""
-    if d in set(workdays):
-        return True
-    return d.weekday() < 5 and d not in set(holidays)
+    return _working(d, frozenset(holidays), frozenset(workdays))
+
+
+def _working(d: date, holidays: frozenset[date], workdays: frozenset[date]) -> bool:
+    return d in workdays or (d.weekday() < 5 and d not in holidays)
 
 
 def add_working_days(
@@ -92,7 +94,7 @@ def add_working_days(
     left = n
     while left > 0:
         d += timedelta(days=1)
-        if is_working_day(d, hol, work):
+        if _working(d, hol, work):
             left -= 1
     return d
 
@@ -106,7 +108,7 @@ def working_days_between(
     d = start
     while d < end:
         d += timedelta(days=1)
-        if is_working_day(d, hol, work):
+        if _working(d, hol, work):
             n += 1
     return n
 
