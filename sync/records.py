@@ -379,11 +379,7 @@ def _check_value(
         else:
             _check_fields(kind, spec.sub, value, False, errs, prefix=f"{path}.", sub_of=spec.name)
     elif typ == "objects":
-        if not isinstance(value, list):
-            errs.add(path, label, "not_list")
-        elif spec.max_items is not None and len(value) > spec.max_items:
-            errs.add(path, label, "too_many", max=spec.max_items)
-        else:
+        if _list_fits(spec, value, path, label, errs):
             for i, item in enumerate(value):
                 inner = _Errors(kind)
                 if not isinstance(item, dict):
@@ -409,12 +405,19 @@ def _choices(spec: FieldSpec) -> str:
     return _join(choice_label(spec.name, c) for c in spec.choices)
 
 
-def _check_list(spec: FieldSpec, value: Any, path: str, label: str, errs: _Errors) -> None:
+def _list_fits(spec: FieldSpec, value: Any, path: str, label: str, errs: _Errors) -> bool:
+    """A list of at most ``max_items`` items; otherwise the error is added."""
     if not isinstance(value, list):
         errs.add(path, label, "not_list")
-        return
+        return False
     if spec.max_items is not None and len(value) > spec.max_items:
         errs.add(path, label, "too_many", max=spec.max_items)
+        return False
+    return True
+
+
+def _check_list(spec: FieldSpec, value: Any, path: str, label: str, errs: _Errors) -> None:
+    if not _list_fits(spec, value, path, label, errs):
         return
     seen: set[str] = set()
     for item in value:
