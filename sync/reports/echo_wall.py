@@ -40,6 +40,17 @@ class PublicItem:
     satisfied: str  # 满意 / 不满意 / ""
     photos: tuple[str, ...] = ()  # sha256 of after-photos (EXIF stripped by the pipeline)
 
+    def dates(self) -> list[str]:
+        """反映/办结/销号 dates, each as a phrase (the page and the PDF write the same)."""
+        return [t(f"reports.wall.{name}", date=date_text(d))
+                for name, d in (("reported_on", self.reported_on), ("resolved_on", self.resolved_on),
+                                ("closed_on", self.closed_on)) if d]
+
+    def verdict(self) -> str:
+        """The resident's re-check verdict as a phrase, or "" when there is none."""
+        v = "，".join(x for x in (self.solved, self.satisfied) if x)
+        return t("reports.wall.verdict", verdict=v) if v else ""
+
 
 @dataclass
 class EchoWall:
@@ -133,7 +144,7 @@ def build_echo_wall(
 # ---------------------------------------------------------------- HTML
 
 
-def _d(d: date | None) -> str:
+def date_text(d: date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
@@ -176,26 +187,19 @@ def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
         f"<title>{e(wall.heading())}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<header><h1>{e(wall.heading())}</h1>",
-        f'<p class="sub">{e(wall.township)} · {e(t("reports.wall.updated", date=_d(wall.as_of)))}</p>',
+        f'<p class="sub">{e(wall.township)} · {e(t("reports.wall.updated", date=date_text(wall.as_of)))}</p>',
         f'<p class="sub">{e(wall.summary())}</p></header>',
     ]
     if not wall.items:
         parts.append(f'<p class="empty">{e(t("reports.wall.empty"))}</p>')
     for it in wall.items:
-        meta = [e(it.category), f'<span class="status">{e(it.status)}</span>']
-        if it.reported_on:
-            meta.append(e(t("reports.wall.reported_on", date=_d(it.reported_on))))
-        if it.resolved_on:
-            meta.append(e(t("reports.wall.resolved_on", date=_d(it.resolved_on))))
-        if it.closed_on:
-            meta.append(e(t("reports.wall.closed_on", date=_d(it.closed_on))))
+        meta = [e(it.category), f'<span class="status">{e(it.status)}</span>', *map(e, it.dates())]
         parts.append(f'<article id="i-{e(it.issue_id)}"><h2>{e(it.title)}</h2>')
         parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
         if it.reply:
             parts.append(f'<p class="reply"><b>{e(t("reports.wall.reply"))}</b>{e(it.reply)}</p>')
-        verdict = "，".join(v for v in (it.solved, it.satisfied) if v)
-        if verdict:
-            parts.append(f'<p class="verdict">{e(t("reports.wall.verdict", verdict=verdict))}</p>')
+        if verdict := it.verdict():
+            parts.append(f'<p class="verdict">{e(verdict)}</p>')
         if it.photos and photo_url:
             links = " ".join(
                 f'<a href="{e(photo_url.format(sha256=p))}">{e(t("reports.wall.photo", n=k))}</a>'

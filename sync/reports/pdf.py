@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from sync.i18n import t
 from sync.reports.dates import ReportInputError
-from sync.reports.echo_wall import EchoWall, PublicItem
+from sync.reports.echo_wall import EchoWall, PublicItem, date_text
 
 ASSET_FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 SYSTEM_FONTS = (
@@ -175,26 +175,13 @@ def embeddable_font(text: str) -> tuple[str, Path]:
     raise ReportInputError(t("reports.error.no_font"))
 
 
-def _d(d) -> str:  # noqa: ANN001
-    return f"{d.year}年{d.month}月{d.day}日" if d else ""
-
-
 def _item_lines(it: PublicItem) -> tuple[str, str, str, str]:
-    meta = [it.category, it.status]
-    if it.reported_on:
-        meta.append(t("reports.wall.reported_on", date=_d(it.reported_on)))
-    if it.resolved_on:
-        meta.append(t("reports.wall.resolved_on", date=_d(it.resolved_on)))
-    if it.closed_on:
-        meta.append(t("reports.wall.closed_on", date=_d(it.closed_on)))
     reply = (t("reports.wall.reply") + it.reply) if it.reply else ""
-    verdict = "，".join(v for v in (it.solved, it.satisfied) if v)
-    verdict = t("reports.wall.verdict", verdict=verdict) if verdict else ""
-    return it.title, " · ".join(meta), reply, verdict
+    return it.title, " · ".join([it.category, it.status, *it.dates()]), reply, it.verdict()
 
 
 def _all_text(wall: EchoWall, lines: Iterable[tuple[str, ...]]) -> str:
-    head = [wall.heading(), wall.township, wall.summary(), t("reports.wall.updated", date=_d(wall.as_of))]
+    head = [wall.heading(), wall.township, wall.summary(), t("reports.wall.updated", date=date_text(wall.as_of))]
     head += [t("reports.wall.empty"), t("reports.wall.footer"), t("reports.pdf.page", n=0)]
     return "".join(head) + "".join("".join(x) for x in lines)
 
@@ -225,7 +212,7 @@ def write_echo_wall_pdf(wall: EchoWall, out: Path | io.BytesIO) -> int:
 
     story = [
         p(wall.heading(), s_title),
-        p(f"{wall.township} · {t('reports.wall.updated', date=_d(wall.as_of))}", s_sub),
+        p(f"{wall.township} · {t('reports.wall.updated', date=date_text(wall.as_of))}", s_sub),
         p(wall.summary(), s_sub),
         Spacer(1, 4 * mm),
         HRFlowable(width="100%", thickness=1.2, color=colors.HexColor("#b22222")),
