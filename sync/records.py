@@ -602,6 +602,8 @@ def edit_change(
     kind = record["kind"]
     current = record.get("fields", {})
     errors = validate_record(kind, new_fields, partial=True)
+    if not isinstance(new_fields, Mapping):  # nothing more to check (or to build) without fields
+        raise ValidationError(errors)
     if kind in IMMUTABLE_KINDS:
         errors.append(FieldError("*", "immutable", t("model.immutable", kind=kind_label(kind))))
     elif current.get(DELETED) is True:

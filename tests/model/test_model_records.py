@@ -231,6 +231,15 @@ def test_edit_change_sends_only_differences_with_bases():
     assert info.value.errors[0].code == "bad_phone"
 
 
+def test_edit_change_refuses_fields_that_are_not_an_object_with_a_message():
+    c = clock()
+    record, _ = new_record("household", "g1", household(), c, "u1")
+    for bad in (None, ["phone"], "phone"):
+        with pytest.raises(ValidationError) as info:
+            edit_change(record, bad, c, "u2")
+        assert codes(info.value.errors) == {("fields", "fields_not_object")}
+
+
 def test_edit_from_a_device_whose_clock_is_behind_still_sorts_after_its_base():
     ahead = clock("server", wall=2_000_000_000.0)
     behind = clock("phone", wall=100.0)  # a phone that thinks it is 1970
