@@ -31,6 +31,12 @@ def _progress_text(p: Any) -> str:
 
 @ft.component
 def SyncScreen() -> ft.View:
+    return tab_view(4, t("ui.sync.title"), sync_controls())
+
+
+def sync_controls() -> list[ft.Control]:
+    """The sync screen's body; uses hooks, so call it while rendering a component (the field
+    app's tab here, the staff frame in staff/sync.py)."""
     state = use_app()
     _ = state.version  # re-read after every save and every sync that brought something
     page = ft.context.page
@@ -186,7 +192,7 @@ def SyncScreen() -> ft.View:
             controls.append(row_tile(f"sync-save:{i}", t("ui.syncx.save", name=Path(path).name),
                                      t("ui.syncx.save_hint"), on_click=save_copy(path),
                                      leading=ft.Icon(ft.Icons.DOWNLOAD)))
-    return tab_view(4, t("ui.sync.title"), controls)
+    return controls
 
 
 def _conflict_card(state: Any, svc: SyncService, c: dict, set_message: Any) -> ft.Control:
