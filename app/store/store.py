@@ -135,6 +135,10 @@ def _looks_like_record(rid: Any, rec: Any) -> bool:
     )
 
 
+def _write_failed(path: Path, exc: OSError) -> StoreError:
+    return StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc))
+
+
 def _check_shape(obj: Any, keys: tuple[str, ...], message: str) -> None:
     """Enough shape to merge: a change (``store.bad_change``) or a record (``store.bad_record``)."""
     if not isinstance(obj, dict):
@@ -418,7 +422,7 @@ class Store:
         try:
             AtomicJSONStorage(path, sync_dir=sync_dir).write(doc)
         except OSError as exc:
-            raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
+            raise _write_failed(path, exc) from exc
 
     def _write_part(self, pname: str) -> None:
         doc: dict[str, dict] = {"records": self._parts.get(pname, {})}
@@ -448,7 +452,7 @@ class Store:
             try:
                 atomic_write_bytes(path, data)
             except OSError as exc:
-                raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
+                raise _write_failed(path, exc) from exc
         else:
             self._segments.pop(seq, None)
             remove_durably(path)
@@ -543,7 +547,7 @@ class Store:
             try:
                 append_line(path, dumps(change) + b"\n")
             except OSError as exc:
-                raise StoreError(t("store.write_failed", name=path.name, error=exc.strerror or exc)) from exc
+                raise _write_failed(path, exc) from exc
             self._segments.setdefault(seq, {})[cid] = change
             self._seg_of[cid] = seq
             self._count_pending(change, +1)
