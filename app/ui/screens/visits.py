@@ -106,19 +106,16 @@ def VisitForm() -> ft.View:
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
 
-    def set_demand(i: int, name: str) -> Any:
-        def h(e: Any) -> None:
-            cur = [dict(d) for d in form.values.get("demands") or []]
-            cur[i][name] = e.control.value if hasattr(e, "control") else e
-            form.set("demands", cur)
-        return h
-
     def pick_demand(i: int, name: str) -> Any:
         def h(value: str | None) -> None:
             cur = [dict(d) for d in form.values.get("demands") or []]
             cur[i][name] = value
             form.set("demands", cur)
         return h
+
+    def set_demand(i: int, name: str) -> Any:
+        put = pick_demand(i, name)
+        return lambda e: put(e.control.value)
 
     def remove_demand(i: int) -> Any:
         def h(_: Any) -> None:
