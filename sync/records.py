@@ -324,8 +324,7 @@ def is_phone(value: object) -> bool:
 class _Errors:
     """Collects FieldErrors with catalog messages; nested items get a "第N项" prefix."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    def __init__(self) -> None:
         self.items: list[FieldError] = []
 
     def add(self, path: str, label: str, code: str, **params: Any) -> None:
@@ -381,7 +380,7 @@ def _check_value(
     elif typ == "objects":
         if _list_fits(spec, value, path, label, errs):
             for i, item in enumerate(value):
-                inner = _Errors(kind)
+                inner = _Errors()
                 if not isinstance(item, dict):
                     inner.add(f"{path}[{i}]", label, "not_object")
                 else:
@@ -513,7 +512,7 @@ def validate_record(kind: str, fields: Any, *, partial: bool = False) -> list[Fi
     ``partial=True`` checks only the fields given (an edit): required fields may be absent,
     but a required field that is given must not be blank.
     """
-    errs = _Errors(kind)
+    errs = _Errors()
     if kind not in FIELDS:
         errs.add("kind", _show(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
         return errs.items
@@ -535,7 +534,7 @@ def check_record(kind: str, fields: Any, *, partial: bool = False) -> None:
 
 def event_data_errors(event_type: str, data: Any) -> list[FieldError]:
     """Problems with an issue event's payload (used by the workflow fold too)."""
-    errs = _Errors("issue_event")
+    errs = _Errors()
     if event_type not in EVENT_DATA:
         spec = FIELDS["issue_event"]["type"]
         errs.add("type", field_label("issue_event", "type"), "bad_choice", value=_show(event_type), choices=_choices(spec))
@@ -670,7 +669,7 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
     fills fields that were empty looks like a creation; it cannot arrive first in practice,
     because a device's outbox and bundles keep its creation until the server acknowledges it.)
     """
-    errs = _Errors("")
+    errs = _Errors()
     if not isinstance(change, Mapping):
         errs.add("change", t("model.field.change"), "not_object")
         return errs.items
