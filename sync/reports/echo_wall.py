@@ -145,7 +145,7 @@ def build_echo_wall(
 
 
 def date_text(d: date | None) -> str:
-    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+    return t("reports.date", y=d.year, m=d.month, d=d.day) if d else ""
 
 
 _CSS = """

@@ -78,7 +78,7 @@ def status_text(f: IssueFacts, as_of: date) -> str:
 
 def _note(e: Entry) -> str:
     what = label("reports.event", e.type)
-    day = f"{e.at.month}月{e.at.day}日" if e.at else ""
+    day = t("reports.date.month_day", m=e.at.month, d=e.at.day) if e.at else ""
     text = e.text.strip()
     if e.type == "recheck":
         solved = e.data.get("solved")
