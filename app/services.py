@@ -190,16 +190,19 @@ class Services:
                               for c, _ in top.children]}
                 for top in reference.CATEGORIES]
 
-    def category_name(self, cid: str | None) -> str:
+    def category_labels(self) -> dict[str, str]:
+        """Category id -> label (``top`` or ``top / child``); build it once for a list."""
+        labels: dict[str, str] = {}
+        for top in self.categories():
+            labels.setdefault(top["id"], top["name"])
+            for c in top["children"]:
+                labels.setdefault(c["id"], f"{top['name']} / {c['name']}")
+        return labels
+
+    def category_name(self, cid: str | None, labels: dict[str, str] | None = None) -> str:
         if not cid:
             return ""
-        for top in self.categories():
-            if top["id"] == cid:
-                return top["name"]
-            for c in top["children"]:
-                if c["id"] == cid:
-                    return f"{top['name']} / {c['name']}"
-        return cid
+        return (self.category_labels() if labels is None else labels).get(cid, cid)
 
     @staticmethod
     def choices(name: str) -> list[tuple[str, str]]:
@@ -466,7 +469,7 @@ class Services:
 
         return wf.fold(rec, events)
 
-    def issue_row(self, rec: dict, st: Any) -> dict[str, Any]:
+    def issue_row(self, rec: dict, st: Any, labels: dict[str, str] | None = None) -> dict[str, Any]:
         f = rec["fields"]
         # when it was reported: the report event's time (ids made in a batch can be later)
         at = next((rec_mod.parse_time_ms(e.event["fields"].get("at")) for e in st.timeline
@@ -474,7 +477,7 @@ class Services:
         return {
             "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
-            "category": self.category_name(f.get("category")),
+            "category": self.category_name(f.get("category"), labels),
             "appeal_type": f.get("appeal_type") or "",
             "household": f.get("household"),
             "household_label": self.household_label(f.get("household")),
@@ -494,6 +497,7 @@ class Services:
                kind: str | None = None) -> list[dict[str, Any]]:
         """Issues (newest first), each with its status from the fold of its events."""
         events = self._events_by_issue()
+        labels = self.category_labels()  # once, not per row
         rows = []
         for rec in self.store.all("issue"):
             f = rec["fields"]
@@ -501,7 +505,7 @@ class Services:
                 continue
             if kind and (f.get("issue_kind") or "problem") != kind:
                 continue
-            row = self.issue_row(rec, self._fold(rec, events.get(rec["id"], [])))
+            row = self.issue_row(rec, self._fold(rec, events.get(rec["id"], [])), labels)
             if status and row["status"] != status:
                 continue
             rows.append(row)
