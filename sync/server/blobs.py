@@ -9,21 +9,14 @@ upload for the partials, a bucket prefix for thumbnails).
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-THUMB_EDGE = 320
-
-
-def is_sha256(value: object) -> bool:
-    return isinstance(value, str) and bool(_SHA_RE.match(value))
+from sync.records import is_sha256
 
 
 class OffsetMismatch(Exception):
@@ -162,25 +155,11 @@ class FsBlobStore:
 
 
 def make_thumbnail(data: bytes) -> bytes | None:
-    """A JPEG of at most THUMB_EDGE px, orientation applied; None for anything not an image."""
-    try:
-        from sync.photos import make_thumbnail as shared  # the shared photo pipeline, when present
-    except ImportError:
-        shared = None
-    if shared is not None:
-        try:
-            out = shared(data)
-            return out if isinstance(out, bytes) else None
-        except Exception:  # noqa: BLE001 - a bad image means "no thumbnail", never a 500
-            return None
-    from PIL import Image, ImageOps
+    """The shared photo pipeline's thumbnail (sync.photos, as on the device); None for
+    anything not an image."""
+    from sync.photos import make_thumbnail as shared  # Pillow: loaded only for thumbnails
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img).convert("RGB")
-            img.thumbnail((THUMB_EDGE, THUMB_EDGE))
-            buf = io.BytesIO()
-            img.save(buf, "JPEG", quality=70)
-            return buf.getvalue()
-    except Exception:  # noqa: BLE001 - not an image, truncated, bomb: no thumbnail
+        return shared(data)
+    except Exception:  # noqa: BLE001 - not an image, truncated, bomb: no thumbnail, never a 500
         return None
