@@ -196,6 +196,7 @@ class MemoryReplica:
         return len(self.outbox)
 
     def mark_acked(self, change_ids: Iterable[str]) -> None:
+        change_ids = list(change_ids)  # read twice below: a generator would pop nothing
         with self._lock:
             touched = {self.outbox[c]["id"] for c in change_ids if c in self.outbox}
             for cid in change_ids:
