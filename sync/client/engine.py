@@ -284,14 +284,8 @@ class SyncEngine:
 
     # -- photos ------------------------------------------------------------------------------
 
-    def _upload_queue(self) -> list[str]:
-        return photo_queue(self.replica)
-
-    def _mark_uploaded(self, sha: str) -> None:
-        mark_photo_uploaded(self.replica, sha)
-
     def _photos_up(self, rep: SyncReport, prog: Progress) -> None:
-        queue = self._upload_queue()
+        queue = photo_queue(self.replica)
         if not queue:
             return
         prog.phase = "photos_up"
@@ -307,7 +301,7 @@ class SyncEngine:
             if sha in missing:
                 self.upload_blob(sha)
                 rep.photos_uploaded += 1
-            self._mark_uploaded(sha)
+            mark_photo_uploaded(self.replica, sha)
             prog.photos_sent += 1
             self._progress(prog)
 
@@ -396,7 +390,8 @@ class SyncEngine:
             resp = self.transport.request("GET", f"{API}/blobs/{sha}")
             if resp.status == 404:
                 continue  # not uploaded yet by its author; next sync
-            self._expect_ok_raw(resp)
+            if resp.status >= 400:
+                raise problem_error(resp)
             if hashlib.sha256(resp.body).hexdigest() != sha:
                 raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
             self.replica.put_photo(sha, resp.body)
@@ -405,14 +400,10 @@ class SyncEngine:
             prog.photos_received += 1
             self._progress(prog)
 
-    def _expect_ok_raw(self, resp: Response) -> None:
-        if resp.status >= 400:
-            raise problem_error(resp)
-
     # -- status ------------------------------------------------------------------------------
 
     def status(self) -> SyncStatus:
-        return sync_status(self.replica, self._upload_queue())
+        return sync_status(self.replica, photo_queue(self.replica))
 
 
 def photo_queue(replica: Replica) -> list[str]:
