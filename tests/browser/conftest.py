@@ -114,13 +114,18 @@ class Phone:
         self.ctx.route("**/*", route)
         self.page.on("response", lambda resp: self.responses.__setitem__(resp.url, resp.status))
 
-    def open(self, url: str) -> Phone:
+    def open(self, url: str, *, viewport: dict[str, int] | None = None,
+             ready: tuple[str, str] = ("tab", "首页")) -> Phone:
+        """Load the app (at ``viewport``, else phone size) and wait until the ``ready``
+        element (role, name) shows: the field app's 首页 tab, or the staff board's heading."""
         p = self.page
+        if viewport:
+            p.set_viewport_size(viewport)
         p.goto(url)
         p.wait_for_selector("#loading", state="detached", timeout=90_000)
         p.wait_for_load_state("networkidle", timeout=60_000)
         p.locator("flt-semantics-placeholder").dispatch_event("click")
-        p.get_by_role("tab", name="首页").wait_for(timeout=30_000)
+        p.get_by_role(ready[0], name=ready[1]).wait_for(timeout=30_000)
         p.wait_for_timeout(1500)  # let CanvasKit paint the first frame with the font
         return self
 

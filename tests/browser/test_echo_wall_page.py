@@ -3,7 +3,6 @@ sync API): nothing private in the rendered DOM text, Chinese renders, phone widt
 layout works. Run as its own pytest invocation: ``pytest -p no:asyncio -m browser tests/browser``.
 """
 
-import socket
 import sys
 import threading
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from conftest import free_port
 from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
@@ -18,18 +18,9 @@ from reports_factory import march_town  # noqa: E402
 
 from sync.reports.web import make_wall_router  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE = ["张三丰", "13812345678", "东风村3组18号", "张小明", "独居老人", "低保户", "李网格员",
            "张三丰家门口路灯坏了", "水渠清淤", "想要一台轮椅", "广场噪音"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +28,7 @@ def wall_url():
     town, _ = march_town()
     app = FastAPI()
     app.include_router(make_wall_router(lambda v: town.records, {"ab" * 32: b"\xff\xd8"}.get))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -50,26 +41,9 @@ def wall_url():
     thread.join(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def wall_browser(request):
-    """The shared session chromium of tests/browser/conftest.py when there is one (only one
-    sync_playwright may run per process), else our own."""
-    try:
-        yield request.getfixturevalue("browser")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.mark.browser
-def test_echo_wall_page_on_a_phone(wall_browser, wall_url):
-    page = wall_browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+def test_echo_wall_page_on_a_phone(browser, wall_url):
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
     resp = page.goto(f"{wall_url}/wall/v1")
     assert resp.status == 200
     text = page.inner_text("body")
@@ -102,8 +76,8 @@ def test_echo_wall_page_on_a_phone(wall_browser, wall_url):
 
 
 @pytest.mark.browser
-def test_echo_wall_prints(wall_browser, wall_url, tmp_path):
-    page = wall_browser.new_page()
+def test_echo_wall_prints(browser, wall_url, tmp_path):
+    page = browser.new_page()
     page.goto(f"{wall_url}/wall/v1")
     page.emulate_media(media="print")
     assert page.evaluate("() => getComputedStyle(document.querySelector('.photos')).display") == "none"
@@ -114,8 +88,8 @@ def test_echo_wall_prints(wall_browser, wall_url, tmp_path):
 
 
 @pytest.mark.browser
-def test_unknown_village_page(wall_browser, wall_url):
-    page = wall_browser.new_page()
+def test_unknown_village_page(browser, wall_url):
+    page = browser.new_page()
     resp = page.goto(f"{wall_url}/wall/nowhere")
     assert resp.status == 404
     assert "没有找到这个回音壁" in page.inner_text("body")

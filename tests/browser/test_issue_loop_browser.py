@@ -5,11 +5,10 @@ sync the server holds the re-check."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
-from conftest import AppServer, Phone
+from conftest import AppServer, Phone, free_port
 
 from app.demo import FIELD_USER, STAFF, prepare, sync_device
 from app.services import Services
@@ -21,12 +20,6 @@ pytestmark = pytest.mark.browser
 
 DESK = {"width": 1280, "height": 800}
 TITLE = "二组水井抽水泵坏了"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server_state(root: Path, issue_id: str) -> wf.IssueState:
@@ -57,7 +50,7 @@ def _report_issue(device: Path) -> str:
 
 def test_report_dispatch_resolve_then_recheck_on_the_phone(browser, assets, tmp_path):
     root = tmp_path / "demo"
-    info, server = prepare(root, _free_port(), households=5)
+    info, server = prepare(root, free_port(), households=5)
     try:
         field, staff = Path(info.devices[FIELD_USER]), Path(info.devices[STAFF])
         iid = _report_issue(field)
@@ -67,14 +60,8 @@ def test_report_dispatch_resolve_then_recheck_on_the_phone(browser, assets, tmp_
         # Staff, at a desk: find it on the board, accept, dispatch with a deadline, resolve.
         app = AppServer(staff, assets).start()
         try:
-            desk = Phone(browser)
+            desk = Phone(browser).open(app.url, viewport=DESK, ready=("heading", "工单台"))
             page = desk.page
-            page.set_viewport_size(DESK)
-            page.goto(app.url)
-            page.wait_for_selector("#loading", state="detached", timeout=90_000)
-            page.wait_for_load_state("networkidle", timeout=60_000)
-            page.locator("flt-semantics-placeholder").dispatch_event("click")
-            page.get_by_role("heading", name="工单台").wait_for(timeout=30_000)
             desk.wait_for("button", TITLE)
             desk.tap("button", TITLE)
             page.get_by_role("heading", name="办理工单").wait_for(timeout=30_000)

@@ -37,24 +37,13 @@ def _seed(data: Path) -> dict[str, str]:
         svc.close()
 
 
-def _open(phone: Phone, url: str) -> None:
-    p = phone.page
-    p.set_viewport_size(DESK)
-    p.goto(url)
-    p.wait_for_selector("#loading", state="detached", timeout=90_000)
-    p.wait_for_load_state("networkidle", timeout=60_000)
-    p.locator("flt-semantics-placeholder").dispatch_event("click")
-    p.get_by_role("heading", name="工单台").wait_for(timeout=30_000)
-    p.wait_for_timeout(1500)
-
-
 def test_staff_assigns_with_a_deadline_and_resolves(browser, assets, tmp_path):
     data = tmp_path / "data"
     ids = _seed(data)
     server = AppServer(data, assets).start()
     try:
         phone = Phone(browser)
-        _open(phone, server.url)
+        phone.open(server.url, viewport=DESK, ready=("heading", "工单台"))
         page = phone.page
         phone.shot("staff-board-desktop")
         phone.tap("button", "村口路灯不亮")
