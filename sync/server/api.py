@@ -319,7 +319,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     def principal(
         request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> store.Principal:
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        with db.read_tx(engine) as conn:
             p = store.authenticate(conn, creds.credentials if creds else None)
         request.state.device = p.device_id
         return p
@@ -402,7 +402,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
                 if stale:
                     store.touch_device(conn, p.device_id, now)
         limit = min(body.pull_limit, limits.max_page)
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        with db.read_tx(engine) as conn:
             docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
         offset = now - body.device_time_ms if body.device_time_ms is not None else 0
         out = (
@@ -416,7 +416,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     def conflicts(
         record_id: Annotated[str, Path(max_length=36, description="record id (UUIDv7)")], p: Auth
     ) -> dict[str, Any]:
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        with db.read_tx(engine) as conn:
             return {"record_id": record_id, "conflicts": store.record_conflicts(conn, p, record_id)}
 
     @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse)
@@ -487,7 +487,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     def download(
         sha256: Sha, p: Auth, variant: Annotated[str, Query(pattern="^(original|thumb)$")] = "original"
     ) -> Response:
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        with db.read_tx(engine) as conn:
             refs = conn.execute(
                 select(db.blob_refs.c.grid, db.blob_refs.c.township).where(db.blob_refs.c.sha256 == sha256)
             ).all()

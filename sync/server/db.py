@@ -209,6 +209,13 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+@contextlib.contextmanager
+def read_tx(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: on SQLite a plain BEGIN, so readers never take the write lock."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        yield conn
+
+
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
