@@ -71,7 +71,7 @@ def import_bundle(
     device_secrets: dict[str, bytes] = {}
 
     def secret_for(device_id: str) -> bytes | None:
-        with engine.begin() as conn:
+        with db.read_tx(engine) as conn:
             dev = conn.execute(select(db.devices).where(db.devices.c.id == device_id)).mappings().first()
             if dev is None or dev["enrolled_ms"] is None:
                 return None  # a never-enrolled device has no secret out there to sign with
@@ -100,7 +100,7 @@ def import_bundle(
             receipt["photos_already"] += 1
     acks: list[dict[str, Any]] = []
     for i in range(0, len(b.changes), BATCH):
-        with engine.begin() as conn:
+        with db.write_tx(engine) as conn:  # queued with the API's writers
             acks.extend(store.apply_changes(conn, principal, b.changes[i : i + BATCH], lang=lang))
     for a in acks:
         if a["status"] == "applied":
@@ -116,7 +116,7 @@ def import_bundle(
     records: list[dict] = []
     try:
         cur = from_cursor or "0"
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        with db.read_tx(engine) as conn:
             while len(records) < MAX_RETURN_RECORDS:
                 page, cur, more = store.pull(conn, principal, cur, 1000)
                 records.extend(page)
@@ -145,7 +145,7 @@ def make_bundles_router(engine: Engine, blobs: BlobStore, limits: BundleLimits |
     bearer = HTTPBearer(auto_error=False)
 
     def operator(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> store.Principal:
-        with engine.begin() as conn:
+        with db.read_tx(engine) as conn:
             return store.authenticate(conn, creds.credentials if creds else None)
 
     @router.post("/bundles")
