@@ -147,10 +147,7 @@ def _enroll_device(server_dir: Path, url: str, device_dir: Path, user: dict[str,
     engine.dispose()
     en = enroll(url, code, t("ui.demo.device_name", name=name))
     with Store.open(device_dir) as st:
-        st.meta_set(ENROLLMENT_KEY, {
-            "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
-            "secret": en.secret, "user": en.user, "scope": en.scope,
-        })
+        st.meta_set(ENROLLMENT_KEY, en.document())
 
 
 def sync_device(device_dir: Path, url: str, info: DemoInfo, name: str) -> Any:

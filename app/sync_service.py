@@ -81,8 +81,7 @@ class SyncService:
                         **self._transport_options())
         except SyncError as exc:
             raise SyncServiceError(exc.message) from None
-        doc = {"server_url": en.server_url, "device_id": en.device_id, "token": en.token,
-               "secret": en.secret, "user": en.user, "scope": en.scope}
+        doc = en.document()
         self.store.meta_set(ENROLLMENT_KEY, doc)
         self._profile_from_enrollment(doc)
         with self._lock:  # enrolled again (new token): the old engine must not keep syncing

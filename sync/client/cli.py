@@ -81,10 +81,7 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
             _fail(exc.message)
         store = _store(data, create=True)
         try:
-            store.meta_set(ENROLLMENT_KEY, {
-                "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
-                "secret": en.secret, "user": en.user, "scope": en.scope,
-            })
+            store.meta_set(ENROLLMENT_KEY, en.document())
         finally:
             store.close()
         typer.echo(t("client.cli.enrolled", user=en.user.get("name", ""), device=en.device_id))
@@ -226,9 +223,13 @@ def upload_bundles(files: list[Path], server: str, token: str, console: Console 
                 if resp.status in (404, 405):
                     raise SyncError("no_endpoint", t("client.cli.no_bundle_endpoint"))
                 body = eng._expect_ok(resp)
-                receipt = body["receipt"]
-                if body.get("return_bundle"):
-                    atomic_write_bytes(_beside(f, ".return.gwb"), base64.b64decode(body["return_bundle"]))
+                try:
+                    receipt = body["receipt"]
+                    back = base64.b64decode(body["return_bundle"]) if body.get("return_bundle") else None
+                except (KeyError, TypeError, ValueError):
+                    raise SyncError("bad_response", t("client.error.bad_response")) from None
+                if back is not None:
+                    atomic_write_bytes(_beside(f, ".return.gwb"), back)
             except SyncError as exc:
                 # The device wording ("手机没有网络") would mislead an operator at a PC.
                 msg = t("client.cli.server_unreachable", url=server) if exc.code in ("offline", "timeout") else exc.message

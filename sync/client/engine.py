@@ -89,6 +89,11 @@ class Enrollment:
     scope: dict
     server_time_ms: int | None = None
 
+    def document(self) -> dict:
+        """What a device store keeps under ``ENROLLMENT_KEY`` (the server time is not kept)."""
+        return {"server_url": self.server_url, "device_id": self.device_id, "token": self.token,
+                "secret": self.secret, "user": self.user, "scope": self.scope}
+
 
 class SyncEngine:
     """``SyncEngine(replica, server_url, token).sync_once() -> SyncReport``."""
