@@ -60,7 +60,11 @@ def _read_rows(path: Path) -> list[list[Any]]:
         finally:
             wb.close()
     if suffix in (".csv", ".txt"):
-        raw = path.read_bytes()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:  # e.g. no permission, or the file vanished
+            raise ServerError(400, "bad_file", "server.import.unreadable", path=path.name,
+                              error=exc.strerror or type(exc).__name__) from exc
         for enc in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
             try:
                 text = raw.decode(enc)

@@ -178,3 +178,22 @@ def test_gridwall_server_process_end_to_end(db_url: str, tmp_path: Path) -> None
     # one JSON log line per request, with the device
     lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
     assert any(x["path"] == "/api/v1/sync" and x["device"] == en["device_id"] and x["status"] == 200 for x in lines)
+
+
+def test_unreadable_household_file_is_one_clear_message(tmp_path: Path, monkeypatch) -> None:
+    from sync.server import households
+    from sync.server.errors import ServerError
+
+    f = tmp_path / "户籍.csv"
+    f.write_text("户主,门牌\n王建国,1组2号\n", encoding="utf-8")
+
+    def denied(self: Path) -> bytes:  # root reads any file: simulate the permission error
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    try:
+        households._read_rows(f)
+    except ServerError as exc:
+        assert "读不了文件 户籍.csv" in exc.message() and "Permission denied" in exc.message()
+    else:
+        raise AssertionError("an unreadable file must be refused")
