@@ -13,10 +13,11 @@ from typing import Any
 
 from app.services import PhotoRef, ServiceError, Services, _clean, fmt_time
 from sync import records as rec_mod
-from sync import reference
+from sync import reference, workdays
 from sync import workflow as wf
 from sync.i18n import t
 from sync.ids import id_time_ms
+from sync.workdays import WorkCalendar
 
 STAFF_ROLES = ("township_staff", "admin")
 # What staff may do on the act screen, in the order the buttons show (publish: echo wall).
@@ -154,10 +155,16 @@ class StaffServices(Services):
             cid = rec["fields"].get("parent") or ""
         return reference.deadline_days(category)  # the shared default rule
 
-    def default_deadline(self, category: str | None, start: dt.date | None = None) -> str:
-        from sync.reports.dates import add_working_days
+    def work_calendar(self) -> WorkCalendar:
+        """Official holidays and 调休, plus the township's local days (``holiday`` records)."""
+        return workdays.from_records(r["fields"] for r in self.store.all("holiday"))
 
-        return add_working_days(start or _china_today(), self.deadline_days(category)).isoformat()
+    def deadline_notice(self, deadline: str | None) -> str | None:
+        """Why a deadline may be off: its year's public holidays are not known yet."""
+        return self.work_calendar().notice(rec_mod.parse_date(deadline), _china_today())
+
+    def default_deadline(self, category: str | None, start: dt.date | None = None) -> str:
+        return self.work_calendar().add(start or _china_today(), self.deadline_days(category)).isoformat()
 
     # ------------------------------------------------------------------ the board
     def board(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:

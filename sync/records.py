@@ -20,7 +20,7 @@ from sync.i18n import catalog, t
 from sync.ids import is_id, new_id
 
 RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
-REFERENCE_KINDS = ("village", "grid", "category", "unit", "user")
+REFERENCE_KINDS = ("village", "grid", "category", "unit", "user", "holiday")
 KINDS = RECORD_KINDS + REFERENCE_KINDS
 # Made once with all their fields, never changed; merging them is set union.
 IMMUTABLE_KINDS = ("issue_event", "photo")
@@ -195,6 +195,14 @@ _kind(
     _f("deadline_days", "int", min=1, max=365),  # the deadline rule, in working days
 )
 _kind("unit", _f("name", "text", required=True, max_len=60), _f("phone", "phone"))
+# A local rest day (or, with ``working``, a make-up working day) on top of the official
+# calendar (sync.workdays); the admin adds them per township.
+_kind(
+    "holiday",
+    _f("date", "date", required=True),
+    _f("working", "bool"),
+    _f("name", "text", max_len=40),
+)
 _kind(
     "user",
     _f("name", "text", required=True, max_len=30),

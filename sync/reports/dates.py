@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from sync.i18n import t
+from sync.workdays import calendar
 
 # One fixed offset: China has no daylight saving time, so no tz database is needed.
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
@@ -74,43 +75,27 @@ def to_date(value: object) -> date | None:
 
 
 # ---------------------------------------------------------------- working days
+# The rule lives in sync.workdays (official holidays and 调休 included); these keep the
+# reports' signatures, with extra local rest days and make-up working days on top.
 
 
 def is_working_day(d: date, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> bool:
-    """Mon-Fri, minus public holidays, plus make-up working days (调休 Saturdays)."""
-    return _working(d, frozenset(holidays), frozenset(workdays))
-
-
-def _working(d: date, holidays: frozenset[date], workdays: frozenset[date]) -> bool:
-    return d in workdays or (d.weekday() < 5 and d not in holidays)
+    """Mon-Fri, minus public and local holidays, plus make-up working days (调休)."""
+    return calendar(holidays, workdays).is_working_day(d)
 
 
 def add_working_days(
     start: date, n: int, holidays: Iterable[date] = (), workdays: Iterable[date] = ()
 ) -> date:
     """The date n working days after start (start itself does not count)."""
-    hol, work = frozenset(holidays), frozenset(workdays)
-    d = start
-    left = n
-    while left > 0:
-        d += timedelta(days=1)
-        if _working(d, hol, work):
-            left -= 1
-    return d
+    return calendar(holidays, workdays).add(start, n)
 
 
 def working_days_between(
     start: date, end: date, holidays: Iterable[date] = (), workdays: Iterable[date] = ()
 ) -> int:
     """Working days after start up to and including end (0 when end <= start)."""
-    hol, work = frozenset(holidays), frozenset(workdays)
-    n = 0
-    d = start
-    while d < end:
-        d += timedelta(days=1)
-        if _working(d, hol, work):
-            n += 1
-    return n
+    return calendar(holidays, workdays).between(start, end)
 
 
 # ---------------------------------------------------------------- periods

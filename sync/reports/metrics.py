@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from sync import workdays as workdays_mod
 from sync.i18n import t
-from sync.reports.dates import Period, ReportInputError, add_working_days, to_date, today
+from sync.reports.dates import Period, ReportInputError, to_date, today
 from sync.reports.model import Dataset, IssueFacts, all_facts
+from sync.workdays import WorkCalendar
 
 FIGURES = (
     "response_rate",
@@ -92,12 +94,12 @@ def compute_figures(
     period: Period,
     as_of: date,
     accept_limit_days: int = 2,
-    holidays: Iterable[date] = (),
-    workdays: Iterable[date] = (),
+    work_calendar: WorkCalendar | None = None,
     with_coverage: bool = True,
 ) -> dict[str, Figure]:
-    """The figures for one group of issues (problems and wishes alike, see each definition)."""
-    hol, work = frozenset(holidays), frozenset(workdays)
+    """The figures for one group of issues (problems and wishes alike, see each definition).
+    Working days follow ``work_calendar`` (default: the official one, 调休 included)."""
+    cal = work_calendar or workdays_mod.official()
     end = min(period.end, as_of)
     problems = [f for f in facts if f.kind != "wish"]
 
@@ -108,7 +110,7 @@ def compute_figures(
         rep = f.created_at.date() if f.created_at else None
         if not period.contains(rep):
             continue
-        limit = add_working_days(rep, accept_limit_days, hol, work)
+        limit = cal.add(rep, accept_limit_days)
         acc = f.accepted_at.date() if f.accepted_at else None
         if acc is not None and acc <= limit:
             resp_num += 1
@@ -245,8 +247,8 @@ def compute_metrics(
         period=period,
         as_of=as_of,
         accept_limit_days=accept_limit_days,
-        holidays=tuple(holidays),
-        workdays=tuple(workdays),
+        # local rest days the admin added (``holiday`` records) plus any given here
+        work_calendar=workdays_mod.from_records(ds.ref.get("holiday", {}).values()).with_local(holidays, workdays),
     )
     visited = visited_households(ds.visits, period)
     by_issue: dict[str, list[IssueFacts]] = {}

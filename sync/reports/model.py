@@ -16,9 +16,11 @@ from typing import Any
 
 from sync import workflow
 from sync.i18n import t
+from sync.records import REFERENCE_KINDS as _SYNCED_REFERENCE
 from sync.reports.dates import CHINA_TZ, to_date, to_datetime
 
-REFERENCE_KINDS = ("township", "village", "grid", "category", "unit", "user")
+# the synced reference kinds, plus township records a server export may carry
+REFERENCE_KINDS = ("township", *_SYNCED_REFERENCE)
 
 
 def label(prefix: str, value: str) -> str:

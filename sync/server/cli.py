@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -150,6 +150,34 @@ def create_user(
     """新建用户 Create a user with a role and scope."""
     uid = ctx.obj.run(store.create_user, name, role, township, grid or [], phone)
     typer.echo(t("server.cli.created", what=name, id=uid))
+
+
+@admin_app.command("add-holiday")
+def add_holiday(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
+    township: Annotated[str, typer.Option(help="township name or id")],
+    working: Annotated[bool, typer.Option("--working", help="a make-up working day (调休上班), not a rest day")] = False,
+    name: Annotated[str | None, typer.Option(help="what the day is, e.g. 县庆")] = None,
+) -> None:
+    """添加本地节假日 Add a local rest day (or make-up working day); devices get it at their next sync."""
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        _fail(t("server.cli.bad_day", value=day))
+    ctx.obj.run(store.add_holiday, township, day, working, name)
+    typer.echo(t("server.cli.holiday_added", day=day, what=t("model.field.working") if working else t("model.kind.holiday")))
+
+
+@admin_app.command("list-holidays")
+def list_holidays(ctx: typer.Context) -> None:
+    """列出本地节假日 List the local holidays and make-up working days."""
+    rows = ctx.obj.run(store.list_holidays)
+    table = Table(t("model.field.date"), t("server.cli.col.item"), t("server.cli.col.day_name"))
+    for f in rows:
+        table.add_row(str(f.get("date")), t("model.field.working") if f.get("working") else t("model.kind.holiday"),
+                      str(f.get("name") or ""))
+    _console().print(table)
 
 
 @admin_app.command("list-users")

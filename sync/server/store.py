@@ -18,6 +18,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -706,6 +707,24 @@ def create_user(
     fields = {"name": name, "role": role, "grid": grid_ids[0] if grid_ids else None}
     write_reference(conn, "user", fields, tid, uid)
     return uid
+
+
+def add_holiday(
+    conn: Connection, township: str, day: str, working: bool = False, name: str | None = None
+) -> str:
+    """A local rest day (or make-up working day) of a township, synced to its devices as a
+    ``holiday`` reference record; adding the same date again updates it."""
+    tid = resolve(conn, "township", township)
+    rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gridwall:holiday:{tid}:{day}"))  # one per township and date
+    fields = {"date": day, "working": bool(working), "name": (name or "").strip() or None}
+    return write_reference(conn, "holiday", fields, tid, rid)
+
+
+def list_holidays(conn: Connection) -> list[dict[str, Any]]:
+    """Every local holiday record, by date."""
+    rows = conn.execute(select(db.records.c.doc).where(db.records.c.kind == "holiday")).all()
+    out = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+    return sorted((r["fields"] for r in out), key=lambda f: str(f.get("date")))
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:

@@ -39,9 +39,15 @@ def clock(node="devA", wall=1_800_000_000.0):
 
 def test_kind_constants():
     assert RECORD_KINDS == ("household", "visit", "issue", "issue_event", "photo")
-    assert set(REFERENCE_KINDS) == {"village", "grid", "category", "unit", "user"}
+    assert set(REFERENCE_KINDS) == {"village", "grid", "category", "unit", "user", "holiday"}
     assert KINDS == RECORD_KINDS + REFERENCE_KINDS
     assert set(FIELDS) == set(KINDS)
+
+
+def test_a_holiday_record_needs_a_real_date():
+    assert validate_record("holiday", {"date": "2026-11-20", "working": False, "name": "县庆"}) == []
+    assert [e.field for e in validate_record("holiday", {"name": "县庆"})] == ["date"]
+    assert [e.field for e in validate_record("holiday", {"date": "2026-02-30"})] == ["date"]
     assert len(CARE_TAGS) == 12 and "其他" in CARE_TAGS
 
 

@@ -92,6 +92,15 @@ def test_holidays_change_the_response_limit(ds):
     assert fig(r5, "v1", "response_rate") == (2, 3, "66.7%")
 
 
+def test_a_synced_holiday_record_counts_like_a_given_holiday(ds):
+    # the admin's local rest day reaches reports as a ``holiday`` reference record
+    town, _ = march_town()
+    day_off = {"id": "h1", "kind": "holiday", "grid": None, "fields": {"date": "2026-03-06", "name": "县庆"}}
+    with_record = compute_metrics(Dataset.from_records([*town.records, day_off]), MARCH, "village")
+    assert fig(with_record, "v1", "response_rate") == (2, 3, "66.7%")
+    assert fig(compute_metrics(ds, MARCH, "village"), "v1", "response_rate") != (2, 3, "66.7%")
+
+
 def test_no_issues_gives_n_zero_and_a_dash():
     town = Town()
     r = compute_metrics(Dataset.from_records(town.records), MARCH, "village")

@@ -62,6 +62,11 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
     assert cleaned.exit_code == 0 and "0" in cleaned.stdout
     devices = gw("list-devices", db_url=db_url, cwd=tmp_path)
     assert "待注册" in devices.stdout
+    for day in ("2026-11-20", "2026-11-20"):  # adding the same date twice keeps one
+        assert gw("add-holiday", day, "--township", "青山镇", "--name", "县庆", db_url=db_url, cwd=tmp_path).exit_code == 0
+    assert gw("add-holiday", "2026-11-21", "--township", "青山镇", "--working", db_url=db_url, cwd=tmp_path).exit_code == 0
+    days = gw("list-holidays", db_url=db_url, cwd=tmp_path).stdout
+    assert days.count("2026-11-20") == 1 and "县庆" in days and "2026-11-21" in days and "调休上班" in days
     for bad in (
         ("create-user", "李四", "--role", "boss", "--grid", "东村一网格"),
         ("create-user", "王五", "--role", "grid_worker"),
@@ -69,6 +74,8 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
         ("create-grid", "x", "--township", "不存在镇"),
         ("revoke-device", "0000"),
         ("create-township", "青山镇"),
+        ("add-holiday", "2026-11-31", "--township", "青山镇"),
+        ("add-holiday", "2026-11-30", "--township", "不存在镇"),
     ):
         r = gw(*bad, db_url=db_url, cwd=tmp_path)
         assert r.exit_code != 0, bad

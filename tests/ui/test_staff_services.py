@@ -244,3 +244,15 @@ def test_metrics_and_csv_ledger_exports(staff):
         rows = list(csv.reader(fh))
     assert rows[0][0] == "序号" and len(rows) >= 5
     assert sum(1 for r in rows[1:] if any("垃圾没人清" in c for c in r)) == 1
+
+
+def test_default_deadline_follows_official_and_local_holidays(staff):
+    from staff_seed import ref
+
+    # 2026-09-28 + 10 working days crosses the National Day week and its make-up Saturday
+    assert staff.default_deadline("infra.road", dt.date(2026, 9, 28)) == "2026-10-16"
+    # a local rest day the admin added (a synced ``holiday`` record) moves it one more day
+    ref(staff, "holiday", {"date": "2026-10-14", "name": "县庆"})
+    assert staff.default_deadline("infra.road", dt.date(2026, 9, 28)) == "2026-10-19"
+    assert staff.deadline_notice("2026-10-19") is None or "2027" in staff.deadline_notice("2026-10-19")
+    assert "2099" in staff.deadline_notice("2099-01-05")

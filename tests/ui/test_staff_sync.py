@@ -5,6 +5,7 @@ re-check after sync and records it, staff close it and publish it on the echo wa
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 from harness import Harness
@@ -77,4 +78,19 @@ def test_report_dispatch_resolve_recheck_close_across_devices(server, tmp_path):
         wsync.stop()
         ssync.stop()
         worker.close()
+        staff_base.close()
+
+
+def test_a_local_holiday_added_on_the_server_moves_the_device_deadline(server, tmp_path):
+    staff_base, ssync = device(server, tmp_path / "staff", "staff")
+    try:
+        staff = staff_services_for(staff_base)
+        ssync.sync_now()
+        start = dt.date(2026, 9, 28)
+        assert staff.default_deadline("infra.road", start) == "2026-10-16"  # 调休 included
+        server.run(server_store.add_holiday, server.org.township, "2026-10-15", False, "县庆")
+        ssync.sync_now()
+        assert staff.default_deadline("infra.road", start) == "2026-10-19"  # the synced local day
+    finally:
+        ssync.stop()
         staff_base.close()

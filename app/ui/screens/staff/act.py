@@ -110,6 +110,7 @@ def ActScreen() -> ft.View:
                 controls.append(ft.TextField(
                     key=key, label=label, value=values.get(name, ""), multiline=kind == "long",
                     hint_text="YYYY-MM-DD" if kind == "date" else None, error=errors.get(name),
+                    helper=svc.deadline_notice(values.get(name)) if kind == "date" else None,
                     on_change=lambda e, n=name: put(n)(e.control.value or "")))
         if action in PHOTO_ACTIONS:
             controls.append(ft.Text(t("ui.staff.after_photos"), size=13))
