@@ -2,7 +2,8 @@
 
 Runs the real server (uvicorn, SQLite) and the real engine through the user-space link
 emulator (sync/client/faultproxy.py) on 127.0.0.1. Every time is shown with its ratio to the
-physical floor of the link (bytes on the wire / bandwidth + round trips × RTT).
+physical floor of the link (bytes on the wire / bandwidth + round trips × RTT, where the round
+trips are one per request plus each new connection's TCP handshake).
 
     .venv/bin/python benchmarks/bench_sync.py [--runs 3] [--quick]
 
@@ -34,8 +35,9 @@ SEEN = "老人独居，身体尚可，血压偏高，家里卫生一般，冬季
 SAID = "希望村里帮忙联系卫生院上门量血压，另外门口路灯坏了两个月了，晚上出门不方便。"
 
 
-def floor_s(up_bytes: int, down_bytes: int, round_trips: int, link) -> float:  # type: ignore[no-untyped-def]
-    t = round_trips * 2 * link.latency_s
+def floor_s(up_bytes: int, down_bytes: int, requests: int, link, connections: int = 1,  # type: ignore[no-untyped-def]
+            handshake_rtts: int = 1) -> float:
+    t = (requests + connections * handshake_rtts) * 2 * link.latency_s
     if link.up_bps:
         t += up_bytes * 8 / link.up_bps
     if link.down_bps:
@@ -63,7 +65,7 @@ def add_visits(real: RealServer, rep, homes: list[str], n: int = 50) -> None:  #
 
 def bench_visits(link_name: str, runs: int) -> dict:
     link = LINKS[link_name]
-    times, reqs, up, down, ratios, idle_reqs, idle_t = [], [], [], [], [], [], []
+    times, reqs, up, down, ratios, idle_reqs, idle_t, conns = [], [], [], [], [], [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as d:
             real, rep, en, homes = setup(Path(d))
@@ -79,8 +81,10 @@ def bench_visits(link_name: str, runs: int) -> dict:
                     reqs.append(r.requests)
                     up.append(p.stats.bytes_up)
                     down.append(p.stats.bytes_down)
-                    # One round trip per request (the emulator adds no TCP handshake delay).
-                    ratios.append(dt / floor_s(p.stats.bytes_up, p.stats.bytes_down, r.requests, link))
+                    # one round trip per request, and one per connection opened (the handshake)
+                    ratios.append(dt / floor_s(p.stats.bytes_up, p.stats.bytes_down, r.requests, link,
+                                               p.stats.connections, p.handshake_rtts))
+                    conns.append(p.stats.connections)
                     t0 = time.perf_counter()
                     idle = eng.sync_once()
                     idle_t.append(time.perf_counter() - t0)
@@ -91,7 +95,7 @@ def bench_visits(link_name: str, runs: int) -> dict:
         "link": link_name, "median_s": statistics.median(times), "max_s": max(times),
         "requests": statistics.median(reqs), "up": statistics.median(up), "down": statistics.median(down),
         "ratio": statistics.median(ratios), "idle_requests": max(idle_reqs), "idle_s": statistics.median(idle_t),
-        "idle_floor_s": 2 * link.latency_s,
+        "idle_floor_s": 2 * link.latency_s, "connections": max(conns),
     }
 
 
@@ -147,7 +151,7 @@ def main() -> None:
     for name in ("2g-rural", "edge"):
         r = bench_visits(name, args.runs)
         print(f"{name:9s} median {r['median_s']:.2f} s (max {r['max_s']:.2f}) = {r['ratio']:.2f}x floor; "
-              f"{r['requests']} requests; {r['up']} B up / {r['down']} B down "
+              f"{r['requests']} requests on {r['connections']} connection(s); {r['up']} B up / {r['down']} B down "
               f"= {(r['up'] + r['down']) / 50:.0f} B per visit on the wire; "
               f"idle: {r['idle_requests']} request, {r['idle_s']:.2f} s (RTT {r['idle_floor_s']:.2f} s)")
     print("# 300 KB photo upload")

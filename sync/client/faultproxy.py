@@ -3,8 +3,13 @@
 This kernel has no ``netem``, so latency, bandwidth and faults are applied by a proxy that
 sits between the sync engine and the server:
 
-- one-way latency and a bandwidth limit per direction (serialisation delay: a byte cannot
-  leave before the previous ones have), with ``time_scale`` to run a slow link faster in tests;
+- one-way latency and a bandwidth limit per direction, shared by every connection of the link
+  (serialisation delay: a byte cannot leave before the previous ones have, whichever
+  connection sent them), with ``time_scale`` to run a slow link faster in tests;
+- connection set-up: a new connection's first byte leaves one round trip after it opened (the
+  TCP handshake), three with ``tls=True`` (plus a TLS 1.2 handshake's two);
+- a closing side's queued bytes are delivered before the close reaches the other side (a
+  half-close, as TCP does), so a response sent just before ``Connection: close`` arrives whole;
 - faults queued per connection (each new connection takes the next one):
   ``cut`` (close both sides after N bytes in one direction), ``drop_response`` (the request
   reaches the server, which commits and answers, but the answer is thrown away and the client
@@ -89,6 +94,35 @@ class ProxyStats:
 _METHODS = (b"GET ", b"POST ", b"PUT ", b"DELETE ", b"HEAD ", b"PATCH ")
 
 
+class Wire:
+    """When bytes leave and arrive on one link: one serialisation queue per direction that
+    every connection shares, plus the one-way latency. Pure arithmetic on the times given, so
+    it is tested without sockets or sleeping."""
+
+    def __init__(self, link: Link, time_scale: float = 1.0) -> None:
+        self.link = link
+        self.scale = time_scale
+        self._free = {"up": 0.0, "down": 0.0}  # when each direction's wire is next idle
+        self._lock = threading.Lock()
+
+    def bps(self, direction: str) -> float | None:
+        return self.link.up_bps if direction == "up" else self.link.down_bps
+
+    def send(self, direction: str, nbytes: int, now: float, ready: float = 0.0) -> float:
+        """Arrival time of ``nbytes`` handed to the link at ``now`` (not before ``ready``)."""
+        bps = self.bps(direction)
+        with self._lock:
+            start = max(now, ready, self._free[direction] if bps else 0.0)
+            depart = start + (nbytes * 8 / bps * self.scale if bps else 0.0)
+            if bps:
+                self._free[direction] = depart
+        return depart + self.link.latency_s * self.scale
+
+    def setup_delay(self, round_trips: int) -> float:
+        """Time a connection spends in handshakes before its first byte can leave."""
+        return round_trips * 2 * self.link.latency_s * self.scale
+
+
 class _Conn:
     """One proxied connection: two pumps (up, down), each a reader and a timed writer."""
 
@@ -101,6 +135,24 @@ class _Conn:
         self.closed = threading.Event()
         self.lock = threading.Lock()
         self.counted = {"up": 0, "down": 0}  # bytes passed since the fault armed
+        # the first byte leaves once the handshakes are done
+        self.ready = time.monotonic() + proxy.wire.setup_delay(proxy.handshake_rtts)
+        self.last_arrival = {"up": 0.0, "down": 0.0}
+        self.ended: set[str] = set()
+
+    def end(self, direction: str, dst: socket.socket) -> None:
+        """One side closed and its queued bytes are delivered: pass the close on (a
+        half-close); the connection ends when both sides have closed."""
+        with self.lock:
+            self.ended.add(direction)
+            both = len(self.ended) == 2
+        if both:
+            self.close()
+            return
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close()
 
     def close(self) -> None:
         if self.closed.is_set():
@@ -185,12 +237,10 @@ class _Conn:
                 pass
 
     def _reader(self, direction: str, src: socket.socket, q: list, cv: threading.Condition) -> None:
-        link = self.proxy.link
-        bps = link.up_bps if direction == "up" else link.down_bps
-        scale = self.proxy.time_scale
+        wire = self.proxy.wire
+        bps = wire.bps(direction)
         # Small reads on slow links so serialisation delay is applied smoothly.
         size = 65536 if not bps else max(256, int(bps / 8 / 20))
-        next_free = time.monotonic()
         seq = 0
         while not self.closed.is_set():
             try:
@@ -198,25 +248,24 @@ class _Conn:
             except OSError:
                 data = b""
             if not data:
+                # the close travels behind the bytes still on the wire, never ahead of them
+                at = max(time.monotonic() + wire.link.latency_s * wire.scale, self.last_arrival[direction])
                 with cv:
-                    heapq.heappush(q, (time.monotonic() + link.latency_s * scale, seq, None))
+                    heapq.heappush(q, (at + 1e-6, seq + 1, None))
                     cv.notify()
                 return
             data, stop = self._apply_fault(direction, data)
-            now = time.monotonic()
-            if bps:
-                next_free = max(now, next_free) + len(data) * 8 / bps * scale
-                depart = next_free
-            else:
-                depart = now
             seq += 1
+            now = time.monotonic()
+            arrive = wire.send(direction, len(data), now, self.ready) if data else max(now, self.last_arrival[direction])
+            self.last_arrival[direction] = arrive
             if data:
                 with cv:
-                    heapq.heappush(q, (depart + link.latency_s * scale, seq, data))
+                    heapq.heappush(q, (arrive, seq, data))
                     cv.notify()
             if stop == "cut":
                 with cv:
-                    heapq.heappush(q, (depart + link.latency_s * scale + 1e-6, seq + 1, b"__CUT__"))
+                    heapq.heappush(q, (arrive + 1e-6, seq + 1, b"__CUT__"))
                     cv.notify()
                 return
             if stop == "stall":
@@ -291,8 +340,7 @@ class _Conn:
                     continue
                 heapq.heappop(q)
             if data is None:
-                # One side hung up: HTTP clients and servers do not half-close, so end both.
-                self.close()
+                self.end(direction, dst)
                 return
             if data == b"__CUT__":
                 self.close()
@@ -305,7 +353,9 @@ class _Conn:
 
 
 class FaultProxy:
-    """``with FaultProxy(("127.0.0.1", port), link=LINKS["edge"]) as p: url = p.url``"""
+    """``with FaultProxy(("127.0.0.1", port), link=LINKS["edge"]) as p: url = p.url``
+
+    One proxy is one link: its connections share the bandwidth."""
 
     def __init__(
         self,
@@ -313,10 +363,14 @@ class FaultProxy:
         link: Link | None = None,
         time_scale: float = 1.0,
         seed: int | None = None,
+        tls: bool = False,
     ) -> None:
         self.upstream = upstream
         self.link = link or Link()
         self.time_scale = time_scale
+        self.wire = Wire(self.link, time_scale)
+        # TCP's handshake costs one round trip before the first byte; TLS 1.2 two more
+        self.handshake_rtts = 3 if tls else 1
         self.faults: list[Fault] = []
         self.chaos: dict[str, float] = {}
         self.rng = random.Random(seed)
