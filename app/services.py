@@ -18,6 +18,8 @@ from typing import Any
 from app.store import Store
 from sync import records as rec_mod
 from sync import reference
+from sync.client.engine import photo_queue
+from sync.client.history import read_history
 from sync.i18n import t
 from sync.ids import id_time_ms, new_id
 
@@ -71,6 +73,12 @@ def fmt_time(ms: int | None) -> str:
     if not ms:
         return ""
     return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+def last_sync_text(store: Any) -> str:
+    """The last successful sync, as 首页 and 同步 both show it ("" when never), from the one
+    record the sync engine keeps (whoever ran the sync: the app, the shell, the demo)."""
+    return fmt_time(read_history(store).ok_ms)
 
 
 class Services:
@@ -631,17 +639,17 @@ class Services:
         recheck = self.issues(status="resolved")
         return {"user_name": p.get("user_name", ""), "grid_name": p.get("grid_name", ""),
                 "unsynced": self.store.outbox_size(),
-                "last_sync": fmt_time(self.store.meta_get("last_sync")),
+                "last_sync": last_sync_text(self.store),
                 "due": due, "recheck": recheck, "interval_days": days}
 
     def outbox(self) -> dict[str, Any]:
-        """What waits for upload, read from the store's outbox (nothing estimated)."""
+        """What waits for upload, read from the store (nothing estimated): changes by kind
+        (a photo's attachment record is a change), and photo files the server has not
+        confirmed yet, the queue the sync engine uploads (one photo file may be attached twice)."""
         by_kind: dict[str, int] = {}
-        shas: set[str] = set()
         for ch in self.store.pending_changes(limit=1_000_000):
             by_kind[ch["kind"]] = by_kind.get(ch["kind"], 0) + 1
-            if ch["kind"] == "photo" and ch["fields"].get("sha256"):
-                shas.add(ch["fields"]["sha256"])
+        shas = photo_queue(self.store)
         nbytes = 0
         for sha in shas:
             try:
@@ -652,7 +660,7 @@ class Services:
                     "reason": r["reason"]} for r in self.store.refused_changes()]
         return {"changes": self.store.outbox_size(), "by_kind": by_kind, "photos": len(shas),
                 "photo_bytes": nbytes, "photo_bytes_text": _size_text(nbytes),
-                "last_sync": fmt_time(self.store.meta_get("last_sync")), "refused": refused,
+                "last_sync": last_sync_text(self.store), "refused": refused,
                 "conflicts": len(self.store.conflicts())}
 
 

@@ -13,16 +13,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.services import fmt_time
+from app.services import fmt_time, last_sync_text
 from app.store.store import conflict_key
 from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_queue, sync_status
+from sync.client.history import read_history
 from sync.client.runner import SyncRunner
+from sync.client.schedule import Timing
 from sync.client.transport import SyncError
 from sync.i18n import t
 
@@ -36,12 +39,15 @@ class SyncServiceError(Exception):
 
 
 class SyncService:
-    def __init__(self, services: Any, *, server_hint: str | None = None, interval_s: float = 300.0,
-                 background: bool = True, **engine_options: Any) -> None:
+    def __init__(self, services: Any, *, server_hint: str | None = None, timing: Timing | None = None,
+                 interval_s: float | None = None, background: bool = True, **engine_options: Any) -> None:
         self.services = services
         self.store = services.store
         self.server_hint = server_hint  # `gridwall app --server URL`: prefills the enrol form
-        self.interval_s = interval_s
+        # When to sync (sync/client/schedule.py); short ones in tests.
+        self.timing = timing or Timing()
+        if interval_s is not None:
+            self.timing = replace(self.timing, interval_s=interval_s)
         self.background = background  # False: no runner thread (syncs only when asked; tests)
         self.engine_options = engine_options
         self.engine: SyncEngine | None = None
@@ -50,6 +56,7 @@ class SyncService:
         self.reports = 0  # syncs fully handled (profile names updated, listeners told)
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+        self.store.add_save_listener(self._saved)  # a save syncs within seconds
 
     @classmethod
     def attach(cls, services: Any, **options: Any) -> SyncService:
@@ -140,7 +147,7 @@ class SyncService:
             if self.engine is None:
                 self.engine = SyncEngine(self.store, en["server_url"], en["token"],
                                          on_progress=self._on_progress, **self.engine_options)
-                self.runner = SyncRunner(self.engine, interval_s=self.interval_s, on_report=self._on_report)
+                self.runner = SyncRunner(self.engine, timing=self.timing, on_report=self._on_report)
                 if self.background:
                     self.runner.start()  # its first sync is due at once: sync on start
                 return
@@ -153,13 +160,19 @@ class SyncService:
         if self.runner is not None and self.background:
             self.runner.trigger()
 
+    def _saved(self) -> None:
+        runner = self.runner
+        if runner is not None and self.background:
+            runner.saved()
+
     def sync_now(self) -> SyncReport:
-        """"立即同步": one sync in the caller's thread (waits for a running one). Blocking."""
+        """"立即同步": one sync in the caller's thread (waits for a running one); it tries at
+        once whatever the backoff said, and the waits start from the bottom again. Blocking."""
         if not self.enrolled:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         self.start()
         assert self.runner is not None
-        return self.runner.run_once()
+        return self.runner.run_once(tapped=True)
 
     @property
     def running(self) -> bool:
@@ -192,8 +205,7 @@ class SyncService:
 
     def _on_report(self, rep: SyncReport) -> None:
         self.progress = None
-        if rep.ok:
-            self.store.meta_set("last_sync", int(time.time() * 1000))  # what 首页 shows (store.stats)
+        if rep.ok:  # the engine has recorded the attempt (sync/client/history.py)
             self._names_from_reference()
         self._emit("report", rep)
         self.reports += 1
@@ -205,17 +217,21 @@ class SyncService:
         if self.running:
             # Mid-sync the outbox may be empty already while the pull and photos still run.
             st.state, st.message = "running", t("ui.syncx.running_status")
-        last = self.store.meta_get("sync.last") or {}
-        rep = self.runner.last_report if self.runner else None
+        h = read_history(self.store)
+        failure = ({"at": fmt_time(h.failure.at_ms), "message": h.failure.message}
+                   if h.failing and h.failure else None)
+        moved = dict(vars(h.moved), at=fmt_time(h.moved.at_ms)) if h.moved else None
         return {
             "enrolled": self.enrolled, "state": st.state, "message": st.message,
             "server_url": (self.enrollment() or {}).get("server_url"),
             "outbox": st.outbox, "photos_to_upload": st.photos_to_upload,
             "photos_missing": st.photos_missing, "refused": st.refused,
-            "last_at": fmt_time(last.get("at_ms")), "last_ok": last.get("ok"),
-            "error": last.get("message") if last and not last.get("ok") else None,
+            "last_ok_at": last_sync_text(self.store),  # the same text 首页 shows
+            "failure": failure,  # the last attempt failed: when and why (None otherwise)
+            "error": failure["message"] if failure else None,
+            "moved": moved,  # the last attempt that moved data: up, down, refused, photos_up/down, kb, at
             "running": self.running, "progress": self.progress,
-            "last_report": rep,
+            "last_report": self.runner.last_report if self.runner else None,
         }
 
     def record_state(self, record_id: str) -> str:

@@ -172,6 +172,7 @@ class Store:
 
     def __init__(self) -> None:  # use Store.open
         self._lock = threading.RLock()
+        self._save_listeners: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ open / close
 
@@ -521,16 +522,28 @@ class Store:
             self._clock.offset_ms = int(ms)
             self._write_meta()
 
+    def add_save_listener(self, fn: Callable[[], None]) -> None:
+        """``fn()`` after each local change is queued for upload (the app's sync schedules a
+        sync); called in the saving thread, outside the store's lock."""
+        self._save_listeners.append(fn)
+
     def save(self, change: dict) -> dict:
         """Apply a locally made change, queue it for upload; returns the merged record.
 
         When this returns, the change is durable: it survives a kill at any later moment.
         """
+        record, queued = self._save(change)
+        if queued:
+            for fn in list(self._save_listeners):
+                fn()
+        return record
+
+    def _save(self, change: dict) -> tuple[dict, bool]:
         _check_change(change)
         with self._lock:
             cid = change["change_id"]
             if cid in self._seg_of or cid in self._refused:
-                return self._get_any(change["kind"], change["id"]) or {}
+                return self._get_any(change["kind"], change["id"]) or {}, False
             change = copy.deepcopy(change)
             change.setdefault("node", self.node)
             cur = self._get_any(change["kind"], change["id"])
@@ -560,7 +573,7 @@ class Store:
             if res.changed or cur is None:
                 pname = self._put(res.record)
                 self._write_part(pname)
-            return res.record
+            return res.record, True
 
     # ------------------------------------------------------------------ reads
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
 from sync.client.engine import Progress as SyncProgress
 from sync.client.engine import SyncEngine, enroll
+from sync.client.history import read_history
 from sync.client.transport import SyncError
 from sync.fileio import atomic_write_bytes
 from sync.i18n import t
@@ -44,6 +46,10 @@ class _OneBlob:
 def _fail(message: str, code: int = 1) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+def _local_time(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
 
 
 def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
@@ -125,6 +131,12 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
             typer.echo(st.message)
             typer.echo(t("client.cli.status_counts", outbox=st.outbox, photos=st.photos_to_upload,
                          missing=st.photos_missing, refused=st.refused))
+            h = read_history(store)  # the same record the app's 首页 and 同步 read
+            if h.ok_ms:
+                typer.echo(t("client.cli.status_last_ok", when=_local_time(h.ok_ms)))
+            if h.failing and h.failure:
+                typer.echo(t("client.cli.status_last_failure", when=_local_time(h.failure.at_ms),
+                             reason=h.failure.message))
             for r in getattr(store, "refused_changes", list)():
                 typer.echo(t("client.cli.refused_line", reason=r.get("reason", "")))
         finally:

@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from sync.client.history import LAST_KEY, record_attempt
 from sync.client.replica import Replica
 from sync.client.transport import Response, SyncError, Transport, problem_error
 from sync.i18n import t
@@ -53,7 +54,8 @@ class SyncReport:
     refused: list[dict] = field(default_factory=list)  # {"change_id", "code", "reason"}
     pulled: int = 0
     pages: int = 0
-    photos_uploaded: int = 0
+    photos_uploaded: int = 0  # photo files whose bytes were sent in this cycle
+    photos_sent: int = 0  # photo files of the upload queue now on the server (sent, or found there)
     photos_downloaded: int = 0
     requests: int = 0
     bytes_sent: int = 0
@@ -138,15 +140,18 @@ class SyncEngine:
 
     # -- the cycle -------------------------------------------------------------------------
 
-    def sync_once(self) -> SyncReport:
-        """One full cycle. Never raises for network trouble: the report carries the error."""
+    def sync_once(self, probe: bool = False) -> SyncReport:
+        """One full cycle. Never raises for network trouble: the report carries the error.
+
+        ``probe``: the link was down at the last attempt; the first request is sent once, with
+        no retries inside the cycle (the runner's schedule is the retry), so a probe is cheap."""
         rep = SyncReport()
         prog = Progress()
         start = time.monotonic()
         stats0 = (self.transport.stats.requests, self.transport.stats.bytes_sent, self.transport.stats.bytes_received)
         self._bytes0 = stats0[1:]  # progress counts this cycle's bytes only
         try:
-            self._records(rep, prog)
+            self._records(rep, prog, probe)
             self._photos_up(rep, prog)
             self._photos_down(rep, prog)
             prog.phase = "done"
@@ -162,13 +167,7 @@ class SyncEngine:
         rep.bytes_received = s.bytes_received - stats0[2]
         rep.elapsed_s = time.monotonic() - start
         self.last_report = rep
-        meta_set = getattr(self.replica, "meta_set", None)
-        if callable(meta_set):
-            meta_set("sync.last", {
-                "at_ms": int(time.time() * 1000), "ok": rep.ok, "more": rep.more,
-                "error": rep.error.code if rep.error else None,
-                "message": rep.error.message if rep.error else None,
-            })
+        record_attempt(self.replica, rep, int(time.time() * 1000))
         return rep
 
     def _progress(self, prog: Progress) -> None:
@@ -209,9 +208,9 @@ class SyncEngine:
             per = max(40.0, got_bytes / got_records)
             self.pull_limit = int(min(1000, max(20, budget / per)))
 
-    def _records(self, rep: SyncReport, prog: Progress) -> None:
+    def _records(self, rep: SyncReport, prog: Progress, probe: bool = False) -> None:
         done: set[str] = set()  # acked or refused in this cycle
-        for _ in range(self.max_rounds):
+        for round_no in range(self.max_rounds):
             changes = self.replica.pending_changes(self.batch_size)
             if any(c["change_id"] in done for c in changes):
                 # The store still offers a change it was told is acked: do not loop on it.
@@ -224,7 +223,7 @@ class SyncEngine:
                 "pull_limit": self.pull_limit,
             }
             sent_before = self.transport.stats.bytes_sent
-            resp = self.transport.request("POST", f"{API}/sync", payload=body)
+            resp = self.transport.request("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
             sent = self.transport.stats.bytes_sent - sent_before
             data = self._expect_ok(resp)
             self._measure(resp, sent)
@@ -307,6 +306,7 @@ class SyncEngine:
                 self.upload_blob(sha)
                 rep.photos_uploaded += 1
             mark_photo_uploaded(self.replica, sha)
+            rep.photos_sent += 1
             prog.photos_sent += 1
             self._progress(prog)
 
@@ -451,7 +451,7 @@ def sync_status(replica: Replica, upload_queue: list[str] | None = None) -> Sync
         upload_queue = list(q()) if callable(q) else []
     missing = len(replica.missing_photos())
     g = getattr(replica, "meta_get", None)
-    last = g("sync.last", None) if callable(g) else None
+    last = g(LAST_KEY, None) if callable(g) else None
     if last is None and replica.cursor() is None:
         return SyncStatus("never", t("client.status.never"), outbox, refused, len(upload_queue), missing)
     if last and not last.get("ok"):

@@ -1,10 +1,11 @@
-"""Background sync for the app: one sync at a time, on demand, on a timer, retried with backoff.
+"""Background sync for the app: one sync at a time, in its own thread, when the schedule says.
 
-The app calls ``trigger()`` on start, on resume, when connectivity comes back and on
-"立即同步"; the runner also syncs every ``interval_s`` and, after a failure that may pass
-(offline, timeout, busy server), retries sooner with jittered exponential backoff, which is
-what notices a link coming back when the platform says nothing. A sync cut short with more to
-pull runs again at once. ``on_report`` is called (from the runner's thread) after each sync.
+The rules of *when* are in ``schedule.py`` (a save syncs within seconds, link trouble is
+probed at most 30 s apart, an overloaded server is backed off from, 立即同步 tries at once
+and resets the waits); this module runs them: ``saved()`` after a local save, ``trigger()``
+on start, resume and when the platform says the network is back, ``run_once(tapped=True)``
+for 立即同步. A trigger or a save that arrives while a sync runs is not lost: it is due after
+that sync. ``on_report`` is called (from the runner's thread) after each sync.
 """
 
 from __future__ import annotations
@@ -15,29 +16,26 @@ import time
 from collections.abc import Callable
 
 from sync.client.engine import SyncEngine, SyncReport
+from sync.client.schedule import Schedule, Timing, outcome_of
 
 
 class SyncRunner:
     def __init__(
         self,
         engine: SyncEngine,
-        interval_s: float = 300.0,
-        retry_min_s: float = 15.0,
-        retry_max_s: float = 900.0,
+        timing: Timing | None = None,
         on_report: Callable[[SyncReport], None] | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        self.interval_s = interval_s
-        self.retry_min_s = retry_min_s
-        self.retry_max_s = retry_max_s
+        self.schedule = Schedule(timing, rng)
         self.on_report = on_report
-        self.rng = rng or random.Random()
-        self.failures = 0
+        self.clock = clock
         self.syncs = 0
         self.last_report: SyncReport | None = None
-        self.next_due: float = 0.0  # monotonic time of the next timed sync
         self._requested = False  # a trigger that arrived while a sync was running
+        self._lock = threading.Lock()  # guards the schedule (saves come from other threads)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._busy = threading.Lock()
@@ -48,15 +46,31 @@ class SyncRunner:
         """A sync is in progress right now."""
         return self._busy.locked()
 
+    @property
+    def failures(self) -> int:
+        return self.schedule.failures
+
+    @property
+    def next_due(self) -> float:
+        """Time (on ``clock``) of the next sync."""
+        return self.schedule.next_due
+
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="gridwall-sync", daemon=True)
             self._thread.start()
 
     def trigger(self) -> None:
-        """Sync as soon as possible (a sync already running is not interrupted or doubled)."""
-        self._requested = True
-        self.next_due = 0.0
+        """Sync as soon as the schedule allows (a sync already running is not interrupted or doubled)."""
+        with self._lock:
+            self._requested = True
+            self.schedule.triggered(self.clock())
+        self._wake.set()
+
+    def saved(self) -> None:
+        """A change was queued for upload: sync in a few seconds if the link is believed up."""
+        with self._lock:
+            self.schedule.saved(self.clock())
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -66,41 +80,37 @@ class SyncRunner:
             self._thread.join(timeout)
             self._thread = None
 
-    def run_once(self) -> SyncReport:
-        """One sync now, in the caller's thread (waits for a running one to finish first)."""
+    def run_once(self, tapped: bool = False) -> SyncReport:
+        """One sync now, in the caller's thread (waits for a running one to finish first).
+        ``tapped``: a person asked (立即同步): a full try, and the waits start from the bottom."""
+        if tapped:
+            with self._lock:
+                self.schedule.tapped(self.clock())
         with self._busy:
-            self._requested = False
-            rep = self.engine.sync_once()
-        self.syncs += 1
-        self.last_report = rep
-        now = time.monotonic()
-        if rep.ok and rep.more:
-            self.next_due = now  # cut short with more to pull: go on
-        elif rep.ok:
-            self.failures = 0
-            self.next_due = now + self.interval_s
-        elif rep.error is not None and rep.error.retryable:
-            self.failures += 1
-            ceiling = min(self.retry_max_s, self.retry_min_s * 2 ** (self.failures - 1))
-            self.next_due = now + self.rng.uniform(ceiling / 2, ceiling)
-        else:
-            # A person has to act (revoked device, ...): do not hammer; wait for a trigger.
-            self.failures += 1
-            self.next_due = now + self.retry_max_s
-        if self._requested:
-            self.next_due = now  # someone asked during the sync: their changes may be newer
+            with self._lock:
+                self._requested = False
+                probe = self.schedule.probing and not tapped
+                self.schedule.started()
+            rep = self.engine.sync_once(probe=True) if probe else self.engine.sync_once()
+            with self._lock:
+                link, retry_after = outcome_of(rep)
+                self.schedule.finished(self.clock(), link, retry_after, more=rep.ok and rep.more)
+                if self._requested and self.schedule.believes_online:
+                    self.schedule.timer_due = self.clock()  # asked during the sync: their changes may be newer
+            self.syncs += 1
+            self.last_report = rep
         if self.on_report:
             self.on_report(rep)
         return rep
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            wait = self.next_due - time.monotonic()
+            with self._lock:
+                wait = self.schedule.next_due - self.clock()
             if wait > 0:
                 self._wake.wait(wait)
                 self._wake.clear()
                 if self._stop.is_set():
                     return
-                if self.next_due - time.monotonic() > 0:
-                    continue
+                continue  # the schedule may have moved while we waited: look again
             self.run_once()

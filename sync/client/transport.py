@@ -31,15 +31,18 @@ class SyncError(Exception):
     """A sync failure with a plain-words message (catalog) and a machine code.
 
     ``retryable`` says whether trying again later can help (offline, timeout, busy server)
-    or a person has to act (revoked device, refused bundle).
+    or a person has to act (revoked device, refused bundle). ``retry_after``: the seconds a
+    busy server asked us to wait (its ``Retry-After``), for the runner's schedule.
     """
 
-    def __init__(self, code: str, message: str, retryable: bool = False, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, retryable: bool = False, status: int | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after
 
 
 class TransientError(Exception):
@@ -228,7 +231,8 @@ class Transport:
 
 def to_sync_error(exc: TransientError) -> SyncError:
     if exc.code == "busy":
-        return SyncError("busy", t("client.error.busy"), retryable=True, status=exc.status)
+        return SyncError("busy", t("client.error.busy"), retryable=True, status=exc.status,
+                         retry_after=exc.retry_after)
     if exc.code == "timeout":
         return SyncError("timeout", t("client.error.timeout"), retryable=True)
     return SyncError("offline", t("client.error.offline"), retryable=True)

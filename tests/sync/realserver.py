@@ -41,6 +41,10 @@ class RealServer:
         self.blobs = FsBlobStore(self.root / "blobs")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._listen()
+        self.org = self._org()
+
+    def _listen(self) -> None:
         cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                              access_log=False, timeout_keep_alive=60)
         self.server = uvicorn.Server(cfg)
@@ -51,7 +55,10 @@ class RealServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
-        self.org = self._org()
+
+    def start_again(self) -> None:
+        """After ``stop()``: the same server (database, blobs, port) comes back."""
+        self._listen()
 
     def run(self, fn, *args, **kw):  # type: ignore[no-untyped-def]
         with self.engine.begin() as conn:

@@ -51,7 +51,7 @@ def test_enroll_now_status(real, tmp_path):
     assert "同步完成" in r.output and "全部已同步" in r.output
     assert real.count("applied_changes") == 4
     r = runner.invoke(cli, ["status", "--data", str(data)])
-    assert "全部已同步" in r.output
+    assert "全部已同步" in r.output and "上次成功同步：" in r.output and "上次失败" not in r.output
 
 
 def test_not_enrolled_and_bad_code_say_what_to_do(real, tmp_path):

@@ -10,12 +10,13 @@ import time
 
 from sync.client.faultproxy import Fault
 from sync.client.runner import SyncRunner
+from sync.client.schedule import Timing
 from sync.server import store as server_store
 
 
 def _runner(engine, **kw):
     reports: queue.Queue = queue.Queue()
-    r = SyncRunner(engine, on_report=reports.put, rng=random.Random(1), **kw)
+    r = SyncRunner(engine, timing=Timing(**kw), on_report=reports.put, rng=random.Random(1))
     return r, reports
 
 
@@ -41,7 +42,7 @@ def test_offline_retries_with_backoff_until_the_link_is_back(real, engine_for, p
     p = proxy_for(real.port)
     p.add(*[Fault.refuse() for _ in range(4)])  # no signal for four attempts
     eng = engine_for(rep_, p.url, token=en.token, max_attempts=1)
-    r, reports = _runner(eng, interval_s=3600, retry_min_s=0.01, retry_max_s=0.05)
+    r, reports = _runner(eng, interval_s=3600, probe_min_s=0.01, probe_max_s=0.05)
     r.start()
     try:
         outcomes = []
@@ -86,7 +87,7 @@ def test_a_trigger_during_a_sync_is_not_lost(real, engine_for):
 def test_revoked_device_is_not_hammered(real, engine_for):
     replica, en = real.device("w1")
     real.run(server_store.revoke_device, en.device_id)
-    r, reports = _runner(engine_for(replica, real.url, token=en.token), interval_s=3600, retry_min_s=0.01)
+    r, reports = _runner(engine_for(replica, real.url, token=en.token), interval_s=3600, probe_min_s=0.01)
     r.start()
     try:
         rep = reports.get(timeout=30)

@@ -8,9 +8,10 @@ from harness import Harness
 from realsync import FAST, RealServer
 from ui_photos import make_jpeg
 
-from app.services import Services
+from app.services import Services, fmt_time
 from app.sync_service import SyncService
 from sync.client.cli import ENROLLMENT_KEY
+from sync.client.history import read_history
 from sync.server import store as server_store
 
 
@@ -103,14 +104,21 @@ def test_server_down_plain_error_and_outbox_kept(run_app, services, sync_svc, se
     async def scenario(h: Harness) -> None:
         await enroll_on_screen(h, server.url, code)
         await h.tap("sync-now")
+        ok_line = h.by_key("sync-last-at").value
+        assert not h.has_key("sync-last-failure")
         hid, _ = services.save_household({"head": "李桂兰", "address": "东村2组"})
         server.stop()
         await h.tap("sync-now")
-        text = status(h)
-        assert "上次同步没有完成" in text and "连不上服务器" in text, text
+        assert status(h) == "上次同步没有完成"
+        # The failure is its own line, with its time and reason; the last success stays as it was.
+        failed_at = fmt_time(read_history(services.store).failure.at_ms)
+        assert h.by_key("sync-last-failure").value.startswith(f"上次失败：{failed_at}，连不上服务器")
+        assert h.by_key("sync-last-at").value == ok_line
         assert "不会丢失" in h.by_key("sync-error-help").value
         assert services.store.outbox_size() == 1 and sync_svc.record_state(hid) == "pending"
         assert h.by_key("sync-waiting").value.startswith("1 ")
+        await h.nav(0)
+        assert h.by_key("home-last-sync").value == ok_line  # 首页: the same last success, one source
 
     run_app(scenario)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.sync_service import SyncService
+from app.ui.screens.sync import use_sync_updates
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, empty, go, row_tile, section, tab_view
 from sync.i18n import t
@@ -24,6 +26,7 @@ def _stat(key: str, value: str, label: str, route: str) -> ft.Control:
 def HomeScreen() -> ft.View:
     state = use_app()
     _ = state.version
+    use_sync_updates(SyncService.attach(state.services), ("report",))  # the last-sync line stays true
     today = state.services.today()
     controls: list[ft.Control] = [
         ft.Text(t("ui.home.hello", name=today["user_name"], grid=today["grid_name"]), size=16,
@@ -33,7 +36,7 @@ def HomeScreen() -> ft.View:
             _stat("home-due", str(len(today["due"])), t("ui.home.due"), "/households"),
             _stat("home-recheck", str(len(today["recheck"])), t("ui.home.recheck"), "/issues"),
         ], spacing=8),
-        ft.Text(t("ui.home.last_sync", when=today["last_sync"] or t("ui.sync.never")),
+        ft.Text(t("ui.syncx.last", when=today["last_sync"] or t("ui.sync.never")),
                 key="home-last-sync", size=12, color=ft.Colors.ON_SURFACE_VARIANT),
         ft.Row([
             ft.FilledButton(t("ui.home.new_visit"), icon=ft.Icons.DIRECTIONS_WALK, key="home-new-visit",

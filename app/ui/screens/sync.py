@@ -34,27 +34,19 @@ def SyncScreen() -> ft.View:
     return tab_view(4, t("ui.sync.title"), sync_controls())
 
 
-def sync_controls() -> list[ft.Control]:
-    """The sync screen's body; uses hooks, so call it while rendering a component (the field
-    app's tab here, the staff frame in staff/sync.py)."""
-    state = use_app()
-    _ = state.version  # re-read after every save and every sync that brought something
+def use_sync_updates(svc: SyncService, events: tuple[str, ...] = ("progress", "report")) -> None:
+    """Re-render the calling component after each sync event (a hook): the sync runs in its
+    own thread, so each event is handed to this session's loop."""
     page = ft.context.page
-    svc = SyncService.attach(state.services)
     tick, set_tick = ft.use_state(0)
-    busy, set_busy = ft.use_state("")  # "sync" | "export" | "import" while one runs
-    message, set_message = ft.use_state("")  # outcome of the last action on this screen
-    exported, set_exported = ft.use_state([])  # bundle files written by 导出同步包 (to save elsewhere)
-    picker_ref = ft.use_ref(None)
-    if picker_ref.current is None:
-        picker_ref.current = new_picker()  # strong reference: its upload handler stays registered
 
     def subscribe() -> Any:
         async def refresh() -> None:
             set_tick(next(_TICKS))
 
-        def listener(_event: str, _payload: Any) -> None:
-            post_to_page(page, refresh)  # called from the sync thread: hand it to this session's loop
+        def listener(event: str, _payload: Any) -> None:
+            if event in events:
+                post_to_page(page, refresh)
 
         svc.add_listener(listener)
         return lambda: svc.remove_listener(listener)
@@ -62,29 +54,58 @@ def sync_controls() -> list[ft.Control]:
     ft.use_effect(subscribe, [])
     _ = tick
 
+
+def sync_summary(st: dict[str, Any]) -> list[ft.Control]:
+    """Last success, the last attempt that moved data, and the last failure (when it is newer
+    than the last success), from the engine's one record (sync/client/history.py)."""
+    out: list[ft.Control] = [
+        ft.Text(t("ui.syncx.last", when=st["last_ok_at"] or t("ui.sync.never")), key="sync-last-at")]
+    m = st["moved"]
+    if m:
+        text = t("ui.syncx.last_result", when=m["at"], up=m["up"], down=m["down"],
+                 photos_up=m["photos_up"], photos_down=m["photos_down"], kb=m["kb"])
+        if m["refused"]:
+            text += t("ui.syncx.last_result_refused", n=m["refused"])
+        out.append(ft.Text(text, key="sync-last-result"))
+    f = st["failure"]
+    if f:
+        out.append(ft.Text(t("ui.syncx.last_failure", when=f["at"], reason=f["message"]),
+                           key="sync-last-failure", color=ft.Colors.ERROR))
+        out.append(ft.Text(t("ui.syncx.what_to_do"), key="sync-error-help", color=ft.Colors.ON_SURFACE_VARIANT))
+    return out
+
+
+def sync_controls() -> list[ft.Control]:
+    """The sync screen's body; uses hooks, so call it while rendering a component (the field
+    app's tab here, the staff frame in staff/sync.py)."""
+    state = use_app()
+    _ = state.version  # re-read after every save and every sync that brought something
+    page = ft.context.page
+    svc = SyncService.attach(state.services)
+    use_sync_updates(svc)
+    busy, set_busy = ft.use_state("")  # "sync" | "export" | "import" while one runs
+    message, set_message = ft.use_state("")  # outcome of the last action on this screen
+    exported, set_exported = ft.use_state([])  # bundle files written by 导出同步包 (to save elsewhere)
+    picker_ref = ft.use_ref(None)
+    if picker_ref.current is None:
+        picker_ref.current = new_picker()  # strong reference: its upload handler stays registered
+
     st = svc.status()
     box = state.services.outbox()
     controls: list[ft.Control] = []
     if st["enrolled"]:
         color = ft.Colors.GREEN_800 if st["state"] == "synced" else (
             ft.Colors.ERROR if st["state"] == "error" else None)
-        controls.append(ft.Text(st["message"], key="sync-status", size=20, weight=ft.FontWeight.BOLD,
+        # The failure's reason is its own line below (with its time): the headline says the state.
+        headline = t("ui.syncx.state_error") if st["state"] == "error" else st["message"]
+        controls.append(ft.Text(headline, key="sync-status", size=20, weight=ft.FontWeight.BOLD,
                                 color=color))
-        if st["error"]:
-            controls.append(ft.Text(t("ui.syncx.what_to_do"), key="sync-error-help",
-                                    color=ft.Colors.ON_SURFACE_VARIANT))
         if busy == "sync" or st["running"]:
             p = st["progress"]
             controls.append(ft.Row([ft.ProgressRing(width=20, height=20),
                                     ft.Text(_progress_text(p) if p else t("ui.syncx.starting"),
                                             key="sync-progress")]))
-        rep = st["last_report"]
-        if rep is not None and not busy and rep.ok:
-            controls.append(ft.Text(t("ui.syncx.last_result", up=rep.applied + rep.duplicate, down=rep.pulled,
-                                      photos=rep.photos_uploaded + rep.photos_downloaded,
-                                      kb=round((rep.bytes_sent + rep.bytes_received) / 1024, 1)),
-                                    key="sync-last-result"))
-        controls.append(ft.Text(t("ui.syncx.last", when=st["last_at"] or t("ui.sync.never")), key="sync-last-at"))
+        controls += sync_summary(st)
     else:
         controls.append(ft.Text(t("ui.syncx.not_enrolled"), key="sync-status", size=18,
                                 weight=ft.FontWeight.BOLD))
@@ -98,8 +119,8 @@ def sync_controls() -> list[ft.Control]:
         set_busy("sync")
         set_message("")
         try:
-            rep = await asyncio.to_thread(svc.sync_now)
-            set_message(rep.error.message if rep.error else "")
+            await asyncio.to_thread(svc.sync_now)  # its outcome shows in the summary above
+            set_message("")
         except SyncServiceError as exc:
             set_message(str(exc))
         finally:
