@@ -173,6 +173,24 @@ def enroll(
     typer.echo(t("server.cli.enroll_code", code=code, hours=hours, device=device_id))
 
 
+def issue_token(conn: object, user: str, device_name: str) -> dict:
+    """A device of its own for ``user`` with its bearer token at once (no code to carry):
+    what an office PC needs for `gridwall report` and `gridwall sync upload`."""
+    _device, code = store.create_enrollment(conn, user, 0.1)
+    return store.enroll(conn, code, device_name)
+
+
+@admin_app.command("token")
+def token(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="user name or id")],
+    name: Annotated[str, typer.Option(help="device name shown by list-devices")] = "office PC",
+) -> None:
+    """发放令牌 Print a token for a user's office PC (gridwall report, sync upload)."""
+    doc = ctx.obj.run(issue_token, user, name)
+    typer.echo(t("server.cli.token", token=doc["token"], user=doc["user"]["name"], device=doc["device_id"]))
+
+
 @admin_app.command("revoke-device")
 def revoke_device(ctx: typer.Context, device: str) -> None:
     """停用设备 Revoke a device: its token stops working at once."""

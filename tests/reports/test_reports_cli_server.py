@@ -116,6 +116,9 @@ def test_clear_errors(world, tmp_path):
     runner = CliRunner()
     r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", "wrong", "--out", str(tmp_path / "x.xlsx")])
     assert r.exit_code == 1 and "令牌" in r.output and "Traceback" not in r.output
+    # no token at all: the message says where one comes from
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--out", str(tmp_path / "x.xlsx")], env={"GRIDWALL_TOKEN": ""})
+    assert r.exit_code == 1 and "gridwall admin token --user" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--out", str(tmp_path / "x.pdf")])
     assert r.exit_code == 1 and ".xlsx 或 .csv" in r.output
     r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--month", "2026-13"])
