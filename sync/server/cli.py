@@ -61,10 +61,13 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
     migrate_only: Annotated[bool, typer.Option("--migrate-only", help="apply migrations and exit")] = False,
     max_inflight: Annotated[int, typer.Option(help="requests in flight before 429", min=1)] = 64,
+    app_url: Annotated[list[str] | None, typer.Option(
+        "--app-url", help="an app's address for the front page: NAME=URL or URL (repeat)")] = None,
 ) -> None:
     """运行服务器 Run the server (migrations are applied on start)."""
     import uvicorn
 
+    from sync.reports.front import parse_app_link
     from sync.server.api import Limits, open_server
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -75,6 +78,7 @@ def serve(
             typer.echo(t("server.cli.migrated"))
             return
         app = open_server(db_url(data, url), blobs or data / "blobs", Limits(max_inflight=max_inflight))
+        app.state.app_links = [parse_app_link(u) for u in app_url or []]
     except ServerError as exc:
         _fail(exc.message())
     except Exception as exc:  # noqa: BLE001 - e.g. database unreachable: one line, not a traceback
