@@ -153,3 +153,21 @@ def test_port_check_sees_a_port_in_time_wait_as_free():
     client.close()
     listener.close()
     assert _port_free("127.0.0.1", port)
+
+
+def test_gridwall_app_hands_flet_absolute_folders_from_the_working_directory(tmp_path, monkeypatch):
+    """`gridwall app --data ./demo-data`: Flet resolves a relative upload folder against its
+    own script folder, so the photos the browser uploads must go to an absolute one, inside
+    the data folder that the working directory names."""
+    import flet as ft
+
+    from app.main import serve
+
+    seen = {}
+    monkeypatch.setattr(ft, "run", lambda main, **kw: seen.update(kw))
+    monkeypatch.chdir(tmp_path)
+    serve(Path("demo-data"), port=_free_port(), assets_dir=Path("assets"))
+    upload = Path(seen["upload_dir"])
+    assert upload.is_absolute() and upload == tmp_path / "demo-data" / "uploads" and upload.is_dir()
+    assert Path(seen["assets_dir"]).is_absolute()
+    assert (tmp_path / "demo-data").is_dir() and not (ROOT / "app" / "demo-data").exists()
