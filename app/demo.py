@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,7 @@ class DemoInfo:
     grids: dict[str, str] = field(default_factory=dict)  # name -> id
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {id, role, grid}
     devices: dict[str, str] = field(default_factory=dict)  # user name -> device folder
+    report_token: str = ""  # township staff's office-PC token, for `gridwall report`
 
 
 def _seed_grid_records(store_dir: Path, grid: str, user: str, village: str, staff: str,
@@ -175,17 +177,23 @@ def sync_device(device_dir: Path, url: str, info: DemoInfo, name: str) -> Any:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    if not _answers(f"{url}/api/v1/health", proc, timeout_s):
+        raise RuntimeError(t("ui.demo.server_slow", url=url))
+
+
+def _answers(url: str, proc: subprocess.Popen, timeout_s: float) -> bool:
+    """Wait until ``url`` answers 200 (True) or ``timeout_s`` passes (False)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(t("ui.demo.server_died", code=proc.returncode))
+            raise RuntimeError(t("ui.demo.process_died", cmd=" ".join(proc.args[3:5]), code=proc.returncode))
         try:
-            if requests.get(f"{url}/api/v1/health", timeout=2).ok:
-                return
+            if requests.get(url, timeout=2).ok:
+                return True
         except requests.RequestException:
             pass
         time.sleep(0.3)
-    raise RuntimeError(t("ui.demo.server_slow", url=url))
+    return False
 
 
 def _port_free(port: int) -> bool:
@@ -198,14 +206,19 @@ def _gridwall(*args: str) -> list[str]:
     return [sys.executable, "-m", "app.cli", *args]
 
 
-def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInfo, subprocess.Popen]:
-    """Seed (first run), start the server, enroll (first run) and sync the devices."""
+def prepare(root: Path, server_port: int, households: int = 40,
+            app_urls: tuple[str, ...] = ()) -> tuple[DemoInfo, subprocess.Popen]:
+    """Seed (first run), start the server, enroll (first run) and sync the devices.
+    ``app_urls`` are where the apps will listen, linked from the server's front page."""
     console = Console()
+    root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     info_file = root / "demo.json"
     server_dir = root / "server"
     if info_file.exists():
         info = DemoInfo(**json.loads(info_file.read_text(encoding="utf-8")))
+        # Device folders live in the demo folder, wherever it was when they were made.
+        info.devices = {k: str(root / Path(v).name) for k, v in info.devices.items()}
     else:
         # A half-made demo from an interrupted first run is started over.
         shutil.rmtree(server_dir, ignore_errors=True)
@@ -215,8 +228,9 @@ def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInf
         console.print(t("ui.demo.seeding"))
         info = seed_server(server_dir, households)
     url = f"http://127.0.0.1:{server_port}"
+    links = [arg for u in app_urls for arg in ("--app-url", u)]
     server = subprocess.Popen(
-        _gridwall("server", "--data", str(server_dir), "--port", str(server_port)),
+        _gridwall("server", "--data", str(server_dir), "--port", str(server_port), *links),
         stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "ab"),  # noqa: SIM115
     )
     try:
@@ -229,6 +243,8 @@ def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInf
             report = sync_device(Path(info.devices[name]), url, info, name)
             if not report.ok:
                 raise RuntimeError(report.error.message if report.error else t("ui.demo.sync_failed"))
+        if not info.report_token:
+            info.report_token = _report_token(server_dir, info.users[STAFF]["id"])
         info_file.write_text(json.dumps(asdict(info), ensure_ascii=False, indent=1), encoding="utf-8")
     except BaseException:
         server.terminate()
@@ -236,7 +252,30 @@ def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInf
     return info, server
 
 
+def _report_token(server_dir: Path, staff_id: str) -> str:
+    """A token for township staff's office PC, as `gridwall admin token` makes one."""
+    from sync.server import db
+    from sync.server.cli import issue_token
+
+    engine = db.make_engine(f"sqlite:///{(server_dir / 'server.sqlite3').resolve()}")
+    with engine.begin() as conn:
+        token = issue_token(conn, staff_id, t("ui.demo.report_device", name=STAFF))["token"]
+    engine.dispose()
+    return token
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop the demo as Ctrl+C does (children too)."""
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    raise _Stopped(signum)
+
+
 def _stop(procs: list[subprocess.Popen]) -> None:
+    # Stopping is not interrupted by a second signal (a closing terminal sends HUP and TERM).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
@@ -257,19 +296,28 @@ def demo(
     no_apps: Annotated[bool, typer.Option("--no-apps", help=t("ui.demo.help_no_apps"))] = False,
 ) -> None:
     """演示 Run the demo: server + seeded township + field app + reviewer app, URLs printed."""
+    folder = folder.resolve()  # once, here: children and Flet get absolute paths only
     for port in (server_port,) if no_apps else (server_port, field_port, staff_port):
         if not _port_free(port):
             raise typer.BadParameter(t("ui.demo.port_busy", port=port))
-    info, server = prepare(folder, server_port, households)
-    procs = [server]
-    url = f"http://127.0.0.1:{server_port}"
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    apps = [] if no_apps else [(FIELD_USER, field_port), (STAFF, staff_port)]
+    procs: list[subprocess.Popen] = []
     try:
-        apps = [] if no_apps else [(FIELD_USER, field_port), (STAFF, staff_port)]
+        info, server = prepare(folder, server_port, households,
+                               tuple(f"{_app_label(name)}=http://127.0.0.1:{port}/" for name, port in apps))
+        procs.append(server)
+        url = f"http://127.0.0.1:{server_port}"
         for name, port in apps:
             procs.append(subprocess.Popen(
                 _gridwall("app", "--data", info.devices[name], "--port", str(port)),
                 stdout=subprocess.DEVNULL, stderr=open(folder / f"app-{port}.log", "ab"),  # noqa: SIM115
             ))
+        # "Ready" only when every app answers: a tab opened at once must not fail.
+        for (_name, port), proc in zip(apps, procs[1:], strict=True):
+            if not _answers(f"http://127.0.0.1:{port}/", proc, 180):
+                raise RuntimeError(t("ui.demo.app_slow", url=f"http://127.0.0.1:{port}/", log=folder / f"app-{port}.log"))
         _print_summary(info, url, apps, folder)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
@@ -281,13 +329,18 @@ def demo(
         _stop(procs)
 
 
+def _app_label(name: str) -> str:
+    """The field app (grid worker) or the reviewer app (staff), with whose device it is."""
+    role = "ui.demo.field_app" if name == FIELD_USER else "ui.demo.staff_app"
+    return f"{t(role)}（{name}）"
+
+
 def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder: Path) -> None:
     console = Console(width=max(100, shutil.get_terminal_size().columns))
     console.print(f"\n[bold]{t('ui.demo.ready')}[/bold]")
-    console.print(f"  {t('ui.demo.server')}: {url}  ({url}/api/v1/health)")
+    console.print(f"  {t('ui.demo.server')}: {url}/")
     for name, port in apps:
-        role = t("ui.demo.field_app") if info.users[name]["role"] == "grid_worker" else t("ui.demo.staff_app")
-        console.print(f"  {role}: http://127.0.0.1:{port}/  ({name})")
+        console.print(f"  {_app_label(name)}: http://127.0.0.1:{port}/")
     for village, vid in info.villages.items():
         console.print(f"  {t('ui.demo.echo_wall', village=village)}: {url}/wall/{vid}")
     table = Table(title=t("ui.demo.accounts"))
@@ -297,8 +350,24 @@ def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder
         table.add_row(name, role_label(u["role"]), u["grid"] or TOWNSHIP,
                       info.devices.get(name, ""))
     console.print(table)
-    console.print(t("ui.demo.admin_hint", data=folder / "server"))
+    gw = gridwall_command()
+    console.print(t("ui.demo.admin_hint", cmd=f"{gw} admin --data {shlex.quote(str(folder / 'server'))} list-users"),
+                  soft_wrap=True)
+    console.print(t("ui.demo.ledger_hint", name=STAFF,
+                    cmd=f"{gw} report ledger --server {url} --token {info.report_token}"), soft_wrap=True)
     console.print(t("ui.demo.stop_hint"))
+
+
+def gridwall_command() -> str:
+    """How to run gridwall from any shell: plain `gridwall` only when that is on PATH and is
+    this one, else the full path of the script that runs now (e.g. .venv/bin/gridwall)."""
+    script = Path(sys.argv[0])
+    if script.name != "gridwall":  # python -m app.cli (tests, development)
+        return f"{shlex.quote(sys.executable)} -m app.cli"
+    found = shutil.which("gridwall")
+    if found and Path(found).resolve() == script.resolve():
+        return "gridwall"
+    return shlex.quote(str(script.resolve()))
 
 
 def _env_check() -> None:

@@ -26,22 +26,34 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = ["建国", "秀英", "桂兰", "玉珍", "德明", "志强", "春花", "国庆", "凤英", "海燕", "金山", "淑芬",
          "长生", "永福", "翠兰", "红梅", "立新", "文华", "明亮", "小芳", "宝林", "福贵", "兰芝", "树林"]
 GIVEN_CHARS = "".join(sorted(set("".join(GIVEN)))) + "晓伟丽静敏杰磊娜霞军勇艳涛超波辉"
-RELATIONS = ["配偶", "儿子", "女儿", "孙子", "孙女", "儿媳", "母亲", "父亲"]
 SEEN = ["屋内整洁，老人身体尚好", "院墙有裂缝，雨季需注意", "厨房燃气管老化", "孩子在家写作业，学习用品缺",
         "老人腿脚不便，行动需人照顾", "家中用电线路凌乱", "屋顶瓦片松动", "门前排水沟堵塞"]
 SAID = ["希望村里多组织义诊", "问低保复核什么时候办", "反映路灯坏了好几天", "想了解医保报销政策",
         "邻里因宅基地边界有争议", "希望帮忙联系修屋顶", "孩子上学路远，希望有校车", "感谢网格员常来看望"]
+# (title, category, appeal type, the unit (sync.reference.UNITS) an office would send it to)
 PROBLEMS = [
-    ("村口路灯不亮", "infra.lighting", "help"), ("3组道路坑洼积水", "infra.road", "suggestion"),
-    ("自来水水压不足", "infra.water", "help"), ("垃圾清运不及时", "env.garbage", "complaint"),
-    ("生活污水直排河沟", "env.sewage", "report"), ("低保复核进度咨询", "livelihood.allowance", "consult"),
-    ("独居老人就医不便", "livelihood.medical", "help"), ("宅基地边界纠纷", "safety.dispute", "help"),
-    ("养殖场噪音扰民", "env.noise", "complaint"), ("电线私拉乱接有隐患", "safety.fire", "report"),
-    ("桥面护栏松动", "infra.road", "report"), ("留守儿童课后无人看管", "livelihood.children", "suggestion"),
+    ("村口路灯不亮", "infra.lighting", "help", "town-power"),
+    ("3组道路坑洼积水", "infra.road", "suggestion", "village-committee"),
+    ("自来水水压不足", "infra.water", "help", "town-water"),
+    ("垃圾清运不及时", "env.garbage", "complaint", "town-env"),
+    ("生活污水直排河沟", "env.sewage", "report", "town-env"),
+    ("低保复核进度咨询", "livelihood.allowance", "consult", "town-civil"),
+    ("独居老人就医不便", "livelihood.medical", "help", "town-civil"),
+    ("宅基地边界纠纷", "safety.dispute", "help", "town-safety"),
+    ("养殖场噪音扰民", "env.noise", "complaint", "town-env"),
+    ("电线私拉乱接有隐患", "safety.fire", "report", "town-power"),
+    ("桥面护栏松动", "infra.road", "report", "village-committee"),
+    ("留守儿童课后无人看管", "livelihood.children", "suggestion", "town-civil"),
 ]
-WISHES = ["想要一台收音机", "希望有人帮忙理发", "孩子想要一套课外书", "想要一副老花镜",
-          "希望有人教用智能手机", "想要一辆轮椅"]
-UNITS = ["town-power", "town-water", "town-env", "town-civil", "village-committee"]
+# Problems that only some households would report (the rest: any household).
+PROBLEM_TAGS = {"低保复核进度咨询": ("低保户", "特困供养"), "独居老人就医不便": ("独居老人",),
+                "留守儿童课后无人看管": ("留守儿童",)}
+# (wish, the care tags of a household that would make it; empty: any household)
+WISHES = [("想要一台收音机", ("独居老人", "空巢老人", "高龄老人")), ("希望有人帮忙理发", ("独居老人", "高龄老人")),
+          ("孩子想要一套课外书", ("留守儿童",)), ("想要一副老花镜", ("独居老人", "空巢老人", "高龄老人")),
+          ("希望有人教用智能手机", ("空巢老人", "独居老人")), ("想要一辆轮椅", ("残疾人", "高龄老人"))]
+# Care tags that decide who lives in the household; the others fit any family.
+ALONE_TAGS = ("独居老人", "特困供养")
 
 
 def _photo(rng: random.Random) -> bytes:
@@ -59,6 +71,56 @@ def _photo(rng: random.Random) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=88)
     return buf.getvalue()
+
+
+def _care_tags(rng: random.Random, tags: list[str]) -> list[str]:
+    """0-2 care tags that can be true of one household at once (one living arrangement)."""
+    picked = rng.sample(tags, rng.choice([0, 0, 1, 1, 2]))
+    shapes = [x for x in picked if x in (*ALONE_TAGS, "空巢老人", "留守儿童")]
+    return sorted((x for x in picked if x not in shapes[1:]), key=tags.index)
+
+
+def _family(rng: random.Random, head: str, tags: list[str], year: int) -> list[dict[str, Any]]:
+    """The household's members, the head first (户主), with ages that fit the relations and
+    the care tags: 独居老人 live alone, 空巢老人 without children, 留守儿童 with grandparents,
+    a 高龄老人 household has someone aged 80 or more."""
+    def person(relation: str, age: int, surname: str | None = None) -> dict[str, Any]:
+        name = (surname or rng.choice(SURNAMES)) + rng.choice(GIVEN)
+        return {"name": name, "relation": relation, "birth_year": year - age}
+
+    old = "高龄老人" in tags
+    if any(x in tags for x in ALONE_TAGS) or "空巢老人" in tags:
+        age = rng.randint(80, 92) if old else rng.randint(62, 79)
+        people = [{"name": head, "relation": "户主", "birth_year": year - age}]
+        if "空巢老人" in tags and rng.random() < 0.7:
+            people.append(person("配偶", max(60, age + rng.randint(-4, 3))))
+        return people
+    grandparents = "留守儿童" in tags
+    if old:  # the head's parent is the 高龄老人
+        parent_age = rng.randint(80, 92)
+        age = parent_age - rng.randint(22, 30)
+    else:
+        age = rng.randint(52, 68) if grandparents else rng.randint(30, 64)
+    people = [{"name": head, "relation": "户主", "birth_year": year - age}]
+    if rng.random() < 0.85:
+        people.append(person("配偶", max(20, age + rng.randint(-5, 4))))
+    if old:
+        people.append(person(rng.choice(["母亲", "父亲"]), parent_age, head[0]))
+    if grandparents:  # the parents work away from home
+        for _ in range(rng.randint(1, 2)):
+            people.append(person(rng.choice(["孙子", "孙女"]), rng.randint(5, 14), head[0]))
+        return people
+    for _ in range(rng.randint(0, 2)):
+        child_age = age - rng.randint(22, 32)
+        if child_age < 1:
+            break
+        son = rng.random() < 0.5
+        people.append(person("儿子" if son else "女儿", child_age, head[0]))
+        if son and child_age >= 24 and rng.random() < 0.6:
+            people.append(person("儿媳", child_age + rng.randint(-3, 2)))
+            if child_age >= 26:
+                people.append(person(rng.choice(["孙子", "孙女"]), rng.randint(1, child_age - 22), head[0]))
+    return people
 
 
 class _Seeder:
@@ -119,6 +181,7 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
     now = now_ms if now_ms is not None else int(datetime.now().timestamp() * 1000)
     s = _Seeder(store, grid_id, user_id, rng, now)
     start = now - months * 30 * DAY_MS
+    year = datetime.fromtimestamp(now / 1000, rec_mod.CHINA_TZ).year
     tags = [t for t in rec_mod.CARE_TAGS if t != "其他"]
     used: set[str] = set()
     homes: list[dict] = []
@@ -127,12 +190,11 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
         while head in used:  # township scale: 50 x 24 names run out, make more
             head = rng.choice(SURNAMES) + rng.choice(GIVEN_CHARS) + rng.choice(GIVEN_CHARS)
         used.add(head)
-        members = [{"name": head[0] + rng.choice(GIVEN), "relation": rng.choice(RELATIONS),
-                    "birth_year": rng.randint(1945, 2018)} for _ in range(rng.randint(0, 4))]
+        care = _care_tags(rng, tags)
+        members = _family(rng, head, care, year)
         fields: dict[str, Any] = {
             "village": village, "address": f"{i % 6 + 1}组{i // 6 * 2 + rng.randint(1, 2)}号",
-            "head": head, "member_count": len(members) + 1, "members": members,
-            "care_tags": sorted(rng.sample(tags, rng.choice([0, 0, 1, 1, 2])), key=tags.index),
+            "head": head, "member_count": len(members), "members": members, "care_tags": care,
         }
         if rng.random() < 0.8:
             fields["phone"] = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
@@ -159,9 +221,10 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
 
     # Issues in every state of the workflow.
     staff = staff_id  # who acts for the township on the demo issues
-    for n, (title, cat, appeal) in enumerate(PROBLEMS):
+    for n, (title, cat, appeal, unit) in enumerate(PROBLEMS):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS
-        h = rng.choice(homes)
+        fits = set(PROBLEM_TAGS.get(title, ()))
+        h = rng.choice([x for x in homes if fits & set(x["fields"]["care_tags"])] or homes)
         fields = {"issue_kind": "problem", "title": title, "category": cat, "appeal_type": appeal,
                   "urgency": rng.choice(["normal", "normal", "urgent", "critical"]),
                   "household": h["id"], "reporter": user_id, "reporter_visibility": "named",
@@ -174,7 +237,7 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
         s.event(issue, "report", {}, at, "grid_worker", user_id)
         steps = n % 7  # 0 submitted .. 6 closed
         t = at
-        flow = [("accept", {}), ("assign", {"unit": rng.choice(UNITS)}),
+        flow = [("accept", {}), ("assign", {"unit": unit}),
                 ("progress", {"note": "已安排人员现场查看"}), ("resolve", {"reply": "已处理完毕，请回访"}),
                 ("recheck", {"solved": True, "satisfied": True}), ("close", {"outcome": "群众满意，销号"})]
         for etype, data in flow[:steps]:
@@ -188,9 +251,9 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             s.event(issue, "publish", {"public_title": title,
                                        "public_text": f"{title}：已处理完毕，群众回访表示满意。"},
                     min(t + DAY_MS, now - DAY_MS // 2), "township_staff", staff)
-    for n, title in enumerate(WISHES):
+    for n, (title, fits) in enumerate(WISHES):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS
-        h = rng.choice([x for x in homes if x["fields"]["care_tags"]] or homes)
+        h = rng.choice([x for x in homes if set(fits) & set(x["fields"]["care_tags"])] or homes)
         issue = s.record("issue", {"issue_kind": "wish", "title": title, "household": h["id"],
                                    "reporter": user_id, "reporter_visibility": "named",
                                    "category": "wish.goods"}, at)

@@ -46,7 +46,11 @@ def default_data_dir() -> Path:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """True when a server could listen on ``port`` now. SO_REUSEADDR as the servers themselves
+    use it: a port whose last connections linger in TIME_WAIT (a restart right after Ctrl+C)
+    is free, a port something listens on is not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -56,7 +60,10 @@ def _port_free(host: str, port: int) -> bool:
 
 def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = "127.0.0.1",
           assets_dir: Path = ASSETS_DIR, server: str | None = None) -> None:
-    """Open the device store in ``data`` and serve the browser view until interrupted."""
+    """Open the device store in ``data`` and serve the browser view until interrupted.
+
+    Paths are made absolute here, before anything uses them: Flet resolves a relative upload
+    folder against its own script folder, not the working directory."""
     import flet as ft
 
     from app.services import Services
@@ -64,6 +71,7 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
 
     if not _port_free(host, port):
         raise typer.BadParameter(t("ui.cli.port_busy", port=port), param_hint="--port")
+    data, assets_dir = Path(data).resolve(), Path(assets_dir).resolve()
     services = Services.open(data)
     from app.sync_service import SyncService
 

@@ -26,7 +26,8 @@ app = typer.Typer(name="report", help=t("reports.cli.help"), no_args_is_help=Tru
 _err = Console(stderr=True)
 
 Server = Annotated[str, typer.Option("--server", help="http://host:port", envvar="GRIDWALL_SERVER")]
-Token = Annotated[str, typer.Option("--token", help="staff token (令牌)", envvar="GRIDWALL_TOKEN")]
+Token = Annotated[str | None, typer.Option(
+    "--token", help="staff token (令牌): gridwall admin token --user NAME", envvar="GRIDWALL_TOKEN")]
 Township = Annotated[str | None, typer.Option(help="乡镇名 township name")]
 Month = Annotated[str | None, typer.Option(help="YYYY-MM")]
 Period = Annotated[str | None, typer.Option(help="2026-03 | 2026-Q1 | 2026 | 2026-01-01..2026-03-31")]
@@ -51,7 +52,9 @@ def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _fetch(server: str, token: str) -> Dataset:
+def _fetch(server: str, token: str | None) -> Dataset:
+    if not token:
+        raise ReportInputError(t("reports.error.no_token"))
     with _err.status(t("reports.cli.fetching")) as status:
         records = pull_records(server, token, progress=lambda n: status.update(t("reports.cli.fetched", n=n)))
     _err.print(t("reports.cli.fetched", n=len(records)))
@@ -110,7 +113,7 @@ def _as_of(value: str | None) -> date | None:
 @_clean_errors
 def ledger_cmd(
     server: Server,
-    token: Token,
+    token: Token = None,
     township: Township = None,
     month: Month = None,
     period: Period = None,
@@ -132,7 +135,7 @@ def ledger_cmd(
 @_clean_errors
 def metrics_cmd(
     server: Server,
-    token: Token,
+    token: Token = None,
     township: Township = None,
     month: Month = None,
     period: Period = None,
@@ -165,8 +168,8 @@ def metrics_cmd(
 @_clean_errors
 def echo_wall_cmd(
     server: Server,
-    token: Token,
     village: Annotated[str, typer.Option(help="村 id or name")],
+    token: Token = None,
     out: Annotated[Path, typer.Option(help="FILE.pdf")] = Path("回音壁.pdf"),
 ) -> None:
     from sync.reports.echo_wall import build_echo_wall

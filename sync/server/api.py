@@ -506,10 +506,12 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
 
     # Imported here: both build on this module's store and blobs (no import cycle at load).
     from sync.bundles.server_side import make_bundles_router
+    from sync.reports.front import make_front_router
     from sync.reports.web import make_wall_router, server_photo_bytes, server_wall_records
 
     app.include_router(make_bundles_router(engine, blobs))  # operator batch upload
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs)))
+    app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is
 
     app.add_middleware(BodyMiddleware, limits=limits)
     app.add_middleware(GZipMiddleware, minimum_size=1000)

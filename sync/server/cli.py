@@ -61,10 +61,13 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
     migrate_only: Annotated[bool, typer.Option("--migrate-only", help="apply migrations and exit")] = False,
     max_inflight: Annotated[int, typer.Option(help="requests in flight before 429", min=1)] = 64,
+    app_url: Annotated[list[str] | None, typer.Option(
+        "--app-url", help="an app's address for the front page: NAME=URL or URL (repeat)")] = None,
 ) -> None:
     """运行服务器 Run the server (migrations are applied on start)."""
     import uvicorn
 
+    from sync.reports.front import parse_app_link
     from sync.server.api import Limits, open_server
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -75,6 +78,7 @@ def serve(
             typer.echo(t("server.cli.migrated"))
             return
         app = open_server(db_url(data, url), blobs or data / "blobs", Limits(max_inflight=max_inflight))
+        app.state.app_links = [parse_app_link(u) for u in app_url or []]
     except ServerError as exc:
         _fail(exc.message())
     except Exception as exc:  # noqa: BLE001 - e.g. database unreachable: one line, not a traceback
@@ -199,6 +203,24 @@ def enroll(
     """生成一次性注册码 Print a one-time enrollment code for a user's device."""
     device_id, code = ctx.obj.run(store.create_enrollment, user, hours)
     typer.echo(t("server.cli.enroll_code", code=code, hours=hours, device=device_id))
+
+
+def issue_token(conn: object, user: str, device_name: str) -> dict:
+    """A device of its own for ``user`` with its bearer token at once (no code to carry):
+    what an office PC needs for `gridwall report` and `gridwall sync upload`."""
+    _device, code = store.create_enrollment(conn, user, 0.1)
+    return store.enroll(conn, code, device_name)
+
+
+@admin_app.command("token")
+def token(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="user name or id")],
+    name: Annotated[str, typer.Option(help="device name shown by list-devices")] = "office PC",
+) -> None:
+    """发放令牌 Print a token for a user's office PC (gridwall report, sync upload)."""
+    doc = ctx.obj.run(issue_token, user, name)
+    typer.echo(t("server.cli.token", token=doc["token"], user=doc["user"]["name"], device=doc["device_id"]))
 
 
 @admin_app.command("revoke-device")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fontkit import ROOT, assets_with_font
+from screencheck import check_screen
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -161,12 +162,15 @@ class Phone:
             self.page.wait_for_timeout(250)
         raise AssertionError(f"{role} {name!r} did not appear")
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, expect: tuple[tuple[str, str], ...] = ()) -> Path:
+        """Save a screenshot and check it (screencheck.check_screen): the ``expect``ed
+        controls (role, name) are there and nothing was drawn as an empty grey box."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
         self.page.mouse.move(1, 1)  # no hover tooltip in the picture
         self.page.wait_for_timeout(600)
         self.page.screenshot(path=str(path))
+        check_screen(self.page, path, expect)
         return path
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -57,40 +58,116 @@ def test_prepare_seeds_once_and_rerun_duplicates_nothing(tmp_path):
     assert json.loads((tmp_path / "demo.json").read_text(encoding="utf-8")) == saved
 
 
-def test_demo_command_serves_server_field_app_and_reviewer(tmp_path):
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigterm(tmp_path):
+    """The README's command as a newcomer runs it: the default relative demo-data/ in the
+    working directory. "Ready" means every URL answers now; the printed commands work from
+    another folder; SIGTERM stops the server and both apps."""
     ports = [_free_port() for _ in range(3)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "demo", "--dir", str(tmp_path / "demo"),
-         "--server-port", str(ports[0]), "--field-port", str(ports[1]),
-         "--staff-port", str(ports[2]), "--households", "5"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "app.cli", "demo", "--server-port", str(ports[0]),
+         "--field-port", str(ports[1]), "--staff-port", str(ports[2]), "--households", "5"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         out = ""
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 300
         while "Ctrl+C" not in out and time.monotonic() < deadline and proc.poll() is None:
             out += proc.stdout.readline()
         assert "演示已就绪" in out, out
-        assert f"http://127.0.0.1:{ports[1]}/" in out and f"http://127.0.0.1:{ports[2]}/" in out
-        for port in ports[1:]:
-            for _ in range(120):  # the Flet web server takes a moment to listen
-                try:
-                    r = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.5)
+        children = _children(proc.pid)
+        assert len(children) == 3, children  # server, field app, reviewer app
+        # the data went where the command was run, relative to it, not into the package
+        assert (tmp_path / "demo-data" / "demo.json").exists()
+        assert not (ROOT / "app" / "demo-data").exists()
+        for port in ports[1:]:  # ready means ready: no retry
+            r = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
             assert r.status_code == 200 and "<html" in r.text.lower()
-        health = requests.get(f"http://127.0.0.1:{ports[0]}/api/v1/health", timeout=5)
-        assert health.status_code == 200
-        wall = [line.split(": ", 1)[1] for line in out.splitlines() if "回音壁: http" in line]
-        page = requests.get(wall[0].strip(), timeout=10) if wall else None
+        server = f"http://127.0.0.1:{ports[0]}"
+        front = requests.get(f"{server}/", timeout=10)
+        assert front.status_code == 200 and "青山镇" in front.text
+        for port in ports[1:]:
+            assert f'href="http://127.0.0.1:{port}/"' in front.text
+        walls = [line.split(": ", 1)[1].strip() for line in out.splitlines() if "回音壁: http" in line]
+        assert len(walls) == 3 and all(f'href="{w.removeprefix(server)}"' in front.text for w in walls)
+        page = requests.get(walls[0], timeout=10)
         # The seeded township has re-checked issues published with staff's public wording.
-        assert page is not None and page.status_code == 200 and "群众回访表示满意" in page.text
+        assert page.status_code == 200 and "群众回访表示满意" in page.text
+        # The printed commands run as printed, from another folder.
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        lines = out.splitlines()
+        admin = next(line for line in lines if " admin --data " in line)
+        r = subprocess.run(shlex.split(admin[admin.index(sys.executable):]), cwd=elsewhere, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "张晓燕" in r.stdout, r.stderr
+        ledger = next(line for line in lines if " report ledger " in line)
+        r = subprocess.run(shlex.split(ledger[ledger.index(sys.executable):]), cwd=elsewhere, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert list(elsewhere.glob("整改台账-*.xlsx"))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
+        if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_port_check_sees_a_port_in_time_wait_as_free():
+    """A restart right after Ctrl+C: the closed server's port lingers in TIME_WAIT."""
+    from app.main import _port_free
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn (server, Flet) does
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = listener.accept()
+    assert not _port_free("127.0.0.1", port)  # something listens: taken
+    conn.close()  # the server side closes first: its end goes to TIME_WAIT
+    client.recv(1)
+    client.close()
+    listener.close()
+    assert _port_free("127.0.0.1", port)
+
+
+def test_gridwall_app_hands_flet_absolute_folders_from_the_working_directory(tmp_path, monkeypatch):
+    """`gridwall app --data ./demo-data`: Flet resolves a relative upload folder against its
+    own script folder, so the photos the browser uploads must go to an absolute one, inside
+    the data folder that the working directory names."""
+    import flet as ft
+
+    from app.main import serve
+
+    seen = {}
+    monkeypatch.setattr(ft, "run", lambda main, **kw: seen.update(kw))
+    monkeypatch.chdir(tmp_path)
+    serve(Path("demo-data"), port=_free_port(), assets_dir=Path("assets"))
+    upload = Path(seen["upload_dir"])
+    assert upload.is_absolute() and upload == tmp_path / "demo-data" / "uploads" and upload.is_dir()
+    assert Path(seen["assets_dir"]).is_absolute()
+    assert (tmp_path / "demo-data").is_dir() and not (ROOT / "app" / "demo-data").exists()

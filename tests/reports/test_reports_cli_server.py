@@ -116,6 +116,9 @@ def test_clear_errors(world, tmp_path):
     runner = CliRunner()
     r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", "wrong", "--out", str(tmp_path / "x.xlsx")])
     assert r.exit_code == 1 and "令牌" in r.output and "Traceback" not in r.output
+    # no token at all: the message says where one comes from
+    r = runner.invoke(app, ["ledger", "--server", srv.url, "--out", str(tmp_path / "x.xlsx")], env={"GRIDWALL_TOKEN": ""})
+    assert r.exit_code == 1 and "gridwall admin token --user" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--out", str(tmp_path / "x.pdf")])
     assert r.exit_code == 1 and ".xlsx 或 .csv" in r.output
     r = runner.invoke(app, ["ledger", "--server", srv.url, "--token", staff.token, "--month", "2026-13"])
@@ -203,3 +206,44 @@ def test_wall_mounted_on_the_live_server(world, tmp_path):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "一组屋顶漏水已修复" in r.text and "周秘密" not in r.text
     assert requests.get(f"{srv.url}/wall/nope", timeout=30).status_code == 404
+
+
+def test_front_page_and_village_index(world):
+    """`/` says what the server is and links every village's wall, the apps and the API docs;
+    `/wall` lists the villages. Every link on both pages answers."""
+    import re
+
+    import requests
+
+    from sync.reports.front import parse_app_link, version
+
+    srv, org, _, _ = world
+    srv.app.state.app_links = [parse_app_link("网格员 张网格=http://127.0.0.1:9/"), parse_app_link("http://127.0.0.1:8/")]
+    try:
+        r = requests.get(f"{srv.url}/", timeout=30)
+    finally:
+        srv.app.state.app_links = []
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert "青山镇" in page and "绿水镇" in page and version() in page and "中心服务器" in page
+    assert f'href="/wall/{org.village_a}">东村回音壁' in page and "南村回音壁" in page
+    assert 'href="http://127.0.0.1:9/">网格员 张网格</a>' in page and 'href="http://127.0.0.1:8/"' in page
+    links = re.findall(r'href="(/[^"]*)"', page)
+    assert "/api/v1/docs" in links
+    for link in links:
+        assert requests.get(f"{srv.url}{link}", timeout=30).status_code == 200, link
+    assert "gridwall app" in requests.get(f"{srv.url}/", timeout=30).text  # no apps configured
+    index = requests.get(f"{srv.url}/wall", timeout=30)
+    assert index.status_code == 200
+    walls = re.findall(r'href="(/wall/[^"]+)"', index.text)
+    assert sorted(walls) == sorted(f"/wall/{v}" for v in (org.village_a, org.village_b, _village(srv, "南村")))
+    assert "西村回音壁" in index.text
+
+
+def _village(srv, name):
+    from sqlalchemy import select
+
+    from sync.server import db
+
+    with srv.engine.connect() as conn:
+        return conn.execute(select(db.villages.c.id).where(db.villages.c.name == name)).scalar_one()

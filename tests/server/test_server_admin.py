@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from server_helpers import free_port
 from typer.testing import CliRunner, Result
 
-from sync.server import db
+from sync.server import db, store
 from sync.server.cli import admin_app
 
 GRIDWALL = str(Path(sys.executable).with_name("gridwall"))
@@ -81,6 +81,15 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
         assert r.exit_code != 0, bad
         assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
         assert r.stderr.startswith("错误"), r.stderr
+    # an office PC's token, given at once: it authenticates as the user, until revoked
+    issued = gw("token", "--user", "张网格", "--name", "台账电脑", db_url=db_url, cwd=tmp_path)
+    assert issued.exit_code == 0, issued.stderr
+    token = issued.stdout.split("令牌：", 1)[1].split()[0]
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn:
+        assert store.authenticate(conn, token).name == "张网格"
+    engine.dispose()
+    assert "台账电脑" in gw("list-devices", db_url=db_url, cwd=tmp_path).stdout
     assert gw("--help", db_url=db_url, cwd=tmp_path).exit_code == 0
     # the real entry point: one line on stderr, exit 1, no traceback
     real = subprocess.run(

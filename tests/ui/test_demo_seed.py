@@ -26,6 +26,52 @@ def test_seed_demo_makes_a_realistic_grid(services):
     assert services.today()["due"] and services.today()["recheck"]
 
 
+# What an office expects of a register: (relation to the head) -> how much older or younger.
+_GAP = {"配偶": (-10, 10), "儿子": (18, 45), "女儿": (18, 45), "儿媳": (16, 48), "女婿": (16, 48),
+        "孙子": (36, 80), "孙女": (36, 80), "母亲": (-50, -16), "父亲": (-50, -16)}
+# Which unit takes which category (sync.reference.UNITS), as a township office would send it.
+_HANDLERS = {"infra.lighting": {"town-power"}, "infra.power": {"town-power"},
+             "infra.water": {"town-water"}, "infra.road": {"village-committee", "town-office"},
+             "env.garbage": {"town-env"}, "env.sewage": {"town-env"}, "env.noise": {"town-env", "town-safety"},
+             "livelihood.allowance": {"town-civil"}, "livelihood.medical": {"town-civil"},
+             "livelihood.children": {"town-civil"}, "livelihood.elderly": {"town-civil"},
+             "safety.dispute": {"town-safety", "village-committee"}, "safety.fire": {"town-safety", "town-power"}}
+
+
+def test_seeded_households_and_dispatches_are_what_an_office_would_find_normal(services):
+    year = 2026
+    seed_demo(services.store, services.grid_id, services.user_id, services.profile["village_id"],
+              households=80, rng_seed=11, photos=0, now_ms=1_780_000_000_000)  # 2026-05
+    for h in services.store.all("household"):
+        f = h["fields"]
+        members, tags = f["members"], set(f["care_tags"])
+        assert members[0]["relation"] == "户主" and members[0]["name"] == f["head"], f
+        assert f["member_count"] == len(members)
+        head_born = members[0]["birth_year"]
+        ages = [year - m["birth_year"] for m in members]
+        assert all(0 <= a <= 100 for a in ages), f
+        for m in members[1:]:
+            low, high = _GAP[m["relation"]]
+            assert low <= m["birth_year"] - head_born <= high, (m, head_born, tags)
+        relations = {m["relation"] for m in members}
+        if "高龄老人" in tags:
+            assert max(ages) >= 80, f
+        if "独居老人" in tags:
+            assert len(members) == 1 and ages[0] >= 60, f
+        if "空巢老人" in tags:
+            assert ages[0] >= 60 and not relations & {"儿子", "女儿", "孙子", "孙女"}, f
+        if "留守儿童" in tags:
+            assert any(year - m["birth_year"] < 16 for m in members if m["relation"] in ("孙子", "孙女")), f
+            assert not relations & {"儿子", "女儿", "儿媳", "女婿"}, f  # the parents work away
+        assert len(tags & {"独居老人", "空巢老人", "留守儿童", "特困供养"}) <= 1, f
+    issues = {i["id"]: i["fields"] for i in services.store.all("issue")}
+    assigns = [e["fields"] for e in services.store.all("issue_event") if e["fields"]["type"] == "assign"]
+    assert assigns
+    for e in assigns:
+        category = issues[e["issue"]]["category"]
+        assert e["data"]["unit"] in _HANDLERS[category], (issues[e["issue"]]["title"], e["data"])
+
+
 def test_seed_is_deterministic(tmp_path):
     from app.services import Services
 
