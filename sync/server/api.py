@@ -253,6 +253,7 @@ class Ack(BaseModel):
     status: str
     code: str | None = None
     reason: str | None = None
+    retry: bool | None = Field(None, description="refused for now: send it again at the next sync")
     clamped: bool | None = None
 
 
