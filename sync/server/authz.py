@@ -13,8 +13,9 @@ A change is accepted only when
 - its grid is in the caller's scope (a grid worker: their grids; staff: their township);
 - every record it names (``TARGETS``: an event's issue, a visit's household and demands, an
   issue's household, a photo's attachment) exists on the server, is of the right kind and
-  is in the same grid; a household's village is a village of the grid's township; every
-  photo hash it names is not held only by records outside the caller's scope;
+  is in the same grid; a household's village is the grid's village (or, for a grid without
+  one, a village of its township); no photo hash it names is held only by records outside
+  the caller's scope;
 - the role may write it (``WRITER_ROLES``; events: ``sync.workflow.may_emit``);
 - a record the server does not have is created with every required field (``validate_change``
   checks that; a change with bases for an unknown record is not a creation, see below).
@@ -213,7 +214,10 @@ class BatchAuthz:
                 return Refusal("role", "server.refused.event", {"role": p.role, "event": fields.get("type")})
         if kind == "household" and "village" in fields:
             village = fields["village"]
-            if self.villages.get(village) != self.grids[grid][0]:
+            town, grid_village = self.grids[grid]
+            # A grid of a village holds that village's households; a grid without one, any
+            # village of its township (as the household import allows).
+            if (grid_village or village) != village or self.villages.get(village) != town:
                 return Refusal("scope", "server.refused.village", {"village": village})
         for name, wanted, rid in _named(kind, fields):
             refusal = self._target(name, wanted, rid, kind, grid)
