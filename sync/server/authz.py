@@ -3,8 +3,8 @@
 ``sync.server.store.apply_changes`` asks a ``BatchAuthz`` about every change of a batch, and
 every way a change reaches the server goes through that function: the API's ``/sync``, the
 operator's bundle import, the household import and the demo seed. ``may_import_bundle``
-decides which device bundles an operator may carry in. The threat model is in
-docs/security.md ("Who may write what").
+decides which device bundles an operator may carry in, ``may_read_blob`` who reads a photo.
+The threat model is in docs/security.md ("Who may write what").
 
 A change is accepted only when
 
@@ -13,9 +13,8 @@ A change is accepted only when
 - its grid is in the caller's scope (a grid worker: their grids; staff: their township);
 - every record it names (``TARGETS``: an event's issue, a visit's household and demands, an
   issue's household, a photo's attachment) exists on the server, is of the right kind and
-  is in the same grid; a household's village is the grid's village (or, for a grid without
-  one, a village of its township); no photo hash it names is held only by records outside
-  the caller's scope;
+  is in the same grid; a household's village is a village of the grid's township; no photo
+  hash it names is held only by records outside the caller's scope;
 - the role may write it (``WRITER_ROLES``; events: ``sync.workflow.may_emit``);
 - a record the server does not have is created with every required field (``validate_change``
   checks that; a change with bases for an unknown record is not a creation, see below).
@@ -214,10 +213,9 @@ class BatchAuthz:
                 return Refusal("role", "server.refused.event", {"role": p.role, "event": fields.get("type")})
         if kind == "household" and "village" in fields:
             village = fields["village"]
-            town, grid_village = self.grids[grid]
-            # A grid of a village holds that village's households; a grid without one, any
-            # village of its township (as the household import allows).
-            if (grid_village or village) != village or self.villages.get(village) != town:
+            # Any village of the grid's township: a grid may hold households of a neighbouring
+            # village (the household import allows it too).
+            if self.villages.get(village) != self.grids[grid][0]:
                 return Refusal("scope", "server.refused.village", {"village": village})
         for name, wanted, rid in _named(kind, fields):
             refusal = self._target(name, wanted, rid, kind, grid)
@@ -225,7 +223,7 @@ class BatchAuthz:
                 return refusal
         for sha in _shas(kind, fields):
             scopes = self.blob_scopes.get(sha)
-            if scopes and not any(g is not None and p.can_see_grid(g, tw) for g, tw in scopes):
+            if scopes and not may_read_blob(p, scopes):
                 return Refusal("scope", "server.refused.blob", {"sha": sha[:12]})
         return None
 
@@ -244,6 +242,13 @@ class BatchAuthz:
             return Refusal("scope", "server.refused.target_scope",
                            {"field": label, "kind": model.kind_label(wanted), "id": rid})
         return None
+
+
+def may_read_blob(principal: Any, refs: Iterable[tuple[str | None, str | None]]) -> bool:
+    """A device reads a photo only when a photo record in its scope names it; ``refs`` are
+    the (grid, township) of every photo record naming the hash. ``check`` makes sure nobody
+    can write such a record for a photo held only outside their scope."""
+    return any(grid is not None and principal.can_see_grid(grid, town) for grid, town in refs)
 
 
 def may_import_bundle(operator: Any, device: Any) -> bool:

@@ -217,8 +217,6 @@ CROSS_TARGET: dict[str, Case] = {
         w.dev["wa"], w.rec["ia"], household=w.rec["hb"]["id"])], "scope"),
     "edit_own_visit_demands_other_issue": lambda w: (w.dev["wa"], [edit(
         w.dev["wa"], w.rec["va"], demands=[w.rec["ib"]["id"]])], "scope"),
-    "household_in_other_village": lambda w: (w.dev["wa"], [household(
-        w.dev["wa"], w.org.grid_a, w.org.village_b)[1]], "scope"),
     "household_in_other_township_village": lambda w: (w.dev["wa"], [household(
         w.dev["wa"], w.org.grid_a, w.village_c)[1]], "scope"),
     "household_unknown_village": lambda w: (w.dev["wa"], [household(
