@@ -84,6 +84,9 @@ def sync_controls() -> list[ft.Control]:
                                       photos=rep.photos_uploaded + rep.photos_downloaded,
                                       kb=round((rep.bytes_sent + rep.bytes_received) / 1024, 1)),
                                     key="sync-last-result"))
+            for w in rep.waiting:  # refused for now: still in the outbox, sent again next time
+                controls.append(ft.Text(t("client.cli.waiting_line", reason=w["reason"]),
+                                        key=f"sync-waiting:{w['change_id']}", color=ft.Colors.ON_SURFACE_VARIANT))
         controls.append(ft.Text(t("ui.syncx.last", when=st["last_at"] or t("ui.sync.never")), key="sync-last-at"))
     else:
         controls.append(ft.Text(t("ui.syncx.not_enrolled"), key="sync-status", size=18,
