@@ -131,10 +131,13 @@ class BatchAuthz:
         named: set[str] = set()
         villages: set[str] = set()
         shas: set[str] = set()
+        authors: set[str] = set()
         for c in dicts:
             kind, fields = c.get("kind"), c["fields"]
             if not isinstance(kind, str):
                 continue
+            if isinstance(fields.get(AUTHOR_FIELDS.get(kind, "")), str):
+                authors.add(fields[AUTHOR_FIELDS[kind]])
             named.update(rid for _, _, rid in _named(kind, fields))
             shas.update(_shas(kind, fields))
             if kind == "household" and isinstance(fields.get("village"), str):
@@ -158,6 +161,10 @@ class BatchAuthz:
             )
             for sha, grid, town in conn.execute(q):
                 self.blob_scopes.setdefault(sha, []).append((grid, town))
+        self.user_names: dict[str, str] = {}  # for the refusal message: a name, not an id
+        for part in _chunks(authors - {principal.user_id}):
+            q = select(db.users.c.id, db.users.c.name).where(db.users.c.id.in_(part))
+            self.user_names.update({r[0]: r[1] for r in conn.execute(q)})
         self.refused_ids: set[str] = set()
 
     # -- what the batch did so far ---------------------------------------------------------
@@ -205,7 +212,8 @@ class BatchAuthz:
             before = (current or {}).get("fields", {}).get(author)
             if fields[author] != before and fields[author] != p.user_id:
                 label = model.field_label(kind, author)
-                return Refusal("actor", "server.refused.author", {"field": label, "value": fields[author]})
+                name = self.user_names.get(fields[author], fields[author])
+                return Refusal("actor", "server.refused.author", {"field": label, "value": name})
         if kind == "issue_event":
             if fields.get("role") != p.role:
                 return Refusal("role", "server.refused.event_role", {"role": p.role})

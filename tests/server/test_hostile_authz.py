@@ -291,6 +291,12 @@ def test_hostile_change_refused_and_nothing_changes(world: World, case: str) -> 
     assert snapshot(world.srv) == before
 
 
+def test_author_refusal_names_the_person(world: World) -> None:
+    wa = world.dev["wa"]
+    ch = _forge_fields(event(wa, world.rec["ia"], "comment", {"text": "x"})[1], actor=world.dev["staff"].user_id)
+    assert "赵干部" in wa.sync([ch]).json()["acks"][0]["reason"]
+
+
 def test_other_grid_blob_stays_unreadable(world: World) -> None:
     """The photo hash of grid B, named in grid A's photo record, is still not served to A."""
     sha = hashlib.sha256(world.photo_b).hexdigest()
