@@ -52,12 +52,15 @@ _SAID = (
 _NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
-def visit_changes(n: int, grid: str, actor: str, clock: HybridClock, seed: int = 1) -> list[dict]:
+def visit_changes(n: int, grid: str, actor: str, clock: HybridClock, seed: int = 1,
+                  household: str | None = None) -> list[dict]:
+    """Visits to ``household``; the server refuses visits to a household it does not have
+    (sync/server/authz.py), so whatever is sent to a server names one made by ``household_on``."""
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         fields = {
-            "household": new_id(),
+            "household": household or new_id(),
             "visitor": actor,
             "time": f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00+08:00",
             "kind": rng.choice(("routine", "routine", "care", "follow_up")),
@@ -68,6 +71,19 @@ def visit_changes(n: int, grid: str, actor: str, clock: HybridClock, seed: int =
         }
         out.append(new_record("visit", grid, fields, clock, actor)[1])
     return out
+
+
+def household_change(grid: str, village: str, actor: str, clock: HybridClock) -> dict:
+    fields = {"village": village, "address": "基准村1组1号", "head": "王基准"}
+    return new_record("household", grid, fields, clock, actor)[1]
+
+
+def household_on(d: Device, village: str) -> str:
+    """A household of the device's grid, on the server (what its visits name)."""
+    ch = household_change(d.grids[0], village, d.user_id, d.clock)
+    r = d.sync([ch])
+    assert r.status_code == 200 and r.json()["acks"][0]["status"] == "applied", r.text
+    return ch["id"]
 
 
 def bytes_per_visit() -> tuple[float, float]:
@@ -115,10 +131,10 @@ class ServerProcess:
                 g = store.create_grid(conn, tw, f"基准网格{i}", v)
                 users.append(store.create_user(conn, f"网格员{i}", "grid_worker", grids=[g]))
                 grids.append(g)
-            return grids, users
+            return grids, users, v
 
         with self.engine.begin() as conn:
-            self.grids, self.users = build(conn)
+            self.grids, self.users, self.village = build(conn)
 
     def device(self, i: int) -> Device:
         with self.engine.begin() as conn:
@@ -138,9 +154,12 @@ class ServerProcess:
 def burst(srv: ServerProcess, devices: int, rounds: int) -> tuple[float, float, float]:
     """Every device sends ``rounds`` 100-change syncs back to back, all starting at once."""
     devs = [srv.device(i + 1) for i in range(devices)]
+    homes = {}
     for d in devs:
         d.pull_all()
-    work = {d.device_id: [visit_changes(100, d.grids[0], d.user_id, d.clock, seed=n * 100 + r) for r in range(rounds)]
+        homes[d.device_id] = household_on(d, srv.village)
+    work = {d.device_id: [visit_changes(100, d.grids[0], d.user_id, d.clock, seed=n * 100 + r,
+                                        household=homes[d.device_id]) for r in range(rounds)]
             for n, d in enumerate(devs)}  # fmt: skip
     latencies: list[float] = []
     lock = threading.Lock()
@@ -180,10 +199,13 @@ def among_pollers(srv: ServerProcess, pollers: int, samples: int) -> tuple[float
     time, each a small sync (5 changes + pull) then a random 0.5-1.5 s pause (about ``pollers``
     syncs per second, far more than a township makes). Returns (p50, p95, their syncs/s)."""
     devs = [srv.device(i + 1) for i in range(pollers)]
+    homes = {}
     for d in devs:
         d.pull_all()
+        homes[d.device_id] = household_on(d, srv.village)
     me = srv.device(0)
     me.pull_all()
+    my_home = household_on(me, srv.village)
     stop = threading.Event()
     done = [0]
 
@@ -192,7 +214,8 @@ def among_pollers(srv: ServerProcess, pollers: int, samples: int) -> tuple[float
         i = 0
         while not stop.is_set():
             i += 1
-            r = d.sync(visit_changes(5, d.grids[0], d.user_id, d.clock, seed=seed * 1000 + i))
+            r = d.sync(visit_changes(5, d.grids[0], d.user_id, d.clock, seed=seed * 1000 + i,
+                                     household=homes[d.device_id]))
             if r.status_code == 200:
                 d.cursor = r.json()["cursor"]
                 done[0] += 1
@@ -209,7 +232,7 @@ def among_pollers(srv: ServerProcess, pollers: int, samples: int) -> tuple[float
     t0 = time.perf_counter()
     start_done = done[0]
     for i in range(samples):
-        batch = visit_changes(100, me.grids[0], me.user_id, me.clock, seed=10_000 + i)
+        batch = visit_changes(100, me.grids[0], me.user_id, me.clock, seed=10_000 + i, household=my_home)
         body = gzip.compress(json.dumps({"cursor": me.cursor, "changes": batch, "device_time_ms": int(time.time() * 1000)}).encode())
         h = {**me.headers(), "Content-Type": "application/json", "Content-Encoding": "gzip"}
         t1 = time.perf_counter()
@@ -232,11 +255,14 @@ def apply_rate_db(url: str, batches: int) -> float:
     db.migrate(engine)
     with engine.begin() as conn:
         tw = store.create_township(conn, "速率镇")
-        g = store.create_grid(conn, tw, "速率网格")
+        v = store.create_village(conn, tw, "速率村")
+        g = store.create_grid(conn, tw, "速率网格", v)
         u = store.create_user(conn, "速率员", "grid_worker", grids=[g])
         principal = store.principal_for_user(conn, u)
-    clock = HybridClock("bench-apply")
-    work = [visit_changes(100, g, u, clock, seed=b) for b in range(batches)]
+        clock = HybridClock("bench-apply")
+        home = household_change(g, v, u, clock)
+        assert store.apply_changes(conn, principal, [home])[0]["status"] == "applied"
+    work = [visit_changes(100, g, u, clock, seed=b, household=home["id"]) for b in range(batches)]
     t0 = time.perf_counter()
     for batch in work:
         with db.write_tx(engine) as conn:

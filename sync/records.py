@@ -676,6 +676,8 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
     edit, since merge fills in the rest when the creation arrives. (An early edit that only
     fills fields that were empty looks like a creation; it cannot arrive first in practice,
     because a device's outbox and bundles keep its creation until the server acknowledges it.)
+    The server does not apply such an early edit: it answers ``not_yet`` and the device sends
+    it again later (sync/server/authz.py).
     """
     errs = _Errors()
     if not isinstance(change, Mapping):

@@ -91,7 +91,8 @@ def apply_return(
             raise BundleError("not_for_device", device=_peek_device(source)) from None
         raise
     acked = [a["change_id"] for a in b.acks if a.get("status") in ("applied", "duplicate")]
-    refused = [a for a in b.acks if a.get("status") == "refused"]
+    # A refusal with ``retry`` leaves the change in the outbox: the next bundle carries it again.
+    refused = [a for a in b.acks if a.get("status") == "refused" and a.get("retry") is not True]
     if acked:
         replica.mark_acked(acked)
     for a in refused:

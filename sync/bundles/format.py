@@ -51,6 +51,7 @@ class BundleError(ValueError):
 
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
+        self.params = params
         self.message = t(f"bundle.error.{code}", **params)
         super().__init__(self.message)
 

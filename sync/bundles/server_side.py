@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
 from sync.i18n import t
-from sync.server import db, store
+from sync.server import authz, db, store
 from sync.server.blobs import BlobStore
 
 BATCH = 500
@@ -59,8 +59,11 @@ def import_bundle(
     name: str = "",
     limits: BundleLimits | None = None,
     lang: str | None = None,
+    operator: store.Principal | None = None,
 ) -> ImportResult:
-    """Import one device bundle. Never raises for a bad bundle: the receipt says why."""
+    """Import one device bundle carried in by ``operator`` (None: the server itself).
+    Never raises for a bad bundle: the receipt says why."""
+    operator = operator or store.system_principal()
     bundle_sha = hashlib.sha256(data).hexdigest()
     receipt: dict[str, Any] = {
         "bundle": name, "bundle_sha256": bundle_sha, "status": "invalid", "message": None,
@@ -79,13 +82,16 @@ def import_bundle(
                 raise BundleError("revoked_device", device=device_id)
             # The same principal (user, role, scope) as the device's own token would give.
             principals[device_id] = store.principal_for_device(conn, device_id)
+            if not authz.may_import_bundle(operator, principals[device_id]):
+                # Checked before anything is stored: the receipt would carry their records.
+                raise BundleError("foreign_device", device=device_id)
             device_secrets[device_id] = store.device_secret(conn, device_id)
             return device_secrets[device_id]
 
     try:
         b = read_bundle(data, secret_for, limits=limits, expect_kind="device")
     except BundleError as exc:
-        receipt["message"] = t(f"bundle.error.{exc.code}", lang=lang) if lang else exc.message
+        receipt["message"] = t(f"bundle.error.{exc.code}", lang=lang, **exc.params) if lang else exc.message
         receipt["code"] = exc.code
         return ImportResult(receipt, None)
     receipt["device_id"] = b.device_id
@@ -153,13 +159,13 @@ def make_bundles_router(engine: Engine, blobs: BlobStore, limits: BundleLimits |
                         p: Annotated[store.Principal, Depends(operator)]) -> JSONResponse:
         lang = request.headers.get("accept-language", "")[:2] or None
         lang = lang if lang in ("zh", "en") else None
-        if p.role not in ("operator", "admin"):
+        if p.role not in authz.OPERATOR_ROLES:
             return _problem(403, "forbidden", t("bundle.error.forbidden", lang=lang))
         if not blobs.has(body.sha256):
             return _problem(404, "bundle_not_uploaded", t("bundle.error.not_uploaded", lang=lang))
         with blobs.open(body.sha256) as f:
             data = f.read()
-        res = import_bundle(engine, blobs, data, name=body.name, limits=limits, lang=lang)
+        res = import_bundle(engine, blobs, data, name=body.name, limits=limits, lang=lang, operator=p)
         return JSONResponse({
             "receipt": res.receipt,
             "return_bundle": base64.b64encode(res.return_bundle).decode("ascii") if res.return_bundle else None,

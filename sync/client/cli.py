@@ -116,6 +116,8 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
                          kb=round((rep.bytes_sent + rep.bytes_received) / 1024, 1)))
             for r in rep.refused:
                 typer.echo(t("client.cli.refused_line", reason=r["reason"]))
+            for r in rep.waiting:
+                typer.echo(t("client.cli.waiting_line", reason=r["reason"]))
             typer.echo(eng.status().message)
         finally:
             store.close()

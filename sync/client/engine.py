@@ -52,6 +52,9 @@ class SyncReport:
     applied: int = 0
     duplicate: int = 0
     refused: list[dict] = field(default_factory=list)  # {"change_id", "code", "reason"}
+    # Refused for now with ``retry`` (what it names is not on the server yet): kept in the
+    # outbox and sent again at the next sync; {"change_id", "code", "reason"}.
+    waiting: list[dict] = field(default_factory=list)
     pulled: int = 0
     pages: int = 0
     photos_uploaded: int = 0  # photo files whose bytes were sent in this cycle
@@ -210,8 +213,10 @@ class SyncEngine:
 
     def _records(self, rep: SyncReport, prog: Progress, probe: bool = False) -> None:
         done: set[str] = set()  # acked or refused in this cycle
+        waiting: set[str] = set()  # to send again next cycle, not in this one
         for round_no in range(self.max_rounds):
-            changes = self.replica.pending_changes(self.batch_size)
+            changes = [c for c in self.replica.pending_changes(self.batch_size + len(waiting))
+                       if c["change_id"] not in waiting][: self.batch_size]
             if any(c["change_id"] in done for c in changes):
                 # The store still offers a change it was told is acked: do not loop on it.
                 raise SyncError("store", t("client.error.store"))
@@ -242,6 +247,9 @@ class SyncEngine:
                         rep.applied += 1
                     else:
                         rep.duplicate += 1
+                elif status == "refused" and ack.get("retry") is True:
+                    waiting.add(cid)
+                    rep.waiting.append({"change_id": cid, "code": ack.get("code"), "reason": ack.get("reason") or ""})
                 elif status == "refused":
                     reason = ack.get("reason") or ack.get("code") or ""
                     self.replica.mark_refused(cid, reason)
@@ -263,10 +271,11 @@ class SyncEngine:
             prog.records_received += len(records)
             self._progress(prog)
             self._adapt(len(changes), sent, len(records), resp.wire_bytes)
-            if any(c not in done for c in by_id):
+            if any(c not in done and c not in waiting for c in by_id):
                 # The server answered without acking everything we sent: do not spin on it.
                 raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
-            if not rep.more and not self.replica.pending_changes(1):
+            if not rep.more and all(c["change_id"] in waiting
+                                    for c in self.replica.pending_changes(len(waiting) + 1)):
                 return
         raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
 

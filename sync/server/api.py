@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.i18n import t
-from sync.server import db, store
+from sync.server import authz, db, store
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
 from sync.server.errors import ServerError
 
@@ -253,6 +253,7 @@ class Ack(BaseModel):
     status: str
     code: str | None = None
     reason: str | None = None
+    retry: bool | None = Field(None, description="refused for now: send it again at the next sync")
     clamped: bool | None = None
 
 
@@ -491,7 +492,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             refs = conn.execute(
                 select(db.blob_refs.c.grid, db.blob_refs.c.township).where(db.blob_refs.c.sha256 == sha256)
             ).all()
-        if not blobs.has(sha256) or not any(p.can_see_grid(g, tw) for g, tw in refs):
+        if not blobs.has(sha256) or not authz.may_read_blob(p, refs):
             raise ServerError(404, "blob_not_found", "server.blob.not_found")
         if variant == "thumb":
             thumb = blobs.thumbnail(sha256)

@@ -37,8 +37,6 @@ CLAMP_AHEAD_MS = 5 * 60 * 1000  # stamps further ahead than this are clamped to 
 ENROLL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
 ENROLL_CODE_LEN = 8
 SERVER_ACTOR = "server"
-FIELD_KINDS = model.RECORD_KINDS
-WRITER_ROLES = ("grid_worker", "township_staff", "admin")
 
 _clock_lock = threading.Lock()
 _clock = HybridClock("server")
@@ -391,18 +389,19 @@ def apply_changes(
 ) -> list[dict[str, Any]]:
     """Apply a batch of changes for ``actor`` in the caller's transaction; one ack per change.
 
-    Each change is checked on its own (shape and values, scope, role, idempotence by
-    ``change_id``) so one bad change never fails the others. Returns acks in input order:
-    ``{"change_id", "status": "applied"|"duplicate"|"refused", "code"?, "reason"?, "clamped"?}``.
+    Each change is checked on its own (shape and values by the record model, who may write
+    it by ``sync.server.authz``, idempotence by ``change_id``) so one bad change never fails
+    the others. A change naming a record that a later change of the batch creates is tried
+    again after the rest of the batch. Returns acks in input order: ``{"change_id", "status":
+    "applied"|"duplicate"|"refused", "code"?, "reason"?, "retry"?, "clamped"?}``.
     """
     from sync.merge import apply_change
-    from sync.workflow import may_emit
+    from sync.server.authz import BatchAuthz
 
     now = now_ms() if now is None else now
     dicts = [c for c in changes if isinstance(c, dict)]
     rec_ids = {c["id"] for c in dicts if is_id(c.get("id"))}
     cids = [c["change_id"] for c in dicts if is_id(c.get("change_id"))]
-    grid_ids = {c["grid"] for c in dicts if isinstance(c.get("grid"), str)}
 
     base = seq = _lock_feed(conn)  # from here on this transaction is the only writer
     stored = _load_records(conn, rec_ids)
@@ -412,10 +411,7 @@ def apply_changes(
             db.applied_changes.c.change_id.in_(cids[i : i + 500])
         )
         done.update(r[0] for r in conn.execute(q))
-    grid_town: dict[str, str] = {}
-    if grid_ids:
-        q = select(db.grids.c.id, db.grids.c.township).where(db.grids.c.id.in_(list(grid_ids)))
-        grid_town = {r[0]: r[1] for r in conn.execute(q)}
+    authz = BatchAuthz(conn, actor, changes)
 
     dirty: dict[str, dict[str, Any]] = {}
     texts: dict[str, str] = {}
@@ -423,49 +419,36 @@ def apply_changes(
     applied_rows: list[dict[str, Any]] = []
     conflict_rows: list[dict[str, Any]] = []
     blob_rows: dict[tuple[str, str], dict[str, Any]] = {}
-    acks: list[dict[str, Any]] = []
+    acks: list[dict[str, Any] | None] = [None] * len(changes)
 
-    for raw in changes:
+    def one(raw: Any, last_try: bool) -> dict[str, Any] | None:
+        """The ack of one change, or None to try it again after the rest of the batch."""
+        nonlocal seq
         if not isinstance(raw, dict):
-            acks.append(_refused(None, "invalid", t("server.refused.not_object", lang=lang)))
-            continue
+            return _refused(None, "invalid", t("server.refused.not_object", lang=lang))
         cid = raw.get("change_id")
         if is_id(cid) and cid in done:
-            acks.append({"change_id": cid, "status": "duplicate"})
-            continue
+            return {"change_id": cid, "status": "duplicate"}
         change = dict(raw)  # private copy: clamping must not touch the caller's change
         if isinstance(raw.get("stamps"), dict):
             change["stamps"] = dict(raw["stamps"])
         clamped = _clamp(change, now)
         rid = change.get("id")
-        current = dirty.get(rid) or stored.get(rid) if isinstance(rid, str) else None
+        current = (dirty.get(rid) or stored.get(rid)) if isinstance(rid, str) else None
         errors = model.validate_change(change, current)
         if errors:
-            acks.append(_refused(cid, "invalid", _reason(errors)))
-            continue
+            authz.refused(change)
+            return _refused(cid, "invalid", _reason(errors))
+        refusal = authz.check(change, current)
+        if refusal is not None:
+            if refusal.retry and not last_try and refusal.missing in rec_ids and refusal.missing != rid:
+                return None  # the batch may still create what it names
+            authz.refused(change)
+            ack = _refused(cid, refusal.code, t(refusal.key, lang=lang, **refusal.params))
+            if refusal.retry:
+                ack["retry"] = True
+            return ack
         kind, grid = change["kind"], change["grid"]
-        if change["actor"] != actor.user_id:
-            acks.append(_refused(cid, "actor", t("server.refused.actor", lang=lang, actor=change["actor"])))
-            continue
-        if grid not in grid_town or not actor.can_see_grid(grid, grid_town[grid]):
-            acks.append(_refused(cid, "scope", t("server.refused.scope", lang=lang, grid=grid)))
-            continue
-        if kind not in FIELD_KINDS:
-            acks.append(_refused(cid, "role", t("server.refused.reference", lang=lang, kind=kind)))
-            continue
-        if actor.role not in WRITER_ROLES and kind != "issue_event":
-            acks.append(_refused(cid, "role", t("server.refused.role_kind", lang=lang, role=actor.role)))
-            continue
-        if kind == "issue_event":
-            etype = change["fields"].get("type")
-            if change["fields"].get("role") != actor.role:
-                acks.append(_refused(cid, "role", t("server.refused.event_role", lang=lang, role=actor.role)))
-                continue
-            if current is None and not may_emit(actor.role, etype):
-                acks.append(
-                    _refused(cid, "role", t("server.refused.event", lang=lang, role=actor.role, event=etype))
-                )
-                continue
         result = apply_change(current, change)
         row_seq = None
         if result.changed or current is None:
@@ -475,18 +458,20 @@ def apply_changes(
             try:
                 text.encode("utf-8")  # e.g. a lone surrogate from "\ud800" cannot be stored
             except UnicodeEncodeError:
-                acks.append(_refused(cid, "invalid", t("server.refused.encoding", lang=lang)))
-                continue
+                authz.refused(change)
+                return _refused(cid, "invalid", t("server.refused.encoding", lang=lang))
             seq += 1
             row_seq = seq
             dirty[rid] = record
             texts[rid] = text
-            towns[rid] = grid_town[grid]
+            towns[rid] = authz.township_of(grid)
+        authz.applied(dirty.get(rid) or result.record)
         conflict_rows.extend(_conflict_rows(result.conflicts, rid, cid, actor.device_id, now))
         if kind == "photo":
             sha = change["fields"].get("sha256")
             if isinstance(sha, str):
-                blob_rows[(sha, rid)] = {"sha256": sha, "record_id": rid, "grid": grid, "township": grid_town[grid]}
+                blob_rows[(sha, rid)] = {"sha256": sha, "record_id": rid, "grid": grid,
+                                         "township": authz.township_of(grid)}
         done.add(cid)
         applied_rows.append(
             {
@@ -502,7 +487,20 @@ def apply_changes(
         ack: dict[str, Any] = {"change_id": cid, "status": "applied"}
         if clamped:
             ack["clamped"] = True
-        acks.append(ack)
+        return ack
+
+    waiting = list(range(len(changes)))
+    while waiting:
+        later = []
+        for i in waiting:
+            acks[i] = one(changes[i], last_try=False)
+            if acks[i] is None:
+                later.append(i)
+        if len(later) == len(waiting):  # no progress: what is still missing is not coming
+            for i in later:
+                acks[i] = one(changes[i], last_try=True)
+            break
+        waiting = later
 
     if dirty:
         _write_records(conn, dirty, set(stored), towns, now, texts)
@@ -523,7 +521,7 @@ def apply_changes(
             conn.execute(insert(db.blob_refs), fresh)
     if seq != base:
         _set_feed(conn, seq)
-    return acks
+    return [a for a in acks if a is not None]
 
 
 def record_conflicts(conn: Connection, principal: Principal, record_id: str) -> list[dict[str, Any]]:

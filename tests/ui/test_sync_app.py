@@ -158,6 +158,32 @@ def test_refused_change_stays_visible_with_reason(run_app, services, sync_svc, s
     run_app(scenario)
 
 
+def test_change_the_server_cannot_take_yet_waits_with_its_reason(run_app, services, sync_svc, server):
+    """A comment on an issue the server does not have (yet): refused for now, kept in the
+    outbox, the reason shown, and not "all synced"."""
+    from sync.clock import HybridClock
+    from sync.records import new_record
+
+    code = code_for(server)
+
+    async def scenario(h: Harness) -> None:
+        await enroll_on_screen(h, server.url, code)
+        await h.tap("sync-now")
+        issue, _ = new_record("issue", server.org.grid, {"issue_kind": "problem", "title": "路灯坏了",
+                                                         "reporter": server.org.users["w2"]},
+                              HybridClock("other-phone"), server.org.users["w2"])
+        services.store.apply_remote([issue], None)  # as if pulled from a server that lost it since
+        services.comment(issue["id"], "我也看到了")
+        await h.tap("sync-now")
+        [waiting] = sync_svc.status()["last_report"].waiting
+        text = h.by_key(f"sync-waiting:{waiting['change_id']}").value
+        assert text.startswith("暂未接受") and "下次同步时重试" in text
+        assert services.store.outbox_size() == 1 and services.store.refused_changes() == []
+        assert status(h) != "全部已同步"
+
+    run_app(scenario)
+
+
 def test_conflict_shows_both_values_and_the_lost_one_can_be_reapplied(run_app, services, sync_svc, server):
     code = code_for(server)
     other, other_en = server.device("w2")

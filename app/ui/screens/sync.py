@@ -106,6 +106,11 @@ def sync_controls() -> list[ft.Control]:
                                     ft.Text(_progress_text(p) if p else t("ui.syncx.starting"),
                                             key="sync-progress")]))
         controls += sync_summary(st)
+        rep = st["last_report"]
+        if rep is not None and not busy:
+            for w in rep.waiting:  # refused for now: still in the outbox, sent again next time
+                controls.append(ft.Text(t("client.cli.waiting_line", reason=w["reason"]),
+                                        key=f"sync-waiting:{w['change_id']}", color=ft.Colors.ON_SURFACE_VARIANT))
     else:
         controls.append(ft.Text(t("ui.syncx.not_enrolled"), key="sync-status", size=18,
                                 weight=ft.FontWeight.BOLD))

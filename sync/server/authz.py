@@ -1,0 +1,270 @@
+"""Who may write what: the one place the server decides whether a change is authorized.
+
+``sync.server.store.apply_changes`` asks a ``BatchAuthz`` about every change of a batch, and
+every way a change reaches the server goes through that function: the API's ``/sync``, the
+operator's bundle import, the household import and the demo seed. ``may_import_bundle``
+decides which device bundles an operator may carry in, ``may_read_blob`` who reads a photo.
+The threat model is in docs/security.md ("Who may write what").
+
+A change is accepted only when
+
+- its author is the caller: the change's ``actor``, and the author fields of the record
+  (``AUTHOR_FIELDS``: an issue's reporter, a visit's visitor, an event's actor and role);
+- its grid is in the caller's scope (a grid worker: their grids; staff: their township);
+- every record it names (``TARGETS``: an event's issue, a visit's household and demands, an
+  issue's household, a photo's attachment) exists on the server, is of the right kind and
+  is in the same grid; a household's village is a village of the grid's township; no photo
+  hash it names is held only by records outside the caller's scope;
+- the role may write it (``WRITER_ROLES``; events: ``sync.workflow.may_emit``);
+- a record the server does not have is created with every required field (``validate_change``
+  checks that; a change with bases for an unknown record is not a creation, see below).
+
+A change that names a record the server does not have yet is refused with ``retry``: the
+device keeps it in its outbox and sends it again at its next sync (the record's own creation
+may still be on its way, e.g. after a restore from backup). Inside one batch the order does
+not matter: ``apply_changes`` tries such a change again after the rest of the batch. When the
+named record's own creation was refused in the same batch, the refusal is final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from sync import records as model
+from sync.ids import is_id
+from sync.server import db
+from sync.workflow import may_emit
+
+WRITER_ROLES = ("grid_worker", "township_staff", "admin")
+OPERATOR_ROLES = ("operator", "admin")
+
+# Fields that name another record: (kind, field) -> the kind it must be. A photo's
+# ``attached_to`` names its kind itself. tests/server/test_authz_rules.py checks that every
+# id field of the record schema is listed here, so a new link cannot skip authorization.
+TARGETS: dict[tuple[str, str], str] = {
+    ("visit", "household"): "household",
+    ("visit", "demands"): "issue",
+    ("issue", "household"): "household",
+    ("issue_event", "issue"): "issue",
+}
+# Fields that say who wrote the record: they must name the caller.
+AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor"}
+
+# Refusal codes (docs/protocol.md): the device shows the reason; ``retry`` keeps it queued.
+NOT_YET = "not_yet"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a change is refused: a stable code, a catalog key and its parameters."""
+
+    code: str
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    missing: str | None = None  # the record id that is not on the server (retryable)
+
+    @property
+    def retry(self) -> bool:
+        return self.missing is not None
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    grid: str | None
+
+
+def _shas(kind: str, fields: Mapping[str, Any]) -> Iterator[str]:
+    """Every photo hash a record's fields name (from the schema: sha256 and sha256s fields,
+    and the same in an event's data)."""
+    specs: list[tuple[model.FieldSpec, Mapping[str, Any]]] = [
+        (s, fields) for s in model.FIELDS.get(kind, {}).values()
+    ]
+    data = fields.get("data")
+    if kind == "issue_event" and isinstance(data, Mapping):
+        specs += [(s, data) for s in model.EVENT_DATA.get(str(fields.get("type")), ())]
+    for spec, values in specs:
+        value = values.get(spec.name)
+        if spec.type == "sha256" and model.is_sha256(value):
+            yield value
+        elif spec.type == "sha256s" and isinstance(value, list):
+            yield from (v for v in value if model.is_sha256(v))
+
+
+def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(field, wanted kind, record id) for every record the fields name."""
+    for (k, name), wanted in TARGETS.items():
+        if k != kind or name not in fields:
+            continue
+        value = fields[name]
+        for rid in value if isinstance(value, list) else [value]:
+            if is_id(rid):
+                yield name, wanted, rid
+    att = fields.get("attached_to") if kind == "photo" else None
+    if isinstance(att, Mapping) and is_id(att.get("id")) and isinstance(att.get("kind"), str):
+        yield "attached_to", att["kind"], att["id"]
+
+
+def _chunks(items: Iterable[str], n: int = 500) -> Iterator[list[str]]:
+    items = list(items)
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+class BatchAuthz:
+    """The authorization of one batch of changes for one principal.
+
+    Made in the writing transaction (after the feed lock, so what it reads cannot change
+    under it); it loads everything the batch names in a few queries, then ``check`` judges
+    each change. ``applied`` and ``refused`` tell it what the batch did so far, so a change
+    may name a record created earlier in the same batch.
+    """
+
+    def __init__(self, conn: Connection, principal: Any, changes: Sequence[Any]) -> None:
+        self.p = principal
+        dicts = [c for c in changes if isinstance(c, dict) and isinstance(c.get("fields"), dict)]
+        grids = {c["grid"] for c in changes if isinstance(c, dict) and isinstance(c.get("grid"), str)}
+        named: set[str] = set()
+        villages: set[str] = set()
+        shas: set[str] = set()
+        authors: set[str] = set()
+        for c in dicts:
+            kind, fields = c.get("kind"), c["fields"]
+            if not isinstance(kind, str):
+                continue
+            if isinstance(fields.get(AUTHOR_FIELDS.get(kind, "")), str):
+                authors.add(fields[AUTHOR_FIELDS[kind]])
+            named.update(rid for _, _, rid in _named(kind, fields))
+            shas.update(_shas(kind, fields))
+            if kind == "household" and isinstance(fields.get("village"), str):
+                villages.add(fields["village"])
+        self.grids: dict[str, tuple[str, str | None]] = {}  # grid -> (township, village)
+        for part in _chunks(grids):
+            q = select(db.grids.c.id, db.grids.c.township, db.grids.c.village).where(db.grids.c.id.in_(part))
+            self.grids.update({r[0]: (r[1], r[2]) for r in conn.execute(q)})
+        self.villages: dict[str, str] = {}  # village -> township
+        for part in _chunks(villages):
+            q = select(db.villages.c.id, db.villages.c.township).where(db.villages.c.id.in_(part))
+            self.villages.update({r[0]: r[1] for r in conn.execute(q)})
+        self.targets: dict[str, Target] = {}
+        for part in _chunks(named):
+            q = select(db.records.c.id, db.records.c.kind, db.records.c.grid).where(db.records.c.id.in_(part))
+            self.targets.update({r[0]: Target(r[1], r[2]) for r in conn.execute(q)})
+        self.blob_scopes: dict[str, list[tuple[str | None, str | None]]] = {}
+        for part in _chunks(shas):
+            q = select(db.blob_refs.c.sha256, db.blob_refs.c.grid, db.blob_refs.c.township).where(
+                db.blob_refs.c.sha256.in_(part)
+            )
+            for sha, grid, town in conn.execute(q):
+                self.blob_scopes.setdefault(sha, []).append((grid, town))
+        self.user_names: dict[str, str] = {}  # for the refusal message: a name, not an id
+        for part in _chunks(authors - {principal.user_id}):
+            q = select(db.users.c.id, db.users.c.name).where(db.users.c.id.in_(part))
+            self.user_names.update({r[0]: r[1] for r in conn.execute(q)})
+        self.refused_ids: set[str] = set()
+
+    # -- what the batch did so far ---------------------------------------------------------
+
+    def applied(self, record: Mapping[str, Any]) -> None:
+        """A change to ``record`` was applied: later changes of the batch may name it."""
+        rid, grid = record["id"], record.get("grid")
+        self.targets[rid] = Target(record["kind"], grid)
+        self.refused_ids.discard(rid)
+        if record["kind"] == "photo":
+            sha = record.get("fields", {}).get("sha256")
+            if isinstance(sha, str) and grid in self.grids:
+                self.blob_scopes.setdefault(sha, []).append((grid, self.grids[grid][0]))
+
+    def refused(self, change: Any) -> None:
+        if isinstance(change, dict) and isinstance(change.get("id"), str) and change["id"] not in self.targets:
+            self.refused_ids.add(change["id"])
+
+    def township_of(self, grid: str) -> str | None:
+        return self.grids[grid][0] if grid in self.grids else None
+
+    # -- the decision ------------------------------------------------------------------------
+
+    def check(self, change: Mapping[str, Any], current: Mapping[str, Any] | None) -> Refusal | None:
+        """None when ``change`` (already valid in shape) may be applied, else why not.
+
+        ``current`` is the stored record it applies to (None: the server does not have it).
+        """
+        p = self.p
+        kind, grid, fields = change["kind"], change["grid"], change["fields"]
+        if change["actor"] != p.user_id:
+            return Refusal("actor", "server.refused.actor", {"actor": change["actor"]})
+        if grid not in self.grids or not p.can_see_grid(grid, self.grids[grid][0]):
+            return Refusal("scope", "server.refused.scope", {"grid": grid})
+        if kind not in model.RECORD_KINDS:
+            return Refusal("role", "server.refused.reference", {"kind": kind})
+        if p.role not in WRITER_ROLES and kind != "issue_event":
+            return Refusal("role", "server.refused.role_kind", {"role": p.role})
+        if current is None and any((change.get("bases") or {}).get(f) for f in fields):
+            # An edit of a record the server does not have: not a creation (it would lack the
+            # required fields); its creation may still come.
+            return Refusal(NOT_YET, "server.refused.record_not_yet", {"id": change["id"]}, missing=change["id"])
+        author = AUTHOR_FIELDS.get(kind)
+        if author in fields:
+            before = (current or {}).get("fields", {}).get(author)
+            if fields[author] != before and fields[author] != p.user_id:
+                label = model.field_label(kind, author)
+                name = self.user_names.get(fields[author], fields[author])
+                return Refusal("actor", "server.refused.author", {"field": label, "value": name})
+        if kind == "issue_event":
+            if fields.get("role") != p.role:
+                return Refusal("role", "server.refused.event_role", {"role": p.role})
+            if current is None and not may_emit(p.role, str(fields.get("type"))):
+                return Refusal("role", "server.refused.event", {"role": p.role, "event": fields.get("type")})
+        if kind == "household" and "village" in fields:
+            village = fields["village"]
+            # Any village of the grid's township: a grid may hold households of a neighbouring
+            # village (the household import allows it too).
+            if self.villages.get(village) != self.grids[grid][0]:
+                return Refusal("scope", "server.refused.village", {"village": village})
+        for name, wanted, rid in _named(kind, fields):
+            refusal = self._target(name, wanted, rid, kind, grid)
+            if refusal is not None:
+                return refusal
+        for sha in _shas(kind, fields):
+            scopes = self.blob_scopes.get(sha)
+            if scopes and not may_read_blob(p, scopes):
+                return Refusal("scope", "server.refused.blob", {"sha": sha[:12]})
+        return None
+
+    def _target(self, name: str, wanted: str, rid: str, kind: str, grid: str) -> Refusal | None:
+        label = model.field_label(kind, name)
+        target = self.targets.get(rid)
+        if target is None:
+            params = {"field": label, "kind": model.kind_label(wanted), "id": rid}
+            if rid in self.refused_ids:
+                return Refusal("invalid", "server.refused.target_refused", params)
+            return Refusal(NOT_YET, "server.refused.not_yet", params, missing=rid)
+        if target.kind != wanted or wanted not in model.RECORD_KINDS:
+            return Refusal("invalid", "server.refused.target_kind",
+                           {"field": label, "kind": model.kind_label(wanted), "id": rid})
+        if target.grid != grid:
+            return Refusal("scope", "server.refused.target_scope",
+                           {"field": label, "kind": model.kind_label(wanted), "id": rid})
+        return None
+
+
+def may_read_blob(principal: Any, refs: Iterable[tuple[str | None, str | None]]) -> bool:
+    """A device reads a photo only when a photo record in its scope names it; ``refs`` are
+    the (grid, township) of every photo record naming the hash. ``check`` makes sure nobody
+    can write such a record for a photo held only outside their scope."""
+    return any(grid is not None and principal.can_see_grid(grid, town) for grid, town in refs)
+
+
+def may_import_bundle(operator: Any, device: Any) -> bool:
+    """An operator (or admin) carries in bundles of devices of their own township only; an
+    operator or admin without a township serves every township."""
+    if operator.role not in OPERATOR_ROLES:
+        return False
+    if operator.township is None:
+        return True
+    towns = set(device.townships) | ({device.township} if device.township else set())
+    return bool(towns) and towns <= {operator.township}
