@@ -395,6 +395,7 @@ def apply_changes(
     ``{"change_id", "status": "applied"|"duplicate"|"refused", "code"?, "reason"?, "clamped"?}``.
     """
     from sync.merge import apply_change
+    from sync.server.publish_guard import publish_refusal
     from sync.workflow import may_emit
 
     now = now_ms() if now is None else now
@@ -465,6 +466,9 @@ def apply_changes(
                     _refused(cid, "role", t("server.refused.event", lang=lang, role=actor.role, event=etype))
                 )
                 continue
+        if leak := publish_refusal(conn, change, current, lang):
+            acks.append(_refused(cid, "private", leak))
+            continue
         result = apply_change(current, change)
         row_seq = None
         if result.changed or current is None:
