@@ -170,9 +170,9 @@ def find_leaks(text: str, people: People | None = None) -> list[Leak]:
     sq, raw = squeeze(text), _squeeze_raw(text)
     rest = sq
     for w in care_words():  # longest first; a found word is cut out so 独居 is not told twice
-        if w in rest:
+        if (sw := squeeze(w)) in rest:  # squeezed like the text: 五星级 reads as 5星级 in both
             leaks.append(Leak("care_tag", w))
-            rest = rest.replace(w, "|")
+            rest = rest.replace(sw, "|")
     if people is not None:
         for name in sorted(people.names):
             if _squeeze_raw(name) in raw or squeeze(name) in sq:

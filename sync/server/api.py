@@ -580,4 +580,5 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) ->
     blobs.cleanup_bundles(blob_policy.BUNDLE_DAYS)
     app = create_app(engine, blobs, limits)
     app.state.engine = engine
+    app.state.blob_store = blobs
     return app
