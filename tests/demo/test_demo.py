@@ -87,6 +87,9 @@ def test_demo_command_serves_server_field_app_and_reviewer(tmp_path):
         page = requests.get(wall[0].strip(), timeout=10) if wall else None
         # The seeded township has re-checked issues published with staff's public wording.
         assert page is not None and page.status_code == 200 and "群众回访表示满意" in page.text
+        from sync.public_guard import care_words
+
+        assert not [w for w in care_words() if w in page.text]  # issue 9 finding 7: no 低保 in public
     finally:
         proc.send_signal(signal.SIGINT)
         try:
