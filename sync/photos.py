@@ -44,7 +44,7 @@ MAX_INPUT_BYTES = 30 * 1024 * 1024
 # 120 MP covers 108 MP phone cameras; a decompression bomb claims far more (50000x50000 = 2500 MP).
 MAX_PIXELS = 120_000_000
 # Pixels actually decoded: a JPEG decodes at 1/2..1/8 scale (draft), so a 108 MP photo costs
-# ~2 MP; a PNG/WebP/... decodes whole. 40 MP is ~160 MB as RGBA: a tiny PNG that declares
+# ~7 MP; a PNG/WebP/... decodes whole. 40 MP is ~160 MB as RGBA: a tiny PNG that declares
 # 120 MP (700 MB once decoded) is refused before a pixel is read.
 MAX_DECODE_PIXELS = 40_000_000
 # What the pipeline stores (and so all a server has reason to decode): a JPEG of at most

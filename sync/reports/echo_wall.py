@@ -127,6 +127,8 @@ def public_item(f: IssueFacts, ds: Dataset, key: bytes | None = None, people: Pe
         people = village_people(ds, f.village, str(f.fields.get("reporter") or ""))
     solved, satisfied = _verdict(f)
     cat = ds.category_label(f.category) if f.category else t("reports.wall.no_category")
+    if find_leaks(cat):  # 民生保障/低保救助 would tell a care status: the public sees 民生保障
+        cat = cat.split("/", 1)[0] if "/" in cat and not find_leaks(cat.split("/", 1)[0]) else t("reports.wall.no_category")
     default_title = t("reports.wall.default_title", category=cat)
     title = _public_text(f.public_title, people) if f.public_title else default_title
     reply = _public_text(f.public_text, people)

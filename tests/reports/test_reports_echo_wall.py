@@ -196,3 +196,19 @@ def test_page_and_pdf_show_the_same_items(tmp_path):
         assert v in flat
     assert "内部答复" not in page and "内部答复" not in flat
     assert flat.count("已回访") == 2 and "已派单" in flat  # the "not solved" one went back to the unit
+
+
+def test_wording_published_before_the_guard_is_masked_or_withheld():
+    """Data published before the server's guard (or by hand): the page masks what it can
+    and withholds what it cannot; a category naming a care tag shows only its parent."""
+    town = Town()
+    town.records.append({"id": "c-allow", "kind": "category", "grid": None,
+                         "fields": {"name": "低保救助", "parent": "c-env"}, "stamps": {}})
+    town.household("g2", "王秀英", "东风村5组8号", members=["欧阳明月"])  # another grid, same village
+    iss = town.issue("g1", "x", cst(2026, 3, 2), category="c-allow")
+    town.event(iss, "publish", cst(2026, 3, 3), public_title="独居老人家门口的路灯",
+               public_text="欧 阳 明 月反映的问题已解决，电话一三八一二三四五六七八")
+    page = render_html(build_echo_wall(Dataset.from_records(town.records), "v1"))
+    for leak in ("独居", "欧", "一三八", "低保", "王秀英"):
+        assert leak not in page, leak
+    assert "公开说明正在更新" in page and "环境卫生" in page
