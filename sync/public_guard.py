@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sync.i18n import t
@@ -136,6 +137,12 @@ class People:
             addresses=frozenset(a.strip() for a in addresses if len(squeeze(a)) >= 3),
         )
 
+    @cached_property
+    def _prepared(self) -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
+        """Names and addresses squeezed once (a wall page checks many texts against them)."""
+        names = tuple((n, _squeeze_raw(n), squeeze(n)) for n in sorted(self.names))
+        return names, tuple((a, squeeze(a)) for a in sorted(self.addresses))
+
 
 def _numbers(norm: str) -> list[Leak]:
     out = []
@@ -174,12 +181,9 @@ def find_leaks(text: str, people: People | None = None) -> list[Leak]:
             leaks.append(Leak("care_tag", w))
             rest = rest.replace(sw, "|")
     if people is not None:
-        for name in sorted(people.names):
-            if _squeeze_raw(name) in raw or squeeze(name) in sq:
-                leaks.append(Leak("name", name))
-        for addr in sorted(people.addresses):
-            if squeeze(addr) in sq:
-                leaks.append(Leak("address", addr))
+        names, addresses = people._prepared
+        leaks += [Leak("name", n) for n, n_raw, n_sq in names if n_raw in raw or n_sq in sq]
+        leaks += [Leak("address", a) for a, a_sq in addresses if a_sq in sq]
     seen: set[Leak] = set()
     return [x for x in leaks if not (x in seen or seen.add(x))]
 

@@ -20,6 +20,7 @@ import hmac
 import html
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -86,14 +87,15 @@ class EchoWall:
         return t("reports.wall.summary", n=len(self.items), done=done, satisfied=sat)
 
 
-def village_people(ds: Dataset, village_id: str, reporter: str = "") -> People:
+def village_people(ds: Dataset, village_id: str, reporters: Iterable[str] = ()) -> People:
     """Everybody the guard must know for a village: its households' heads, members and
-    addresses (and the reporter, when given)."""
+    addresses, and the reporters (user ids) of its issues."""
     households = [h for h in ds.households
                   if (h.get("fields") or {}).get("village") == village_id
                   or ds.village_of_grid(h.get("grid")) == village_id]
-    user = ds.ref.get("user", {}).get(reporter) if reporter else None
-    return People.from_records(households, [str(user.get("name") or "")] if user else ())
+    users = ds.ref.get("user", {})
+    names = [str(users[r].get("name") or "") for r in reporters if r in users]
+    return People.from_records(households, names)
 
 
 def scrub(text: str, private: list[str] | People) -> str:
@@ -124,7 +126,7 @@ def _verdict(f: IssueFacts) -> tuple[str, str]:
 
 def public_item(f: IssueFacts, ds: Dataset, key: bytes | None = None, people: People | None = None) -> PublicItem:
     if people is None:
-        people = village_people(ds, f.village, str(f.fields.get("reporter") or ""))
+        people = village_people(ds, f.village, [str(f.fields.get("reporter") or "")])
     solved, satisfied = _verdict(f)
     cat = ds.category_label(f.category) if f.category else t("reports.wall.no_category")
     if find_leaks(cat):  # 民生保障/低保救助 would tell a care status: the public sees 民生保障
@@ -157,7 +159,8 @@ def build_echo_wall(
 
     facts = all_facts(ds) if facts is None else facts
     shown = [f for f in facts if f.published and f.village == village_id]
-    pairs = [(f, public_item(f, ds, key)) for f in shown]
+    people = village_people(ds, village_id, {str(f.fields.get("reporter") or "") for f in shown})
+    pairs = [(f, public_item(f, ds, key, people)) for f in shown]
     pairs.sort(key=lambda p: (p[1].reported_on or date.min, p[0].id), reverse=True)
     photo_sha = {public_id(key, p): p for f, _ in pairs for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)}
     return EchoWall(

@@ -38,14 +38,27 @@ def make_wall_router(
 ) -> APIRouter:
     """The echo-wall routes, reading records through ``fetch_records``."""
     router = APIRouter(tags=["echo wall"])
+    # village -> (the records it was built from, the wall): fetch_records hands back the same
+    # list while nothing changed (server_wall_records caches by the feed head), and the guard
+    # checks every item against every resident, so one build serves until the feed moves.
+    built: dict[str, tuple[object, object]] = {}
+    lock = threading.Lock()
 
     def _wall(village_id: str):
         if not _VILLAGE_RE.match(village_id):
             return None
-        ds = Dataset.from_records(fetch_records(village_id))
+        records = fetch_records(village_id)
+        with lock:
+            hit = built.get(village_id)
+        if hit is not None and hit[0] is records:
+            return hit[1]
+        ds = Dataset.from_records(records)
         if village_id not in ds.ref.get("village", {}):
-            return None
-        return build_echo_wall(ds, village_id, key=key)
+            return None  # not remembered: unknown ids must not fill the memory
+        wall = build_echo_wall(ds, village_id, key=key)
+        with lock:
+            built[village_id] = (records, wall)
+        return wall
 
     @router.get("/wall/{village_id}", response_class=HTMLResponse, summary="回音壁 echo wall page")
     def wall_page(village_id: str) -> HTMLResponse:
