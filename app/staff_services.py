@@ -323,7 +323,7 @@ class StaffServices(Services):
         linked = rec["fields"].get("household")
         households = [h for h in self.store.all("household")
                       if h.get("id") == linked or h.get("grid") == rec.get("grid")
-                      or (village and self.village_of(h.get("grid", "")) == village)]
+                      or (village and village in (h["fields"].get("village"), self.village_of(h.get("grid", ""))))]
         reporter = self.store.get("user", str(rec["fields"].get("reporter") or ""))
         extra = [str(reporter["fields"].get("name") or "")] if reporter else []
         return public_guard.People.from_records(households, extra)
