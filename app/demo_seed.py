@@ -48,6 +48,12 @@ PROBLEMS = [
 # Problems that only some households would report (the rest: any household).
 PROBLEM_TAGS = {"低保复核进度咨询": ("低保户", "特困供养"), "独居老人就医不便": ("独居老人",),
                 "留守儿童课后无人看管": ("留守儿童",)}
+# Staff's public wording for titles that name a care tag (the publish guard refuses those).
+PUBLIC_TITLES = {
+    "低保复核进度咨询": "救助政策咨询已答复",
+    "独居老人就医不便": "老年人就医帮扶已落实",
+    "留守儿童课后无人看管": "儿童课后看护已安排",
+}
 # (wish, the care tags of a household that would make it; empty: any household)
 WISHES = [("想要一台收音机", ("独居老人", "空巢老人", "高龄老人")), ("希望有人帮忙理发", ("独居老人", "高龄老人")),
           ("孩子想要一套课外书", ("留守儿童",)), ("想要一副老花镜", ("独居老人", "空巢老人", "高龄老人")),
@@ -248,8 +254,9 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             role = "grid_worker" if etype == "recheck" else "township_staff"
             s.event(issue, etype, data, min(t, now - DAY_MS), role, user_id if role == "grid_worker" else staff)
         if steps >= 5:  # re-checked or closed: staff put it on the village's echo wall (回音壁)
-            s.event(issue, "publish", {"public_title": title,
-                                       "public_text": f"{title}：已处理完毕，群众回访表示满意。"},
+            public = PUBLIC_TITLES.get(title, title)  # a care tag never goes public (server's guard)
+            s.event(issue, "publish", {"public_title": public,
+                                       "public_text": f"{public}：已处理完毕，群众回访表示满意。"},
                     min(t + DAY_MS, now - DAY_MS // 2), "township_staff", staff)
     for n, (title, fits) in enumerate(WISHES):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS

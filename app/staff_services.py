@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from app.services import PhotoRef, ServiceError, Services, _clean, fmt_time
+from sync import public_guard, reference, workdays
 from sync import records as rec_mod
-from sync import reference, workdays
 from sync import workflow as wf
 from sync.i18n import t
 from sync.ids import id_time_ms
@@ -311,30 +311,29 @@ class StaffServices(Services):
         return out
 
     def publish(self, iid: str, public_title: str, public_text: str) -> dict[str, str]:
-        """Publish with staff's public wording; refused while it names the household or the
-        reporter (names, address, phone, care tags: what the wall page would have to mask)."""
-        leaks = self.private_in(iid, f"{public_title}\n{public_text}")
-        if leaks:
-            field = "public_title" if any(x in public_title for x in leaks) else "public_text"
-            return {field: t("ui.staff.error.private", what="、".join(leaks))}
+        """Publish with staff's public wording; refused while it fails the publish guard
+        (sync.public_guard, the same the server applies): names of the village's residents,
+        addresses, house numbers, phone and ID numbers however written, care-tag words."""
+        people = self.village_people(iid)
+        for field, text in (("public_title", public_title), ("public_text", public_text)):
+            reason = public_guard.refusal("", text, people)
+            if reason:
+                return {field: reason}
         return self.act(iid, "publish", {"public_title": public_title, "public_text": public_text})
 
-    def private_in(self, iid: str, text: str) -> list[str]:
-        """Private strings of the issue's household / reporter found in ``text``."""
-        from sync.reports.echo_wall import _private_strings
-        from sync.reports.model import Dataset, issue_facts
-
+    def village_people(self, iid: str) -> public_guard.People:
+        """The guard's knowledge for an issue: its village's households and its reporter."""
         rec = self.store.get("issue", iid)
         if rec is None:
-            return []
-        hid = rec["fields"].get("household")
-        recs = [rec, *([h] if hid and (h := self.store.get("household", hid)) else [])]
+            return public_guard.People()
+        village = self.village_of(rec.get("grid", ""))
+        linked = rec["fields"].get("household")
+        households = [h for h in self.store.all("household")
+                      if h.get("id") == linked or h.get("grid") == rec.get("grid")
+                      or (village and village in (h["fields"].get("village"), self.village_of(h.get("grid", ""))))]
         reporter = self.store.get("user", str(rec["fields"].get("reporter") or ""))
-        if reporter:
-            recs.append(reporter)
-        ds = Dataset.from_records(recs)
-        facts = issue_facts(rec, [], ds, None)
-        return [p for p in _private_strings(facts, ds) if p in text]
+        extra = [str(reporter["fields"].get("name") or "")] if reporter else []
+        return public_guard.People.from_records(households, extra)
 
     def unpublish(self, iid: str, reason: str = "") -> dict[str, str]:
         return self.act(iid, "unpublish", {"reason": reason})

@@ -13,7 +13,6 @@ trips are one per request plus each new connection's TCP handshake).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "sync"))
 
-from realserver import RealServer  # noqa: E402
+from realserver import RealServer, photo_blob  # noqa: E402
 
 from sync.bundles.device import export_bundle  # noqa: E402
 from sync.bundles.server_side import import_bundle  # noqa: E402
@@ -104,7 +103,7 @@ def bench_photo(link_name: str) -> dict:
     with tempfile.TemporaryDirectory() as d:
         real, rep, en, homes = setup(Path(d))
         try:
-            data = os.urandom(300 * 1024)  # a stored JPEG is incompressible too
+            data = photo_blob(300 * 1024)  # a stored JPEG (the server takes photos only), incompressible
             sha = rep.add_photo(data)
             with FaultProxy(("127.0.0.1", real.port), link=link) as p:
                 eng = SyncEngine(rep, p.url, en.token, deadline_s=600, read_timeout=300)

@@ -10,7 +10,6 @@ Prints the fault counts, the sync outcomes, and the final check. Exit status 1 o
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "sync"))
 
-from realserver import RealServer  # noqa: E402
+from realserver import RealServer, photo_blob  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from sync.bundles.device import apply_return, export_bundle  # noqa: E402
@@ -64,7 +63,7 @@ def main() -> int:
                     except ValidationError:
                         pass
                 elif op < 0.68:
-                    data = os.urandom(rng.randint(1000, 40_000))
+                    data = photo_blob(rng.randint(1000, 40_000))
                     sha = rep.add_photo(data)
                     made.append(rep.create("photo", real.org.grid, {
                         "sha256": sha, "size": len(data), "width": 4, "height": 3,

@@ -43,6 +43,13 @@ THUMB_QUALITY = 70
 MAX_INPUT_BYTES = 30 * 1024 * 1024
 # 120 MP covers 108 MP phone cameras; a decompression bomb claims far more (50000x50000 = 2500 MP).
 MAX_PIXELS = 120_000_000
+# Pixels actually decoded: a JPEG decodes at 1/2..1/8 scale (draft), so a 108 MP photo costs
+# ~7 MP; a PNG/WebP/... decodes whole. 40 MP is ~160 MB as RGBA: a tiny PNG that declares
+# 120 MP (700 MB once decoded) is refused before a pixel is read.
+MAX_DECODE_PIXELS = 40_000_000
+# What the pipeline stores (and so all a server has reason to decode): a JPEG of at most
+# LONG_EDGE x LONG_EDGE.
+STORED_MAX_PIXELS = LONG_EDGE * LONG_EDGE
 
 # Formats we decode. MPO: many phones (Samsung, some iPhones) write JPEG+MPO multi-picture files.
 ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
@@ -186,6 +193,23 @@ def _identify_other(data: bytes) -> str | None:
         return None
 
 
+def _decoded_pixels(im: Image.Image, target_long_edge: int) -> int:
+    """How many pixels decoding ``im`` for ``target_long_edge`` will produce (JPEG draft
+    scales by 1/2, 1/4 or 1/8 while the result still covers the target)."""
+    w, h = im.size
+    scale = 1
+    if im.format in ("JPEG", "MPO"):
+        while scale < 8 and max(w, h) // (scale * 2) >= target_long_edge:
+            scale *= 2
+    return -(-w // scale) * -(-h // scale)
+
+
+def _check_decode(im: Image.Image, target_long_edge: int, max_decode: int) -> None:
+    pixels = _decoded_pixels(im, target_long_edge)
+    if pixels > max_decode:
+        raise _bomb(pixels, max_decode)
+
+
 def _decode(im: Image.Image, target_long_edge: int) -> Image.Image:
     """Decode pixels (JPEG at a reduced DCT scale when that still covers the target size)."""
     w, h = im.size
@@ -321,6 +345,7 @@ def process_photo(
     corrupt) with a message for people. Writes nothing."""
     raw = _read_input(data, max_input_bytes)
     with _open(raw, max_pixels) as src:
+        _check_decode(src, LONG_EDGE, min(max_pixels, MAX_DECODE_PIXELS))
         taken_at = _taken_at(src)
         im = _decode(src, LONG_EDGE)
         im = _oriented(im)
@@ -336,9 +361,10 @@ def process_photo(
     )
 
 
-def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
+def _thumbnail(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[bytes, int, int]:
     raw = _read_input(data, MAX_INPUT_BYTES)
-    with _open(raw, MAX_PIXELS) as src:
+    with _open(raw, max_pixels) as src:
+        _check_decode(src, THUMB_EDGE, min(max_pixels, MAX_DECODE_PIXELS))
         im = _decode(src, THUMB_EDGE)
         im = _oriented(im)  # stored JPEGs have no EXIF; an upload from elsewhere might
         im = _to_srgb(im)
@@ -346,9 +372,31 @@ def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
         return _encode(im, THUMB_QUALITY), im.size[0], im.size[1]
 
 
-def make_thumbnail(jpeg_bytes: bytes) -> bytes:
-    """The thumbnail (long edge 320 px, JPEG q70) of an image; raises PhotoError if it is not one."""
-    return _thumbnail(jpeg_bytes)[0]
+def make_thumbnail(jpeg_bytes: bytes, max_pixels: int = MAX_PIXELS) -> bytes:
+    """The thumbnail (long edge 320 px, JPEG q70) of an image; raises PhotoError if it is not
+    one or has more than ``max_pixels`` (checked from the header, before decoding)."""
+    return _thumbnail(jpeg_bytes, max_pixels)[0]
+
+
+def check_stored_photo(data: bytes) -> tuple[int, int]:
+    """(width, height) of bytes that can be a stored photo: a JPEG whose long edge is at most
+    LONG_EDGE that decodes completely. What a server accepts as a photo blob; raises
+    PhotoError (not_image, unsupported, bomb, corrupt, not_stored) otherwise."""
+    raw = _read_input(data, MAX_INPUT_BYTES)
+    with _open(raw, STORED_MAX_PIXELS) as im:
+        if im.format != "JPEG":
+            raise _error("not_stored", edge=LONG_EDGE)
+        w, h = im.size
+        if max(w, h) > LONG_EDGE:
+            raise _error("not_stored", edge=LONG_EDGE)
+        _decode(im, LONG_EDGE)  # a truncated or broken file fails here (cheap: <= 2.6 MP)
+        return w, h
+
+
+def public_jpeg(data: bytes, max_pixels: int = STORED_MAX_PIXELS) -> bytes:
+    """The image rebuilt from its pixels (decoded, re-encoded, nothing else kept: no EXIF,
+    XMP, comment, ICC or trailing bytes), for showing to the public. Raises PhotoError."""
+    return process_photo(data, max_pixels=max_pixels).jpeg
 
 
 def verify_sha256(data: bytes, sha: str) -> bool:

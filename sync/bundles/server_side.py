@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
 from sync.i18n import t
 from sync.server import authz, db, store
+from sync.server.blob_policy import BUNDLE_DAYS, check_quota
 from sync.server.blobs import BlobStore
 
 BATCH = 500
@@ -42,13 +43,30 @@ class ImportResult:
 
 
 def _store_blob(blobs: BlobStore, sha: str, data: bytes) -> bool:
-    """Store a whole blob; False when the server had it already."""
+    """Store a whole photo (already checked); False when the server had it already."""
     if blobs.has(sha):
         return False
     blobs.delete_partial(sha)  # same bytes by definition; a half upload would only get in the way
     blobs.write_chunk(sha, 0, data, len(data))
     blobs.finish(sha)
     return True
+
+
+def _check_photos(blobs: BlobStore, device: str, photos: dict[str, bytes], quota: int | None) -> None:
+    """The bundle's photos obey the rules of an upload (sync.server.blob_policy): each one a
+    photo the pipeline made, all of them within the device's quota. Raises BundleError."""
+    from sync.server.blob_policy import photo_refusal
+    from sync.server.errors import ServerError
+
+    new = {sha: data for sha, data in photos.items() if not blobs.has(sha)}
+    for sha, data in sorted(new.items()):
+        reason = photo_refusal(data)
+        if reason is not None:
+            raise BundleError("bad_photo", sha=sha[:12], reason=reason)
+    try:
+        check_quota(blobs.usage(device), sum(len(d) for d in new.values()), quota)
+    except ServerError as exc:
+        raise BundleError("quota", **exc.params) from None
 
 
 def import_bundle(
@@ -60,6 +78,7 @@ def import_bundle(
     limits: BundleLimits | None = None,
     lang: str | None = None,
     operator: store.Principal | None = None,
+    quota_bytes: int | None = None,
 ) -> ImportResult:
     """Import one device bundle carried in by ``operator`` (None: the server itself).
     Never raises for a bad bundle: the receipt says why."""
@@ -90,6 +109,7 @@ def import_bundle(
 
     try:
         b = read_bundle(data, secret_for, limits=limits, expect_kind="device")
+        _check_photos(blobs, b.device_id, b.blobs, quota_bytes)  # before anything is stored
     except BundleError as exc:
         receipt["message"] = t(f"bundle.error.{exc.code}", lang=lang, **exc.params) if lang else exc.message
         receipt["code"] = exc.code
@@ -101,6 +121,7 @@ def import_bundle(
     # Photos first is fine here: nothing can reference a blob the server has not got.
     for sha, blob in b.blobs.items():
         if _store_blob(blobs, sha, blob):
+            blobs.charge(b.device_id, sha, len(blob))
             receipt["photos_stored"] += 1
         else:
             receipt["photos_already"] += 1
@@ -146,7 +167,9 @@ class BundleImportRequest(BaseModel):
     name: str = Field(default="", max_length=300)
 
 
-def make_bundles_router(engine: Engine, blobs: BlobStore, limits: BundleLimits | None = None) -> APIRouter:
+def make_bundles_router(
+    engine: Engine, blobs: BlobStore, limits: BundleLimits | None = None, quota_bytes: int | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["bundles"])
     bearer = HTTPBearer(auto_error=False)
 
@@ -161,11 +184,13 @@ def make_bundles_router(engine: Engine, blobs: BlobStore, limits: BundleLimits |
         lang = lang if lang in ("zh", "en") else None
         if p.role not in authz.OPERATOR_ROLES:
             return _problem(403, "forbidden", t("bundle.error.forbidden", lang=lang))
-        if not blobs.has(body.sha256):
+        if not blobs.has_bundle(body.sha256):
             return _problem(404, "bundle_not_uploaded", t("bundle.error.not_uploaded", lang=lang))
-        with blobs.open(body.sha256) as f:
+        with blobs.open_bundle(body.sha256) as f:
             data = f.read()
-        res = import_bundle(engine, blobs, data, name=body.name, limits=limits, lang=lang, operator=p)
+        res = import_bundle(engine, blobs, data, name=body.name, limits=limits, lang=lang, operator=p,
+                            quota_bytes=quota_bytes)
+        blobs.cleanup_bundles(BUNDLE_DAYS)  # a long-running server cleans as it goes
         return JSONResponse({
             "receipt": res.receipt,
             "return_bundle": base64.b64encode(res.return_bundle).decode("ascii") if res.return_bundle else None,

@@ -3,32 +3,49 @@
 Only issues that staff published (a ``publish`` event not followed by ``unpublish``) appear,
 and only in staff's public wording. The public item has no field that could carry a
 resident's name, phone, address, house number, care tags or the reporter, so neither the
-page nor the PDF can show them; as a second guard, any of the linked household's private
-strings and anything shaped like a phone number are masked in the public text too.
-Photos are links to the stored photos, which the photo pipeline keeps EXIF-free.
+page nor the PDF can show them. The server refuses a publish whose wording fails the publish
+guard (sync.public_guard); as a last line for wording published before that, the village's
+residents' names and addresses and anything shaped like a phone or ID number are masked, and
+wording that still fails the guard is withheld.
+
+Items and photos carry opaque public ids (an HMAC of the internal id with a key the server
+keeps), never an internal issue id or photo hash. Photos are served rebuilt from their pixels
+(sync.photos.public_jpeg), so no metadata reaches the public.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import re
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from sync.i18n import t
+from sync.public_guard import People, find_leaks
 from sync.reports.dates import CHINA_TZ
 from sync.reports.model import Dataset, IssueFacts, all_facts, label
 
 MASK = "＊＊"
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _ID_CARD_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+# Without a server key (an export made on a PC) the ids are opaque for this process only.
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def public_id(key: bytes | None, internal_id: str) -> str:
+    """A stable opaque id for the public: HMAC-SHA256 of the internal id, 16 hex digits."""
+    return hmac.new(key or _PROCESS_KEY, internal_id.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class PublicItem:
     """One line of the echo wall: only public facts."""
 
-    issue_id: str
+    public_id: str  # opaque (public_id()); never the internal issue id
     title: str
     category: str
     status: str
@@ -38,7 +55,7 @@ class PublicItem:
     reply: str
     solved: str  # 已解决 / 未解决 / "" (not re-checked yet)
     satisfied: str  # 满意 / 不满意 / ""
-    photos: tuple[str, ...] = ()  # sha256 of after-photos (EXIF stripped by the pipeline)
+    photos: tuple[str, ...] = ()  # opaque public ids of after-photos (EchoWall.photo_sha maps them)
 
     def dates(self) -> list[str]:
         """反映/办结/销号 dates, each as a phrase (the page and the PDF write the same)."""
@@ -59,6 +76,7 @@ class EchoWall:
     township: str
     as_of: date
     items: list[PublicItem] = field(default_factory=list)
+    photo_sha: dict[str, str] = field(default_factory=dict)  # public photo id -> sha256 (server only)
 
     def heading(self) -> str:
         return t("reports.wall.heading", village=self.village)
@@ -69,28 +87,31 @@ class EchoWall:
         return t("reports.wall.summary", n=len(self.items), done=done, satisfied=sat)
 
 
-def _private_strings(f: IssueFacts, ds: Dataset) -> list[str]:
-    """The household's and reporter's identifying strings, longest first."""
-    out: list[str] = []
-    hh = next((h for h in ds.households if h["id"] == f.household), None) if f.household else None
-    if hh:
-        hf = hh.get("fields") or {}
-        out += [str(hf.get(k) or "") for k in ("head", "phone", "address", "note")]
-        out += [str(m.get("name") or "") for m in hf.get("members") or () if isinstance(m, dict)]
-        out += [str(tag) for tag in hf.get("care_tags") or ()]
-    reporter = ds.ref.get("user", {}).get(str(f.fields.get("reporter") or ""))
-    if reporter:
-        out += [str(reporter.get("name") or ""), str(reporter.get("phone") or "")]
-    # one-character strings would mask half the text; names are at least two characters
-    return sorted({s.strip() for s in out if len(s.strip()) >= 2}, key=len, reverse=True)
+def village_people(ds: Dataset, village_id: str, reporters: Iterable[str] = ()) -> People:
+    """Everybody the guard must know for a village: its households' heads, members and
+    addresses, and the reporters (user ids) of its issues."""
+    households = [h for h in ds.households
+                  if (h.get("fields") or {}).get("village") == village_id
+                  or ds.village_of_grid(h.get("grid")) == village_id]
+    users = ds.ref.get("user", {})
+    names = [str(users[r].get("name") or "") for r in reporters if r in users]
+    return People.from_records(households, names)
 
 
-def scrub(text: str, private: list[str]) -> str:
-    """Mask private strings, phone numbers and ID-card numbers in public text."""
+def scrub(text: str, private: list[str] | People) -> str:
+    """Mask private strings (or a People's names and addresses), phone and ID-card numbers."""
+    if isinstance(private, People):
+        private = sorted(private.names | private.addresses, key=len, reverse=True)
     for s in private:
         text = text.replace(s, MASK)
     text = _PHONE_RE.sub(MASK, text)
     return _ID_CARD_RE.sub(MASK, text)
+
+
+def _public_text(text: str, people: People) -> str | None:
+    """``text`` masked; None when it still fails the publish guard (then it is withheld)."""
+    masked = scrub(text, people)
+    return None if find_leaks(masked, people) else masked
 
 
 def _verdict(f: IssueFacts) -> tuple[str, str]:
@@ -103,41 +124,52 @@ def _verdict(f: IssueFacts) -> tuple[str, str]:
     return s, m
 
 
-def public_item(f: IssueFacts, ds: Dataset) -> PublicItem:
-    private = _private_strings(f, ds)
+def public_item(f: IssueFacts, ds: Dataset, key: bytes | None = None, people: People | None = None) -> PublicItem:
+    if people is None:
+        people = village_people(ds, f.village, [str(f.fields.get("reporter") or "")])
     solved, satisfied = _verdict(f)
     cat = ds.category_label(f.category) if f.category else t("reports.wall.no_category")
-    title = f.public_title or t("reports.wall.default_title", category=cat)
+    if find_leaks(cat):  # 民生保障/低保救助 would tell a care status: the public sees 民生保障
+        cat = cat.split("/", 1)[0] if "/" in cat and not find_leaks(cat.split("/", 1)[0]) else t("reports.wall.no_category")
+    default_title = t("reports.wall.default_title", category=cat)
+    title = _public_text(f.public_title, people) if f.public_title else default_title
+    reply = _public_text(f.public_text, people)
     return PublicItem(
-        issue_id=f.id,
-        title=scrub(title, private),
+        public_id=public_id(key, f.id),
+        title=title or default_title,
         category=cat,
         status=label("reports.status", f.state),
         reported_on=f.created_at.date() if f.created_at else None,
         resolved_on=f.resolved_at.date() if f.resolved_at else None,
         closed_on=f.closed_at.date() if f.closed_at and f.state == "closed" else None,
-        reply=scrub(f.public_text, private),
+        reply=t("public.withheld") if reply is None else reply,
         solved=solved,
         satisfied=satisfied,
-        photos=tuple(p for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)),
+        photos=tuple(public_id(key, p) for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)),
     )
 
 
 def build_echo_wall(
-    ds: Dataset, village_id: str, as_of: date | None = None, facts: list[IssueFacts] | None = None
+    ds: Dataset, village_id: str, as_of: date | None = None, facts: list[IssueFacts] | None = None,
+    key: bytes | None = None,
 ) -> EchoWall:
-    """The published issues of one village, most recently reported first."""
+    """The published issues of one village, most recently reported first. ``key``: the
+    server's secret for the opaque public ids."""
     from datetime import datetime
 
     facts = all_facts(ds) if facts is None else facts
-    items = [public_item(f, ds) for f in facts if f.published and f.village == village_id]
-    items.sort(key=lambda i: (i.reported_on or date.min, i.issue_id), reverse=True)
+    shown = [f for f in facts if f.published and f.village == village_id]
+    people = village_people(ds, village_id, {str(f.fields.get("reporter") or "") for f in shown})
+    pairs = [(f, public_item(f, ds, key, people)) for f in shown]
+    pairs.sort(key=lambda p: (p[1].reported_on or date.min, p[0].id), reverse=True)
+    photo_sha = {public_id(key, p): p for f, _ in pairs for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)}
     return EchoWall(
         village_id=village_id,
         village=ds.name("village", village_id),
         township=ds.township_name(),
         as_of=as_of or datetime.now(CHINA_TZ).date(),
-        items=items,
+        items=[item for _, item in pairs],
+        photo_sha=photo_sha,
     )
 
 
@@ -177,7 +209,8 @@ footer{color:#777;font-size:.8em;margin-top:20px;text-align:center}
 def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
     """The resident-facing page: plain HTML, no script, every value escaped.
 
-    ``photo_url`` is a format string with ``{sha256}``; without it photos are not linked.
+    ``photo_url`` is a format string with ``{photo}`` (the photo's opaque public id); without it
+    photos are not linked.
     """
     e = html.escape
     parts = [
@@ -194,7 +227,7 @@ def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
         parts.append(f'<p class="empty">{e(t("reports.wall.empty"))}</p>')
     for it in wall.items:
         meta = [e(it.category), f'<span class="status">{e(it.status)}</span>', *map(e, it.dates())]
-        parts.append(f'<article id="i-{e(it.issue_id)}"><h2>{e(it.title)}</h2>')
+        parts.append(f'<article id="i-{e(it.public_id)}"><h2>{e(it.title)}</h2>')
         parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
         if it.reply:
             parts.append(f'<p class="reply"><b>{e(t("reports.wall.reply"))}</b>{e(it.reply)}</p>')
@@ -202,7 +235,7 @@ def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
             parts.append(f'<p class="verdict">{e(verdict)}</p>')
         if it.photos and photo_url:
             links = " ".join(
-                f'<a href="{e(photo_url.format(sha256=p))}">{e(t("reports.wall.photo", n=k))}</a>'
+                f'<a href="{e(photo_url.format(photo=p))}">{e(t("reports.wall.photo", n=k))}</a>'
                 for k, p in enumerate(it.photos, start=1)
             )
             parts.append(f'<p class="photos">{links}</p>')

@@ -3,12 +3,14 @@
 The server mounts it with a callable that returns the records the page needs; for the
 central server those callables are made here from its engine and blob store::
 
-    app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs)))
+    app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
+                                        server_wall_key(engine)))
 
 ``fetch_records(village_id)`` returns an iterable of record dicts: at least the village's
-issues and issue events and the reference data (villages, grids, categories); households may
-be included (they are only used to mask private strings, never shown). ``photo_bytes(sha256)``
-returns a stored photo's bytes (EXIF already stripped by the pipeline) or None.
+issues and issue events and the reference data (villages, grids, categories); households
+should be included (the publish guard needs the village's residents; they are never shown).
+``photo_bytes(sha256)`` returns the photo as the public may see it: rebuilt from its pixels
+(no metadata), or None. ``key`` makes the opaque public ids of items and photos.
 """
 
 from __future__ import annotations
@@ -25,30 +27,45 @@ from sync.reports.echo_wall import build_echo_wall, render_html, render_not_foun
 from sync.reports.model import Dataset
 
 _VILLAGE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_PUBLIC_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 
 FetchRecords = Callable[[str], Iterable[dict]]
 PhotoBytes = Callable[[str], bytes | None]
 
 
-def make_wall_router(fetch_records: FetchRecords, photo_bytes: PhotoBytes | None = None) -> APIRouter:
+def make_wall_router(
+    fetch_records: FetchRecords, photo_bytes: PhotoBytes | None = None, key: bytes | None = None
+) -> APIRouter:
     """The echo-wall routes, reading records through ``fetch_records``."""
     router = APIRouter(tags=["echo wall"])
+    # village -> (the records it was built from, the wall): fetch_records hands back the same
+    # list while nothing changed (server_wall_records caches by the feed head), and the guard
+    # checks every item against every resident, so one build serves until the feed moves.
+    built: dict[str, tuple[object, object]] = {}
+    lock = threading.Lock()
 
     def _wall(village_id: str):
         if not _VILLAGE_RE.match(village_id):
             return None
-        ds = Dataset.from_records(fetch_records(village_id))
+        records = fetch_records(village_id)
+        with lock:
+            hit = built.get(village_id)
+        if hit is not None and hit[0] is records:
+            return hit[1]
+        ds = Dataset.from_records(records)
         if village_id not in ds.ref.get("village", {}):
-            return None
-        return build_echo_wall(ds, village_id)
+            return None  # not remembered: unknown ids must not fill the memory
+        wall = build_echo_wall(ds, village_id, key=key)
+        with lock:
+            built[village_id] = (records, wall)
+        return wall
 
     @router.get("/wall/{village_id}", response_class=HTMLResponse, summary="回音壁 echo wall page")
     def wall_page(village_id: str) -> HTMLResponse:
         wall = _wall(village_id)
         if wall is None:
             return HTMLResponse(render_not_found(village_id), status_code=404)
-        photo_url = f"/wall/{village_id}/photos/{{sha256}}" if photo_bytes else None
+        photo_url = f"/wall/{village_id}/photos/{{photo}}" if photo_bytes else None
         return HTMLResponse(
             render_html(wall, photo_url),
             headers={
@@ -58,13 +75,13 @@ def make_wall_router(fetch_records: FetchRecords, photo_bytes: PhotoBytes | None
             },
         )
 
-    @router.get("/wall/{village_id}/photos/{sha256}", summary="a published after-photo")
-    def wall_photo(village_id: str, sha256: str) -> Response:
+    @router.get("/wall/{village_id}/photos/{photo_id}", summary="a published after-photo")
+    def wall_photo(village_id: str, photo_id: str) -> Response:
         # only photos of items on this village's wall; anything else is simply not found
-        wall = _wall(village_id) if photo_bytes and _SHA_RE.match(sha256) else None
+        wall = _wall(village_id) if photo_bytes and _PUBLIC_ID_RE.match(photo_id) else None
         data = None
-        if wall is not None and any(sha256 in it.photos for it in wall.items):
-            data = photo_bytes(sha256) if photo_bytes else None
+        if wall is not None and photo_id in wall.photo_sha:
+            data = photo_bytes(wall.photo_sha[photo_id]) if photo_bytes else None
         if data is None:
             return HTMLResponse(render_not_found(village_id), status_code=404)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
@@ -113,28 +130,21 @@ def server_wall_records(engine: Any) -> FetchRecords:
 
 
 def server_photo_bytes(blobs: Any) -> PhotoBytes:
-    """``photo_bytes`` for the server's blob store. Devices strip EXIF before upload, but the
-    server cannot vouch for every client: a stored photo that still carries EXIF is served as
-    the server-made thumbnail (re-encoded, no metadata) instead."""
-
-    def get(sha256: str) -> bytes | None:
-        if not blobs.has(sha256):
-            return None
-        with blobs.open(sha256) as f:
-            data = f.read()
-        return data if not has_metadata(data) else blobs.thumbnail(sha256)
-
-    return get
+    """``photo_bytes`` for the server's blob store: every public photo is rebuilt from its
+    pixels by the photo pipeline (pixel limits checked before decoding; the result cached),
+    whatever the stored bytes carry (XMP, comments, PNG text, trailing data), so what the
+    public gets is always a plain JPEG."""
+    return blobs.public_image
 
 
-def has_metadata(data: bytes) -> bool:
-    """True when an image carries EXIF (GPS, camera, time) or is not a readable image."""
-    import io
+def server_wall_key(engine: Any) -> bytes:
+    """The key of the wall's opaque public ids: derived from the server's master key, so the
+    ids are stable across restarts and cannot be turned back into internal ids."""
+    import hashlib
+    import hmac
 
-    from PIL import Image
+    from sync.server import store
 
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return bool(im.getexif()) or "exif" in im.info
-    except Exception:  # noqa: BLE001 - anything Pillow cannot read is not served as is
-        return True
+    with engine.begin() as conn:
+        master = store.master_key(conn)
+    return hmac.new(master, b"gridwall echo-wall public ids", hashlib.sha256).digest()

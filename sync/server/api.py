@@ -28,9 +28,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.i18n import t
-from sync.server import authz, db, store
+from sync.server import authz, blob_policy, db, store
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
 from sync.server.errors import ServerError
+from sync.server.throttle import Throttle
 
 PREFIX = "/api/v1"
 PARTIAL_DAYS = 7  # partial uploads are kept this long so a phone can resume after a break
@@ -49,6 +50,9 @@ class Limits:
     max_chunk_bytes: int = 2 * 1024 * 1024
     max_missing_query: int = 1000
     max_inflight: int = 64  # concurrent requests before 429
+    blob_quota_bytes: int | None = 2 * 1024**3  # photos stored per device (None: no limit)
+    enroll_failures: int = 10  # wrong enrollment codes per address (and per code) ...
+    enroll_window_s: float = 600.0  # ... within this window, then 429
 
 
 def _lang(request: Request) -> str | None:
@@ -96,9 +100,10 @@ class BodyMiddleware:
     """Reads the body with a size cap before anything parses it, and gunzips it with a cap on
     the inflated size (a gzip bomb gets 413, not a full memory)."""
 
-    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+    def __init__(self, app: ASGIApp, limits: Limits, authenticate: Any = None) -> None:
         self.app = app
         self.limits = limits
+        self.authenticate = authenticate  # bearer token -> None, or the ServerError refusing it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -126,6 +131,16 @@ class BodyMiddleware:
                 break
         body = b"".join(chunks)
         encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+        if encoding == b"gzip" and self.authenticate is not None:
+            # Inflating costs memory and time: only for a caller with a valid token.
+            auth = headers.get(b"authorization", b"").decode("latin-1")
+            token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+            refused = await run_in_threadpool(self.authenticate, token)
+            if refused is not None:
+                body = json.dumps(_problem_body(refused.status, refused.code, refused.message()), ensure_ascii=False)
+                await _send_raw(send, refused.status, [(b"content-type", b"application/problem+json")],
+                                body.encode("utf-8"))
+                return
         if encoding == b"gzip":
             inflated_cap = self.limits.max_inflated_bytes
             try:
@@ -187,12 +202,13 @@ class GuardMiddleware:
             nonlocal status
             if msg["type"] == "http.response.start":
                 status = msg["status"]
+                # Every response: browsers must not guess a type (an upload "sniffed" as HTML).
+                msg = dict(msg, headers=[*msg.get("headers", []), (b"x-content-type-options", b"nosniff")])
             await send(msg)
 
         try:
             if busy:
-                status = 429
-                await _send_raw(send, *_raw_problem(429, "overloaded", "server.overloaded"))
+                await _send_raw(send_wrapper, *_raw_problem(429, "overloaded", "server.overloaded"))
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
@@ -374,10 +390,25 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             "limits": asdict(limits),
         }
 
-    @app.post(f"{PREFIX}/enroll", response_model=EnrollResponse)
-    def enroll(body: EnrollRequest) -> dict[str, Any]:
-        with db.write_tx(engine) as conn:
-            return store.enroll(conn, body.code, body.device_name)
+    enroll_throttle = Throttle(limits.enroll_failures, limits.enroll_window_s)
+
+    @app.post(
+        f"{PREFIX}/enroll", response_model=EnrollResponse,
+        responses={429: {"description": "too many wrong codes from this address or for this code"}},
+    )
+    def enroll(body: EnrollRequest, request: Request) -> Any:
+        keys = [f"ip:{request.client.host if request.client else '-'}", f"code:{store.normalize_code(body.code)}"]
+        wait = enroll_throttle.retry_after(keys)
+        if wait is not None:
+            return problem(429, "enroll_throttled", t("server.enroll.throttled", lang=_lang(request),
+                                                      minutes=max(1, round(wait / 60))), retry_after=wait)
+        try:
+            with db.write_tx(engine) as conn:
+                return store.enroll(conn, body.code, body.device_name)
+        except ServerError as exc:
+            if exc.status == 403:
+                enroll_throttle.failed(keys)
+            raise
 
     @app.get(f"{PREFIX}/me", response_model=MeResponse)
     def me(p: Auth) -> dict[str, Any]:
@@ -426,7 +457,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
 
     @app.get(f"{PREFIX}/blobs/{{sha256}}/upload", response_model=UploadState)
     def upload_state(sha256: Sha, p: Auth) -> dict[str, Any]:
-        if blobs.has(sha256):
+        if blobs.has(sha256) or blobs.has_bundle(sha256):
             return {"offset": 0, "size": None, "complete": True}
         offset, size = blobs.size_of_partial(sha256)
         return {"offset": offset, "size": size, "complete": False}
@@ -453,15 +484,20 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             raise ServerError(413, "blob_too_large", "server.blob.too_large", limit=limits.max_blob_bytes)
         data = await request.body()
         # Hashing and fsync'd file writes block: keep them off the event loop.
-        return await run_in_threadpool(_store_chunk, sha256, offset, size, x_chunk_sha256, data)
+        return await run_in_threadpool(_store_chunk, p, sha256, offset, size, x_chunk_sha256, data)
 
-    def _store_chunk(sha256: str, offset: int, size: int, chunk_sha: str, data: bytes) -> dict[str, Any]:
+    def _store_chunk(
+        p: store.Principal, sha256: str, offset: int, size: int, chunk_sha: str, data: bytes
+    ) -> dict[str, Any]:
         if hashlib.sha256(data).hexdigest() != chunk_sha:
             raise ServerError(422, "chunk_hash_mismatch", "server.blob.chunk_hash")
-        if blobs.has(sha256):
+        if blobs.has(sha256) or blobs.has_bundle(sha256):
             return {"offset": size, "size": size, "complete": True}
         if not data or offset + len(data) > size:
             raise ServerError(400, "bad_chunk", "server.blob.bad_chunk")
+        device = p.device_id or p.user_id
+        if p.role not in blob_policy.OPERATOR_ROLES:  # operators upload bundles, cleaned later
+            blob_policy.check_quota(blobs.usage(device), size, limits.blob_quota_bytes)
         held, total = blobs.size_of_partial(sha256)
         if total is not None and held > 0 and total != size:
             err = ServerError(409, "size_mismatch", "server.blob.size_mismatch", size=total)
@@ -476,9 +512,11 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         if new_offset < size:
             return {"offset": new_offset, "size": size, "complete": False}
         try:
-            blobs.finish(sha256)
+            area = blobs.finish(sha256, blob_policy.upload_check(p.role))
         except HashMismatch:
             raise ServerError(422, "blob_hash_mismatch", "server.blob.hash_mismatch") from None
+        if area == "photo":
+            blobs.charge(device, sha256, size)
         return {"offset": size, "size": size, "complete": True}
 
     @app.get(
@@ -508,13 +546,27 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     # Imported here: both build on this module's store and blobs (no import cycle at load).
     from sync.bundles.server_side import make_bundles_router
     from sync.reports.front import make_front_router
-    from sync.reports.web import make_wall_router, server_photo_bytes, server_wall_records
+    from sync.reports.web import (
+        make_wall_router,
+        server_photo_bytes,
+        server_wall_key,
+        server_wall_records,
+    )
 
-    app.include_router(make_bundles_router(engine, blobs))  # operator batch upload
-    app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs)))
+    app.include_router(make_bundles_router(engine, blobs, quota_bytes=limits.blob_quota_bytes))  # operators
+    app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
+                                        server_wall_key(engine)))
     app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is
 
-    app.add_middleware(BodyMiddleware, limits=limits)
+    def gzip_caller(token: str | None) -> ServerError | None:
+        try:
+            with db.read_tx(engine) as conn:
+                store.authenticate(conn, token)
+        except ServerError as exc:
+            return exc
+        return None
+
+    app.add_middleware(BodyMiddleware, limits=limits, authenticate=gzip_caller)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(GuardMiddleware, limits=limits)
     return app
@@ -528,6 +580,8 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) ->
         store.prepare(conn)
     blobs = FsBlobStore(blobs_dir)
     blobs.cleanup_partials(PARTIAL_DAYS)
+    blobs.cleanup_bundles(blob_policy.BUNDLE_DAYS)
     app = create_app(engine, blobs, limits)
     app.state.engine = engine
+    app.state.blob_store = blobs
     return app

@@ -1,9 +1,15 @@
 """Content-addressed blob storage (photos) behind a small interface.
 
-``FsBlobStore`` keeps complete blobs under ``root/<aa>/<sha256>``, uploads in progress under
-``root/partial/`` (kept for days so a phone can resume after a long break) and thumbnails under
-``root/thumbs/``. An S3-compatible store can implement ``BlobStore`` the same way (multipart
-upload for the partials, a bucket prefix for thumbnails).
+``FsBlobStore`` keeps complete photos under ``root/<aa>/<sha256>``, uploads in progress under
+``root/partial/`` (kept for days so a phone can resume after a long break), operators' uploaded
+bundles under ``root/bundles/`` (kept for days, then cleaned), thumbnails under
+``root/thumbs/``, the public re-encodings of published photos under ``root/public/`` and what
+each device has stored (its quota) under ``root/quota/``. An S3-compatible store can implement
+``BlobStore`` the same way (multipart upload for the partials, bucket prefixes for the rest).
+
+What a finished upload is (a photo that passed the pipeline's checks, or an operator's
+bundle) is decided by the caller's ``check`` (sync.server.blob_policy); a refused upload is
+dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -42,19 +48,35 @@ class BlobStore(Protocol):
         """Append ``data`` at ``offset`` (raises OffsetMismatch); returns the new offset."""
         ...
 
-    def finish(self, sha256: str) -> None:
-        """Verify the whole hash (raises HashMismatch) and make the blob readable."""
+    def finish(self, sha256: str, check: Callable[[bytes], str] | None = None) -> str:
+        """Verify the whole hash (raises HashMismatch), ask ``check`` what the bytes are
+        ("photo" or "bundle"; it raises to refuse, and the partial is dropped) and make the
+        blob readable there. Returns the area."""
         ...
 
     def open(self, sha256: str) -> BinaryIO: ...
 
+    def has_bundle(self, sha256: str) -> bool: ...
+
+    def open_bundle(self, sha256: str) -> BinaryIO: ...
+
     def delete_partial(self, sha256: str) -> None: ...
 
     def thumbnail(self, sha256: str) -> bytes | None:
-        """A small JPEG of an image blob, or None when the blob is not an image."""
+        """A small JPEG of a photo, or None when the blob is not one."""
         ...
 
+    def public_image(self, sha256: str) -> bytes | None:
+        """The photo rebuilt from its pixels (no metadata), or None when it is not one."""
+        ...
+
+    def usage(self, device: str) -> int: ...
+
+    def charge(self, device: str, sha256: str, size: int) -> None: ...
+
     def cleanup_partials(self, older_than_days: float) -> int: ...
+
+    def cleanup_bundles(self, older_than_days: float) -> int: ...
 
 
 class FsBlobStore:
@@ -64,7 +86,10 @@ class FsBlobStore:
         self.root = Path(root)
         self.partial = self.root / "partial"
         self.thumbs = self.root / "thumbs"
-        for d in (self.root, self.partial, self.thumbs):
+        self.bundles = self.root / "bundles"
+        self.public = self.root / "public"
+        self.quota = self.root / "quota"
+        for d in (self.root, self.partial, self.thumbs, self.bundles, self.public, self.quota):
             d.mkdir(parents=True, exist_ok=True)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -103,40 +128,73 @@ class FsBlobStore:
                 os.fsync(f.fileno())
             return held + len(data)
 
-    def finish(self, sha256: str) -> None:
+    def finish(self, sha256: str, check: Callable[[bytes], str] | None = None) -> str:
         with self._lock(sha256):
             part, size = self._part(sha256)
-            h = hashlib.sha256()
-            with open(part, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            if h.hexdigest() != sha256:
-                part.unlink(missing_ok=True)
-                size.unlink(missing_ok=True)
+            data = part.read_bytes()  # bounded by the upload limits; the check needs the bytes
+            if hashlib.sha256(data).hexdigest() != sha256:
+                self.delete_partial(sha256)
                 raise HashMismatch(sha256)
-            dest = self._path(sha256)
+            try:
+                area = check(data) if check else "photo"
+            except Exception:
+                self.delete_partial(sha256)
+                raise
+            dest = self.bundles / sha256 if area == "bundle" else self._path(sha256)
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, dest)
             size.unlink(missing_ok=True)
+            return area
 
     def open(self, sha256: str) -> BinaryIO:
         return open(self._path(sha256), "rb")
+
+    def has_bundle(self, sha256: str) -> bool:
+        return (self.bundles / sha256).is_file()
+
+    def open_bundle(self, sha256: str) -> BinaryIO:
+        return open(self.bundles / sha256, "rb")
 
     def delete_partial(self, sha256: str) -> None:
         for p in self._part(sha256):
             p.unlink(missing_ok=True)
 
     def thumbnail(self, sha256: str) -> bytes | None:
-        cached = self.thumbs / f"{sha256}.jpg"
+        return self._derived(self.thumbs / f"{sha256}.jpg", sha256, make_thumbnail)
+
+    def public_image(self, sha256: str) -> bytes | None:
+        return self._derived(self.public / f"{sha256}.jpg", sha256, make_public_image)
+
+    def _derived(self, cached: Path, sha256: str, make: Callable[[bytes], bytes | None]) -> bytes | None:
+        """A cached derivative of a photo. A blob that gives none is remembered (``.none``),
+        so a broken or hostile file is decoded once, not on every request."""
         if cached.exists():
             return cached.read_bytes()
-        data = make_thumbnail(self._path(sha256).read_bytes())
-        if data is None:
+        refused = cached.with_suffix(".none")
+        if refused.exists() or not self.has(sha256):
             return None
+        data = make(self._path(sha256).read_bytes())
         tmp = cached.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
+        tmp.write_bytes(data if data is not None else b"")
+        os.replace(tmp, cached if data is not None else refused)
         return data
+
+    def _quota_file(self, device: str) -> Path:
+        return self.quota / hashlib.sha256(device.encode("utf-8")).hexdigest()
+
+    def usage(self, device: str) -> int:
+        """Bytes of photos this device has stored here (each photo counted once)."""
+        try:
+            words = self._quota_file(device).read_text().split()
+        except OSError:
+            return 0
+        sizes = dict(zip(words[::2], words[1::2], strict=False))
+        return sum(int(n) for n in sizes.values() if n.isdigit())
+
+    def charge(self, device: str, sha256: str, size: int) -> None:
+        """Count a stored photo against the device's quota (one appended line per photo)."""
+        with self._guard, open(self._quota_file(device), "a") as f:
+            f.write(f"{sha256} {int(size)}\n")
 
     def cleanup_partials(self, older_than_days: float) -> int:
         """Drop uploads untouched for that many days; returns how many were dropped."""
@@ -148,6 +206,19 @@ class FsBlobStore:
                 dropped += 1
         return dropped
 
+    def cleanup_bundles(self, older_than_days: float) -> int:
+        """Drop uploaded bundle files older than that many days; returns how many."""
+        cutoff = time.time() - older_than_days * 86400
+        dropped = 0
+        for f in self.bundles.iterdir():
+            try:
+                if f.stat().st_mtime < cutoff:
+                    f.unlink()
+                    dropped += 1
+            except FileNotFoundError:
+                pass  # another process cleaned it first
+        return dropped
+
     def iter_blobs(self) -> Iterator[str]:
         for p in self.root.glob("??/*"):
             if is_sha256(p.name):
@@ -156,10 +227,21 @@ class FsBlobStore:
 
 def make_thumbnail(data: bytes) -> bytes | None:
     """The shared photo pipeline's thumbnail (sync.photos, as on the device); None for
-    anything not an image."""
+    anything not an image or larger than a stored photo (checked before decoding)."""
+    from sync.photos import STORED_MAX_PIXELS
     from sync.photos import make_thumbnail as shared  # Pillow: loaded only for thumbnails
 
     try:
-        return shared(data)
+        return shared(data, max_pixels=STORED_MAX_PIXELS)
     except Exception:  # noqa: BLE001 - not an image, truncated, bomb: no thumbnail, never a 500
+        return None
+
+
+def make_public_image(data: bytes) -> bytes | None:
+    """The photo rebuilt from its pixels by the pipeline (no metadata survives), or None."""
+    from sync.photos import public_jpeg
+
+    try:
+        return public_jpeg(data)
+    except Exception:  # noqa: BLE001 - whatever it is, it is not shown to the public
         return None

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sync.cli_numbers import Number
 from sync.i18n import t
 from sync.server import db, store
 from sync.server.errors import ServerError
@@ -60,9 +61,12 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
     migrate_only: Annotated[bool, typer.Option("--migrate-only", help="apply migrations and exit")] = False,
-    max_inflight: Annotated[int, typer.Option(help="requests in flight before 429", min=1)] = 64,
+    max_inflight: Annotated[int, typer.Option(help="requests in flight before 429", min=1, max=100_000)] = 64,
     app_url: Annotated[list[str] | None, typer.Option(
         "--app-url", help="an app's address for the front page: NAME=URL or URL (repeat)")] = None,
+    blob_quota_mb: Annotated[float, typer.Option(
+        "--blob-quota-mb", help="photo storage per device, MB (0: no limit)", parser=Number(0, 10_000_000),
+    )] = 2048,
 ) -> None:
     """运行服务器 Run the server (migrations are applied on start)."""
     import uvicorn
@@ -77,7 +81,9 @@ def serve(
             db.migrate(db.make_engine(db_url(data, url)))
             typer.echo(t("server.cli.migrated"))
             return
-        app = open_server(db_url(data, url), blobs or data / "blobs", Limits(max_inflight=max_inflight))
+        quota = int(blob_quota_mb * 1024 * 1024) or None
+        limits = Limits(max_inflight=max_inflight, blob_quota_bytes=quota)
+        app = open_server(db_url(data, url), blobs or data / "blobs", limits)
         app.state.app_links = [parse_app_link(u) for u in app_url or []]
     except ServerError as exc:
         _fail(exc.message())
@@ -198,7 +204,8 @@ def list_users(ctx: typer.Context) -> None:
 def enroll(
     ctx: typer.Context,
     user: Annotated[str, typer.Option(help="user name or id")],
-    hours: Annotated[float, typer.Option(help="hours the code stays valid")] = 24.0,
+    hours: Annotated[float, typer.Option(help="hours the code stays valid (at most 30 days)",
+                                         parser=Number(0, 720, min_open=True))] = 24.0,
 ) -> None:
     """生成一次性注册码 Print a one-time enrollment code for a user's device."""
     device_id, code = ctx.obj.run(store.create_enrollment, user, hours)
@@ -283,14 +290,20 @@ def import_households(
 @admin_app.command("cleanup-partials")
 def cleanup_partials(
     ctx: typer.Context,
-    days: Annotated[float, typer.Option(help="drop partial uploads untouched this many days", min=0)] = 7.0,
+    days: Annotated[float, typer.Option(help="drop partial uploads untouched this many days",
+                                        parser=Number(0, 3650))] = 7.0,
+    bundle_days: Annotated[float, typer.Option("--bundle-days", help="drop uploaded bundle files older than this",
+                                               parser=Number(0, 3650))] = 7.0,
     blobs: Annotated[Path | None, typer.Option("--blobs", help="blob folder (default DATA/blobs)")] = None,
 ) -> None:
-    """清理过期的未完成上传 Drop partial photo uploads untouched for DAYS days."""
+    """清理过期的未完成上传和同步包 Drop partial uploads untouched for DAYS days and uploaded bundles
+    older than BUNDLE-DAYS days."""
     from sync.server.blobs import FsBlobStore
 
-    n = FsBlobStore(blobs or ctx.obj.data / "blobs").cleanup_partials(days)
+    store_ = FsBlobStore(blobs or ctx.obj.data / "blobs")
+    n = store_.cleanup_partials(days)
     typer.echo(t("server.cli.cleaned", n=n, days=days))
+    typer.echo(t("server.cli.cleaned_bundles", n=store_.cleanup_bundles(bundle_days), days=bundle_days))
 
 
 @admin_app.command("status")

@@ -397,6 +397,7 @@ def apply_changes(
     """
     from sync.merge import apply_change
     from sync.server.authz import BatchAuthz
+    from sync.server.publish_guard import publish_refusal
 
     now = now_ms() if now is None else now
     dicts = [c for c in changes if isinstance(c, dict)]
@@ -449,6 +450,9 @@ def apply_changes(
                 ack["retry"] = True
             return ack
         kind, grid = change["kind"], change["grid"]
+        if leak := publish_refusal(conn, change, current, lang):
+            authz.refused(change)
+            return _refused(cid, "private", leak)
         result = apply_change(current, change)
         row_seq = None
         if result.changed or current is None:

@@ -114,6 +114,9 @@ def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigte
         page = requests.get(walls[0], timeout=10)
         # The seeded township has re-checked issues published with staff's public wording.
         assert page.status_code == 200 and "群众回访表示满意" in page.text
+        from sync.public_guard import care_words
+
+        assert not [w for w in care_words() if w in page.text]  # issue 9 finding 7: no 低保 in public
         # The printed commands run as printed, from another folder.
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()

@@ -134,6 +134,27 @@ def test_pixel_cap_applies_to_real_images_below_pillows_limit(photos_dir: Path) 
     assert photos.process_photo(data, max_pixels=4_000_000).width == 1600  # at the cap: fine
 
 
+@pytest.mark.parametrize(("w", "h"), [(10950, 10950), (7000, 7000), (40000, 1001)])
+def test_png_under_the_pixel_cap_but_over_the_decode_budget_is_refused(w: int, h: int) -> None:
+    """A tiny PNG declaring ~120 MP (under MAX_PIXELS) decodes whole (no JPEG draft): it
+    would take ~700 MB. Refused from its header, by the pipeline and the thumbnailer."""
+    assert w * h <= photos.MAX_PIXELS and w * h > photos.MAX_DECODE_PIXELS
+    for make in (photos.process_photo, photos.make_thumbnail):
+        with pytest.raises(photos.PhotoError) as info:
+            make(png_bomb(w, h))
+        assert info.value.code == "bomb"
+
+
+def test_large_phone_jpeg_is_still_taken() -> None:
+    """A JPEG decodes at a reduced scale (1/4 here): 108 MP costs ~7 MP, within the budget."""
+    from PIL import Image
+
+    im = Image.new("RGB", (12000, 9000))
+    assert photos._decoded_pixels(im, photos.LONG_EDGE) == 108_000_000  # not a JPEG: whole
+    im.format = "JPEG"
+    assert photos._decoded_pixels(im, photos.LONG_EDGE) == 3000 * 2250 < photos.MAX_DECODE_PIXELS
+
+
 def test_bomb_just_over_the_default_cap_is_refused() -> None:
     # 11000 x 11000 = 121 MP: above our 120 MP cap but below Pillow's own hard limit.
     with pytest.raises(photos.PhotoError) as info:

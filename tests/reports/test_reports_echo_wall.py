@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from reports_factory import Town, cst, march_town
 
-from sync.reports.echo_wall import build_echo_wall, render_html, scrub
+from sync.reports.echo_wall import build_echo_wall, public_id, render_html, scrub
 from sync.reports.model import Dataset
 from sync.reports.pdf import embeddable_font, write_echo_wall_pdf
 from sync.reports.web import make_wall_router
@@ -35,7 +35,9 @@ def wall(town):
 def test_only_published_items_in_public_wording(wall, town):
     ids = town[1]
     # A was published; B was published then unpublished; the rest never were
-    assert [i.issue_id for i in wall.items] == [ids["a"]["id"]]
+    # items carry an opaque public id, never the internal issue id
+    assert [i.public_id for i in wall.items] == [public_id(None, ids["a"]["id"])]
+    assert ids["a"]["id"] not in repr(wall.items)
     it = wall.items[0]
     assert it.title == "3组路灯已修好"
     assert it.category == "道路交通/路灯"
@@ -44,19 +46,19 @@ def test_only_published_items_in_public_wording(wall, town):
     # staff typed the resident's name and phone into the public text: masked
     assert it.reply == "镇村建办已更换路灯两盏，＊＊家门口恢复照明，电话＊＊"
     assert (it.solved, it.satisfied) == ("已解决", "满意")
-    assert it.photos == ("ab" * 32,)
+    assert it.photos == (public_id(None, "ab" * 32),) and wall.photo_sha == {it.photos[0]: "ab" * 32}
     assert wall.heading() == "东风村回音壁"
     assert wall.summary() == "公开事项 1 件，已办结 1 件，居民满意 1 件"
 
 
 def test_html_has_nothing_private_and_is_escaped(wall):
-    page = render_html(wall, photo_url="/wall/v1/photos/{sha256}")
+    page = render_html(wall, photo_url="/wall/v1/photos/{photo}")
     for s in PRIVATE:
         assert s not in page, s
     assert "3组路灯已修好" in page and "居民评价：已解决，满意" in page
     assert "<script" not in page.lower()
     assert "@media print" in page and 'name="viewport"' in page
-    assert f'href="/wall/v1/photos/{"ab" * 32}"' in page
+    assert f'href="/wall/v1/photos/{wall.items[0].photos[0]}"' in page and "ab" * 32 not in page
 
 
 def test_html_escapes_staff_text():
@@ -141,7 +143,7 @@ def test_wall_route(town):
     records = town[0].records
     photos = {"ab" * 32: b"\xff\xd8jpeg-bytes"}
     app = FastAPI()
-    app.include_router(make_wall_router(lambda village: records, photos.get))
+    app.include_router(make_wall_router(lambda village: records, photos.get, key=b"server key"))
     client = TestClient(app)
     r = client.get("/wall/v1")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -149,10 +151,13 @@ def test_wall_route(town):
     for s in PRIVATE:
         assert s not in r.text
     assert "script-src" not in r.headers["content-security-policy"]
-    assert client.get(f"/wall/v1/photos/{'ab' * 32}").content == b"\xff\xd8jpeg-bytes"
-    # a photo not on this wall, another village, a bad id: not found, nothing else said
-    assert client.get(f"/wall/v1/photos/{'cd' * 32}").status_code == 404
-    assert client.get(f"/wall/v2/photos/{'ab' * 32}").status_code == 404
+    photo = public_id(b"server key", "ab" * 32)
+    assert f"/wall/v1/photos/{photo}" in r.text and "ab" * 32 not in r.text
+    assert client.get(f"/wall/v1/photos/{photo}").content == b"\xff\xd8jpeg-bytes"
+    # the internal hash, a photo not on this wall, another village, a bad id: not found
+    assert client.get(f"/wall/v1/photos/{'ab' * 32}").status_code == 404
+    assert client.get(f"/wall/v1/photos/{public_id(b'server key', 'cd' * 32)}").status_code == 404
+    assert client.get(f"/wall/v2/photos/{photo}").status_code == 404
     nf = client.get("/wall/nope")
     assert nf.status_code == 404 and "没有找到这个回音壁" in nf.text
     assert client.get("/wall/%3Cscript%3E").status_code == 404
@@ -191,3 +196,19 @@ def test_page_and_pdf_show_the_same_items(tmp_path):
         assert v in flat
     assert "内部答复" not in page and "内部答复" not in flat
     assert flat.count("已回访") == 2 and "已派单" in flat  # the "not solved" one went back to the unit
+
+
+def test_wording_published_before_the_guard_is_masked_or_withheld():
+    """Data published before the server's guard (or by hand): the page masks what it can
+    and withholds what it cannot; a category naming a care tag shows only its parent."""
+    town = Town()
+    town.records.append({"id": "c-allow", "kind": "category", "grid": None,
+                         "fields": {"name": "低保救助", "parent": "c-env"}, "stamps": {}})
+    town.household("g2", "王秀英", "东风村5组8号", members=["欧阳明月"])  # another grid, same village
+    iss = town.issue("g1", "x", cst(2026, 3, 2), category="c-allow")
+    town.event(iss, "publish", cst(2026, 3, 3), public_title="独居老人家门口的路灯",
+               public_text="欧 阳 明 月反映的问题已解决，电话一三八一二三四五六七八")
+    page = render_html(build_echo_wall(Dataset.from_records(town.records), "v1"))
+    for leak in ("独居", "欧", "一三八", "低保", "王秀英"):
+        assert leak not in page, leak
+    assert "公开说明正在更新" in page and "环境卫生" in page

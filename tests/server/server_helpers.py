@@ -227,3 +227,16 @@ def event(dev: Device, issue_rec: dict, etype: str, data: dict | None = None) ->
 
 def edit(dev: Device, record: dict, **fields: Any) -> dict:
     return edit_change(record, fields, dev.clock, dev.user_id)
+
+
+def photo_blob(size: int = 2000) -> bytes:
+    """``size`` bytes the server accepts as a photo (it stores only JPEGs the pipeline could
+    have made): a tiny JPEG, unique per call, padded with random bytes after its end marker."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (8, 8), os.urandom(8 * 8 * 3)).save(buf, "JPEG", quality=90)
+    head = buf.getvalue()
+    return head + os.urandom(max(0, size - len(head)))

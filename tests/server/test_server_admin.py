@@ -14,7 +14,7 @@ import requests
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from openpyxl import Workbook
-from server_helpers import free_port
+from server_helpers import free_port, photo_blob
 from typer.testing import CliRunner, Result
 
 from sync.server import db, store
@@ -175,7 +175,7 @@ def test_gridwall_server_process_end_to_end(db_url: str, tmp_path: Path) -> None
 
         clock = HybridClock(en["device_id"])
         hh, ch = new_record("household", grid["id"], {"village": village, "address": "1号", "head": "甲"}, clock, en["user"]["id"])
-        photo = b"\xff\xd8 not really a jpeg but bytes"
+        photo = photo_blob()
         sha = hashlib.sha256(photo).hexdigest()
         pfields = {"sha256": sha, "size": len(photo), "width": 1, "height": 1, "attached_to": {"kind": "household", "id": hh["id"]}}
         _, pch = new_record("photo", grid["id"], pfields, clock, en["user"]["id"])

@@ -4,6 +4,7 @@ router mounted, an organisation and enrolled devices driven by the real sync eng
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from sync.client.replica import MemoryReplica
 from sync.server import store
 from sync.server.api import Limits, open_server
 from sync.server.blobs import FsBlobStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+from server_helpers import photo_blob  # noqa: E402,F401 - one helper for both test folders
 
 
 def free_port() -> int:

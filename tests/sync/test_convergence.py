@@ -5,13 +5,12 @@ server; afterwards every replica holds the identical state, nothing lost, nothin
 from __future__ import annotations
 
 import itertools
-import os
 import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from realserver import RealServer, enroll_user, new_team
+from realserver import RealServer, enroll_user, new_team, photo_blob
 from sqlalchemy import text
 
 from sync.client.engine import SyncEngine
@@ -72,7 +71,7 @@ def test_devices_and_staff_converge_under_faults(real, ops, seed):
                 except ValidationError:
                     pass
             elif op == "photo":
-                data = os.urandom(rng.randint(100, 20_000))
+                data = photo_blob(rng.randint(100, 20_000))
                 sha = rep.add_photo(data)
                 c = rep.create("photo", grid, {"sha256": sha, "size": len(data), "width": 4, "height": 3,
                                                "attached_to": {"kind": "household", "id": known[n % len(known)]}})

@@ -10,6 +10,7 @@ import time
 
 import pytest
 import requests
+from realserver import photo_blob
 
 from sync.client.engine import SyncEngine, enroll, sync_status
 from sync.client.faultproxy import Fault, Link
@@ -159,7 +160,7 @@ def test_photo_upload_resumes_after_cuts_at_random_offsets(real, engine_for, pro
 
     monkeypatch.setattr(FsBlobStore, "write_chunk", counting)
     rep, en = real.device("w1")
-    data = os.urandom(300 * 1024)
+    data = photo_blob(300 * 1024)
     sha = rep.add_photo(data)
     chunk = 32 * 1024
     p = proxy_for(real.port, seed=11)
@@ -183,7 +184,7 @@ def test_photos_download_for_pulled_records(real, engine_for):
     a, ea = real.device("w1")
     b, eb = real.device("w2")
     h = real.household(a)
-    data = os.urandom(5000)
+    data = photo_blob(5000)
     sha = a.add_photo(data)
     a.create("photo", real.org.grid, {"sha256": sha, "size": len(data), "width": 4, "height": 3,
                                      "attached_to": {"kind": "household", "id": h["id"]}})
@@ -200,7 +201,7 @@ def test_status_is_truthful(real, engine_for):
     h = real.household(rep)
     e.sync_once()
     assert e.status().state == "synced" and e.status().message == "全部已同步"
-    data = os.urandom(100)
+    data = photo_blob(100)
     sha = rep.add_photo(data)
     assert e.status().state == "pending"
     rep.create("photo", real.org.grid, {"sha256": sha, "size": 100, "width": 1, "height": 1,
@@ -316,7 +317,7 @@ def test_progress_reports_records_photos_and_bytes(real, engine_for):
     rep, en = real.device("w1")
     seen = []
     _make(real, rep, 12)
-    rep.add_photo(os.urandom(50_000))
+    rep.add_photo(photo_blob(50_000))
     e = engine_for(rep, real.url, token=en.token, batch_size=5, adaptive=False, chunk_size=16 * 1024,
                    on_progress=lambda p: seen.append((p.phase, p.records_sent, p.photos_sent, p.bytes_sent + p.bytes_received)))
     assert e.sync_once().ok

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from realserver import RealServer
+from realserver import RealServer, photo_blob
 from sqlalchemy import text
 
 from app.store import Store
@@ -30,7 +30,7 @@ def _add(store: Store, real: RealServer, user: str, n: int, made: list[str], rng
         store.save(change)
         made.append(change["change_id"])
         if rng.random() < 0.2:
-            data = os.urandom(rng.randint(5_000, 30_000))
+            data = photo_blob(rng.randint(5_000, 30_000))
             import hashlib
 
             sha = hashlib.sha256(data).hexdigest()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import time
 
 import pytest
+from realserver import photo_blob
 
 from sync.client.faultproxy import Fault
 from sync.records import RECORD_KINDS
@@ -35,7 +35,7 @@ def test_enroll_push_pull_idle(real, engine_for):
 def test_lost_response_after_commit_for_every_request_kind(real, engine_for, proxy_for, kind):
     a, en = real.device("w1")
     h = real.household(a)
-    data = os.urandom(70_000)
+    data = photo_blob(70_000)
     sha = a.add_photo(data)
     a.create("photo", real.org.grid, {"sha256": sha, "size": len(data), "width": 10, "height": 10,
                                      "attached_to": {"kind": "household", "id": h["id"]}})
@@ -53,7 +53,7 @@ def test_lost_response_after_commit_for_every_request_kind(real, engine_for, pro
 
 def test_photo_upload_cut_at_random_offsets_resumes(real, engine_for, proxy_for):
     a, en = real.device("w1")
-    data = os.urandom(300 * 1024)
+    data = photo_blob(300 * 1024)
     sha = a.add_photo(data)
     p = proxy_for(real.port, seed=5)
     rng = random.Random(5)
@@ -126,7 +126,7 @@ def test_tinydb_store_gets_photos_and_then_idles_in_one_request(real, engine_for
 
     a, ea = real.device("w1")
     h = real.household(a)
-    data = os.urandom(40_000)
+    data = photo_blob(40_000)
     sha = a.add_photo(data)
     a.create("photo", real.org.grid, {"sha256": sha, "size": len(data), "width": 10, "height": 10,
                                      "attached_to": {"kind": "household", "id": h["id"]}})
@@ -146,7 +146,7 @@ def test_tinydb_store_gets_photos_and_then_idles_in_one_request(real, engine_for
 def test_lost_answers_to_the_gets_resume_offset_and_download(real, engine_for, proxy_for):
     a, en = real.device("w1")
     h = real.household(a)
-    data = os.urandom(100_000)
+    data = photo_blob(100_000)
     sha = a.add_photo(data)
     a.create("photo", real.org.grid, {"sha256": sha, "size": len(data), "width": 10, "height": 10,
                                      "attached_to": {"kind": "household", "id": h["id"]}})

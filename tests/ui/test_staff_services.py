@@ -231,6 +231,23 @@ def test_publish_refuses_the_residents_name_and_address(staff):
     assert _state(staff, iid).published
 
 
+def test_publish_uses_the_one_guard_care_tags_numbers_and_the_whole_village(staff):
+    """The curation screen's guard is sync.public_guard, the same the server applies."""
+    from staff_seed import event, issue
+    ids = township(staff)
+    other, errs = staff.save_household({"head": "周德顺", "address": "东风村4组7号",  # not linked
+                                        "village": ids["v-east"]})
+    assert not errs
+    iid = issue(staff, ids["g-east"], "屋顶漏雨", category="infra.other")
+    event(staff, iid, "assign", {"unit": ids["u-water"], "deadline": "2099-01-01"})
+    event(staff, iid, "resolve", {"reply": "已修好"})
+    for text in ("周 德 顺家屋顶已修好", "独居老人家屋顶已修好", "低保户屋顶已修好",
+                 "联系电话一三八一二三四五六七八", "身份证 110105 19900101 123X", "住在十二号"):
+        errs = staff.publish(iid, "屋顶修好了", text)
+        assert set(errs) == {"public_text"} and "公开内容含有居民个人信息" in errs["public_text"], text
+    assert not _state(staff, iid).published
+
+
 def test_metrics_and_csv_ledger_exports(staff):
     import csv
     township(staff)
