@@ -185,7 +185,7 @@ def sync_controls() -> list[ft.Control]:
                               on_click=export, disabled=bool(busy), height=TOUCH, expand=True),
             ft.OutlinedButton(t("ui.syncx.import"), key="sync-import", icon=ft.Icons.FILE_OPEN,
                               on_click=import_return, disabled=bool(busy), height=TOUCH, expand=True),
-        ], wrap=True))
+        ], spacing=8))  # not wrap=True: a wrapping row cannot share out width (a grey box)
         controls.append(row_tile("sync-reenroll", t("ui.syncx.reenroll"), st.get("server_url") or "",
                                  on_click=lambda _: go("/sync/enroll"), leading=ft.Icon(ft.Icons.LINK)))
         for i, path in enumerate(exported):
