@@ -25,6 +25,7 @@ from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_q
 from sync.client.runner import SyncRunner
 from sync.client.transport import SyncError
 from sync.i18n import t
+from sync.records import china_time
 
 log = logging.getLogger(__name__)
 DISMISSED_KEY = "sync.conflicts_done"  # conflict keys a person has dealt with (the log is grow-only)
@@ -269,7 +270,7 @@ class SyncService:
         if en is None:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         folder = Path(self.store.data_dir) / "exports"
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = china_time(time.time() * 1000).strftime("%Y%m%d-%H%M%S")  # China time, as shown
         out = folder / f"gridwall-{en['device_id'][:8]}-{stamp}.gwb"
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from app.services import PhotoRef, ServiceError
 from app.ui.state import AppState, use_app
 from app.ui.widgets import TOUCH, go
 from sync.i18n import t
+from sync.records import FIELDS
 
 
 @dataclass
@@ -34,14 +35,15 @@ class Form:
     done: Callable[[], None]
     photos: list[PhotoRef] = field(default_factory=list)
     set_photos: Callable[[list[PhotoRef]], None] = lambda _p: None
+    kind: str = ""  # the record kind the form makes: its field specs say what is required
 
     def error(self, name: str) -> str | None:
         return self.errors.get(name)
 
 
-def use_form(form_key: str, initial: dict[str, Any],
+def use_form(form_key: str, kind: str, initial: dict[str, Any],
              validate: Callable[[dict[str, Any]], dict[str, str]]) -> Form:
-    """Form state for one screen. ``validate(values) -> {field: message}``."""
+    """Form state for one screen making a ``kind`` record. ``validate(values) -> {field: message}``."""
     state = use_app()
     draft = state.drafts.get(form_key)
     start = draft if draft is not None else {"values": {}, "touched": [], "photos": [], "show_all": False}
@@ -115,7 +117,7 @@ def use_form(form_key: str, initial: dict[str, Any],
                   or k in touched}
     errors = {**errors, **server_errors}
     return Form(form_key, values, errors, show_all, set_field, set_many, fail, done,
-                photos, set_photos)
+                photos, set_photos, kind)
 
 
 def error_banner(form: Form) -> list[ft.Control]:
@@ -134,19 +136,25 @@ def finish_save(state: AppState, form: Form, errors: dict[str, str], saved: str,
         return
     form.done()
     state.data_changed()
-    state.tell(saved)
+    state.tell(saved, route)  # said on the saved record's screen, not on whatever comes next
     go(route)
 
 
+def required_mark(kind: str, name: str) -> str:
+    """" *" after the label of a field the shared model requires, else "": the marker and
+    the validation come from the same field spec."""
+    spec = FIELDS.get(kind, {}).get(name)
+    return " *" if spec is not None and spec.required else ""
+
+
 def text_field(form: Form, name: str, label: str, *, multiline: bool = False,
-               keyboard: ft.KeyboardType | None = None, hint: str | None = None,
-               required: bool = False) -> ft.TextField:
+               keyboard: ft.KeyboardType | None = None, hint: str | None = None) -> ft.TextField:
     def on_change(e: ft.Event[ft.TextField]) -> None:
         form.set(name, e.control.value or "")
 
     value = form.values.get(name)
     return ft.TextField(
-        key=f"f:{name}", label=label + (" *" if required else ""), value="" if value is None else str(value),
+        key=f"f:{name}", label=label + required_mark(form.kind, name), value="" if value is None else str(value),
         error=form.error(name), multiline=multiline, min_lines=3 if multiline else None,
         max_lines=6 if multiline else 1, keyboard_type=keyboard, hint_text=hint,
         on_change=on_change, text_size=16,
@@ -192,9 +200,10 @@ def label_text(text: str) -> ft.Control:
 
 
 @ft.component
-def HouseholdPicker(selected: str | None, on_pick: Callable[[str | None], None],
+def HouseholdPicker(kind: str, selected: str | None, on_pick: Callable[[str | None], None],
                     error: str | None = None) -> ft.Control:
-    """Search and pick a household (name, address, phone or pinyin initials)."""
+    """Search and pick the household of a ``kind`` record (name, address, phone or pinyin
+    initials); marked required when that kind's household field is."""
     state = use_app()
     svc = state.services
     query, set_query = ft.use_state("")
@@ -207,7 +216,7 @@ def HouseholdPicker(selected: str | None, on_pick: Callable[[str | None], None],
         ])
     rows = svc.households(query=query, limit=6) if query.strip() else []
     controls: list[ft.Control] = [ft.TextField(
-        key="household-search", label=t("ui.visit.household") + " *", prefix_icon=ft.Icons.SEARCH,
+        key="household-search", label=t(f"ui.{kind}.household") + required_mark(kind, "household"), prefix_icon=ft.Icons.SEARCH,
         hint_text=t("ui.household.search_hint"), value=query, error=error,
         on_change=lambda e: set_query(e.control.value or ""),
     )]

@@ -7,6 +7,7 @@ typing into a form must not re-render the whole app.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,8 @@ class AppState:
     lang: str = "zh"
     version: int = 0
     notice: str = ""
+    notice_route: str = ""  # the screen the notice is about: shown there only
+    notice_at: float = 0.0  # time.monotonic() when told
     dialog: str | None = None  # "leave" or "photo:<sha256>": shown by the top view's DialogHost
     drafts: Drafts = field(default_factory=Drafts)
     guard: LeaveGuard = field(default_factory=LeaveGuard)
@@ -65,9 +68,18 @@ class AppState:
         self.services.set_language(lang)
         self.lang = lang
 
-    def tell(self, text: str) -> None:
-        """A short message for the user (shown as a snack bar)."""
+    def tell(self, text: str, route: str | None = None) -> None:
+        """A short message about the screen at ``route`` (default: the one on top now), shown
+        as a banner on that screen only, for a few seconds: a message never lands on a
+        screen it is not about."""
+        self.notice_route = route_path(ft.context.page.route if route is None else route)
+        self.notice_at = time.monotonic()
         self.notice = text
+
+
+def route_path(route: str) -> str:
+    """``/visits/x?y`` -> ``/visits/x``; ``""`` -> ``/``."""
+    return route.split("?", 1)[0].rstrip("/") or "/"
 
 
 AppCtx = ft.create_context(None)

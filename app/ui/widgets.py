@@ -6,12 +6,13 @@ Phone first: one column, 56 px touch targets, bottom navigation on the five tabs
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 
-from app.ui.state import use_app
+from app.ui.state import route_path, use_app
 from sync.i18n import t
 
 # (route, catalog key, icon, selected icon); 设置 is reached from the app bar of every tab.
@@ -125,8 +126,8 @@ def DialogHost() -> ft.Control:
     """Shows ``state.dialog`` (declaratively, ``use_dialog``) from the view on top only."""
     state = use_app()
     page = ft.context.page
-    here = ft.use_view_path() or "/"
-    on_top = here == (page.route.split("?", 1)[0].rstrip("/") or "/")
+    here = route_path(ft.use_view_path() or "/")
+    on_top = here == route_path(page.route)
     active = state.dialog if on_top else None
     guard = state.guard
 
@@ -169,9 +170,10 @@ def DialogHost() -> ft.Control:
     dialog = ft.use_memo(build, [active])
     ft.use_dialog(dialog)
 
-    # Short messages ("saved") show as a banner at the top of the view for a few seconds:
-    # part of the view tree, so nothing to open or dismiss on the client.
-    notice = state.notice if on_top else ""
+    # Short messages ("saved") show as a banner at the top of the view they are about, for a
+    # few seconds: part of the view tree, so nothing to open or dismiss on the client.
+    fresh = time.monotonic() - state.notice_at < NOTICE_SECONDS
+    notice = state.notice if on_top and fresh and state.notice_route == here else ""
 
     async def fade() -> None:
         if notice:

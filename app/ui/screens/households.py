@@ -160,7 +160,7 @@ def HouseholdForm() -> ft.View:
         fields.setdefault("village", svc.profile.get("village_id", "village"))
         return svc.validate("household", fields)
 
-    form = use_form(form_key, initial, validate)
+    form = use_form(form_key, "household", initial, validate)
 
     def save(_: Any) -> None:
         new_id, errors = svc.save_household(_to_fields(form.values), hid)
@@ -168,8 +168,8 @@ def HouseholdForm() -> ft.View:
 
     controls: list[ft.Control] = [
         *error_banner(form),
-        text_field(form, "head", t("ui.household.head"), required=True),
-        text_field(form, "address", t("ui.household.address"), required=True),
+        text_field(form, "head", t("ui.household.head")),
+        text_field(form, "address", t("ui.household.address")),
         text_field(form, "phone", t("ui.household.phone"), keyboard=ft.KeyboardType.PHONE),
         text_field(form, "member_count", t("ui.household.member_count"), keyboard=ft.KeyboardType.NUMBER),
         label_text(t("ui.household.tags")),

@@ -96,7 +96,7 @@ def IssueForm() -> ft.View:
     def validate(values: dict[str, Any]) -> dict[str, str]:
         return svc.validate("issue", {**_issue_fields(values), "reporter": svc.user_id})
 
-    form = use_form("issue:new", initial, validate)
+    form = use_form("issue:new", "issue", initial, validate)
     tree = svc.categories()
     top = form.values.get("top_category")
 
@@ -111,15 +111,19 @@ def IssueForm() -> ft.View:
         *error_banner(form),
         choice_chips("kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
                      form.values.get("issue_kind"), lambda v: form.set("issue_kind", v)),
-        text_field(form, "title", t("ui.issue.title_field"), required=True),
+        text_field(form, "title", t("ui.issue.title_field")),
         text_field(form, "description", t("ui.issue.description"), multiline=True),
         label_text(t("ui.issue.category")),
         choice_chips("cat", [(c["id"], c["name"]) for c in tree], top, pick_top, allow_none=True,
                      error=form.error("category")),
     ]
+    other = tree[-1]["name"] if tree else ""  # the tree always ends with 其他
     for c in tree:
-        if c["id"] == top and c["children"]:
-            controls.append(choice_chips("subcat", [(s["id"], s["name"]) for s in c["children"]],
+        # A category picked with no child already means 其他 within it: a child 其他 would be
+        # a second 其他 chip on the screen saying the same thing.
+        kids = [s for s in c["children"] if s["name"] != other]
+        if c["id"] == top and kids:
+            controls.append(choice_chips("subcat", [(s["id"], s["name"]) for s in kids],
                                          form.values.get("category"),
                                          lambda v, c=c: form.set("category", v or c["id"]), allow_none=True))
     controls += [
@@ -129,8 +133,7 @@ def IssueForm() -> ft.View:
         label_text(t("ui.issue.urgency")),
         choice_chips("urgency", svc.choices("urgency"), form.values.get("urgency"),
                      lambda v: form.set("urgency", v), error=form.error("urgency")),
-        label_text(t("ui.issue.household_optional")),
-        HouseholdPicker(form.values.get("household"), lambda h: form.set("household", h),
+        HouseholdPicker("issue", form.values.get("household"), lambda h: form.set("household", h),
                         form.error("household")),
         label_text(t("ui.issue.visibility")),
         choice_chips("visibility", svc.choices("reporter_visibility"),

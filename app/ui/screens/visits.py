@@ -14,6 +14,7 @@ from app.ui.forms import (
     error_banner,
     finish_save,
     label_text,
+    required_mark,
     text_field,
     thumbs,
     use_form,
@@ -94,7 +95,7 @@ def VisitForm() -> ft.View:
                 errors[f"demand{i}.title"] = t("ui.visit.demand_title_needed")
         return errors
 
-    form = use_form("visit:new", initial, validate)
+    form = use_form("visit:new", "visit", initial, validate)
 
     def save(_: Any) -> None:
         demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
@@ -102,7 +103,7 @@ def VisitForm() -> ft.View:
                     "issue_kind": d.get("issue_kind") or "problem"}
                    for d in form.values.get("demands") or []]
         vid, errors = svc.save_visit(_visit_fields(form.values), demands, form.photos)
-        finish_save(state, form, errors, t("ui.visit.saved", n=len(demands)), f"/visits/{vid}")
+        finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
 
@@ -130,7 +131,7 @@ def VisitForm() -> ft.View:
 
     controls: list[ft.Control] = [
         *error_banner(form),
-        HouseholdPicker(form.values.get("household"), lambda h: form.set("household", h),
+        HouseholdPicker("visit", form.values.get("household"), lambda h: form.set("household", h),
                         form.error("household")),
         label_text(t("ui.visit.kind")),
         choice_chips("visit-kind", [(k, t(f"ui.visit.kind.{k}")) for k, _ in svc.choices("visit_kind")],
@@ -148,7 +149,8 @@ def VisitForm() -> ft.View:
                                   on_click=remove_demand(i))]),
             choice_chips(f"d{i}-kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
                          d.get("issue_kind") or "problem", pick_demand(i, "issue_kind")),
-            ft.TextField(key=f"d{i}:title", label=t("ui.issue.title_field") + " *", value=d.get("title", ""),
+            ft.TextField(key=f"d{i}:title", label=t("ui.issue.title_field") + required_mark("issue", "title"),
+                         value=d.get("title", ""),
                          on_change=set_demand(i, "title"), error=_demand_error(form.errors, i, "title")),
             ft.TextField(key=f"d{i}:description", label=t("ui.issue.description"),
                          value=d.get("description", ""), multiline=True, min_lines=2,
@@ -162,6 +164,13 @@ def VisitForm() -> ft.View:
     bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
                              height=TOUCH, expand=True)
     return detail_view(t("ui.visit.new"), controls, bottom=ft.Row([bottom]))
+
+
+def _saved_text(svc: Any, vid: str | None) -> str:
+    """What was saved, counted from the store: the new issues only when there are some."""
+    v = svc.visit(vid) if vid else None
+    n = len(v["demands"]) if v else 0
+    return t("ui.visit.saved_issues", n=n) if n else t("ui.visit.saved")
 
 
 def _visit_fields(values: dict[str, Any]) -> dict[str, Any]:
