@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import flet as ft
 
 from app.services import PhotoRef, ServiceError
 from app.ui.state import AppState, use_app
-from app.ui.widgets import TOUCH, go
+from app.ui.widgets import TAP, TOUCH, chip, go
 from sync.i18n import t
 from sync.records import FIELDS
 
@@ -170,8 +171,7 @@ def choice_chips(key: str, options: list[tuple[str, str]], selected: str | None,
             on_pick(None if (allow_none and value == selected) else value)
         return h
 
-    chips = [ft.Chip(label=ft.Text(label), key=f"{key}:{value}", selected=value == selected,
-                     on_click=handler(value), height=44) for value, label in options]
+    chips = [chip(label, f"{key}:{value}", value == selected, handler(value)) for value, label in options]
     col: list[ft.Control] = [ft.Row(chips, wrap=True, spacing=6, run_spacing=6)]
     if error:
         col.append(ft.Text(error, color=ft.Colors.ERROR, size=12, key=f"{key}-error"))
@@ -190,8 +190,7 @@ def multi_chips(key: str, options: list[str], selected: list[str],
             on_change([o for o in options if o in cur])
         return h
 
-    return ft.Row([ft.Chip(label=ft.Text(o), key=f"{key}:{o}", selected=o in selected,
-                           on_click=handler(o), height=44) for o in options],
+    return ft.Row([chip(o, f"{key}:{o}", o in selected, handler(o)) for o in options],
                   wrap=True, spacing=6, run_spacing=6)
 
 
@@ -212,7 +211,8 @@ def HouseholdPicker(kind: str, selected: str | None, on_pick: Callable[[str | No
         return ft.Row([
             ft.Icon(ft.Icons.HOME_WORK),
             ft.Text(label, key="picked-household", expand=True, size=16),
-            ft.TextButton(t("ui.form.change"), key="household-change", on_click=lambda _: on_pick(None)),
+            ft.TextButton(t("ui.form.change"), key="household-change", on_click=lambda _: on_pick(None),
+                          height=TAP),
         ])
     rows = svc.households(query=query, limit=6) if query.strip() else []
     controls: list[ft.Control] = [ft.TextField(
@@ -226,7 +226,7 @@ def HouseholdPicker(kind: str, selected: str | None, on_pick: Callable[[str | No
                                     on_click=lambda _, i=r["id"]: on_pick(i)))
     if query.strip() and not rows:
         controls.append(ft.Text(t("ui.household.none_found"), key="household-none"))
-    return ft.Column(controls, spacing=4)
+    return ft.Column(controls, spacing=4, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
 
 async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[PhotoRef], list[str]]:
@@ -260,6 +260,17 @@ async def picked_bytes(page: ft.Page, picker: ft.FilePicker, svc: Any,
     if all(f.path for f in files):
         return [(f.name, await asyncio.to_thread(read_bytes, f.path)) for f in files]
     return await _upload(page, picker, svc, files)
+
+
+async def download(picker: ft.FilePicker, path: str | Path) -> bool:
+    """In a browser, hand a file the app wrote (on the machine serving it) to the browser as
+    a download; False when it cannot be read. The path itself means nothing to the person
+    at the browser, so callers show the file name, not the path."""
+    data = await asyncio.to_thread(read_bytes, str(path))
+    if data is None:
+        return False
+    await picker.save_file(file_name=Path(path).name, src_bytes=data)
+    return True
 
 
 def read_bytes(path: str) -> bytes | None:
@@ -368,7 +379,7 @@ def PhotoStrip(photos: list[PhotoRef], on_change: Callable[[list[PhotoRef]], Non
                          key=f"{key_prefix}-thumb:{i}", on_click=show(p), border_radius=8,
                          clip_behavior=ft.ClipBehavior.HARD_EDGE, tooltip=t("ui.photo.n", n=i + 1)),
             ft.TextButton(t("ui.photo.remove_n", n=i + 1), key=f"{key_prefix}-remove:{i}",
-                          icon=ft.Icons.CLOSE, on_click=remove(i), height=40),
+                          icon=ft.Icons.CLOSE, on_click=remove(i), height=TAP),
         ], spacing=0, horizontal_alignment=ft.CrossAxisAlignment.CENTER, width=110))
     tiles.append(ft.OutlinedButton(
         t("ui.photo.adding") if busy else t("ui.photo.add"), key=f"{key_prefix}-add",

@@ -63,10 +63,14 @@ class AppState:
         """Something was saved: screens that list data read it again."""
         self.version += 1
 
-    def set_lang(self, lang: str) -> None:
+    def set_lang(self, lang: str, page: ft.Page | None = None) -> None:
+        """Switch the language of the catalog and, given the page, of Flutter's own words
+        (screen-reader labels such as "Tab 1 of 5", date pickers, tooltips)."""
         set_language(lang)
         self.services.set_language(lang)
         self.lang = lang
+        if page is not None:
+            page.locale_configuration = locale_configuration(lang)
 
     def tell(self, text: str, route: str | None = None) -> None:
         """A short message about the screen at ``route`` (default: the one on top now), shown
@@ -75,6 +79,15 @@ class AppState:
         self.notice_route = route_path(ft.context.page.route if route is None else route)
         self.notice_at = time.monotonic()
         self.notice = text
+
+
+# Flutter's locale for each catalog language.
+LOCALES = {"zh": ft.Locale("zh", "CN"), "en": ft.Locale("en", "US")}
+
+
+def locale_configuration(lang: str) -> ft.LocaleConfiguration:
+    return ft.LocaleConfiguration(supported_locales=list(LOCALES.values()),
+                                  current_locale=LOCALES.get(lang, LOCALES["zh"]))
 
 
 def route_path(route: str) -> str:

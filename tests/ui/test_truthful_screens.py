@@ -110,3 +110,47 @@ def test_times_shown_are_china_time_whatever_the_machines_zone(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_flutter_locale_follows_the_language_setting(run_app, services):
+    """Flutter's own words (screen-reader "Tab 1 of 5", pickers) come from the page locale."""
+
+    async def scenario(h: Harness) -> None:
+        cfg = h.page.locale_configuration
+        assert cfg is not None and cfg.current_locale.language_code == "zh"
+        assert cfg.current_locale in cfg.supported_locales
+        await h.go("/settings")
+        await h.tap("lang:en")
+        assert h.page.locale_configuration.current_locale.language_code == "en"
+        await h.tap("lang:zh")
+        assert h.page.locale_configuration.current_locale.language_code == "zh"
+
+    run_app(scenario)
+
+
+def _small_targets(h: Harness) -> list[str]:
+    import flet as ft
+
+    from app.ui.widgets import TAP
+
+    small = []
+    for c in h.all(where=lambda c: isinstance(c, (ft.Chip, ft.TextButton, ft.IconButton, ft.OutlinedButton,
+                                                  ft.FilledButton, ft.FilledTonalButton))):
+        if (c.height or 0) < TAP:
+            small.append(f"{type(c).__name__}({c.key})")
+    return small
+
+
+def test_touch_targets_are_at_least_48_px_on_the_phone(run_app, services):
+    hid = add_household(services)
+
+    async def scenario(h: Harness) -> None:
+        for route in ("/issues", "/issues/new", "/visits/new", f"/households/{hid}", f"/households/{hid}/edit",
+                      "/households", "/settings"):
+            await h.go(route)
+            for key in ("demand-add", "member-add"):
+                if h.has_key(key):
+                    await h.tap(key)
+            assert not _small_targets(h), (route, _small_targets(h))
+
+    run_app(scenario)

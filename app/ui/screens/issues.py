@@ -19,7 +19,7 @@ from app.ui.forms import (
     use_form,
 )
 from app.ui.state import AppState, use_app
-from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import TOUCH, badge, chip, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
 PROBLEM_ORDER = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
@@ -51,12 +51,11 @@ def IssuesScreen() -> ft.View:
         return lambda _: set_status(None if s == status else s)
 
     controls: list[ft.Control] = [
-        ft.Row([ft.Chip(label=ft.Text(t(f"ui.issue.kind.{k}")), key=f"issue-kind:{k}", selected=kind == k,
-                        on_click=pick_kind(k), height=44) for k in ("problem", "wish")]),
-        ft.Row([ft.Chip(label=ft.Text(t("ui.issue.all", n=len(rows_all))), key="status:all",
-                        selected=status is None, on_click=pick_status(None))]
-               + [ft.Chip(label=ft.Text(f"{t('ui.status.' + s)} {counts.get(s, 0)}"), key=f"status:{s}",
-                          selected=status == s, on_click=pick_status(s)) for s in order],
+        ft.Row([chip(t(f"ui.issue.kind.{k}"), f"issue-kind:{k}", kind == k, pick_kind(k))
+                for k in ("problem", "wish")]),
+        ft.Row([chip(t("ui.issue.all", n=len(rows_all)), "status:all", status is None, pick_status(None))]
+               + [chip(f"{t('ui.status.' + s)} {counts.get(s, 0)}", f"status:{s}", status == s, pick_status(s))
+                  for s in order],
                wrap=True, spacing=6, run_spacing=6),
     ]
     if not rows:

@@ -21,7 +21,7 @@ from app.ui.forms import (
 )
 from app.ui.screens.sync import sync_badge, sync_marks
 from app.ui.state import use_app
-from app.ui.widgets import TOUCH, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import TAP, TOUCH, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
 
@@ -146,6 +146,7 @@ def VisitForm() -> ft.View:
         controls.append(ft.Container(ft.Column([
             ft.Row([ft.Text(t("ui.visit.demand_n", n=i + 1), weight=ft.FontWeight.BOLD, expand=True),
                     ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"d{i}:remove", tooltip=t("ui.remove"),
+                                  width=TAP, height=TAP,
                                   on_click=remove_demand(i))]),
             choice_chips(f"d{i}-kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
                          d.get("issue_kind") or "problem", pick_demand(i, "issue_kind")),
@@ -157,8 +158,9 @@ def VisitForm() -> ft.View:
                          on_change=set_demand(i, "description")),
             choice_chips(f"d{i}-urgency", [(k, lbl) for k, lbl in svc.choices("urgency")],
                          d.get("urgency") or "normal", pick_demand(i, "urgency")),
-        ], spacing=6), border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
-    controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT,
+        ], spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
+    controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT, height=TAP,
                                   on_click=add_demand))
     controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
     bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
