@@ -100,6 +100,11 @@ def test_field_sync_screen_buttons_downloads_and_chinese_semantics(browser, asse
         message = page.get_by_text("已交给浏览器下载", exact=False).inner_text()
         assert bundle.name in message and "/" not in message.split("：", 1)[1]  # a name, not a server path
         assert not _small_targets(page)
+        # 导入回执包 opens the file chooser; a device's own bundle is no return bundle: said plainly
+        with page.expect_file_chooser(timeout=30_000) as chooser:
+            page.get_by_role("button", name="导入回执包").click()
+        chooser.value.set_files(str(bundle))
+        page.get_by_text("这是设备导出的同步包，这里需要操作员给回的回执包", exact=False).wait_for(timeout=60_000)
 
         # the forms a thumb works most: chips, 添加诉求, remove buttons
         for route, ready in (("issues/new", ("checkbox", "基础设施")), ("visits/new", ("button", "添加诉求"))):
