@@ -36,6 +36,16 @@ def test_visit_saved_message_says_only_what_is_true_and_only_on_the_visit(run_ap
         assert not h.has_key("notice")
         await _save_visit(h, hid, demand="屋顶漏雨需维修")
         assert h.by_key("notice-text").value == "走访已保存，新增 1 条问题"
+        # a demand saved as a wish is counted as a wish
+        await h.go("/visits/new")
+        await h.type("household-search", "wjg")
+        await h.tap(f"pick-household:{hid}")
+        for i, (kind, title) in enumerate((("problem", "路灯不亮"), ("wish", "想要一辆轮椅"))):
+            await h.tap("demand-add")
+            await h.tap(f"d{i}-kind:{kind}")
+            await h.type(f"d{i}:title", title)
+        await h.tap("save")
+        assert h.by_key("notice-text").value == "走访已保存，新增 1 条问题、1 个微心愿"
 
     run_app(scenario)
 

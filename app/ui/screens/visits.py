@@ -169,10 +169,11 @@ def VisitForm() -> ft.View:
 
 
 def _saved_text(svc: Any, vid: str | None) -> str:
-    """What was saved, counted from the store: the new issues only when there are some."""
+    """What was saved, counted from the store: new problems and wishes only when there are some."""
     v = svc.visit(vid) if vid else None
-    n = len(v["demands"]) if v else 0
-    return t("ui.visit.saved_issues", n=n) if n else t("ui.visit.saved")
+    made = [i["kind"] for i in (v["demand_issues"] if v else [])]
+    parts = [t(f"ui.visit.saved_{kind}", n=made.count(kind)) for kind in ("problem", "wish") if kind in made]
+    return t("ui.visit.saved_with", made=t("model.list_sep").join(parts)) if parts else t("ui.visit.saved")
 
 
 def _visit_fields(values: dict[str, Any]) -> dict[str, Any]:
