@@ -7,7 +7,6 @@ everything about records, changes, clocks, the issue fold and photo files stays 
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Iterable
@@ -64,15 +63,17 @@ def _now_ms() -> int:
 
 
 def fmt_date(ms: int | None) -> str:
+    """A date for people: China time, whatever the machine's zone."""
     if not ms:
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d")
+    return rec_mod.china_time(ms).strftime("%Y-%m-%d")
 
 
 def fmt_time(ms: int | None) -> str:
+    """A time for people: China time, whatever the machine's zone."""
     if not ms:
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+    return rec_mod.china_time(ms).strftime("%Y-%m-%d %H:%M")
 
 
 def last_sync_text(store: Any) -> str:

@@ -28,6 +28,7 @@ from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
 from sync.client.transport import SyncError
 from sync.i18n import t
+from sync.records import china_time
 
 log = logging.getLogger(__name__)
 DISMISSED_KEY = "sync.conflicts_done"  # conflict keys a person has dealt with (the log is grow-only)
@@ -285,7 +286,7 @@ class SyncService:
         if en is None:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         folder = Path(self.store.data_dir) / "exports"
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = china_time(time.time() * 1000).strftime("%Y%m%d-%H%M%S")  # China time, as shown
         out = folder / f"gridwall-{en['device_id'][:8]}-{stamp}.gwb"
         try:
             folder.mkdir(parents=True, exist_ok=True)

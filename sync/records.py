@@ -42,8 +42,17 @@ EVENT_TYPES = (
     "claim", "fulfil", "feedback",
 )  # fmt: skip
 
-# Naive local times are China Standard Time: the product is used in Chinese townships only.
-CHINA_TZ = timezone(timedelta(hours=8))
+# China Standard Time, the one definition: naive times are read as China time and every time
+# shown to people is China time, whatever the machine's zone (servers often run in UTC).
+# One fixed offset: China has no daylight saving time, so no tz database is needed.
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def china_time(ms: int | float) -> datetime:
+    """Epoch milliseconds as an aware datetime in China time."""
+    return datetime.fromtimestamp(ms / 1000, CHINA_TZ)
+
+
 _REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _MOBILE_RE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")

@@ -16,6 +16,7 @@ class Category(NamedTuple):
     name: str
     deadline_days: int
     children: tuple[tuple[str, str], ...]  # (slug, name); the child id is "<id>.<slug>"
+    # Every tree ends with 其他 at the top; a top category with children ends them with its own 其他.
 
 
 CATEGORIES: tuple[Category, ...] = (
@@ -30,7 +31,7 @@ CATEGORIES: tuple[Category, ...] = (
                                        ("other", "其他"))),
     Category("wish", "微心愿", 20, (("goods", "物品"), ("service", "服务"), ("study", "助学"),
                                     ("other", "其他"))),
-    Category("other", "其他", 10, (("other", "其他"),)),
+    Category("other", "其他", 10, ()),  # no child: a second 其他 under 其他 says nothing more
 )
 
 UNITS: tuple[tuple[str, str], ...] = (

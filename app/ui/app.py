@@ -68,7 +68,7 @@ def make_main(services: Any, *, font_url: str | None = None) -> Callable[[ft.Pag
     def main(page: ft.Page) -> None:
         lang = services.language()
         state = AppState(services=services, lang=lang)
-        state.set_lang(lang)
+        state.set_lang(lang, page)
         page.title = t("ui.app.title")
         if page.web and font_url:
             # Browsers have no CJK font we can count on, and no internet: use the bundled one.

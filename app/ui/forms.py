@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import flet as ft
 
 from app.services import PhotoRef, ServiceError
 from app.ui.state import AppState, use_app
-from app.ui.widgets import TOUCH, go
+from app.ui.widgets import TAP, TOUCH, chip, go
 from sync.i18n import t
+from sync.records import FIELDS
 
 
 @dataclass
@@ -34,14 +36,15 @@ class Form:
     done: Callable[[], None]
     photos: list[PhotoRef] = field(default_factory=list)
     set_photos: Callable[[list[PhotoRef]], None] = lambda _p: None
+    kind: str = ""  # the record kind the form makes: its field specs say what is required
 
     def error(self, name: str) -> str | None:
         return self.errors.get(name)
 
 
-def use_form(form_key: str, initial: dict[str, Any],
+def use_form(form_key: str, kind: str, initial: dict[str, Any],
              validate: Callable[[dict[str, Any]], dict[str, str]]) -> Form:
-    """Form state for one screen. ``validate(values) -> {field: message}``."""
+    """Form state for one screen making a ``kind`` record. ``validate(values) -> {field: message}``."""
     state = use_app()
     draft = state.drafts.get(form_key)
     start = draft if draft is not None else {"values": {}, "touched": [], "photos": [], "show_all": False}
@@ -115,7 +118,7 @@ def use_form(form_key: str, initial: dict[str, Any],
                   or k in touched}
     errors = {**errors, **server_errors}
     return Form(form_key, values, errors, show_all, set_field, set_many, fail, done,
-                photos, set_photos)
+                photos, set_photos, kind)
 
 
 def error_banner(form: Form) -> list[ft.Control]:
@@ -134,19 +137,25 @@ def finish_save(state: AppState, form: Form, errors: dict[str, str], saved: str,
         return
     form.done()
     state.data_changed()
-    state.tell(saved)
+    state.tell(saved, route)  # said on the saved record's screen, not on whatever comes next
     go(route)
 
 
+def required_mark(kind: str, name: str) -> str:
+    """" *" after the label of a field the shared model requires, else "": the marker and
+    the validation come from the same field spec."""
+    spec = FIELDS.get(kind, {}).get(name)
+    return " *" if spec is not None and spec.required else ""
+
+
 def text_field(form: Form, name: str, label: str, *, multiline: bool = False,
-               keyboard: ft.KeyboardType | None = None, hint: str | None = None,
-               required: bool = False) -> ft.TextField:
+               keyboard: ft.KeyboardType | None = None, hint: str | None = None) -> ft.TextField:
     def on_change(e: ft.Event[ft.TextField]) -> None:
         form.set(name, e.control.value or "")
 
     value = form.values.get(name)
     return ft.TextField(
-        key=f"f:{name}", label=label + (" *" if required else ""), value="" if value is None else str(value),
+        key=f"f:{name}", label=label + required_mark(form.kind, name), value="" if value is None else str(value),
         error=form.error(name), multiline=multiline, min_lines=3 if multiline else None,
         max_lines=6 if multiline else 1, keyboard_type=keyboard, hint_text=hint,
         on_change=on_change, text_size=16,
@@ -162,8 +171,7 @@ def choice_chips(key: str, options: list[tuple[str, str]], selected: str | None,
             on_pick(None if (allow_none and value == selected) else value)
         return h
 
-    chips = [ft.Chip(label=ft.Text(label), key=f"{key}:{value}", selected=value == selected,
-                     on_click=handler(value), height=44) for value, label in options]
+    chips = [chip(label, f"{key}:{value}", value == selected, handler(value)) for value, label in options]
     col: list[ft.Control] = [ft.Row(chips, wrap=True, spacing=6, run_spacing=6)]
     if error:
         col.append(ft.Text(error, color=ft.Colors.ERROR, size=12, key=f"{key}-error"))
@@ -182,8 +190,7 @@ def multi_chips(key: str, options: list[str], selected: list[str],
             on_change([o for o in options if o in cur])
         return h
 
-    return ft.Row([ft.Chip(label=ft.Text(o), key=f"{key}:{o}", selected=o in selected,
-                           on_click=handler(o), height=44) for o in options],
+    return ft.Row([chip(o, f"{key}:{o}", o in selected, handler(o)) for o in options],
                   wrap=True, spacing=6, run_spacing=6)
 
 
@@ -192,9 +199,10 @@ def label_text(text: str) -> ft.Control:
 
 
 @ft.component
-def HouseholdPicker(selected: str | None, on_pick: Callable[[str | None], None],
+def HouseholdPicker(kind: str, selected: str | None, on_pick: Callable[[str | None], None],
                     error: str | None = None) -> ft.Control:
-    """Search and pick a household (name, address, phone or pinyin initials)."""
+    """Search and pick the household of a ``kind`` record (name, address, phone or pinyin
+    initials); marked required when that kind's household field is."""
     state = use_app()
     svc = state.services
     query, set_query = ft.use_state("")
@@ -203,11 +211,12 @@ def HouseholdPicker(selected: str | None, on_pick: Callable[[str | None], None],
         return ft.Row([
             ft.Icon(ft.Icons.HOME_WORK),
             ft.Text(label, key="picked-household", expand=True, size=16),
-            ft.TextButton(t("ui.form.change"), key="household-change", on_click=lambda _: on_pick(None)),
+            ft.TextButton(t("ui.form.change"), key="household-change", on_click=lambda _: on_pick(None),
+                          height=TAP),
         ])
     rows = svc.households(query=query, limit=6) if query.strip() else []
     controls: list[ft.Control] = [ft.TextField(
-        key="household-search", label=t("ui.visit.household") + " *", prefix_icon=ft.Icons.SEARCH,
+        key="household-search", label=t(f"ui.{kind}.household") + required_mark(kind, "household"), prefix_icon=ft.Icons.SEARCH,
         hint_text=t("ui.household.search_hint"), value=query, error=error,
         on_change=lambda e: set_query(e.control.value or ""),
     )]
@@ -217,7 +226,7 @@ def HouseholdPicker(selected: str | None, on_pick: Callable[[str | None], None],
                                     on_click=lambda _, i=r["id"]: on_pick(i)))
     if query.strip() and not rows:
         controls.append(ft.Text(t("ui.household.none_found"), key="household-none"))
-    return ft.Column(controls, spacing=4)
+    return ft.Column(controls, spacing=4, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
 
 async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[PhotoRef], list[str]]:
@@ -251,6 +260,17 @@ async def picked_bytes(page: ft.Page, picker: ft.FilePicker, svc: Any,
     if all(f.path for f in files):
         return [(f.name, await asyncio.to_thread(read_bytes, f.path)) for f in files]
     return await _upload(page, picker, svc, files)
+
+
+async def download(picker: ft.FilePicker, path: str | Path) -> bool:
+    """In a browser, hand a file the app wrote (on the machine serving it) to the browser as
+    a download; False when it cannot be read. The path itself means nothing to the person
+    at the browser, so callers show the file name, not the path."""
+    data = await asyncio.to_thread(read_bytes, str(path))
+    if data is None:
+        return False
+    await picker.save_file(file_name=Path(path).name, src_bytes=data)
+    return True
 
 
 def read_bytes(path: str) -> bytes | None:
@@ -359,7 +379,7 @@ def PhotoStrip(photos: list[PhotoRef], on_change: Callable[[list[PhotoRef]], Non
                          key=f"{key_prefix}-thumb:{i}", on_click=show(p), border_radius=8,
                          clip_behavior=ft.ClipBehavior.HARD_EDGE, tooltip=t("ui.photo.n", n=i + 1)),
             ft.TextButton(t("ui.photo.remove_n", n=i + 1), key=f"{key_prefix}-remove:{i}",
-                          icon=ft.Icons.CLOSE, on_click=remove(i), height=40),
+                          icon=ft.Icons.CLOSE, on_click=remove(i), height=TAP),
         ], spacing=0, horizontal_alignment=ft.CrossAxisAlignment.CENTER, width=110))
     tiles.append(ft.OutlinedButton(
         t("ui.photo.adding") if busy else t("ui.photo.add"), key=f"{key_prefix}-add",

@@ -7,6 +7,7 @@ typing into a form must not re-render the whole app.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,8 @@ class AppState:
     lang: str = "zh"
     version: int = 0
     notice: str = ""
+    notice_route: str = ""  # the screen the notice is about: shown there only
+    notice_at: float = 0.0  # time.monotonic() when told
     dialog: str | None = None  # "leave" or "photo:<sha256>": shown by the top view's DialogHost
     drafts: Drafts = field(default_factory=Drafts)
     guard: LeaveGuard = field(default_factory=LeaveGuard)
@@ -60,14 +63,36 @@ class AppState:
         """Something was saved: screens that list data read it again."""
         self.version += 1
 
-    def set_lang(self, lang: str) -> None:
+    def set_lang(self, lang: str, page: ft.Page | None = None) -> None:
+        """Switch the language of the catalog and, given the page, of Flutter's own words
+        (screen-reader labels such as "Tab 1 of 5", date pickers, tooltips)."""
         set_language(lang)
         self.services.set_language(lang)
         self.lang = lang
+        if page is not None:
+            page.locale_configuration = locale_configuration(lang)
 
-    def tell(self, text: str) -> None:
-        """A short message for the user (shown as a snack bar)."""
+    def tell(self, text: str, route: str | None = None) -> None:
+        """A short message about the screen at ``route`` (default: the one on top now), shown
+        as a banner on that screen only, for a few seconds: a message never lands on a
+        screen it is not about."""
+        self.notice_route = route_path(ft.context.page.route if route is None else route)
+        self.notice_at = time.monotonic()
         self.notice = text
+
+
+# Flutter's locale for each catalog language.
+LOCALES = {"zh": ft.Locale("zh", "CN"), "en": ft.Locale("en", "US")}
+
+
+def locale_configuration(lang: str) -> ft.LocaleConfiguration:
+    return ft.LocaleConfiguration(supported_locales=list(LOCALES.values()),
+                                  current_locale=LOCALES.get(lang, LOCALES["zh"]))
+
+
+def route_path(route: str) -> str:
+    """``/visits/x?y`` -> ``/visits/x``; ``""`` -> ``/``."""
+    return route.split("?", 1)[0].rstrip("/") or "/"
 
 
 AppCtx = ft.create_context(None)

@@ -6,12 +6,13 @@ Phone first: one column, 56 px touch targets, bottom navigation on the five tabs
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 
-from app.ui.state import use_app
+from app.ui.state import route_path, use_app
 from sync.i18n import t
 
 # (route, catalog key, icon, selected icon); 设置 is reached from the app bar of every tab.
@@ -23,7 +24,10 @@ TABS: list[tuple[str, str, Any, Any]] = [
     ("/sync", "ui.tab.sync", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC),
 ]
 
-TOUCH = 56  # minimum height of anything a thumb has to hit
+TOUCH = 56  # height of the main buttons a thumb has to hit
+# Material's minimum touch target, for chips and small buttons. Set on each control: a desktop
+# browser gets Flutter's compact density and shrink-wrapped tap areas (32-40 px) otherwise.
+TAP = 48
 NOTICE_SECONDS = 4
 
 
@@ -60,7 +64,7 @@ def tab_appbar(title: str, actions: list[ft.Control] | None = None) -> ft.AppBar
     """A tab's app bar: no back arrow; 设置 after the tab's own actions."""
     acts = list(actions or [])
     acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
-                              on_click=lambda _: go("/settings")))
+                              on_click=lambda _: go("/settings"), height=TAP))
     return ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False)
 
 
@@ -94,7 +98,8 @@ def detail_view(title: str, controls: list[ft.Control], *, actions: list[ft.Cont
         appbar=ft.AppBar(
             title=ft.Text(title),
             # a text button: an icon-only one has no accessible name in the web build
-            leading=ft.TextButton(t("ui.back"), icon=ft.Icons.ARROW_BACK, key="back", on_click=back),
+            leading=ft.TextButton(t("ui.back"), icon=ft.Icons.ARROW_BACK, key="back", on_click=back,
+                                  height=TAP),
             leading_width=96,
             actions=actions or [],
         ),
@@ -125,8 +130,8 @@ def DialogHost() -> ft.Control:
     """Shows ``state.dialog`` (declaratively, ``use_dialog``) from the view on top only."""
     state = use_app()
     page = ft.context.page
-    here = ft.use_view_path() or "/"
-    on_top = here == (page.route.split("?", 1)[0].rstrip("/") or "/")
+    here = route_path(ft.use_view_path() or "/")
+    on_top = here == route_path(page.route)
     active = state.dialog if on_top else None
     guard = state.guard
 
@@ -169,9 +174,10 @@ def DialogHost() -> ft.Control:
     dialog = ft.use_memo(build, [active])
     ft.use_dialog(dialog)
 
-    # Short messages ("saved") show as a banner at the top of the view for a few seconds:
-    # part of the view tree, so nothing to open or dismiss on the client.
-    notice = state.notice if on_top else ""
+    # Short messages ("saved") show as a banner at the top of the view they are about, for a
+    # few seconds: part of the view tree, so nothing to open or dismiss on the client.
+    fresh = time.monotonic() - state.notice_at < NOTICE_SECONDS
+    notice = state.notice if on_top and fresh and state.notice_route == here else ""
 
     async def fade() -> None:
         if notice:
@@ -212,6 +218,14 @@ def big_button(key: str, label: str, on_click: Callable[[Any], Any], *, icon: An
                disabled: bool = False) -> ft.Control:
     return ft.FilledButton(label, key=key, icon=icon, on_click=on_click, disabled=disabled,
                            height=TOUCH, expand=True)
+
+
+def chip(label: str, key: str, selected: bool, on_click: Callable[[Any], Any]) -> ft.Chip:
+    """A choice chip a thumb can hit: 48 px tall to the eye and to the touch, in a desktop
+    browser too (Flutter draws compact 32 px chips there)."""
+    return ft.Chip(label=ft.Text(label), key=key, selected=selected, on_click=on_click, height=TAP,
+                   visual_density=ft.VisualDensity.STANDARD,
+                   padding=ft.Padding.symmetric(horizontal=8, vertical=12))
 
 
 def badge(text: str, color: Any = ft.Colors.SECONDARY_CONTAINER) -> ft.Control:

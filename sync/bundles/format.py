@@ -232,7 +232,9 @@ def read_bundle(
         if manifest.get("kind") not in KINDS or not isinstance(manifest.get("device_id"), str):
             raise BundleError("bad_manifest")
         if expect_kind and manifest["kind"] != expect_kind:
-            raise BundleError("wrong_kind", kind=manifest["kind"], expected=expect_kind)
+            # the kinds by their names for people (a Chinese message must not say "device")
+            raise BundleError("wrong_kind", kind=t(f"bundle.kind.{manifest['kind']}"),
+                              expected=t(f"bundle.kind.{expect_kind}"))
         entries = manifest.get("entries")
         if not isinstance(entries, dict):
             raise BundleError("bad_manifest")

@@ -10,13 +10,11 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sync.i18n import t
+from sync.records import CHINA_TZ  # noqa: F401 - the one definition; report modules import it here
 from sync.workdays import calendar
-
-# One fixed offset: China has no daylight saving time, so no tz database is needed.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
 
 class ReportInputError(ValueError):

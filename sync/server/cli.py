@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from rich.table import Table
 
 from sync.cli_numbers import Number
 from sync.i18n import t
+from sync.records import china_time
 from sync.server import db, store
 from sync.server.errors import ServerError
 
@@ -238,7 +239,7 @@ def revoke_device(ctx: typer.Context, device: str) -> None:
 
 
 def _when(ms: int | None) -> str:
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M") if ms else "-"
+    return china_time(ms).strftime("%Y-%m-%d %H:%M") if ms else "-"
 
 
 @admin_app.command("list-devices")

@@ -204,6 +204,8 @@ def test_unknown_version_and_kind():
     with pytest.raises(BundleError) as ei:
         apply_return(r, device, device_id="dev-a", secret=SECRET)
     assert ei.value.code == "wrong_kind"
+    # the kinds by their names, not the manifest's English words
+    assert "设备导出的同步包" in ei.value.message and "device" not in ei.value.message
 
 
 def test_bad_ndjson_line():

@@ -36,6 +36,10 @@ class SessionCrashed(AssertionError):
     """A handler raised: the real client would show the red crash screen."""
 
 
+class LayoutFault(AssertionError):
+    """A control combination Flutter cannot lay out (a grey box in a release build)."""
+
+
 class FakeConnection(Connection):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
@@ -218,6 +222,12 @@ class Harness:
             msg = self.conn.crashes[0]
             self.conn.crashes.clear()
             raise SessionCrashed(msg)
+        # Flutter would paint these as grey boxes: fail the test that reached the screen.
+        from layout_rules import layout_faults
+
+        faults = [f for v in self.views for f in layout_faults(v)] + layout_faults(self.page._dialogs)
+        if faults:
+            raise LayoutFault(f"{self.route}: " + "; ".join(faults))
 
     # ---- finding things -------------------------------------------------------------
     @property

@@ -16,11 +16,11 @@ from app.ui.app import make_main
 from sync import workflow as wf
 
 
-def run_staff(services: Services, scenario, *, width: int = 1280, route: str = "/") -> None:
+def run_staff(services: Services, scenario, *, width: int = 1280, route: str = "/", web: bool = False) -> None:
     make_staff(services)
 
     async def go() -> None:
-        h = await Harness.start(make_main(services), route=route, width=width, height=800)
+        h = await Harness.start(make_main(services), route=route, width=width, height=800, web=web)
         try:
             await scenario(h)
         finally:
@@ -227,6 +227,27 @@ def test_figures_show_n_and_the_ledger_exports(services):
         assert any("道路塌陷" in str(c) for c in cells) and "供电所" in cells
 
     run_staff(services, scenario)
+
+
+def test_ledger_export_in_a_browser_is_a_download(services):
+    township(services)
+
+    async def scenario(h: Harness) -> None:
+        got: list = []
+        h.conn.answers["save_file"] = lambda args: got.append(args)
+        await h.go("/figures")
+        await h.tap("ledger-export")
+        for _ in range(50):  # the export runs in a worker thread
+            if got and h.has_key("notice-text"):
+                break
+            await h.settle()
+        [path] = (services.store.data_dir / "exports").glob("ledger-*.xlsx")
+        assert got[0]["file_name"] == path.name and got[0]["src_bytes"] == path.read_bytes()
+        notice = h.by_key("notice-text").value
+        assert path.name in notice and "浏览器" in notice
+        assert not h.has_key("ledger-path") and str(path.parent) not in h.screen_text()
+
+    run_staff(services, scenario, web=True)
 
 
 def test_flags_screen_lists_invalid_events(services):

@@ -421,3 +421,28 @@ def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
     finally:
         release.set()
         svc.stop()
+
+
+def test_export_in_a_browser_is_a_download_not_a_server_path(services, sync_svc, server):
+    import asyncio
+
+    from app.ui.app import make_main
+
+    code = code_for(server)
+
+    async def scenario() -> None:
+        h = await Harness.start(make_main(services), web=True)
+        try:
+            got: list = []
+            h.conn.answers["save_file"] = lambda args: got.append(args)  # the browser answers None
+            await enroll_on_screen(h, server.url, code)
+            services.save_household({"head": "孙五", "address": "东村"})
+            await h.tap("sync-export")
+            [bundle] = (services.store.data_dir / "exports").glob("*.gwb")
+            assert got[0]["file_name"] == bundle.name and got[0]["src_bytes"] == bundle.read_bytes()
+            msg = h.by_key("sync-message").value
+            assert bundle.name in msg and "浏览器" in msg and str(bundle.parent) not in msg
+        finally:
+            await h.close()
+
+    asyncio.run(scenario())

@@ -18,7 +18,18 @@ from app.ui.forms import (
 )
 from app.ui.screens.sync import sync_badge
 from app.ui.state import use_app
-from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import (
+    TAP,
+    TOUCH,
+    badge,
+    chip,
+    detail_view,
+    empty,
+    go,
+    row_tile,
+    section,
+    tab_view,
+)
 from sync.i18n import t
 
 LIST_LIMIT = 80  # rows drawn at once (a phone shows ~10); the search narrows the rest
@@ -41,8 +52,8 @@ def HouseholdsScreen() -> ft.View:
         ft.TextField(key="household-query", prefix_icon=ft.Icons.SEARCH, value=query,
                      hint_text=t("ui.household.search_hint"), on_change=lambda e: set_query(e.control.value or ""),
                      text_size=16),
-        ft.Row([ft.Chip(label=ft.Text(tg), key=f"tag:{tg}", selected=tag == tg, on_click=tag_handler(tg))
-                for tg in svc.care_tags()], scroll=ft.ScrollMode.AUTO),
+        ft.Row([chip(tg, f"tag:{tg}", tag == tg, tag_handler(tg)) for tg in svc.care_tags()],
+               scroll=ft.ScrollMode.AUTO),
         ft.Text(t("ui.household.count", n=len(rows)), key="household-count", size=12),
     ]
     if not rows:
@@ -103,7 +114,7 @@ def HouseholdDetail() -> ft.View:
     for it in h["issues"]:
         controls.append(row_tile(f"hh-issue:{it['id']}", it["title"], t(f"ui.status.{it['status']}"),
                                  on_click=lambda _, i=it["id"]: go(f"/issues/{i}")))
-    edit = ft.TextButton(t("ui.household.edit"), icon=ft.Icons.EDIT, key="hh-edit",
+    edit = ft.TextButton(t("ui.household.edit"), icon=ft.Icons.EDIT, key="hh-edit", height=TAP,
                          on_click=lambda _: go(f"/households/{hid}/edit"))
     return detail_view(t("ui.household.detail"), controls, actions=[edit])
 
@@ -160,7 +171,7 @@ def HouseholdForm() -> ft.View:
         fields.setdefault("village", svc.profile.get("village_id", "village"))
         return svc.validate("household", fields)
 
-    form = use_form(form_key, initial, validate)
+    form = use_form(form_key, "household", initial, validate)
 
     def save(_: Any) -> None:
         new_id, errors = svc.save_household(_to_fields(form.values), hid)
@@ -168,8 +179,8 @@ def HouseholdForm() -> ft.View:
 
     controls: list[ft.Control] = [
         *error_banner(form),
-        text_field(form, "head", t("ui.household.head"), required=True),
-        text_field(form, "address", t("ui.household.address"), required=True),
+        text_field(form, "head", t("ui.household.head")),
+        text_field(form, "address", t("ui.household.address")),
         text_field(form, "phone", t("ui.household.phone"), keyboard=ft.KeyboardType.PHONE),
         text_field(form, "member_count", t("ui.household.member_count"), keyboard=ft.KeyboardType.NUMBER),
         label_text(t("ui.household.tags")),
@@ -216,9 +227,9 @@ def _members(form: Form) -> list[ft.Control]:
             ft.TextField(key=f"m{i}:birth_year", label=t("ui.household.birth_year"),
                          value=str(m.get("birth_year", "") or ""), on_change=set_member(i, "birth_year"),
                          expand=2, keyboard_type=ft.KeyboardType.NUMBER),
-            ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"m{i}:remove", tooltip=t("ui.remove"),
+            ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"m{i}:remove", tooltip=t("ui.remove"), width=TAP, height=TAP,
                           on_click=remove(i)),
         ], vertical_alignment=ft.CrossAxisAlignment.START))
-    out.append(ft.TextButton(t("ui.household.add_member"), key="member-add", icon=ft.Icons.PERSON_ADD,
+    out.append(ft.TextButton(t("ui.household.add_member"), key="member-add", icon=ft.Icons.PERSON_ADD, height=TAP,
                              on_click=add))
     return out

@@ -19,7 +19,7 @@ from app.ui.forms import (
     use_form,
 )
 from app.ui.state import AppState, use_app
-from app.ui.widgets import TOUCH, badge, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import TOUCH, badge, chip, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
 PROBLEM_ORDER = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
@@ -51,12 +51,11 @@ def IssuesScreen() -> ft.View:
         return lambda _: set_status(None if s == status else s)
 
     controls: list[ft.Control] = [
-        ft.Row([ft.Chip(label=ft.Text(t(f"ui.issue.kind.{k}")), key=f"issue-kind:{k}", selected=kind == k,
-                        on_click=pick_kind(k), height=44) for k in ("problem", "wish")]),
-        ft.Row([ft.Chip(label=ft.Text(t("ui.issue.all", n=len(rows_all))), key="status:all",
-                        selected=status is None, on_click=pick_status(None))]
-               + [ft.Chip(label=ft.Text(f"{t('ui.status.' + s)} {counts.get(s, 0)}"), key=f"status:{s}",
-                          selected=status == s, on_click=pick_status(s)) for s in order],
+        ft.Row([chip(t(f"ui.issue.kind.{k}"), f"issue-kind:{k}", kind == k, pick_kind(k))
+                for k in ("problem", "wish")]),
+        ft.Row([chip(t("ui.issue.all", n=len(rows_all)), "status:all", status is None, pick_status(None))]
+               + [chip(f"{t('ui.status.' + s)} {counts.get(s, 0)}", f"status:{s}", status == s, pick_status(s))
+                  for s in order],
                wrap=True, spacing=6, run_spacing=6),
     ]
     if not rows:
@@ -96,7 +95,7 @@ def IssueForm() -> ft.View:
     def validate(values: dict[str, Any]) -> dict[str, str]:
         return svc.validate("issue", {**_issue_fields(values), "reporter": svc.user_id})
 
-    form = use_form("issue:new", initial, validate)
+    form = use_form("issue:new", "issue", initial, validate)
     tree = svc.categories()
     top = form.values.get("top_category")
 
@@ -111,15 +110,19 @@ def IssueForm() -> ft.View:
         *error_banner(form),
         choice_chips("kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
                      form.values.get("issue_kind"), lambda v: form.set("issue_kind", v)),
-        text_field(form, "title", t("ui.issue.title_field"), required=True),
+        text_field(form, "title", t("ui.issue.title_field")),
         text_field(form, "description", t("ui.issue.description"), multiline=True),
         label_text(t("ui.issue.category")),
         choice_chips("cat", [(c["id"], c["name"]) for c in tree], top, pick_top, allow_none=True,
                      error=form.error("category")),
     ]
+    other = tree[-1]["name"] if tree else ""  # the tree always ends with 其他
     for c in tree:
-        if c["id"] == top and c["children"]:
-            controls.append(choice_chips("subcat", [(s["id"], s["name"]) for s in c["children"]],
+        # A category picked with no child already means 其他 within it: a child 其他 would be
+        # a second 其他 chip on the screen saying the same thing.
+        kids = [s for s in c["children"] if s["name"] != other]
+        if c["id"] == top and kids:
+            controls.append(choice_chips("subcat", [(s["id"], s["name"]) for s in kids],
                                          form.values.get("category"),
                                          lambda v, c=c: form.set("category", v or c["id"]), allow_none=True))
     controls += [
@@ -129,8 +132,7 @@ def IssueForm() -> ft.View:
         label_text(t("ui.issue.urgency")),
         choice_chips("urgency", svc.choices("urgency"), form.values.get("urgency"),
                      lambda v: form.set("urgency", v), error=form.error("urgency")),
-        label_text(t("ui.issue.household_optional")),
-        HouseholdPicker(form.values.get("household"), lambda h: form.set("household", h),
+        HouseholdPicker("issue", form.values.get("household"), lambda h: form.set("household", h),
                         form.error("household")),
         label_text(t("ui.issue.visibility")),
         choice_chips("visibility", svc.choices("reporter_visibility"),

@@ -7,7 +7,7 @@ from typing import Any
 import flet as ft
 
 from app.ui.state import use_app
-from app.ui.widgets import detail_view, section
+from app.ui.widgets import chip, detail_view, section
 from sync.i18n import t
 
 
@@ -18,17 +18,15 @@ def SettingsScreen() -> ft.View:
 
     def pick(lang: str) -> Any:
         def handler(_: Any) -> None:
-            state.set_lang(lang)
+            state.set_lang(lang, ft.context.page)
         return handler
 
     about = svc.about()
     return detail_view(t("ui.settings.title"), [
         section(t("ui.settings.language")),
         ft.Row([
-            ft.Chip(label=ft.Text("中文"), key="lang:zh", selected=state.lang == "zh",
-                    on_click=pick("zh"), height=48),
-            ft.Chip(label=ft.Text("English"), key="lang:en", selected=state.lang == "en",
-                    on_click=pick("en"), height=48),
+            chip("中文", "lang:zh", state.lang == "zh", pick("zh")),
+            chip("English", "lang:en", state.lang == "en", pick("en")),
         ]),
         section(t("ui.settings.data")),
         ft.Text(str(about["data_dir"]), key="data-dir", selectable=True),

@@ -15,9 +15,19 @@ from typing import Any
 import flet as ft
 
 from app.sync_service import SyncService, SyncServiceError, post_to_page
-from app.ui.forms import new_picker, picked_bytes, read_bytes
+from app.ui.forms import download, new_picker, picked_bytes, read_bytes
 from app.ui.state import use_app
-from app.ui.widgets import TOUCH, big_button, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import (
+    TAP,
+    TOUCH,
+    big_button,
+    detail_view,
+    empty,
+    go,
+    row_tile,
+    section,
+    tab_view,
+)
 from sync.i18n import t
 from sync.records import field_label
 
@@ -136,8 +146,16 @@ def sync_controls() -> list[ft.Control]:
         set_busy("export")
         try:
             r = await asyncio.to_thread(svc.export)
-            set_message(t("ui.syncx.exported", path="、".join(r["paths"]), changes=r["changes"],
-                          photos=r["photos"], kb=r["kb"]))
+            counts = {"changes": r["changes"], "photos": r["photos"], "kb": r["kb"]}
+            if page.web:
+                # the files were written on the machine serving the app: the browser downloads them
+                for path in r["paths"]:
+                    if not await download(picker_ref.current, path):
+                        raise SyncServiceError(t("ui.syncx.error.unreadable", name=Path(path).name))
+                set_message(t("ui.syncx.exported_download", names="、".join(Path(p).name for p in r["paths"]),
+                              **counts))
+            else:
+                set_message(t("ui.syncx.exported", path="、".join(r["paths"]), **counts))
             set_exported(r["paths"])
         except SyncServiceError as exc:
             set_message(str(exc))
@@ -211,7 +229,7 @@ def sync_controls() -> list[ft.Control]:
                               on_click=export, disabled=bool(busy), height=TOUCH, expand=True),
             ft.OutlinedButton(t("ui.syncx.import"), key="sync-import", icon=ft.Icons.FILE_OPEN,
                               on_click=import_return, disabled=bool(busy), height=TOUCH, expand=True),
-        ], wrap=True))
+        ], spacing=8))  # not wrap=True: a wrapping row cannot share out width (a grey box)
         controls.append(row_tile("sync-reenroll", t("ui.syncx.reenroll"), st.get("server_url") or "",
                                  on_click=lambda _: go("/sync/enroll"), leading=ft.Icon(ft.Icons.LINK)))
         for i, path in enumerate(exported):
@@ -244,8 +262,9 @@ def _conflict_card(state: Any, svc: SyncService, c: dict, set_message: Any) -> f
         ft.Text(t("ui.syncx.kept", value=c["kept_text"]), key=f"conflict-kept:{key}"),
         ft.Text(t("ui.syncx.lost", value=c["lost_text"]), key=f"conflict-lost:{key}"),
         ft.Row([
-            ft.TextButton(t("ui.syncx.use_lost"), key=f"conflict-reapply:{key}", on_click=reapply),
-            ft.TextButton(t("ui.syncx.keep_current"), key=f"conflict-dismiss:{key}", on_click=dismiss),
+            ft.TextButton(t("ui.syncx.use_lost"), key=f"conflict-reapply:{key}", on_click=reapply, height=TAP),
+            ft.TextButton(t("ui.syncx.keep_current"), key=f"conflict-dismiss:{key}", on_click=dismiss,
+                          height=TAP),
         ], wrap=True),
     ], spacing=4), padding=12), key=f"conflict:{key}")
 

@@ -14,13 +14,14 @@ from app.ui.forms import (
     error_banner,
     finish_save,
     label_text,
+    required_mark,
     text_field,
     thumbs,
     use_form,
 )
 from app.ui.screens.sync import sync_badge, sync_marks
 from app.ui.state import use_app
-from app.ui.widgets import TOUCH, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import TAP, TOUCH, detail_view, empty, go, row_tile, section, tab_view
 from sync.i18n import t
 
 
@@ -94,7 +95,7 @@ def VisitForm() -> ft.View:
                 errors[f"demand{i}.title"] = t("ui.visit.demand_title_needed")
         return errors
 
-    form = use_form("visit:new", initial, validate)
+    form = use_form("visit:new", "visit", initial, validate)
 
     def save(_: Any) -> None:
         demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
@@ -102,7 +103,7 @@ def VisitForm() -> ft.View:
                     "issue_kind": d.get("issue_kind") or "problem"}
                    for d in form.values.get("demands") or []]
         vid, errors = svc.save_visit(_visit_fields(form.values), demands, form.photos)
-        finish_save(state, form, errors, t("ui.visit.saved", n=len(demands)), f"/visits/{vid}")
+        finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
 
@@ -130,7 +131,7 @@ def VisitForm() -> ft.View:
 
     controls: list[ft.Control] = [
         *error_banner(form),
-        HouseholdPicker(form.values.get("household"), lambda h: form.set("household", h),
+        HouseholdPicker("visit", form.values.get("household"), lambda h: form.set("household", h),
                         form.error("household")),
         label_text(t("ui.visit.kind")),
         choice_chips("visit-kind", [(k, t(f"ui.visit.kind.{k}")) for k, _ in svc.choices("visit_kind")],
@@ -145,23 +146,34 @@ def VisitForm() -> ft.View:
         controls.append(ft.Container(ft.Column([
             ft.Row([ft.Text(t("ui.visit.demand_n", n=i + 1), weight=ft.FontWeight.BOLD, expand=True),
                     ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"d{i}:remove", tooltip=t("ui.remove"),
+                                  width=TAP, height=TAP,
                                   on_click=remove_demand(i))]),
             choice_chips(f"d{i}-kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
                          d.get("issue_kind") or "problem", pick_demand(i, "issue_kind")),
-            ft.TextField(key=f"d{i}:title", label=t("ui.issue.title_field") + " *", value=d.get("title", ""),
+            ft.TextField(key=f"d{i}:title", label=t("ui.issue.title_field") + required_mark("issue", "title"),
+                         value=d.get("title", ""),
                          on_change=set_demand(i, "title"), error=_demand_error(form.errors, i, "title")),
             ft.TextField(key=f"d{i}:description", label=t("ui.issue.description"),
                          value=d.get("description", ""), multiline=True, min_lines=2,
                          on_change=set_demand(i, "description")),
             choice_chips(f"d{i}-urgency", [(k, lbl) for k, lbl in svc.choices("urgency")],
                          d.get("urgency") or "normal", pick_demand(i, "urgency")),
-        ], spacing=6), border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
-    controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT,
+        ], spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
+    controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT, height=TAP,
                                   on_click=add_demand))
     controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
     bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
                              height=TOUCH, expand=True)
     return detail_view(t("ui.visit.new"), controls, bottom=ft.Row([bottom]))
+
+
+def _saved_text(svc: Any, vid: str | None) -> str:
+    """What was saved, counted from the store: new problems and wishes only when there are some."""
+    v = svc.visit(vid) if vid else None
+    made = [i["kind"] for i in (v["demand_issues"] if v else [])]
+    parts = [t(f"ui.visit.saved_{kind}", n=made.count(kind)) for kind in ("problem", "wish") if kind in made]
+    return t("ui.visit.saved_with", made=t("model.list_sep").join(parts)) if parts else t("ui.visit.saved")
 
 
 def _visit_fields(values: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from app.ui.forms import PhotoStrip
 from app.ui.screens.issues import issue_head, timeline
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
-from app.ui.widgets import TOUCH, badge, detail_view, empty, section
+from app.ui.widgets import TAP, TOUCH, badge, detail_view, empty, section
 from sync import workflow as wf
 from sync.i18n import t
 
@@ -88,7 +88,7 @@ def ActScreen() -> ft.View:
         controls.append(empty(t("ui.staff.no_actions")))
     controls.append(ft.Row([
         (ft.FilledButton if a == action else ft.OutlinedButton)(
-            wf.event_label(a), key=f"act:{a}", on_click=pick(a), height=44)
+            wf.event_label(a), key=f"act:{a}", on_click=pick(a), height=TAP)
         for a in it["staff_actions"]], wrap=True, spacing=6, run_spacing=6))
     if action:
         if errors.get("type"):

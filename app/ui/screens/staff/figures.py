@@ -3,14 +3,16 @@ N and its definition and a simple bar; and the ledger (整改台账) export butt
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import flet as ft
 
 from app.services import ServiceError
+from app.ui.forms import download, new_picker
 from app.ui.screens.staff.layout import staff_view, use_staff
 from app.ui.state import use_app
-from app.ui.widgets import section
+from app.ui.widgets import chip, section
 from sync.i18n import t
 from sync.reports.metrics import FIGURES, RATE_FIGURES
 
@@ -54,6 +56,10 @@ def FiguresScreen() -> ft.View:
     which, set_which = ft.use_state("month")
     group_by, set_group_by = ft.use_state("village")
     exported, set_exported = ft.use_state("")
+    picker_ref = ft.use_ref(None)
+    if picker_ref.current is None:
+        picker_ref.current = new_picker()  # strong reference: a service is dropped otherwise
+    page = ft.context.page
     period = svc.period_text(which)
     report = svc.figures(period, group_by)
 
@@ -63,8 +69,6 @@ def FiguresScreen() -> ft.View:
         return h
 
     async def export(what: str, fmt: str) -> None:
-        import asyncio
-
         try:
             if what == "ledger":
                 path = await asyncio.to_thread(svc.export_ledger, period, fmt)
@@ -73,6 +77,14 @@ def FiguresScreen() -> ft.View:
         except ServiceError as exc:
             set_exported("")
             state.tell(str(exc))
+            return
+        if page.web:
+            # written on the machine serving the app: the browser downloads it; no server path
+            set_exported("")
+            if await download(picker_ref.current, path):
+                state.tell(t("ui.staff.ledger.downloaded", name=path.name))
+            else:
+                state.tell(t("ui.syncx.error.unreadable", name=path.name))
             return
         set_exported(str(path))
         state.tell(t("ui.staff.ledger.done"))
@@ -84,10 +96,10 @@ def FiguresScreen() -> ft.View:
             if v is not None and k not in RATE_FIGURES:
                 biggest[k] = max(biggest.get(k, 0.0), float(v))
     controls: list[ft.Control] = [
-        ft.Row([ft.Chip(label=ft.Text(t(f"ui.staff.period.{p}")), key=f"period:{p}", selected=which == p,
-                        on_click=lambda _, p=p: set_which(p)) for p in PERIODS], wrap=True),
-        ft.Row([ft.Chip(label=ft.Text(t(f"ui.staff.group.{g}")), key=f"group:{g}", selected=group_by == g,
-                        on_click=lambda _, g=g: set_group_by(g)) for g in GROUPINGS], wrap=True),
+        ft.Row([chip(t(f"ui.staff.period.{p}"), f"period:{p}", which == p, lambda _, p=p: set_which(p))
+                for p in PERIODS], wrap=True),
+        ft.Row([chip(t(f"ui.staff.group.{g}"), f"group:{g}", group_by == g, lambda _, g=g: set_group_by(g))
+                for g in GROUPINGS], wrap=True),
         ft.Text(report.period.label, key="period-label", size=16, weight=ft.FontWeight.BOLD),
         ft.Row([ft.FilledButton(t("ui.staff.ledger.export"), key="ledger-export", icon=ft.Icons.DOWNLOAD,
                                 on_click=exporter("ledger", "xlsx")),
