@@ -245,8 +245,7 @@ class StaffServices(Services):
             })
         _sort_rows(rows, sort, descending)
         kind = f.get("kind")
-        states = [s for s in wf.STATES if kind is None or s in
-                  (wf.PROBLEM_STATES if kind == "problem" else wf.WISH_STATES)]
+        states = list({"problem": wf.PROBLEM_STATES, "wish": wf.WISH_STATES}.get(kind, wf.STATES))
         return {"rows": rows, "counts": counts, "states": states,
                 "total": sum(counts.get(s, 0) for s in states)}
 
