@@ -276,12 +276,17 @@ class StaffServices(Services):
             "reply": st.reply or "", "category_id": rec["fields"].get("category") or "",
             "default_deadline": self.default_deadline(rec["fields"].get("category")),
             "place": " / ".join(x for x in self.places().get(rec.get("grid", ""), ("", "", ""))[1:] if x),
-            "reporter_name": self._user_name(rec["fields"].get("reporter")),
+            "reporter_name": self._known_user(rec["fields"].get("reporter")),
             "due_text": _days_left(st.deadline, _china_today())[1]
             if st.deadline and st.state in WORKING else "",
             "visit": self._source_visit(iid),
         })
         return row
+
+    def _known_user(self, uid: str | None) -> str:
+        """A user's name when the reference data holds it (else nothing: not a guess)."""
+        rec = self.store.get("user", uid) if uid else None
+        return str(rec["fields"].get("name") or "") if rec else ""
 
     def _source_visit(self, iid: str) -> dict[str, Any] | None:
         """The visit whose demands raised the issue (what the worker saw and heard, and the

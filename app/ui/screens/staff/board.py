@@ -7,6 +7,7 @@ panel. Both read the same ``StaffServices.board``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ MAX_ROWS = 200  # rows drawn at once: the filters narrow the rest down
 DESK = 1000  # px: from here the board is a table (a PC at 1366x768 shows ~18 rows)
 ROW_HEIGHT = 34
 # desk table: column -> width in px (the title takes what is left)
-WIDTHS = {"place": 150, "category": 140, "reported": 92, "unit": 116, "deadline": 150, "status": 76,
+WIDTHS = {"place": 150, "category": 140, "reported": 92, "unit": 116, "deadline": 176, "status": 76,
           "supervised": 72}
 # the direction of a column's first click: newest report / highest level first, else A-Z
 FIRST_DESCENDING = frozenset({"reported", "supervised"})
@@ -69,7 +70,11 @@ def BoardScreen() -> ft.View:
     chosen = sum(1 for k in (*DROPDOWN_FILTERS, "overdue", "supervised") if filters.get(k))
     controls: list[ft.Control] = []
     if desk:
-        controls.append(ft.Row([_search(filters, put, 220), *bar], spacing=8, scroll=ft.ScrollMode.AUTO,
+        if order[0] != "triage":
+            bar.append(ft.TextButton(t("ui.staff.sort.triage"), key="sort:triage", icon=ft.Icons.RESTART_ALT,
+                                     tooltip=t("ui.staff.sort.triage_hint"),
+                                     on_click=lambda _: set_order(("triage", False))))
+        controls.append(ft.Row([_search(filters, put, 200), *bar], spacing=8, scroll=ft.ScrollMode.AUTO,
                                key="board-bar"))
     else:
         controls.append(ft.Row([
@@ -80,14 +85,16 @@ def BoardScreen() -> ft.View:
         ], key="board-bar"))
         if show_filters:
             controls.append(ft.Row(bar, wrap=True, spacing=8, run_spacing=8, key="board-filter-panel"))
-    controls.append(_status_line(board, filters, put, order, set_order, desk))
+    controls.append(_status_line(board, filters, put, desk))
     rows = board["rows"]
     if desk:
         controls.append(_header(order, sort_by))
     if not rows:
         controls.append(empty(t("ui.issue.none")))
-    for r in rows[:MAX_ROWS]:
-        controls.append(_table_row(r) if desk else _card(svc, r))
+    # rows touch each other (the screen's column spaces its children apart)
+    this_year = str(today().year)
+    controls.append(ft.Column([_table_row(r, i % 2 == 1, this_year) if desk else _card(svc, r)
+                               for i, r in enumerate(rows[:MAX_ROWS])], spacing=0, key="board-rows"))
     if len(rows) > MAX_ROWS:
         controls.append(ft.Text(t("ui.staff.showing", n=MAX_ROWS, total=len(rows)), key="board-more"))
     return staff_view(0, t("ui.staff.board.title"), controls)
@@ -117,30 +124,34 @@ def _filter_bar(svc: Any, filters: dict[str, Any], put: Callable[[str], Callable
         dropdown("filter-grid", t("ui.staff.filter.grid"), svc.grids(), filters.get("grid"),
                  put("grid"), any_label=any_, width=w),
         dropdown("filter-category", t("ui.staff.filter.category"), cats, filters.get("category"),
-                 put("category"), any_label=any_, width=190 if desk else 220),
+                 put("category"), any_label=any_, width=176 if desk else 220),
         dropdown("filter-appeal", t("ui.staff.filter.appeal"), Services.choices("appeal_type"),
                  filters.get("appeal_type"), put("appeal_type"), any_label=any_, width=w),
         dropdown("filter-urgency", t("ui.staff.filter.urgency"), Services.choices("urgency"),
                  filters.get("urgency"), put("urgency"), any_label=any_, width=w),
     ]
     if not desk:  # at a desk these two sit at the end of the status line
-        out += _toggles(filters, put)
+        out += _toggles(filters, put, desk)
     return out
 
 
-def _toggles(filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]]) -> list[ft.Control]:
-    return [ft.Checkbox(key="filter-overdue", label=t("ui.staff.filter.overdue"),
-                        value=bool(filters.get("overdue")),
-                        on_change=lambda e: put("overdue")(bool(e.control.value))),
-            ft.Checkbox(key="filter-supervised", label=t("ui.staff.filter.supervised"),
-                        value=bool(filters.get("supervised")),
-                        on_change=lambda e: put("supervised")(bool(e.control.value)))]
+def _toggles(filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]], desk: bool) -> list[ft.Control]:
+    """Overdue only / supervised only: chips that stay on one line with the status chips."""
+    def chip(name: str, key: str, label: str) -> ft.Control:
+        on = bool(filters.get(name))
+        return ft.Chip(label=ft.Text(label, size=CELL if desk else None), key=key, selected=on,
+                       leading=ft.Icon(ft.Icons.FILTER_ALT, size=16), show_checkmark=False,
+                       visual_density=ft.VisualDensity.COMPACT if desk else None,
+                       on_click=lambda _: put(name)(not on))
+
+    return [chip("overdue", "filter-overdue", t("ui.staff.filter.overdue")),
+            chip("supervised", "filter-supervised", t("ui.staff.filter.supervised"))]
 
 
 def _status_line(board: dict[str, Any], filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]],
-                 order: tuple[str, bool], set_order: Callable[[Any], None], desk: bool) -> ft.Control:
+                 desk: bool) -> ft.Control:
     """全部 and one chip per status of the chosen kind (全部 is their sum); at a desk also the
-    overdue / supervised toggles and the way back to the default order."""
+    overdue / supervised toggles."""
     status = filters.get("status")
 
     def chip(key: str, label: str, selected: bool, value: str | None) -> ft.Control:
@@ -152,10 +163,7 @@ def _status_line(board: dict[str, Any], filters: dict[str, Any], put: Callable[[
     items += [chip(f"bstatus:{s}", f"{wf.state_label(s)} {board['counts'].get(s, 0)}", status == s, s)
               for s in board["states"]]
     if desk:
-        items += _toggles(filters, put)
-        if order[0] != "triage":
-            items.append(ft.TextButton(t("ui.staff.sort.triage"), key="sort:triage", icon=ft.Icons.RESTART_ALT,
-                                       on_click=lambda _: set_order(("triage", False))))
+        items += _toggles(filters, put, desk)
     return ft.Row(items, wrap=True, spacing=6, run_spacing=4, key="board-status")
 
 
@@ -166,12 +174,15 @@ def _header(order: tuple[str, bool], sort_by: Callable[[str], Callable[[Any], No
         active = order[0] == col
         arrow = (ft.Icons.ARROW_DOWNWARD if order[1] else ft.Icons.ARROW_UPWARD) if active else None
         label = t(f"ui.staff.col.{col}")
+        # the label as a Text: a button text_style would drop the app's CJK font family
+        inner: list[ft.Control] = [ft.Text(label, size=CELL, weight=ft.FontWeight.BOLD, max_lines=1)]
+        if arrow:
+            inner.append(ft.Icon(arrow, size=14))
         btn = ft.TextButton(
-            label, key=f"sort:{col}", icon=arrow, on_click=sort_by(col), height=ROW_HEIGHT,
-            tooltip=t("ui.staff.sort.by", col=label),
+            content=ft.Row(inner, spacing=2, tight=True), key=f"sort:{col}", on_click=sort_by(col),
+            height=ROW_HEIGHT, tooltip=t("ui.staff.sort.by", col=label),
             style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4), alignment=ft.Alignment.CENTER_LEFT,
-                                 shape=ft.RoundedRectangleBorder(radius=4),
-                                 text_style=ft.TextStyle(size=CELL, weight=ft.FontWeight.BOLD)))
+                                 shape=ft.RoundedRectangleBorder(radius=4)))
         cells.append(ft.Container(btn, expand=True) if col == "title" else ft.Container(btn, width=WIDTHS[col]))
     return ft.Container(ft.Row(cells, spacing=0), key="board-header",
                         padding=ft.Padding.symmetric(horizontal=8),
@@ -184,7 +195,11 @@ def _cell(text: str, width: int | None, *, color: Any = None, bold: bool = False
     return ft.Container(txt, expand=True) if width is None else ft.Container(txt, width=width)
 
 
-def _table_row(r: dict[str, Any]) -> ft.Control:
+def today() -> dt.date:
+    return dt.datetime.now(rec_mod.CHINA_TZ).date()
+
+
+def _table_row(r: dict[str, Any], odd: bool, this_year: str) -> ft.Control:
     """One issue on one line: a button (Tab reaches it, Enter opens it) holding the cells."""
     title: list[ft.Control] = [ft.Text(r["title"], size=CELL, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS,
                                        expand=True, weight=ft.FontWeight.BOLD if r["status"] in ("submitted", "collected")
@@ -195,7 +210,9 @@ def _table_row(r: dict[str, Any]) -> ft.Control:
         title.append(badge(t("ui.staff.redo", n=r["redo_count"]), ft.Colors.PURPLE_100))
     if r["flagged"]:
         title.append(badge(t("ui.staff.flagged"), ft.Colors.YELLOW_200))
-    due = " ".join(x for x in (r["deadline"][5:], r["due_text"]) if x)
+    # this year's dates without the year (the column stays narrow), others in full
+    day = r["deadline"][5:] if r["deadline"].startswith(this_year) else r["deadline"]
+    due = " ".join(x for x in (day, r["due_text"]) if x)
     cells: list[ft.Control] = [
         ft.Container(ft.Row(title, spacing=4), expand=True),
         _cell(r["place"], WIDTHS["place"]),
@@ -212,6 +229,7 @@ def _table_row(r: dict[str, Any]) -> ft.Control:
         content=ft.Row(cells, spacing=0), key=f"board:{r['id']}", height=ROW_HEIGHT,
         on_click=lambda _, i=r["id"]: go(f"/board/{i}"),
         style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=12), color=ft.Colors.ON_SURFACE,
+                             bgcolor=ft.Colors.SURFACE_CONTAINER_LOW if odd else None,  # stripes guide the eye
                              shape=ft.RoundedRectangleBorder(radius=0), alignment=ft.Alignment.CENTER_LEFT))
 
 
