@@ -359,7 +359,7 @@ class StaffServices(Services):
             fl = rec["fields"]
             resolved = rec_mod.parse_time_ms(st.resolved_at) if st.resolved_at is not None else None
             reported = reported_at(rec, st)
-            out.append(((st.published, -(resolved or reported)), {
+            out.append(((st.published, -(resolved or reported), -reported), {
                 "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
                 "kind": st.issue_kind, "status_label": wf.state_label(st.state),
                 "published": st.published,

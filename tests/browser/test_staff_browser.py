@@ -121,6 +121,10 @@ def _seed_township(data: Path) -> dict[str, str]:
             g, _ = rec_mod.new_record("grid", "township", {"name": "一组", "village": v["id"]}, clock, "server")
             recs += [v, g]
             grids.append(g["id"])
+        house, _ = rec_mod.new_record("household", grids[1], {
+            "village": recs[-2]["id"], "address": "南山村一组8号", "head": "王建国", "member_count": 2},
+            clock, "w1")
+        recs.append(house)
         buf = io.BytesIO()
         Image.new("RGB", (800, 600), (220, 30, 30)).save(buf, "JPEG", quality=90)
         photo = svc.add_photo(buf.getvalue()).sha256
@@ -131,6 +135,8 @@ def _seed_township(data: Path) -> dict[str, str]:
                       "urgency": "normal", "reporter_visibility": "named"}
             if newest:
                 fields["photos"] = [photo]
+            if i == 10:  # resolved, and about a household the echo wall must not name
+                fields["household"] = house["id"]
             issue, _ = rec_mod.new_record("issue", grids[i % 3], fields, clock, "w1")
             day = f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T09:00:00+08:00"
             evs = [wf.new_event(issue, "report", {}, clock, "w1", "grid_worker", at=day)[0]]
@@ -195,6 +201,18 @@ def test_staff_desk_at_1366x768(browser, assets, tmp_path):
         page.get_by_role("heading", name="办理工单").wait_for(timeout=30_000)
         page.wait_for_timeout(1500)
         detail = phone.shot("staff-desk-1366-issue")
+        # the echo wall: compact rows; the editor is as wide as the screen and the privacy
+        # guard's refusal shows in full
+        phone.tap("button", "返回")
+        phone.tap("tab", "回音壁") if page.get_by_role("tab", name="回音壁").count() else phone.tap("button", "回音壁")
+        phone.wait_for("button", "（11号）")
+        phone.shot("staff-wall-1366")
+        phone.tap("button", "（11号）")
+        phone.type_into("公开说明", "王建国家门口的排水沟已经疏通，雨天不再积水。")
+        phone.tap("button", "公开到回音壁")
+        phone.wait_for("button", "公开到回音壁")
+        page.wait_for_timeout(1000)
+        phone.shot("staff-wall-1366-refused")
         phone.close()
     finally:
         server.stop()

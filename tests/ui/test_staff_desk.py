@@ -293,3 +293,18 @@ def test_echo_wall_rows_tell_look_alikes_apart_and_show_the_whole_error(services
         assert editor.content.horizontal_alignment == ft.CrossAxisAlignment.STRETCH
 
     run_staff(services, scenario)
+
+
+def test_echo_wall_on_a_phone_stacks_the_row_facts(services):
+    ids = township(services)
+    iid = ids["water"]
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/wall")
+        tile = h.by_key(f"wall:{iid}")
+        assert isinstance(tile.subtitle, ft.Column)  # no Row that could overflow 390 px
+        assert "西湖村" in h.by_key(f"wall-meta:{iid}").value
+        await h.tap(f"wall:{iid}")
+        assert h.by_key(f"wall-text:{iid}").value == "已清洗水箱"
+
+    run_staff(services, scenario, width=390, height=844)

@@ -9,7 +9,7 @@ from typing import Any
 
 import flet as ft
 
-from app.ui.screens.staff.layout import staff_view, use_staff
+from app.ui.screens.staff.layout import is_wide, staff_view, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import badge, empty
 from sync.i18n import t
@@ -63,6 +63,8 @@ def WallScreen() -> ft.View:
     ]
     if not items:
         controls.append(empty(t("ui.staff.wall.none")))
+    rows: list[ft.Control] = []
+    wide = is_wide()
     for it in items:
         iid = it["id"]
         status = badge(t("ui.staff.wall.is_published"), ft.Colors.GREEN_200) if it["published"] \
@@ -71,23 +73,26 @@ def WallScreen() -> ft.View:
             it["village_name"], it["category_name"],
             t("ui.staff.reported", date=it["reported_text"]) if it["reported_text"] else "",
             t("ui.staff.wall.resolved", date=it["resolved_text"]) if it["resolved_text"] else "") if x)
-        sub = [ft.Text(meta, size=12, color=ft.Colors.ON_SURFACE_VARIANT, key=f"wall-meta:{iid}")]
+        # one line under the title: where, what, when, then the start of the description
+        sub: list[ft.Control] = [ft.Text(meta, size=12, color=ft.Colors.ON_SURFACE_VARIANT, key=f"wall-meta:{iid}")]
         if it["excerpt"]:
             sub.append(ft.Text(it["excerpt"], size=12, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS,
-                               key=f"wall-excerpt:{iid}"))
-        controls.append(ft.ListTile(
+                               key=f"wall-excerpt:{iid}", expand=True if wide else None))
+        rows.append(ft.ListTile(
             key=f"wall:{iid}", dense=True, min_height=48, on_click=toggle(iid),
             title=ft.Text(it["title"], weight=ft.FontWeight.BOLD, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS),
-            subtitle=ft.Column(sub, spacing=0, tight=True),
+            # a phone stacks them (a Row would overflow; a wrapping Row cannot hold expand)
+            subtitle=ft.Row(sub, spacing=12) if wide else ft.Column(sub, spacing=0, tight=True),
             trailing=ft.Row([badge(it["status_label"]), status,
                              ft.Icon(ft.Icons.EXPAND_LESS if opened == iid else ft.Icons.EXPAND_MORE)],
                             spacing=4, tight=True),
         ))
         if opened == iid:
-            controls.append(_editor(it, {**{"title": it["public_title"], "text": it["public_text"]},
+            rows.append(_editor(it, {**{"title": it["public_title"], "text": it["public_text"]},
                                          **edits.get(iid, {})},
                                     errors.get(iid, {}), edit, publish, unpublish))
-        controls.append(ft.Divider(height=1))
+        rows.append(ft.Divider(height=1, key=f"wall-divider:{iid}"))
+    controls.append(ft.Column(rows, spacing=0, key="wall-rows"))
     return staff_view(1, t("ui.staff.wall.title"), controls)
 
 
