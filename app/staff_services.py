@@ -74,8 +74,8 @@ class StaffServices(Services):
 
     def __init__(self, store: Any) -> None:
         super().__init__(store)
-        # issue id -> (data key, IssueState): fold once per issue per data version
-        self._folds: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
+        self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
         self._grouped: tuple[tuple[int, str], dict[str, list[dict]]] | None = None
 
     def _events_by_issue(self) -> dict[str, list[dict]]:
@@ -106,7 +106,8 @@ class StaffServices(Services):
                    max((e["id"] for e in evs), default=""))
             hit = self._folds.get(rec["id"])
             if hit is None or hit[0] != key:
-                hit = (key, wf.fold(rec, evs))
+                st = wf.fold(rec, evs)
+                hit = (key, st, reported_at(rec, st))  # the report time too: the board sorts by it
                 self._folds[rec["id"]] = hit
             seen.add(rec["id"])
             out.append((rec, hit[1], evs))
@@ -172,9 +173,10 @@ class StaffServices(Services):
         return out
 
     def board(self, filters: dict[str, Any] | None = None, sort: str = "triage",
-              descending: bool = False) -> dict[str, Any]:
-        """Rows matching ``filters`` in ``sort`` order, and the counts per status of the rows
-        matching every filter except status.
+              descending: bool = False, limit: int | None = None) -> dict[str, Any]:
+        """Rows matching ``filters`` in ``sort`` order (the first ``limit`` of them; ``matched``
+        says how many there are), and the counts per status of the rows matching every
+        filter except status.
 
         filters: village, grid, status, category (a top category matches its children),
         appeal_type, urgency, kind (problem / wish), overdue (bool), supervised (bool),
@@ -185,13 +187,11 @@ class StaffServices(Services):
         ``total`` is their sum: one definition for 全部 and the status chips."""
         f = {k: v for k, v in (filters or {}).items() if v not in (None, "", False)}
         now = self.now_ms()
-        today = _china_today()
         q = str(f.get("q", "")).strip().lower()
         cat = f.get("category")
         places = self.places()
         labels = self.category_labels()
         units: dict[str, str] = {}
-        dues: dict[str, tuple[int, str]] = {}
         counts: dict[str, int] = {}
         rows: list[dict[str, Any]] = []
         for rec, st, _evs in self._folded():
@@ -225,28 +225,36 @@ class StaffServices(Services):
             unit = st.unit or ""
             if unit not in units:
                 units[unit] = self.unit_name(unit)
+            # what sorting needs; the rest is added to the rows that are returned
+            rows.append({
+                "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+                "reported_at": self._folds[rec["id"]][2], "deadline": st.deadline or "",
+                "supervised": st.supervised, "grid": grid, "village": place[0], "village_name": place[1],
+                "grid_name": place[2], "place": " / ".join(x for x in (place[1], place[2]) if x),
+                "category_name": labels.get(fl.get("category") or "", fl.get("category") or ""),
+                "unit": unit, "unit_name": units[unit], "overdue": overdue, "_st": st, "_rec": rec,
+            })
+        _sort_rows(rows, sort, descending)
+        shown = rows if limit is None else rows[:limit]
+        today = _china_today()
+        dues: dict[str, tuple[int | None, str]] = {}
+        for r in shown:
+            st, fl = r.pop("_st"), r.pop("_rec")["fields"]
             days_left, due_text = None, ""
             if st.deadline and st.state in WORKING:
                 if st.deadline not in dues:
                     dues[st.deadline] = _days_left(st.deadline, today)
                 days_left, due_text = dues[st.deadline]
-            reported = reported_at(rec, st)
-            rows.append({
-                "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+            r.update({
                 "status_label": wf.state_label(st.state), "kind": st.issue_kind,
                 "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
-                "category_name": labels.get(fl.get("category") or "", fl.get("category") or ""),
-                "grid": grid, "village": place[0], "village_name": place[1], "grid_name": place[2],
-                "place": " / ".join(x for x in (place[1], place[2]) if x),
-                "reported_at": reported, "reported_text": fmt_date(reported),
-                "deadline": st.deadline or "", "days_left": days_left, "due_text": due_text,
-                "unit": unit, "unit_name": units[unit], "overdue": overdue,
-                "supervised": st.supervised, "flagged": st.flagged, "redo_count": st.redo_count,
+                "reported_text": fmt_date(r["reported_at"]),
+                "days_left": days_left, "due_text": due_text, "flagged": st.flagged,
+                "redo_count": st.redo_count,
             })
-        _sort_rows(rows, sort, descending)
         kind = f.get("kind")
         states = list({"problem": wf.PROBLEM_STATES, "wish": wf.WISH_STATES}.get(kind, wf.STATES))
-        return {"rows": rows, "counts": counts, "states": states,
+        return {"rows": shown, "matched": len(rows), "counts": counts, "states": states,
                 "total": sum(counts.get(s, 0) for s in states)}
 
     # ------------------------------------------------------------------ acting

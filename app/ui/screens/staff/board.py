@@ -47,7 +47,7 @@ def BoardScreen() -> ft.View:
     filters, set_filters = ft.use_state({})
     order, set_order = ft.use_state(("triage", False))
     show_filters, set_show_filters = ft.use_state(False)
-    board = svc.board(filters, order[0], order[1])
+    board = svc.board(filters, order[0], order[1], limit=MAX_ROWS)
     desk = is_desk()
 
     def put(name: str) -> Callable[[Any], None]:
@@ -94,9 +94,9 @@ def BoardScreen() -> ft.View:
     # rows touch each other (the screen's column spaces its children apart)
     this_year = str(today().year)
     controls.append(ft.Column([_table_row(r, i % 2 == 1, this_year) if desk else _card(svc, r)
-                               for i, r in enumerate(rows[:MAX_ROWS])], spacing=0, key="board-rows"))
-    if len(rows) > MAX_ROWS:
-        controls.append(ft.Text(t("ui.staff.showing", n=MAX_ROWS, total=len(rows)), key="board-more"))
+                               for i, r in enumerate(rows)], spacing=0, key="board-rows"))
+    if board["matched"] > len(rows):
+        controls.append(ft.Text(t("ui.staff.showing", n=len(rows), total=board["matched"]), key="board-more"))
     return staff_view(0, t("ui.staff.board.title"), controls)
 
 
