@@ -92,6 +92,17 @@ def test_every_column_sorts_both_ways_with_blanks_last(services):
     assert states == sorted(states, key=wf.STATES.index)
 
 
+def test_a_limit_returns_the_first_rows_finished_and_counts_the_rest(services):
+    staff = staff_services_for(services)
+    township(services)
+    full = staff.board(sort="deadline")
+    some = staff.board(sort="deadline", limit=2)
+    assert some["matched"] == full["matched"] == 4 and some["counts"] == full["counts"]
+    assert some["rows"] == full["rows"][:2]  # the same rows, with every column filled in
+    assert {"reported_text", "due_text", "status_label", "grid"} <= set(some["rows"][0])
+    assert not any(k.startswith("_") for r in full["rows"] for k in r)
+
+
 def test_rows_carry_village_reported_date_unit_and_working_days_left(services):
     staff = staff_services_for(services)
     ids = township(services)
