@@ -319,3 +319,19 @@ def test_echo_wall_on_a_phone_stacks_the_row_facts(services):
         assert h.by_key(f"wall-text:{iid}").value == "已清洗水箱"
 
     run_staff(services, scenario, width=390, height=844)
+
+
+def test_the_board_draws_a_page_and_shows_more_on_request(services):
+    from app.ui.screens.staff.board import PAGE
+
+    ids = township(services)
+    for i in range(PAGE):
+        reported(services, ids["g-east"], f"积水{i}", "2026-01-02")
+
+    async def scenario(h: Harness) -> None:
+        assert len(h.keys("board:")) == PAGE
+        assert "共 104 条" in h.by_key("board-more").value
+        await h.tap("board-more-button")
+        assert len(h.keys("board:")) == PAGE + 4 and not h.has_key("board-more-button")
+
+    run_staff(services, scenario)
