@@ -159,8 +159,6 @@ def test_staff_desk_at_1366x768(browser, assets, tmp_path):
     """The desk table at an office PC's screen: 15+ rows visible below the one-line filter
     bar, new reports on top, a header click sorts, the keyboard opens a row, and the issue
     page shows the worker's photo."""
-    import re
-
     from PIL import Image
 
     data = tmp_path / "data"
@@ -193,10 +191,22 @@ def test_staff_desk_at_1366x768(browser, assets, tmp_path):
         rows = rows_in_view()
         assert "（1号）" in rows[0][1] and "超期" in rows[0][1], rows[:3]
         phone.shot("staff-desk-1366-by-deadline")
-        # back to the default order, then open the top row from the keyboard
+        # back to the default order, then from the search box walk with Tab (through the
+        # filters, the status chips and the column headers) to the top row and open it with Enter
         phone.tap("button", "默认排序")
-        row = page.get_by_role("button", name=re.compile("村口路灯不亮（最新）")).first
-        row.focus()
+        phone.type_into("搜索标题", "")
+        walked = []
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            page.wait_for_timeout(120)
+            walked.append(page.evaluate(
+                "document.activeElement && (document.activeElement.getAttribute('aria-label')"
+                " || document.activeElement.innerText) || ''"))
+            if walked[-1].startswith("村口路灯不亮（最新）"):
+                break
+        assert walked[-1].startswith("村口路灯不亮（最新）"), walked
+        reached = [next((i for i, w in enumerate(walked) if w.startswith(x)), -1) for x in ("全部 40", "标题", "时限")]
+        assert -1 not in reached and reached == sorted(reached), walked
         page.keyboard.press("Enter")
         page.get_by_role("heading", name="办理工单").wait_for(timeout=30_000)
         page.wait_for_timeout(1500)
