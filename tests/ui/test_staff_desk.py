@@ -335,3 +335,13 @@ def test_the_board_draws_a_page_and_shows_more_on_request(services):
         assert len(h.keys("board:")) == PAGE + 4 and not h.has_key("board-more-button")
 
     run_staff(services, scenario)
+
+
+def test_phone_status_chips_leave_out_the_empty_ones(services):
+    township(services)
+
+    async def scenario(h: Harness) -> None:
+        assert h.keys("bstatus:") == ["bstatus:all", "bstatus:submitted", "bstatus:assigned", "bstatus:resolved"]
+        assert h.by_key("bstatus:all").label.value == "全部 4"
+
+    run_staff(services, scenario, width=390, height=844)

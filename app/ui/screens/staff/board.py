@@ -165,8 +165,9 @@ def _status_line(board: dict[str, Any], filters: dict[str, Any], put: Callable[[
                        on_click=lambda _: put("status")(None if value == status else value))
 
     items: list[ft.Control] = [chip("bstatus:all", t("ui.staff.all", n=board["total"]), status is None, None)]
+    # a phone leaves out the empty ones (全部 stays their sum); a desk keeps every column of the set
     items += [chip(f"bstatus:{s}", f"{wf.state_label(s)} {board['counts'].get(s, 0)}", status == s, s)
-              for s in board["states"]]
+              for s in board["states"] if desk or board["counts"].get(s) or status == s]
     if desk:
         items += _toggles(filters, put, desk)
     return ft.Row(items, wrap=True, spacing=6, run_spacing=4, key="board-status")
