@@ -345,3 +345,33 @@ def test_phone_status_chips_leave_out_the_empty_ones(services):
         assert h.by_key("bstatus:all").label.value == "全部 4"
 
     run_staff(services, scenario, width=390, height=844)
+
+
+def test_the_workers_photo_and_the_unit_name_cross_the_real_server(server, tmp_path):
+    """Through uvicorn + SQLite on 127.0.0.1: the photo a worker reports with reaches the staff
+    desk (bytes and thumbnail), and the worker's timeline names the unit staff dispatched to."""
+    from test_staff_sync import device
+
+    worker, wsync = device(server, tmp_path / "worker", "w1")
+    staff_base, ssync = device(server, tmp_path / "staff", "staff")
+    try:
+        staff = staff_services_for(staff_base)
+        pic = worker.add_photo(make_jpeg(tmp_path / "p.jpg", (30, 160, 60)).read_bytes())
+        iid, errors = worker.save_issue({"title": "桥栏杆松动", "category": "infra.road"}, [pic])
+        assert not errors
+        wsync.sync_now()
+        ssync.sync_now()
+        it = staff.staff_issue(iid)
+        assert it["photos"] == [pic.sha256]
+        assert staff_base.photo(pic.sha256) and staff_base.thumb(pic.sha256)
+        unit_id, unit_name = staff.units()[0]
+        assert staff.act(iid, "assign", {"unit": unit_id, "deadline": "2099-01-05"}) == {}
+        ssync.sync_now()
+        wsync.sync_now()
+        [assign] = [e for e in worker.issue(iid)["timeline"] if e["type"] == "assign"]
+        assert unit_name in assign["detail"] and unit_id not in assign["detail"]
+    finally:
+        wsync.stop()
+        ssync.stop()
+        worker.close()
+        staff_base.close()
