@@ -65,7 +65,8 @@ def staff_services_for(services: Services) -> StaffServices:
     return cached
 
 
-def _china_today() -> dt.date:
+def china_today() -> dt.date:
+    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
     return dt.datetime.now(rec_mod.CHINA_TZ).date()
 
 
@@ -157,7 +158,7 @@ class StaffServices(Services):
     def default_deadline(self, category: str | None, start: dt.date | None = None) -> str:
         from sync.reports.dates import add_working_days
 
-        return add_working_days(start or _china_today(), self.deadline_days(category)).isoformat()
+        return add_working_days(start or china_today(), self.deadline_days(category)).isoformat()
 
     # ------------------------------------------------------------------ the board
     def places(self) -> dict[str, tuple[str, str, str]]:
@@ -236,7 +237,7 @@ class StaffServices(Services):
             })
         _sort_rows(rows, sort, descending)
         shown = rows if limit is None else rows[:limit]
-        today = _china_today()
+        today = china_today()
         dues: dict[str, tuple[int | None, str]] = {}
         for r in shown:
             st, fl = r.pop("_st"), r.pop("_rec")["fields"]
@@ -285,7 +286,7 @@ class StaffServices(Services):
             "default_deadline": self.default_deadline(rec["fields"].get("category")),
             "place": " / ".join(x for x in self.places().get(rec.get("grid", ""), ("", "", ""))[1:] if x),
             "reporter_name": self._known_user(rec["fields"].get("reporter")),
-            "due_text": _days_left(st.deadline, _china_today())[1]
+            "due_text": _days_left(st.deadline, china_today())[1]
             if st.deadline and st.state in WORKING else "",
             "visit": self._source_visit(iid),
         })
@@ -444,7 +445,7 @@ class StaffServices(Services):
 
     @staticmethod
     def period_text(which: str, today: dt.date | None = None) -> str:
-        d = today or _china_today()
+        d = today or china_today()
         if which == "quarter":
             return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
         if which == "year":

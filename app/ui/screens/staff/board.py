@@ -7,14 +7,13 @@ panel. Both read the same ``StaffServices.board``."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 
 from app.services import Services
-from app.staff_services import BOARD_COLUMNS, NEW_STATES
+from app.staff_services import BOARD_COLUMNS, NEW_STATES, china_today
 from app.ui.screens.staff.layout import dropdown, staff_view, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import badge, empty, go, row_tile
@@ -93,7 +92,7 @@ def BoardScreen() -> ft.View:
     if not rows:
         controls.append(empty(t("ui.issue.none")))
     # rows touch each other (the screen's column spaces its children apart)
-    this_year = str(today().year)
+    this_year = str(china_today().year)
     controls.append(ft.Column([_table_row(r, i % 2 == 1, this_year) if desk else _card(svc, r)
                                for i, r in enumerate(rows)], spacing=0, key="board-rows"))
     if board["matched"] > len(rows):
@@ -199,10 +198,6 @@ def _cell(text: str, width: int, *, color: Any = None, bold: bool = False, key: 
     # a bare Text with its width: 200 rows x 8 cells, every control counts when the table redraws
     return ft.Text(text, size=CELL, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS, color=color, key=key,
                    weight=ft.FontWeight.BOLD if bold else None, width=width)
-
-
-def today() -> dt.date:
-    return dt.datetime.now(rec_mod.CHINA_TZ).date()
 
 
 def _table_row(r: dict[str, Any], odd: bool, this_year: str) -> ft.Control:
