@@ -13,7 +13,7 @@ from harness import Harness
 from staff_seed import CLOCK, event, make_staff, ref, township
 from ui_photos import make_jpeg
 
-from app.services import Services
+from app.services import Services, fmt_date
 from app.staff_services import BOARD_COLUMNS, staff_services_for
 from app.ui.app import make_main
 from sync import records as rec_mod
@@ -111,7 +111,10 @@ def test_rows_carry_village_reported_date_unit_and_working_days_left(services):
     rows = {r["id"]: r for r in staff.board()["rows"]}
     lamp = rows[ids["lamp"]]
     assert lamp["place"] == "东风村 / 东风一组" and lamp["village_name"] == "东风村"
-    assert lamp["unit_name"] == "供电所" and lamp["reported_text"] == china_today().isoformat()
+    assert lamp["unit_name"] == "供电所"
+    # reported just now, and shown as the screens show dates
+    assert abs(lamp["reported_at"] - Services.now_ms()) < 60_000
+    assert lamp["reported_text"] == fmt_date(lamp["reported_at"])
     assert (lamp["days_left"], lamp["due_text"]) == (3, "剩3个工作日")
     road = rows[ids["road"]]  # deadline 2020-01-10, long passed
     over = working_days_between(dt.date(2020, 1, 10), china_today())
