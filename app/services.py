@@ -480,9 +480,7 @@ class Services:
 
     def issue_row(self, rec: dict, st: Any, labels: dict[str, str] | None = None) -> dict[str, Any]:
         f = rec["fields"]
-        # when it was reported: the report event's time (ids made in a batch can be later)
-        at = next((rec_mod.parse_time_ms(e.event["fields"].get("at")) for e in st.timeline
-                   if e.type == "report"), None) or id_time_ms(rec["id"])
+        at = reported_at(rec, st)
         return {
             "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
@@ -554,8 +552,10 @@ class Services:
         e = entry.event
         f = e["fields"]
         data = f.get("data") or {}
-        parts = [str(data[k]) for k in ("text", "note", "reason", "reply", "outcome", "by",
-                                         "unit", "deadline") if data.get(k)]
+        # a unit shows by its name (reference data), never by its id
+        parts = [self.unit_name(data[k]) if k == "unit" else str(data[k])
+                 for k in ("text", "note", "reason", "reply", "outcome", "by", "unit", "deadline")
+                 if data.get(k)]
         if "solved" in data:
             parts.insert(0, t("ui.issue.verdict",
                               solved=t("ui.yes") if data["solved"] else t("ui.no"),
@@ -567,6 +567,17 @@ class Services:
                 "at_text": fmt_time(rec_mod.parse_time_ms(f.get("at"))),
                 "actor": self._user_name(f.get("actor")), "detail": "；".join(parts),
                 "flagged": not entry.valid, "photos": list(data.get("photos") or [])}
+
+    def unit_name(self, uid: str | None) -> str:
+        """A unit's name from the pulled reference data, else the built-in list, else its id."""
+        if not uid:
+            return ""
+        rec = self.store.get("unit", uid)
+        if rec is not None:
+            return str(rec["fields"].get("name") or uid)
+        from sync import reference
+
+        return dict(reference.UNITS).get(uid, uid)
 
     def _user_name(self, uid: str | None) -> str:
         if not uid:
@@ -687,6 +698,12 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             continue
         out[k] = v
     return out
+
+
+def reported_at(rec: dict, st: Any) -> int:
+    """When an issue was reported: its report event's time (ids made in a batch can be later)."""
+    return next((rec_mod.parse_time_ms(e.event["fields"].get("at")) for e in st.timeline
+                 if e.type == "report"), None) or id_time_ms(rec["id"])
 
 
 def _status(st: Any) -> str:

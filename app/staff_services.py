@@ -11,12 +11,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from app.services import PhotoRef, ServiceError, Services, _clean, fmt_time
+from app.services import PhotoRef, ServiceError, Services, _clean, fmt_date, fmt_time, reported_at
 from sync import public_guard, reference, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
 from sync.i18n import t
-from sync.ids import id_time_ms
 from sync.workdays import WorkCalendar
 
 STAFF_ROLES = ("township_staff", "admin")
@@ -26,6 +25,20 @@ STAFF_EVENTS = ("accept", "reject", "assign", "return", "extend", "supervise", "
 PHOTO_EVENTS = ("resolve", "fulfil")  # events that carry after-photos
 WALL_STATES = ("resolved", "rechecked", "closed", "fulfilled")
 WORKING = frozenset({"assigned", "in_progress"})  # states where a deadline can pass
+EXCERPT = 40  # characters of a description shown in a list row
+NEW_STATES = frozenset({"submitted", "collected"})  # waiting for staff to take them up
+# the board's sortable columns, in the order the desk table shows them
+BOARD_COLUMNS = ("title", "place", "category", "reported", "unit", "deadline", "status", "supervised")
+_SORT_KEYS: dict[str, Any] = {
+    "title": lambda r: r["title"] or None,
+    "place": lambda r: (r["village_name"], r["grid_name"]) if r["place"] else None,
+    "category": lambda r: r["category_name"] or None,
+    "reported": lambda r: r["reported_at"],
+    "unit": lambda r: r["unit_name"] or None,
+    "deadline": lambda r: r["deadline"] or None,
+    "status": lambda r: wf.STATES.index(r["status"]) if r["status"] in wf.STATES else len(wf.STATES),
+    "supervised": lambda r: r["supervised"] or None,
+}
 
 
 def role_of(services: Services) -> str:
@@ -53,7 +66,8 @@ def staff_services_for(services: Services) -> StaffServices:
     return cached
 
 
-def _china_today() -> dt.date:
+def china_today() -> dt.date:
+    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
     return dt.datetime.now(rec_mod.CHINA_TZ).date()
 
 
@@ -62,8 +76,8 @@ class StaffServices(Services):
 
     def __init__(self, store: Any) -> None:
         super().__init__(store)
-        # issue id -> (data key, IssueState): fold once per issue per data version
-        self._folds: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
+        self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
         self._grouped: tuple[tuple[int, str], dict[str, list[dict]]] | None = None
 
     def _events_by_issue(self) -> dict[str, list[dict]]:
@@ -94,7 +108,8 @@ class StaffServices(Services):
                    max((e["id"] for e in evs), default=""))
             hit = self._folds.get(rec["id"])
             if hit is None or hit[0] != key:
-                hit = (key, wf.fold(rec, evs))
+                st = wf.fold(rec, evs)
+                hit = (key, st, reported_at(rec, st))  # the report time too: the board sorts by it
                 self._folds[rec["id"]] = hit
             seen.add(rec["id"])
             out.append((rec, hit[1], evs))
@@ -122,24 +137,10 @@ class StaffServices(Services):
         p = self.profile
         return self._named("grid") or [(p.get("grid_id", ""), p.get("grid_name", ""))]
 
-    def village_of(self, grid_id: str) -> str:
-        g = self.store.get("grid", grid_id)
-        if g is not None:
-            return str(g["fields"].get("village") or "")
-        return self.profile.get("village_id", "") if grid_id == self.profile.get("grid_id") else ""
-
     def units(self) -> list[tuple[str, str]]:
         """(id, name) of the units an issue can be assigned to."""
         # the built-in list until the server's reference data has been pulled
         return self._named("unit") or list(reference.UNITS)
-
-    def unit_name(self, uid: str | None) -> str:
-        if not uid:
-            return ""
-        rec = self.store.get("unit", uid)
-        if rec is not None:
-            return str(rec["fields"].get("name") or uid)
-        return dict(reference.UNITS).get(uid, uid)
 
     def deadline_days(self, category: str | None) -> int:
         """Working days a category's problems get (its record's ``deadline_days``, else
@@ -161,32 +162,55 @@ class StaffServices(Services):
 
     def deadline_notice(self, deadline: str | None) -> str | None:
         """Why a deadline may be off: its year's public holidays are not known yet."""
-        return self.work_calendar().notice(rec_mod.parse_date(deadline), _china_today())
+        return self.work_calendar().notice(rec_mod.parse_date(deadline), china_today())
 
     def default_deadline(self, category: str | None, start: dt.date | None = None) -> str:
-        return self.work_calendar().add(start or _china_today(), self.deadline_days(category)).isoformat()
+        return self.work_calendar().add(start or china_today(), self.deadline_days(category)).isoformat()
 
     # ------------------------------------------------------------------ the board
-    def board(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Rows matching ``filters`` sorted by deadline (none last), and counts per status
-        of the rows matching every filter except status.
+    def places(self) -> dict[str, tuple[str, str, str]]:
+        """grid id -> (village id, village name, grid name), from the pulled reference data
+        (the profile's own grid until it has been pulled)."""
+        villages = dict(self._named("village"))
+        out = {g["id"]: (str(g["fields"].get("village") or ""),
+                         villages.get(str(g["fields"].get("village") or ""), ""),
+                         str(g["fields"].get("name") or g["id"])) for g in self.store.all("grid")}
+        p = self.profile
+        if p.get("grid_id") and p["grid_id"] not in out:
+            out[p["grid_id"]] = (p.get("village_id", ""), p.get("village", ""), p.get("grid_name", ""))
+        return out
+
+    def board(self, filters: dict[str, Any] | None = None, sort: str = "triage",
+              descending: bool = False, limit: int | None = None) -> dict[str, Any]:
+        """Rows matching ``filters`` in ``sort`` order (the first ``limit`` of them; ``matched``
+        says how many there are), and the counts per status of the rows matching every
+        filter except status.
 
         filters: village, grid, status, category (a top category matches its children),
-        appeal_type, urgency, kind, overdue (bool), supervised (bool), flagged (bool),
-        q (text in the title)."""
+        appeal_type, urgency, kind (problem / wish), overdue (bool), supervised (bool),
+        flagged (bool), q (text in the title).
+        sort: ``triage`` (new issues first: 已上报 / 已收集 on top, then the newest report
+        first) or a column of ``BOARD_COLUMNS`` (empty values last either way).
+        ``states`` are the statuses the counts are given for (those of the chosen kind) and
+        ``total`` is their sum: one definition for 全部 and the status chips."""
         f = {k: v for k, v in (filters or {}).items() if v not in (None, "", False)}
         now = self.now_ms()
         q = str(f.get("q", "")).strip().lower()
         cat = f.get("category")
+        places = self.places()
+        labels = self.category_labels()
+        units: dict[str, str] = {}
         counts: dict[str, int] = {}
         rows: list[dict[str, Any]] = []
         for rec, st, _evs in self._folded():
             fl = rec["fields"]
-            if f.get("kind") and (fl.get("issue_kind") or "problem") != f["kind"]:
+            if f.get("kind") and st.issue_kind != f["kind"]:
                 continue
-            if f.get("grid") and rec.get("grid") != f["grid"]:
+            grid = rec.get("grid", "")
+            place = places.get(grid, ("", "", grid))
+            if f.get("grid") and grid != f["grid"]:
                 continue
-            if f.get("village") and self.village_of(rec.get("grid", "")) != f["village"]:
+            if f.get("village") and place[0] != f["village"]:
                 continue
             if cat and not (fl.get("category") == cat or str(fl.get("category") or "").startswith(cat + ".")):
                 continue
@@ -206,17 +230,40 @@ class StaffServices(Services):
             counts[st.state] = counts.get(st.state, 0) + 1
             if f.get("status") and st.state != f["status"]:
                 continue
+            unit = st.unit or ""
+            if unit not in units:
+                units[unit] = self.unit_name(unit)
+            # what sorting needs; the rest is added to the rows that are returned
             rows.append({
                 "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+                "reported_at": self._folds[rec["id"]][2], "deadline": st.deadline or "",
+                "supervised": st.supervised, "grid": grid, "village": place[0], "village_name": place[1],
+                "grid_name": place[2], "place": " / ".join(x for x in (place[1], place[2]) if x),
+                "category_name": labels.get(fl.get("category") or "", fl.get("category") or ""),
+                "unit": unit, "unit_name": units[unit], "overdue": overdue, "_st": st, "_rec": rec,
+            })
+        _sort_rows(rows, sort, descending)
+        shown = rows if limit is None else rows[:limit]
+        today, cal = china_today(), self.work_calendar()
+        dues: dict[str, tuple[int | None, str]] = {}
+        for r in shown:
+            st, fl = r.pop("_st"), r.pop("_rec")["fields"]
+            days_left, due_text = None, ""
+            if st.deadline and st.state in WORKING:
+                if st.deadline not in dues:
+                    dues[st.deadline] = _days_left(st.deadline, today, cal)
+                days_left, due_text = dues[st.deadline]
+            r.update({
                 "status_label": wf.state_label(st.state), "kind": st.issue_kind,
                 "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
-                "deadline": st.deadline or "", "unit": st.unit or "", "overdue": overdue,
-                "supervised": st.supervised, "flagged": st.flagged, "grid": rec.get("grid", ""),
+                "reported_text": fmt_date(r["reported_at"]),
+                "days_left": days_left, "due_text": due_text, "flagged": st.flagged,
                 "redo_count": st.redo_count,
-                "at": id_time_ms(rec["id"]),
             })
-        rows.sort(key=lambda r: (r["deadline"] == "", r["deadline"], -r["at"]))
-        return {"rows": rows, "counts": counts, "total": sum(counts.values())}
+        kind = f.get("kind")
+        states = list({"problem": wf.PROBLEM_STATES, "wish": wf.WISH_STATES}.get(kind, wf.STATES))
+        return {"rows": shown, "matched": len(rows), "counts": counts, "states": states,
+                "total": sum(counts.get(s, 0) for s in states)}
 
     # ------------------------------------------------------------------ acting
     def staff_actions(self, iid: str) -> list[str]:
@@ -244,8 +291,28 @@ class StaffServices(Services):
             "public_title": st.public_title or "", "public_text": st.public_text or "",
             "reply": st.reply or "", "category_id": rec["fields"].get("category") or "",
             "default_deadline": self.default_deadline(rec["fields"].get("category")),
+            "place": " / ".join(x for x in self.places().get(rec.get("grid", ""), ("", "", ""))[1:] if x),
+            "reporter_name": self._known_user(rec["fields"].get("reporter")),
+            "due_text": _days_left(st.deadline, china_today(), self.work_calendar())[1]
+            if st.deadline and st.state in WORKING else "",
+            "visit": self._source_visit(iid),
         })
         return row
+
+    def _known_user(self, uid: str | None) -> str:
+        """A user's name when the reference data holds it (else nothing: not a guess)."""
+        rec = self.store.get("user", uid) if uid else None
+        return str(rec["fields"].get("name") or "") if rec else ""
+
+    def _source_visit(self, iid: str) -> dict[str, Any] | None:
+        """The visit whose demands raised the issue (what the worker saw and heard, and the
+        photos taken there), or None when it was reported on its own."""
+        for rec in self.store.all("visit"):
+            if iid in (rec["fields"].get("demands") or ()):
+                row = self.visit_row(rec)
+                row["visitor_name"] = self._user_name(rec["fields"].get("visitor"))
+                return row
+        return None
 
     def act(self, iid: str, etype: str, values: dict[str, Any],
             photos: list[PhotoRef] | None = None) -> dict[str, str]:
@@ -295,20 +362,31 @@ class StaffServices(Services):
 
     # ------------------------------------------------------------------ echo wall
     def wall_items(self) -> list[dict[str, Any]]:
-        """Resolved (or later) problems and fulfilled wishes, published first, each with its
-        public wording (the resolution reply / fulfilment note until staff edit it)."""
+        """Resolved (or later) problems and fulfilled wishes, each with its public wording (the
+        resolution reply / fulfilment note until staff edit it) and what tells look-alikes
+        apart: village, category, report and resolve dates, a short excerpt of the description.
+        Not yet published first (the work left), then the most recently resolved first."""
+        places = self.places()
+        labels = self.category_labels()
         out = []
         for rec, st, _evs in self._folded():
             if st.state not in WALL_STATES or st.outcome == "rejected":
                 continue
             fl = rec["fields"]
-            out.append({"id": rec["id"], "title": fl.get("title") or "", "status": st.state,
-                        "kind": st.issue_kind,
-                        "status_label": wf.state_label(st.state), "published": st.published,
-                        "public_title": st.public_title or fl.get("title") or "",
-                        "public_text": st.public_text or st.reply or "", "reply": st.reply or ""})
-        out.sort(key=lambda r: (not r["published"], r["title"]))
-        return out
+            resolved = rec_mod.parse_time_ms(st.resolved_at) if st.resolved_at is not None else None
+            reported = reported_at(rec, st)
+            out.append(((st.published, -(resolved or reported), -reported), {
+                "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
+                "kind": st.issue_kind, "status_label": wf.state_label(st.state),
+                "published": st.published,
+                "village_name": places.get(rec.get("grid", ""), ("", "", ""))[1],
+                "category_name": labels.get(fl.get("category") or "", ""),
+                "reported_text": fmt_date(reported), "resolved_text": fmt_date(resolved),
+                "excerpt": _excerpt(str(fl.get("description") or "")),
+                "public_title": st.public_title or fl.get("title") or "",
+                "public_text": st.public_text or st.reply or "", "reply": st.reply or ""}))
+        out.sort(key=lambda x: x[0])
+        return [row for _order, row in out]
 
     def publish(self, iid: str, public_title: str, public_text: str) -> dict[str, str]:
         """Publish with staff's public wording; refused while it fails the publish guard
@@ -326,11 +404,16 @@ class StaffServices(Services):
         rec = self.store.get("issue", iid)
         if rec is None:
             return public_guard.People()
-        village = self.village_of(rec.get("grid", ""))
+        places = self.places()
+
+        def village_of(grid: str) -> str:
+            return places.get(grid, ("", "", ""))[0]
+
+        village = village_of(rec.get("grid", ""))
         linked = rec["fields"].get("household")
         households = [h for h in self.store.all("household")
                       if h.get("id") == linked or h.get("grid") == rec.get("grid")
-                      or (village and village in (h["fields"].get("village"), self.village_of(h.get("grid", ""))))]
+                      or (village and village in (h["fields"].get("village"), village_of(h.get("grid", ""))))]
         reporter = self.store.get("user", str(rec["fields"].get("reporter") or ""))
         extra = [str(reporter["fields"].get("name") or "")] if reporter else []
         return public_guard.People.from_records(households, extra)
@@ -373,7 +456,7 @@ class StaffServices(Services):
 
     @staticmethod
     def period_text(which: str, today: dt.date | None = None) -> str:
-        d = today or _china_today()
+        d = today or china_today()
         if which == "quarter":
             return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
         if which == "year":
@@ -424,6 +507,41 @@ class StaffServices(Services):
 
         return self._export(f"ledger-{period}", fmt, lambda path: export_ledger(
             build_ledger(self.dataset(), parse_period(period)), path))
+
+
+def _excerpt(text: str, n: int = EXCERPT) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= n else one[:n - 1] + "…"
+
+
+def _sort_rows(rows: list[dict[str, Any]], sort: str, descending: bool) -> None:
+    """Sort board rows in place; rows without a value for the column go last either way."""
+    # newest report first (then the newer id: UUIDv7), kept among equals by the stable sorts below
+    rows.sort(key=lambda r: (r["reported_at"], r["id"]), reverse=True)
+    if sort not in _SORT_KEYS:  # triage: the new ones (已上报 / 已收集) on top
+        rows.sort(key=lambda r: r["status"] not in NEW_STATES)
+        return
+    key = _SORT_KEYS[sort]
+    have = [r for r in rows if key(r) is not None]
+    blank = [r for r in rows if key(r) is None]
+    have.sort(key=key, reverse=descending)
+    rows[:] = have + blank
+
+
+def _days_left(deadline: str, today: dt.date, cal: WorkCalendar) -> tuple[int | None, str]:
+    """Working days until the deadline (negative: overdue by that many) and its short text."""
+    try:
+        day = dt.date.fromisoformat(deadline)
+    except ValueError:
+        return None, ""
+    if day == today:
+        return 0, t("ui.staff.due.today")
+    if day > today:
+        n = cal.between(today, day)
+        return n, t("ui.staff.due.left", n=n)
+    n = cal.between(day, today)
+    # a deadline on Friday is overdue on Saturday, with no working day gone yet
+    return -n, t("ui.staff.due.over", n=n) if n else t("ui.staff.due.over_weekend")
 
 
 def _show(v: Any) -> str:

@@ -81,8 +81,8 @@ def test_board_filters_counts_and_search(services):
         assert shown(h) == {ids["lamp"], ids["road"], ids["water"], ids["trash"]}
         assert h.by_key("bstatus:submitted").label.value.endswith(" 2")
         assert h.by_key("bstatus:assigned").label.value.endswith(" 1")
-        # sorted by deadline: the overdue road first
-        assert h.keys("board:")[0] == f"board:{ids['road']}"
+        # new issues first (the later report on top), then the rest
+        assert h.keys("board:")[:2] == [f"board:{ids['trash']}", f"board:{ids['lamp']}"]
         await h.select("filter-village", ids["v-west"])
         assert shown(h) == {ids["water"], ids["trash"]}
         assert h.by_key("bstatus:submitted").label.value.endswith(" 1")
@@ -90,12 +90,12 @@ def test_board_filters_counts_and_search(services):
         assert shown(h) == {ids["water"]}
         await h.tap("bstatus:all")
         await h.select("filter-village", "")
-        await h.check_box("filter-overdue", True)
+        await h.tap("filter-overdue")
         assert shown(h) == {ids["road"]}
-        await h.check_box("filter-overdue", False)
-        await h.check_box("filter-supervised", True)
+        await h.tap("filter-overdue")
+        await h.tap("filter-supervised")
         assert shown(h) == {ids["road"]}
-        await h.check_box("filter-supervised", False)
+        await h.tap("filter-supervised")
         await h.select("filter-category", "env")
         assert shown(h) == {ids["trash"]}
         await h.select("filter-category", "")
@@ -189,6 +189,8 @@ def test_publish_on_the_echo_wall_with_public_wording(services):
     async def scenario(h: Harness) -> None:
         await h.go("/wall")
         assert h.keys("wall:") == [f"wall:{iid}"]
+        assert not h.has_key(f"wall-text:{iid}")  # compact rows: the editor opens on a tap
+        await h.tap(f"wall:{iid}")
         assert h.by_key(f"wall-text:{iid}").value == "已清洗水箱"
         await h.type(f"wall-title:{iid}", "西湖村自来水恢复清洁")
         await h.type(f"wall-text:{iid}", "镇水务站清洗了水箱，水质已复检合格。")

@@ -40,8 +40,8 @@ def test_board_filters_counts_search_and_deadline_order(staff):
     b = staff.board()
     assert b["total"] == 4
     assert b["counts"] == {"submitted": 2, "assigned": 1, "resolved": 1}
-    # deadlines first (earliest first), issues without a deadline last
-    assert [r["id"] for r in b["rows"]][:2] == [ids["road"], ids["water"]]
+    # by deadline: earliest first, issues without a deadline last
+    assert [r["id"] for r in staff.board(sort="deadline")["rows"]][:2] == [ids["road"], ids["water"]]
     assert {r["id"] for r in staff.board({"village": ids["v-west"]})["rows"]} == {ids["water"], ids["trash"]}
     assert [r["id"] for r in staff.board({"grid": ids["g-east"], "status": "submitted"})["rows"]] == [ids["lamp"]]
     # a top category matches its children

@@ -7,7 +7,7 @@ from typing import Any
 
 import flet as ft
 
-from app.ui.forms import PhotoStrip
+from app.ui.forms import PhotoStrip, thumbs
 from app.ui.screens.issues import issue_head, timeline
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
@@ -80,9 +80,31 @@ def ActScreen() -> ft.View:
 
     supervised = (badge(t("ui.staff.supervised", level=it["supervised"]), ft.Colors.ORANGE_200),)
     controls = issue_head(it, wf.state_label(it["status"]), supervised if it["supervised"] else ())
+    where = " · ".join(x for x in (it["place"], t("ui.staff.reporter", name=it["reporter_name"])
+                                   if it["reporter_name"] else "") if x)
+    if where:
+        controls.append(ft.Text(where, size=13, key="issue-place"))
     if it["unit"]:
-        controls.append(ft.Text(t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"]),
-                                key="issue-unit"))
+        unit = t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"])
+        controls.append(ft.Text(" · ".join(x for x in (unit, it["due_text"]) if x), key="issue-unit",
+                                color=ft.Colors.ERROR if it["overdue"] else None))
+    # what the worker saw: the report's photos, and the visit that raised it with its photos
+    if it["photos"]:
+        controls.append(section(t("ui.staff.issue_photos", n=len(it["photos"]))))
+        controls.append(thumbs(state, it["photos"], "issue-photo", 120))
+    visit = it["visit"]
+    if visit:
+        controls.append(section(t("ui.staff.visit")))
+        controls.append(ft.Text(" · ".join(x for x in (visit["at_text"], visit["visitor_name"],
+                                                      t("ui.visit.kind." + visit["kind"]) if visit["kind"] else "",
+                                                      visit["household_label"]) if x),
+                                size=13, key="visit-line"))
+        for name in ("people_met", "seen", "said"):
+            if visit[name]:
+                controls.append(ft.Text(t("ui.staff.labelled", label=t("ui.visit." + name), text=visit[name]), key=f"visit-{name}",
+                                        selectable=True))
+        if visit["photos"]:
+            controls.append(thumbs(state, visit["photos"], "visit-photo", 96))
     controls.append(section(t("ui.staff.actions")))
     if not it["staff_actions"]:
         controls.append(empty(t("ui.staff.no_actions")))
