@@ -216,6 +216,7 @@ class SyncService:
             "error": last.get("message") if last and not last.get("ok") else None,
             "running": self.running, "progress": self.progress,
             "last_report": rep,
+            "notices": st.notices,  # a restored server, damaged device files (sync_status)
         }
 
     def record_state(self, record_id: str) -> str:

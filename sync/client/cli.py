@@ -110,7 +110,10 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
                          kb=round((rep.bytes_sent + rep.bytes_received) / 1024, 1)))
             for r in rep.refused:
                 typer.echo(t("client.cli.refused_line", reason=r["reason"]))
-            typer.echo(eng.status().message)
+            st = eng.status()
+            typer.echo(st.message)
+            for line in st.notices:
+                typer.echo(f"! {line}")
         finally:
             store.close()
 
@@ -123,6 +126,8 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
 
             st = sync_status(store)
             typer.echo(st.message)
+            for line in st.notices:  # a restored server, damaged device files: said first, loudly
+                typer.echo(f"! {line}")
             typer.echo(t("client.cli.status_counts", outbox=st.outbox, photos=st.photos_to_upload,
                          missing=st.photos_missing, refused=st.refused))
             for r in getattr(store, "refused_changes", list)():

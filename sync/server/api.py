@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.i18n import t
-from sync.server import db, store
+from sync.server import db, generation, store
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
 from sync.server.errors import ServerError
 
@@ -393,6 +393,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             raise ServerError(413, "batch_too_large", "server.batch_too_large", limit=limits.max_batch)
         store.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
         now = store.now_ms()
+        generation.check_cursor(engine, body.cursor, now)  # a restored server: 409 before any write
         acks: list[dict[str, Any]] = []
         stale = p.device_id is not None and (p.last_seen_ms or 0) < now - 60_000
         if body.changes or stale:

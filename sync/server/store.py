@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -29,7 +30,7 @@ from sync import reference
 from sync.clock import HybridClock, is_stamp, make_stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.ids import is_id, new_id
-from sync.server import db
+from sync.server import db, generation
 from sync.server.errors import ServerError
 
 CLAMP_AHEAD_MS = 5 * 60 * 1000  # stamps further ahead than this are clamped to server time
@@ -571,11 +572,12 @@ def status(conn: Connection) -> dict[str, Any]:
 
 
 def parse_cursor(cursor: str | int | None) -> int:
+    """The sequence of a cursor: ``"<epoch>:<seq>"`` or a bare ``seq`` (sync.server.generation)."""
     if cursor is None or cursor == "":
         return 0
-    text = str(cursor)
-    if not text.isdigit() or len(text) > 18:
-        raise ServerError(400, "bad_cursor", "server.bad_cursor", cursor=text[:40])
+    epoch, text = generation.split_cursor(cursor)
+    if not text.isdigit() or len(text) > 18 or (epoch is not None and not re.fullmatch(r"[0-9a-f]{1,16}", epoch)):
+        raise ServerError(400, "bad_cursor", "server.bad_cursor", cursor=str(cursor)[:40])
     return int(text)
 
 
@@ -611,7 +613,7 @@ def pull_raw(
         after = rows[-1][1]
     elif head > after:
         after = head  # nothing more in scope up to the head: the next idle sync starts there
-    return [r[0] for r in rows], str(after), more
+    return [r[0] for r in rows], generation.make_cursor(generation.current_epoch(conn), after), more
 
 
 def pull(
@@ -721,6 +723,7 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
 def prepare(conn: Connection) -> None:
     """First-open set-up of a migrated database: the master key, and the reference data once."""
     master_key(conn)
+    generation.ensure_epoch(conn, now_ms())
     if get_setting(conn, "seeded") is None:
         seed_reference(conn)
         conn.execute(insert(db.settings).values(key="seeded", value="1"))
