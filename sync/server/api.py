@@ -260,6 +260,7 @@ class SyncResponse(BaseModel):
     acks: list[Ack]
     records: list[dict[str, Any]]
     cursor: str
+    epoch: str | None = Field(None, description="feed generation the acks and the cursor belong to")
     more: bool
     clock_offset_ms: int
     server_time_ms: int
@@ -408,7 +409,8 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         offset = now - body.device_time_ms if body.device_time_ms is not None else 0
         out = (
             '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]"
-            + ',"cursor":' + json.dumps(cursor) + ',"more":' + ("true" if more else "false")
+            + ',"cursor":' + json.dumps(cursor) + ',"epoch":' + json.dumps(generation.split_cursor(cursor)[0])
+            + ',"more":' + ("true" if more else "false")
             + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
         )  # fmt: skip
         return Response(out.encode("utf-8"), media_type="application/json")
