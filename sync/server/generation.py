@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
@@ -60,13 +61,25 @@ def last_restore(conn: Connection) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
+def restore_summary(conn: Connection) -> str:
+    """One line about the last restore for `gridwall admin status` ("-" when there was none)."""
+    info = last_restore(conn)
+    if not info:
+        return "-"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info["at_ms"] / 1000))
+    return f"{when} {info.get('source') or ''} (feed {info.get('feed_seq')}, generation {info.get('epoch')})"
+
+
 def new_generation(conn: Connection, source: str, now_ms: int) -> dict[str, Any]:
     """Start a new feed generation (in the caller's transaction) and record why."""
     previous = current_epoch(conn)
     epoch = secrets.token_hex(4)
     mark = _get(conn, BACKUP_MARK_KEY)
+    head = feed_head(conn)
+    # The backup's own mark (SQLite) or what the database holds now (a pg_restore'd dump).
+    backup = json.loads(mark) if mark else {"epoch": previous or None, "feed_seq": head}
     info = {"at_ms": now_ms, "epoch": epoch, "previous": previous or None, "source": source,
-            "backup": json.loads(mark) if mark else None, "feed_seq": feed_head(conn)}
+            "backup": backup, "feed_seq": head}
     _put(conn, EPOCH_KEY, epoch)
     _put(conn, RESTORED_KEY, json.dumps(info, ensure_ascii=False))
     conn.execute(delete(db.settings).where(db.settings.c.key == BACKUP_MARK_KEY))

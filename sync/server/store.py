@@ -565,6 +565,8 @@ def status(conn: Connection) -> dict[str, Any]:
         "devices_seen_24h": int(conn.execute(select(func.count()).where(dev.last_seen_ms >= day_ago)).scalar_one()),
         "changes_applied": int(conn.execute(select(func.count()).select_from(db.applied_changes)).scalar_one()),
         "conflicts": int(conn.execute(select(func.count()).select_from(db.conflicts)).scalar_one()),
+        "feed_generation": generation.current_epoch(conn),
+        "last_restore": generation.restore_summary(conn),
     }
 
 
