@@ -410,6 +410,8 @@ class Store:
         if node is None:
             node = next((c.get("node") for c in self._iter_pending() if c.get("node")), None)
         if node is None:
+            node = (apart.get("node") or {}).get("id")  # kept apart too (enrollment.json)
+        if node is None:
             node = "d" + new_id().replace("-", "")[-12:]
         try:
             offset = int(self._meta.get("clock_offset", 0))
@@ -915,7 +917,8 @@ class Store:
 
     def _write_apart(self) -> None:
         kv = self._meta.get("kv", {})
-        self._write(self.data_dir / "enrollment.json", {"kv": {k: kv[k] for k in APART_KEYS if k in kv}})
+        self._write(self.data_dir / "enrollment.json",
+                    {"kv": {k: kv[k] for k in APART_KEYS if k in kv}, "node": {"id": self.node}})
 
     # ------------------------------------------------------------------ acknowledged log
 
