@@ -197,3 +197,31 @@ def test_protocol_cursor_and_ack_carry_the_generation(real):
     assert stale.status_code == 409
     assert stale.json()["code"] == "generation_changed" and stale.json()["epoch"] == epoch
     assert json.loads(stale.text)["detail"]
+
+
+def test_sneakernet_device_notices_the_restore_through_its_return_bundle(real, tmp_path):
+    """A device that only ever syncs by bundles: its acknowledged changes lost by a restore go
+    out again in its next bundle, and the return bundle's records start from the beginning."""
+    from sync.bundles.device import apply_return, export_bundle
+    from sync.bundles.server_side import import_bundle
+
+    dev, en = real.device("w1")
+    secret = bytes.fromhex(en.secret)
+
+    def round_trip(name: str) -> dict:
+        path = tmp_path / name
+        export_bundle(dev, path, device_id=en.device_id, user=en.user["id"], secret=secret)
+        res = import_bundle(real.engine, real.blobs, path.read_bytes())
+        apply_return(dev, res.return_bundle, device_id=en.device_id, secret=secret)
+        return res.receipt
+
+    round_trip("first.gwb")  # the device's cursor now names the current generation
+    assert _admin(real, "backup", str(tmp_path / "b.sqlite3")).exit_code == 0
+    hh = [real.household(dev, head=f"离线{i}")["id"] for i in range(4)]
+    assert round_trip("second.gwb")["accepted"] == 4 and dev.outbox_size() == 0
+    assert _admin(real, "restore", str(tmp_path / "b.sqlite3")).exit_code == 0
+    round_trip("third.gwb")  # the return bundle says the generation changed: re-queued
+    assert dev.outbox_size() == 4 and dev.meta["sync.restore"]["offered"] == 4
+    receipt = round_trip("fourth.gwb")
+    assert receipt["accepted"] == 4 and dev.outbox_size() == 0
+    assert set(hh) <= set(real.state())
