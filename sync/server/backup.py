@@ -105,6 +105,7 @@ def backup(url: str, out: Path) -> dict[str, Any]:
     live = sqlite_path(url)
     if live is None:
         _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(out), libpq_url(url)])
+        os.chmod(out, 0o600)
         engine = db.make_engine(url)
         try:
             with db.read_tx(engine) as conn:
@@ -127,6 +128,7 @@ def backup(url: str, out: Path) -> dict[str, Any]:
                 conn.exec_driver_sql("PRAGMA journal_mode=DELETE")  # one self-contained file
         finally:
             engine.dispose()
+        os.chmod(tmp, 0o600)  # a backup holds the master key: the operator's eyes only
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -152,6 +154,7 @@ def restore(url: str, src: Path) -> dict[str, Any]:
     if live is None:
         _run([_tool("pg_restore"), "--list", str(src)])  # a readable dump, before anything changes
         _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(kept), libpq_url(url)])
+        os.chmod(kept, 0o600)
         _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
               "--dbname", libpq_url(url), str(src)])
         return _new_generation(url, src, kept)
@@ -164,6 +167,7 @@ def restore(url: str, src: Path) -> dict[str, Any]:
     try:
         if live.exists():
             _sqlite_copy(live, kept)
+            os.chmod(kept, 0o600)
         _sqlite_copy(src, tmp)
         info = _new_generation(f"sqlite:///{tmp}", src, kept if live.exists() else None)
         _sqlite_copy(tmp, live)

@@ -54,7 +54,7 @@ def test_backup_and_restore_start_a_new_generation(db_url: str, tmp_path: Path) 
         out = tmp_path / "nightly.backup"
         r = gw(db_url, "backup", str(out))
         assert r.exit_code == 0 and "已备份到" in r.output, r.output
-        assert out.stat().st_size > 0
+        assert out.stat().st_size > 0 and out.stat().st_mode & 0o077 == 0  # holds the master key
         _push(srv, dev, org.grid_a, org.village_a, 6)
         assert _households(srv) == 10
         old_cursor = dev.cursor
@@ -73,6 +73,7 @@ def test_backup_and_restore_start_a_new_generation(db_url: str, tmp_path: Path) 
         assert info["source"] == f"restored from {out.name}" and info["backup"]["feed_seq"] > 0
         kept = sorted(tmp_path.glob("nightly.backup.before-restore-*"))
         assert len(kept) == 1 and kept[0].stat().st_size > 0  # the database as it was: kept
+        assert kept[0].stat().st_mode & 0o077 == 0
         # The device's cursor names the old generation: told before anything is written.
         dev.cursor = old_cursor
         changes = [household(dev, org.grid_a, org.village_a)[1]]
