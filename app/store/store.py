@@ -32,6 +32,7 @@ import copy
 import fcntl
 import gc
 import hashlib
+import json
 import os
 import re
 import threading
@@ -931,16 +932,32 @@ class Store:
         for path in sorted((self.data_dir / "acked").glob("*.ndjson")):
             if not _SEG_RE.match(path.stem):
                 continue
+            # Only the size and the newest time are needed here: count lines, read the last one
+            # (a full month of log is ~10 MB; parsing it at every open would cost ~0.2 s). A
+            # line damaged in the middle is found when the log is read to be offered again.
+            raw = path.read_bytes()
             try:
-                entries = read_journal(path)
-            except DamagedFile as exc:
-                entries, lost = salvage_journal(path)
-                self._move_aside(path, exc.reason, message=t("store.damaged_acked", name=path.name, lost=lost))
-                if entries:
-                    atomic_write_bytes(path, b"".join(dumps(c) + b"\n" for c in entries))
-            self._acked[int(path.stem)] = [len(entries), max((int(e.get("acked_ms") or 0) for e in entries), default=0)]
+                newest = int(json.loads(raw.rstrip(b"\n").rsplit(b"\n", 1)[-1])["acked_ms"])
+                count = raw.count(b"\n")
+            except (ValueError, KeyError, TypeError):
+                entries = self._check_acked(path)
+                count = len(entries)
+                newest = max((int(e.get("acked_ms") or 0) for e in entries), default=0)
+            self._acked[int(path.stem)] = [count, newest]
         self._acked_seq: int | None = None  # this session appends to a new segment
         self._prune_acked()
+
+    def _check_acked(self, path: Path) -> list[dict]:
+        """The entries of an acked-log segment; a damaged one is reported and its readable
+        lines kept (the original moved aside)."""
+        try:
+            return read_journal(path)
+        except DamagedFile as exc:
+            entries, lost = salvage_journal(path)
+            self._move_aside(path, exc.reason, message=t("store.damaged_acked", name=path.name, lost=lost))
+            if entries:
+                atomic_write_bytes(path, b"".join(dumps(c) + b"\n" for c in entries))
+            return entries
 
     def _prune_acked(self) -> None:
         cutoff = int(time.time() * 1000) - ACKED_DAYS * 86_400_000
@@ -988,12 +1005,10 @@ class Store:
         the cursor are touched, and the whole step runs again if the cursor was not saved."""
         with self._lock:
             back: dict[str, dict] = {}
+            found = len(self._damaged)
             for seq in sorted(self._acked):
                 path = self._acked_path(seq)
-                try:
-                    entries = read_journal(path)
-                except (DamagedFile, FileNotFoundError):
-                    entries = salvage_journal(path)[0] if path.exists() else []
+                entries = self._check_acked(path) if path.exists() else []
                 for e in entries:
                     cid = e.get("change_id")
                     if isinstance(cid, str) and cid not in self._seg_of and cid not in self._refused:
@@ -1021,8 +1036,12 @@ class Store:
             self._uploaded = {}
             self._write(self.data_dir / "photos_uploaded.json", {"uploaded": self._uploaded})
             self._meta["cursor"] = f"{epoch}:0"
-            self._meta.setdefault("kv", {})[RESTORE_KEY] = {
-                "at_ms": int(time.time() * 1000), "epoch": epoch, "offered": len(back), "recovered": 0}
+            kv = self._meta.setdefault("kv", {})
+            now = int(time.time() * 1000)
+            kv[RESTORE_KEY] = {"at_ms": now, "epoch": epoch, "offered": len(back), "recovered": 0}
+            if len(self._damaged) > found:  # a damaged acked log: said like any damaged file
+                kv[DAMAGE_KEY] = (list(kv.get(DAMAGE_KEY) or []) + [
+                    {"at_ms": now, "name": r.name, "message": r.message} for r in self._damaged[found:]])[-20:]
             self._write_meta()
             return list(back)
 

@@ -169,5 +169,21 @@ def test_damaged_acked_log_is_reported(open_store, tmp_path):
     s.close()
     seg = next((tmp_path / "data" / "acked").glob("*.ndjson"))
     seg.write_bytes(b"not json\n" + seg.read_bytes())
+    s2 = open_store()  # open reads only the tail of the log (cheap); the damage is found when used
+    back = s2.server_restored("beef")
+    assert len(back) == 3 and "1 行" in s2.damaged_files()[0].message
+    assert any("1 行" in n for n in sync_status(s2).notices)
+    s2.close()
+    assert list((tmp_path / "data" / "acked").glob("*.ndjson")) == []  # offered again: the log starts over
+
+
+def test_acked_log_with_a_bad_last_line_is_checked_at_open(open_store, tmp_path):
+    s = open_store()
+    for i in range(2):
+        s.save(make_change(s, "household", address=f"{i}号"))
+    s.mark_acked([c["change_id"] for c in s.pending_changes(100)])
+    s.close()
+    seg = next((tmp_path / "data" / "acked").glob("*.ndjson"))
+    seg.write_bytes(seg.read_bytes() + b'{"change_id": "cut\n')
     s2 = open_store()
-    assert "1 行" in s2.damaged_files()[0].message and s2.acked_count() == 3
+    assert "1 行" in s2.damaged_files()[0].message and s2.acked_count() == 2
