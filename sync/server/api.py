@@ -394,7 +394,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             raise ServerError(413, "batch_too_large", "server.batch_too_large", limit=limits.max_batch)
         store.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
         now = store.now_ms()
-        generation.check_cursor(engine, body.cursor, now)  # a restored server: 409 before any write
+        generation.check_cursor(engine, body.cursor, now, p.device_id)  # a restored server: 409 before any write
         acks: list[dict[str, Any]] = []
         stale = p.device_id is not None and (p.last_seen_ms or 0) < now - 60_000
         if body.changes or stale:

@@ -121,7 +121,7 @@ def make_cursor(epoch: str, seq: int | str) -> str:
     return f"{epoch}:{seq}" if epoch else str(seq)
 
 
-def check_cursor(engine: Engine, cursor: str | int | None, now_ms: int) -> None:
+def check_cursor(engine: Engine, cursor: str | int | None, now_ms: int, device: str | None = None) -> None:
     """Refuse (409) a cursor of another generation, before the request writes anything.
 
     A cursor of this generation past the feed head means the feed went back without
@@ -139,6 +139,8 @@ def check_cursor(engine: Engine, cursor: str | int | None, now_ms: int) -> None:
                     current = new_generation(conn, "a device's cursor was past the feed head", now_ms)["epoch"]
                 else:
                     current = current_epoch(conn)
+        log.warning("device %s was on feed generation %s (now %s): told to pull again from the start "
+                    "and offer again what it kept", device or "-", epoch, current)
         err = ServerError(409, "generation_changed", "server.generation_changed")
         err.extra["epoch"] = current
         raise err

@@ -106,7 +106,9 @@ def test_restore_journey_nothing_lost_nobody_skips(real, tmp_path, caplog):
     out_c = _now(c)
     assert "服务器" in out_c and "从备份恢复" in out_c
 
-    out_a = _now(a)  # a notices, pulls from the start and offers again what it kept
+    with caplog.at_level(logging.WARNING, logger="gridwall.server"):
+        out_a = _now(a)  # a notices, pulls from the start and offers again what it kept
+    assert any(ea["device_id"] in m and "offer again" in m for m in caplog.messages)
     assert "重新提交了 206 条" in out_a and "其中 201 条" in out_a, out_a
     _now(b)  # b's cursor was past the restored head: it must not skip c's 75
     _now(c)  # c synced before a gave the 201 back: its next sync brings them
