@@ -361,6 +361,7 @@ class Store:
         # Outbox segments, oldest first.
         self._segments: dict[int, dict[str, dict]] = {}
         self._seg_of: dict[str, int] = {}
+        stale: set[int] = set()
         for path in sorted((d / "outbox").glob("*.ndjson")):
             if not _SEG_RE.match(path.stem):
                 continue
@@ -382,12 +383,20 @@ class Store:
             seg = self._segments[seq] = {}
             for change in entries:
                 cid = change.get("change_id")
-                if isinstance(cid, str) and cid not in self._seg_of:
-                    seg[cid] = change
-                    self._seg_of[cid] = seq
+                if not isinstance(cid, str):
+                    continue
+                if cid in self._seg_of:
+                    # Only a server_restored killed midway writes a change twice: its new
+                    # segments (later) hold the order that counts; the older copy goes.
+                    stale.add(self._seg_of[cid])
+                    del self._segments[self._seg_of[cid]][cid]
+                seg[cid] = change
+                self._seg_of[cid] = seq
         # This session appends to a new segment: never after a torn line of an old one.
         self._next_seq = (max(self._segments) + 1) if self._segments else 1
         self._cur_seq: int | None = None
+        for seq in sorted(stale):
+            self._write_segment(seq)  # finish the interrupted rewrite (removed when empty)
         self._refused: dict[str, dict] = (self._read(d / "refused.json") or {}).get("refused", {})
         self._conflicts: dict[str, dict] = (
             self._read(d / "conflicts.json") or {}

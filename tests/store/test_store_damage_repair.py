@@ -187,3 +187,41 @@ def test_acked_log_with_a_bad_last_line_is_checked_at_open(open_store, tmp_path)
     seg.write_bytes(seg.read_bytes() + b'{"change_id": "cut\n')
     s2 = open_store()
     assert "1 行" in s2.damaged_files()[0].message and s2.acked_count() == 2
+
+
+def test_server_restored_killed_midway_loses_and_doubles_nothing(open_store, tmp_path, monkeypatch):
+    """Killed after the new outbox segments were written, before the old ones were removed: the
+    reopened store holds every change once, still names the old generation, and the step
+    runs again when the server says so again."""
+    import pytest
+
+    s = open_store()
+    for i in range(40):
+        s.save(make_change(s, "household", address=f"{i}号"))
+    acked = [c["change_id"] for c in s.pending_changes(1000)][:35]
+    s.mark_acked(acked)
+    s.apply_remote([], "abcd:9")
+    pending = [c["change_id"] for c in s.pending_changes(1000)]
+
+    def killed(_path):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(store_mod, "remove_durably", killed)
+    with pytest.raises(SystemExit):
+        s.server_restored("beef")
+    monkeypatch.undo()
+    s._closed = True  # the process died: no orderly close
+    import fcntl
+    import os
+    fcntl.flock(s._lock_fd, fcntl.LOCK_UN)
+    os.close(s._lock_fd)
+
+    s2 = open_store()
+    ids = [c["change_id"] for c in s2.pending_changes(1000)]
+    assert ids == acked + pending  # each once, in the order the interrupted step chose
+    assert s2.cursor() == "abcd:9"  # not moved: the next sync is told again
+    assert s2.server_restored("beef") == []  # already in the outbox: nothing offered twice
+    assert [c["change_id"] for c in s2.pending_changes(1000)] == ids
+    assert s2.cursor() == "beef:0"
+    s2.close()
+    assert [c["change_id"] for c in open_store().pending_changes(1000)] == ids  # old segments gone
