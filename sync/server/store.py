@@ -602,6 +602,8 @@ def pull_raw(
     # Read the head first: every record at or below it has committed (writers commit in
     # sequence order with the head), so the page never reaches past a gap.
     head = int(conn.execute(select(db.feed.c.seq).where(db.feed.c.id == 1)).scalar_one())
+    if after > head:
+        after = 0  # the feed went back (a restore; an older client): start over rather than skip
     q = select(db.records.c.doc, db.records.c.seq).where(
         db.records.c.seq > after, db.records.c.seq <= head
     )

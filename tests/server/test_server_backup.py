@@ -236,3 +236,15 @@ def test_cursor_past_the_head_means_the_feed_went_back(live) -> None:
     assert srv.run(generation.last_restore)["source"] == "a device's cursor was past the feed head"
     dev.cursor = f"{epoch}:{seq}"  # the old generation is gone for every device now
     assert dev.sync().status_code == 409
+
+
+def test_older_client_past_the_head_pulls_from_the_start(live) -> None:
+    """A bare-number cursor (a client written before generations) past the feed head: the feed
+    went back, so it gets everything again instead of skipping what is written next."""
+    srv, _, dev, org = live
+    seq = _snapshot(srv)[0]
+    dev.cursor = str(seq + 1000)
+    r = dev.sync()
+    assert r.status_code == 200
+    heads = [rec["fields"].get("head") for rec in r.json()["records"] if rec["kind"] == "household"]
+    assert sorted(heads) == ["户0", "户1", "户2"]
