@@ -233,6 +233,7 @@ class SyncService:
             "moved": moved,  # the last attempt that moved data: up, down, refused, photos_up/down, kb, at
             "running": self.running, "progress": self.progress,
             "last_report": self.runner.last_report if self.runner else None,
+            "notices": st.notices,  # a restored server, damaged device files (sync_status)
         }
 
     def record_state(self, record_id: str) -> str:

@@ -8,6 +8,9 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
     refused.json               {"refused": {change_id: {"change": ..., "reason": ...}}}
     conflicts.json             {"conflicts": {key: conflict}}  grow-only
     photos_uploaded.json       {"uploaded": {sha256: ms}}  photos the server has
+    acked/<seq>.ndjson         acknowledged changes, kept ACKED_DAYS / ACKED_MAX to offer them
+                               again should the server be restored from a backup
+    enrollment.json            a second copy of the enrollment (survives a damaged meta.json)
     photos/<sha256>            photo bytes named by hash (thumbnails beside them)
     damaged/                   files that could not be read, moved aside (never deleted)
 
@@ -29,6 +32,7 @@ import copy
 import fcntl
 import gc
 import hashlib
+import json
 import os
 import re
 import threading
@@ -60,6 +64,16 @@ TIME_KINDS = frozenset({"visit", "issue", "issue_event"})
 TIME_SHARDS = 16  # per month: keeps the current month's file small at township scale
 OTHER_SHARDS = 32
 SEGMENT_MAX = 32  # changes per outbox segment file
+# Acknowledged changes are kept this long (and at most this many) so that they can be offered
+# again when the server goes back to a backup (docs/device-store.md): backups are daily, and a
+# month of a grid worker's changes is a few MB.
+ACKED_DAYS = 30
+ACKED_MAX = 20_000
+ACKED_SEGMENT_MAX = 500
+# Meta keys kept a second time in enrollment.json (the device cannot sync without them).
+APART_KEYS = ("sync.enrollment",)
+RESTORE_KEY = "sync.restore"  # sync.client.engine.RESTORE_KEY
+DAMAGE_KEY = "store.damage"  # sync.client.engine.DAMAGE_KEY
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
 _SEG_RE = re.compile(r"^\d{10}$")
@@ -163,6 +177,38 @@ def _check_record(rec: Any) -> None:
     _check_shape(rec, ("id", "kind"), "store.bad_record")
 
 
+def salvage_journal(path: Path) -> tuple[list[dict], int]:
+    """The readable changes of a damaged journal and how many lines could not be read
+    (a torn last line is a save that never returned, not a loss)."""
+    import json
+
+    lines = path.read_bytes().split(b"\n")
+    good, lost = [], 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except (UnicodeDecodeError, ValueError):
+            entry = None
+        if isinstance(entry, dict) and _looks_like_record(entry.get("id"), entry):
+            good.append(entry)
+        elif i < len(lines) - 1:
+            lost += 1
+    return good, lost
+
+
+def _part_damaged_message(path: Path, reason: str) -> str:
+    """What a damaged records/ file held, in words: its kind (and month) come from its name."""
+    stem = path.stem
+    kind = stem.split("-", 1)[0]
+    month = re.search(r"-(\d{4}-\d{2})-", stem)
+    what = t(f"store.what.{kind}") if kind in ("household", "visit", "issue", "issue_event", "photo") else kind
+    if month:
+        what = t("store.what_month", what=what, month=month.group(1))
+    return t("store.damaged_part", name=path.name, reason=reason, what=what)
+
+
 class Store:
     """The device replica. Open with :meth:`Store.open`; one process at a time per folder.
 
@@ -189,7 +235,7 @@ class Store:
         self._merger = merger
         if self.data_dir.exists() and not self.data_dir.is_dir():
             raise StoreError(t("store.not_dir", path=self.data_dir))
-        for sub in ("records", "outbox", "photos", "damaged"):
+        for sub in ("records", "outbox", "acked", "photos", "damaged"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
         self._lock_fd = os.open(self.data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -239,7 +285,7 @@ class Store:
     def _remove_temp_files(self) -> None:
         # Leftovers of writes killed before their rename; the real file is intact.
         for d in (self.data_dir, self.data_dir / "records", self.data_dir / "outbox",
-                  self.data_dir / "photos"):
+                  self.data_dir / "acked", self.data_dir / "photos"):
             for p in d.glob(f".*{TMP_SUFFIX}"):
                 p.unlink(missing_ok=True)
 
@@ -251,7 +297,7 @@ class Store:
             self._move_aside(path, exc.reason, outbox)
             return None
 
-    def _move_aside(self, path: Path, reason: str, outbox: bool = False) -> None:
+    def _move_aside(self, path: Path, reason: str, outbox: bool = False, message: str | None = None) -> None:
         dest = self.data_dir / "damaged" / path.name
         n = 1
         while dest.exists():
@@ -262,19 +308,31 @@ class Store:
         fsync_dir(dest.parent)
         key = "store.damaged_outbox" if outbox else "store.damaged_file"
         self._damaged.append(
-            DamagedReport(path.name, dest, reason, t(key, name=path.name, reason=reason))
+            DamagedReport(path.name, dest, reason, message or t(key, name=path.name, reason=reason))
         )
 
     def _load(self, node: str | None) -> None:
         d = self.data_dir
         meta_doc = self._read(d / "meta.json") or {}
         self._meta: dict[str, Any] = dict(meta_doc.get("meta", {}))
+        meta_damaged = bool(self._damaged)
+        apart = self._read(d / "enrollment.json") or {}
+        kv = self._meta.setdefault("kv", {})
+        restored_apart = [k for k, v in apart.get("kv", {}).items() if k in APART_KEYS and k not in kv]
+        for k in restored_apart:
+            kv[k] = apart["kv"][k]
         self._by_kind: dict[str, dict[str, dict]] = {}
         self._parts: dict[str, dict[str, dict]] = {}
         self._deferred: dict[str, dict[str, dict]] = {}
         best = self._meta.get("clock_last")
+        self._parts_damaged = False
         for path in sorted((d / "records").glob("*.json")):
-            doc = self._read(path)
+            try:
+                doc = AtomicJSONStorage(path).read()
+            except DamagedFile as exc:
+                self._move_aside(path, exc.reason, message=_part_damaged_message(path, exc.reason))
+                self._parts_damaged = True
+                continue
             if doc is None:
                 continue
             pname = path.stem
@@ -295,34 +353,51 @@ class Store:
                 for kind_recs in self._by_kind.values():  # undo this file's part of the index
                     for rid in [r for r in kind_recs if r in recs]:
                         del kind_recs[rid]
-                self._move_aside(path, "a record in it is not a record")
+                self._move_aside(path, "a record in it is not a record",
+                                 message=_part_damaged_message(path, "a record in it is not a record"))
+                self._parts_damaged = True
                 continue
             self._parts[pname] = recs
             self._deferred[pname] = doc.get("deferred", {})
         # Outbox segments, oldest first.
         self._segments: dict[int, dict[str, dict]] = {}
         self._seg_of: dict[str, int] = {}
+        stale: set[int] = set()
         for path in sorted((d / "outbox").glob("*.ndjson")):
             if not _SEG_RE.match(path.stem):
                 continue
+            reason = None
             try:
                 entries = read_journal(path)
+                if not all(_looks_like_record(c.get("id"), c) for c in entries):
+                    reason = "a line is not a change"
             except DamagedFile as exc:
-                self._move_aside(path, exc.reason, outbox=True)
-                continue
-            if not all(_looks_like_record(c.get("id"), c) for c in entries):
-                self._move_aside(path, "a line is not a change", outbox=True)
-                continue
+                reason = exc.reason
+            if reason is not None:
+                # Keep every change that can still be read; say loudly how many could not.
+                entries, lost = salvage_journal(path)
+                self._move_aside(path, reason, outbox=True, message=t(
+                    "store.damaged_outbox_lost", name=path.name, lost=lost, kept=len(entries)))
+                if entries:  # the readable changes stay in the outbox, under the same name
+                    atomic_write_bytes(path, b"".join(dumps(c) + b"\n" for c in entries))
             seq = int(path.stem)
             seg = self._segments[seq] = {}
             for change in entries:
                 cid = change.get("change_id")
-                if isinstance(cid, str) and cid not in self._seg_of:
-                    seg[cid] = change
-                    self._seg_of[cid] = seq
+                if not isinstance(cid, str):
+                    continue
+                if cid in self._seg_of:
+                    # Only a server_restored killed midway writes a change twice: its new
+                    # segments (later) hold the order that counts; the older copy goes.
+                    stale.add(self._seg_of[cid])
+                    del self._segments[self._seg_of[cid]][cid]
+                seg[cid] = change
+                self._seg_of[cid] = seq
         # This session appends to a new segment: never after a torn line of an old one.
         self._next_seq = (max(self._segments) + 1) if self._segments else 1
         self._cur_seq: int | None = None
+        for seq in sorted(stale):
+            self._write_segment(seq)  # finish the interrupted rewrite (removed when empty)
         self._refused: dict[str, dict] = (self._read(d / "refused.json") or {}).get("refused", {})
         self._conflicts: dict[str, dict] = (
             self._read(d / "conflicts.json") or {}
@@ -345,6 +420,8 @@ class Store:
             node = persisted
         if node is None:
             node = next((c.get("node") for c in self._iter_pending() if c.get("node")), None)
+        if node is None:
+            node = (apart.get("node") or {}).get("id")  # kept apart too (enrollment.json)
         if node is None:
             node = "d" + new_id().replace("-", "")[-12:]
         try:
@@ -384,8 +461,24 @@ class Store:
             self._write_conflicts()
         for pname in sorted(dirty):
             self._write_part(pname)
-        if persisted != node or not (d / "meta.json").exists():
+        self._load_acked()
+        if self._parts_damaged:
+            # Records the server has may be gone from here: pull everything again (merge is
+            # idempotent, local changes stay in the outbox and keep their values).
+            self._meta["cursor"] = None
+        if meta_damaged:
+            key = "store.enrollment_kept" if restored_apart else "store.enrollment_lost"
+            self._damaged[0].message = t("store.damaged_meta", reason=self._damaged[0].reason,
+                                         enrollment=t(key))
+        if self._damaged:
+            now = int(time.time() * 1000)
+            notes = list(kv.get(DAMAGE_KEY) or [])
+            notes += [{"at_ms": now, "name": r.name, "message": r.message} for r in self._damaged]
+            kv[DAMAGE_KEY] = notes[-20:]
+        if persisted != node or not (d / "meta.json").exists() or self._damaged or restored_apart:
             self._write_meta()
+        if any(k in kv for k in APART_KEYS) and not apart:
+            self._write_apart()
 
     # ------------------------------------------------------------------ internals
 
@@ -616,9 +709,11 @@ class Store:
         return len(self._seg_of)
 
     def mark_acked(self, change_ids: Iterable[str]) -> None:
-        """The server has these changes: drop them from the outbox."""
+        """The server has these changes: keep them in the acknowledged log, drop them from the outbox."""
         with self._lock:
-            dropped = self._drop_from_outbox(list(change_ids))
+            change_ids = list(change_ids)
+            self._log_acked([self._segments[self._seg_of[c]][c] for c in change_ids if c in self._seg_of])
+            dropped = self._drop_from_outbox(change_ids)
             self._release_deferred(dropped)
             if dropped:
                 self._write_meta()
@@ -839,7 +934,138 @@ class Store:
     def meta_set(self, key: str, value: Any) -> None:
         with self._lock:
             self._meta.setdefault("kv", {})[key] = value
+            if key in APART_KEYS:
+                self._write_apart()  # first: the copy that survives a damaged meta.json
             self._write_meta()
+
+    def _write_apart(self) -> None:
+        kv = self._meta.get("kv", {})
+        self._write(self.data_dir / "enrollment.json",
+                    {"kv": {k: kv[k] for k in APART_KEYS if k in kv}, "node": {"id": self.node}})
+
+    # ------------------------------------------------------------------ acknowledged log
+
+    def _acked_path(self, seq: int) -> Path:
+        return self.data_dir / "acked" / f"{seq:010d}.ndjson"
+
+    def _load_acked(self) -> None:
+        """Index the acknowledged log (sizes and newest time per segment); drop what is too old."""
+        self._acked: dict[int, list[int]] = {}  # seq -> [entries, newest at_ms]
+        for path in sorted((self.data_dir / "acked").glob("*.ndjson")):
+            if not _SEG_RE.match(path.stem):
+                continue
+            # Only the size and the newest time are needed here: count lines, read the last one
+            # (a full month of log is ~10 MB; parsing it at every open would cost ~0.2 s). A
+            # line damaged in the middle is found when the log is read to be offered again.
+            raw = path.read_bytes()
+            try:
+                newest = int(json.loads(raw.rstrip(b"\n").rsplit(b"\n", 1)[-1])["acked_ms"])
+                count = raw.count(b"\n")
+            except (ValueError, KeyError, TypeError):
+                entries = self._check_acked(path)
+                count = len(entries)
+                newest = max((int(e.get("acked_ms") or 0) for e in entries), default=0)
+            self._acked[int(path.stem)] = [count, newest]
+        self._acked_seq: int | None = None  # this session appends to a new segment
+        self._prune_acked()
+
+    def _check_acked(self, path: Path) -> list[dict]:
+        """The entries of an acked-log segment; a damaged one is reported and its readable
+        lines kept (the original moved aside)."""
+        try:
+            return read_journal(path)
+        except DamagedFile as exc:
+            entries, lost = salvage_journal(path)
+            self._move_aside(path, exc.reason, message=t("store.damaged_acked", name=path.name, lost=lost))
+            if entries:
+                atomic_write_bytes(path, b"".join(dumps(c) + b"\n" for c in entries))
+            return entries
+
+    def _prune_acked(self) -> None:
+        cutoff = int(time.time() * 1000) - ACKED_DAYS * 86_400_000
+        total = sum(n for n, _ in self._acked.values())
+        for seq in sorted(self._acked):
+            n, newest = self._acked[seq]
+            if newest >= cutoff and total <= ACKED_MAX:
+                break
+            if seq == self._acked_seq:
+                break
+            remove_durably(self._acked_path(seq))
+            del self._acked[seq]
+            total -= n
+
+    def _log_acked(self, changes: list[dict]) -> None:
+        """Append acknowledged changes to the log (one fsync), before they leave the outbox."""
+        if not changes:
+            return
+        seq = self._acked_seq
+        if seq is None or self._acked.get(seq, [0])[0] >= ACKED_SEGMENT_MAX:
+            seq = self._acked_seq = max(self._acked, default=0) + 1
+        now = int(time.time() * 1000)
+        path = self._acked_path(seq)
+        lines = b"".join(dumps({**c, "acked_ms": now}) + b"\n" for c in changes)
+        try:
+            append_line(path, lines)
+        except OSError as exc:
+            raise _write_failed(path, exc) from exc
+        entry = self._acked.setdefault(seq, [0, 0])
+        entry[0] += len(changes)
+        entry[1] = now
+        self._prune_acked()
+
+    def acked_count(self) -> int:
+        """Acknowledged changes kept to be offered again after a server restore."""
+        return sum(n for n, _ in self._acked.values())
+
+    def server_restored(self, epoch: str) -> list[str]:
+        """The server went back to a backup (feed generation ``epoch``).
+
+        The acknowledged changes kept here go back to the head of the outbox (in the order they
+        were made, before changes not sent yet, which may depend on them); the cursor goes to
+        the start of the new generation; every photo is checked with the server again. Returns
+        the change ids offered again. Kill-safe: the outbox is rewritten before the log and
+        the cursor are touched, and the whole step runs again if the cursor was not saved."""
+        with self._lock:
+            back: dict[str, dict] = {}
+            found = len(self._damaged)
+            for seq in sorted(self._acked):
+                path = self._acked_path(seq)
+                entries = self._check_acked(path) if path.exists() else []
+                for e in entries:
+                    cid = e.get("change_id")
+                    if isinstance(cid, str) and cid not in self._seg_of and cid not in self._refused:
+                        e.pop("acked_ms", None)
+                        back.setdefault(cid, e)
+            ordered = list(back.values()) + list(self._iter_pending())
+            old_segs = sorted(self._segments)
+            new_segs: dict[int, dict[str, dict]] = {}
+            seq = self._next_seq
+            for i in range(0, len(ordered), SEGMENT_MAX):
+                chunk = ordered[i : i + SEGMENT_MAX]
+                new_segs[seq] = {c["change_id"]: c for c in chunk}
+                atomic_write_bytes(self._segment_path(seq), b"".join(dumps(c) + b"\n" for c in chunk))
+                seq += 1
+            for old in old_segs:
+                remove_durably(self._segment_path(old))
+            for change in back.values():
+                self._count_pending(change, +1)
+            self._segments = new_segs
+            self._seg_of = {cid: s for s, seg in new_segs.items() for cid in seg}
+            self._next_seq, self._cur_seq = seq, None
+            for old in sorted(self._acked):
+                remove_durably(self._acked_path(old))
+            self._acked, self._acked_seq = {}, None
+            self._uploaded = {}
+            self._write(self.data_dir / "photos_uploaded.json", {"uploaded": self._uploaded})
+            self._meta["cursor"] = f"{epoch}:0"
+            kv = self._meta.setdefault("kv", {})
+            now = int(time.time() * 1000)
+            kv[RESTORE_KEY] = {"at_ms": now, "epoch": epoch, "offered": len(back), "recovered": 0}
+            if len(self._damaged) > found:  # a damaged acked log: said like any damaged file
+                kv[DAMAGE_KEY] = (list(kv.get(DAMAGE_KEY) or []) + [
+                    {"at_ms": now, "name": r.name, "message": r.message} for r in self._damaged[found:]])[-20:]
+            self._write_meta()
+            return list(back)
 
     def damaged_files(self) -> list[DamagedReport]:
         """Files found damaged at open (moved to damaged/), each with a message for people."""

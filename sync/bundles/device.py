@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
-from sync.client.engine import mark_photo_uploaded, photo_queue
+from sync.client.engine import mark_photo_uploaded, photo_queue, server_restored
 from sync.client.replica import Replica
 from sync.fileio import atomic_write_bytes
 
@@ -90,6 +90,14 @@ def apply_return(
         if exc.code == "unknown_device":
             raise BundleError("not_for_device", device=_peek_device(source)) from None
         raise
+    # Move the cursor only when this bundle continues from where the device still is: an
+    # older return bundle applied after an online sync must not move the cursor backwards.
+    moved = b.manifest.get("from_cursor") == replica.cursor() and b.manifest.get("cursor") is not None
+    restored = b.manifest.get("generation_changed")
+    if isinstance(restored, str) and moved:
+        # The server went back to a backup: what it acknowledged before is offered again (the
+        # next export); this bundle's records were pulled from the start of the new generation.
+        server_restored(replica, restored)
     acked = [a["change_id"] for a in b.acks if a.get("status") in ("applied", "duplicate")]
     # A refusal with ``retry`` leaves the change in the outbox: the next bundle carries it again.
     refused = [a for a in b.acks if a.get("status") == "refused" and a.get("retry") is not True]
@@ -97,9 +105,6 @@ def apply_return(
         replica.mark_acked(acked)
     for a in refused:
         replica.mark_refused(a["change_id"], a.get("reason") or a.get("code") or "")
-    # Move the cursor only when this bundle continues from where the device still is: an
-    # older return bundle applied after an online sync must not move the cursor backwards.
-    moved = b.manifest.get("from_cursor") == replica.cursor() and b.manifest.get("cursor") is not None
     replica.apply_remote(b.records, str(b.manifest["cursor"]) if moved else None)
     for sha, data in b.blobs.items():
         replica.put_photo(sha, data)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
 from sync.i18n import t
-from sync.server import authz, db, store
+from sync.server import authz, db, generation, store
 from sync.server.blob_policy import BUNDLE_DAYS, check_quota
 from sync.server.blobs import BlobStore
 
@@ -141,9 +141,13 @@ def import_bundle(
     from_cursor = b.manifest.get("cursor")
     cursor: str | None = None
     records: list[dict] = []
+    changed_to: str | None = None  # the server went back since the device's cursor
     try:
         cur = from_cursor or "0"
         with db.read_tx(engine) as conn:
+            epoch = generation.split_cursor(cur)[0]
+            if epoch is not None and epoch != generation.current_epoch(conn):
+                changed_to, cur = generation.current_epoch(conn), "0"
             while len(records) < MAX_RETURN_RECORDS:
                 page, cur, more = store.pull(conn, principal, cur, 1000)
                 records.extend(page)
@@ -156,7 +160,7 @@ def import_bundle(
         kind="return", device_id=b.device_id, user=principal.user_id, secret=secret,
         acks=acks, records=records,
         extra={"from_cursor": from_cursor, "cursor": cursor, "source_bundle": bundle_sha,
-               "photos_stored": sorted(b.blobs)},
+               "photos_stored": sorted(b.blobs), "generation_changed": changed_to},
     )
     receipt["records_returned"] = len(records)
     return ImportResult(receipt, ret)

@@ -118,7 +118,10 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
                 typer.echo(t("client.cli.refused_line", reason=r["reason"]))
             for r in rep.waiting:
                 typer.echo(t("client.cli.waiting_line", reason=r["reason"]))
-            typer.echo(eng.status().message)
+            st = eng.status()
+            typer.echo(st.message)
+            for line in st.notices:
+                typer.echo(f"! {line}")
         finally:
             store.close()
 
@@ -131,6 +134,8 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
 
             st = sync_status(store)
             typer.echo(st.message)
+            for line in st.notices:  # a restored server, damaged device files: said first, loudly
+                typer.echo(f"! {line}")
             typer.echo(t("client.cli.status_counts", outbox=st.outbox, photos=st.photos_to_upload,
                          missing=st.photos_missing, refused=st.refused))
             h = read_history(store)  # the same record the app's 首页 and 同步 read

@@ -66,6 +66,9 @@ class SyncReport:
     elapsed_s: float = 0.0
     more: bool = False  # the server has more to pull (the cycle was cut short)
     clock_offset_ms: int = 0
+    restored: bool = False  # the server went back to a backup (a new feed generation)
+    reoffered: int = 0  # acknowledged changes offered again after that
+    recovered: int = 0  # ... of which the server had lost (applied anew)
     error: SyncError | None = None
 
     @property
@@ -82,6 +85,7 @@ class SyncStatus:
     photos_to_upload: int
     photos_missing: int
     last_error: str | None = None
+    notices: list[str] = field(default_factory=list)  # what happened that people must know (restore, damage)
 
 
 @dataclass
@@ -214,6 +218,7 @@ class SyncEngine:
     def _records(self, rep: SyncReport, prog: Progress, probe: bool = False) -> None:
         done: set[str] = set()  # acked or refused in this cycle
         waiting: set[str] = set()  # to send again next cycle, not in this one
+        reoffered: set[str] = set()
         for round_no in range(self.max_rounds):
             changes = [c for c in self.replica.pending_changes(self.batch_size + len(waiting))
                        if c["change_id"] not in waiting][: self.batch_size]
@@ -230,6 +235,14 @@ class SyncEngine:
             sent_before = self.transport.stats.bytes_sent
             resp = self.transport.request("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
             sent = self.transport.stats.bytes_sent - sent_before
+            epoch = generation_changed(resp)
+            if epoch is not None:
+                if rep.restored:  # told twice in one cycle: do not loop
+                    raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
+                reoffered = set(server_restored(self.replica, epoch))
+                rep.restored, rep.reoffered = True, len(reoffered)
+                done.clear()  # acked by the generation that is gone: offered again
+                continue
             data = self._expect_ok(resp)
             self._measure(resp, sent)
             if not isinstance(data, dict) or "cursor" not in data:
@@ -257,6 +270,14 @@ class SyncEngine:
             if acked:
                 # Only an explicit ack prunes the outbox.
                 self.replica.mark_acked(acked)
+                back = reoffered.intersection(acked)
+                if back:
+                    # "applied" (not "duplicate"): the server had lost it; the device gave it back.
+                    recovered = sum(1 for a in data.get("acks") or []
+                                    if a.get("change_id") in back and a.get("status") == "applied")
+                    rep.recovered += recovered
+                    note_recovered(self.replica, recovered)
+                    reoffered -= back
             done.update(acked)
             done.update(r["change_id"] for r in rep.refused)
             records = data.get("records") or []
@@ -420,6 +441,65 @@ class SyncEngine:
         return sync_status(self.replica, photo_queue(self.replica))
 
 
+# -- a server that went back (restored from a backup) ----------------------------------------
+
+RESTORE_KEY = "sync.restore"  # meta: the last restore this device noticed (shown for NOTICE_DAYS)
+DAMAGE_KEY = "store.damage"  # meta: damaged files found at open (app/store), shown for NOTICE_DAYS
+NOTICE_DAYS = 14
+
+
+def generation_changed(resp: Response) -> str | None:
+    """The new feed generation when the server says ``409 generation_changed``."""
+    if resp.status != 409:
+        return None
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and body.get("code") == "generation_changed" and isinstance(body.get("epoch"), str):
+        return body["epoch"]
+    return None
+
+
+def server_restored(replica: Replica, epoch: str) -> list[str]:
+    """Tell the replica the server went back: it pulls from the start of generation ``epoch``
+    and offers again, before anything else, the changes it keeps as acknowledged; returns
+    their change ids."""
+    fn = getattr(replica, "server_restored", None)
+    if not callable(fn):  # a replica that keeps no acknowledged log: at least pull everything
+        replica.apply_remote([], f"{epoch}:0")
+        return []
+    log.warning("the server was restored from a backup (feed generation %s): pulling again, offering again", epoch)
+    return list(fn(epoch))
+
+
+def note_recovered(replica: Replica, n: int) -> None:
+    g, s = getattr(replica, "meta_get", None), getattr(replica, "meta_set", None)
+    if n and callable(g) and callable(s):
+        note = dict(g(RESTORE_KEY, None) or {})
+        if note:
+            note["recovered"] = int(note.get("recovered") or 0) + n
+            s(RESTORE_KEY, note)
+
+
+def notices(replica: Replica, now_ms: int | None = None) -> list[str]:
+    """Plain-words lines about a server restore and damaged device files (recent ones)."""
+    g = getattr(replica, "meta_get", None)
+    if not callable(g):
+        return []
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    since = now_ms - NOTICE_DAYS * 86_400_000
+    out = []
+    for d in g(DAMAGE_KEY, None) or []:
+        if isinstance(d, dict) and int(d.get("at_ms") or 0) >= since:
+            out.append(str(d.get("message") or ""))
+    note = g(RESTORE_KEY, None)
+    if isinstance(note, dict) and int(note.get("at_ms") or 0) >= since:
+        out.append(t("client.status.restored", when=time.strftime("%Y-%m-%d %H:%M", time.localtime(note["at_ms"] / 1000)),
+                     offered=int(note.get("offered") or 0), recovered=int(note.get("recovered") or 0)))
+    return [x for x in out if x]
+
+
 def photo_queue(replica: Replica) -> list[str]:
     """sha256 of local photos the server has not confirmed yet."""
     q = getattr(replica, "photos_to_upload", None)
@@ -449,7 +529,7 @@ def mark_photo_uploaded(replica: Replica, sha: str) -> None:
             s("sync.photos_uploaded", done + [sha])
 
 
-def sync_status(replica: Replica, upload_queue: list[str] | None = None) -> SyncStatus:
+def _sync_status(replica: Replica, upload_queue: list[str] | None = None) -> SyncStatus:
     """A truthful status: "all synced" only when nothing is waiting in any direction."""
     size = getattr(replica, "outbox_size", None)
     outbox = size() if callable(size) else len(replica.pending_changes(1_000_000))
@@ -466,12 +546,22 @@ def sync_status(replica: Replica, upload_queue: list[str] | None = None) -> Sync
     if last and not last.get("ok"):
         return SyncStatus("error", t("client.status.error", message=last.get("message") or ""),
                           outbox, refused, len(upload_queue), missing, last.get("message"))
+    if replica.cursor() is None:
+        # Synced before, but the pull position is gone (a damaged store file): all of it again.
+        return SyncStatus("pending", t("client.status.repull"), outbox, refused, len(upload_queue), missing)
     if outbox or upload_queue or missing or (last and last.get("more")):
         return SyncStatus("pending", t("client.status.pending", changes=outbox, photos=len(upload_queue) + missing),
                           outbox, refused, len(upload_queue), missing)
     if refused:
         return SyncStatus("refused", t("client.status.refused", n=refused), outbox, refused, 0, 0)
     return SyncStatus("synced", t("client.status.synced"), 0, 0, 0, 0)
+
+
+def sync_status(replica: Replica, upload_queue: list[str] | None = None) -> SyncStatus:
+    """A truthful status (see ``_sync_status``) with the notices people must read."""
+    st = _sync_status(replica, upload_queue)
+    st.notices = notices(replica)
+    return st
 
 
 def enroll(

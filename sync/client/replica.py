@@ -49,6 +49,8 @@ class Replica(Protocol):
     # set_clock_offset(ms), meta_get(key, default) / meta_set(key, value), outbox_size().
 
 
+ACKED_MAX = 20_000  # acknowledged changes kept to offer again (app/store keeps them by age too)
+
 # The server clamps stamps more than 5 minutes ahead of its time (docs/protocol.md).
 FUTURE_MS = 5 * 60_000
 
@@ -89,6 +91,7 @@ class MemoryReplica:
         self.photos: dict[str, bytes] = {}
         self.uploaded: set[str] = set()
         self.held: dict[str, dict] = {}  # remote versions waiting for our acks
+        self.acked: list[dict] = []  # acknowledged changes, offered again after a server restore
         self._cursor: str | None = None
         self.meta: dict[str, Any] = {}
         self.apply_calls = 0
@@ -103,6 +106,7 @@ class MemoryReplica:
             self.photos = {k: bytes.fromhex(v) for k, v in doc["photos"].items()}
             self.uploaded = set(doc["uploaded"])
             self.held = doc.get("held", {})
+            self.acked = doc.get("acked", [])
             self._cursor = doc["cursor"]
             self.meta = doc.get("meta", {})
             last = doc["clock_last"]
@@ -122,6 +126,7 @@ class MemoryReplica:
             "photos": {k: v.hex() for k, v in self.photos.items()},
             "uploaded": sorted(self.uploaded),
             "held": self.held,
+            "acked": self.acked,
             "cursor": self._cursor,
             "meta": self.meta,
             "clock_last": self._clock.last,
@@ -199,6 +204,7 @@ class MemoryReplica:
         change_ids = list(change_ids)  # read twice below: a generator would pop nothing
         with self._lock:
             touched = {self.outbox[c]["id"] for c in change_ids if c in self.outbox}
+            self.acked = (self.acked + [self.outbox[c] for c in change_ids if c in self.outbox])[-ACKED_MAX:]
             for cid in change_ids:
                 self.outbox.pop(cid, None)
             pending = self._pending_fields()
@@ -218,6 +224,21 @@ class MemoryReplica:
 
     def refused_changes(self) -> list[dict]:
         return list(self.refused.values())
+
+    def server_restored(self, epoch: str) -> list[str]:
+        """The server went back to a backup: acked changes go back to the head of the outbox,
+        the cursor to the start of generation ``epoch``, photos are checked again."""
+        with self._lock:
+            back = {c["change_id"]: c for c in self.acked
+                    if c["change_id"] not in self.outbox and c["change_id"] not in self.refused}
+            self.outbox = {**back, **self.outbox}
+            self.acked = []
+            self.uploaded = set()
+            self._cursor = f"{epoch}:0"
+            self.meta["sync.restore"] = {"at_ms": int(self._clock.wall_ms()), "epoch": epoch,
+                                         "offered": len(back), "recovered": 0}
+            self._save()
+            return list(back)
 
     def _pending_fields(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.i18n import t
-from sync.server import authz, blob_policy, db, store
+from sync.server import authz, blob_policy, db, generation, store
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
 from sync.server.errors import ServerError
 from sync.server.throttle import Throttle
@@ -277,6 +277,7 @@ class SyncResponse(BaseModel):
     acks: list[Ack]
     records: list[dict[str, Any]]
     cursor: str
+    epoch: str | None = Field(None, description="feed generation the acks and the cursor belong to")
     more: bool
     clock_offset_ms: int
     server_time_ms: int
@@ -425,6 +426,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
             raise ServerError(413, "batch_too_large", "server.batch_too_large", limit=limits.max_batch)
         store.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
         now = store.now_ms()
+        generation.check_cursor(engine, body.cursor, now, p.device_id)  # a restored server: 409 before any write
         acks: list[dict[str, Any]] = []
         stale = p.device_id is not None and (p.last_seen_ms or 0) < now - 60_000
         if body.changes or stale:
@@ -439,7 +441,8 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         offset = now - body.device_time_ms if body.device_time_ms is not None else 0
         out = (
             '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]"
-            + ',"cursor":' + json.dumps(cursor) + ',"more":' + ("true" if more else "false")
+            + ',"cursor":' + json.dumps(cursor) + ',"epoch":' + json.dumps(generation.split_cursor(cursor)[0])
+            + ',"more":' + ("true" if more else "false")
             + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
         )  # fmt: skip
         return Response(out.encode("utf-8"), media_type="application/json")

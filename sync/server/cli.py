@@ -288,6 +288,38 @@ def import_households(
         raise typer.Exit(2)
 
 
+@admin_app.command("backup")
+def backup_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="backup file to write (must not exist)")],
+) -> None:
+    """备份数据库 Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
+    from sync.server import backup
+
+    try:
+        info = backup.backup(ctx.obj.url, out)
+    except ServerError as exc:
+        _fail(exc.message())
+    typer.echo(t("server.cli.backup_done", path=info["path"], seq=info["feed_seq"], bytes=info["bytes"]))
+
+
+@admin_app.command("restore")
+def restore_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="backup file written by `gridwall admin backup`")],
+) -> None:
+    """从备份恢复 Restore a backup; devices then pull again and re-offer what they recorded since."""
+    from sync.server import backup
+
+    try:
+        info = backup.restore(ctx.obj.url, file)
+    except ServerError as exc:
+        _fail(exc.message())
+    typer.echo(t("server.cli.restore_done", path=file, seq=info["feed_seq"], epoch=info["epoch"]))
+    if info.get("kept"):
+        typer.echo(t("server.cli.restore_kept", path=info["kept"]))
+
+
 @admin_app.command("cleanup-partials")
 def cleanup_partials(
     ctx: typer.Context,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -30,7 +31,7 @@ from sync import reference
 from sync.clock import HybridClock, is_stamp, make_stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.ids import is_id, new_id
-from sync.server import db
+from sync.server import db, generation
 from sync.server.errors import ServerError
 
 CLAMP_AHEAD_MS = 5 * 60 * 1000  # stamps further ahead than this are clamped to server time
@@ -567,6 +568,8 @@ def status(conn: Connection) -> dict[str, Any]:
         "devices_seen_24h": int(conn.execute(select(func.count()).where(dev.last_seen_ms >= day_ago)).scalar_one()),
         "changes_applied": int(conn.execute(select(func.count()).select_from(db.applied_changes)).scalar_one()),
         "conflicts": int(conn.execute(select(func.count()).select_from(db.conflicts)).scalar_one()),
+        "feed_generation": generation.current_epoch(conn),
+        "last_restore": generation.restore_summary(conn),
     }
 
 
@@ -574,11 +577,12 @@ def status(conn: Connection) -> dict[str, Any]:
 
 
 def parse_cursor(cursor: str | int | None) -> int:
+    """The sequence of a cursor: ``"<epoch>:<seq>"`` or a bare ``seq`` (sync.server.generation)."""
     if cursor is None or cursor == "":
         return 0
-    text = str(cursor)
-    if not text.isdigit() or len(text) > 18:
-        raise ServerError(400, "bad_cursor", "server.bad_cursor", cursor=text[:40])
+    epoch, text = generation.split_cursor(cursor)
+    if not text.isdigit() or len(text) > 18 or (epoch is not None and not re.fullmatch(r"[0-9a-f]{1,16}", epoch)):
+        raise ServerError(400, "bad_cursor", "server.bad_cursor", cursor=str(cursor)[:40])
     return int(text)
 
 
@@ -609,6 +613,8 @@ def pull_raw(
     # Read the head first: every record at or below it has committed (writers commit in
     # sequence order with the head), so the page never reaches past a gap.
     head = int(conn.execute(select(db.feed.c.seq).where(db.feed.c.id == 1)).scalar_one())
+    if after > head:
+        after = 0  # the feed went back (a restore; an older client): start over rather than skip
     r = db.records.c
     window = and_(r.seq > after, r.seq <= head)
     lanes = _scope_lanes(principal)
@@ -629,7 +635,7 @@ def pull_raw(
         after = rows[-1][1]
     elif head > after:
         after = head  # nothing more in scope up to the head: the next idle sync starts there
-    return [r[0] for r in rows], str(after), more
+    return [r[0] for r in rows], generation.make_cursor(generation.current_epoch(conn), after), more
 
 
 def pull(
@@ -757,6 +763,7 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
 def prepare(conn: Connection) -> None:
     """First-open set-up of a migrated database: the master key, and the reference data once."""
     master_key(conn)
+    generation.ensure_epoch(conn, now_ms())
     if get_setting(conn, "seeded") is None:
         seed_reference(conn)
         conn.execute(insert(db.settings).values(key="seeded", value="1"))

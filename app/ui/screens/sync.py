@@ -127,6 +127,8 @@ def sync_controls() -> list[ft.Control]:
         controls.append(row_tile("sync-enroll-open", t("ui.syncx.enroll_open"), t("ui.syncx.enroll_hint"),
                                  on_click=lambda _: go("/sync/enroll"),
                                  leading=ft.Icon(ft.Icons.LINK)))
+    for i, line in enumerate(st.get("notices") or []):  # a restored server, damaged device files
+        controls.append(ft.Text(line, key=f"sync-notice-{i}", color=ft.Colors.ERROR))
     if message:
         controls.append(ft.Text(message, key="sync-message"))
 
