@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
+from sync.client import starter
 from sync.client.engine import mark_photo_uploaded, photo_queue
 from sync.client.replica import Replica
 from sync.fileio import atomic_write_bytes
@@ -79,17 +80,23 @@ def apply_return(
     replica: Replica, source: Path | str | bytes, *, device_id: str, secret: bytes,
     limits: BundleLimits | None = None,
 ) -> ReturnSummary:
-    """Check a return bundle made for this device and apply it; BundleError changes nothing."""
+    """Check a return bundle (or a starter pack) made for this device and apply it;
+    BundleError changes nothing."""
 
     def secret_for(dev: str) -> bytes | None:
         return secret if dev == device_id else None
 
     try:
-        b = read_bundle(source, secret_for, limits=limits, expect_kind="return")
+        b = read_bundle(source, secret_for, limits=limits)
     except BundleError as exc:
         if exc.code == "unknown_device":
             raise BundleError("not_for_device", device=_peek_device(source)) from None
         raise
+    if b.kind == "snapshot":  # the operator's starter pack: the same import path (docs/starter-pack.md)
+        records = starter.pack_records(b)
+        return ReturnSummary(0, [], len(records), 0, starter.apply_pack(replica, b.manifest, records))
+    if b.kind != "return":
+        raise BundleError("wrong_kind", kind=b.kind, expected="return")
     acked = [a["change_id"] for a in b.acks if a.get("status") in ("applied", "duplicate")]
     # A refusal with ``retry`` leaves the change in the outbox: the next bundle carries it again.
     refused = [a for a in b.acks if a.get("status") == "refused" and a.get("retry") is not True]

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.i18n import t
-from sync.server import authz, db, store
+from sync.server import authz, db, snapshot, store
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
 from sync.server.errors import ServerError
 
@@ -49,6 +49,7 @@ class Limits:
     max_chunk_bytes: int = 2 * 1024 * 1024
     max_missing_query: int = 1000
     max_inflight: int = 64  # concurrent requests before 429
+    snapshot_min_records: int = 1000  # a new device with more in scope is offered a starter pack
 
 
 def _lang(request: Request) -> str | None:
@@ -246,6 +247,7 @@ class SyncRequest(BaseModel):
     cursor: str = Field("0", max_length=40)
     changes: list[Any] = Field(default_factory=list, description="changes (docs/architecture.md)")
     pull_limit: int = Field(500, ge=1, le=10**6)
+    snapshot_ok: bool = Field(False, description="a new device that can start from GET /snapshot")
 
 
 class Ack(BaseModel):
@@ -264,6 +266,7 @@ class SyncResponse(BaseModel):
     more: bool
     clock_offset_ms: int
     server_time_ms: int
+    snapshot: dict[str, str] | None = Field(None, description="a new device's starter pack: GET its href")
 
 
 class MissingRequest(BaseModel):
@@ -403,11 +406,18 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
                 if stale:
                     store.touch_device(conn, p.device_id, now)
         limit = min(body.pull_limit, limits.max_page)
+        offer = ""
         with db.read_tx(engine) as conn:
-            docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
+            if body.snapshot_ok and store.parse_cursor(body.cursor) == 0 and snapshot.should_offer(
+                    conn, p, limits.snapshot_min_records):
+                # a big scope: no page, the device fetches the starter pack (docs/starter-pack.md)
+                docs, cursor, more = [], "0", True
+                offer = ',"snapshot":{"href":"' + f'{PREFIX}/snapshot"' + "}"
+            else:
+                docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
         offset = now - body.device_time_ms if body.device_time_ms is not None else 0
         out = (
-            '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]"
+            '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]" + offer
             + ',"cursor":' + json.dumps(cursor) + ',"more":' + ("true" if more else "false")
             + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
         )  # fmt: skip
@@ -511,6 +521,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     from sync.reports.web import make_wall_router, server_photo_bytes, server_wall_records
 
     app.include_router(make_bundles_router(engine, blobs))  # operator batch upload
+    app.include_router(snapshot.make_snapshot_router(engine, blobs))  # new devices' starter packs
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs)))
     app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is
 
