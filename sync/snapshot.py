@@ -193,7 +193,7 @@ def pack(records: list[dict], codec: str = "lzma") -> bytes:
     """Encode and compress: the bytes of ``snapshot.bin``."""
     raw = encode(records)
     if codec == "lzma":
-        return CODECS[codec] + lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)
+        return CODECS[codec] + lzma.compress(raw, preset=9)  # "extreme" is 5x slower for 0.1 % less
     if codec == "zlib":
         return CODECS[codec] + zlib.compress(raw, 9)
     raise ValueError(f"unknown codec {codec!r}")

@@ -174,7 +174,8 @@ def make_snapshot_router(engine: Engine, blobs: FsBlobStore) -> APIRouter:
 
     @router.get(
         "/api/v1/snapshot",
-        responses={200: {"content": {"application/zip": {}}}, 206: {"description": "the asked range"}},
+        responses={200: {"content": {"application/zip": {}}}, 206: {"description": "the asked range"},
+                   416: {"description": "the range starts past the end"}},
     )
     def snapshot(
         p: Annotated[store.Principal, Depends(principal)],
