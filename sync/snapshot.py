@@ -13,7 +13,8 @@ Layout of the uncompressed payload (UTF-8 JSON)::
     {"v": 1, "kinds": {kind: block}}
     block = {"n": records, "id": col, "grid": col, "seq": col,
              "fk": col of field-name-set indexes, "fks": [[name...]...], "f": {name: col},
-             "sk": ..., "sks": ..., "s": {name: col of indexes into "st"},
+             "sk": ..., "sks": ..., "s": {name: col of indexes into "st" (1-based)},
+             "bk": ..., "bks": ..., "b": {name: the same for "bases", 0 for null},
              "st": stamps as {"w": wall deltas, "c": counters, "n": col of nodes},
              "x": {row: {other top-level keys}}}
     col = {"v": [values]} | {"d": [distinct values], "i": [indexes]} | {"z": [deltas of ints]}
@@ -78,35 +79,27 @@ def _keysets(dicts: list[dict]) -> tuple[list[int], list[list[str]]]:
     return refs, [list(k) for k in sets]
 
 
-def _stamps_block(stamps: list[dict]) -> dict[str, Any] | None:
-    """Every stamp once (sorted, split into wall/counter/node), fields as delta indexes."""
-    distinct = sorted({s for d in stamps for s in d.values()} if all(
-        isinstance(s, str) and _STAMP.match(s) for d in stamps for s in d.values()) else set())
-    if not distinct and any(stamps):
-        return None  # something that is not a stamp: keep the block raw
-    index = {s: i for i, s in enumerate(distinct)}
-    parts = [_STAMP.match(s).groups() for s in distinct]  # type: ignore[union-attr]
-    refs, sets = _keysets(stamps)
+def _is_stamp(s: Any) -> bool:
+    return isinstance(s, str) and _STAMP.match(s) is not None
+
+
+def _deltas(values: list[int]) -> dict[str, list[int]]:
+    return {"z": [b - a for a, b in zip([0, *values], values, strict=False)]}
+
+
+def _map_cols(maps: list[dict], index: dict[str, int]) -> tuple[dict, list[list[str]], dict]:
+    """Maps of field -> stamp (or None) as a name-set column and one index column per field."""
+    refs, sets = _keysets(maps)
     cols: dict[str, list[int]] = {}
-    for d in stamps:
+    for d in maps:
         for name, s in d.items():
-            cols.setdefault(name, []).append(index[s])
-    return {
-        "sk": _col(refs), "sks": sets,
-        "s": {name: {"z": [b - a for a, b in zip([0, *v], v, strict=False)]} for name, v in cols.items()},
-        "st": {"w": _col([int(p[0]) for p in parts])["z"] if parts else [],
-               "c": [int(p[1], 16) for p in parts], "n": _col([p[2] for p in parts])},
-    }
+            cols.setdefault(name, []).append(0 if s is None else index[s])
+    return _col(refs), sets, {name: _deltas(v) for name, v in cols.items()}
 
 
-def _unstamps(block: dict[str, Any], n: int) -> list[dict]:
-    st = block["st"]
-    walls = _uncol({"z": st["w"]})
-    nodes = _uncol(st["n"])
-    table = [f"{w:013d}-{c:04x}-{node}" for w, c, node in zip(walls, st["c"], nodes, strict=True)]
-    cols = {name: iter(_uncol(c)) for name, c in block["s"].items()}
-    sets = block["sks"]
-    return [{name: table[next(cols[name])] for name in sets[k]} for k in _uncol(block["sk"])][:n]
+def _unmap(b: dict[str, Any], keys: str, sets: str, cols: str, table: list[str | None]) -> list[dict]:
+    it = {name: iter(_uncol(c)) for name, c in b[cols].items()}
+    return [{name: table[next(it[name])] for name in b[sets][k]} for k in _uncol(b[keys])]
 
 
 def _block(recs: list[dict]) -> dict[str, Any]:
@@ -125,14 +118,29 @@ def _block(recs: list[dict]) -> dict[str, Any]:
         "fk": _col(refs), "fks": sets,
         "f": {name: _col(v) for name, v in cols.items()},
     }
-    st = _stamps_block(stamps)
-    if st is None:
-        out["sr"] = stamps
+    handled = _BASE
+    if all(_is_stamp(s) for d in stamps for s in d.values()):
+        # Every stamp once (sorted, split into wall/counter/node); fields point at it (all the
+        # fields one change wrote share one), and so do the bases (stamps their authors had seen).
+        with_bases = all(isinstance(r.get("bases"), dict) and all(
+            v is None or _is_stamp(v) for v in r["bases"].values()) for r in recs)
+        pool = {s for d in stamps for s in d.values()}
+        if with_bases:
+            pool |= {v for r in recs for v in r["bases"].values() if v is not None}
+        table = sorted(pool)
+        index = {s: i + 1 for i, s in enumerate(table)}  # 0 is None
+        parts = [_STAMP.match(s).groups() for s in table]  # type: ignore[union-attr]
+        out["st"] = {"w": _deltas([int(p[0]) for p in parts])["z"], "c": [int(p[1], 16) for p in parts],
+                     "n": _col([p[2] for p in parts])}
+        out["sk"], out["sks"], out["s"] = _map_cols(stamps, index)
+        if with_bases:
+            out["bk"], out["bks"], out["b"] = _map_cols([r["bases"] for r in recs], index)
+            handled = (*_BASE, "bases")
     else:
-        out.update(st)
-    # Anything a record carries beyond the usual keys (and which keys it lacks) travels as is.
-    extra = {str(i): {k: v for k, v in r.items() if k not in _BASE} | {"-": [k for k in _BASE if k not in r]}
-             for i, r in enumerate(recs) if set(r) != set(_BASE)}
+        out["sr"] = stamps  # something that is not a stamp: keep them as they are
+    # Anything a record carries beyond these keys (and which of them it lacks) travels as is.
+    extra = {str(i): {k: v for k, v in r.items() if k not in handled} | {"-": [k for k in handled if k not in r]}
+             for i, r in enumerate(recs) if set(r) != set(handled)}
     if extra:
         out["x"] = extra
     return out
@@ -143,13 +151,25 @@ def _unblock(kind: str, b: dict[str, Any]) -> list[dict]:
     ids, grids, seqs = _uncol(b["id"]), _uncol(b["grid"]), _uncol(b["seq"])
     cols = {name: iter(_uncol(c)) for name, c in b["f"].items()}
     fields = [{name: next(cols[name]) for name in b["fks"][k]} for k in _uncol(b["fk"])]
-    stamps = b["sr"] if "sr" in b else _unstamps(b, n)
-    if not (len(ids) == len(grids) == len(seqs) == len(fields) == len(stamps) == n):
+    bases: list[dict] | None = None
+    if "sr" in b:
+        stamps = b["sr"]
+    else:
+        st = b["st"]
+        walls = _uncol({"z": st["w"]})
+        table = [None] + [f"{w:013d}-{c:04x}-{node}" for w, c, node in zip(walls, st["c"], _uncol(st["n"]), strict=True)]
+        stamps = _unmap(b, "sk", "sks", "s", table)
+        if "b" in b:
+            bases = _unmap(b, "bk", "bks", "b", table)
+    if not (len(ids) == len(grids) == len(seqs) == len(fields) == len(stamps) == n) or (
+            bases is not None and len(bases) != n):
         raise SnapshotError("bad_payload")
     extra = b.get("x") or {}
     out = []
     for i in range(n):
         rec = {"id": ids[i], "kind": kind, "grid": grids[i], "fields": fields[i], "stamps": stamps[i], "seq": seqs[i]}
+        if bases is not None:
+            rec["bases"] = bases[i]
         x = extra.get(str(i))
         if x:
             for k in x.get("-", []):
