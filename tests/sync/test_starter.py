@@ -196,3 +196,43 @@ def test_if_range_with_another_scope_id_gets_own_pack(big):
         "Authorization": f"Bearer {ea.token}", "Range": "bytes=100-", "If-Range": mine.headers["ETag"]})
     assert again.status_code == 206 and again.content == mine.content[100:]
     assert again.headers["Content-Range"] == f"bytes 100-{len(mine.content) - 1}/{len(mine.content)}"
+
+
+def test_operator_pack_imported_on_a_tinydb_store_then_only_changes(big, tmp_path):
+    from typer.testing import CliRunner
+
+    from app.store import Store
+    from sync.client.cli import ENROLLMENT_KEY, make_sync_app
+    from sync.server import store as server_store
+    from sync.server.cli import admin_app
+
+    runner, cli, data = CliRunner(), make_sync_app(Store.open), tmp_path / "phone"
+    _, code = big.run(server_store.create_enrollment, big.org.users["w2"])
+    assert runner.invoke(cli, ["enroll", "--data", str(data), "--server", big.url, "--code", code]).exit_code == 0
+    db_url = f"sqlite:///{big.root / 'server.sqlite'}"
+    admin = ["--db", db_url, "starter-pack", "--blobs", str(big.root / "blobs")]
+    r = runner.invoke(admin_app, [*admin, "--out", str(tmp_path / "p.gwb")])
+    assert r.exit_code == 1 and "--user" in r.output  # which device is it for?
+    r = runner.invoke(admin_app, [*admin, "--user", "王网格", "--out", str(tmp_path / "p.gwb")])
+    assert r.exit_code == 1 and "gridwall admin enroll" in r.output and not (tmp_path / "p.gwb").exists()
+    r = runner.invoke(admin_app, [*admin, "--user", "李网格", "--out", str(tmp_path / "p.gwb")])
+    assert r.exit_code == 0 and "起步包已写入" in r.output, r.output
+    r = runner.invoke(cli, ["import-return", str(tmp_path / "p.gwb"), "--data", str(data)])
+    assert r.exit_code == 0, r.output
+    st = Store.open(data)
+    try:
+        n, cursor = len(st.all("household")) + len(st.all("visit")), st.cursor()
+        en = st.meta_get(ENROLLMENT_KEY)
+    finally:
+        st.close()
+    assert n == 160 and cursor not in (None, "0")
+    r = runner.invoke(cli, ["now", "--data", str(data)])
+    assert r.exit_code == 0 and "同步完成" in r.output, r.output
+    st = Store.open(data)
+    try:
+        eng = SyncEngine(st, big.url, en["token"])
+        again = eng.sync_once()
+        assert again.ok and again.requests == 1 and SNAP not in eng.transport.stats.by_path
+        assert len(st.all("household")) == 80
+    finally:
+        st.close()
