@@ -8,7 +8,7 @@ and EDGE times are computed from those (bytes / bandwidth + one round trip per r
 connection, ``bench_sync.floor_s``) unless ``--real LINK`` runs them through the emulator
 (EDGE before takes ~1.5 minutes, 2G-rural before ~15).
 
-    .venv/bin/python benchmarks/bench_starter.py [--runs 3] [--real edge] [--real 2g-rural]
+    .venv/bin/python benchmarks/bench_starter.py [--runs 3] [--real edge] [--real-after 2g-rural]
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--real", action="append", default=[], choices=["edge", "2g-rural"],
                     help="also run this link through the emulator (slow before)")
+    ap.add_argument("--real-after", action="append", default=[], choices=["edge", "2g-rural"],
+                    help="run this link through the emulator for the starter pack only")
     args = ap.parse_args()
     print(f"# machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start")
     with tempfile.TemporaryDirectory() as d:
@@ -120,7 +122,7 @@ def main() -> None:
                       f"{m['down'] / 1e6:.3f} MB down, {m['up'] / 1e3:.1f} KB up = {per:.1f} B/record on the wire; "
                       f"computed: EDGE {computed(m, 'edge'):.1f} s, 2G-rural {computed(m, '2g-rural'):.1f} s")
                 rows.append((label, m))
-                for link_name in args.real:
+                for link_name in args.real + (args.real_after if pack else []):
                     r = first_sync(real, who(), pack, link_name)
                     print(f"{label:22s} {link_name} through the emulator: {r['s']:.1f} s "
                           f"(computed {computed(r, link_name):.1f} s), {r['requests']} requests, {r['down']} B down")

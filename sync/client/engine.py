@@ -233,7 +233,7 @@ class SyncEngine:
                 "changes": changes,
                 "pull_limit": self.pull_limit,
             }
-            if self.ident is not None and self.replica.cursor() is None and not rep.pulled:
+            if self.ident is not None and not rep.pulled and starter.wanted(self.replica):
                 body["snapshot_ok"] = True
             sent_before = self.transport.stats.bytes_sent
             resp = self.transport.request("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
@@ -272,7 +272,12 @@ class SyncEngine:
             self._clock(data, rep)
             if data.get("snapshot") and body.get("snapshot_ok"):
                 # A big scope: the whole of it in one compressed file, then only what changed.
-                rep.pulled += starter.fetch_and_apply(self.transport, self.replica, self.ident)
+                try:
+                    rep.pulled += starter.fetch_and_apply(self.transport, self.replica, self.ident)
+                except SyncError as exc:
+                    if exc.status != 404:
+                        raise
+                    self.ident = None  # the server has no pack after all: page by page
                 records = []
             else:
                 # The page and its cursor land together (the replica makes it atomic).

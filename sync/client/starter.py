@@ -27,6 +27,7 @@ from sync.i18n import t
 
 PATH = "/api/v1/snapshot"
 META = "sync.starter"  # {"etag": "..."} of the partial download
+REFUSED = "sync.starter_refused"  # packs refused so far: after two, page by page instead
 APPLY_CHUNK = 1000  # records per apply_remote call: a killed apply redoes little
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -186,6 +187,12 @@ def apply_pack(replica: Replica, manifest: dict, records: list[dict]) -> bool:
     return move
 
 
+def wanted(replica: Replica) -> bool:
+    """Whether to ask for a pack: never pulled, and not refused twice already (a server that
+    keeps sending bad packs must not keep the device from syncing at all)."""
+    return replica.cursor() is None and int(_meta_get(replica, REFUSED) or 0) < 2
+
+
 def fetch_and_apply(transport: Transport, replica: Replica, ident: tuple[str, bytes] | None = None,
                     path: str = PATH) -> int:
     """Download (resuming), check and apply this device's pack; the number of records.
@@ -198,6 +205,7 @@ def fetch_and_apply(transport: Transport, replica: Replica, ident: tuple[str, by
         manifest, records = read_pack(data, *ident)
     except BundleError as exc:
         forget_partial(replica)  # a bad file is not resumed: the next sync fetches it anew
+        _meta_set(replica, REFUSED, int(_meta_get(replica, REFUSED) or 0) + 1)
         raise SyncError("snapshot", t("client.error.snapshot", reason=exc.message)) from None
     apply_pack(replica, manifest, records)
     forget_partial(replica)

@@ -72,7 +72,7 @@ def feed_head(conn: Connection) -> int:
     return int(conn.execute(select(db.feed.c.seq).where(db.feed.c.id == 1)).scalar_one())
 
 class SnapshotCache:
-    """Payloads on disk, ``<id>.bin`` with ``<id>.json`` (its Meta)."""
+    """Payloads on disk, ``<scope key>-<id>.bin`` with ``.json`` (its Meta)."""
 
     def __init__(self, root: Path, codec: str = "lzma") -> None:
         self.root = Path(root)
@@ -80,9 +80,12 @@ class SnapshotCache:
         self.codec = codec
         self._lock = threading.Lock()  # one build at a time: a crowd of new phones builds once
 
-    def _metas(self) -> list[Meta]:
+    def _file(self, meta: Meta, ext: str) -> Path:
+        return self.root / f"{meta.scope_key}-{meta.id}{ext}"
+
+    def _metas(self, key: str) -> list[Meta]:
         out = []
-        for path in self.root.glob("*.json"):
+        for path in self.root.glob(f"{key}-*.json"):
             try:
                 out.append(Meta(**json.loads(path.read_text("utf-8"))))
             except (OSError, ValueError, TypeError):
@@ -92,21 +95,22 @@ class SnapshotCache:
     def by_id(self, sid: str) -> Meta | None:
         if not re.fullmatch(r"[0-9a-f]{64}", sid or ""):
             return None
-        path = self.root / f"{sid}.json"
-        try:
-            return Meta(**json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
+        for path in self.root.glob(f"*-{sid}.json"):
+            try:
+                return Meta(**json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError, TypeError):
+                return None
+        return None
 
     def payload(self, meta: Meta) -> bytes:
-        return (self.root / f"{meta.id}.bin").read_bytes()
+        return self._file(meta, ".bin").read_bytes()
 
     def current(self, conn: Connection, p: store.Principal) -> Meta:
         """A payload of ``p``'s scope recent enough to start from, built if there is none."""
         key = scope_key(p)
         with self._lock:
             head = feed_head(conn)
-            mine = sorted((m for m in self._metas() if m.scope_key == key), key=lambda m: m.head)
+            mine = sorted(self._metas(key), key=lambda m: m.head)
             fresh = [m for m in mine if head - m.head <= MAX_LAG and store.now_ms() - m.created_ms <= MAX_AGE_MS]
             if fresh:
                 return fresh[-1]
@@ -114,11 +118,11 @@ class SnapshotCache:
             blob = fmt.pack(records, self.codec)
             meta = Meta(hashlib.sha256(blob).hexdigest(), key, cursor, head, len(records), self.codec,
                         store.now_ms(), len(blob))
-            atomic_write_bytes(self.root / f"{meta.id}.bin", blob)
-            atomic_write_bytes(self.root / f"{meta.id}.json", json.dumps(asdict(meta)).encode())
+            atomic_write_bytes(self._file(meta, ".bin"), blob)
+            atomic_write_bytes(self._file(meta, ".json"), json.dumps(asdict(meta)).encode())
             for old in mine[: max(0, len(mine) + 1 - KEEP_PER_SCOPE)]:
                 for ext in (".json", ".bin"):
-                    (self.root / f"{old.id}{ext}").unlink(missing_ok=True)
+                    self._file(old, ext).unlink(missing_ok=True)
             return meta
 
 def device_pack(conn: Connection, cache: SnapshotCache, meta: Meta, p: store.Principal) -> bytes:
@@ -154,7 +158,10 @@ def starter_pack(conn: Connection, blobs_root: Path, user: str | None = None,
     return device_pack(conn, cache, meta, p), meta, p
 
 def should_offer(conn: Connection, p: store.Principal, min_records: int) -> bool:
-    """Whether a new device's scope is big enough that a starter pack beats paging."""
+    """Whether a new device's scope is big enough that a starter pack beats paging. Not for
+    principals who see everything (office PCs of admins): their pack would be the database."""
+    if p.everywhere:
+        return False
     _, _, more = store.pull_raw(conn, p, 0, max(1, min_records))
     return more
 

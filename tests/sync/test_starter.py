@@ -136,8 +136,22 @@ def test_tampered_partial_is_refused_and_changes_nothing(big, tmp_path):
     assert "起步包" in rep.error.message and ("校验" in rep.error.message or "签名" in rep.error.message
                                             or "损坏" in rep.error.message or "看不懂" in rep.error.message)
     assert a.records == {} and a.cursor() is None and not part.exists()
-    assert _pack_engine(a, big.url, ea).sync_once().ok  # the next sync fetches it whole
+    eng = _pack_engine(a, big.url, ea)
+    assert eng.sync_once().ok and eng.transport.stats.by_path[SNAP] == 1  # the next sync fetches it whole
     assert len(a.records) >= 160
+
+
+def test_a_server_sending_bad_packs_does_not_stop_the_device(big, tmp_path):
+    a, ea = _new(big, "w2", path=tmp_path / "a.json")
+    r = requests.get(big.url + SNAP, headers={"Authorization": f"Bearer {ea.token}"}, timeout=30)
+    for _ in range(2):  # as if every pack came damaged
+        starter.partial_path(a).write_bytes(b"PK" + b"\0" * (len(r.content) // 2))
+        a.meta_set(starter.META, {"etag": r.headers["ETag"]})
+        rep = _pack_engine(a, big.url, ea).sync_once()
+        assert not rep.ok and rep.error.code == "snapshot" and a.records == {}
+    eng = _pack_engine(a, big.url, ea)
+    rep = eng.sync_once()  # after two refusals: page by page
+    assert rep.ok and SNAP not in eng.transport.stats.by_path and len(a.records) >= 160
 
 
 def _repack(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
