@@ -35,6 +35,7 @@ from seed_grid import seed_grid  # noqa: E402
 from sync import snapshot as fmt  # noqa: E402
 from sync.client.engine import SyncEngine  # noqa: E402
 from sync.client.faultproxy import LINKS, FaultProxy  # noqa: E402
+from sync.client.starter import APPLY_CHUNK  # noqa: E402
 from sync.server import db, snapshot  # noqa: E402
 
 
@@ -58,6 +59,30 @@ def formats(real: RealServer) -> dict:
         t0 = time.perf_counter()
         assert fmt.unpack(blob) == records
         out[f"{codec}_unpack_s"] = time.perf_counter() - t0
+    return out
+
+
+def store_apply(real: RealServer) -> dict:
+    """Applying the scope into the device's TinyDB store: in pull pages vs the pack's batches."""
+    from app.store import Store
+    from sync.client import starter
+
+    with db.read_tx(real.engine) as conn:
+        p = snapshot.store.principal_for_user(conn, real.org.users["w2"])
+        records, cursor = snapshot.scope_records(conn, p)
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        st = Store.open(Path(d) / "pages")
+        t0 = time.perf_counter()
+        for i in range(0, len(records), 1000):  # the pull's largest page
+            st.apply_remote(records[i : i + 1000], str(records[min(i + 999, len(records) - 1)]["seq"]))
+        out["pages_s"] = time.perf_counter() - t0
+        st.close()
+        st = Store.open(Path(d) / "pack")
+        t0 = time.perf_counter()
+        starter.apply_pack(st, {"cursor": cursor}, records)
+        out["pack_s"] = time.perf_counter() - t0
+        st.close()
     return out
 
 
@@ -102,6 +127,9 @@ def main() -> None:
             print(f"bytes/record  JSON {f['json']:.0f}  JSON+gzip6 {f['json_gzip6']:.1f}  columnar {f['columnar']:.0f}  "
                   f"columnar+zlib9 {f['zlib']:.1f} (pack {f['zlib_pack_s']:.2f} s, unpack {f['zlib_unpack_s']:.2f} s)  "
                   f"columnar+lzma9 {f['lzma']:.1f} (pack {f['lzma_pack_s']:.2f} s, unpack {f['lzma_unpack_s']:.2f} s)")
+            a = store_apply(real)
+            print(f"apply into the device's TinyDB store: in pages of 1,000 {a['pages_s']:.1f} s, "
+                  f"the pack's batches of {APPLY_CHUNK:,} {a['pack_s']:.1f} s")
             users = iter(["w2", "w3"] + [f"x{i}" for i in range(100)])
 
             def who() -> str:

@@ -36,6 +36,7 @@ class ReturnSummary:
     records: int
     photos: int
     cursor_moved: bool
+    kind: str = "return"  # or "snapshot": a starter pack
 
 
 def export_bundle(
@@ -94,7 +95,7 @@ def apply_return(
         raise
     if b.kind == "snapshot":  # the operator's starter pack: the same import path (docs/starter-pack.md)
         records = starter.pack_records(b)
-        return ReturnSummary(0, [], len(records), 0, starter.apply_pack(replica, b.manifest, records))
+        return ReturnSummary(0, [], len(records), 0, starter.apply_pack(replica, b.manifest, records), "snapshot")
     if b.kind != "return":
         raise BundleError("wrong_kind", kind=b.kind, expected="return")
     acked = [a["change_id"] for a in b.acks if a.get("status") in ("applied", "duplicate")]

@@ -28,7 +28,10 @@ from sync.i18n import t
 PATH = "/api/v1/snapshot"
 META = "sync.starter"  # {"etag": "..."} of the partial download
 REFUSED = "sync.starter_refused"  # packs refused so far: after two, page by page instead
-APPLY_CHUNK = 1000  # records per apply_remote call: a killed apply redoes little
+# Records per apply_remote call: the device store's cost is mostly per call (18,737 records into
+# the TinyDB store: 10.6 s in calls of 1,000, 4.7 s of 5,000, 2.4 s in one), the bound keeps a
+# township's pack from being one huge write.
+APPLY_CHUNK = 10_000
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
@@ -182,7 +185,8 @@ def apply_pack(replica: Replica, manifest: dict, records: list[dict]) -> bool:
     move = here is not None and there is not None and there > here
     chunks = [records[i : i + APPLY_CHUNK] for i in range(0, len(records), APPLY_CHUNK)] or [[]]
     for i, batch in enumerate(chunks):
-        # the cursor lands with the last batch: a kill half-way leaves it where it was
+        # the cursor lands with the last batch: a kill half-way leaves it where it was, and the
+        # next sync merges the pack again (idempotent)
         replica.apply_remote(batch, manifest["cursor"] if move and i == len(chunks) - 1 else None)
     return move
 

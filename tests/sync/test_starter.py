@@ -232,7 +232,7 @@ def test_operator_pack_imported_on_a_tinydb_store_then_only_changes(big, tmp_pat
     r = runner.invoke(admin_app, [*admin, "--user", "李网格", "--out", str(tmp_path / "p.gwb")])
     assert r.exit_code == 0 and "起步包已写入" in r.output, r.output
     r = runner.invoke(cli, ["import-return", str(tmp_path / "p.gwb"), "--data", str(data)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "起步包已导入" in r.output, r.output
     st = Store.open(data)
     try:
         n, cursor = len(st.all("household")) + len(st.all("visit")), st.cursor()
