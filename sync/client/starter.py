@@ -182,7 +182,9 @@ def apply_pack(replica: Replica, manifest: dict, records: list[dict]) -> bool:
     """Merge the pack's records; move the cursor to the pack's position unless the device has
     already pulled past it. Returns whether the cursor moved."""
     here, there = _seq(replica.cursor()), _seq(manifest["cursor"])
-    move = here is not None and there is not None and there > here
+    # A device that never pulled takes the pack's position whatever the cursor's form (the
+    # server may carry more than a sequence in it); otherwise only forward.
+    move = here == 0 or (here is not None and there is not None and there > here)
     chunks = [records[i : i + APPLY_CHUNK] for i in range(0, len(records), APPLY_CHUNK)] or [[]]
     for i, batch in enumerate(chunks):
         # the cursor lands with the last batch: a kill half-way leaves it where it was, and the

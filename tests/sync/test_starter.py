@@ -250,3 +250,15 @@ def test_operator_pack_imported_on_a_tinydb_store_then_only_changes(big, tmp_pat
         assert len(st.all("household")) == 80
     finally:
         st.close()
+
+
+def test_pack_cursor_moves_forward_only():
+    rec = {"id": "r1", "kind": "household", "grid": "g", "fields": {"head": "甲"},
+           "stamps": {"head": "1764000000000-0000-srv"}, "bases": {"head": None}, "seq": 5}
+    r = MemoryReplica("n")
+    assert starter.apply_pack(r, {"cursor": "g2.40"}, [rec]) and r.cursor() == "g2.40"  # never pulled: any form
+    r = MemoryReplica("n")
+    r.apply_remote([], "50")
+    assert not starter.apply_pack(r, {"cursor": "40"}, [rec]) and r.cursor() == "50"  # not back
+    assert r.records["r1"]["fields"] == {"head": "甲"}  # the records still merge
+    assert starter.apply_pack(r, {"cursor": "60"}, [rec]) and r.cursor() == "60"
