@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
+from sync.client import starter
 from sync.client.engine import mark_photo_uploaded, photo_queue, server_restored
 from sync.client.replica import Replica
 from sync.fileio import atomic_write_bytes
+from sync.i18n import t
 
 # A part stays under the server's blob limit (50 MB by default) so the operator can upload it.
 MAX_PART_BYTES = 40 * 1024 * 1024
@@ -35,6 +37,7 @@ class ReturnSummary:
     records: int
     photos: int
     cursor_moved: bool
+    kind: str = "return"  # or "snapshot": a starter pack
 
 
 def export_bundle(
@@ -79,17 +82,23 @@ def apply_return(
     replica: Replica, source: Path | str | bytes, *, device_id: str, secret: bytes,
     limits: BundleLimits | None = None,
 ) -> ReturnSummary:
-    """Check a return bundle made for this device and apply it; BundleError changes nothing."""
+    """Check a return bundle (or a starter pack) made for this device and apply it;
+    BundleError changes nothing."""
 
     def secret_for(dev: str) -> bytes | None:
         return secret if dev == device_id else None
 
     try:
-        b = read_bundle(source, secret_for, limits=limits, expect_kind="return")
+        b = read_bundle(source, secret_for, limits=limits)
     except BundleError as exc:
         if exc.code == "unknown_device":
             raise BundleError("not_for_device", device=_peek_device(source)) from None
         raise
+    if b.kind == "snapshot":  # the operator's starter pack: the same import path (docs/starter-pack.md)
+        records = starter.pack_records(b)
+        return ReturnSummary(0, [], len(records), 0, starter.apply_pack(replica, b.manifest, records), "snapshot")
+    if b.kind != "return":
+        raise BundleError("wrong_kind", kind=t(f"bundle.kind.{b.kind}"), expected=t("bundle.kind.return"))
     # Move the cursor only when this bundle continues from where the device still is: an
     # older return bundle applied after an online sync must not move the cursor backwards.
     moved = b.manifest.get("from_cursor") == replica.cursor() and b.manifest.get("cursor") is not None

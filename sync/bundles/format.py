@@ -7,6 +7,7 @@ Layout (docs/bundle-format.md)::
     changes.ndjson    one change per line (device bundles)
     acks.ndjson       one ack per line (return bundles)
     records.ndjson    one record per line (return bundles)
+    snapshot.bin      a starter pack's records, columnar and compressed (sync/snapshot.py)
     blobs/<sha256>    photo bytes, named by their hash
 
 Reading checks everything before anything is used and has no side effects: a bundle is
@@ -32,8 +33,8 @@ from sync.i18n import t
 
 FORMAT = "gridwall-bundle"
 VERSION = 1
-KINDS = ("device", "return")
-_ALLOWED = re.compile(r"^(manifest\.json|signature|changes\.ndjson|acks\.ndjson|records\.ndjson|blobs/[0-9a-f]{64})$")
+KINDS = ("device", "return", "snapshot")
+_ALLOWED = re.compile(r"^(manifest\.json|signature|changes\.ndjson|acks\.ndjson|records\.ndjson|snapshot\.bin|blobs/[0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Bundle:
     acks: list[dict] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    snapshot: bytes | None = None  # snapshot bundles: the payload, still compressed
 
     @property
     def device_id(self) -> str:
@@ -93,6 +95,7 @@ def build_bundle(
     blobs: dict[str, bytes] | None = None,
     extra: dict | None = None,
     created_ms: int | None = None,
+    snapshot: bytes | None = None,
 ) -> bytes:
     """The bytes of a signed bundle."""
     if kind not in KINDS:
@@ -104,6 +107,8 @@ def build_bundle(
     if kind == "return":
         entries["acks.ndjson"] = _ndjson(acks)
         entries["records.ndjson"] = _ndjson(records)
+    if kind == "snapshot":
+        entries["snapshot.bin"] = snapshot or b""
     for sha, data in sorted((blobs or {}).items()):
         if hashlib.sha256(data).hexdigest() != sha:
             raise ValueError(f"blob bytes do not match {sha}")
@@ -124,11 +129,17 @@ def build_bundle(
     mbytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", mbytes)
-        z.writestr("signature", sign(secret, mbytes))
+        # Fixed entry times: the same content gives the same bytes (a starter pack's download
+        # resumes by byte range against a file the server makes again).
+        z.writestr(zipfile.ZipInfo("manifest.json", date_time=(2020, 1, 1, 0, 0, 0)), mbytes,
+                   compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr(zipfile.ZipInfo("signature", date_time=(2020, 1, 1, 0, 0, 0)), sign(secret, mbytes),
+                   compress_type=zipfile.ZIP_DEFLATED)
         for name, data in entries.items():
-            # Photos are JPEG already: storing them saves CPU on the phone and loses nothing.
-            ctype = zipfile.ZIP_STORED if name.startswith("blobs/") else zipfile.ZIP_DEFLATED
+            # Photos are JPEG already and a snapshot is compressed: storing them saves CPU on
+            # the phone and loses nothing.
+            stored = name.startswith("blobs/") or name == "snapshot.bin"
+            ctype = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             z.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data, compress_type=ctype)
     return buf.getvalue()
 
@@ -272,4 +283,6 @@ def read_bundle(
                 b.acks = _parse_lines(data, name)
             elif name == "records.ndjson":
                 b.records = _parse_lines(data, name)
+            elif name == "snapshot.bin":
+                b.snapshot = data
         return b

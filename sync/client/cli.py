@@ -175,6 +175,9 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
             _fail(exc.message)
         finally:
             store.close()
+        if s.kind == "snapshot":
+            typer.echo(t("client.cli.starter_imported", records=s.records))
+            return
         typer.echo(t("client.cli.returned", acked=s.acked, refused=len(s.refused), records=s.records))
         for r in s.refused:
             typer.echo(t("client.cli.refused_line", reason=r.get("reason", "")))

@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from sync.client import starter
 from sync.client.history import LAST_KEY, record_attempt
 from sync.client.replica import Replica
 from sync.client.transport import Response, SyncError, Transport, problem_error
@@ -126,6 +127,8 @@ class SyncEngine:
         chunk_size: int = 32 * 1024,
         max_rounds: int = 10_000,
         adaptive: bool = True,
+        device_id: str | None = None,
+        secret: str | bytes | None = None,
         **transport_options: Any,
     ) -> None:
         self.replica = replica
@@ -143,6 +146,9 @@ class SyncEngine:
         # and a cut loses at most one chunk (the upload resumes from the server's offset).
         self.chunk_target_s = 3 * target_request_s
         self.last_report: SyncReport | None = None
+        # A new device may start from a starter pack when it can check one (sync/client/starter.py).
+        key = bytes.fromhex(secret) if isinstance(secret, str) else secret
+        self.ident = (device_id, key) if device_id and key else starter.enrollment_secret(replica)
         self._bytes0: tuple[int, int] = (0, 0)
 
     # -- the cycle -------------------------------------------------------------------------
@@ -232,6 +238,8 @@ class SyncEngine:
                 "changes": changes,
                 "pull_limit": self.pull_limit,
             }
+            if self.ident is not None and not rep.pulled and starter.wanted(self.replica):
+                body["snapshot_ok"] = True
             sent_before = self.transport.stats.bytes_sent
             resp = self.transport.request("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
             sent = self.transport.stats.bytes_sent - sent_before
@@ -283,8 +291,18 @@ class SyncEngine:
             records = data.get("records") or []
             # Clock first, so the replica judges stamps against corrected time.
             self._clock(data, rep)
-            # The page and its cursor land together (the replica makes it atomic).
-            self.replica.apply_remote(records, str(data["cursor"]))
+            if data.get("snapshot") and body.get("snapshot_ok"):
+                # A big scope: the whole of it in one compressed file, then only what changed.
+                try:
+                    rep.pulled += starter.fetch_and_apply(self.transport, self.replica, self.ident)
+                except SyncError as exc:
+                    if exc.status != 404:
+                        raise
+                    self.ident = None  # the server has no pack after all: page by page
+                records = []
+            else:
+                # The page and its cursor land together (the replica makes it atomic).
+                self.replica.apply_remote(records, str(data["cursor"]))
             rep.pulled += len(records)
             rep.pages += 1
             rep.more = bool(data.get("more"))

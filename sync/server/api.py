@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.i18n import t
-from sync.server import authz, blob_policy, db, generation, store
+from sync.server import authz, blob_policy, db, generation, snapshot, store
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
 from sync.server.errors import ServerError
 from sync.server.throttle import Throttle
@@ -53,6 +53,7 @@ class Limits:
     blob_quota_bytes: int | None = 2 * 1024**3  # photos stored per device (None: no limit)
     enroll_failures: int = 10  # wrong enrollment codes per address (and per code) ...
     enroll_window_s: float = 600.0  # ... within this window, then 429
+    snapshot_min_records: int = 1000  # a new device with more in scope is offered a starter pack
 
 
 def _lang(request: Request) -> str | None:
@@ -262,6 +263,7 @@ class SyncRequest(BaseModel):
     cursor: str = Field("0", max_length=40)
     changes: list[Any] = Field(default_factory=list, description="changes (docs/architecture.md)")
     pull_limit: int = Field(500, ge=1, le=10**6)
+    snapshot_ok: bool = Field(False, description="a new device that can start from GET /snapshot")
 
 
 class Ack(BaseModel):
@@ -281,6 +283,7 @@ class SyncResponse(BaseModel):
     more: bool
     clock_offset_ms: int
     server_time_ms: int
+    snapshot: dict[str, str] | None = Field(None, description="a new device's starter pack: GET its href")
 
 
 class MissingRequest(BaseModel):
@@ -436,11 +439,18 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
                 if stale:
                     store.touch_device(conn, p.device_id, now)
         limit = min(body.pull_limit, limits.max_page)
+        offer = ""
         with db.read_tx(engine) as conn:
-            docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
+            if body.snapshot_ok and store.parse_cursor(body.cursor) == 0 and snapshot.should_offer(
+                    conn, p, limits.snapshot_min_records):
+                # a big scope: no page, the device fetches the starter pack (docs/starter-pack.md)
+                docs, cursor, more = [], generation.make_cursor(generation.current_epoch(conn), 0), True
+                offer = ',"snapshot":{"href":"' + f'{PREFIX}/snapshot"' + "}"
+            else:
+                docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
         offset = now - body.device_time_ms if body.device_time_ms is not None else 0
         out = (
-            '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]"
+            '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]" + offer
             + ',"cursor":' + json.dumps(cursor) + ',"epoch":' + json.dumps(generation.split_cursor(cursor)[0])
             + ',"more":' + ("true" if more else "false")
             + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
@@ -557,6 +567,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     )
 
     app.include_router(make_bundles_router(engine, blobs, quota_bytes=limits.blob_quota_bytes))  # operators
+    app.include_router(snapshot.make_snapshot_router(engine, blobs))  # new devices' starter packs
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
                                         server_wall_key(engine)))
     app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is

@@ -257,6 +257,29 @@ def list_devices(ctx: typer.Context) -> None:
     _console().print(table)
 
 
+@admin_app.command("starter-pack")
+def starter_pack(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="the .gwb file to write")],
+    user: Annotated[str | None, typer.Option(help="user name or id: their latest enrolled device")] = None,
+    device: Annotated[str | None, typer.Option(help="device id (instead of --user)")] = None,
+    blobs: Annotated[Path | None, typer.Option("--blobs", help="blob folder (default DATA/blobs)")] = None,
+) -> None:
+    """生成起步包 Write a new device's starter pack (its whole scope, signed for it) to hand over."""
+    from sync.fileio import atomic_write_bytes
+    from sync.server.snapshot import starter_pack as make
+
+    if not user and not device:
+        _fail(t("server.cli.starter_needs_device"))
+    data, meta, p = ctx.obj.run(make, blobs or ctx.obj.data / "blobs", user, device)
+    try:
+        atomic_write_bytes(out, data)
+    except OSError as exc:
+        _fail(t("server.cli.cannot_write", path=out, detail=exc.strerror or str(exc)))
+    typer.echo(t("server.cli.starter_written", path=out, records=meta.records, size=len(data),
+                 user=p.name, device=p.device_id))
+
+
 @admin_app.command("seed-reference")
 def seed_reference(ctx: typer.Context) -> None:
     """写入默认问题分类和承办单位 Add the default categories and units (once)."""
