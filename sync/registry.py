@@ -115,12 +115,31 @@ def timeline_detail(event_type_name: str) -> tuple[str, ...]:
     """The data fields a timeline line shows for this type. An unknown type (an event from a
     newer app, flagged) shows any field some type would show."""
     if event_type_name in records.EVENT_DATA:
-        return event_type(event_type_name).detail
+        return _detail(records.EVENT_DATA[event_type_name])
     seen: dict[str, FieldSpec] = {}
     for specs in records.EVENT_DATA.values():
         for s in specs:
             seen.setdefault(s.name, s)
     return _detail(tuple(seen.values()))
+
+
+def notes(event_type_name: str) -> tuple[str, ...]:
+    """The free-text fields of a type's timeline detail (what someone wrote about the step, not
+    a name): the reports quote the first one present."""
+    specs = records.EVENT_DATA.get(event_type_name)
+    key = (event_type_name, id(specs))
+    hit = _NOTES.get(key)
+    if hit is None or hit[0] is not specs:  # reports ask once per event: answer from memory
+        by_name: dict[str, FieldSpec] = {}
+        for s in specs or [s for v in records.EVENT_DATA.values() for s in v]:
+            by_name.setdefault(s.name, s)
+        names = tuple(n for n in timeline_detail(event_type_name)
+                      if by_name[n].type == "text" and (by_name[n].max_len or 0) > LONG_TEXT)
+        hit = _NOTES[key] = (specs, names)
+    return hit[1]
+
+
+_NOTES: dict[tuple[str, int], tuple[object, tuple[str, ...]]] = {}
 
 
 def may_act(role: str, issue_kind: str, state: str, event_type_name: str) -> bool:
