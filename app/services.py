@@ -194,9 +194,9 @@ class Services:
                                           for c in kids]})
             return tree
         # Before the first sync: the shared default tree, named through the catalog.
-        return [{"id": top.id, "name": t(f"ui.cat.{top.id}"),
-                 "children": [{"id": f"{top.id}.{c}", "name": t(f"ui.cat.{top.id}.{c}")}
-                              for c, _ in top.children]}
+        return [{"id": top.id, "name": reference.category_name(top.id),
+                 "children": [{"id": f"{top.id}.{c}", "name": reference.category_name(f"{top.id}.{c}")}
+                              for c in top.children]}
                 for top in reference.CATEGORIES]
 
     def category_labels(self) -> dict[str, str]:

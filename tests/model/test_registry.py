@@ -108,3 +108,19 @@ def test_a_type_the_schema_lacks_is_refused_by_name():
         registry.event_type("teleport")
     # an event from a newer app still gets a detail line from the fields some type shows
     assert "note" in registry.timeline_detail("teleport")
+
+
+def test_default_category_names_live_once_in_the_catalog():
+    from sync import reference
+    from sync.i18n import set_language
+
+    names = dict(reference.category_records())
+    assert names["infra"]["name"] == "基础设施" and names["infra.road"]["name"] == "道路桥梁"
+    assert all(_in_both(f"reference.cat.{cid}") for cid in names)  # every default, both languages
+    assert not [k for k in catalog() if k.startswith("ui.cat.")]  # no second copy for the app
+    set_language("en")
+    try:  # the server publishes Chinese whatever the language; the app's fallback follows it
+        assert dict(reference.category_records())["env"]["name"] == "环境卫生"
+        assert reference.category_name("env") == "Environment"
+    finally:
+        set_language("zh")
