@@ -51,7 +51,8 @@ def test_every_staff_action_can_be_drawn_and_taken_by_staff(name):
     assert workflow.may_emit("township_staff", name)
     for f in e.inputs:
         assert f.widget in ACT_WIDGETS, (name, f.name, f.widget)
-        assert _in_both(f"ui.staff.field.{f.name}"), f.name
+        # the form's own wording, else the schema's label
+        assert _in_both(f"ui.staff.field.{f.name}") or _in_both(f"model.field.{f.name}"), f.name
         if f.widget == "level":
             for n in range(f.spec.min or 1, (f.spec.max or 1) + 1):
                 assert _in_both(f"ui.staff.level.{n}")

@@ -45,13 +45,12 @@ def register_inspect(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(workflow.PERMISSIONS, role, frozenset(types))
     monkeypatch.setitem(workflow.TRANSITIONS, ("problem", "inspect"),
                         (frozenset({"assigned", "in_progress"}), "in_progress"))
-    # 3. catalog (sync/locale/model.json, sync/locale/reports.json, app/locale/staff.json)
+    # 3. catalog (sync/locale/model.json, sync/locale/reports.json)
     make_main  # noqa: B018  (importing the app registered its catalog folder)
     cat = catalog()
     for key, zh, en in (("model.event.inspect", "现场核查", "On-site check"),
-                        ("model.field.finding", "核查情况", "Finding"),
-                        ("reports.event.inspect", "现场核查", "checked on site"),
-                        ("ui.staff.field.finding", "核查情况", "Finding")):
+                        ("model.field.finding", "核查情况", "finding"),
+                        ("reports.event.inspect", "现场核查", "checked on site")):
         monkeypatch.setitem(cat, key, {"zh": zh, "en": en})
 
 

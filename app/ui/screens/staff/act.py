@@ -14,7 +14,8 @@ from app.ui.state import use_app
 from app.ui.widgets import TAP, TOUCH, badge, detail_view, empty, section
 from sync import registry
 from sync import workflow as wf
-from sync.i18n import t
+from sync.i18n import catalog, t
+from sync.records import field_label
 
 # The widgets this screen draws for an action's fields (sync.registry names them).
 WIDGETS = frozenset({"text", "long", "date", "unit", "level", "yesno"})
@@ -97,7 +98,7 @@ def ActScreen() -> ft.View:
         for field in kind_of.inputs:
             name, kind = field.name, field.widget
             key = f"act-f:{name}"
-            label = t(f"ui.staff.field.{name}")
+            label = _label(name)
             if kind == "unit":
                 controls.append(dropdown(key, label, svc.units(), values.get(name), put(name), width=320))
                 if errors.get(name):
@@ -132,3 +133,10 @@ def _start_value(field: registry.Input, it: dict[str, Any]) -> Any:
     if field.widget == "level":
         return str(max(field.spec.min or 1, int(value or 0)))
     return value
+
+
+def _label(name: str) -> str:
+    """A field's label on this form: its own wording when the catalog has one (``ui.staff.field``),
+    else the schema's label (a new action needs no second key)."""
+    key = f"ui.staff.field.{name}"
+    return t(key) if key in catalog() else field_label("issue_event", name)
