@@ -554,9 +554,10 @@ class Services:
         e = entry.event
         f = e["fields"]
         data = f.get("data") or {}
-        # a unit shows by its name (reference data), never by its id
-        parts = [self.unit_name(data[k]) if k == "unit" else str(data[k])
-                 for k in registry.timeline_detail(str(f.get("type") or "")) if data.get(k)]
+        # a unit shows by its name (reference data), never by its id; a flagged event shows
+        # whatever it holds that some type would show (its data may not fit its type)
+        shown = registry.timeline_detail(str(f.get("type") or "") if entry.valid else "")
+        parts = [self.unit_name(data[k]) if k == "unit" else str(data[k]) for k in shown if data.get(k)]
         if "solved" in data:
             parts.insert(0, t("ui.issue.verdict",
                               solved=t("ui.yes") if data["solved"] else t("ui.no"),

@@ -113,7 +113,7 @@ def _detail(specs: tuple[FieldSpec, ...]) -> tuple[str, ...]:
 
 def timeline_detail(event_type_name: str) -> tuple[str, ...]:
     """The data fields a timeline line shows for this type. An unknown type (an event from a
-    newer app, flagged) shows any field some type would show."""
+    newer app, flagged; or "") shows any field some type would show."""
     if event_type_name in records.EVENT_DATA:
         return _detail(records.EVENT_DATA[event_type_name])
     seen: dict[str, FieldSpec] = {}
