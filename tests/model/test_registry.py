@@ -47,7 +47,7 @@ def test_every_event_type_has_label_role_rule_timeline_text_and_widgets(name):
 @pytest.mark.parametrize("name", records.STAFF_ACTIONS)
 def test_every_staff_action_can_be_drawn_and_taken_by_staff(name):
     e = registry.event_type(name)
-    assert e.staff_action
+    assert e.staff_action and name in records.EVENT_TYPES
     assert workflow.may_emit("township_staff", name)
     for f in e.inputs:
         assert f.widget in ACT_WIDGETS, (name, f.name, f.widget)
@@ -69,6 +69,13 @@ def test_every_record_kind_has_a_label_and_a_widget_per_field(kind):
         assert any(_in_both(k) for k in _field_label_keys(kind, name)), (kind, name)
         for value in spec.choices if spec.type in ("choice", "tags") and name not in ("type", "role") else ():
             assert records.choice_label(name, value) != value or spec.type == "tags", (kind, name, value)
+
+
+def test_the_schema_tables_name_only_event_types_it_has():
+    assert set(records.EVENT_DATA) == set(records.EVENT_TYPES)
+    assert set(records.STAFF_ACTIONS) <= set(records.EVENT_TYPES)
+    assert len(set(records.STAFF_ACTIONS)) == len(records.STAFF_ACTIONS)
+    assert records.PROGRESS_EVENTS <= set(records.EVENT_TYPES)
 
 
 def test_the_derived_tables_are_what_the_screens_showed():
