@@ -194,9 +194,9 @@ class Services:
                                           for c in kids]})
             return tree
         # Before the first sync: the shared default tree, named through the catalog.
-        return [{"id": top.id, "name": t(f"ui.cat.{top.id}"),
-                 "children": [{"id": f"{top.id}.{c}", "name": t(f"ui.cat.{top.id}.{c}")}
-                              for c, _ in top.children]}
+        return [{"id": top.id, "name": reference.category_name(top.id),
+                 "children": [{"id": f"{top.id}.{c}", "name": reference.category_name(f"{top.id}.{c}")}
+                              for c in top.children]}
                 for top in reference.CATEGORIES]
 
     def category_labels(self) -> dict[str, str]:
@@ -216,11 +216,11 @@ class Services:
     @staticmethod
     def choices(name: str) -> list[tuple[str, str]]:
         """(value, label) pairs of a choice field of the shared model."""
-        values = {"visit_kind": rec_mod.VISIT_KINDS, "issue_kind": rec_mod.ISSUE_KINDS,
-                  "appeal_type": rec_mod.APPEAL_TYPES, "urgency": rec_mod.URGENCIES,
-                  "reporter_visibility": rec_mod.REPORTER_VISIBILITY}[name]
-        field = "kind" if name == "visit_kind" else name
-        return [(v, rec_mod.choice_label(field, v)) for v in values]
+        from sync import registry
+
+        # "visit_kind" is the visit's "kind"; every other name is an issue field
+        kind, field = ("visit", "kind") if name == "visit_kind" else ("issue", name)
+        return [(v, rec_mod.choice_label(field, v)) for v in registry.choices(kind, field)]
 
     # ------------------------------------------------------------------ households
     def _search_text(self, rec: dict) -> str:
@@ -316,8 +316,9 @@ class Services:
             if rec is None:
                 raise ServiceError(t("ui.error.gone"))
             # a field the form emptied is cleared (None), not left at its old value
-            editable = ("phone", "member_count", "members", "care_tags", "note")
-            cleared = {k: None for k in editable
+            from sync import registry
+
+            cleared = {k: None for k in registry.clearable("household")
                        if k not in fields and rec["fields"].get(k) not in (None, "", [])}
             return self._edit(rec, {**fields, **cleared})["id"], {}
         return self._create("household", fields)["id"], {}
@@ -547,15 +548,16 @@ class Services:
         return row
 
     def _timeline_row(self, entry: Any) -> dict[str, Any]:
+        from sync import registry
         from sync import workflow as wf
 
         e = entry.event
         f = e["fields"]
         data = f.get("data") or {}
-        # a unit shows by its name (reference data), never by its id
-        parts = [self.unit_name(data[k]) if k == "unit" else str(data[k])
-                 for k in ("text", "note", "reason", "reply", "outcome", "by", "unit", "deadline")
-                 if data.get(k)]
+        # a unit shows by its name (reference data), never by its id; a flagged event shows
+        # whatever it holds that some type would show (its data may not fit its type)
+        shown = registry.timeline_detail(str(f.get("type") or "") if entry.valid else "")
+        parts = [self.unit_name(data[k]) if k == "unit" else str(data[k]) for k in shown if data.get(k)]
         if "solved" in data:
             parts.insert(0, t("ui.issue.verdict",
                               solved=t("ui.yes") if data["solved"] else t("ui.no"),

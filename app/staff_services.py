@@ -12,17 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from app.services import PhotoRef, ServiceError, Services, _clean, fmt_date, fmt_time, reported_at
-from sync import public_guard, reference, workdays
+from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
 from sync.i18n import t
 from sync.workdays import WorkCalendar
 
 STAFF_ROLES = ("township_staff", "admin")
-# What staff may do on the act screen, in the order the buttons show (publish: echo wall).
-STAFF_EVENTS = ("accept", "reject", "assign", "return", "extend", "supervise", "progress", "resolve",
-                "claim", "fulfil", "feedback", "close", "reopen", "comment")
-PHOTO_EVENTS = ("resolve", "fulfil")  # events that carry after-photos
 WALL_STATES = ("resolved", "rechecked", "closed", "fulfilled")
 WORKING = frozenset({"assigned", "in_progress"})  # states where a deadline can pass
 EXCERPT = 40  # characters of a description shown in a list row
@@ -272,12 +268,7 @@ class StaffServices(Services):
         return self._actions(st)
 
     def _actions(self, st: Any) -> list[str]:
-        out = []
-        for etype in STAFF_EVENTS:
-            rule = wf.TRANSITIONS.get((st.issue_kind, etype))
-            if rule and st.state in rule[0] and wf.may_emit(self.role, etype):
-                out.append(etype)
-        return out
+        return [a for a in registry.staff_actions() if registry.may_act(self.role, st.issue_kind, st.state, a)]
 
     def staff_issue(self, iid: str) -> dict[str, Any] | None:
         """The issue as the detail screen shows it, plus staff actions and the fold's facts."""
@@ -321,27 +312,30 @@ class StaffServices(Services):
         Refuses an action the current state does not allow (it would land flagged).
         ``photos`` (after-photos) go with resolve / fulfil."""
         rec, st = self._state_of(iid)
-        if etype not in STAFF_EVENTS + ("publish", "unpublish"):
+        staff_events = registry.staff_actions()
+        if etype not in staff_events + ("publish", "unpublish"):
             return {"type": t("ui.staff.error.unknown_action", action=etype)}
-        allowed = self._actions(st) if etype in STAFF_EVENTS else ["publish", "unpublish"]
+        allowed = self._actions(st) if etype in staff_events else ["publish", "unpublish"]
         if etype not in allowed or (etype == "unpublish" and not st.published):
             return {"type": t("ui.staff.error.not_now", action=wf.event_label(etype),
                               state=wf.state_label(st.state))}
         data = _clean(values)
-        if etype == "supervise" and "level" in data:
-            try:
-                data["level"] = int(data["level"])
-            except (TypeError, ValueError):
-                return {"level": t("ui.staff.error.level")}
-        for name in ("satisfied", "solved"):  # yes / no pickers
-            if data.get(name) in ("yes", "no"):
-                data[name] = data[name] == "yes"
-        if photos and etype in PHOTO_EVENTS:
+        kind = registry.event_type(etype)
+        for field in kind.inputs:  # the pickers' values as the schema's types
+            if field.widget == "level" and field.name in data:
+                try:
+                    data[field.name] = int(data[field.name])
+                except (TypeError, ValueError):
+                    return {field.name: t("ui.staff.error.level")}
+            elif field.widget == "yesno" and data.get(field.name) in ("yes", "no"):
+                data[field.name] = data[field.name] == "yes"
+        carries_photos = kind.photos
+        if photos and carries_photos:
             data["photos"] = [p.sha256 for p in photos]
         errors = {e.field.removeprefix("data."): e.message for e in rec_mod.event_data_errors(etype, data)}
         if errors:
             return errors
-        if photos and etype in PHOTO_EVENTS:
+        if photos and carries_photos:
             self._attach_to_issue(rec, photos)
         with self._lock:
             _r, change = wf.new_event(rec, etype, data, self.store.clock, self.user_id, self.role,

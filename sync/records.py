@@ -74,6 +74,14 @@ class FieldSpec:
     max: int | None = None
     max_items: int | None = None
     write_once: bool = False
+    # How a form asks for it when the type alone does not say (sync.registry.widget derives
+    # the rest): "text" a one-line box, "long" a multi-line one, "level" a 1..max picker,
+    # "unit" the unit list.
+    widget: str = ""
+    # The issue fact (sync.registry) a staff action's form starts from, e.g. "deadline".
+    default: str = ""
+    # False: kept out of the timeline's detail line (the echo-wall wording shows on its own).
+    timeline: bool = True
     # Nested fields for "object"/"objects" types (members, attached_to, event data).
     sub: tuple[FieldSpec, ...] = ()
 
@@ -220,19 +228,26 @@ _kind(
     _f("phone", "phone"),
 )
 
-# Per-type payload of an issue event (``fields.data``); shared with sync.workflow.
+# Per-type payload of an issue event (``fields.data``); shared with sync.workflow. The order of
+# a type's fields is the order its form asks for them; sync.registry derives the rest.
 EVENT_DATA: dict[str, tuple[FieldSpec, ...]] = {
     "report": (_f("note", "text", max_len=500),),
-    "accept": (_f("note", "text", max_len=500),),
+    "accept": (_f("note", "text", max_len=500, widget="text"),),
     "reject": (_f("reason", "text", required=True, max_len=500),),
     "assign": (
-        _f("unit", "ref", required=True),
-        _f("deadline", "date", required=True),
-        _f("note", "text", max_len=500),
+        _f("unit", "ref", required=True, widget="unit"),
+        _f("deadline", "date", required=True, default="default_deadline"),
+        _f("note", "text", max_len=500, widget="text"),
     ),
     "return": (_f("reason", "text", required=True, max_len=500),),
-    "extend": (_f("deadline", "date", required=True), _f("reason", "text", required=True, max_len=500)),
-    "supervise": (_f("level", "int", required=True, min=1, max=3), _f("note", "text", max_len=500)),
+    "extend": (
+        _f("deadline", "date", required=True, default="deadline"),
+        _f("reason", "text", required=True, max_len=500),
+    ),
+    "supervise": (
+        _f("level", "int", required=True, min=1, max=3, widget="level", default="supervised"),
+        _f("note", "text", max_len=500),
+    ),
     "progress": (_f("note", "text", required=True, max_len=1000),),
     "resolve": (_f("reply", "text", required=True, max_len=2000), _PHOTOS),
     "recheck": (
@@ -244,14 +259,25 @@ EVENT_DATA: dict[str, tuple[FieldSpec, ...]] = {
     "reopen": (_f("reason", "text", max_len=500),),
     "comment": (_f("text", "text", required=True, max_len=1000),),
     "publish": (
-        _f("public_title", "text", required=True, max_len=60),
-        _f("public_text", "text", required=True, max_len=1000),
+        _f("public_title", "text", required=True, max_len=60, timeline=False),
+        _f("public_text", "text", required=True, max_len=1000, timeline=False),
     ),
     "unpublish": (_f("reason", "text", max_len=500),),
     "claim": (_f("by", "text", required=True, max_len=60),),
     "fulfil": (_PHOTOS, _f("note", "text", max_len=1000)),
-    "feedback": (_f("text", "text", required=True, max_len=1000), _f("satisfied", "bool", required=True)),
+    "feedback": (_f("satisfied", "bool", required=True), _f("text", "text", required=True, max_len=1000)),
 }
+# The staff act screen's buttons, in the order it shows them (report and recheck are the grid
+# worker's; publish and unpublish live on the echo-wall screen).
+STAFF_ACTIONS: tuple[str, ...] = (
+    "accept", "reject", "assign", "return", "extend", "supervise", "progress", "resolve",
+    "claim", "fulfil", "feedback", "close", "reopen", "comment",
+)  # fmt: skip
+# The events that say how a rectification went: a line in the ledger's monthly progress.
+PROGRESS_EVENTS: frozenset[str] = frozenset({
+    "assign", "progress", "extend", "supervise", "return", "resolve", "recheck", "close", "reopen",
+    "claim", "fulfil", "feedback",
+})  # fmt: skip
 
 
 # ---- labels ----------------------------------------------------------------------------------

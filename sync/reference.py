@@ -2,7 +2,8 @@
 
 One definition, so the server's seeded records and the app's built-in fallback (before its
 first sync) use the same ids. Ids are short slugs (``infra``, ``infra.road``), which the record
-model accepts for references; names are the Chinese the server publishes.
+model accepts for references; names live in the catalog (``sync/locale/reference.json``), and
+the server publishes the Chinese ones.
 ``deadline_days`` is the category's deadline rule: working days from dispatch to the deadline.
 """
 
@@ -10,29 +11,31 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from sync.i18n import t
+
 
 class Category(NamedTuple):
     id: str
-    name: str
     deadline_days: int
-    children: tuple[tuple[str, str], ...]  # (slug, name); the child id is "<id>.<slug>"
+    children: tuple[str, ...]  # slugs; the child id is "<id>.<slug>"
     # Every tree ends with 其他 at the top; a top category with children ends them with its own 其他.
 
 
+# The names live once, in the catalog (sync/locale/reference.json: ``reference.cat.<id>``).
 CATEGORIES: tuple[Category, ...] = (
-    Category("infra", "基础设施", 10, (("road", "道路桥梁"), ("water", "供水"), ("power", "用电"),
-                                       ("lighting", "路灯"), ("other", "其他"))),
-    Category("env", "环境卫生", 7, (("garbage", "垃圾清运"), ("sewage", "污水"), ("noise", "噪音"),
-                                    ("other", "其他"))),
-    Category("livelihood", "民生保障", 5, (("elderly", "养老"), ("children", "儿童关爱"),
-                                            ("medical", "看病就医"), ("allowance", "低保救助"),
-                                            ("other", "其他"))),
-    Category("safety", "平安建设", 3, (("fire", "消防"), ("traffic", "交通"), ("dispute", "矛盾纠纷"),
-                                       ("other", "其他"))),
-    Category("wish", "微心愿", 20, (("goods", "物品"), ("service", "服务"), ("study", "助学"),
-                                    ("other", "其他"))),
-    Category("other", "其他", 10, ()),  # no child: a second 其他 under 其他 says nothing more
+    Category("infra", 10, ("road", "water", "power", "lighting", "other")),
+    Category("env", 7, ("garbage", "sewage", "noise", "other")),
+    Category("livelihood", 5, ("elderly", "children", "medical", "allowance", "other")),
+    Category("safety", 3, ("fire", "traffic", "dispute", "other")),
+    Category("wish", 20, ("goods", "service", "study", "other")),
+    Category("other", 10, ()),  # no child: a second 其他 under 其他 says nothing more
 )
+
+
+def category_name(category_id: str, lang: str | None = None) -> str:
+    """A default category's name in ``lang`` (default: the current language)."""
+    return t(f"reference.cat.{category_id}", lang)
+
 
 UNITS: tuple[tuple[str, str], ...] = (
     ("town-office", "乡镇党政办"),
@@ -50,12 +53,15 @@ DEFAULT_DEADLINE_DAYS = 10
 
 
 def category_records() -> list[tuple[str, dict]]:
-    """(id, fields) of every category, parents first."""
+    """(id, fields) of every category, parents first, named in Chinese (what the server
+    publishes)."""
     out: list[tuple[str, dict]] = []
     for order, top in enumerate(CATEGORIES, 1):
-        out.append((top.id, {"name": top.name, "order": order, "deadline_days": top.deadline_days}))
-        for j, (slug, name) in enumerate(top.children, 1):
-            out.append((f"{top.id}.{slug}", {"name": name, "parent": top.id, "order": j}))
+        out.append((top.id, {"name": category_name(top.id, "zh"), "order": order,
+                             "deadline_days": top.deadline_days}))
+        for j, slug in enumerate(top.children, 1):
+            cid = f"{top.id}.{slug}"
+            out.append((cid, {"name": category_name(cid, "zh"), "parent": top.id, "order": j}))
     return out
 
 

@@ -17,12 +17,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from sync import registry
 from sync.i18n import t
 from sync.reports.dates import Period, ReportInputError, today
 from sync.reports.model import Dataset, Entry, IssueFacts, all_facts, label
-
-# Timeline entries that say how the rectification went (shown in the month's progress cell).
-PROGRESS_TYPES = ("assign", "progress", "extend", "supervise", "return", "resolve", "recheck", "close", "reopen", "claim", "fulfil", "feedback")
 
 
 @dataclass
@@ -108,6 +106,7 @@ def build_ledger(
     facts = all_facts(ds, as_of) if facts is None else facts
     months = period.months()
     rows: list[LedgerRow] = []
+    progress_types = registry.progress_events()  # how the rectification went: the month's cell
     for f in facts:
         if village and f.village != village:
             continue
@@ -115,7 +114,7 @@ def build_ledger(
             continue
         progress: dict[tuple[int, int], list[str]] = {ym: [] for ym in months}
         for e in f.timeline:
-            if e.type in PROGRESS_TYPES and not e.flagged and e.at and period.contains(e.at.date()):
+            if e.type in progress_types and not e.flagged and e.at and period.contains(e.at.date()):
                 progress[(e.at.year, e.at.month)].append(_note(e))
         closed = f.closed_at.date() if f.closed_at and f.state == "closed" else None
         title = f.title

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sync import workflow
+from sync import registry, workflow
 from sync.i18n import t
 from sync.records import REFERENCE_KINDS as _SYNCED_REFERENCE
 from sync.reports.dates import CHINA_TZ, to_date, to_datetime
@@ -176,7 +176,7 @@ def _entry(raw: Any) -> Entry:
     data = {**payload, **f}
     data.pop("data", None)
     text = ""
-    for k in ("note", "reply", "reason", "outcome", "text"):
+    for k in registry.notes(str(f.get("type") or "")):
         if payload.get(k):
             text = str(payload[k])
             break

@@ -12,28 +12,13 @@ from app.ui.screens.issues import issue_head, timeline
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import TAP, TOUCH, badge, detail_view, empty, section
+from sync import registry
 from sync import workflow as wf
-from sync.i18n import t
+from sync.i18n import catalog, t
+from sync.records import field_label
 
-# action -> its input fields: (name, kind) with kind text | long | unit | date | level
-ACTION_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "accept": (("note", "text"),),
-    "reject": (("reason", "long"),),
-    "assign": (("unit", "unit"), ("deadline", "date"), ("note", "text")),
-    "return": (("reason", "long"),),
-    "extend": (("deadline", "date"), ("reason", "long")),
-    "supervise": (("level", "level"), ("note", "long")),
-    "progress": (("note", "long"),),
-    "resolve": (("reply", "long"),),
-    "close": (("outcome", "long"),),
-    "reopen": (("reason", "long"),),
-    "comment": (("text", "long"),),
-    "claim": (("by", "text"),),
-    "fulfil": (("note", "long"),),
-    "feedback": (("satisfied", "yesno"), ("text", "long")),
-}
-PHOTO_ACTIONS = ("resolve", "fulfil")
-
+# The widgets this screen draws for an action's fields (sync.registry names them).
+WIDGETS = frozenset({"text", "long", "date", "unit", "level", "yesno"})
 
 @ft.component
 def ActScreen() -> ft.View:
@@ -51,13 +36,7 @@ def ActScreen() -> ft.View:
 
     def pick(a: str) -> Any:
         def h(_: Any) -> None:
-            init: dict[str, Any] = {}
-            if a == "assign":
-                init["deadline"] = it["default_deadline"]
-            elif a == "extend":
-                init["deadline"] = it["deadline"]
-            elif a == "supervise":
-                init["level"] = str(max(1, it["supervised"] or 1))
+            init = {f.name: _start_value(f, it) for f in registry.event_type(a).inputs if f.default}
             set_action(None if a == action else a)
             set_values(init)
             set_photos([])
@@ -115,15 +94,18 @@ def ActScreen() -> ft.View:
     if action:
         if errors.get("type"):
             controls.append(ft.Text(errors["type"], color=ft.Colors.ERROR, key="act-error"))
-        for name, kind in ACTION_FIELDS.get(action, ()):
+        kind_of = registry.event_type(action)
+        for field in kind_of.inputs:
+            name, kind = field.name, field.widget
             key = f"act-f:{name}"
-            label = t(f"ui.staff.field.{name}")
+            label = _label(name)
             if kind == "unit":
                 controls.append(dropdown(key, label, svc.units(), values.get(name), put(name), width=320))
                 if errors.get(name):
                     controls.append(ft.Text(errors[name], color=ft.Colors.ERROR, size=12))
             elif kind in ("level", "yesno"):
-                opts = ([(str(n), t(f"ui.staff.level.{n}")) for n in (1, 2, 3)] if kind == "level"
+                levels = range(field.spec.min or 1, (field.spec.max or 1) + 1)
+                opts = ([(str(n), t(f"ui.staff.level.{n}")) for n in levels] if kind == "level"
                         else [("yes", t("ui.yes")), ("no", t("ui.no"))])
                 controls.append(dropdown(key, label, opts, values.get(name), put(name), width=320))
                 if errors.get(name):
@@ -134,7 +116,7 @@ def ActScreen() -> ft.View:
                     hint_text="YYYY-MM-DD" if kind == "date" else None, error=errors.get(name),
                     helper=svc.deadline_notice(values.get(name)) if kind == "date" else None,
                     on_change=lambda e, n=name: put(n)(e.control.value or "")))
-        if action in PHOTO_ACTIONS:
+        if kind_of.photos:
             controls.append(ft.Text(t("ui.staff.after_photos"), size=13))
             controls.append(PhotoStrip(photos, set_photos, "act-photo"))
         controls.append(ft.FilledButton(t("ui.staff.confirm", action=wf.event_label(action)), key="act-save",
@@ -142,3 +124,19 @@ def ActScreen() -> ft.View:
 
     controls += timeline(state, it["timeline"])
     return detail_view(t("ui.staff.act.title"), controls)
+
+
+def _start_value(field: registry.Input, it: dict[str, Any]) -> Any:
+    """The value an action's field starts from: the issue fact its schema names; a level is at
+    least its lowest step."""
+    value = it[field.default]
+    if field.widget == "level":
+        return str(max(field.spec.min or 1, int(value or 0)))
+    return value
+
+
+def _label(name: str) -> str:
+    """A field's label on this form: its own wording when the catalog has one (``ui.staff.field``),
+    else the schema's label (a new action needs no second key)."""
+    key = f"ui.staff.field.{name}"
+    return t(key) if key in catalog() else field_label("issue_event", name)
