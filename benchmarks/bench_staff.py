@@ -122,9 +122,9 @@ def main() -> None:
         iid = some[-1]["id"]
         print("act screen (staff_issue):       median {:7.1f} ms  p95 {:7.1f} ms".format(
             *timed(lambda: svc.staff_issue(iid), a.runs)))
-        year = svc.period_text("year")
+        year = svc.reports.period_text("year")
         print("ledger export (year, xlsx):     median {:7.1f} ms  p95 {:7.1f} ms".format(
-            *timed(lambda: svc.export_ledger(year), 3)))
+            *timed(lambda: svc.reports.export_ledger(year), 3)))
         device.close()
 
 

@@ -4,6 +4,7 @@ the one way a record is created or edited)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ def initials(text: str) -> str:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def china_today() -> dt.date:
+    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
+    return dt.datetime.now(rec_mod.CHINA_TZ).date()
 
 
 def fmt_date(ms: int | None) -> str:

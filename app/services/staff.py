@@ -9,12 +9,12 @@ the workflow rules come from
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from app.services.common import (
     PhotoRef,
     ServiceError,
+    china_today,
     clean,
     fmt_date,
     fmt_time,
@@ -22,6 +22,7 @@ from app.services.common import (
     reported_at,
 )
 from app.services.field import Services
+from app.services.staff_reports import StaffReports
 from sync import public_guard, reference, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
@@ -64,11 +65,6 @@ def is_staff(services: Services) -> bool:
     return role_of(services) in STAFF_ROLES
 
 
-def china_today() -> dt.date:
-    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
-    return dt.datetime.now(rec_mod.CHINA_TZ).date()
-
-
 class StaffServices:
     """What a township reviewer does, over the device's ``Services`` (composed, not inherited:
     the rows, the grouping of events and the store are the field services' own)."""
@@ -78,6 +74,7 @@ class StaffServices:
         self.store = services.store
         # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
         self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
+        self.reports = StaffReports(services.store)  # the figures and the ledger
 
     @property
     def role(self) -> str:
@@ -431,69 +428,6 @@ class StaffServices:
                         "lost": _show(c.get("lost_value")), "reason": str(c.get("reason", "")),
                         "at": fmt_time(c.get("logged_at"))})
         return out
-
-    # ------------------------------------------------------------------ figures, ledger
-    def dataset(self) -> Any:
-        from sync.reports.model import Dataset
-
-        recs = []
-        for kind in self.store.kinds():
-            recs.extend(self.store.all(kind))
-        return Dataset.from_records(recs)
-
-    @staticmethod
-    def period_text(which: str, today: dt.date | None = None) -> str:
-        d = today or china_today()
-        if which == "quarter":
-            return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-        if which == "year":
-            return str(d.year)
-        return f"{d.year}-{d.month:02d}"
-
-    def figures(self, period: str, group_by: str = "village") -> Any:  # or grid, category
-        """sync.reports' MetricsReport for a period text (``2026-03``, ``2026-Q1``, ``2026``)."""
-        from sync.reports.dates import ReportInputError, parse_period
-        from sync.reports.metrics import compute_metrics
-
-        try:
-            return compute_metrics(self.dataset(), parse_period(period), group_by=group_by)
-        except ReportInputError as exc:
-            raise ServiceError(str(exc)) from None
-
-    def export_metrics(self, period: str, group_by: str = "village", fmt: str = "xlsx") -> Path:
-        """Write the figures table for the period into <data>/exports/ and return its path."""
-        from sync.reports.dates import parse_period
-        from sync.reports.metrics import compute_metrics, export_metrics
-
-        def write(path: Path) -> None:
-            ds = self.dataset()  # one dataset for the figures and the township name
-            export_metrics(compute_metrics(ds, parse_period(period), group_by=group_by), path,
-                           ds.township_name())
-
-        return self._export(f"metrics-{group_by}-{period}", fmt, write)
-
-    def _export(self, stem: str, fmt: str, write: Any) -> Path:
-        from sync.reports.dates import ReportInputError
-
-        try:
-            folder = self.store.data_dir / "exports"
-            folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
-            path = folder / f"{stem}-{stamp}.{fmt}"
-            write(path)
-        except ReportInputError as exc:
-            raise ServiceError(str(exc)) from None
-        except OSError as exc:
-            raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
-        return path.resolve()
-
-    def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
-        """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
-        from sync.reports.dates import parse_period
-        from sync.reports.ledger import build_ledger, export_ledger
-
-        return self._export(f"ledger-{period}", fmt, lambda path: export_ledger(
-            build_ledger(self.dataset(), parse_period(period)), path))
 
 
 def _excerpt(text: str, n: int = EXCERPT) -> str:

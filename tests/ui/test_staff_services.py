@@ -154,7 +154,7 @@ def test_flagged_events_and_conflicts_are_listed(staff):
 
 def test_figures_have_n_and_definitions(staff):
     ids = township(staff.services)
-    rep = staff.figures(staff.period_text("year"))
+    rep = staff.reports.figures(staff.reports.period_text("year"))
     labels = {g.key for g in rep.groups}
     assert {ids["v-east"], ids["v-west"]} <= labels
     west = next(g for g in rep.groups if g.key == ids["v-west"])
@@ -163,12 +163,12 @@ def test_figures_have_n_and_definitions(staff):
     assert (resp.numerator, resp.denominator, resp.display()) == (1, 1, "100.0%")
     assert all(f.definition for f in rep.total.figures.values())
     with pytest.raises(ServiceError):
-        staff.figures("20xx")
+        staff.reports.figures("20xx")
 
 
 def test_ledger_export_writes_an_xlsx(staff):
     ids = township(staff.services)
-    path = staff.export_ledger(staff.period_text("year"))
+    path = staff.reports.export_ledger(staff.reports.period_text("year"))
     assert path.parent == (staff.store.data_dir / "exports").resolve() and path.suffix == ".xlsx"
     ws = openpyxl.load_workbook(path).active
     text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
@@ -251,12 +251,12 @@ def test_publish_uses_the_one_guard_care_tags_numbers_and_the_whole_village(staf
 def test_metrics_and_csv_ledger_exports(staff):
     import csv
     township(staff.services)
-    year = staff.period_text("year")
-    m = staff.export_metrics(year, "village")
+    year = staff.reports.period_text("year")
+    m = staff.reports.export_metrics(year, "village")
     ws = openpyxl.load_workbook(m).active
     cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
     assert "西湖村" in cells and "东风村" in cells
-    path = staff.export_ledger(year, "csv")
+    path = staff.reports.export_ledger(year, "csv")
     with path.open(encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][0] == "序号" and len(rows) >= 5
