@@ -154,9 +154,10 @@ def _enroll_device(server_dir: Path, url: str, device_dir: Path, user: dict[str,
 
 def sync_device(device_dir: Path, url: str, info: DemoInfo, name: str) -> Any:
     """One full sync of a demo device, then its app profile from what it pulled."""
-    from app.services import Services
+    from app.device import open_device
 
-    svc = Services.open(device_dir)
+    device = open_device(device_dir, background=False)  # one sync here, no runner thread
+    svc = device.services
     try:
         en = svc.store.meta_get(ENROLLMENT_KEY)
         if en["server_url"] != url:  # the demo was started on another port this time
@@ -173,7 +174,7 @@ def sync_device(device_dir: Path, url: str, info: DemoInfo, name: str) -> Any:
         svc.store.meta_set("profile", profile)
         return report
     finally:
-        svc.close()
+        device.close()
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
@@ -197,9 +198,9 @@ def _answers(url: str, proc: subprocess.Popen, timeout_s: float) -> bool:
 
 
 def _port_free(port: int) -> bool:
-    from app.main import _port_free as free
+    from app.main import port_free
 
-    return free("127.0.0.1", port)
+    return port_free("127.0.0.1", port)
 
 
 def _gridwall(*args: str) -> list[str]:

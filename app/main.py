@@ -45,7 +45,7 @@ def default_data_dir() -> Path:
     return Path(env) / "gridwall" if env else Path("gridwall-data")
 
 
-def _port_free(host: str, port: int) -> bool:
+def port_free(host: str, port: int) -> bool:
     """True when a server could listen on ``port`` now. SO_REUSEADDR as the servers themselves
     use it: a port whose last connections linger in TIME_WAIT (a restart right after Ctrl+C)
     is free, a port something listens on is not."""
@@ -66,17 +66,16 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
     folder against its own script folder, not the working directory."""
     import flet as ft
 
-    from app.services import Services
+    from app.device import open_device
     from app.ui.app import make_main
 
-    if not _port_free(host, port):
+    if not port_free(host, port):
         raise typer.BadParameter(t("ui.cli.port_busy", port=port), param_hint="--port")
     data, assets_dir = Path(data).resolve(), Path(assets_dir).resolve()
-    services = Services.open(data)
-    from app.sync_service import SyncService
-
+    upload_dir = data / "uploads"
     # --server prefills the enrol form; an enrolled device syncs on start and on a timer.
-    SyncService.attach(services, server_hint=server)
+    device = open_device(data, upload_dir=upload_dir, server_hint=server)
+    services = device.services
     try:
         if demo and not services.store.all("household"):
             from app.demo_seed import DEMO_PROFILE, seed_demo
@@ -87,9 +86,7 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
                                  village_id=p["village_id"], **DEMO_PROFILE)
             seed_demo(services.store, p["grid_id"], p["user_id"], p["village_id"])
         threading.Thread(target=services.warm, name="warm-search", daemon=True).start()
-        upload_dir = services.store.data_dir / "uploads"
         upload_dir.mkdir(parents=True, exist_ok=True)
-        services.upload_dir = upload_dir
         # Browser uploads (photos) are signed with this key; one per run is enough.
         os.environ.setdefault("FLET_SECRET_KEY", secrets.token_hex(16))
         os.environ["FLET_FORCE_WEB_SERVER"] = "true"
@@ -99,12 +96,11 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
             typer.echo(t("ui.cli.no_font"), err=True)
         url = f"http://{host}:{port}/"
         typer.echo(t("ui.cli.serving", url=url, data=services.store.data_dir.resolve()))
-        ft.run(make_main(services, font_url=font_url), host=host, port=port,
+        ft.run(make_main(device, font_url=font_url), host=host, port=port,
                view=ft.AppView.WEB_BROWSER, assets_dir=str(assets_dir),
                upload_dir=str(upload_dir), no_cdn=True)
     finally:
-        services.sync.stop()
-        services.close()
+        device.close()
 
 
 @cli.callback()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.device import open_device  # noqa: E402
 from app.services import Services  # noqa: E402
-from app.staff_services import staff_services_for  # noqa: E402
 from sync import records as rec_mod  # noqa: E402
 from sync import workflow as wf  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
@@ -85,12 +85,13 @@ def main() -> None:
     a = ap.parse_args()
     rnd = random.Random(7)
     with tempfile.TemporaryDirectory() as d:
-        base = Services.open(Path(d) / "data")
+        device = open_device(Path(d) / "data", background=False)
+        base = device.services
         t0 = time.perf_counter()
         seed(base, a.issues, a.events_per_issue, rnd)
         print(f"seeded {len(base.store.all('issue'))} issues, {len(base.store.all('issue_event'))} events "
               f"in {time.perf_counter() - t0:.1f} s")
-        svc = staff_services_for(base)
+        svc = device.staff
 
         def board(f=None, **kw):
             # what the board screen asks for: the rows it draws (the whole list with --limit 0)
@@ -121,10 +122,10 @@ def main() -> None:
         iid = some[-1]["id"]
         print("act screen (staff_issue):       median {:7.1f} ms  p95 {:7.1f} ms".format(
             *timed(lambda: svc.staff_issue(iid), a.runs)))
-        year = svc.period_text("year")
+        year = svc.reports.period_text("year")
         print("ledger export (year, xlsx):     median {:7.1f} ms  p95 {:7.1f} ms".format(
-            *timed(lambda: svc.export_ledger(year), 3)))
-        base.close()
+            *timed(lambda: svc.reports.export_ledger(year), 3)))
+        device.close()
 
 
 if __name__ == "__main__":

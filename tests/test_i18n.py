@@ -42,3 +42,45 @@ def test_lookup_formats_and_falls_back(tmp_path):
         assert i18n.t("x.hello", name="Li") == "Hello, Li"
     finally:
         i18n.set_language("zh")
+
+
+def test_the_language_belongs_to_its_context_not_the_process():
+    """Two tasks at once, one in English: the other keeps Chinese, and so does the caller."""
+    import asyncio
+
+    seen: dict[str, str] = {}
+
+    async def worker(name: str, lang: str | None, ready: asyncio.Event, go: asyncio.Event) -> None:
+        if lang:
+            i18n.set_language(lang)
+        ready.set()
+        await go.wait()  # both tasks are alive here, each with its own language
+        seen[name] = i18n.t("ui.settings.title")
+
+    async def main() -> None:
+        go = asyncio.Event()
+        ready = [asyncio.Event(), asyncio.Event()]
+        tasks = [asyncio.create_task(worker("en", "en", ready[0], go)),
+                 asyncio.create_task(worker("zh", None, ready[1], go))]
+        for r in ready:
+            await r.wait()
+        go.set()
+        await asyncio.gather(*tasks)
+
+    i18n.add_catalog_dir(ROOT / "app" / "locale")
+    asyncio.run(main())
+    assert seen == {"en": "Settings", "zh": "设置"}
+    assert i18n.language() == "zh"
+
+
+def test_a_language_source_speaks_for_the_contexts_it_knows():
+    known = {"on": "en"}
+    where = ["off"]
+    i18n.set_language_source(lambda: known.get(where[0]))
+    try:
+        assert i18n.language() == "zh"  # the source does not know this context
+        where[0] = "on"
+        assert i18n.language() == "en"
+    finally:
+        i18n.set_language_source(None)
+    assert i18n.language() == "zh"

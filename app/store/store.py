@@ -29,7 +29,6 @@ Write order (what makes a kill at any moment safe):
 from __future__ import annotations
 
 import copy
-import fcntl
 import gc
 import hashlib
 import json
@@ -41,6 +40,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from filelock import FileLock, Timeout
 
 from sync.client.replica import drop_future_values
 from sync.clock import HybridClock, is_stamp
@@ -237,11 +238,12 @@ class Store:
             raise StoreError(t("store.not_dir", path=self.data_dir))
         for sub in ("records", "outbox", "acked", "photos", "damaged"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        # One process at a time per folder (another app or shell on the same data would lose
+        # writes). filelock: the OS lock of the platform (flock, or msvcrt on a Windows PC).
+        self._dir_lock = FileLock(self.data_dir / ".lock", timeout=0)
         try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
+            self._dir_lock.acquire()
+        except Timeout:
             raise StoreError(t("store.locked", path=self.data_dir)) from None
         self._closed = False
         self._records_unsynced = False
@@ -254,7 +256,7 @@ class Store:
             self._remove_temp_files()
             self._load(node)
         except BaseException:
-            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._dir_lock.release()
             raise
         finally:
             if gc_was_on:
@@ -267,8 +269,7 @@ class Store:
                 return
             self._write_meta()
             self._closed = True
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
+            self._dir_lock.release()
 
     def __enter__(self) -> Store:
         return self

@@ -14,13 +14,13 @@ from typing import Any
 
 import flet as ft
 
-from app.sync_service import bind_session
 from app.ui.screens.home import HomeScreen
 from app.ui.screens.households import HouseholdDetail, HouseholdForm, HouseholdsScreen
 from app.ui.screens.issues import IssueDetail, IssueForm, IssuesScreen
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.sync import EnrollScreen, SyncScreen
 from app.ui.screens.visits import VisitDetail, VisitForm, VisitsScreen
+from app.ui.session import bind_language, bind_session
 from app.ui.state import AppCtx, AppState
 from app.ui.widgets import request_back
 from sync.i18n import add_catalog_dir, t
@@ -54,7 +54,7 @@ ROUTES = [
 
 @ft.component
 def App(state: AppState) -> Any:
-    from app.staff_services import is_staff
+    from app.services.staff import is_staff
     from app.ui.screens.staff import STAFF_ROUTES
 
     # Township staff (role from the enrolled account) get the staff screens.
@@ -62,12 +62,14 @@ def App(state: AppState) -> Any:
     return AppCtx(state, lambda: ft.Router(routes, manage_views=True))
 
 
-def make_main(services: Any, *, font_url: str | None = None) -> Callable[[ft.Page], None]:
-    """The per-session entry point for ``ft.run`` (one ``AppState`` per browser tab)."""
+def make_main(device: Any, *, font_url: str | None = None) -> Callable[[ft.Page], None]:
+    """The per-session entry point for ``ft.run`` (one ``AppState`` per browser tab) over the
+    device built by ``app.device.open_device``."""
 
     def main(page: ft.Page) -> None:
-        lang = services.language()
-        state = AppState(services=services, lang=lang)
+        lang = device.services.language()
+        state = AppState(device=device, lang=lang)
+        bind_language(page, state)  # before the first t(): the catalog speaks this session's language
         state.set_lang(lang, page)
         page.title = t("ui.app.title")
         if page.web and font_url:

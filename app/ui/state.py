@@ -1,8 +1,9 @@
-"""App state shared by every screen: the services, the language, a data version, drafts.
+"""App state shared by every screen: the device, the language, a data version, drafts.
 
 ``AppState`` is observable: changing ``lang`` or bumping ``version`` re-renders the screens
 that read it (they read it through ``use_app()``). Drafts live in a plain object on purpose:
-typing into a form must not re-render the whole app.
+typing into a form must not re-render the whole app. One ``AppState`` per session: its
+``lang`` is the session's language (``app/ui/session.py`` hands it to the catalog).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import flet as ft
-
-from sync.i18n import set_language
 
 
 class Drafts:
@@ -49,7 +48,7 @@ class LeaveGuard:
 @ft.observable
 @dataclass
 class AppState:
-    services: Any
+    device: Any  # app.device.Device: the services, the staff services, the sync
     lang: str = "zh"
     version: int = 0
     notice: str = ""
@@ -59,14 +58,22 @@ class AppState:
     drafts: Drafts = field(default_factory=Drafts)
     guard: LeaveGuard = field(default_factory=LeaveGuard)
 
+    @property
+    def services(self) -> Any:
+        """The field services of the device (what most screens call)."""
+        return self.device.services
+
     def data_changed(self) -> None:
         """Something was saved: screens that list data read it again."""
         self.version += 1
 
     def set_lang(self, lang: str, page: ft.Page | None = None) -> None:
-        """Switch the language of the catalog and, given the page, of Flutter's own words
-        (screen-reader labels such as "Tab 1 of 5", date pickers, tooltips)."""
-        set_language(lang)
+        """Switch this session's language (the catalog reads it for the session: other
+        sessions keep theirs) and, given the page, Flutter's own words (screen-reader labels
+        such as "Tab 1 of 5", date pickers, tooltips). The device remembers it for the next
+        session."""
+        if lang not in LOCALES:
+            raise ValueError(f"unknown language {lang!r}")
         self.services.set_language(lang)
         self.lang = lang
         if page is not None:

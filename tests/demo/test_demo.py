@@ -141,7 +141,7 @@ def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigte
 
 def test_port_check_sees_a_port_in_time_wait_as_free():
     """A restart right after Ctrl+C: the closed server's port lingers in TIME_WAIT."""
-    from app.main import _port_free
+    from app.main import port_free
 
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn (server, Flet) does
@@ -150,12 +150,12 @@ def test_port_check_sees_a_port_in_time_wait_as_free():
     port = listener.getsockname()[1]
     client = socket.create_connection(("127.0.0.1", port))
     conn, _ = listener.accept()
-    assert not _port_free("127.0.0.1", port)  # something listens: taken
+    assert not port_free("127.0.0.1", port)  # something listens: taken
     conn.close()  # the server side closes first: its end goes to TIME_WAIT
     client.recv(1)
     client.close()
     listener.close()
-    assert _port_free("127.0.0.1", port)
+    assert port_free("127.0.0.1", port)
 
 
 def test_gridwall_app_hands_flet_absolute_folders_from_the_working_directory(tmp_path, monkeypatch):

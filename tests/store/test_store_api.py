@@ -502,3 +502,38 @@ def test_reads_while_another_thread_pulls(open_store):
     th.join()
     assert errors == [] and reads > 0
     assert len(s.all("visit")) == 600
+
+
+def test_a_folder_is_opened_by_one_store_at_a_time(open_store, tmp_path):
+    """The second opener is told in words (another program holds the folder); after the
+    first closes, the folder opens again."""
+    s = open_store()
+    with pytest.raises(StoreError, match="正被另一个程序使用"):
+        Store.open(tmp_path / "data")
+    s.close()
+    open_store().close()
+
+
+def test_the_store_opens_where_the_os_has_no_fcntl(tmp_path):
+    """A Windows township PC has no ``fcntl``: the store module must not need it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "class NoFcntl:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'fcntl':\n"
+        "            raise ImportError('no fcntl on this OS')\n"
+        "sys.meta_path.insert(0, NoFcntl())\n"
+        "sys.modules.pop('fcntl', None)\n"
+        "from app.store import Store\n"
+        f"s = Store.open({str(tmp_path / 'data')!r})\n"
+        "s.close()\n"
+        "print('opened')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=root, capture_output=True,
+                         text=True, timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0 and out.stdout.strip() == "opened", out.stderr

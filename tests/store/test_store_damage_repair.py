@@ -211,10 +211,7 @@ def test_server_restored_killed_midway_loses_and_doubles_nothing(open_store, tmp
         s.server_restored("beef")
     monkeypatch.undo()
     s._closed = True  # the process died: no orderly close
-    import fcntl
-    import os
-    fcntl.flock(s._lock_fd, fcntl.LOCK_UN)
-    os.close(s._lock_fd)
+    s._dir_lock.release()  # (as the OS does for a dead process)
 
     s2 = open_store()
     ids = [c["change_id"] for c in s2.pending_changes(1000)]

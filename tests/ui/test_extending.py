@@ -14,6 +14,7 @@ from harness import Harness
 from staff_seed import make_staff, township
 from ui_photos import make_jpeg, picker_answer
 
+from app.device import Device
 from app.services import Services
 from app.ui.app import make_main
 from sync import records, registry, workflow
@@ -54,7 +55,8 @@ def register_inspect(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(cat, key, {"zh": zh, "en": en})
 
 
-def test_a_new_staff_action_registered_in_schema_workflow_and_catalog(services: Services, monkeypatch, tmp_path: Path):
+def test_a_new_staff_action_registered_in_schema_workflow_and_catalog(device: Device, monkeypatch, tmp_path: Path):
+    services = device.services
     register_inspect(monkeypatch)
     # the registry derives the rest
     inspect = registry.event_type("inspect")
@@ -91,7 +93,7 @@ def test_a_new_staff_action_registered_in_schema_workflow_and_catalog(services: 
         assert "act:inspect" in h.keys("act:")  # still allowed while the unit works on it
 
     async def go() -> None:
-        h = await Harness.start(make_main(services), route="/board", width=1280, height=800)
+        h = await Harness.start(make_main(device), route="/board", width=1280, height=800)
         try:
             await scenario(h)
         finally:
@@ -100,8 +102,8 @@ def test_a_new_staff_action_registered_in_schema_workflow_and_catalog(services: 
     asyncio.run(go())
 
     # the ledger counts it: this month's progress cell quotes the finding
-    staff = services._staff_services
-    ledger = build_ledger(staff.dataset(), parse_period(staff.period_text("month")))
+    reports = device.staff.reports
+    ledger = build_ledger(reports.dataset(), parse_period(reports.period_text("month")))
     row = next(r for r in ledger.rows if r.issue_id == iid)
     assert any(f"现场核查：{FINDING}" in cell for cell in row.progress.values())
 

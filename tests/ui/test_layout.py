@@ -9,10 +9,8 @@ import asyncio
 
 from harness import Harness
 from layout_rules import layout_faults
-from realsync import FAST
 from test_staff_sync import device
 
-from app.sync_service import SyncService
 from app.ui.app import make_main
 
 
@@ -29,8 +27,9 @@ def test_the_layout_rules_catch_a_wrapping_row_with_expanded_children():
 
 
 def test_every_screen_lays_out_enrolled_with_data(server, tmp_path):
-    worker, _ = device(server, tmp_path / "worker", "w1")
-    staff, _ = device(server, tmp_path / "staff", "staff")
+    wdev = device(server, tmp_path / "worker", "w1")
+    sdev = device(server, tmp_path / "staff", "staff")
+    worker = wdev.services
     try:
         hid, errors = worker.save_household({"head": "王建国", "address": "一组 3 号",
                                              "members": [{"name": "王建国", "relation": "户主"}]})
@@ -39,11 +38,11 @@ def test_every_screen_lays_out_enrolled_with_data(server, tmp_path):
                                         [{"title": "屋顶漏雨", "urgency": "normal", "issue_kind": "problem"}], [])
         assert not errors, errors
         iid = worker.issues()[0]["id"]
-        SyncService.attach(worker, background=False, **FAST).sync_now()
-        SyncService.attach(staff, background=False, **FAST).sync_now()
+        wdev.sync.sync_now()
+        sdev.sync.sync_now()
 
-        async def walk(svc, routes, width, taps=()) -> None:
-            h = await Harness.start(make_main(svc), width=width, web=True)
+        async def walk(dev, routes, width, taps=()) -> None:
+            h = await Harness.start(make_main(dev), width=width, web=True)
             try:
                 for route in routes:
                     await h.go(route)  # the harness checks the layout after every step
@@ -62,8 +61,8 @@ def test_every_screen_lays_out_enrolled_with_data(server, tmp_path):
         # open the repeating parts of the forms (members, demands) and a category's children
         taps = ("member-add", "demand-add", "cat:infra")
         for width in (390, 1366):
-            asyncio.run(walk(worker, field_routes, width, taps))
-            asyncio.run(walk(staff, staff_routes, width))
+            asyncio.run(walk(wdev, field_routes, width, taps))
+            asyncio.run(walk(sdev, staff_routes, width))
     finally:
-        worker.close()
-        staff.close()
+        wdev.close()
+        sdev.close()

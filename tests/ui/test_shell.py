@@ -67,3 +67,53 @@ def test_english_covers_forms_and_validation_messages(run_app, services):
         assert err and not any("\u4e00" <= ch <= "\u9fff" for ch in err), err
 
     run_app(scenario)
+
+
+def test_two_sessions_in_one_process_keep_their_own_language(device, services):
+    """A PC serving two browser tabs: one switches to English, the other stays in Chinese,
+    in what they render and in what their handlers say (a validation message is made in the
+    event handler's own task), at the same time."""
+    import asyncio
+
+    from app.ui.app import make_main
+
+    def has_chinese(text: str) -> bool:
+        return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+    async def scenario() -> None:
+        a = await Harness.start(make_main(device))
+        b = await Harness.start(make_main(device))
+        try:
+            await a.go("/settings")
+            await a.tap("lang:en")
+            await b.go("/households/new")  # B acts after A switched
+            await a.go("/households/new")
+            assert a.top.appbar.title.value == "Add household"
+            assert b.top.appbar.title.value == "新增住户"
+            await a.type("f:phone", "12345")
+            await b.type("f:phone", "12345")
+            a_err, b_err = a.by_key("f:phone").error or "", b.by_key("f:phone").error or ""
+            assert a_err and not has_chinese(a_err), a_err
+            assert "电话" in b_err, b_err
+            await b.back()  # a dirty form asks before it is left, each in its own language
+            await a.back()
+            assert has_chinese(b.dialog_text()) and not has_chinese(a.dialog_text())
+            await a.tap("leave-discard")
+            await b.tap("leave-discard")
+            assert a.top.appbar.title.value == "Households"
+            assert b.top.appbar.title.value == "住户"
+        finally:
+            await a.close()
+            await b.close()
+        # the device remembers the last choice for the next session; the CLI's language is its own
+        assert services.language() == "en"
+        c = await Harness.start(make_main(device))
+        try:
+            assert c.top.appbar.title.value == "Today"
+        finally:
+            await c.close()
+
+    asyncio.run(scenario())
+    from sync.i18n import t
+
+    assert t("ui.settings.title") == "设置"  # no session here: the process's own language

@@ -13,8 +13,9 @@ from harness import Harness
 from staff_seed import CLOCK, event, make_staff, ref, township
 from ui_photos import make_jpeg
 
+from app.device import Device
 from app.services import Services, fmt_date
-from app.staff_services import BOARD_COLUMNS, staff_services_for
+from app.services.staff import BOARD_COLUMNS
 from app.ui.app import make_main
 from sync import records as rec_mod
 from sync import workflow as wf
@@ -23,11 +24,11 @@ from sync.reports.dates import add_working_days, working_days_between
 CHINA = rec_mod.CHINA_TZ
 
 
-def run_staff(services: Services, scenario, *, width: int = 1366, height: int = 768, route: str = "/") -> None:
-    make_staff(services)
+def run_staff(device: Device, scenario, *, width: int = 1366, height: int = 768, route: str = "/") -> None:
+    make_staff(device.services)
 
     async def go() -> None:
-        h = await Harness.start(make_main(services), route=route, width=width, height=height)
+        h = await Harness.start(make_main(device), route=route, width=width, height=height)
         try:
             await scenario(h)
         finally:
@@ -54,8 +55,8 @@ def china_today() -> dt.date:
 # ---------------------------------------------------------------- services
 
 
-def test_new_issues_come_first_then_the_newest_report(services):
-    staff = staff_services_for(services)
+def test_new_issues_come_first_then_the_newest_report(device, services):
+    staff = device.staff
     ids = township(services)
     g = ids["g-east"]
     old_new = reported(services, g, "旧的新上报", "2026-01-05")
@@ -71,8 +72,8 @@ def test_new_issues_come_first_then_the_newest_report(services):
     assert all(a["reported_at"] >= b["reported_at"] for a, b in zip(new, new[1:], strict=False))
 
 
-def test_every_column_sorts_both_ways_with_blanks_last(services):
-    staff = staff_services_for(services)
+def test_every_column_sorts_both_ways_with_blanks_last(device, services):
+    staff = device.staff
     township(services)
     for col in BOARD_COLUMNS:
         for desc in (False, True):
@@ -92,8 +93,8 @@ def test_every_column_sorts_both_ways_with_blanks_last(services):
     assert states == sorted(states, key=wf.STATES.index)
 
 
-def test_a_limit_returns_the_first_rows_finished_and_counts_the_rest(services):
-    staff = staff_services_for(services)
+def test_a_limit_returns_the_first_rows_finished_and_counts_the_rest(device, services):
+    staff = device.staff
     township(services)
     full = staff.board(sort="deadline")
     some = staff.board(sort="deadline", limit=2)
@@ -103,8 +104,8 @@ def test_a_limit_returns_the_first_rows_finished_and_counts_the_rest(services):
     assert not any(k.startswith("_") for r in full["rows"] for k in r)
 
 
-def test_rows_carry_village_reported_date_unit_and_working_days_left(services):
-    staff = staff_services_for(services)
+def test_rows_carry_village_reported_date_unit_and_working_days_left(device, services):
+    staff = device.staff
     ids = township(services)
     soon = add_working_days(china_today(), 3).isoformat()
     event(services, ids["lamp"], "assign", {"unit": ids["u-power"], "deadline": soon})
@@ -123,8 +124,8 @@ def test_rows_carry_village_reported_date_unit_and_working_days_left(services):
     assert water["deadline"] == "2099-12-31" and water["days_left"] is None and water["due_text"] == ""
 
 
-def test_all_is_the_sum_of_the_chips_and_wishes_have_chips(services):
-    staff = staff_services_for(services)
+def test_all_is_the_sum_of_the_chips_and_wishes_have_chips(device, services):
+    staff = device.staff
     ids = township(services)
     wish = reported(services, ids["g-west"], "想要一台轮椅", "2026-02-02", issue_kind="wish")
     reported(services, ids["g-west"], "想学智能手机", "2026-02-03", issue_kind="wish")
@@ -143,7 +144,7 @@ def test_all_is_the_sum_of_the_chips_and_wishes_have_chips(services):
     assert set(top) <= {"submitted", "collected"}
 
 
-def test_the_timeline_names_the_unit_for_staff_and_worker_alike(services):
+def test_the_timeline_names_the_unit_for_staff_and_worker_alike(device, services):
     ids = township(services)
     lamp = ids["lamp"]
     event(services, lamp, "assign", {"unit": "village-committee", "deadline": "2099-01-01"})
@@ -151,7 +152,7 @@ def test_the_timeline_names_the_unit_for_staff_and_worker_alike(services):
     event(services, lamp, "return", {"reason": "退回"})
     event(services, lamp, "assign", {"unit": unit, "deadline": "2099-02-01"})
     # the field app's services (a grid worker's phone) and the staff's read the same text
-    for svc in (services, staff_services_for(services)):
+    for svc in (services, device.staff.services):
         details = [e["detail"] for e in svc.issue(lamp)["timeline"] if e["type"] == "assign"]
         assert "村委会" in details[0] and "village-committee" not in details[0]
         assert "镇水务站" in details[1] and unit not in details[1]
@@ -164,7 +165,7 @@ def _photo(services: Services, path: Path, color: tuple[int, int, int]) -> str:
     return services.add_photo(make_jpeg(path, color).read_bytes()).sha256
 
 
-def test_issue_page_shows_the_workers_photos_the_visit_and_event_photos(services, tmp_path):
+def test_issue_page_shows_the_workers_photos_the_visit_and_event_photos(device, services, tmp_path):
     ids = township(services)
     g = ids["g-east"]
     before = _photo(services, tmp_path / "a.jpg", (200, 40, 40))
@@ -201,14 +202,14 @@ def test_issue_page_shows_the_workers_photos_the_visit_and_event_photos(services
         assert full and isinstance(full[0].content, ft.Image)
         assert full[0].content.src == services.photo(before)
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
 def _shown(h: Harness) -> list[str]:
     return [k.split(":", 1)[1] for k in h.keys("board:")]
 
 
-def test_desk_board_is_a_table_sorted_by_clicking_headers(services):
+def test_desk_board_is_a_table_sorted_by_clicking_headers(device, services):
     ids = township(services)
 
     async def scenario(h: Harness) -> None:
@@ -232,10 +233,10 @@ def test_desk_board_is_a_table_sorted_by_clicking_headers(services):
         assert {"board-search", "filter-kind", "filter-village", "filter-category"} <= {
             str(getattr(c, "key", None)) for c in h.all(root=bar)}
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_board_chips_add_up_and_follow_the_kind(services):
+def test_board_chips_add_up_and_follow_the_kind(device, services):
     ids = township(services)
     reported(services, ids["g-west"], "想要一台轮椅", "2026-02-02", issue_kind="wish")
 
@@ -256,10 +257,10 @@ def test_board_chips_add_up_and_follow_the_kind(services):
         counts = chip_counts(h)
         assert counts.pop("all") == sum(counts.values()) == 4 and len(_shown(h)) == 4
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_phone_keeps_cards_with_the_facts_and_folds_the_filters(services):
+def test_phone_keeps_cards_with_the_facts_and_folds_the_filters(device, services):
     ids = township(services)
 
     async def scenario(h: Harness) -> None:
@@ -274,10 +275,10 @@ def test_phone_keeps_cards_with_the_facts_and_folds_the_filters(services):
         assert set(_shown(h)) == {ids["water"], ids["trash"]}
         assert h.by_key("board-filters").content == "筛选（1）"
 
-    run_staff(services, scenario, width=390, height=844)
+    run_staff(device, scenario, width=390, height=844)
 
 
-def test_echo_wall_rows_tell_look_alikes_apart_and_show_the_whole_error(services):
+def test_echo_wall_rows_tell_look_alikes_apart_and_show_the_whole_error(device, services):
     ids = township(services)
     twins = []
     for g, day, desc in ((ids["g-east"], "2026-02-01", "村东头桥下"), (ids["g-west"], "2026-03-05", "学校门口")):
@@ -285,7 +286,7 @@ def test_echo_wall_rows_tell_look_alikes_apart_and_show_the_whole_error(services
         event(services, iid, "assign", {"unit": ids["u-power"], "deadline": "2099-01-01"})
         event(services, iid, "resolve", {"reply": "已修好"})
         twins.append(iid)
-    staff = staff_services_for(services)
+    staff = device.staff
     long_error = "公开内容含有居民个人信息（" + "、".join(f"敏感词{i}" for i in range(30)) + "），请删去后再公开。"
     staff.publish = lambda iid, title, text: {"public_text": long_error}  # the guard's answer, whatever its rules
 
@@ -306,10 +307,10 @@ def test_echo_wall_rows_tell_look_alikes_apart_and_show_the_whole_error(services
         editor = h.by_key(f"wall-editor:{twins[1]}")
         assert editor.content.horizontal_alignment == ft.CrossAxisAlignment.STRETCH
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_echo_wall_on_a_phone_stacks_the_row_facts(services):
+def test_echo_wall_on_a_phone_stacks_the_row_facts(device, services):
     ids = township(services)
     iid = ids["water"]
 
@@ -321,10 +322,10 @@ def test_echo_wall_on_a_phone_stacks_the_row_facts(services):
         await h.tap(f"wall:{iid}")
         assert h.by_key(f"wall-text:{iid}").value == "已清洗水箱"
 
-    run_staff(services, scenario, width=390, height=844)
+    run_staff(device, scenario, width=390, height=844)
 
 
-def test_the_board_draws_a_page_and_shows_more_on_request(services):
+def test_the_board_draws_a_page_and_shows_more_on_request(device, services):
     from app.ui.screens.staff.board import PAGE
 
     ids = township(services)
@@ -337,17 +338,17 @@ def test_the_board_draws_a_page_and_shows_more_on_request(services):
         await h.tap("board-more-button")
         assert len(h.keys("board:")) == PAGE + 4 and not h.has_key("board-more-button")
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_phone_status_chips_leave_out_the_empty_ones(services):
+def test_phone_status_chips_leave_out_the_empty_ones(device, services):
     township(services)
 
     async def scenario(h: Harness) -> None:
         assert h.keys("bstatus:") == ["bstatus:all", "bstatus:submitted", "bstatus:assigned", "bstatus:resolved"]
         assert h.by_key("bstatus:all").label.value == "全部 4"
 
-    run_staff(services, scenario, width=390, height=844)
+    run_staff(device, scenario, width=390, height=844)
 
 
 def test_the_workers_photo_and_the_unit_name_cross_the_real_server(server, tmp_path):
@@ -355,10 +356,10 @@ def test_the_workers_photo_and_the_unit_name_cross_the_real_server(server, tmp_p
     desk (bytes and thumbnail), and the worker's timeline names the unit staff dispatched to."""
     from test_staff_sync import device
 
-    worker, wsync = device(server, tmp_path / "worker", "w1")
-    staff_base, ssync = device(server, tmp_path / "staff", "staff")
+    wdev = device(server, tmp_path / "worker", "w1")
+    sdev = device(server, tmp_path / "staff", "staff")
+    worker, wsync, ssync, staff = wdev.services, wdev.sync, sdev.sync, sdev.staff
     try:
-        staff = staff_services_for(staff_base)
         pic = worker.add_photo(make_jpeg(tmp_path / "p.jpg", (30, 160, 60)).read_bytes())
         iid, errors = worker.save_issue({"title": "桥栏杆松动", "category": "infra.road"}, [pic])
         assert not errors
@@ -366,7 +367,7 @@ def test_the_workers_photo_and_the_unit_name_cross_the_real_server(server, tmp_p
         ssync.sync_now()
         it = staff.staff_issue(iid)
         assert it["photos"] == [pic.sha256]
-        assert staff_base.photo(pic.sha256) and staff_base.thumb(pic.sha256)
+        assert sdev.services.photo(pic.sha256) and sdev.services.thumb(pic.sha256)
         unit_id, unit_name = staff.units()[0]
         assert staff.act(iid, "assign", {"unit": unit_id, "deadline": "2099-01-05"}) == {}
         ssync.sync_now()
@@ -374,7 +375,5 @@ def test_the_workers_photo_and_the_unit_name_cross_the_real_server(server, tmp_p
         [assign] = [e for e in worker.issue(iid)["timeline"] if e["type"] == "assign"]
         assert unit_name in assign["detail"] and unit_id not in assign["detail"]
     finally:
-        wsync.stop()
-        ssync.stop()
-        worker.close()
-        staff_base.close()
+        wdev.close()
+        sdev.close()

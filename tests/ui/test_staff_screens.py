@@ -11,16 +11,17 @@ import openpyxl
 from harness import Harness
 from staff_seed import make_staff, township
 
+from app.device import Device
 from app.services import Services
 from app.ui.app import make_main
 from sync import workflow as wf
 
 
-def run_staff(services: Services, scenario, *, width: int = 1280, route: str = "/", web: bool = False) -> None:
-    make_staff(services)
+def run_staff(device: Device, scenario, *, width: int = 1280, route: str = "/", web: bool = False) -> None:
+    make_staff(device.services)
 
     async def go() -> None:
-        h = await Harness.start(make_main(services), route=route, width=width, height=800, web=web)
+        h = await Harness.start(make_main(device), route=route, width=width, height=800, web=web)
         try:
             await scenario(h)
         finally:
@@ -41,7 +42,7 @@ def test_grid_worker_keeps_the_field_app(run_app):
     run_app(scenario)
 
 
-def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(services):
+def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(device, services):
     township(services)
 
     async def wide(h: Harness) -> None:
@@ -52,7 +53,7 @@ def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(services):
         await h.fire(rail, "change", 1)
         assert h.route == "/wall" and h.top.appbar.title.value == "回音壁"
 
-    run_staff(services, wide)
+    run_staff(device, wide)
 
     async def phone(h: Harness) -> None:
         assert not h.has_key("rail")
@@ -68,10 +69,10 @@ def test_staff_get_a_rail_on_a_pc_and_a_bottom_bar_on_a_phone(services):
         # the staff frame's message host only, not a second one from the field screen
         assert h.keys("dialog-host") == ["dialog-host"]
 
-    run_staff(services, phone, width=390)
+    run_staff(device, phone, width=390)
 
 
-def test_board_filters_counts_and_search(services):
+def test_board_filters_counts_and_search(device, services):
     ids = township(services)
 
     def shown(h: Harness) -> set[str]:
@@ -108,10 +109,10 @@ def test_board_filters_counts_and_search(services):
         await h.type("board-search", "路灯")
         assert shown(h) == {ids["lamp"]}
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_accept_then_assign_with_default_deadline_then_resolve(services):
+def test_accept_then_assign_with_default_deadline_then_resolve(device, services):
     ids = township(services)
     iid = ids["lamp"]
 
@@ -125,7 +126,7 @@ def test_accept_then_assign_with_default_deadline_then_resolve(services):
         assert _state(services, iid).state == "accepted"
         assert "act:accept" not in h.keys("act:")
         await h.tap("act:assign")
-        staff = services._staff_services
+        staff = device.staff
         assert h.by_key("act-f:deadline").value == staff.default_deadline("infra.lighting")
         await h.tap("act-save")  # no unit yet
         assert _state(services, iid).state == "accepted"
@@ -146,10 +147,10 @@ def test_accept_then_assign_with_default_deadline_then_resolve(services):
         assert services.profile["user_name"] in h.by_key("event:3").subtitle.value
         assert h.keys("act:") == ["act:comment"]  # waiting for the resident's re-check
 
-    run_staff(services, scenario, route="/board")
+    run_staff(device, scenario, route="/board")
 
 
-def test_supervise_extend_return_and_reject_from_the_screen(services):
+def test_supervise_extend_return_and_reject_from_the_screen(device, services):
     ids = township(services)
 
     async def scenario(h: Harness) -> None:
@@ -179,10 +180,10 @@ def test_supervise_extend_return_and_reject_from_the_screen(services):
         assert _state(services, ids["road"]).state == "closed"
         assert h.keys("act:") == ["act:reopen", "act:comment"]
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_publish_on_the_echo_wall_with_public_wording(services):
+def test_publish_on_the_echo_wall_with_public_wording(device, services):
     ids = township(services)
     iid = ids["water"]
 
@@ -202,10 +203,10 @@ def test_publish_on_the_echo_wall_with_public_wording(services):
         await h.tap(f"wall-unpublish:{iid}")
         assert not _state(services, iid).published
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_figures_show_n_and_the_ledger_exports(services):
+def test_figures_show_n_and_the_ledger_exports(device, services):
     ids = township(services)
 
     async def scenario(h: Harness) -> None:
@@ -228,10 +229,10 @@ def test_figures_show_n_and_the_ledger_exports(services):
         cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
         assert any("道路塌陷" in str(c) for c in cells) and "供电所" in cells
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_ledger_export_in_a_browser_is_a_download(services):
+def test_ledger_export_in_a_browser_is_a_download(device, services):
     township(services)
 
     async def scenario(h: Harness) -> None:
@@ -249,10 +250,10 @@ def test_ledger_export_in_a_browser_is_a_download(services):
         assert path.name in notice and "浏览器" in notice
         assert not h.has_key("ledger-path") and str(path.parent) not in h.screen_text()
 
-    run_staff(services, scenario, web=True)
+    run_staff(device, scenario, web=True)
 
 
-def test_flags_screen_lists_invalid_events(services):
+def test_flags_screen_lists_invalid_events(device, services):
     ids = township(services)
     from staff_seed import event
     event(services, ids["water"], "resolve", {"reply": "第二次答复"}, actor="staff-2")
@@ -265,10 +266,10 @@ def test_flags_screen_lists_invalid_events(services):
         assert h.route == f"/board/{ids['water']}"
         assert h.has_key("event-flag:3")
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_resolve_with_an_after_photo(services, tmp_path):
+def test_resolve_with_an_after_photo(device, services, tmp_path):
     from staff_seed import event
     from ui_photos import make_jpeg, picker_answer
     ids = township(services)
@@ -294,10 +295,10 @@ def test_resolve_with_an_after_photo(services, tmp_path):
         assert photo["fields"]["attached_to"] == {"kind": "issue", "id": iid}
         assert h.has_key("event-photo:2:0")
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_figures_group_by_grid_and_category(services):
+def test_figures_group_by_grid_and_category(device, services):
     ids = township(services)
 
     async def scenario(h: Harness) -> None:
@@ -308,10 +309,10 @@ def test_figures_group_by_grid_and_category(services):
         await h.tap("group:category")
         assert h.has_key("g-env.garbage:response_rate")
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_not_solved_recheck_shows_as_redo_on_the_board(services):
+def test_not_solved_recheck_shows_as_redo_on_the_board(device, services):
     from staff_seed import event
     ids = township(services)
     # the resident said "not solved": back to the unit (重办), counted
@@ -323,10 +324,10 @@ def test_not_solved_recheck_shows_as_redo_on_the_board(services):
         assert "重办1次" in " ".join(c.value for c in h.all(ft.Text, root=tile) if isinstance(c.value, str))
         assert h.by_key("bstatus:assigned").label.value.endswith(" 2")
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)
 
 
-def test_every_staff_screen_has_its_words_in_english_too(services):
+def test_every_staff_screen_has_its_words_in_english_too(device, services):
     ids = township(services)
     services.set_language("en")
 
@@ -342,4 +343,4 @@ def test_every_staff_screen_has_its_words_in_english_too(services):
             assert "ui.staff." not in h.screen_text(), action
             await h.tap(action)  # closes the form again
 
-    run_staff(services, scenario)
+    run_staff(device, scenario)

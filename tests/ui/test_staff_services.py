@@ -10,15 +10,15 @@ import pytest
 from staff_seed import event, make_staff, township
 
 from app.services import ServiceError
-from app.staff_services import StaffServices, is_staff, role_of, staff_services_for
+from app.services.staff import StaffServices, is_staff, role_of
 from sync import workflow as wf
 from sync.reports.dates import add_working_days
 
 
 @pytest.fixture
-def staff(services) -> StaffServices:
-    make_staff(services, enrolled=True)
-    return staff_services_for(services)
+def staff(device) -> StaffServices:
+    make_staff(device.services, enrolled=True)
+    return device.staff
 
 
 def _state(svc: StaffServices, iid: str) -> wf.IssueState:
@@ -36,7 +36,7 @@ def test_role_comes_from_enrollment_then_profile(services):
 
 
 def test_board_filters_counts_search_and_deadline_order(staff):
-    ids = township(staff)
+    ids = township(staff.services)
     b = staff.board()
     assert b["total"] == 4
     assert b["counts"] == {"submitted": 2, "assigned": 1, "resolved": 1}
@@ -57,14 +57,14 @@ def test_board_filters_counts_search_and_deadline_order(staff):
 
 
 def test_board_sees_new_events_after_caching(staff):
-    ids = township(staff)
+    ids = township(staff.services)
     assert staff.board({"status": "accepted"})["rows"] == []
-    event(staff, ids["lamp"], "accept", {})
+    event(staff.services, ids["lamp"], "accept", {})
     assert [r["id"] for r in staff.board({"status": "accepted"})["rows"]] == [ids["lamp"]]
 
 
 def test_every_staff_action_gives_the_right_state(staff):
-    ids = township(staff)
+    ids = township(staff.services)
     iid = ids["lamp"]
     assert staff.staff_actions(iid) == ["accept", "reject", "assign", "supervise", "comment"]
     steps = [
@@ -87,7 +87,7 @@ def test_every_staff_action_gives_the_right_state(staff):
     # the re-check is the resident's (grid worker): staff cannot close before it
     assert "close" not in staff.staff_actions(iid)
     assert staff.act(iid, "close", {})["type"]
-    event(staff, iid, "recheck", {"solved": True, "satisfied": True}, role="grid_worker", actor="w")
+    event(staff.services, iid, "recheck", {"solved": True, "satisfied": True}, role="grid_worker", actor="w")
     assert staff.act(iid, "close", {"outcome": "已解决"}) == {}
     assert _state(staff, iid).state == "closed" and _state(staff, iid).outcome == "已解决"
     assert staff.staff_actions(iid) == ["reopen", "comment"]
@@ -95,13 +95,13 @@ def test_every_staff_action_gives_the_right_state(staff):
     assert _state(staff, iid).state == "assigned"
     # every event is staff's, with who and when, and none landed flagged
     evs = [e["fields"] for e in staff.store.all("issue_event") if e["fields"]["issue"] == iid]
-    mine = [f for f in evs if f["actor"] == staff.user_id]
+    mine = [f for f in evs if f["actor"] == staff.services.user_id]
     assert len(mine) == 10 and all(f["role"] == "township_staff" and f["at"] for f in mine)
     assert not _state(staff, iid).flagged
 
 
 def test_reject_needs_a_reason_and_bad_input_is_explained(staff):
-    ids = township(staff)
+    ids = township(staff.services)
     iid = ids["trash"]
     errs = staff.act(iid, "reject", {"reason": "  "})
     assert set(errs) == {"reason"}
@@ -122,13 +122,13 @@ def test_default_deadline_counts_working_days(staff):
     assert staff.default_deadline("env.garbage", dt.date(2026, 3, 6)) == \
         add_working_days(dt.date(2026, 3, 6), 7).isoformat() == "2026-03-17"
     from staff_seed import ref
-    top = ref(staff, "category", {"name": "治安"})
-    kid = ref(staff, "category", {"name": "纠纷", "parent": top})
+    top = ref(staff.services, "category", {"name": "治安"})
+    kid = ref(staff.services, "category", {"name": "纠纷", "parent": top})
     assert staff.deadline_days(kid) == 10  # no rule on either record: the fallback
 
 
 def test_echo_wall_publish_with_public_wording_and_unpublish(staff):
-    ids = township(staff)
+    ids = township(staff.services)
     items = staff.wall_items()
     assert [i["id"] for i in items] == [ids["water"]]
     assert items[0]["public_text"] == "已清洗水箱" and not items[0]["published"]
@@ -143,9 +143,9 @@ def test_echo_wall_publish_with_public_wording_and_unpublish(staff):
 
 
 def test_flagged_events_and_conflicts_are_listed(staff):
-    ids = township(staff)
+    ids = township(staff.services)
     # two staff resolved it offline: the second resolve lands flagged
-    event(staff, ids["water"], "resolve", {"reply": "第二次答复"}, actor="staff-2")
+    event(staff.services, ids["water"], "resolve", {"reply": "第二次答复"}, actor="staff-2")
     flagged = staff.flagged_events()
     assert len(flagged) == 1 and flagged[0]["issue"] == ids["water"] and "第二次答复" in flagged[0]["detail"]
     assert flagged[0]["flag"]
@@ -153,8 +153,8 @@ def test_flagged_events_and_conflicts_are_listed(staff):
 
 
 def test_figures_have_n_and_definitions(staff):
-    ids = township(staff)
-    rep = staff.figures(staff.period_text("year"))
+    ids = township(staff.services)
+    rep = staff.reports.figures(staff.reports.period_text("year"))
     labels = {g.key for g in rep.groups}
     assert {ids["v-east"], ids["v-west"]} <= labels
     west = next(g for g in rep.groups if g.key == ids["v-west"])
@@ -163,12 +163,12 @@ def test_figures_have_n_and_definitions(staff):
     assert (resp.numerator, resp.denominator, resp.display()) == (1, 1, "100.0%")
     assert all(f.definition for f in rep.total.figures.values())
     with pytest.raises(ServiceError):
-        staff.figures("20xx")
+        staff.reports.figures("20xx")
 
 
 def test_ledger_export_writes_an_xlsx(staff):
-    ids = township(staff)
-    path = staff.export_ledger(staff.period_text("year"))
+    ids = township(staff.services)
+    path = staff.reports.export_ledger(staff.reports.period_text("year"))
     assert path.parent == (staff.store.data_dir / "exports").resolve() and path.suffix == ".xlsx"
     ws = openpyxl.load_workbook(path).active
     text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
@@ -180,8 +180,8 @@ def test_ledger_export_writes_an_xlsx(staff):
 
 def test_wish_claim_fulfil_feedback_by_staff(staff):
     from staff_seed import issue
-    ids = township(staff)
-    wid = issue(staff, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
+    ids = township(staff.services)
+    wid = issue(staff.services, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
     assert staff.staff_actions(wid) == ["reject", "claim", "comment"]
     assert set(staff.act(wid, "claim", {"by": ""})) == {"by"}
     assert staff.act(wid, "claim", {"by": "镇红十字会"}) == {}
@@ -194,8 +194,8 @@ def test_wish_claim_fulfil_feedback_by_staff(staff):
 
 def test_fulfilled_wish_can_go_on_the_wall_and_rejected_never_shows(staff):
     from staff_seed import issue
-    ids = township(staff)
-    wid = issue(staff, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
+    ids = township(staff.services)
+    wid = issue(staff.services, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
     staff.act(wid, "claim", {"by": "镇红十字会"})
     staff.act(wid, "fulfil", {"note": "已送到家"})
     staff.act(ids["trash"], "reject", {"reason": "重复"})
@@ -207,22 +207,22 @@ def test_fulfilled_wish_can_go_on_the_wall_and_rejected_never_shows(staff):
 
 
 def test_board_regroups_events_when_one_arrives(staff):
-    ids = township(staff)
-    first = staff._events_by_issue()
-    assert staff._events_by_issue() is first  # nothing new: the grouping is reused
-    event(staff, ids["trash"], "accept", {})
-    again = staff._events_by_issue()
+    ids = township(staff.services)
+    first = staff.services.events_by_issue()
+    assert staff.services.events_by_issue() is first  # nothing new: the grouping is reused
+    event(staff.services, ids["trash"], "accept", {})
+    again = staff.services.events_by_issue()
     assert again is not first and [e["fields"]["type"] for e in again[ids["trash"]]] == ["report", "accept"]
 
 
 def test_publish_refuses_the_residents_name_and_address(staff):
     from staff_seed import event, issue
-    ids = township(staff)
-    hid, errs = staff.save_household({"head": "李桂兰", "address": "东风村1组2号", "phone": "13812345678"})
+    ids = township(staff.services)
+    hid, errs = staff.services.save_household({"head": "李桂兰", "address": "东风村1组2号", "phone": "13812345678"})
     assert not errs
-    iid = issue(staff, ids["g-east"], "屋顶漏雨", category="infra.other", household=hid)
-    event(staff, iid, "assign", {"unit": ids["u-water"], "deadline": "2099-01-01"})
-    event(staff, iid, "resolve", {"reply": "已修好"})
+    iid = issue(staff.services, ids["g-east"], "屋顶漏雨", category="infra.other", household=hid)
+    event(staff.services, iid, "assign", {"unit": ids["u-water"], "deadline": "2099-01-01"})
+    event(staff.services, iid, "resolve", {"reply": "已修好"})
     errs = staff.publish(iid, "屋顶修好了", "李桂兰家（东风村1组2号）的屋顶已修好。")
     assert set(errs) == {"public_text"} and "李桂兰" in errs["public_text"] and "东风村1组2号" in errs["public_text"]
     assert not _state(staff, iid).published
@@ -234,13 +234,13 @@ def test_publish_refuses_the_residents_name_and_address(staff):
 def test_publish_uses_the_one_guard_care_tags_numbers_and_the_whole_village(staff):
     """The curation screen's guard is sync.public_guard, the same the server applies."""
     from staff_seed import event, issue
-    ids = township(staff)
-    other, errs = staff.save_household({"head": "周德顺", "address": "东风村4组7号",  # not linked
+    ids = township(staff.services)
+    other, errs = staff.services.save_household({"head": "周德顺", "address": "东风村4组7号",  # not linked
                                         "village": ids["v-east"]})
     assert not errs
-    iid = issue(staff, ids["g-east"], "屋顶漏雨", category="infra.other")
-    event(staff, iid, "assign", {"unit": ids["u-water"], "deadline": "2099-01-01"})
-    event(staff, iid, "resolve", {"reply": "已修好"})
+    iid = issue(staff.services, ids["g-east"], "屋顶漏雨", category="infra.other")
+    event(staff.services, iid, "assign", {"unit": ids["u-water"], "deadline": "2099-01-01"})
+    event(staff.services, iid, "resolve", {"reply": "已修好"})
     for text in ("周 德 顺家屋顶已修好", "独居老人家屋顶已修好", "低保户屋顶已修好",
                  "联系电话一三八一二三四五六七八", "身份证 110105 19900101 123X", "住在十二号"):
         errs = staff.publish(iid, "屋顶修好了", text)
@@ -250,13 +250,13 @@ def test_publish_uses_the_one_guard_care_tags_numbers_and_the_whole_village(staf
 
 def test_metrics_and_csv_ledger_exports(staff):
     import csv
-    township(staff)
-    year = staff.period_text("year")
-    m = staff.export_metrics(year, "village")
+    township(staff.services)
+    year = staff.reports.period_text("year")
+    m = staff.reports.export_metrics(year, "village")
     ws = openpyxl.load_workbook(m).active
     cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
     assert "西湖村" in cells and "东风村" in cells
-    path = staff.export_ledger(year, "csv")
+    path = staff.reports.export_ledger(year, "csv")
     with path.open(encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][0] == "序号" and len(rows) >= 5
@@ -269,7 +269,7 @@ def test_default_deadline_follows_official_and_local_holidays(staff):
     # 2026-09-28 + 10 working days crosses the National Day week and its make-up Saturday
     assert staff.default_deadline("infra.road", dt.date(2026, 9, 28)) == "2026-10-16"
     # a local rest day the admin added (a synced ``holiday`` record) moves it one more day
-    ref(staff, "holiday", {"date": "2026-10-14", "name": "县庆"})
+    ref(staff.services, "holiday", {"date": "2026-10-14", "name": "县庆"})
     assert staff.default_deadline("infra.road", dt.date(2026, 9, 28)) == "2026-10-19"
     assert staff.deadline_notice("2026-10-19") is None or "2027" in staff.deadline_notice("2026-10-19")
     assert "2099" in staff.deadline_notice("2099-01-05")

@@ -11,28 +11,27 @@ from pathlib import Path
 from harness import Harness
 from realsync import FAST, RealServer
 
-from app.services import Services
-from app.staff_services import is_staff, staff_services_for
-from app.sync_service import SyncService
+from app.device import Device, open_device
+from app.services.staff import is_staff
 from app.ui.app import make_main
 from sync import workflow as wf
 from sync.server import store as server_store
 
 
-def device(server: RealServer, path: Path, who: str) -> tuple[Services, SyncService]:
-    svc = Services.open(path)
-    sync = SyncService.attach(svc, background=False, **FAST)
+def device(server: RealServer, path: Path, who: str) -> Device:
+    """A device enrolled for ``who`` that syncs only when told."""
+    dev = open_device(path, background=False, **FAST)
     _, code = server.run(server_store.create_enrollment, server.org.users[who])
-    sync.enroll(server.url, code, f"{who} 的设备")
-    return svc, sync
+    dev.sync.enroll(server.url, code, f"{who} 的设备")
+    return dev
 
 
 def test_report_dispatch_resolve_recheck_close_across_devices(server, tmp_path):
-    worker, wsync = device(server, tmp_path / "worker", "w1")
-    staff_base, ssync = device(server, tmp_path / "staff", "staff")
+    wdev = device(server, tmp_path / "worker", "w1")
+    sdev = device(server, tmp_path / "staff", "staff")
+    worker, wsync, ssync, staff = wdev.services, wdev.sync, sdev.sync, sdev.staff
     try:
-        assert not is_staff(worker) and is_staff(staff_base)  # the role comes from the enrolled account
-        staff = staff_services_for(staff_base)
+        assert not is_staff(worker) and is_staff(sdev.services)  # the role comes from the enrolled account
         iid, errors = worker.save_issue({"title": "村口路灯不亮", "category": "infra.lighting"}, [])
         assert not errors
         wsync.sync_now()
@@ -52,7 +51,7 @@ def test_report_dispatch_resolve_recheck_close_across_devices(server, tmp_path):
         assert detail["timeline"][3]["actor"] and "已更换灯泡" in detail["timeline"][3]["detail"]
 
         async def recheck_on_phone() -> None:
-            h = await Harness.start(make_main(worker))
+            h = await Harness.start(make_main(wdev))
             try:
                 assert h.by_key("home-recheck").content.controls[0].value == "1"
                 await h.go(f"/issues/{iid}")
@@ -75,16 +74,14 @@ def test_report_dispatch_resolve_recheck_close_across_devices(server, tmp_path):
         assert st.state == "closed" and st.published and not st.flagged
         assert st.public_title == "东村路灯已修好"
     finally:
-        wsync.stop()
-        ssync.stop()
-        worker.close()
-        staff_base.close()
+        wdev.close()
+        sdev.close()
 
 
 def test_a_local_holiday_added_on_the_server_moves_the_device_deadline(server, tmp_path):
-    staff_base, ssync = device(server, tmp_path / "staff", "staff")
+    sdev = device(server, tmp_path / "staff", "staff")
+    ssync, staff = sdev.sync, sdev.staff
     try:
-        staff = staff_services_for(staff_base)
         ssync.sync_now()
         start = dt.date(2026, 9, 28)
         assert staff.default_deadline("infra.road", start) == "2026-10-16"  # 调休 included
@@ -92,5 +89,4 @@ def test_a_local_holiday_added_on_the_server_moves_the_device_deadline(server, t
         ssync.sync_now()
         assert staff.default_deadline("infra.road", start) == "2026-10-19"  # the synced local day
     finally:
-        ssync.stop()
-        staff_base.close()
+        sdev.close()

@@ -8,18 +8,20 @@ from harness import Harness
 from realsync import FAST, RealServer
 from ui_photos import make_jpeg
 
-from app.services import Services, fmt_time
-from app.sync_service import SyncService
+from app.services import fmt_time
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.history import read_history
 from sync.server import store as server_store
 
 
 @pytest.fixture
-def sync_svc(services: Services):
-    svc = SyncService.attach(services, background=False, **FAST)
-    yield svc
-    svc.stop()
+def sync_options() -> dict:
+    return {"background": False, **FAST}  # no runner thread: these tests sync when they mean to
+
+
+@pytest.fixture
+def sync_svc(device):
+    return device.sync
 
 
 def code_for(server: RealServer, who: str = "w1") -> str:
@@ -256,8 +258,9 @@ def test_export_bundle_into_the_data_folder(run_app, services, sync_svc, server)
     run_app(scenario)
 
 
+@pytest.mark.parametrize("sync_options", [{"server_hint": "http://10.0.0.5:8000", "background": False}],
+                         ids=["server-option"])
 def test_server_option_prefills_the_enrol_form(run_app, services):
-    SyncService.attach(services, server_hint="http://10.0.0.5:8000", background=False)
 
     async def scenario(h: Harness) -> None:
         await h.go("/sync/enroll")
@@ -266,7 +269,8 @@ def test_server_option_prefills_the_enrol_form(run_app, services):
     run_app(scenario)
 
 
-def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_app, services, server):
+@pytest.mark.parametrize("sync_options", [{"background": True, "interval_s": 3600, **FAST}], ids=["background"])
+def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_app, device, services, server):
     """The runner (its own thread) syncs when the app starts and on a trigger (link back);
     its report reaches the UI through page.run_task and the open households list re-reads."""
     en = server.enroll("w1")
@@ -277,7 +281,7 @@ def test_enrolled_app_syncs_on_start_in_the_background_and_screens_re_read(run_a
     other, other_en = server.device("w2")
     from sync.client.engine import SyncEngine
 
-    svc = SyncService.attach(services, background=True, interval_s=3600, **FAST)
+    svc = device.sync
 
     async def until(cond) -> None:  # bounded wait for the background thread (not a speed assertion)
         for _ in range(3000):
@@ -370,14 +374,15 @@ def test_record_badge_follows_the_sync(run_app, services, sync_svc, server):
     run_app(scenario)
 
 
-def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
+@pytest.mark.parametrize("sync_options", [{"background": True, "interval_s": 3600, **FAST}], ids=["background"])
+def test_progress_shows_while_a_background_sync_runs(run_app, device, services, server):
     import threading
 
     en = server.enroll("w1")
     services.store.meta_set(ENROLLMENT_KEY, {
         "server_url": en.server_url, "device_id": en.device_id, "token": en.token,
         "secret": en.secret, "user": en.user, "scope": en.scope})
-    svc = SyncService.attach(services, background=True, interval_s=3600, **FAST)
+    svc = device.sync
     held, release = threading.Event(), threading.Event()
 
     seen: list = []
@@ -423,7 +428,7 @@ def test_progress_shows_while_a_background_sync_runs(run_app, services, server):
         svc.stop()
 
 
-def test_export_in_a_browser_is_a_download_not_a_server_path(services, sync_svc, server):
+def test_export_in_a_browser_is_a_download_not_a_server_path(device, services, sync_svc, server):
     import asyncio
 
     from app.ui.app import make_main
@@ -431,7 +436,7 @@ def test_export_in_a_browser_is_a_download_not_a_server_path(services, sync_svc,
     code = code_for(server)
 
     async def scenario() -> None:
-        h = await Harness.start(make_main(services), web=True)
+        h = await Harness.start(make_main(device), web=True)
         try:
             got: list = []
             h.conn.answers["save_file"] = lambda args: got.append(args)  # the browser answers None

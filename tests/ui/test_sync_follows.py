@@ -10,7 +10,6 @@ from realsync import FAST, RealServer
 from ui_photos import make_jpeg
 
 from app.services import Services, fmt_time
-from app.sync_service import SyncService
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.engine import SyncEngine
 from sync.client.history import read_history
@@ -19,6 +18,9 @@ from sync.client.schedule import Timing
 # The rules of the app's defaults, made short; the idle poll is an hour away, so only the
 # save debounce and the probe can explain a sync in these tests.
 QUICK = Timing(interval_s=3600, debounce_s=0.05, debounce_max_s=0.5, probe_min_s=0.05, probe_max_s=0.2)
+# the device's sync: in the background on that schedule, or only when tapped
+BACKGROUND = pytest.mark.parametrize("sync_options", [{"background": True, "timing": QUICK, **FAST}], ids=["bg"])
+TAPPED = pytest.mark.parametrize("sync_options", [{"background": False, **FAST}], ids=["tap"])
 
 
 def enrolled(services: Services, server: RealServer) -> None:
@@ -27,11 +29,9 @@ def enrolled(services: Services, server: RealServer) -> None:
 
 
 @pytest.fixture
-def bg_svc(services: Services, server: RealServer):
-    enrolled(services, server)
-    svc = SyncService.attach(services, background=True, timing=QUICK, **FAST)
-    yield svc
-    svc.stop()
+def bg_svc(device, server: RealServer):
+    enrolled(device.services, server)
+    return device.sync
 
 
 async def until(h: Harness, cond, what: str) -> None:
@@ -43,6 +43,7 @@ async def until(h: Harness, cond, what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+@BACKGROUND
 def test_a_save_is_pushed_without_a_tap(run_app, services, bg_svc, server):
     async def scenario(h: Harness) -> None:
         await until(h, lambda: bg_svc.reports >= 1, "the sync on start")
@@ -59,6 +60,7 @@ def test_a_save_is_pushed_without_a_tap(run_app, services, bg_svc, server):
     run_app(scenario)
 
 
+@BACKGROUND
 def test_a_server_that_comes_back_is_found_without_a_tap(run_app, services, bg_svc, server):
     async def scenario(h: Harness) -> None:
         await until(h, lambda: bg_svc.reports >= 1, "the sync on start")
@@ -88,13 +90,12 @@ def test_a_server_that_comes_back_is_found_without_a_tap(run_app, services, bg_s
 
 
 @pytest.fixture
-def tap_svc(services: Services, server: RealServer):
-    enrolled(services, server)
-    svc = SyncService.attach(services, background=False, **FAST)
-    yield svc
-    svc.stop()
+def tap_svc(device, server: RealServer):
+    enrolled(device.services, server)
+    return device.sync
 
 
+@TAPPED
 def test_after_sync_now_the_summary_counts_what_was_uploaded(run_app, services, tap_svc, server, tmp_path):
     """立即同步 right after a background sync pushed everything: the summary still says what
     moved (the last attempt that moved data), not the idle sync's zero; photo counts agree."""
@@ -125,13 +126,13 @@ def test_after_sync_now_the_summary_counts_what_was_uploaded(run_app, services, 
     run_app(scenario)
 
 
+@TAPPED
 def test_home_shows_a_sync_made_before_the_app_started(services, server, run_app):
     """The demo enrols and syncs the device before the app starts: 首页 says when at once."""
     enrolled(services, server)
     en = services.store.meta_get(ENROLLMENT_KEY)
     assert SyncEngine(services.store, en["server_url"], en["token"], **FAST).sync_once().ok
     when = fmt_time(read_history(services.store).ok_ms)
-    SyncService.attach(services, background=False, **FAST)
 
     async def scenario(h: Harness) -> None:
         assert h.by_key("home-last-sync").value == f"上次成功同步：{when}"

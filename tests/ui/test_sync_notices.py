@@ -8,18 +8,19 @@ from harness import Harness
 from realsync import FAST, RealServer
 from typer.testing import CliRunner
 
-from app.services import Services
-from app.sync_service import SyncService
 from sync.client.cli import ENROLLMENT_KEY
 from sync.server import store as server_store
 from sync.server.cli import admin_app
 
 
 @pytest.fixture
-def sync_svc(services: Services):
-    svc = SyncService.attach(services, background=False, **FAST)
-    yield svc
-    svc.stop()
+def sync_options() -> dict:
+    return {"background": False, **FAST}  # no runner thread: these tests sync when they mean to
+
+
+@pytest.fixture
+def sync_svc(device):
+    return device.sync
 
 
 def _admin(server: RealServer, *args: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import flet as ft
 
-from app.sync_service import SyncService
 from app.ui.screens.sync import use_sync_updates
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, empty, go, row_tile, section, tab_view
@@ -26,7 +25,7 @@ def _stat(key: str, value: str, label: str, route: str) -> ft.Control:
 def HomeScreen() -> ft.View:
     state = use_app()
     _ = state.version
-    use_sync_updates(SyncService.attach(state.services), ("report",))  # the last-sync line stays true
+    use_sync_updates(state.device.sync, ("report",))  # the last-sync line stays true
     today = state.services.today()
     controls: list[ft.Control] = [
         ft.Text(t("ui.home.hello", name=today["user_name"], grid=today["grid_name"]), size=16,

@@ -1,6 +1,6 @@
 """同步: truthful status, 立即同步 with progress, refused changes, conflicts, bundles, enrol.
 
-The sync itself runs in ``SyncService`` (app/sync_service.py): its runner works in a thread,
+The sync itself runs in ``SyncService`` (app/services/syncing.py): its runner works in a thread,
 so its callbacks are handed to this session's loop with ``page.run_task`` and the screen
 re-reads the store. Blocking work (network, bundle files) runs in ``asyncio.to_thread``.
 """
@@ -14,8 +14,9 @@ from typing import Any
 
 import flet as ft
 
-from app.sync_service import SyncService, SyncServiceError, post_to_page
+from app.services.syncing import SyncService, SyncServiceError
 from app.ui.forms import download, new_picker, picked_bytes, read_bytes
+from app.ui.session import post_to_page
 from app.ui.state import use_app
 from app.ui.widgets import (
     TAP,
@@ -91,7 +92,7 @@ def sync_controls() -> list[ft.Control]:
     state = use_app()
     _ = state.version  # re-read after every save and every sync that brought something
     page = ft.context.page
-    svc = SyncService.attach(state.services)
+    svc = state.device.sync
     use_sync_updates(svc)
     busy, set_busy = ft.use_state("")  # "sync" | "export" | "import" while one runs
     message, set_message = ft.use_state("")  # outcome of the last action on this screen
@@ -281,7 +282,7 @@ def _has(key: str) -> bool:
 def EnrollScreen() -> ft.View:
     """Connect this device: server URL + one-time code + device name."""
     state = use_app()
-    svc = SyncService.attach(state.services)
+    svc = state.device.sync
     en = svc.enrollment()
     values = ft.use_ref(None)
     if values.current is None:
@@ -335,7 +336,7 @@ _BADGE_COLORS = {"pending": ft.Colors.AMBER_100, "refused": ft.Colors.RED_100, "
 
 def sync_badge(state: Any, record_id: str) -> ft.Control:
     """A small per-record sync state badge (待上传 / 被拒绝 / 已同步) for lists and details."""
-    st = SyncService.attach(state.services).record_state(record_id)
+    st = state.device.sync.record_state(record_id)
     return ft.Container(ft.Text(t(f"ui.syncx.badge.{st}"), size=12, key=f"sync-badge:{record_id}"),
                         bgcolor=_BADGE_COLORS[st], border_radius=10,
                         padding=ft.Padding.symmetric(horizontal=8, vertical=2))
@@ -343,4 +344,4 @@ def sync_badge(state: Any, record_id: str) -> ft.Control:
 
 def sync_marks(state: Any) -> dict[str, str]:
     """Short words for list rows of records not yet on the server: {record id: 待上传 / 被服务器拒绝}."""
-    return {rid: t(f"ui.syncx.badge.{st}") for rid, st in SyncService.attach(state.services).record_states().items()}
+    return {rid: t(f"ui.syncx.badge.{st}") for rid, st in state.device.sync.record_states().items()}

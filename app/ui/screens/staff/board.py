@@ -13,7 +13,7 @@ from typing import Any
 import flet as ft
 
 from app.services import Services
-from app.staff_services import BOARD_COLUMNS, NEW_STATES, china_today
+from app.services.staff import BOARD_COLUMNS, NEW_STATES, china_today
 from app.ui.screens.staff.layout import dropdown, staff_view, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import badge, empty, go, row_tile
@@ -114,7 +114,7 @@ def _filter_bar(svc: Any, filters: dict[str, Any], put: Callable[[str], Callable
                 desk: bool) -> list[ft.Control]:
     """The dropdowns (kind, village, grid, category, appeal type, urgency): one line at a desk."""
     cats = []
-    for top in svc.categories():
+    for top in svc.services.categories():
         cats.append((top["id"], top["name"]))
         cats += [(c["id"], f"{top['name']} / {c['name']}") for c in top["children"]]
     any_ = t("ui.staff.filter.any")

@@ -60,8 +60,8 @@ def FiguresScreen() -> ft.View:
     if picker_ref.current is None:
         picker_ref.current = new_picker()  # strong reference: a service is dropped otherwise
     page = ft.context.page
-    period = svc.period_text(which)
-    report = svc.figures(period, group_by)
+    period = svc.reports.period_text(which)
+    report = svc.reports.figures(period, group_by)
 
     def exporter(what: str, fmt: str) -> Any:
         async def h(_: Any) -> None:
@@ -71,9 +71,9 @@ def FiguresScreen() -> ft.View:
     async def export(what: str, fmt: str) -> None:
         try:
             if what == "ledger":
-                path = await asyncio.to_thread(svc.export_ledger, period, fmt)
+                path = await asyncio.to_thread(svc.reports.export_ledger, period, fmt)
             else:
-                path = await asyncio.to_thread(svc.export_metrics, period, group_by, fmt)
+                path = await asyncio.to_thread(svc.reports.export_metrics, period, group_by, fmt)
         except ServiceError as exc:
             set_exported("")
             state.tell(str(exc))

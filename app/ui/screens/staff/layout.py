@@ -7,7 +7,7 @@ from typing import Any
 
 import flet as ft
 
-from app.staff_services import StaffServices, staff_services_for
+from app.services.staff import StaffServices
 from app.ui.state import use_app
 from app.ui.widgets import DialogHost, go, nav_bar, tab_appbar
 from sync.i18n import t
@@ -24,8 +24,8 @@ STAFF_TABS: list[tuple[str, str, Any, Any]] = [
 
 
 def use_staff() -> StaffServices:
-    """The staff services of this device (the app state's services, staff side)."""
-    return staff_services_for(use_app().services)
+    """The staff services of this device."""
+    return use_app().device.staff
 
 
 def is_wide() -> bool:

@@ -1,9 +1,9 @@
 """Sync inside the field app: enrollment, the background runner, status, conflicts, bundles.
 
-One ``SyncService`` per data folder (``Services.sync``), shared by every browser tab. The
-runner syncs from its own thread; screens subscribe with ``add_listener`` and must hand the
-callbacks to their event loop themselves (``page.run_task``): listeners are called from the
-sync thread. The enrollment is kept in the store meta under the same key as
+One ``SyncService`` per data folder (built with the device: ``app/device.py``), shared by
+every browser tab. The runner syncs from its own thread; screens subscribe with
+``add_listener`` and must hand the callbacks to their event loop themselves
+(``app/ui/session.py``): listeners are called from the sync thread. The enrollment is kept in the store meta under the same key as
 ``gridwall sync enroll`` uses, so the shell and the app share one enrollment.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.services import fmt_time, last_sync_text
+from app.services.common import fmt_time, last_sync_text
 from app.store.store import conflict_key
 from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
@@ -58,15 +58,6 @@ class SyncService:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self.store.add_save_listener(self._saved)  # a save syncs within seconds
-
-    @classmethod
-    def attach(cls, services: Any, **options: Any) -> SyncService:
-        """The data folder's sync service, made once and kept on ``services.sync``."""
-        svc = getattr(services, "sync", None)
-        if svc is None:
-            svc = cls(services, **options)
-            services.sync = svc
-        return svc
 
     # ------------------------------------------------------------------ enrollment
     def enrollment(self) -> dict | None:
@@ -277,7 +268,7 @@ class SyncService:
         rec = self.store.get(hit["kind"], hit["record_id"])
         if rec is None:
             raise SyncServiceError(t("ui.syncx.error.record_gone"))
-        self.services._edit(rec, {hit["field"]: hit["lost_value"]})
+        self.services.edit_record(rec, {hit["field"]: hit["lost_value"]})
         self._done(key)
 
     # ------------------------------------------------------------------ bundles
@@ -321,57 +312,3 @@ def _value_text(v: Any) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k}: {_value_text(x)}" for k, x in v.items())
     return str(v)
-
-
-def bind_session(page: Any, state: Any) -> SyncService:
-    """Per app session: start syncing if enrolled (sync on start) and re-read the screens
-    after a sync that brought or settled something. Listener calls come from the sync thread,
-    so they are handed to the session's loop with ``page.run_task``."""
-    svc = SyncService.attach(state.services)
-
-    async def bump() -> None:
-        state.data_changed()
-
-    def on_connectivity(e: Any) -> None:
-        # The platform says a network interface is back: ask the server (the runner's timer
-        # and backoff cover platforms where this never fires, e.g. some browsers).
-        kinds = [str(getattr(c, "value", c)) for c in (getattr(e, "connectivity", None) or [])]
-        if any(k != "none" for k in kinds):
-            svc.trigger()
-
-    connectivity = _connectivity(on_connectivity)
-
-    def on_lifecycle(e: Any) -> None:
-        if str(getattr(e.state, "value", e.state)) in ("resume", "show"):
-            svc.trigger()  # back from the background: sync on resume
-
-    if page.on_app_lifecycle_state_change is None:
-        page.on_app_lifecycle_state_change = on_lifecycle
-
-    def listener(event: str, rep: Any, _keep: Any = connectivity) -> None:  # _keep: the service stays registered
-        if event == "report" and (rep.pulled or rep.applied or rep.refused or rep.photos_downloaded):
-            post_to_page(page, bump)
-
-    svc.add_listener(listener)
-    svc.start()
-    return svc
-
-
-def post_to_page(page: Any, fn: Callable[[], Any]) -> None:
-    """Run coroutine function ``fn`` on the session's loop from any thread; RuntimeError when
-    the session is gone (the caller's listener is then dropped)."""
-    loop = getattr(getattr(page.session, "connection", None), "loop", None)
-    if loop is None or loop.is_closed():
-        raise RuntimeError("the session is closed")
-    page.run_task(fn)
-
-
-def _connectivity(on_change: Callable[[Any], None]) -> Any:
-    """ft.Connectivity with a change handler (None where flet lacks it)."""
-    try:
-        import flet as ft
-
-        return ft.Connectivity(on_change=on_change)
-    except Exception:  # noqa: BLE001 - connectivity events are a bonus; the timer still syncs
-        log.warning("no connectivity events on this platform", exc_info=True)
-        return None

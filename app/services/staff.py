@@ -1,17 +1,28 @@
 """What the township staff screens call: the issue board, staff actions, echo-wall curation,
 flagged events and conflicts, figures and the ledger export.
 
-Built on ``Services`` (same device store, same rows); the workflow rules come from
+Built beside ``Services`` (same device store, same rows; it holds one, it is not one);
+the workflow rules come from
 ``sync.workflow`` and the figures / ledger from ``sync.reports``, never decided here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
-from app.services import PhotoRef, ServiceError, Services, _clean, fmt_date, fmt_time, reported_at
+from app.services.common import (
+    PhotoRef,
+    ServiceError,
+    china_today,
+    clean,
+    fmt_date,
+    fmt_time,
+    now_ms,
+    reported_at,
+)
+from app.services.field import Services
+from app.services.staff_reports import StaffReports
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
@@ -50,52 +61,25 @@ def is_staff(services: Services) -> bool:
     return role_of(services) in STAFF_ROLES
 
 
-def staff_services_for(services: Services) -> StaffServices:
-    """A StaffServices over the same store (kept on the services object: one per device)."""
-    if isinstance(services, StaffServices):
-        return services
-    cached = getattr(services, "_staff_services", None)
-    if cached is None:
-        cached = StaffServices(services.store)
-        cached.upload_dir = services.upload_dir
-        services._staff_services = cached  # type: ignore[attr-defined]
-    return cached
+class StaffServices:
+    """What a township reviewer does, over the device's ``Services`` (composed, not inherited:
+    the rows, the grouping of events and the store are the field services' own)."""
 
-
-def china_today() -> dt.date:
-    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
-    return dt.datetime.now(rec_mod.CHINA_TZ).date()
-
-
-class StaffServices(Services):
-    """Services plus what a township reviewer does."""
-
-    def __init__(self, store: Any) -> None:
-        super().__init__(store)
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.store = services.store
         # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
         self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
-        self._grouped: tuple[tuple[int, str], dict[str, list[dict]]] | None = None
-
-    def _events_by_issue(self) -> dict[str, list[dict]]:
-        # Events are immutable and the store keeps records in arrival order, so (count, last
-        # id) changes whenever an event arrives: group the 25,000 events again only then.
-        evs = self.store.all("issue_event")
-        key = (len(evs), evs[-1]["id"] if evs else "")
-        if self._grouped is None or self._grouped[0] != key:
-            out: dict[str, list[dict]] = {}
-            for e in evs:
-                out.setdefault(e["fields"].get("issue"), []).append(e)
-            self._grouped = (key, out)
-        return self._grouped[1]
+        self.reports = StaffReports(services.store)  # the figures and the ledger
 
     @property
     def role(self) -> str:
-        r = role_of(self)
+        r = role_of(self.services)
         return r if r in STAFF_ROLES else "township_staff"
 
     # ------------------------------------------------------------------ folding, cached
     def _folded(self) -> list[tuple[dict, Any, list[dict]]]:
-        events = self._events_by_issue()
+        events = self.services.events_by_issue()
         out = []
         seen = set()
         for rec in self.store.all("issue"):
@@ -117,7 +101,7 @@ class StaffServices(Services):
         rec = self.store.get("issue", iid)
         if rec is None:
             raise ServiceError(t("ui.error.gone"))
-        return rec, wf.fold(rec, self._events_by_issue().get(iid, []))
+        return rec, wf.fold(rec, self.services.events_by_issue().get(iid, []))
 
     # ------------------------------------------------------------------ reference data
     def _named(self, kind: str) -> list[tuple[str, str]]:
@@ -126,11 +110,11 @@ class StaffServices(Services):
                       key=lambda x: x[1])
 
     def villages(self) -> list[tuple[str, str]]:
-        p = self.profile
+        p = self.services.profile
         return self._named("village") or [(p.get("village_id", ""), p.get("village", ""))]
 
     def grids(self) -> list[tuple[str, str]]:
-        p = self.profile
+        p = self.services.profile
         return self._named("grid") or [(p.get("grid_id", ""), p.get("grid_name", ""))]
 
     def units(self) -> list[tuple[str, str]]:
@@ -171,7 +155,7 @@ class StaffServices(Services):
         out = {g["id"]: (str(g["fields"].get("village") or ""),
                          villages.get(str(g["fields"].get("village") or ""), ""),
                          str(g["fields"].get("name") or g["id"])) for g in self.store.all("grid")}
-        p = self.profile
+        p = self.services.profile
         if p.get("grid_id") and p["grid_id"] not in out:
             out[p["grid_id"]] = (p.get("village_id", ""), p.get("village", ""), p.get("grid_name", ""))
         return out
@@ -190,11 +174,11 @@ class StaffServices(Services):
         ``states`` are the statuses the counts are given for (those of the chosen kind) and
         ``total`` is their sum: one definition for 全部 and the status chips."""
         f = {k: v for k, v in (filters or {}).items() if v not in (None, "", False)}
-        now = self.now_ms()
+        now = now_ms()
         q = str(f.get("q", "")).strip().lower()
         cat = f.get("category")
         places = self.places()
-        labels = self.category_labels()
+        labels = self.services.category_labels()
         units: dict[str, str] = {}
         counts: dict[str, int] = {}
         rows: list[dict[str, Any]] = []
@@ -228,7 +212,7 @@ class StaffServices(Services):
                 continue
             unit = st.unit or ""
             if unit not in units:
-                units[unit] = self.unit_name(unit)
+                units[unit] = self.services.unit_name(unit)
             # what sorting needs; the rest is added to the rows that are returned
             rows.append({
                 "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
@@ -272,12 +256,12 @@ class StaffServices(Services):
 
     def staff_issue(self, iid: str) -> dict[str, Any] | None:
         """The issue as the detail screen shows it, plus staff actions and the fold's facts."""
-        row = self.issue(iid)
+        row = self.services.issue(iid)
         if row is None:
             return None
         rec, st = self._state_of(iid)
         row.update({
-            "staff_actions": self._actions(st), "unit": st.unit or "", "unit_name": self.unit_name(st.unit),
+            "staff_actions": self._actions(st), "unit": st.unit or "", "unit_name": self.services.unit_name(st.unit),
             "deadline": st.deadline or "", "supervised": st.supervised, "published": st.published,
             "public_title": st.public_title or "", "public_text": st.public_text or "",
             "reply": st.reply or "", "category_id": rec["fields"].get("category") or "",
@@ -300,8 +284,8 @@ class StaffServices(Services):
         photos taken there), or None when it was reported on its own."""
         for rec in self.store.all("visit"):
             if iid in (rec["fields"].get("demands") or ()):
-                row = self.visit_row(rec)
-                row["visitor_name"] = self._user_name(rec["fields"].get("visitor"))
+                row = self.services.visit_row(rec)
+                row["visitor_name"] = self.services.user_name(rec["fields"].get("visitor"))
                 return row
         return None
 
@@ -319,7 +303,7 @@ class StaffServices(Services):
         if etype not in allowed or (etype == "unpublish" and not st.published):
             return {"type": t("ui.staff.error.not_now", action=wf.event_label(etype),
                               state=wf.state_label(st.state))}
-        data = _clean(values)
+        data = clean(values)
         kind = registry.event_type(etype)
         for field in kind.inputs:  # the pickers' values as the schema's types
             if field.widget == "level" and field.name in data:
@@ -337,21 +321,21 @@ class StaffServices(Services):
             return errors
         if photos and carries_photos:
             self._attach_to_issue(rec, photos)
-        with self._lock:
-            _r, change = wf.new_event(rec, etype, data, self.store.clock, self.user_id, self.role,
-                                      after=self._events_by_issue().get(iid, []))
+        with self.services.lock:
+            _r, change = wf.new_event(rec, etype, data, self.store.clock, self.services.user_id, self.role,
+                                      after=self.services.events_by_issue().get(iid, []))
             self.store.save(change)
         return {}
 
     def _attach_to_issue(self, issue: dict, photos: list[PhotoRef]) -> None:
         # Photo records go in the issue's grid (not the staff member's first grid), so the
         # grid worker's device, scoped to that grid, receives them with the event.
-        with self._lock:
+        with self.services.lock:
             for ref in photos:
                 _r, change = rec_mod.new_record("photo", issue["grid"], {
                     "sha256": ref.sha256, "size": ref.size, "width": ref.width, "height": ref.height,
-                    "taken_at": self.now_ms(), "attached_to": {"kind": "issue", "id": issue["id"]},
-                }, self.store.clock, self.user_id)
+                    "taken_at": now_ms(), "attached_to": {"kind": "issue", "id": issue["id"]},
+                }, self.store.clock, self.services.user_id)
                 self.store.save(change)
 
     # ------------------------------------------------------------------ echo wall
@@ -361,7 +345,7 @@ class StaffServices(Services):
         apart: village, category, report and resolve dates, a short excerpt of the description.
         Not yet published first (the work left), then the most recently resolved first."""
         places = self.places()
-        labels = self.category_labels()
+        labels = self.services.category_labels()
         out = []
         for rec, st, _evs in self._folded():
             if st.state not in WALL_STATES or st.outcome == "rejected":
@@ -423,7 +407,7 @@ class StaffServices(Services):
             for entry in st.timeline:
                 if entry.valid:
                     continue
-                row = self._timeline_row(entry)
+                row = self.services.timeline_row(entry)
                 row.update({"issue": rec["id"], "issue_title": rec["fields"].get("title") or "",
                             "state": wf.state_label(entry.state)})
                 out.append(row)
@@ -438,69 +422,6 @@ class StaffServices(Services):
                         "lost": _show(c.get("lost_value")), "reason": str(c.get("reason", "")),
                         "at": fmt_time(c.get("logged_at"))})
         return out
-
-    # ------------------------------------------------------------------ figures, ledger
-    def dataset(self) -> Any:
-        from sync.reports.model import Dataset
-
-        recs = []
-        for kind in self.store.kinds():
-            recs.extend(self.store.all(kind))
-        return Dataset.from_records(recs)
-
-    @staticmethod
-    def period_text(which: str, today: dt.date | None = None) -> str:
-        d = today or china_today()
-        if which == "quarter":
-            return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-        if which == "year":
-            return str(d.year)
-        return f"{d.year}-{d.month:02d}"
-
-    def figures(self, period: str, group_by: str = "village") -> Any:  # or grid, category
-        """sync.reports' MetricsReport for a period text (``2026-03``, ``2026-Q1``, ``2026``)."""
-        from sync.reports.dates import ReportInputError, parse_period
-        from sync.reports.metrics import compute_metrics
-
-        try:
-            return compute_metrics(self.dataset(), parse_period(period), group_by=group_by)
-        except ReportInputError as exc:
-            raise ServiceError(str(exc)) from None
-
-    def export_metrics(self, period: str, group_by: str = "village", fmt: str = "xlsx") -> Path:
-        """Write the figures table for the period into <data>/exports/ and return its path."""
-        from sync.reports.dates import parse_period
-        from sync.reports.metrics import compute_metrics, export_metrics
-
-        def write(path: Path) -> None:
-            ds = self.dataset()  # one dataset for the figures and the township name
-            export_metrics(compute_metrics(ds, parse_period(period), group_by=group_by), path,
-                           ds.township_name())
-
-        return self._export(f"metrics-{group_by}-{period}", fmt, write)
-
-    def _export(self, stem: str, fmt: str, write: Any) -> Path:
-        from sync.reports.dates import ReportInputError
-
-        try:
-            folder = self.store.data_dir / "exports"
-            folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
-            path = folder / f"{stem}-{stamp}.{fmt}"
-            write(path)
-        except ReportInputError as exc:
-            raise ServiceError(str(exc)) from None
-        except OSError as exc:
-            raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
-        return path.resolve()
-
-    def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
-        """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
-        from sync.reports.dates import parse_period
-        from sync.reports.ledger import build_ledger, export_ledger
-
-        return self._export(f"ledger-{period}", fmt, lambda path: export_ledger(
-            build_ledger(self.dataset(), parse_period(period)), path))
 
 
 def _excerpt(text: str, n: int = EXCERPT) -> str:

@@ -1,0 +1,82 @@
+"""The staff's figures and 整改台账: the device's records read as one ``sync.reports`` dataset,
+the figures for a period, and exports into <data>/exports/ (the rules are sync.reports')."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from app.services.common import ServiceError, china_today
+from app.store import Store
+from sync import records as rec_mod
+from sync.i18n import t
+
+
+class StaffReports:
+    """Figures and ledger exports over one device store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def dataset(self) -> Any:
+        from sync.reports.model import Dataset
+
+        recs = []
+        for kind in self.store.kinds():
+            recs.extend(self.store.all(kind))
+        return Dataset.from_records(recs)
+
+    @staticmethod
+    def period_text(which: str, today: dt.date | None = None) -> str:
+        d = today or china_today()
+        if which == "quarter":
+            return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+        if which == "year":
+            return str(d.year)
+        return f"{d.year}-{d.month:02d}"
+
+    def figures(self, period: str, group_by: str = "village") -> Any:  # or grid, category
+        """sync.reports' MetricsReport for a period text (``2026-03``, ``2026-Q1``, ``2026``)."""
+        from sync.reports.dates import ReportInputError, parse_period
+        from sync.reports.metrics import compute_metrics
+
+        try:
+            return compute_metrics(self.dataset(), parse_period(period), group_by=group_by)
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+
+    def export_metrics(self, period: str, group_by: str = "village", fmt: str = "xlsx") -> Path:
+        """Write the figures table for the period into <data>/exports/ and return its path."""
+        from sync.reports.dates import parse_period
+        from sync.reports.metrics import compute_metrics, export_metrics
+
+        def write(path: Path) -> None:
+            ds = self.dataset()  # one dataset for the figures and the township name
+            export_metrics(compute_metrics(ds, parse_period(period), group_by=group_by), path,
+                           ds.township_name())
+
+        return self._export(f"metrics-{group_by}-{period}", fmt, write)
+
+    def _export(self, stem: str, fmt: str, write: Any) -> Path:
+        from sync.reports.dates import ReportInputError
+
+        try:
+            folder = self.store.data_dir / "exports"
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
+            path = folder / f"{stem}-{stamp}.{fmt}"
+            write(path)
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+        except OSError as exc:
+            raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
+        return path.resolve()
+
+    def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
+        """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
+        from sync.reports.dates import parse_period
+        from sync.reports.ledger import build_ledger, export_ledger
+
+        return self._export(f"ledger-{period}", fmt, lambda path: export_ledger(
+            build_ledger(self.dataset(), parse_period(period)), path))

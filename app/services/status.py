@@ -1,0 +1,55 @@
+"""What the device holds and waits to send: 首页's day (due visits, rechecks, last sync) and
+the outbox the 同步 screen counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.services.common import DEFAULT_VISIT_INTERVAL_DAYS, Core, last_sync_text, now_ms
+from sync.client.engine import photo_queue
+
+
+class Status(Core):
+    """Home and outbox figures, read from the store."""
+
+    def today(self) -> dict[str, Any]:
+        p = self.profile
+        days = int(p.get("visit_interval_days") or DEFAULT_VISIT_INTERVAL_DAYS)
+        cutoff = now_ms() - days * 86_400_000
+        due = [h for h in self.households() if not h["last_visit"] or h["last_visit"] < cutoff]
+        due.sort(key=lambda h: h["last_visit"] or 0)
+        recheck = self.issues(status="resolved")
+        return {"user_name": p.get("user_name", ""), "grid_name": p.get("grid_name", ""),
+                "unsynced": self.store.outbox_size(),
+                "last_sync": last_sync_text(self.store),
+                "due": due, "recheck": recheck, "interval_days": days}
+
+    def outbox(self) -> dict[str, Any]:
+        """What waits for upload, read from the store (nothing estimated): changes by kind
+        (a photo's attachment record is a change), and photo files the server has not
+        confirmed yet, the queue the sync engine uploads (one photo file may be attached twice)."""
+        by_kind: dict[str, int] = {}
+        for ch in self.store.pending_changes(limit=1_000_000):
+            by_kind[ch["kind"]] = by_kind.get(ch["kind"], 0) + 1
+        shas = photo_queue(self.store)
+        nbytes = 0
+        for sha in shas:
+            try:
+                nbytes += self.store.photo_path(sha).stat().st_size
+            except OSError:
+                pass
+        refused = [{"change_id": r["change"]["change_id"], "kind": r["change"]["kind"],
+                    "reason": r["reason"]} for r in self.store.refused_changes()]
+        return {"changes": self.store.outbox_size(), "by_kind": by_kind, "photos": len(shas),
+                "photo_bytes": nbytes, "photo_bytes_text": _size_text(nbytes),
+                "last_sync": last_sync_text(self.store), "refused": refused,
+                "conflicts": len(self.store.conflicts())}
+
+
+
+def _size_text(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB"
+    return f"{n / 1024:.0f} KB"
+
+
