@@ -16,6 +16,7 @@ from typing import Any
 
 import flet as ft
 
+from app import runtime
 from app.services import PhotoRef, ServiceError
 from app.ui.state import AppState, use_app
 from app.ui.widgets import TOUCH, go
@@ -134,8 +135,13 @@ def finish_save(state: AppState, form: Form, errors: dict[str, str], saved: str,
         return
     form.done()
     state.data_changed()
-    state.tell(saved)
-    go(route)
+
+    def told() -> None:
+        state.tell(saved)
+        go(route)
+
+    # "saved" only once it is (browser: once flushed to IndexedDB)
+    runtime.after_durable(told, lambda err: state.tell(t("phone.storage_error", error=err)))
 
 
 def text_field(form: Form, name: str, label: str, *, multiline: bool = False,
@@ -225,6 +231,8 @@ async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[Phot
 
     Desktop and phone: the picker gives paths. Browser: paths are never given, so the files
     are uploaded to the app's upload folder first (``page.get_upload_url``)."""
+    if runtime.IN_BROWSER:  # no Pillow in the browser: the browser's own image APIs come next
+        return [], [t("phone.photos_not_yet")]
     page = ft.context.page
     files = await picker.pick_files(file_type=ft.FilePickerFileType.IMAGE, allow_multiple=True)
     if not files:

@@ -304,8 +304,10 @@ class MeResponse(BaseModel):
 # ---- the app ---------------------------------------------------------------------------------
 
 
-def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None) -> FastAPI:
-    """The FastAPI app over a migrated database and a blob store."""
+def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
+               app_dir: FsPath | None = None) -> FastAPI:
+    """The FastAPI app over a migrated database and a blob store; ``app_dir``: the field
+    app's static build, served at ``/app/``."""
     limits = limits or Limits()
     app = FastAPI(
         title="gridwall sync API",
@@ -510,6 +512,10 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
 
     app.include_router(make_bundles_router(engine, blobs))  # operator batch upload
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs)))
+    if app_dir is not None:
+        from sync.server.phone_app import MOUNT, phone_app
+
+        app.mount(MOUNT, phone_app(FsPath(app_dir)))
 
     app.add_middleware(BodyMiddleware, limits=limits)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
@@ -517,7 +523,8 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     return app
 
 
-def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) -> FastAPI:
+def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None,
+                app_dir: FsPath | None = None) -> FastAPI:
     """Migrate the database, seed reference data on first start and build the app."""
     engine = db.make_engine(db_url)
     db.migrate(engine)
@@ -525,6 +532,6 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) ->
         store.prepare(conn)
     blobs = FsBlobStore(blobs_dir)
     blobs.cleanup_partials(PARTIAL_DAYS)
-    app = create_app(engine, blobs, limits)
+    app = create_app(engine, blobs, limits, app_dir)
     app.state.engine = engine
     return app

@@ -61,6 +61,8 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
     migrate_only: Annotated[bool, typer.Option("--migrate-only", help="apply migrations and exit")] = False,
     max_inflight: Annotated[int, typer.Option(help="requests in flight before 429", min=1)] = 64,
+    app_dir: Annotated[Path | None, typer.Option(
+        "--app-dir", help="the field app's static build, served at /app/ (default: build/phone)")] = None,
 ) -> None:
     """运行服务器 Run the server (migrations are applied on start)."""
     import uvicorn
@@ -74,7 +76,10 @@ def serve(
             db.migrate(db.make_engine(db_url(data, url)))
             typer.echo(t("server.cli.migrated"))
             return
-        app = open_server(db_url(data, url), blobs or data / "blobs", Limits(max_inflight=max_inflight))
+        from sync.server.phone_app import DEFAULT_APP_DIR
+
+        app = open_server(db_url(data, url), blobs or data / "blobs", Limits(max_inflight=max_inflight),
+                          app_dir or DEFAULT_APP_DIR)
     except ServerError as exc:
         _fail(exc.message())
     except Exception as exc:  # noqa: BLE001 - e.g. database unreachable: one line, not a traceback
