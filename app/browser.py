@@ -25,6 +25,12 @@ from typing import Any
 
 from app import runtime
 
+try:
+    from pyodide.ffi import create_once_callable
+except ImportError:  # CPython (tests drive the flusher with a fake FS): a plain callable does
+    def create_once_callable(fn: Any) -> Any:
+        return fn
+
 log = logging.getLogger(__name__)
 DATA_MOUNT = "/gridwall"  # the IndexedDB-backed folder (one IndexedDB database per origin)
 
@@ -37,13 +43,12 @@ class IdbFlusher:
         self.asked = 0  # writes seen (a counter: a flush carries every write before its start)
         self.done = 0  # writes known to be in IndexedDB
         self.error: str | None = None
+        self.retry_s = 2.0  # after a failed flush (e.g. storage full)
         self._task: asyncio.Task | None = None
         self._changed = asyncio.Event()
 
     async def syncfs(self, populate: bool) -> None:
         """One ``FS.syncfs``: ``populate`` loads IndexedDB into memory, else memory is saved."""
-        from pyodide.ffi import create_once_callable
-
         fut = asyncio.get_running_loop().create_future()
 
         def done(err: Any = None) -> None:
@@ -70,7 +75,7 @@ class IdbFlusher:
                 self.error = str(exc)
                 log.error("saving to browser storage failed: %s", exc)
                 self._changed.set()
-                await asyncio.sleep(2)
+                await asyncio.sleep(self.retry_s)
                 continue
             self.error = None
             self.done = target

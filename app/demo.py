@@ -198,7 +198,8 @@ def _gridwall(*args: str) -> list[str]:
     return [sys.executable, "-m", "app.cli", *args]
 
 
-def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInfo, subprocess.Popen]:
+def prepare(root: Path, server_port: int, households: int = 40,
+            app_dir: Path | None = None) -> tuple[DemoInfo, subprocess.Popen]:
     """Seed (first run), start the server, enroll (first run) and sync the devices."""
     console = Console()
     root.mkdir(parents=True, exist_ok=True)
@@ -216,7 +217,8 @@ def prepare(root: Path, server_port: int, households: int = 40) -> tuple[DemoInf
         info = seed_server(server_dir, households)
     url = f"http://127.0.0.1:{server_port}"
     server = subprocess.Popen(
-        _gridwall("server", "--data", str(server_dir), "--port", str(server_port)),
+        _gridwall("server", "--data", str(server_dir), "--port", str(server_port),
+                  *(["--app-dir", str(app_dir)] if app_dir else [])),
         stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "ab"),  # noqa: SIM115
     )
     try:
@@ -260,7 +262,8 @@ def demo(
     for port in (server_port,) if no_apps else (server_port, field_port, staff_port):
         if not _port_free(port):
             raise typer.BadParameter(t("ui.demo.port_busy", port=port))
-    info, server = prepare(folder, server_port, households)
+    phone_dir = _phone_build()
+    info, server = prepare(folder, server_port, households, phone_dir)
     procs = [server]
     url = f"http://127.0.0.1:{server_port}"
     try:
@@ -270,7 +273,7 @@ def demo(
                 _gridwall("app", "--data", info.devices[name], "--port", str(port)),
                 stdout=subprocess.DEVNULL, stderr=open(folder / f"app-{port}.log", "ab"),  # noqa: SIM115
             ))
-        _print_summary(info, url, apps, folder)
+        _print_summary(info, url, apps, folder, phone=phone_dir is not None)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         dead = next(p for p in procs if p.poll() is not None)
@@ -281,13 +284,29 @@ def demo(
         _stop(procs)
 
 
-def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder: Path) -> None:
+def _phone_build() -> Path | None:
+    """The phone browser build (made or remade when its inputs changed); None, with the
+    reason printed, when it cannot be made: the rest of the demo works without it."""
+    from app.webbuild import BuildError, build
+
+    typer.echo(t("ui.demo.phone_building"))
+    try:
+        return build().out
+    except BuildError as exc:
+        typer.echo(t("ui.demo.phone_unavailable", error=exc), err=True)
+        return None
+
+
+def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder: Path,
+                   phone: bool = False) -> None:
     console = Console(width=max(100, shutil.get_terminal_size().columns))
     console.print(f"\n[bold]{t('ui.demo.ready')}[/bold]")
     console.print(f"  {t('ui.demo.server')}: {url}  ({url}/api/v1/health)")
     for name, port in apps:
         role = t("ui.demo.field_app") if info.users[name]["role"] == "grid_worker" else t("ui.demo.staff_app")
         console.print(f"  {role}: http://127.0.0.1:{port}/  ({name})")
+    if phone:
+        console.print(f"  {t('ui.demo.phone_app')}: {url}/app/")
     for village, vid in info.villages.items():
         console.print(f"  {t('ui.demo.echo_wall', village=village)}: {url}/wall/{vid}")
     table = Table(title=t("ui.demo.accounts"))

@@ -235,6 +235,8 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
     """Make (or keep, when up to date) the static build in ``out``; atomic: the folder is
     swapped in whole, so a server serving it never sees half a build."""
     out = (out or default_build_dir()).resolve()
+    if out.is_dir() and read_build(out) is None and any(out.iterdir()):
+        raise BuildError(t("phone.build.not_a_build", path=out))  # never replace someone's folder
     font = bundled_font()
     if font is None:
         raise BuildError(t("ui.cli.no_font"))
@@ -286,8 +288,6 @@ def _swap(tmp: Path, out: Path) -> None:
     trash = out.parent / f".{out.name}.old"
     shutil.rmtree(trash, ignore_errors=True)
     if out.exists():
-        if not (out / BUILD_FILE).exists() and any(out.iterdir()):
-            raise BuildError(t("phone.build.not_a_build", path=out))
         out.rename(trash)
     tmp.rename(out)
     shutil.rmtree(trash, ignore_errors=True)

@@ -31,6 +31,9 @@ def phone_app(folder: Path) -> Any:
     from starlette.staticfiles import StaticFiles
 
     class PhoneAppFiles(StaticFiles):
+        async def check_config(self) -> None:
+            pass  # the folder may be built (or rebuilt, swapped in whole) while the server runs
+
         async def get_response(self, path: str, scope: Any) -> Any:
             if not (folder / "index.html").is_file():
                 return PlainTextResponse(
