@@ -70,6 +70,9 @@ SKIP_OURS = ("sync/server/", "app/webbuild.py")  # server side: never in a phone
 # layout); flet-web ships the file under another name.
 ROBOTO = ("assets/fonts/roboto.woff2", "assets/fonts/roboto/v32/KFOmCnqEu92Fr1Me4GZLCzYlKw.woff2")
 ENTRY = "from app.browser import run\n\nrun()\n"
+APP_ICON = ROOT / "assets" / "icon.png"  # made by scripts/make_icon.py
+ICON_NAMES = ("icon-192.png", "icon-512.png", "icon-maskable-192.png", "icon-maskable-512.png",
+              "apple-touch-icon-192.png")
 
 
 class BuildError(Exception):
@@ -142,6 +145,7 @@ def _inputs(web: Path, font: Path) -> list[tuple[str, Path]]:
         files += [(f"pkg/{r}", p) for r, p in _dist_files(name)]
     files += [(f"tpl/{p.name}", p) for p in sorted(WEB_TEMPLATES.glob("*")) if p.is_file()]
     files.append((f"font/{font.name}", font))
+    files.append(("icon/icon.png", APP_ICON))
     files.append(("build/webbuild.py", Path(__file__)))
     return files
 
@@ -211,6 +215,18 @@ def _patch_font_manifest(path: Path, asset: str) -> None:
     path.write_text(json.dumps(fonts), encoding="utf-8")
 
 
+def _our_icons(out: Path) -> None:
+    """The app's icon (assets/icon.png) in place of Flet's, at the sizes the page names."""
+    from PIL import Image
+
+    with Image.open(APP_ICON) as icon:
+        for name in (*ICON_NAMES, "favicon.png"):
+            target = out / name if name == "favicon.png" else out / "icons" / name
+            with Image.open(target) as old:
+                size = old.size
+            icon.convert("RGB").resize(size, Image.LANCZOS).save(target, optimize=True)
+
+
 def _patch_manifest(path: Path) -> None:
     m = json.loads(path.read_text(encoding="utf-8"))
     m.update(name=t("ui.app.title"), short_name=t("ui.app.title"),
@@ -240,6 +256,8 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
     font = bundled_font()
     if font is None:
         raise BuildError(t("ui.cli.no_font"))
+    if not APP_ICON.is_file():
+        raise BuildError(t("phone.build.no_icon", path=APP_ICON))
     web = flet_web_dir()
     inputs = _inputs(web, font)
     version = input_version(inputs)
@@ -263,6 +281,7 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
         _patch_index(tmp / "index.html", version)
         _patch_bootstrap(tmp / "flutter_bootstrap.js")
         _patch_manifest(tmp / "manifest.json")
+        _our_icons(tmp)
         (tmp / "app.tar.gz").write_bytes(_app_archive(version, FONT_FAMILY))
         boot = (WEB_TEMPLATES / "gridwall-boot.js").read_text(encoding="utf-8")
         (tmp / "gridwall-boot.js").write_text(boot.replace("__BASE__", BASE_HREF), encoding="utf-8")

@@ -112,3 +112,12 @@ def test_cli_builds_and_refuses_a_folder_that_is_not_a_build(built: webbuild.Bui
     assert "不是手机版构建目录" in bad.output and "Traceback" not in bad.output
     assert (precious / "notes.txt").read_text() == "keep me"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]  # no leftovers
+
+
+def test_home_screen_icons_are_the_apps(built: webbuild.BuildResult) -> None:
+    from PIL import Image
+
+    for name, size in (("icons/icon-512.png", 512), ("icons/icon-192.png", 192), ("favicon.png", 32)):
+        with Image.open(built.out / name) as im:
+            assert im.size == (size, size)
+            assert im.convert("RGB").getpixel((2, 2)) == (198, 40, 40), name  # the app's red
