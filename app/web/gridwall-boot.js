@@ -10,15 +10,20 @@
           !sessionStorage.getItem("gridwall-switched")) {
         // A new build was fetched in the background last time: use it now, from a clean page.
         sessionStorage.setItem("gridwall-switched", "1");
+        const next = reg.waiting;
         await new Promise((resolve) => {
-          navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
-          reg.waiting.postMessage("activate");
-          setTimeout(resolve, 3000);
+          next.addEventListener("statechange", () => {
+            if (next.state === "activated" || next.state === "redundant") resolve();
+          });
+          next.postMessage("activate");
+          setTimeout(resolve, 15000); // never stuck here: the old build keeps working
         });
         location.reload();
         return;
       }
       sessionStorage.removeItem("gridwall-switched");
+      // Look for a new build now (it installs in the background, used at the next start).
+      reg.update().catch(() => {});
     }
   } catch (e) {
     console.warn("gridwall: service worker not available:", e);

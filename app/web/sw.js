@@ -34,10 +34,14 @@ self.addEventListener("message", (event) => {
   }
 });
 
+// Top folders of the build: a path under one of them is a file, never an app route.
+const DIRS = new Set(FILES.filter((f) => f.includes("/")).map((f) => f.split("/")[0]));
+
 function cacheKey(url) {
   // App routes (/app/households/new) are the page itself; files are matched without a query.
   const rel = url.pathname.slice(BASE.length);
-  if (rel === "" || (!FILES.includes(rel) && !rel.includes("."))) {
+  const last = rel.split("/").pop();
+  if (rel === "" || (!FILES.includes(rel) && !last.includes(".") && !DIRS.has(rel.split("/")[0]))) {
     return BASE + "index.html";
   }
   return url.pathname;

@@ -42,10 +42,19 @@ def phone_app(folder: Path) -> Any:
             try:
                 resp = await super().get_response(path, scope)
             except HTTPException as exc:
-                if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                if exc.status_code != 404 or not _is_app_route(folder, path):
                     raise
-                resp = await super().get_response("index.html", scope)  # an app route
+                resp = await super().get_response("index.html", scope)
             resp.headers["Cache-Control"] = "no-cache"
             return resp
 
     return PhoneAppFiles(directory=folder, html=True, check_dir=False)
+
+
+def _is_app_route(folder: Path, path: str) -> bool:
+    """``households/new`` is a route of the app (the page answers it); ``assets/NOTICES`` or
+    ``x.js`` that is missing is a missing file (404), never the page in its place."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return True
+    return "." not in parts[-1] and not (folder / parts[0]).is_dir()

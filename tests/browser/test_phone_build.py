@@ -92,6 +92,7 @@ def test_server_serves_the_build_with_types_and_app_routes(central: CentralServe
     page = requests.get(app + "issues/new", timeout=10)
     assert page.status_code == 200 and 'data-build="' in page.text
     assert requests.get(app + "no-such-file.js", timeout=10).status_code == 404
+    assert requests.get(app + "assets/NO-SUCH-FILE", timeout=10).status_code == 404
     # the service worker precaches exactly the build's files
     info = json.loads((phone_build / "build.json").read_text(encoding="utf-8"))
     sw = requests.get(app + "sw.js", timeout=10).text
@@ -151,3 +152,66 @@ def test_phone_app_keeps_records_across_reload_and_opens_offline(
         about.first.wait_for(timeout=10_000)
     finally:
         phone.close()
+
+
+INSTALL_NEW_BUILD = """async () => {
+  const reg = await navigator.serviceWorker.getRegistration();
+  await reg.update();
+  const w = reg.installing;
+  if (!w) return reg.waiting ? "installed" : "no update";
+  if (w.state === "installed" || w.state === "redundant") return w.state;
+  return await new Promise((resolve) => w.addEventListener("statechange", () => {
+    if (w.state === "installed" || w.state === "redundant") resolve(w.state);
+  }));
+}"""
+
+
+def _running_build(phone: Phone) -> str:
+    return phone.page.evaluate("document.documentElement.dataset.build")
+
+
+def test_a_new_build_is_used_at_the_next_start_and_never_half_applied(
+        browser, phone_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from app import webbuild
+
+    site = tmp_path / "site"
+    shutil.copytree(phone_build, site)
+    old = json.loads((site / "build.json").read_text(encoding="utf-8"))["version"]
+    server = CentralServer(tmp_path / "server", site).start()
+    phone = Phone(browser)
+    page = phone.page
+    try:
+        phone.open(f"{server.url}/app/")
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
+        assert _running_build(phone) == old
+
+        # a new build appears on the server, but one of its files cannot be fetched
+        monkeypatch.setattr(webbuild, "FORMAT", webbuild.FORMAT + 1000)  # same files, new version
+        new = webbuild.build(site).version
+        assert new != old
+        notices = site / "assets" / "NOTICES"
+        kept = notices.read_bytes()
+        notices.unlink()
+        assert page.evaluate(INSTALL_NEW_BUILD) == "redundant"  # refused whole
+        phone.open(f"{server.url}/app/")
+        assert _running_build(phone) == old  # still the old build, complete
+
+        notices.write_bytes(kept)
+        assert page.evaluate(INSTALL_NEW_BUILD) == "installed"  # fetched in the background
+        assert _running_build(phone) == old  # the running app is left alone
+        phone.open(f"{server.url}/app/")  # the next start uses it
+        assert _running_build(phone) == new
+        phone.tap("button", "设置")
+        page.get_by_role("heading", name="设置").wait_for()
+        page.locator(f'flt-semantics[aria-label*="{new}"], flt-semantics:has-text("{new}")').first.wait_for(
+            timeout=10_000)
+        # and it opens offline as the new build
+        server.stop()
+        phone.ctx.set_offline(True)
+        phone.open(f"{server.url}/app/")
+        assert _running_build(phone) == new
+    finally:
+        phone.close()
+        server.stop()

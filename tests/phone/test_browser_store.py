@@ -119,3 +119,16 @@ def test_server_says_how_to_build_when_the_app_is_missing(tmp_path: Path) -> Non
     client = TestClient(Starlette(routes=[Mount("/app", phone_app(tmp_path / "none"))]))
     r = client.get("/app/")
     assert r.status_code == 404 and "gridwall app build" in r.text
+
+
+def test_app_routes_get_the_page_and_missing_files_stay_missing(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<html>page</html>")
+    (tmp_path / "assets" / "NOTICES").write_text("licences")
+    client = TestClient(Starlette(routes=[Mount("/app", phone_app(tmp_path))]))
+    assert client.get("/app/issues/new").text == "<html>page</html>"
+    assert client.get("/app/assets/NOTICES").text == "licences"
+    (tmp_path / "assets" / "NOTICES").unlink()
+    assert client.get("/app/assets/NOTICES").status_code == 404  # not the page in its place
+    assert client.get("/app/gone.js").status_code == 404
+    assert client.get("/app/").headers["cache-control"] == "no-cache"
