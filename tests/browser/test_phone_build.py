@@ -201,7 +201,10 @@ def test_a_new_build_is_used_at_the_next_start_and_never_half_applied(
         notices.write_bytes(kept)
         assert page.evaluate(INSTALL_NEW_BUILD) == "installed"  # fetched in the background
         assert _running_build(phone) == old  # the running app is left alone
-        phone.open(f"{server.url}/app/")  # the next start uses it
+        # the next start (the app closed and opened again) uses it
+        phone.page.close()
+        phone.page = page = phone.ctx.new_page()
+        phone.open(f"{server.url}/app/")
         assert _running_build(phone) == new
         phone.tap("button", "设置")
         page.get_by_role("heading", name="设置").wait_for()
