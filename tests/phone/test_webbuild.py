@@ -121,3 +121,32 @@ def test_home_screen_icons_are_the_apps(built: webbuild.BuildResult) -> None:
         with Image.open(built.out / name) as im:
             assert im.size == (size, size)
             assert im.convert("RGB").getpixel((2, 2)) == (198, 40, 40), name  # the app's red
+
+
+def test_the_browser_start_imports_only_what_the_build_ships() -> None:
+    """What the phone build's start imports must be in the app archive or Python's standard
+    library (no Pillow, typer, rich or the server in the browser)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "import app.browser, app.ui.app, app.services, app.sync_service\n"
+        "from app.ui.screens.staff import STAFF_ROUTES\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    import os
+
+    env = dict(os.environ, MSGPACK_PUREPYTHON="1")  # as in the browser (no C extension there)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=webbuild.ROOT, env=env)
+    loaded = set(json.loads(out.stdout))
+    import importlib.metadata as md
+
+    # besides ours: setuptools' hook and compiled charset-normalizer's runtime, in this venv only
+    shipped = {"app", "sync", "_distutils_hack", "cython_runtime"}
+    for dist in webbuild.BROWSER_DISTS:
+        top = md.distribution(dist).read_text("top_level.txt")
+        shipped |= set(top.split()) if top else {dist.replace("-", "_")}
+    foreign = sorted(m for m in loaded - shipped - set(sys.stdlib_module_names) if not m.startswith("_"))
+    assert not foreign, foreign
