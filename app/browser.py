@@ -80,6 +80,7 @@ class IdbFlusher:
             self.error = None
             self.done = target
             self._changed.set()
+            await refresh_storage_figures()
 
     async def wait(self) -> None:
         """Return once every write seen so far is in IndexedDB; ``OSError`` when a flush
@@ -112,6 +113,19 @@ async def mount_storage(path: str = DATA_MOUNT) -> IdbFlusher:
     return flusher
 
 
+async def refresh_storage_figures() -> None:
+    """Storage used and allowed for this site, and whether it is persistent (for 设置)."""
+    try:
+        import js
+
+        est = await js.navigator.storage.estimate()
+        persisted = await js.navigator.storage.persisted()
+        runtime.storage.update(used=int(est.usage or 0), quota=int(est.quota or 0),
+                               persisted=bool(persisted))
+    except Exception as exc:  # noqa: BLE001 - figures are informative; never break a save
+        log.warning("storage estimate failed: %s", exc)
+
+
 _services: Any = None
 
 
@@ -120,6 +134,7 @@ async def open_services() -> Any:
     global _services
     if _services is None:
         await mount_storage()
+        await refresh_storage_figures()
         from app.services import Services
         from app.sync_service import SyncService
 

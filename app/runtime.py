@@ -19,6 +19,9 @@ IN_BROWSER = sys.platform == "emscripten"
 BUILD_INFO_FILE = "gridwall_build.json"  # written into the app archive by the build
 
 _durable: Callable[[], Awaitable[None]] | None = None
+# The browser's storage figures for this site ({"used": bytes, "quota": bytes, "persisted":
+# bool}), refreshed after each flush by app.browser; {} outside the browser.
+storage: dict[str, Any] = {}
 
 
 def set_durable_waiter(fn: Callable[[], Awaitable[None]] | None) -> None:

@@ -150,6 +150,10 @@ def test_phone_app_keeps_records_across_reload_and_opens_offline(
         # (the accessibility tree, not the page source: index.html carries the version too)
         about = page.locator(f'flt-semantics[aria-label*="{version}"], flt-semantics:has-text("{version}")')
         about.first.wait_for(timeout=10_000)
+        # and how much browser storage the data uses (navigator.storage.estimate in the worker)
+        used = page.locator('flt-semantics[aria-label*="浏览器存储"], flt-semantics:has-text("浏览器存储")')
+        used.first.wait_for(timeout=10_000)
+        phone.shot("phone-build-settings")
     finally:
         phone.close()
 
