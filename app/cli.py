@@ -32,6 +32,8 @@ def _register() -> None:
     from app.main import cli as field_app_cli  # the field app (gridwall app)
 
     app.add_typer(field_app_cli, name="app")
+    from app import webbuild  # noqa: F401 - registers `gridwall app build` (the phone build)
+
     # The device store is passed in: sync/ never imports app.
     from app.store import Store
     from sync.client.cli import make_sync_app

@@ -208,9 +208,10 @@ def _gridwall(*args: str) -> list[str]:
 
 
 def prepare(root: Path, server_port: int, households: int = 40,
-            app_urls: tuple[str, ...] = ()) -> tuple[DemoInfo, subprocess.Popen]:
+            app_urls: tuple[str, ...] = (), app_dir: Path | None = None) -> tuple[DemoInfo, subprocess.Popen]:
     """Seed (first run), start the server, enroll (first run) and sync the devices.
-    ``app_urls`` are where the apps will listen, linked from the server's front page."""
+    ``app_urls`` are where the apps will listen, linked from the server's front page;
+    ``app_dir`` is the phone browser build the server serves at /app/."""
     console = Console()
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -231,7 +232,8 @@ def prepare(root: Path, server_port: int, households: int = 40,
     url = f"http://127.0.0.1:{server_port}"
     links = [arg for u in app_urls for arg in ("--app-url", u)]
     server = subprocess.Popen(
-        _gridwall("server", "--data", str(server_dir), "--port", str(server_port), *links),
+        _gridwall("server", "--data", str(server_dir), "--port", str(server_port), *links,
+                  *(["--app-dir", str(app_dir)] if app_dir else [])),
         stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "ab"),  # noqa: SIM115
     )
     try:
@@ -305,9 +307,11 @@ def demo(
         signal.signal(sig, _on_signal)
     apps = [] if no_apps else [(FIELD_USER, field_port), (STAFF, staff_port)]
     procs: list[subprocess.Popen] = []
+    phone_dir = _phone_build()
     try:
         info, server = prepare(folder, server_port, households,
-                               tuple(f"{_app_label(name)}=http://127.0.0.1:{port}/" for name, port in apps))
+                               tuple(f"{_app_label(name)}=http://127.0.0.1:{port}/" for name, port in apps),
+                               phone_dir)
         procs.append(server)
         url = f"http://127.0.0.1:{server_port}"
         for name, port in apps:
@@ -319,7 +323,7 @@ def demo(
         for (_name, port), proc in zip(apps, procs[1:], strict=True):
             if not _answers(f"http://127.0.0.1:{port}/", proc, 180):
                 raise RuntimeError(t("ui.demo.app_slow", url=f"http://127.0.0.1:{port}/", log=folder / f"app-{port}.log"))
-        _print_summary(info, url, apps, folder)
+        _print_summary(info, url, apps, folder, phone=phone_dir is not None)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         dead = next(p for p in procs if p.poll() is not None)
@@ -336,12 +340,28 @@ def _app_label(name: str) -> str:
     return f"{t(role)}（{name}）"
 
 
-def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder: Path) -> None:
+def _phone_build() -> Path | None:
+    """The phone browser build (made or remade when its inputs changed); None, with the
+    reason printed, when it cannot be made: the rest of the demo works without it."""
+    from app.webbuild import BuildError, build
+
+    typer.echo(t("ui.demo.phone_building"))
+    try:
+        return build().out
+    except BuildError as exc:
+        typer.echo(t("ui.demo.phone_unavailable", error=exc), err=True)
+        return None
+
+
+def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder: Path,
+                   phone: bool = False) -> None:
     console = Console(width=max(100, shutil.get_terminal_size().columns))
     console.print(f"\n[bold]{t('ui.demo.ready')}[/bold]")
     console.print(f"  {t('ui.demo.server')}: {url}/")
     for name, port in apps:
         console.print(f"  {_app_label(name)}: http://127.0.0.1:{port}/")
+    if phone:
+        console.print(f"  {t('ui.demo.phone_app')}: {url}/app/")
     for village, vid in info.villages.items():
         console.print(f"  {t('ui.demo.echo_wall', village=village)}: {url}/wall/{vid}")
     table = Table(title=t("ui.demo.accounts"))

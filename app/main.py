@@ -105,12 +105,15 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
 
 @cli.callback()
 def run(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Option("--data", help=t("ui.cli.help_data"))] = None,
     port: Annotated[int, typer.Option("--port", help=t("ui.cli.help_port"))] = DEFAULT_PORT,
     demo: Annotated[bool, typer.Option("--demo", help=t("ui.cli.help_demo"))] = False,
     server: Annotated[str | None, typer.Option("--server", help=t("ui.syncx.help_server"))] = None,
 ) -> None:
     """Serve the field app on http://127.0.0.1:PORT/ (open it in a phone-sized window)."""
+    if ctx.invoked_subcommand is not None:  # e.g. `gridwall app build`
+        return
     if not 1 <= port <= 65535:
         raise typer.BadParameter(t("ui.cli.bad_port", port=port), param_hint="--port")
     serve(data or default_data_dir(), port=port, demo=demo, server=server)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app import runtime
 from app.store import Store
 from sync import records as rec_mod
 from sync.client.history import read_history
@@ -145,7 +146,7 @@ class Core:
     def about(self) -> dict[str, Any]:
         p = self.profile
         return {"data_dir": str(self.store.data_dir.resolve()), "user": p.get("user_name", ""),
-                "grid": p.get("grid_name", ""), "version": VERSION}
+                "grid": p.get("grid_name", ""), "version": runtime.version(VERSION)}
 
     # ------------------------------------------------------------------ writing
     def create_record(self, kind: str, fields: dict[str, Any]) -> dict:

@@ -17,12 +17,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from app import runtime
 from app.services.common import fmt_time, last_sync_text
 from app.store.store import conflict_key
 from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
-from sync.client.cli import ENROLLMENT_KEY
-from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_queue, sync_status
+from sync.client.engine import (
+    ENROLLMENT_KEY,
+    Progress,
+    SyncEngine,
+    SyncReport,
+    enroll,
+    photo_queue,
+    sync_status,
+)
 from sync.client.history import read_history
 from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
@@ -37,6 +45,13 @@ Listener = Callable[[str, Any], None]  # (event, payload): "progress" Progress |
 
 class SyncServiceError(Exception):
     """A message for people (already translated): what went wrong and what to do."""
+
+
+def _refuse_in_browser() -> None:
+    # The engine blocks on requests and the runner needs a thread: neither fits the browser
+    # build yet (asyncio sync with the browser's fetch comes next).
+    if runtime.IN_BROWSER:
+        raise SyncServiceError(t("phone.sync_not_yet"))
 
 
 class SyncService:
@@ -70,6 +85,7 @@ class SyncService:
 
     def enroll(self, server_url: str, code: str, device_name: str) -> dict:
         """Blocking (network): call it from a thread. Raises SyncServiceError in plain words."""
+        _refuse_in_browser()
         url = (server_url or "").strip()
         if not url.startswith(("http://", "https://")):
             raise SyncServiceError(t("ui.syncx.error.url"))
@@ -160,6 +176,7 @@ class SyncService:
     def sync_now(self) -> SyncReport:
         """"立即同步": one sync in the caller's thread (waits for a running one); it tries at
         once whatever the backoff said, and the waits start from the bottom again. Blocking."""
+        _refuse_in_browser()
         if not self.enrolled:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         self.start()

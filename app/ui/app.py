@@ -62,9 +62,12 @@ def App(state: AppState) -> Any:
     return AppCtx(state, lambda: ft.Router(routes, manage_views=True))
 
 
-def make_main(device: Any, *, font_url: str | None = None) -> Callable[[ft.Page], None]:
+def make_main(device: Any, *, font_url: str | None = None,
+              font_loaded: bool = False) -> Callable[[ft.Page], None]:
     """The per-session entry point for ``ft.run`` (one ``AppState`` per browser tab) over the
-    device built by ``app.device.open_device``."""
+    device built by ``app.device.open_device``. ``font_loaded``: the page already has the CJK
+    font as ``FONT_FAMILY`` (the phone build registers it with Flutter), so it is only made
+    the theme font."""
 
     def main(page: ft.Page) -> None:
         lang = device.services.language()
@@ -72,9 +75,10 @@ def make_main(device: Any, *, font_url: str | None = None) -> Callable[[ft.Page]
         bind_language(page, state)  # before the first t(): the catalog speaks this session's language
         state.set_lang(lang, page)
         page.title = t("ui.app.title")
-        if page.web and font_url:
+        if page.web and (font_url or font_loaded):
             # Browsers have no CJK font we can count on, and no internet: use the bundled one.
-            page.fonts = {FONT_FAMILY: font_url}
+            if font_url:
+                page.fonts = {FONT_FAMILY: font_url}
             page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.RED_800)
         else:
             page.theme = ft.Theme(color_scheme_seed=ft.Colors.RED_800)

@@ -17,6 +17,7 @@ from typing import Any
 
 import flet as ft
 
+from app import runtime
 from app.services import PhotoRef, ServiceError
 from app.ui.state import AppState, use_app
 from app.ui.widgets import TAP, TOUCH, chip, go
@@ -137,8 +138,13 @@ def finish_save(state: AppState, form: Form, errors: dict[str, str], saved: str,
         return
     form.done()
     state.data_changed()
-    state.tell(saved, route)  # said on the saved record's screen, not on whatever comes next
-    go(route)
+
+    def told() -> None:
+        state.tell(saved, route)  # said on the saved record's screen, not on whatever comes next
+        go(route)
+
+    # "saved" only once it is (browser: once flushed to IndexedDB)
+    runtime.after_durable(told, lambda err: state.tell(t("phone.storage_error", error=err)))
 
 
 def required_mark(kind: str, name: str) -> str:
@@ -234,6 +240,8 @@ async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[Phot
 
     Desktop and phone: the picker gives paths. Browser: paths are never given, so the files
     are uploaded to the app's upload folder first (``page.get_upload_url``)."""
+    if runtime.IN_BROWSER:  # no Pillow in the browser: the browser's own image APIs come next
+        return [], [t("phone.photos_not_yet")]
     page = ft.context.page
     files = await picker.pick_files(file_type=ft.FilePickerFileType.IMAGE, allow_multiple=True)
     if not files:

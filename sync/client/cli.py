@@ -21,14 +21,12 @@ from rich.table import Table
 
 from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
+from sync.client.engine import ENROLLMENT_KEY, SyncEngine, enroll  # noqa: F401 - re-exported
 from sync.client.engine import Progress as SyncProgress
-from sync.client.engine import SyncEngine, enroll
 from sync.client.history import read_history
 from sync.client.transport import SyncError
 from sync.fileio import atomic_write_bytes
 from sync.i18n import t
-
-ENROLLMENT_KEY = "sync.enrollment"
 
 DataOpt = Annotated[Path, typer.Option("--data", help="device data folder 设备数据目录")]
 

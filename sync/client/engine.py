@@ -33,6 +33,7 @@ from sync.client.transport import Response, SyncError, Transport, problem_error
 from sync.i18n import t
 
 API = "/api/v1"
+ENROLLMENT_KEY = "sync.enrollment"  # the store meta key of the enrollment (shell and app share it)
 log = logging.getLogger(__name__)
 
 

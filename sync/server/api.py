@@ -325,8 +325,10 @@ class MeResponse(BaseModel):
 # ---- the app ---------------------------------------------------------------------------------
 
 
-def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None) -> FastAPI:
-    """The FastAPI app over a migrated database and a blob store."""
+def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
+               app_dir: FsPath | None = None) -> FastAPI:
+    """The FastAPI app over a migrated database and a blob store; ``app_dir``: the field
+    app's static build, served at ``/app/``."""
     limits = limits or Limits()
     app = FastAPI(
         title="gridwall sync API",
@@ -571,6 +573,10 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
                                         server_wall_key(engine)))
     app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is
+    if app_dir is not None:
+        from sync.server.phone_app import MOUNT, phone_app
+
+        app.mount(MOUNT, phone_app(FsPath(app_dir)))
 
     def gzip_caller(token: str | None) -> ServerError | None:
         try:
@@ -586,7 +592,8 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
     return app
 
 
-def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) -> FastAPI:
+def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None,
+                app_dir: FsPath | None = None) -> FastAPI:
     """Migrate the database, seed reference data on first start and build the app."""
     engine = db.make_engine(db_url)
     db.migrate(engine)
@@ -595,7 +602,7 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None) ->
     blobs = FsBlobStore(blobs_dir)
     blobs.cleanup_partials(PARTIAL_DAYS)
     blobs.cleanup_bundles(blob_policy.BUNDLE_DAYS)
-    app = create_app(engine, blobs, limits)
+    app = create_app(engine, blobs, limits, app_dir)
     app.state.engine = engine
     app.state.blob_store = blobs
     return app

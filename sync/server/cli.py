@@ -68,6 +68,8 @@ def serve(
     blob_quota_mb: Annotated[float, typer.Option(
         "--blob-quota-mb", help="photo storage per device, MB (0: no limit)", parser=Number(0, 10_000_000),
     )] = 2048,
+    app_dir: Annotated[Path | None, typer.Option(
+        "--app-dir", help="the field app's static build, served at /app/ (default: build/phone)")] = None,
 ) -> None:
     """运行服务器 Run the server (migrations are applied on start)."""
     import uvicorn
@@ -82,9 +84,11 @@ def serve(
             db.migrate(db.make_engine(db_url(data, url)))
             typer.echo(t("server.cli.migrated"))
             return
+        from sync.server.phone_app import DEFAULT_APP_DIR
+
         quota = int(blob_quota_mb * 1024 * 1024) or None
         limits = Limits(max_inflight=max_inflight, blob_quota_bytes=quota)
-        app = open_server(db_url(data, url), blobs or data / "blobs", limits)
+        app = open_server(db_url(data, url), blobs or data / "blobs", limits, app_dir or DEFAULT_APP_DIR)
         app.state.app_links = [parse_app_link(u) for u in app_url or []]
     except ServerError as exc:
         _fail(exc.message())

@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from app import runtime
 from app.ui.forms import (
     HouseholdPicker,
     PhotoStrip,
@@ -166,7 +167,9 @@ def IssueDetail() -> ft.View:
         if errs:
             return False
         state.data_changed()
-        state.tell(t("ui.saved"))
+        # "saved" once it is (browser: once flushed to IndexedDB)
+        runtime.after_durable(lambda: state.tell(t("ui.saved")),
+                              lambda err: state.tell(t("phone.storage_error", error=err)))
         return True
 
     def send_comment(_: Any) -> None:

@@ -1,0 +1,68 @@
+"""Where the field app runs: a PC/phone Python, or the phone's browser (Pyodide).
+
+The app code is the same everywhere; the few things that differ are asked here, so screens
+and services hold no ``sys.platform`` checks of their own. In the browser, ``app.browser``
+installs the durability waiter (the store's files are persisted to IndexedDB after each
+write) and the build information written by ``gridwall app build``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+IN_BROWSER = sys.platform == "emscripten"
+BUILD_INFO_FILE = "gridwall_build.json"  # written into the app archive by the build
+
+_durable: Callable[[], Awaitable[None]] | None = None
+# The browser's storage figures for this site ({"used": bytes, "quota": bytes, "persisted":
+# bool}), refreshed after each flush by app.browser; {} outside the browser.
+storage: dict[str, Any] = {}
+
+
+def set_durable_waiter(fn: Callable[[], Awaitable[None]] | None) -> None:
+    """``fn()`` returns once every write made so far is on persistent storage."""
+    global _durable
+    _durable = fn
+
+
+def after_durable(then: Callable[[], Any], failed: Callable[[str], Any] | None = None) -> None:
+    """Call ``then`` once the saves made so far are durable: at once where a returned write is
+    already on disk (PC, phone); in the browser after the store is flushed to IndexedDB. If
+    that flush fails (``OSError``), ``failed(reason)`` is called instead (the flush retries)."""
+    if _durable is None:
+        then()
+        return
+    waiter = _durable
+
+    async def wait_then() -> None:
+        try:
+            await waiter()
+        except OSError as exc:
+            if failed is not None:
+                failed(str(exc))
+            return
+        then()
+
+    asyncio.get_running_loop().create_task(wait_then())
+
+
+def build_info() -> dict[str, Any]:
+    """What ``gridwall app build`` wrote beside the entry module ({} outside the browser).
+    The app archive is unpacked into the worker's working folder."""
+    if not IN_BROWSER:
+        return {}
+    try:
+        return json.loads((Path.cwd() / BUILD_INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def version(base: str) -> str:
+    """``base`` plus the build's version in the browser (the same app, another build)."""
+    build = build_info().get("version")
+    return f"{base} · {build}" if build else base
