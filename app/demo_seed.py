@@ -16,6 +16,7 @@ from typing import Any
 
 from sync import records as rec_mod
 from sync import workflow as wf
+from sync.changes import new_record
 from sync.clock import HybridClock
 from sync.ids import new_id
 
@@ -145,7 +146,7 @@ class _Seeder:
                actor: str | None = None, record_id: str | None = None) -> dict:
         rid = record_id or new_id(at_ms)
         clock = self.store.clock if local else self.server
-        rec, change = rec_mod.new_record(kind, self.grid, fields, clock, actor or self.user,
+        rec, change = new_record(kind, self.grid, fields, clock, actor or self.user,
                                          record_id=rid)
         if local:
             return self.store.save(change)

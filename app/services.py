@@ -17,6 +17,7 @@ from typing import Any
 from app.store import Store
 from sync import records as rec_mod
 from sync import reference
+from sync.changes import edit_change, new_record
 from sync.client.engine import photo_queue
 from sync.client.history import read_history
 from sync.i18n import t
@@ -151,7 +152,7 @@ class Services:
     # ------------------------------------------------------------------ writing
     def _create(self, kind: str, fields: dict[str, Any]) -> dict:
         with self._lock:
-            _record, change = rec_mod.new_record(kind, self.grid_id, fields, self.store.clock,
+            _record, change = new_record(kind, self.grid_id, fields, self.store.clock,
                                                  self.user_id)
             return self.store.save(change)
 
@@ -163,7 +164,7 @@ class Services:
         if not changed:
             return record
         with self._lock:
-            change = rec_mod.edit_change(record, changed, self.store.clock, self.user_id)
+            change = edit_change(record, changed, self.store.clock, self.user_id)
             return self.store.save(change)
 
     def validate(self, kind: str, fields: dict[str, Any], partial: bool = False) -> dict[str, str]:

@@ -15,6 +15,7 @@ from app.services import PhotoRef, ServiceError, Services, _clean, fmt_date, fmt
 from sync import public_guard, reference, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
+from sync.changes import new_record
 from sync.i18n import t
 from sync.workdays import WorkCalendar
 
@@ -354,7 +355,7 @@ class StaffServices(Services):
         # grid worker's device, scoped to that grid, receives them with the event.
         with self._lock:
             for ref in photos:
-                _r, change = rec_mod.new_record("photo", issue["grid"], {
+                _r, change = new_record("photo", issue["grid"], {
                     "sha256": ref.sha256, "size": ref.size, "width": ref.width, "height": ref.height,
                     "taken_at": self.now_ms(), "attached_to": {"kind": "issue", "id": issue["id"]},
                 }, self.store.clock, self.user_id)

@@ -19,8 +19,8 @@ from typing import Any
 
 from app.services import fmt_time, last_sync_text
 from app.store.store import conflict_key
-from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
+from sync.client.bundles import apply_return, export_bundle
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_queue, sync_status
 from sync.client.history import read_history

@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.store import Store  # noqa: E402
+from sync.changes import edit_change, new_record  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 from sync.ids import new_id  # noqa: E402
-from sync.records import CARE_TAGS, edit_change, new_record  # noqa: E402
+from sync.records import CARE_TAGS  # noqa: E402
 
 SCALES = {
     "grid": {"household": 300, "visit": 4000, "issue": 600, "issue_event": 3000},

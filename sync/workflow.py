@@ -16,17 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sync.changes import new_record
 from sync.clock import HybridClock
 from sync.i18n import t
-from sync.records import (
-    CHINA_TZ,
-    EVENT_TYPES,
-    ROLES,
-    event_data_errors,
-    new_record,
-    parse_date,
-    parse_time_ms,
-)
+from sync.records import CHINA_TZ, EVENT_TYPES, ROLES, event_data_errors, parse_date, parse_time_ms
 
 __all__ = [
     "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "STATES",

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 from sync.client.replica import drop_future_values
 from sync.clock import HybridClock, is_stamp
+from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.ids import id_time_ms, is_id, new_id
 from sync.records import IMMUTABLE_KINDS
@@ -74,7 +75,6 @@ ACKED_SEGMENT_MAX = 500
 APART_KEYS = ("sync.enrollment",)
 RESTORE_KEY = "sync.restore"  # sync.client.engine.RESTORE_KEY
 DAMAGE_KEY = "store.damage"  # sync.client.engine.DAMAGE_KEY
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
 _SEG_RE = re.compile(r"^\d{10}$")
 
@@ -833,7 +833,7 @@ class Store:
     # ------------------------------------------------------------------ photos
 
     def _check_sha(self, sha256: str) -> None:
-        if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
+        if not is_sha256(sha256):
             raise StoreError(t("store.bad_sha", sha=sha256))
 
     @property
@@ -900,7 +900,7 @@ class Store:
         out = []
         for p in self.photos_dir.glob("*.jpg"):
             sha = p.name[:-4]
-            if _SHA_RE.match(sha) and sha not in self._uploaded:
+            if is_sha256(sha) and sha not in self._uploaded:
                 out.append(sha)
         return sorted(out)
 
@@ -922,7 +922,7 @@ class Store:
         out = []
         for rec in self.all("photo"):
             sha = rec.get("fields", {}).get("sha256")
-            if isinstance(sha, str) and _SHA_RE.match(sha) and not self.has_photo(sha):
+            if is_sha256(sha) and not self.has_photo(sha):
                 out.append(sha)
         return out
 

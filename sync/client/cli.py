@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
+from sync.client.bundles import apply_return, export_bundle
 from sync.client.engine import Progress as SyncProgress
 from sync.client.engine import SyncEngine, enroll
 from sync.client.history import read_history

@@ -162,7 +162,7 @@ class MemoryReplica:
 
     def create(self, kind: str, grid: str, fields: dict[str, Any]) -> dict:
         """A new record built and validated by the shared model (what the app does)."""
-        from sync.records import new_record
+        from sync.changes import new_record
 
         with self._lock:
             _, change = new_record(kind, grid, fields, self._clock, self.actor)
@@ -171,7 +171,7 @@ class MemoryReplica:
 
     def update(self, record_id: str, fields: dict[str, Any]) -> dict:
         """Edit a record through the shared model (bases = the stamps this device has seen)."""
-        from sync.records import edit_change
+        from sync.changes import edit_change
 
         with self._lock:
             change = edit_change(self.records[record_id], fields, self._clock, self.actor)

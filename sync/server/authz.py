@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from sync import records as model
+from sync.hashes import is_sha256
 from sync.ids import is_id
 from sync.server import db
 from sync.workflow import may_emit
@@ -89,10 +90,10 @@ def _shas(kind: str, fields: Mapping[str, Any]) -> Iterator[str]:
         specs += [(s, data) for s in model.EVENT_DATA.get(str(fields.get("type")), ())]
     for spec, values in specs:
         value = values.get(spec.name)
-        if spec.type == "sha256" and model.is_sha256(value):
+        if spec.type == "sha256" and is_sha256(value):
             yield value
         elif spec.type == "sha256s" and isinstance(value, list):
-            yield from (v for v in value if model.is_sha256(v))
+            yield from (v for v in value if is_sha256(v))
 
 
 def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:

@@ -16,13 +16,13 @@ from app.staff_services import is_staff, staff_services_for
 from app.sync_service import SyncService
 from app.ui.app import make_main
 from sync import workflow as wf
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 
 
 def device(server: RealServer, path: Path, who: str) -> tuple[Services, SyncService]:
     svc = Services.open(path)
     sync = SyncService.attach(svc, background=False, **FAST)
-    _, code = server.run(server_store.create_enrollment, server.org.users[who])
+    _, code = server.run(server_admin.create_enrollment, server.org.users[who])
     sync.enroll(server.url, code, f"{who} 的设备")
     return svc, sync
 
@@ -88,7 +88,7 @@ def test_a_local_holiday_added_on_the_server_moves_the_device_deadline(server, t
         ssync.sync_now()
         start = dt.date(2026, 9, 28)
         assert staff.default_deadline("infra.road", start) == "2026-10-16"  # 调休 included
-        server.run(server_store.add_holiday, server.org.township, "2026-10-15", False, "县庆")
+        server.run(server_admin.add_holiday, server.org.township, "2026-10-15", False, "县庆")
         ssync.sync_now()
         assert staff.default_deadline("infra.road", start) == "2026-10-19"  # the synced local day
     finally:

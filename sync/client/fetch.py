@@ -1,4 +1,6 @@
-"""Fetch the records a report needs from the server: a pull over the sync protocol.
+"""Fetch every record in a token's scope from the server: a read-only pull over the sync protocol.
+
+The report CLI (``sync.reports.cli``) uses it, so the report modules themselves stay pure.
 
 A staff token's scope is its township, so a full pull (POST /api/v1/sync with no changes,
 paging until ``more`` is false; docs/protocol.md) gives every record of the township,
@@ -13,10 +15,9 @@ from collections.abc import Callable
 import requests
 
 from sync.i18n import t
-from sync.reports.dates import ReportInputError
 
 
-class FetchError(ReportInputError):
+class FetchError(ValueError):
     """The server could not be reached or refused; the message says what to do."""
 
 
