@@ -18,6 +18,7 @@ from app.store import Store
 from sync import records as rec_mod
 from sync import reference
 from sync.changes import edit_change, new_record
+from sync.chinatime import fmt_date, fmt_time  # noqa: F401 - the screens import them from here
 from sync.client.engine import photo_queue
 from sync.client.history import read_history
 from sync.i18n import t
@@ -61,20 +62,6 @@ def initials(text: str) -> str:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def fmt_date(ms: int | None) -> str:
-    """A date for people: China time, whatever the machine's zone."""
-    if not ms:
-        return ""
-    return rec_mod.china_time(ms).strftime("%Y-%m-%d")
-
-
-def fmt_time(ms: int | None) -> str:
-    """A time for people: China time, whatever the machine's zone."""
-    if not ms:
-        return ""
-    return rec_mod.china_time(ms).strftime("%Y-%m-%d %H:%M")
 
 
 def last_sync_text(store: Any) -> str:

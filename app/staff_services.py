@@ -8,6 +8,7 @@ Built on ``Services`` (same device store, same rows); the workflow rules come fr
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sync import public_guard, reference, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
 from sync.changes import new_record
+from sync.chinatime import china_today, file_stamp
 from sync.i18n import t
 from sync.workdays import WorkCalendar
 
@@ -65,11 +67,6 @@ def staff_services_for(services: Services) -> StaffServices:
         cached.upload_dir = services.upload_dir
         services._staff_services = cached  # type: ignore[attr-defined]
     return cached
-
-
-def china_today() -> dt.date:
-    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
-    return dt.datetime.now(rec_mod.CHINA_TZ).date()
 
 
 class StaffServices(Services):
@@ -492,7 +489,7 @@ class StaffServices(Services):
         try:
             folder = self.store.data_dir / "exports"
             folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
+            stamp = file_stamp(time.time() * 1000)
             path = folder / f"{stem}-{stamp}.{fmt}"
             write(path)
         except ReportInputError as exc:

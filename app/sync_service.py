@@ -20,6 +20,7 @@ from typing import Any
 from app.services import fmt_time, last_sync_text
 from app.store.store import conflict_key
 from sync.bundles.format import BundleError
+from sync.chinatime import file_stamp
 from sync.client.bundles import apply_return, export_bundle
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_queue, sync_status
@@ -28,7 +29,6 @@ from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
 from sync.client.transport import SyncError
 from sync.i18n import t
-from sync.records import china_time
 
 log = logging.getLogger(__name__)
 DISMISSED_KEY = "sync.conflicts_done"  # conflict keys a person has dealt with (the log is grow-only)
@@ -287,7 +287,7 @@ class SyncService:
         if en is None:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         folder = Path(self.store.data_dir) / "exports"
-        stamp = china_time(time.time() * 1000).strftime("%Y%m%d-%H%M%S")  # China time, as shown
+        stamp = file_stamp(time.time() * 1000)  # China time, as shown
         out = folder / f"gridwall-{en['device_id'][:8]}-{stamp}.gwb"
         try:
             folder.mkdir(parents=True, exist_ok=True)

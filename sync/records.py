@@ -12,9 +12,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from sync.chinatime import CHINA_TZ
 from sync.clock import is_stamp
 from sync.hashes import is_sha256
 from sync.i18n import catalog, t
@@ -42,17 +43,6 @@ EVENT_TYPES = (
     "resolve", "recheck", "close", "reopen", "comment", "publish", "unpublish",
     "claim", "fulfil", "feedback",
 )  # fmt: skip
-
-# China Standard Time, the one definition: naive times are read as China time and every time
-# shown to people is China time, whatever the machine's zone (servers often run in UTC).
-# One fixed offset: China has no daylight saving time, so no tz database is needed.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-
-def china_time(ms: int | float) -> datetime:
-    """Epoch milliseconds as an aware datetime in China time."""
-    return datetime.fromtimestamp(ms / 1000, CHINA_TZ)
-
 
 _REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _MOBILE_RE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")

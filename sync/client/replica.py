@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sync import merge
+from sync.changes import edit_change, new_record
 from sync.clock import HybridClock, stamp_wall_ms
 from sync.fileio import atomic_write_bytes
 from sync.ids import new_id
@@ -162,8 +163,6 @@ class MemoryReplica:
 
     def create(self, kind: str, grid: str, fields: dict[str, Any]) -> dict:
         """A new record built and validated by the shared model (what the app does)."""
-        from sync.changes import new_record
-
         with self._lock:
             _, change = new_record(kind, grid, fields, self._clock, self.actor)
             self.save_change(change)
@@ -171,8 +170,6 @@ class MemoryReplica:
 
     def update(self, record_id: str, fields: dict[str, Any]) -> dict:
         """Edit a record through the shared model (bases = the stamps this device has seen)."""
-        from sync.changes import edit_change
-
         with self._lock:
             change = edit_change(self.records[record_id], fields, self._clock, self.actor)
             self.save_change(change)

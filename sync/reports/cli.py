@@ -17,9 +17,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sync.chinatime import china_today
 from sync.client.fetch import FetchError, pull_records
 from sync.i18n import t
-from sync.reports.dates import ReportInputError, month_period, parse_period, today
+from sync.reports.dates import ReportInputError, month_period, parse_period
 from sync.reports.ledger import build_ledger, export_format, export_ledger
 from sync.reports.metrics import GROUPINGS, compute_metrics, export_metrics
 from sync.reports.model import Dataset
@@ -69,8 +70,8 @@ def _period(month: str | None, period: str | None) -> Any:
     if period:
         return parse_period(period)
     if month:
-        return parse_period(month) if "-" in month else parse_period(f"{today().year}-{month}")
-    d = today()
+        return parse_period(month) if "-" in month else parse_period(f"{china_today().year}-{month}")
+    d = china_today()
     return month_period(d.year, d.month)
 
 

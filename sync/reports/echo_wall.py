@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from sync.chinatime import china_today
 from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.public_guard import People, find_leaks
-from sync.reports.dates import CHINA_TZ
 from sync.reports.model import Dataset, IssueFacts, all_facts, label
 
 MASK = "＊＊"
@@ -156,7 +156,6 @@ def build_echo_wall(
 ) -> EchoWall:
     """The published issues of one village, most recently reported first. ``key``: the
     server's secret for the opaque public ids."""
-    from datetime import datetime
 
     facts = all_facts(ds) if facts is None else facts
     shown = [f for f in facts if f.published and f.village == village_id]
@@ -168,7 +167,7 @@ def build_echo_wall(
         village_id=village_id,
         village=ds.name("village", village_id),
         township=ds.township_name(),
-        as_of=as_of or datetime.now(CHINA_TZ).date(),
+        as_of=as_of or china_today(),
         items=[item for _, item in pairs],
         photo_sha=photo_sha,
     )

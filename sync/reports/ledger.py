@@ -17,8 +17,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from sync.chinatime import china_today
 from sync.i18n import t
-from sync.reports.dates import Period, ReportInputError, today
+from sync.reports.dates import Period, ReportInputError
 from sync.reports.model import Dataset, Entry, IssueFacts, all_facts, label
 
 # Timeline entries that say how the rectification went (shown in the month's progress cell).
@@ -104,7 +105,7 @@ def build_ledger(
     facts: list[IssueFacts] | None = None,
 ) -> Ledger:
     """The ledger rows for the period (optionally one village), oldest report first."""
-    as_of = as_of or min(period.end, today())
+    as_of = as_of or min(period.end, china_today())
     facts = all_facts(ds, as_of) if facts is None else facts
     months = period.months()
     rows: list[LedgerRow] = []

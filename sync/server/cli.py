@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sync.chinatime import fmt_time
 from sync.cli_numbers import Number
 from sync.i18n import t
-from sync.records import china_time
 from sync.server import admin as admin_ops
 from sync.server import auth, db
 from sync.server.errors import ServerError
@@ -240,7 +240,7 @@ def revoke_device(ctx: typer.Context, device: str) -> None:
 
 
 def _when(ms: int | None) -> str:
-    return china_time(ms).strftime("%Y-%m-%d %H:%M") if ms else "-"
+    return fmt_time(ms) or "-"
 
 
 @admin_app.command("list-devices")

@@ -95,20 +95,19 @@ TITLES = ("路灯不亮", "道路塌陷", "垃圾没人清", "自来水浑浊", 
 def _seed_township(data: Path) -> dict[str, str]:
     """40 issues in three villages: old ones dispatched (one long overdue), resolved, and new
     reports; the newest report carries a photo."""
-    import datetime as dt
     import io
 
     from PIL import Image
 
     from app.services import Services
-    from sync import records as rec_mod
     from sync import workflow as wf
     from sync.changes import new_record
+    from sync.chinatime import china_today
     from sync.clock import HybridClock
     from sync.reports.dates import add_working_days
 
     clock = HybridClock("seed")
-    today = dt.datetime.now(rec_mod.CHINA_TZ).date()
+    today = china_today()
     svc = Services.open(data)
     out: dict[str, str] = {}
     try:

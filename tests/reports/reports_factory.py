@@ -10,8 +10,8 @@ import random
 from datetime import datetime, timedelta
 
 from sync.changes import new_record
+from sync.chinatime import CHINA_TZ
 from sync.clock import HybridClock
-from sync.records import CHINA_TZ
 from sync.workflow import new_event
 
 

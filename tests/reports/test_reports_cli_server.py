@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_helpers import RunningServer, enroll_device, event, household, issue, make_org  # noqa: E402
 
+from sync.chinatime import CHINA_TZ  # noqa: E402
 from sync.client.fetch import FetchError, pull_records  # noqa: E402
-from sync.records import CHINA_TZ  # noqa: E402
 from sync.reports.cli import app  # noqa: E402
 from sync.server import feed  # noqa: E402
 

@@ -16,12 +16,12 @@ from ui_photos import make_jpeg
 from app.services import Services, fmt_date
 from app.staff_services import BOARD_COLUMNS, staff_services_for
 from app.ui.app import make_main
-from sync import records as rec_mod
 from sync import workflow as wf
 from sync.changes import new_record
+from sync.chinatime import CHINA_TZ
 from sync.reports.dates import add_working_days, working_days_between
 
-CHINA = rec_mod.CHINA_TZ
+CHINA = CHINA_TZ
 
 
 def run_staff(services: Services, scenario, *, width: int = 1366, height: int = 768, route: str = "/") -> None:
