@@ -19,7 +19,6 @@ from sync import records as rec_mod
 from sync import reference
 from sync.changes import edit_change, new_record
 from sync.chinatime import fmt_date, fmt_time  # noqa: F401 - the screens import them from here
-from sync.client.engine import photo_queue
 from sync.client.history import read_history
 from sync.i18n import t
 from sync.ids import id_time_ms, new_id
@@ -649,7 +648,7 @@ class Services:
         by_kind: dict[str, int] = {}
         for ch in self.store.pending_changes(limit=1_000_000):
             by_kind[ch["kind"]] = by_kind.get(ch["kind"], 0) + 1
-        shas = photo_queue(self.store)
+        shas = self.store.photos_to_upload()
         nbytes = 0
         for sha in shas:
             try:

@@ -23,7 +23,7 @@ from sync.bundles.format import BundleError
 from sync.chinatime import file_stamp
 from sync.client.bundles import apply_return, export_bundle
 from sync.client.cli import ENROLLMENT_KEY
-from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, photo_queue, sync_status
+from sync.client.engine import Progress, SyncEngine, SyncReport, enroll, sync_status
 from sync.client.history import read_history
 from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
@@ -214,7 +214,7 @@ class SyncService:
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
         """What the 同步 screen shows; "全部已同步" only when nothing waits in any direction."""
-        st = sync_status(self.store, photo_queue(self.store))
+        st = sync_status(self.store, self.store.photos_to_upload())
         if self.running:
             # Mid-sync the outbox may be empty already while the pull and photos still run.
             st.state, st.message = "running", t("ui.syncx.running_status")

@@ -23,12 +23,12 @@ too. The conflict log is a grow-only set keyed by ``Conflict.key``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sync.canon import canonical_json
-from sync.clock import Stamp
+from sync.clock import CLAMP_AHEAD_MS, Stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.records import DELETED, IMMUTABLE_KINDS
 
@@ -301,3 +301,21 @@ def apply_change(record: Mapping[str, Any] | None, change: Mapping[str, Any]) ->
 def conflict_label(conflict: Conflict) -> str:
     """One line for people: why this value was not kept."""
     return t(f"model.conflict.{conflict.reason}")
+
+
+def drop_future_values(cur: dict, remote: dict, pending: Iterable[str], now_ms: int) -> dict:
+    """The local record without acked values stamped far in the future, where the server has
+    the field: they came from a wrong device clock and the server clamped them when they
+    arrived, so its version is the one that counts. Fields in ``pending`` (unacked) stay."""
+    limit = now_ms + CLAMP_AHEAD_MS
+    pending = set(pending)
+    stale = [f for f, st in cur["stamps"].items()
+             if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
+    if not stale:
+        return cur
+    cur = copy.deepcopy(cur)
+    for f in stale:
+        cur["fields"].pop(f, None)
+        cur["stamps"].pop(f, None)
+        cur.get("bases", {}).pop(f, None)
+    return cur

@@ -42,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync.client.replica import drop_future_values
+from sync.client.replica import DAMAGE_KEY, RESTORE_KEY
 from sync.clock import HybridClock, is_stamp
 from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.ids import id_time_ms, is_id, new_id
+from sync.merge import drop_future_values
 from sync.records import IMMUTABLE_KINDS
 
 from .storage import (
@@ -73,8 +74,6 @@ ACKED_MAX = 20_000
 ACKED_SEGMENT_MAX = 500
 # Meta keys kept a second time in enrollment.json (the device cannot sync without them).
 APART_KEYS = ("sync.enrollment",)
-RESTORE_KEY = "sync.restore"  # sync.client.engine.RESTORE_KEY
-DAMAGE_KEY = "store.damage"  # sync.client.engine.DAMAGE_KEY
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
 _SEG_RE = re.compile(r"^\d{10}$")
 
@@ -123,14 +122,10 @@ def partition_name(kind: str, record_id: str) -> str:
 
 
 def conflict_key(conflict: dict, record_id: str | None = None) -> str:
-    """Dedupe key of a conflict: (record id, field, stamp of the value that lost)."""
+    """Dedupe key of a conflict (as ``sync.merge.Conflict.key``): record id, field, stamp of
+    the value that lost."""
     rid = conflict.get("id") or conflict.get("record_id") or record_id or ""
-    field = conflict.get("field", "")
-    lost = conflict.get("lost_stamp") or conflict.get("loser_stamp")
-    if lost is None:
-        loser = conflict.get("loser")
-        lost = loser.get("stamp") if isinstance(loser, dict) else conflict.get("stamp")
-    return f"{rid}|{field}|{lost or ''}"
+    return f"{rid}|{conflict.get('field', '')}|{conflict.get('lost_stamp') or ''}"
 
 
 def _max_stamp(record: dict) -> str | None:

@@ -1,5 +1,6 @@
 """The HTTP layer: FastAPI routes under /api/v1, problem+json errors, body limits, gzip,
-overload protection and one JSON log line per request. The logic lives in ``store``."""
+overload protection and one JSON log line per request. The logic lives in ``auth``, ``feed`` and ``admin``;
+what every router shares in ``http``."""
 
 
 import hashlib
@@ -257,7 +258,8 @@ class SyncResponse(BaseModel):
 
 
 class MissingRequest(BaseModel):
-    sha256: list[Annotated[str, Field(pattern=SHA256_PATTERN)]] = Field(max_length=1000)
+    sha256: list[Annotated[str, Field(pattern=SHA256_PATTERN)]] = Field(
+        description="at most `limits.max_missing_query` (GET /api/v1/health) per request")
 
 
 class MissingResponse(BaseModel):
@@ -417,8 +419,11 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None)
         with db.read_tx(engine) as conn:
             return {"record_id": record_id, "conflicts": feed.record_conflicts(conn, p, record_id)}
 
-    @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse)
+    @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse,
+              responses={413: {"description": "more than limits.max_missing_query hashes"}})
     def missing(body: MissingRequest, p: Auth) -> dict[str, Any]:
+        if len(body.sha256) > limits.max_missing_query:
+            raise ServerError(413, "too_many_hashes", "server.blob.too_many_hashes", limit=limits.max_missing_query)
         return {"missing": [s for s in dict.fromkeys(body.sha256) if not blobs.has(s)]}
 
     @app.get(f"{PREFIX}/blobs/{{sha256}}/upload", response_model=UploadState)

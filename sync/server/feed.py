@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, insert, select, union_all, update
 
 from sync import records as model
 from sync.changes import new_record
-from sync.clock import HybridClock, is_stamp, make_stamp, stamp_wall_ms
+from sync.clock import CLAMP_AHEAD_MS, HybridClock, is_stamp, make_stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.ids import is_id, new_id
 from sync.merge import apply_change
@@ -30,9 +30,6 @@ from sync.server.authz import BatchAuthz
 from sync.server.db import dumps, now_ms
 from sync.server.errors import ServerError
 from sync.server.publish_guard import publish_refusal
-
-CLAMP_AHEAD_MS = 5 * 60 * 1000  # stamps further ahead than this are clamped to server time
-
 
 _clock_lock = threading.Lock()
 
