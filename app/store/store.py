@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from sync import merge
 from sync.client.replica import DAMAGE_KEY, RESTORE_KEY
 from sync.clock import HybridClock, is_stamp
 from sync.hashes import is_sha256
@@ -103,8 +104,6 @@ class DamagedReport:
 
 
 def _default_merger() -> Merger:
-    from sync import merge  # lazily: the shared merge module
-
     return merge  # type: ignore[return-value]
 
 

@@ -24,7 +24,7 @@ from sync.client.bundles import apply_return, export_bundle
 from sync.client.engine import Progress as SyncProgress
 from sync.client.engine import SyncEngine, enroll
 from sync.client.history import read_history
-from sync.client.transport import SyncError, Transport
+from sync.client.transport import API, SyncError, Transport
 from sync.client.upload import BlobUploader, expect_ok
 from sync.fileio import atomic_write_bytes
 from sync.i18n import t
@@ -229,7 +229,7 @@ def upload_bundles(files: list[Path], server: str, token: str, console: Console 
                 data = f.read_bytes()
                 sha = hashlib.sha256(data).hexdigest()
                 uploader.upload(sha, data)
-                resp = transport.request("POST", "/api/v1/bundles", payload={"sha256": sha, "name": f.name})
+                resp = transport.request("POST", f"{API}/bundles", payload={"sha256": sha, "name": f.name})
                 if resp.status in (404, 405):
                     raise SyncError("no_endpoint", t("client.cli.no_bundle_endpoint"))
                 body = expect_ok(resp)

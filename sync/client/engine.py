@@ -28,11 +28,10 @@ import requests
 
 from sync.client.history import LAST_KEY, record_attempt
 from sync.client.replica import DAMAGE_KEY, RESTORE_KEY, Replica
-from sync.client.transport import Response, SyncError, Transport, problem_error
+from sync.client.transport import API, Response, SyncError, Transport, problem_error
 from sync.client.upload import BlobUploader, LinkEstimate, expect_ok
 from sync.i18n import t
 
-API = "/api/v1"
 log = logging.getLogger(__name__)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import requests
 
+from sync.client.transport import API
 from sync.i18n import t
 
 
@@ -40,7 +41,7 @@ def pull_records(
 ) -> list[dict]:
     """Every record in the token's scope (latest version of each), by paging a pull."""
     base = server.rstrip("/")
-    url = f"{base}/api/v1/sync" if not base.endswith("/api/v1") else f"{base}/sync"
+    url = f"{base}{API}/sync" if not base.endswith(API) else f"{base}/sync"
     http = session or requests.Session()
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
     cursor: str = "0"

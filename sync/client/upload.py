@@ -12,10 +12,9 @@ import hashlib
 from typing import Any
 
 from sync.client.replica import Meta
-from sync.client.transport import Response, SyncError, Transport, problem_error
+from sync.client.transport import API, Response, SyncError, Transport, problem_error
 from sync.i18n import t
 
-API = "/api/v1"
 STARTED_KEY = "sync.upload_started"  # meta: uploads begun from this device (skip the offset question)
 
 
