@@ -168,3 +168,22 @@ def test_the_checks_see_a_loop_and_an_upward_import():
     assert _place("sync.records")[0] < _place("sync.merge")[0] < _place("sync.server.feed")[0]
     assert _place("sync.reports.cli")[0] > _place("sync.client.fetch")[0]
     assert "sync.server.feed" in _imported("sync.server.bundles", SYNC / "server" / "bundles.py")
+
+
+def test_no_private_name_crosses_a_module():
+    # A name with a leading underscore is its module's own; another module reaching for it
+    # (imported, or as module._name) couples the two behind the contract's back.
+    bad = []
+    for module, path in _modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sync"):
+                bad += [f"{module} imports {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+                aliases.update(a.asname or a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                aliases.update(a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("sync"))
+        bad += [f"{module} uses {node.value.id}.{node.attr}" for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and node.attr.startswith("_") and not node.attr.startswith("__")]
+    assert bad == []
