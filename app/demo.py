@@ -89,7 +89,7 @@ def _author(record: dict, worker: str) -> str:
 
 def seed_server(server_dir: Path, households: int = 40) -> DemoInfo:
     """Create the township, people and a few months of records on the server database."""
-    from sync.server import db, store
+    from sync.server import admin, auth, db, feed
     from sync.server.blobs import FsBlobStore
 
     engine = db.make_engine(f"sqlite:///{(server_dir / 'server.sqlite3').resolve()}")
@@ -97,18 +97,18 @@ def seed_server(server_dir: Path, households: int = 40) -> DemoInfo:
     blobs = FsBlobStore(server_dir / "blobs")
     info = DemoInfo()
     with engine.begin() as conn:
-        store.master_key(conn)
-        store.seed_reference(conn)
-        info.township = store.create_township(conn, TOWNSHIP)
+        auth.master_key(conn)
+        admin.seed_reference(conn)
+        info.township = admin.create_township(conn, TOWNSHIP)
         for village, grids in VILLAGES.items():
-            info.villages[village] = store.create_village(conn, info.township, village)
+            info.villages[village] = admin.create_village(conn, info.township, village)
             for grid, worker in grids:
-                info.grids[grid] = store.create_grid(conn, info.township, grid, info.villages[village])
-                uid = store.create_user(conn, worker, "grid_worker", grids=[info.grids[grid]])
+                info.grids[grid] = admin.create_grid(conn, info.township, grid, info.villages[village])
+                uid = admin.create_user(conn, worker, "grid_worker", grids=[info.grids[grid]])
                 info.users[worker] = {"id": uid, "role": "grid_worker", "grid": grid}
-        info.users[STAFF] = {"id": store.create_user(conn, STAFF, "township_staff", township=info.township),
+        info.users[STAFF] = {"id": admin.create_user(conn, STAFF, "township_staff", township=info.township),
                              "role": "township_staff", "grid": ""}
-        info.users[OPERATOR] = {"id": store.create_user(conn, OPERATOR, "operator", township=info.township),
+        info.users[OPERATOR] = {"id": admin.create_user(conn, OPERATOR, "operator", township=info.township),
                                 "role": "operator", "grid": ""}
     staff_id = info.users[STAFF]["id"]
     for n, (village, grids) in enumerate(VILLAGES.items()):
@@ -124,8 +124,8 @@ def seed_server(server_dir: Path, households: int = 40) -> DemoInfo:
             with engine.begin() as conn:
                 # Authors in the order they acted: the grid worker's records, then staff events.
                 for actor in sorted(by_actor, key=lambda a: a != worker_id):
-                    principal = store.principal_for_user(conn, actor)
-                    acks = store.apply_changes(conn, principal, by_actor[actor])
+                    principal = auth.principal_for_user(conn, actor)
+                    acks = feed.apply_changes(conn, principal, by_actor[actor])
                     refused = [a for a in acks if a["status"] == "refused"]
                     if refused:
                         raise RuntimeError(f"demo seed refused: {refused[0]}")
@@ -141,11 +141,11 @@ def _enroll_device(server_dir: Path, url: str, device_dir: Path, user: dict[str,
                    name: str) -> None:
     """Enroll a device folder for a user with a one-time code over HTTP (as a phone would)."""
     from app.store import Store
-    from sync.server import db, store
+    from sync.server import admin, db
 
     engine = db.make_engine(f"sqlite:///{(server_dir / 'server.sqlite3').resolve()}")
     with engine.begin() as conn:
-        _device, code = store.create_enrollment(conn, user["id"])
+        _device, code = admin.create_enrollment(conn, user["id"])
     engine.dispose()
     en = enroll(url, code, t("ui.demo.device_name", name=name))
     with Store.open(device_dir) as st:

@@ -16,6 +16,8 @@ from typing import Any
 
 from sync import records as rec_mod
 from sync import workflow as wf
+from sync.changes import new_record
+from sync.chinatime import china_time
 from sync.clock import HybridClock
 from sync.ids import new_id
 
@@ -145,7 +147,7 @@ class _Seeder:
                actor: str | None = None, record_id: str | None = None) -> dict:
         rid = record_id or new_id(at_ms)
         clock = self.store.clock if local else self.server
-        rec, change = rec_mod.new_record(kind, self.grid, fields, clock, actor or self.user,
+        rec, change = new_record(kind, self.grid, fields, clock, actor or self.user,
                                          record_id=rid)
         if local:
             return self.store.save(change)
@@ -154,7 +156,7 @@ class _Seeder:
 
     def event(self, issue: dict, etype: str, data: dict[str, Any], at_ms: int, role: str,
               actor: str) -> dict:
-        at = datetime.fromtimestamp(at_ms / 1000, rec_mod.CHINA_TZ).isoformat(timespec="seconds")
+        at = china_time(at_ms).isoformat(timespec="seconds")
         known = self.events.setdefault(issue["id"], [])
         rec, _change = wf.new_event(issue, etype, data, self.server, actor, role, at=at, after=known)
         self.pulled.append(rec)
@@ -187,7 +189,7 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
     now = now_ms if now_ms is not None else int(datetime.now().timestamp() * 1000)
     s = _Seeder(store, grid_id, user_id, rng, now)
     start = now - months * 30 * DAY_MS
-    year = datetime.fromtimestamp(now / 1000, rec_mod.CHINA_TZ).year
+    year = china_time(now).year
     tags = [t for t in rec_mod.CARE_TAGS if t != "其他"]
     used: set[str] = set()
     homes: list[dict] = []
@@ -249,7 +251,7 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
         for etype, data in flow[:steps]:
             t += rng.randint(1, 6) * DAY_MS
             if etype == "assign":
-                deadline = datetime.fromtimestamp((t + 10 * DAY_MS) / 1000, rec_mod.CHINA_TZ).date()
+                deadline = china_time(t + 10 * DAY_MS).date()
                 data = {**data, "deadline": deadline.isoformat()}
             role = "grid_worker" if etype == "recheck" else "township_staff"
             s.event(issue, etype, data, min(t, now - DAY_MS), role, user_id if role == "grid_worker" else staff)

@@ -10,9 +10,9 @@ import json
 import statistics
 import time
 
+from sync.changes import edit_change, new_record
 from sync.clock import HybridClock
 from sync.merge import apply_change, merge_records
-from sync.records import edit_change, new_record
 from sync.workflow import fold, new_event
 
 

@@ -2,7 +2,7 @@
 table of 0 / 100k / 1M changes (SQLite; PostgreSQL with --pg).
 
 The table is filled directly (records spread over a county's grids and townships in feed
-order, the way years of syncing leave them), then ``store.pull_raw`` is timed for a grid
+order, the way years of syncing leave them), then ``feed.pull_raw`` is timed for a grid
 worker (its grid, its township's reference records, the shared ones) and township staff.
 Each SQLite database is built once and kept in --cache so a re-run only times; PostgreSQL\nruns on a throwaway cluster, built anew.
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "server"))
 
-from sync.server import db, store  # noqa: E402
+from sync.server import auth, db, feed  # noqa: E402
 
 TOWNSHIPS = 21
 GRIDS_PER_TOWNSHIP = 17  # ~350 grids: the county in the seeds
@@ -65,13 +65,13 @@ def fill(url: str, n: int) -> None:
     engine.dispose()
 
 
-def time_pull(url: str, principal: store.Principal, cursor: int, runs: int) -> float:
+def time_pull(url: str, principal: auth.Principal, cursor: int, runs: int) -> float:
     engine = db.make_engine(url)
     times = []
     with engine.connect() as conn:
         for _ in range(runs):
             t0 = time.perf_counter()
-            store.pull_raw(conn, principal, cursor, 500)
+            feed.pull_raw(conn, principal, cursor, 500)
             times.append(time.perf_counter() - t0)
     engine.dispose()
     return statistics.median(times) * 1000
@@ -86,9 +86,9 @@ def main() -> None:
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    worker = store.Principal("u1", "grid_worker", township=town_id(3), grids=frozenset({grid_id(3, 5)}),
+    worker = auth.Principal("u1", "grid_worker", township=town_id(3), grids=frozenset({grid_id(3, 5)}),
                              townships=frozenset({town_id(3)}))
-    staff = store.Principal("u2", "township_staff", township=town_id(3))
+    staff = auth.Principal("u2", "township_staff", township=town_id(3))
     targets = [("sqlite", lambda n: f"sqlite:///{cache / f'pull-{n}.sqlite3'}")]
     pg = None
     if args.pg:

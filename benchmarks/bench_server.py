@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_server.py [--quick]
 
 1. Sustained apply rate of 100-change batches (new visit records), in process through
-   ``store.apply_changes`` (one transaction per batch), on SQLite (WAL, synchronous=NORMAL) and
+   ``feed.apply_changes`` (one transaction per batch), on SQLite (WAL, synchronous=NORMAL) and
    on PostgreSQL (a throwaway local cluster, fsync on).
 2. p50/p95 latency of a sync request carrying 100 changes while 50 simulated devices (threads,
    real HTTP on 127.0.0.1) sync at once, on both databases. The server is `gridwall server`
@@ -34,10 +34,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
 from server_helpers import Device, free_port, start_pg_cluster  # noqa: E402
 
+from sync.changes import new_record  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 from sync.ids import new_id  # noqa: E402
-from sync.records import new_record  # noqa: E402
-from sync.server import db, store  # noqa: E402
+from sync.server import admin, auth, db, feed  # noqa: E402
 
 # Visit notes vary like real ones: sentences drawn from a pool, names and numbers differ.
 _SEEN = (
@@ -124,12 +124,12 @@ class ServerProcess:
         self.engine: Engine = db.make_engine(url)
 
         def build(conn):  # type: ignore[no-untyped-def]
-            tw = store.create_township(conn, "基准镇")
-            v = store.create_village(conn, tw, "基准村")
+            tw = admin.create_township(conn, "基准镇")
+            v = admin.create_village(conn, tw, "基准村")
             grids, users = [], []
             for i in range(devices + 1):
-                g = store.create_grid(conn, tw, f"基准网格{i}", v)
-                users.append(store.create_user(conn, f"网格员{i}", "grid_worker", grids=[g]))
+                g = admin.create_grid(conn, tw, f"基准网格{i}", v)
+                users.append(admin.create_user(conn, f"网格员{i}", "grid_worker", grids=[g]))
                 grids.append(g)
             return grids, users, v
 
@@ -138,7 +138,7 @@ class ServerProcess:
 
     def device(self, i: int) -> Device:
         with self.engine.begin() as conn:
-            _, code = store.create_enrollment(conn, self.users[i])
+            _, code = admin.create_enrollment(conn, self.users[i])
         b = requests.post(f"{self.api}/enroll", json={"code": code}, timeout=30).json()
         return Device(
             self.api, b["device_id"], b["token"], b["user"]["id"], b["user"]["role"], b["scope"]["grids"],
@@ -250,23 +250,23 @@ def among_pollers(srv: ServerProcess, pollers: int, samples: int) -> tuple[float
 
 
 def apply_rate_db(url: str, batches: int) -> float:
-    """100-change batches through store.apply_changes, in process, one transaction each."""
+    """100-change batches through feed.apply_changes, in process, one transaction each."""
     engine = db.make_engine(url)
     db.migrate(engine)
     with engine.begin() as conn:
-        tw = store.create_township(conn, "速率镇")
-        v = store.create_village(conn, tw, "速率村")
-        g = store.create_grid(conn, tw, "速率网格", v)
-        u = store.create_user(conn, "速率员", "grid_worker", grids=[g])
-        principal = store.principal_for_user(conn, u)
+        tw = admin.create_township(conn, "速率镇")
+        v = admin.create_village(conn, tw, "速率村")
+        g = admin.create_grid(conn, tw, "速率网格", v)
+        u = admin.create_user(conn, "速率员", "grid_worker", grids=[g])
+        principal = auth.principal_for_user(conn, u)
         clock = HybridClock("bench-apply")
         home = household_change(g, v, u, clock)
-        assert store.apply_changes(conn, principal, [home])[0]["status"] == "applied"
+        assert feed.apply_changes(conn, principal, [home])[0]["status"] == "applied"
     work = [visit_changes(100, g, u, clock, seed=b, household=home["id"]) for b in range(batches)]
     t0 = time.perf_counter()
     for batch in work:
         with db.write_tx(engine) as conn:
-            acks = store.apply_changes(conn, principal, batch)
+            acks = feed.apply_changes(conn, principal, batch)
         assert all(a["status"] == "applied" for a in acks)
     rate = batches * 100 / (time.perf_counter() - t0)
     engine.dispose()

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.device import open_device  # noqa: E402
 from app.services import Services  # noqa: E402
-from sync import records as rec_mod  # noqa: E402
 from sync import workflow as wf  # noqa: E402
+from sync.changes import new_record  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 
 FLOWS = [[], ["accept"], ["accept", "assign"], ["accept", "assign", "progress"],
@@ -38,16 +38,16 @@ def seed(svc: Services, n_issues: int, per_issue: int, rnd: random.Random) -> No
     grids = []
     recs = []
     for v in range(10):
-        village, _ = rec_mod.new_record("village", "township", {"name": f"村{v}"}, clock, "server")
+        village, _ = new_record("village", "township", {"name": f"村{v}"}, clock, "server")
         recs.append(village)
         for g in range(3):
-            grid, _ = rec_mod.new_record("grid", "township", {"name": f"网格{v}-{g}", "village": village["id"]},
+            grid, _ = new_record("grid", "township", {"name": f"网格{v}-{g}", "village": village["id"]},
                                          clock, "server")
             recs.append(grid)
             grids.append(grid["id"])
     cats = ["infra.road", "infra.water", "env.garbage", "safety.fire", "livelihood.elderly"]
     for i in range(n_issues):
-        issue, _ = rec_mod.new_record("issue", rnd.choice(grids), {
+        issue, _ = new_record("issue", rnd.choice(grids), {
             "issue_kind": "problem", "title": f"问题{i} {rnd.choice(['路灯', '道路', '垃圾', '供水'])}",
             "category": rnd.choice(cats), "urgency": rnd.choice(["normal", "urgent", "critical"]),
             "appeal_type": rnd.choice(["help", "complaint", "consult"]), "reporter": "w",

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_store.py [--scale grid|township|both] [--saves 200]
 
 Grid scale: 300 households, 4,000 visits, 600 issues, 3,000 issue events (township: 10x),
-spread over the last 12 months, made with sync.records.new_record (validated, realistic
+spread over the last 12 months, made with sync.changes.new_record (validated, realistic
 fields) and loaded the way a device gets them: apply_remote pages of 500 in id (time) order. Then: 200 saves of
 a new visit (median, p95), 200 edits of a household and of an issue, cold open in a fresh process, memory.
 For comparison, the same visits in one plain TinyDB JSON file (TinyDB's default shape).
@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.store import Store  # noqa: E402
+from sync.changes import edit_change, new_record  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 from sync.ids import new_id  # noqa: E402
-from sync.records import CARE_TAGS, edit_change, new_record  # noqa: E402
+from sync.records import CARE_TAGS  # noqa: E402
 
 SCALES = {
     "grid": {"household": 300, "visit": 4000, "issue": 600, "issue_event": 3000},

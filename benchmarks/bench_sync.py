@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT / "tests" / "sync"))
 
 from realserver import RealServer, photo_blob  # noqa: E402
 
-from sync.bundles.device import export_bundle  # noqa: E402
-from sync.bundles.server_side import import_bundle  # noqa: E402
+from sync.client.bundles import export_bundle  # noqa: E402
 from sync.client.engine import SyncEngine  # noqa: E402
 from sync.client.faultproxy import LINKS, FaultProxy  # noqa: E402
+from sync.server.bundles import import_bundle  # noqa: E402
 
 SEEN = "老人独居，身体尚可，血压偏高，家里卫生一般，冬季取暖用电暖器，电线老化需要检查。"
 SAID = "希望村里帮忙联系卫生院上门量血压，另外门口路灯坏了两个月了，晚上出门不方便。"

@@ -3,7 +3,7 @@
 Each household is visited about monthly for 24 months (12,000 visits); 1,200 problems are
 reported, accepted and dispatched by township staff; 70 % of them are resolved, re-checked with
 the resident and closed. With the reference data that is ~18,700 records in one grid worker's
-scope, the issue's "18,756 records". Every change goes through ``store.apply_changes`` (the
+scope, the issue's "18,756 records". Every change goes through ``feed.apply_changes`` (the
 model's validation, who may write what, the feed) with stamps spread over the two years, so the
 documents are what a real grid's are.
 
@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sync import reference
 from sync.clock import HybridClock
 from sync.records import new_record
-from sync.server import store
+from sync.server import auth, db, feed
 from sync.workflow import new_event
 
 DAY_MS = 86_400_000
@@ -62,14 +62,14 @@ def seed_grid(
 ) -> Counter:
     """Fill ``grid`` (of ``village``) with ``months`` of ``worker``'s and ``staff``'s work."""
     rng = random.Random(seed)
-    end = end_ms or store.now_ms() - DAY_MS
+    end = end_ms or db.now_ms() - DAY_MS
     start = end - months * 30 * DAY_MS
     wall_w, wall_s = _Wall(start), _Wall(start)
     cw, cs = HybridClock(f"dev-{worker[:8]}", wall=wall_w), HybridClock(f"dev-{staff[:8]}", wall=wall_s)
     units = [u for u, _ in reference.UNITS]
     cats = [rid for rid, f in reference.category_records() if f.get("parent")]
     with engine.begin() as conn:
-        pw, ps = store.principal_for_user(conn, worker), store.principal_for_user(conn, staff)
+        pw, ps = auth.principal_for_user(conn, worker), auth.principal_for_user(conn, staff)
     # (when, principal, change) in time order, applied in batches as devices would sync them
     work: list[tuple[int, str, dict]] = []
     homes = []
@@ -125,7 +125,7 @@ def seed_grid(
             for who in ("w", "s"):
                 changes = [c for w, c in batch if w == who]
                 if changes:
-                    acks = store.apply_changes(conn, pw if who == "w" else ps, changes)
+                    acks = feed.apply_changes(conn, pw if who == "w" else ps, changes)
                     counts.update(a["status"] for a in acks)
         batch.clear()
 

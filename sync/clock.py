@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_COUNTER = 0xFFFF
+# The server clamps a stamp further ahead of its time than this (a wrong device clock must
+# not win a merge); a device drops such a value of its own once acked (sync.merge).
+CLAMP_AHEAD_MS = 5 * 60 * 1000
 _STAMP_RE = re.compile(r"^([0-9]{13})-([0-9a-f]{4})-([A-Za-z0-9_.:-]{1,64})$")
 
 

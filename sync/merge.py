@@ -23,12 +23,12 @@ too. The conflict log is a grow-only set keyed by ``Conflict.key``.
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sync.clock import Stamp
+from sync.canon import canonical_json
+from sync.clock import CLAMP_AHEAD_MS, Stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.records import DELETED, IMMUTABLE_KINDS
 
@@ -85,7 +85,7 @@ class _Entry:
     seen: Mapping[str, str] | None = None  # node -> newest stamp of that node taken into account
 
     def rank(self) -> tuple[str, str, str, str]:
-        return (self.stamp, _canon(self.value), self.base or "", _canon(self.seen or {}))
+        return (self.stamp, canonical_json(self.value), self.base or "", canonical_json(self.seen or {}))
 
     def covers(self, stamp: str) -> bool:
         """Had this value's author seen ``stamp`` (or something newer from its device)?
@@ -114,9 +114,6 @@ def _same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
-
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _node(stamp: str) -> str:
@@ -267,12 +264,12 @@ def merge_records(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> M
 
 def _merge_immutable(a: Mapping[str, Any], b: Mapping[str, Any]) -> MergeResult:
     ea, eb = _entries(a), _entries(b)
-    fa = {k: _canon(e.value) for k, e in ea.items()}
-    fb = {k: _canon(e.value) for k, e in eb.items()}
+    fa = {k: canonical_json(e.value) for k, e in ea.items()}
+    fb = {k: canonical_json(e.value) for k, e in eb.items()}
 
     def version_rank(entries: Mapping[str, _Entry], canon: Mapping[str, str]) -> tuple[str, str, str]:
         first = min((e.stamp for e in entries.values()), default="")
-        return (first, _canon(canon), _canon({k: e.stamp for k, e in entries.items()}))
+        return (first, canonical_json(canon), canonical_json({k: e.stamp for k, e in entries.items()}))
 
     a_first = version_rank(ea, fa) <= version_rank(eb, fb)
     keep, lose = (ea, eb) if a_first else (eb, ea)
@@ -282,7 +279,7 @@ def _merge_immutable(a: Mapping[str, Any], b: Mapping[str, Any]) -> MergeResult:
         lost_default = min((e.stamp for e in lose.values()), default="")
         for name in sorted(set(fa) | set(fb)):
             k, lo = keep.get(name), lose.get(name)
-            if (k and _canon(k.value)) == (lo and _canon(lo.value)):
+            if (k and canonical_json(k.value)) == (lo and canonical_json(lo.value)):
                 continue
             lost_stamp = lo.stamp if lo else lost_default
             conflicts.append(
@@ -304,3 +301,21 @@ def apply_change(record: Mapping[str, Any] | None, change: Mapping[str, Any]) ->
 def conflict_label(conflict: Conflict) -> str:
     """One line for people: why this value was not kept."""
     return t(f"model.conflict.{conflict.reason}")
+
+
+def drop_future_values(cur: dict, remote: dict, pending: Iterable[str], now_ms: int) -> dict:
+    """The local record without acked values stamped far in the future, where the server has
+    the field: they came from a wrong device clock and the server clamped them when they
+    arrived, so its version is the one that counts. Fields in ``pending`` (unacked) stay."""
+    limit = now_ms + CLAMP_AHEAD_MS
+    pending = set(pending)
+    stale = [f for f, st in cur["stamps"].items()
+             if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
+    if not stale:
+        return cur
+    cur = copy.deepcopy(cur)
+    for f in stale:
+        cur["fields"].pop(f, None)
+        cur["stamps"].pop(f, None)
+        cur.get("bases", {}).pop(f, None)
+    return cur

@@ -32,8 +32,8 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sync.fileio import atomic_write_bytes
+from sync.hashes import is_sha256
 from sync.i18n import t
-from sync.records import is_sha256
 
 LONG_EDGE = 1600
 JPEG_QUALITY = 75

@@ -12,12 +12,14 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
-from sync.clock import HybridClock, is_stamp
+from sync.chinatime import CHINA_TZ
+from sync.clock import is_stamp
+from sync.hashes import is_sha256
 from sync.i18n import catalog, t
-from sync.ids import is_id, new_id
+from sync.ids import is_id
 
 RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
 REFERENCE_KINDS = ("village", "grid", "category", "unit", "user", "holiday")
@@ -42,19 +44,7 @@ EVENT_TYPES = (
     "claim", "fulfil", "feedback",
 )  # fmt: skip
 
-# China Standard Time, the one definition: naive times are read as China time and every time
-# shown to people is China time, whatever the machine's zone (servers often run in UTC).
-# One fixed offset: China has no daylight saving time, so no tz database is needed.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-
-def china_time(ms: int | float) -> datetime:
-    """Epoch milliseconds as an aware datetime in China time."""
-    return datetime.fromtimestamp(ms / 1000, CHINA_TZ)
-
-
 _REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _MOBILE_RE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
 _LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}(?:(?:转|ext|#)\d{1,6})?$")
 _MAX_MS = 32503680000000  # year 3000: anything later is a typo, not a time
@@ -309,7 +299,8 @@ def choice_label(name: str, value: str) -> str:
     return t(key) if _has(key) else str(value)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as a message quotes it: short, JSON for anything not a string."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 20 else text[:19] + "…"
 
@@ -346,10 +337,6 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         return None
-
-
-def is_sha256(value: object) -> bool:
-    return isinstance(value, str) and bool(_SHA_RE.fullmatch(value))
 
 
 def is_ref(value: object) -> bool:
@@ -395,13 +382,13 @@ def _check_value(
             errs.add(path, label, "not_bool")
     elif typ == "id":
         if not is_id(value):
-            errs.add(path, label, "bad_id", value=_show(value))
+            errs.add(path, label, "bad_id", value=show_value(value))
     elif typ == "ref":
         if not is_ref(value):
-            errs.add(path, label, "bad_ref", value=_show(value))
+            errs.add(path, label, "bad_ref", value=show_value(value))
     elif typ == "choice":
         if not isinstance(value, str) or value not in spec.choices:
-            errs.add(path, label, "bad_choice", value=_show(value), choices=_choices(spec))
+            errs.add(path, label, "bad_choice", value=show_value(value), choices=_choices(spec))
     elif typ == "time":
         if parse_time_ms(value) is None:
             errs.add(path, label, "bad_time")
@@ -464,16 +451,16 @@ def _check_list(spec: FieldSpec, value: Any, path: str, label: str, errs: _Error
     seen: set[str] = set()
     for item in value:
         if spec.type == "ids" and not is_id(item):
-            errs.add(path, label, "bad_id", value=_show(item))
+            errs.add(path, label, "bad_id", value=show_value(item))
             return
         if spec.type == "sha256s" and not is_sha256(item):
             errs.add(path, label, "bad_sha256")
             return
         if spec.type == "tags" and (not isinstance(item, str) or item not in spec.choices):
-            errs.add(path, label, "bad_choice", value=_show(item), choices=_choices(spec))
+            errs.add(path, label, "bad_choice", value=show_value(item), choices=_choices(spec))
             return
         if item in seen:
-            errs.add(path, label, "duplicate_item", value=_show(item))
+            errs.add(path, label, "duplicate_item", value=show_value(item))
             return
         seen.add(item)
 
@@ -527,7 +514,7 @@ def _check_fields(
     for name in fields:
         if name not in by_name:
             errs.add(
-                f"{prefix}{name}", _show(name), "unknown_field",
+                f"{prefix}{name}", show_value(name), "unknown_field",
                 choices=_join(label_of(s) for s in by_name if s != DELETED),
             )  # fmt: skip
     for spec in specs:
@@ -557,7 +544,7 @@ def validate_record(kind: str, fields: Any, *, partial: bool = False) -> list[Fi
     """
     errs = _Errors()
     if kind not in FIELDS:
-        errs.add("kind", _show(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
+        errs.add("kind", show_value(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
         return errs.items
     if not isinstance(fields, Mapping):
         errs.add("fields", kind_label(kind), "fields_not_object")
@@ -580,7 +567,7 @@ def event_data_errors(event_type: str, data: Any) -> list[FieldError]:
     errs = _Errors()
     if event_type not in EVENT_DATA:
         spec = FIELDS["issue_event"]["type"]
-        errs.add("type", field_label("issue_event", "type"), "bad_choice", value=_show(event_type), choices=_choices(spec))
+        errs.add("type", field_label("issue_event", "type"), "bad_choice", value=show_value(event_type), choices=_choices(spec))
         return errs.items
     _check_data(data if data is not None else {}, "data", field_label("issue_event", "data"), errs)
     if not errs.items:
@@ -588,105 +575,7 @@ def event_data_errors(event_type: str, data: Any) -> list[FieldError]:
     return errs.items
 
 
-# ---- records and changes ---------------------------------------------------------------------
-
-
-def _present(fields: Mapping[str, Any]) -> dict[str, Any]:
-    # None means "not filled in": a new record does not carry empty fields.
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def new_record(
-    kind: str,
-    grid: str,
-    fields: Mapping[str, Any],
-    clock: HybridClock,
-    actor: str,
-    *,
-    record_id: str | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A new record and the change that creates it; raises ValidationError on bad input.
-
-    Every field gets the same fresh stamp; bases are None (nothing was seen before).
-    """
-    errors = validate_record(kind, fields)
-    if not is_ref(grid):
-        errors.append(FieldError("grid", "bad_ref", t("model.bad_ref", field=t("model.field.grid"), value=_show(grid))))
-    if record_id is not None and not is_id(record_id):
-        errors.append(FieldError("id", "bad_id", t("model.bad_id", field=t("model.field.id"), value=_show(record_id))))
-    if errors:
-        raise ValidationError(errors)
-    values = _present(fields)
-    stamp = clock.now()
-    record = {
-        "id": record_id or new_id(),
-        "kind": kind,
-        "grid": grid,
-        "fields": values,
-        "stamps": dict.fromkeys(values, stamp),
-        "bases": dict.fromkeys(values),
-    }
-    # The change is the record plus who made it; each gets its own deep copy of the values.
-    text = json.dumps(record)
-    change = {"change_id": new_id(), **json.loads(text), "actor": actor, "node": clock.node}
-    return json.loads(text), change
-
-
-def edit_change(
-    record: Mapping[str, Any], new_fields: Mapping[str, Any], clock: HybridClock, actor: str
-) -> dict[str, Any]:
-    """The change that sets ``new_fields`` on ``record`` (only the fields whose value differs).
-
-    Bases are the record's current stamps of those fields, so merge can tell a conflict.
-    Raises ValidationError for bad values, write-once or immutable fields, editing a deleted
-    record, or when nothing differs.
-    """
-    kind = record["kind"]
-    current = record.get("fields", {})
-    errors = validate_record(kind, new_fields, partial=True)
-    if not isinstance(new_fields, Mapping):  # nothing more to check (or to build) without fields
-        raise ValidationError(errors)
-    if kind in IMMUTABLE_KINDS:
-        errors.append(FieldError("*", "immutable", t("model.immutable", kind=kind_label(kind))))
-    elif current.get(DELETED) is True:
-        errors.append(FieldError(DELETED, "edit_deleted", t("model.edit_deleted", kind=kind_label(kind))))
-    else:
-        errors.extend(write_once_errors(kind, current, new_fields))
-    if errors:
-        raise ValidationError(errors)
-    values = {k: v for k, v in new_fields.items() if current.get(k) != v}
-    if not values:
-        raise ValidationError([FieldError("*", "no_change", t("model.no_change"))])
-    stamps_now = record.get("stamps", {})
-    # The new stamp must sort after every value the author saw, even if this device's clock
-    # is behind the one that wrote them; otherwise the edit would lose to what it replaces.
-    for seen in stamps_now.values():
-        clock.observe(seen)
-    stamp = clock.now()
-    change = {
-        "change_id": new_id(),
-        "id": record["id"],
-        "kind": kind,
-        "grid": record["grid"],
-        "fields": json.loads(json.dumps(values)),
-        "stamps": dict.fromkeys(values, stamp),
-        "bases": {k: stamps_now.get(k) for k in values},
-        "actor": actor,
-        "node": clock.node,
-    }
-    # What the author had seen beyond the base, so merge can tell which values it replaced
-    # knowingly (see sync.merge.knowledge); left out when there is nothing to say.
-    from sync.merge import knowledge  # sync.merge imports this module
-
-    seen = {k: kn for k in values if (kn := knowledge(record, k, clock.node))}
-    if seen:
-        change["seen"] = seen
-    return change
-
-
-def delete_change(record: Mapping[str, Any], clock: HybridClock, actor: str) -> dict[str, Any]:
-    """The change that deletes a record (``_deleted: true``; sticky once merged)."""
-    return edit_change(record, {DELETED: True}, clock, actor)
+# ---- checking changes (building them: sync.changes) --------------------------------------
 
 
 def write_once_errors(kind: str, current: Mapping[str, Any], new_fields: Mapping[str, Any]) -> list[FieldError]:
@@ -720,16 +609,16 @@ def validate_change(change: Any, current: Mapping[str, Any] | None = None) -> li
         return errs.items
     for key in ("change_id", "id"):
         if not is_id(change.get(key)):
-            errs.add(key, t(f"model.field.{key}"), "bad_id", value=_show(change.get(key)))
+            errs.add(key, t(f"model.field.{key}"), "bad_id", value=show_value(change.get(key)))
     kind = change.get("kind")
     if kind not in FIELDS:
-        errs.add("kind", _show(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
+        errs.add("kind", show_value(kind), "unknown_kind", choices=_join(kind_label(k) for k in KINDS))
         return errs.items
     if not is_ref(change.get("grid")):
-        errs.add("grid", t("model.field.grid"), "bad_ref", value=_show(change.get("grid")))
+        errs.add("grid", t("model.field.grid"), "bad_ref", value=show_value(change.get("grid")))
     for key in ("actor", "node"):
         if not is_ref(change.get(key)):
-            errs.add(key, t(f"model.field.{key}"), "bad_ref", value=_show(change.get(key)))
+            errs.add(key, t(f"model.field.{key}"), "bad_ref", value=show_value(change.get(key)))
     fields, stamps = change.get("fields"), change.get("stamps")
     bases = change.get("bases") or {}
     if not isinstance(fields, Mapping) or not fields:

@@ -10,23 +10,17 @@ it is never dropped. The tables below are the whole rulebook (docs/model.md show
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sync.canon import canonical_json
+from sync.changes import new_record
+from sync.chinatime import china_time, in_china
 from sync.clock import HybridClock
 from sync.i18n import t
-from sync.records import (
-    CHINA_TZ,
-    EVENT_TYPES,
-    ROLES,
-    event_data_errors,
-    new_record,
-    parse_date,
-    parse_time_ms,
-)
+from sync.records import EVENT_TYPES, ROLES, event_data_errors, parse_date, parse_time_ms
 
 __all__ = [
     "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "STATES",
@@ -171,9 +165,6 @@ def _event_stamp(event: Mapping[str, Any]) -> str:
     return ""
 
 
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
 
 def _sort_key(event: Mapping[str, Any]) -> tuple[str, int, str]:
     # The HLC stamp first: it respects causality (a re-check made after pulling the resolve
@@ -191,7 +182,7 @@ def _dedupe(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         cur = best.get(eid)
         if cur is None:
             best[eid] = e
-        elif cur is not e and (_event_stamp(e), _canon(e)) < (_event_stamp(cur), _canon(cur)):
+        elif cur is not e and (_event_stamp(e), canonical_json(e)) < (_event_stamp(cur), canonical_json(cur)):
             best[eid] = e
     return sorted(best.values(), key=_sort_key)
 
@@ -281,14 +272,13 @@ def fold(issue: Mapping[str, Any] | None, events: Iterable[Mapping[str, Any]]) -
 
 def _china_date(value: Any) -> date | None:
     if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
-        return dt.astimezone(CHINA_TZ).date()
+        return in_china(value).date()
     if isinstance(value, date):
         return value
     ms = parse_time_ms(value)
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, CHINA_TZ).date()
+    return china_time(ms).date()
 
 
 def is_overdue(state: IssueState, now: datetime | int | str) -> bool:
@@ -325,6 +315,6 @@ def new_event(
         for seen in (rec.get("stamps") or {}).values():
             clock.observe(seen)
     if at is None:
-        at = datetime.fromtimestamp(clock.wall_ms() / 1000, CHINA_TZ).isoformat(timespec="seconds")
+        at = china_time(clock.wall_ms()).isoformat(timespec="seconds")
     fields = {"issue": issue["id"], "type": event_type, "actor": actor, "role": role, "at": at, "data": dict(data or {})}
     return new_record("issue_event", issue["grid"], fields, clock, actor)

@@ -4,7 +4,6 @@ the one way a record is created or edited)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from dataclasses import dataclass
@@ -14,6 +13,8 @@ from typing import Any
 from app import runtime
 from app.store import Store
 from sync import records as rec_mod
+from sync.changes import edit_change, new_record
+from sync.chinatime import china_today, fmt_date, fmt_time  # noqa: F401 - re-exported to the screens
 from sync.client.history import read_history
 from sync.i18n import t
 from sync.ids import id_time_ms, new_id
@@ -56,25 +57,6 @@ def initials(text: str) -> str:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def china_today() -> dt.date:
-    """Today in the township (deadlines are China dates, whatever the machine's zone)."""
-    return dt.datetime.now(rec_mod.CHINA_TZ).date()
-
-
-def fmt_date(ms: int | None) -> str:
-    """A date for people: China time, whatever the machine's zone."""
-    if not ms:
-        return ""
-    return rec_mod.china_time(ms).strftime("%Y-%m-%d")
-
-
-def fmt_time(ms: int | None) -> str:
-    """A time for people: China time, whatever the machine's zone."""
-    if not ms:
-        return ""
-    return rec_mod.china_time(ms).strftime("%Y-%m-%d %H:%M")
 
 
 def last_sync_text(store: Any) -> str:
@@ -151,7 +133,7 @@ class Core:
     # ------------------------------------------------------------------ writing
     def create_record(self, kind: str, fields: dict[str, Any]) -> dict:
         with self.lock:
-            _record, change = rec_mod.new_record(kind, self.grid_id, fields, self.store.clock,
+            _record, change = new_record(kind, self.grid_id, fields, self.store.clock,
                                                  self.user_id)
             return self.store.save(change)
 
@@ -163,7 +145,7 @@ class Core:
         if not changed:
             return record
         with self.lock:
-            change = rec_mod.edit_change(record, changed, self.store.clock, self.user_id)
+            change = edit_change(record, changed, self.store.clock, self.user_id)
             return self.store.save(change)
 
     def validate(self, kind: str, fields: dict[str, Any], partial: bool = False) -> dict[str, str]:

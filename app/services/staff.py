@@ -26,6 +26,7 @@ from app.services.staff_reports import StaffReports
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
+from sync.changes import new_record
 from sync.i18n import t
 from sync.workdays import WorkCalendar
 
@@ -332,7 +333,7 @@ class StaffServices:
         # grid worker's device, scoped to that grid, receives them with the event.
         with self.services.lock:
             for ref in photos:
-                _r, change = rec_mod.new_record("photo", issue["grid"], {
+                _r, change = new_record("photo", issue["grid"], {
                     "sha256": ref.sha256, "size": ref.size, "width": ref.width, "height": ref.height,
                     "taken_at": now_ms(), "attached_to": {"kind": "issue", "id": issue["id"]},
                 }, self.store.clock, self.services.user_id)

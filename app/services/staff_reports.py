@@ -7,9 +7,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from app.services.common import ServiceError, china_today
+from app.services.common import ServiceError, china_today, now_ms
 from app.store import Store
-from sync import records as rec_mod
+from sync.chinatime import file_stamp
 from sync.i18n import t
 
 
@@ -64,7 +64,7 @@ class StaffReports:
         try:
             folder = self.store.data_dir / "exports"
             folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(rec_mod.CHINA_TZ).strftime("%Y%m%d-%H%M%S")
+            stamp = file_stamp(now_ms())
             path = folder / f"{stem}-{stamp}.{fmt}"
             write(path)
         except ReportInputError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.services.common import DEFAULT_VISIT_INTERVAL_DAYS, Core, last_sync_text, now_ms
-from sync.client.engine import photo_queue
 
 
 class Status(Core):
@@ -31,7 +30,7 @@ class Status(Core):
         by_kind: dict[str, int] = {}
         for ch in self.store.pending_changes(limit=1_000_000):
             by_kind[ch["kind"]] = by_kind.get(ch["kind"], 0) + 1
-        shas = photo_queue(self.store)
+        shas = self.store.photos_to_upload()
         nbytes = 0
         for sha in shas:
             try:

@@ -20,15 +20,15 @@ from typing import Any
 from app import runtime
 from app.services.common import fmt_time, last_sync_text
 from app.store.store import conflict_key
-from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
+from sync.chinatime import file_stamp
+from sync.client.bundles import apply_return, export_bundle
 from sync.client.engine import (
     ENROLLMENT_KEY,
     Progress,
     SyncEngine,
     SyncReport,
     enroll,
-    photo_queue,
     sync_status,
 )
 from sync.client.history import read_history
@@ -36,7 +36,6 @@ from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
 from sync.client.transport import SyncError
 from sync.i18n import t
-from sync.records import china_time
 
 log = logging.getLogger(__name__)
 DISMISSED_KEY = "sync.conflicts_done"  # conflict keys a person has dealt with (the log is grow-only)
@@ -222,7 +221,7 @@ class SyncService:
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
         """What the 同步 screen shows; "全部已同步" only when nothing waits in any direction."""
-        st = sync_status(self.store, photo_queue(self.store))
+        st = sync_status(self.store, self.store.photos_to_upload())
         if self.running:
             # Mid-sync the outbox may be empty already while the pull and photos still run.
             st.state, st.message = "running", t("ui.syncx.running_status")
@@ -295,7 +294,7 @@ class SyncService:
         if en is None:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         folder = Path(self.store.data_dir) / "exports"
-        stamp = china_time(time.time() * 1000).strftime("%Y%m%d-%H%M%S")  # China time, as shown
+        stamp = file_stamp(time.time() * 1000)  # China time, as shown
         out = folder / f"gridwall-{en['device_id'][:8]}-{stamp}.gwb"
         try:
             folder.mkdir(parents=True, exist_ok=True)

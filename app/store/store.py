@@ -43,10 +43,13 @@ from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
-from sync.client.replica import drop_future_values
+from sync import merge
+from sync.client.replica import DAMAGE_KEY, RESTORE_KEY
 from sync.clock import HybridClock, is_stamp
+from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.ids import id_time_ms, is_id, new_id
+from sync.merge import drop_future_values
 from sync.records import IMMUTABLE_KINDS
 
 from .storage import (
@@ -73,9 +76,6 @@ ACKED_MAX = 20_000
 ACKED_SEGMENT_MAX = 500
 # Meta keys kept a second time in enrollment.json (the device cannot sync without them).
 APART_KEYS = ("sync.enrollment",)
-RESTORE_KEY = "sync.restore"  # sync.client.engine.RESTORE_KEY
-DAMAGE_KEY = "store.damage"  # sync.client.engine.DAMAGE_KEY
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
 _SEG_RE = re.compile(r"^\d{10}$")
 
@@ -105,8 +105,6 @@ class DamagedReport:
 
 
 def _default_merger() -> Merger:
-    from sync import merge  # lazily: the shared merge module
-
     return merge  # type: ignore[return-value]
 
 
@@ -124,14 +122,10 @@ def partition_name(kind: str, record_id: str) -> str:
 
 
 def conflict_key(conflict: dict, record_id: str | None = None) -> str:
-    """Dedupe key of a conflict: (record id, field, stamp of the value that lost)."""
+    """Dedupe key of a conflict (as ``sync.merge.Conflict.key``): record id, field, stamp of
+    the value that lost."""
     rid = conflict.get("id") or conflict.get("record_id") or record_id or ""
-    field = conflict.get("field", "")
-    lost = conflict.get("lost_stamp") or conflict.get("loser_stamp")
-    if lost is None:
-        loser = conflict.get("loser")
-        lost = loser.get("stamp") if isinstance(loser, dict) else conflict.get("stamp")
-    return f"{rid}|{field}|{lost or ''}"
+    return f"{rid}|{conflict.get('field', '')}|{conflict.get('lost_stamp') or ''}"
 
 
 def _max_stamp(record: dict) -> str | None:
@@ -834,7 +828,7 @@ class Store:
     # ------------------------------------------------------------------ photos
 
     def _check_sha(self, sha256: str) -> None:
-        if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
+        if not is_sha256(sha256):
             raise StoreError(t("store.bad_sha", sha=sha256))
 
     @property
@@ -901,7 +895,7 @@ class Store:
         out = []
         for p in self.photos_dir.glob("*.jpg"):
             sha = p.name[:-4]
-            if _SHA_RE.match(sha) and sha not in self._uploaded:
+            if is_sha256(sha) and sha not in self._uploaded:
                 out.append(sha)
         return sorted(out)
 
@@ -923,7 +917,7 @@ class Store:
         out = []
         for rec in self.all("photo"):
             sha = rec.get("fields", {}).get("sha256")
-            if isinstance(sha, str) and _SHA_RE.match(sha) and not self.has_photo(sha):
+            if is_sha256(sha) and not self.has_photo(sha):
                 out.append(sha)
         return out
 
@@ -1017,6 +1011,10 @@ class Store:
     def acked_count(self) -> int:
         """Acknowledged changes kept to be offered again after a server restore."""
         return sum(n for n, _ in self._acked.values())
+
+    def scratch_path(self, name: str) -> Path:
+        """A file in the store's folder for work that survives a restart (a download)."""
+        return self.data_dir / name
 
     def server_restored(self, epoch: str) -> list[str]:
         """The server went back to a backup (feed generation ``epoch``).

@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync.hashes import SHA256_PATTERN
 from sync.i18n import t
 
 FORMAT = "gridwall-bundle"
 VERSION = 1
 KINDS = ("device", "return", "snapshot")
-_ALLOWED = re.compile(r"^(manifest\.json|signature|changes\.ndjson|acks\.ndjson|records\.ndjson|snapshot\.bin|blobs/[0-9a-f]{64})$")
+_ALLOWED = re.compile(r"^(manifest\.json|signature|changes\.ndjson|acks\.ndjson|records\.ndjson|snapshot\.bin|blobs/"
+                      + SHA256_PATTERN.strip("^$") + ")$")
 
 
 @dataclass(frozen=True)

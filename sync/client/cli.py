@@ -19,26 +19,17 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError
+from sync.client.bundles import apply_return, export_bundle
 from sync.client.engine import ENROLLMENT_KEY, SyncEngine, enroll  # noqa: F401 - re-exported
 from sync.client.engine import Progress as SyncProgress
 from sync.client.history import read_history
-from sync.client.transport import SyncError
+from sync.client.transport import API, SyncError, Transport
+from sync.client.upload import BlobUploader, expect_ok
 from sync.fileio import atomic_write_bytes
 from sync.i18n import t
 
 DataOpt = Annotated[Path, typer.Option("--data", help="device data folder 设备数据目录")]
-
-
-class _OneBlob:
-    """Just enough of a replica to upload one file with the resumable blob upload."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def photo_bytes(self, sha256: str) -> bytes:
-        return self.data
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -142,7 +133,7 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
             if h.failing and h.failure:
                 typer.echo(t("client.cli.status_last_failure", when=_local_time(h.failure.at_ms),
                              reason=h.failure.message))
-            for r in getattr(store, "refused_changes", list)():
+            for r in store.refused_changes():
                 typer.echo(t("client.cli.refused_line", reason=r.get("reason", "")))
         finally:
             store.close()
@@ -226,7 +217,8 @@ def make_sync_app(open_store: Callable[[Path], Any]) -> typer.Typer:
 
 def upload_bundles(files: list[Path], server: str, token: str, console: Console | None = None) -> list[tuple[Path, dict]]:
     """Upload and import each bundle; write ``X.receipt.json`` and ``X.return.gwb`` beside it."""
-    eng = SyncEngine(_OneBlob(b""), server, token)  # type: ignore[arg-type]
+    transport = Transport(server, token)
+    uploader = BlobUploader(transport)
     out: list[tuple[Path, dict]] = []
     total = sum(f.stat().st_size for f in files)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
@@ -237,12 +229,11 @@ def upload_bundles(files: list[Path], server: str, token: str, console: Console 
             try:
                 data = f.read_bytes()
                 sha = hashlib.sha256(data).hexdigest()
-                eng.replica = _OneBlob(data)  # type: ignore[assignment]
-                eng.upload_blob(sha)
-                resp = eng.transport.request("POST", "/api/v1/bundles", payload={"sha256": sha, "name": f.name})
+                uploader.upload(sha, data)
+                resp = transport.request("POST", f"{API}/bundles", payload={"sha256": sha, "name": f.name})
                 if resp.status in (404, 405):
                     raise SyncError("no_endpoint", t("client.cli.no_bundle_endpoint"))
-                body = eng._expect_ok(resp)
+                body = expect_ok(resp)
                 try:
                     receipt = body["receipt"]
                     back = base64.b64decode(body["return_bundle"]) if body.get("return_bundle") else None

@@ -28,12 +28,11 @@ import requests
 
 from sync.client import starter
 from sync.client.history import LAST_KEY, record_attempt
-from sync.client.replica import Replica
-from sync.client.transport import Response, SyncError, Transport, problem_error
+from sync.client.replica import DAMAGE_KEY, ENROLLMENT_KEY, RESTORE_KEY, Replica  # noqa: F401 - ENROLLMENT_KEY re-exported
+from sync.client.transport import API, Response, SyncError, Transport, problem_error
+from sync.client.upload import BlobUploader, LinkEstimate, expect_ok
 from sync.i18n import t
 
-API = "/api/v1"
-ENROLLMENT_KEY = "sync.enrollment"  # the store meta key of the enrollment (shell and app share it)
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +110,6 @@ class SyncEngine:
 
     MIN_BATCH = 5
     MAX_BATCH = 500
-    MIN_CHUNK = 8 * 1024
-    MAX_CHUNK = 256 * 1024
 
     def __init__(
         self,
@@ -138,14 +135,12 @@ class SyncEngine:
         self.target_request_s = target_request_s
         self.batch_size = batch_size
         self.pull_limit = pull_limit
-        self.chunk_size = chunk_size
         self.max_rounds = max_rounds
         self.adaptive = adaptive  # False keeps batch, page and chunk sizes fixed (tests)
-        self.throughput_bps: float | None = None  # bytes/s, round trips taken off
-        self.rtt_s: float | None = None
-        # A photo chunk may take longer than a records batch: each chunk costs a round trip,
-        # and a cut loses at most one chunk (the upload resumes from the server's offset).
-        self.chunk_target_s = 3 * target_request_s
+        self.link = LinkEstimate()
+        # Photos go up through the same transport and link estimate, from the replica's bytes.
+        self.uploader = BlobUploader(self.transport, self.link, chunk_size=chunk_size,
+                                     chunk_target_s=3 * target_request_s, adaptive=adaptive, meta=replica)
         self.last_report: SyncReport | None = None
         # A new device may start from a starter pack when it can check one (sync/client/starter.py).
         key = bytes.fromhex(secret) if isinstance(secret, str) else secret
@@ -190,31 +185,10 @@ class SyncEngine:
         if self.on_progress:
             self.on_progress(prog)
 
-    def _expect_ok(self, resp: Response) -> Any:
-        if resp.status >= 400:
-            raise problem_error(resp)
-        try:
-            return resp.json()
-        except ValueError:
-            raise SyncError("bad_response", t("client.error.bad_response"), retryable=True) from None
-
-    def _measure(self, resp: Response, sent: int) -> None:
-        """Estimate the link: round-trip time (the quickest request seen) and bandwidth (bytes
-        over the time left once the round trip is taken off)."""
-        el = resp.elapsed_s
-        rtt = self.rtt_s or 0.0  # known from earlier requests only: never this one's own time
-        self.rtt_s = el if self.rtt_s is None else min(self.rtt_s, el)
-        moved = resp.wire_bytes + sent
-        if moved < 2048:
-            return  # a tiny request says nothing about bandwidth
-        bps = moved / max(el - rtt, 0.25 * el)
-        # EWMA so one lucky or unlucky request does not swing the sizes.
-        self.throughput_bps = bps if self.throughput_bps is None else 0.5 * self.throughput_bps + 0.5 * bps
-
     def _adapt(self, sent_changes: int, sent_bytes: int, got_records: int, got_bytes: int) -> None:
-        if not self.throughput_bps or not self.adaptive:
+        if not self.link.throughput_bps or not self.adaptive:
             return
-        budget = self.throughput_bps * self.target_request_s
+        budget = self.link.throughput_bps * self.target_request_s
         if sent_changes:
             per = max(40.0, sent_bytes / sent_changes)
             self.batch_size = int(min(self.MAX_BATCH, max(self.MIN_BATCH, budget / per)))
@@ -252,8 +226,8 @@ class SyncEngine:
                 rep.restored, rep.reoffered = True, len(reoffered)
                 done.clear()  # acked by the generation that is gone: offered again
                 continue
-            data = self._expect_ok(resp)
-            self._measure(resp, sent)
+            data = expect_ok(resp)
+            self.link.measure(resp, sent)
             if not isinstance(data, dict) or "cursor" not in data:
                 raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
             acked: list[str] = []
@@ -327,112 +301,28 @@ class SyncEngine:
         # Below a couple of seconds the figure is mostly network latency: leave the clock alone.
         if abs(off) < 2000:
             return
-        clock = self.replica.clock
-        new = int(clock.offset_ms + off)
-        setter = getattr(self.replica, "set_clock_offset", None)
-        if callable(setter):
-            setter(new)
-        else:
-            clock.offset_ms = new
+        self.replica.set_clock_offset(int(self.replica.clock.offset_ms + off))
 
     # -- photos ------------------------------------------------------------------------------
 
     def _photos_up(self, rep: SyncReport, prog: Progress) -> None:
-        queue = photo_queue(self.replica)
+        queue = self.replica.photos_to_upload()
         if not queue:
             return
         prog.phase = "photos_up"
         prog.photos_total = len(queue)
         self._progress(prog)
-        missing: set[str] = set()
-        for i in range(0, len(queue), 200):
-            data = self._expect_ok(
-                self.transport.request("POST", f"{API}/blobs/missing", payload={"sha256": queue[i : i + 200]})
-            )
-            missing.update(data.get("missing") or [])
+        missing = self.uploader.missing(queue)
         for sha in queue:
             if sha in missing:
-                self.upload_blob(sha)
+                data = self.replica.photo_bytes(sha)
+                if data is not None:  # gone from the device meanwhile: nothing to send
+                    self.uploader.upload(sha, data)
                 rep.photos_uploaded += 1
-            mark_photo_uploaded(self.replica, sha)
+            self.replica.mark_photo_uploaded(sha)
             rep.photos_sent += 1
             prog.photos_sent += 1
             self._progress(prog)
-
-    def upload_blob(self, sha: str) -> None:
-        """Upload one photo from the offset the server holds; resumes after any cut."""
-        data = self.replica.photo_bytes(sha)
-        if data is None:
-            return
-        started = self._meta_get("sync.upload_started", [])  # None: the store keeps no meta
-        if isinstance(started, list) and sha not in started:
-            # Never started from here: begin at 0 without asking (one round trip less per
-            # photo; on 2G that is 1.3 s). Should the server hold part of it anyway, its 409
-            # tells the right offset.
-            offset = 0
-            self._meta_set("sync.upload_started", (started + [sha])[-500:])
-        else:
-            info = self._expect_ok(self.transport.request("GET", f"{API}/blobs/{sha}/upload"))
-            if info.get("complete"):
-                self._forget_started(sha)
-                return
-            offset = int(info.get("offset") or 0)
-        self._send_chunks(sha, data, offset)
-        self._forget_started(sha)
-
-    def _meta_get(self, key: str, default: Any) -> Any:
-        g = getattr(self.replica, "meta_get", None)
-        return g(key, default) if callable(g) else None
-
-    def _meta_set(self, key: str, value: Any) -> None:
-        s = getattr(self.replica, "meta_set", None)
-        if callable(s):
-            s(key, value)
-
-    def _forget_started(self, sha: str) -> None:
-        started = self._meta_get("sync.upload_started", [])
-        if isinstance(started, list) and sha in started:
-            self._meta_set("sync.upload_started", [x for x in started if x != sha])
-
-    def _send_chunks(self, sha: str, data: bytes, offset: int) -> None:
-        total = len(data)
-        for _ in range(100_000):
-            if offset >= total:
-                # The server holds every byte: either it finished (our answer was lost) or
-                # the partial is unusable; ask, and start over only if it still lacks it.
-                if not self._server_lacks(sha):
-                    return
-                offset = 0
-            chunk = data[offset : offset + self.chunk_size]
-            resp = self.transport.request(
-                "PUT",
-                f"{API}/blobs/{sha}",
-                raw=chunk,
-                params={"offset": offset, "size": total},
-                headers={"Content-Type": "application/octet-stream", "X-Chunk-Sha256": hashlib.sha256(chunk).hexdigest()},
-            )
-            if resp.status == 409:
-                # Our idea of the offset was wrong (the last answer was lost): take the server's.
-                body = resp.json() or {}
-                offset = int(body.get("offset", 0))
-                if body.get("complete"):
-                    return
-                continue
-            if resp.status == 413 and self.chunk_size > self.MIN_CHUNK:
-                self.chunk_size = max(self.MIN_CHUNK, self.chunk_size // 2)
-                continue
-            body = self._expect_ok(resp)
-            self._measure(resp, len(chunk))
-            if self.throughput_bps and self.adaptive:
-                self.chunk_size = int(min(self.MAX_CHUNK, max(self.MIN_CHUNK, self.throughput_bps * self.chunk_target_s)))
-            if body.get("complete"):
-                return
-            offset = int(body.get("offset", offset + len(chunk)))
-        raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
-
-    def _server_lacks(self, sha: str) -> bool:
-        data = self._expect_ok(self.transport.request("POST", f"{API}/blobs/missing", payload={"sha256": [sha]}))
-        return sha in (data.get("missing") or [])
 
     def _photos_down(self, rep: SyncReport, prog: Progress) -> None:
         missing = list(self.replica.missing_photos())
@@ -449,7 +339,7 @@ class SyncEngine:
             if hashlib.sha256(resp.body).hexdigest() != sha:
                 raise SyncError("bad_response", t("client.error.bad_response"), retryable=True)
             self.replica.put_photo(sha, resp.body)
-            mark_photo_uploaded(self.replica, sha)  # it came from the server: nothing to send
+            self.replica.mark_photo_uploaded(sha)  # it came from the server: nothing to send
             rep.photos_downloaded += 1
             prog.photos_received += 1
             self._progress(prog)
@@ -457,13 +347,11 @@ class SyncEngine:
     # -- status ------------------------------------------------------------------------------
 
     def status(self) -> SyncStatus:
-        return sync_status(self.replica, photo_queue(self.replica))
+        return sync_status(self.replica, self.replica.photos_to_upload())
 
 
 # -- a server that went back (restored from a backup) ----------------------------------------
 
-RESTORE_KEY = "sync.restore"  # meta: the last restore this device noticed (shown for NOTICE_DAYS)
-DAMAGE_KEY = "store.damage"  # meta: damaged files found at open (app/store), shown for NOTICE_DAYS
 NOTICE_DAYS = 14
 
 
@@ -484,28 +372,21 @@ def server_restored(replica: Replica, epoch: str) -> list[str]:
     """Tell the replica the server went back: it pulls from the start of generation ``epoch``
     and offers again, before anything else, the changes it keeps as acknowledged; returns
     their change ids."""
-    fn = getattr(replica, "server_restored", None)
-    if not callable(fn):  # a replica that keeps no acknowledged log: at least pull everything
-        replica.apply_remote([], f"{epoch}:0")
-        return []
     log.warning("the server was restored from a backup (feed generation %s): pulling again, offering again", epoch)
-    return list(fn(epoch))
+    return list(replica.server_restored(epoch))
 
 
 def note_recovered(replica: Replica, n: int) -> None:
-    g, s = getattr(replica, "meta_get", None), getattr(replica, "meta_set", None)
-    if n and callable(g) and callable(s):
-        note = dict(g(RESTORE_KEY, None) or {})
+    if n:
+        note = dict(replica.meta_get(RESTORE_KEY, None) or {})
         if note:
             note["recovered"] = int(note.get("recovered") or 0) + n
-            s(RESTORE_KEY, note)
+            replica.meta_set(RESTORE_KEY, note)
 
 
 def notices(replica: Replica, now_ms: int | None = None) -> list[str]:
     """Plain-words lines about a server restore and damaged device files (recent ones)."""
-    g = getattr(replica, "meta_get", None)
-    if not callable(g):
-        return []
+    g = replica.meta_get
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     since = now_ms - NOTICE_DAYS * 86_400_000
     out = []
@@ -519,47 +400,14 @@ def notices(replica: Replica, now_ms: int | None = None) -> list[str]:
     return [x for x in out if x]
 
 
-def photo_queue(replica: Replica) -> list[str]:
-    """sha256 of local photos the server has not confirmed yet."""
-    q = getattr(replica, "photos_to_upload", None)
-    if callable(q):
-        return list(q())
-    # A store without an upload queue: local photo records whose bytes are here and that are
-    # not yet confirmed on the server (kept in the store's meta).
-    g = getattr(replica, "meta_get", None)
-    done = set(g("sync.photos_uploaded", []) if callable(g) else [])
-    out = []
-    for rec in getattr(replica, "all", lambda _k: [])("photo"):
-        sha = rec.get("fields", {}).get("sha256")
-        if isinstance(sha, str) and sha not in done and replica.photo_bytes(sha) is not None:
-            out.append(sha)
-    return sorted(set(out))
-
-
-def mark_photo_uploaded(replica: Replica, sha: str) -> None:
-    m = getattr(replica, "mark_photo_uploaded", None)
-    if callable(m):
-        m(sha)
-        return
-    g, s = getattr(replica, "meta_get", None), getattr(replica, "meta_set", None)
-    if callable(g) and callable(s):
-        done = list(g("sync.photos_uploaded", []))
-        if sha not in done:
-            s("sync.photos_uploaded", done + [sha])
-
-
 def _sync_status(replica: Replica, upload_queue: list[str] | None = None) -> SyncStatus:
     """A truthful status: "all synced" only when nothing is waiting in any direction."""
-    size = getattr(replica, "outbox_size", None)
-    outbox = size() if callable(size) else len(replica.pending_changes(1_000_000))
-    refused_fn = getattr(replica, "refused_changes", None)
-    refused = len(refused_fn()) if callable(refused_fn) else 0
+    outbox = replica.outbox_size()
+    refused = len(replica.refused_changes())
     if upload_queue is None:
-        q = getattr(replica, "photos_to_upload", None)
-        upload_queue = list(q()) if callable(q) else []
+        upload_queue = list(replica.photos_to_upload())
     missing = len(replica.missing_photos())
-    g = getattr(replica, "meta_get", None)
-    last = g(LAST_KEY, None) if callable(g) else None
+    last = replica.meta_get(LAST_KEY, None)
     if last is None and replica.cursor() is None:
         return SyncStatus("never", t("client.status.never"), outbox, refused, len(upload_queue), missing)
     if last and not last.get("ok"):

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sync.client.replica import Meta
+
 LAST_KEY = "sync.last"
 LEGACY_OK_KEY = "last_sync"  # where the app kept its last success before this record existed
 
@@ -59,11 +61,6 @@ class SyncHistory:
         return self.failure is not None and (self.ok_ms is None or self.failure.at_ms > self.ok_ms)
 
 
-def _meta(replica: Any) -> tuple[Any, Any]:
-    g, s = getattr(replica, "meta_get", None), getattr(replica, "meta_set", None)
-    return (g if callable(g) else None), (s if callable(s) else None)
-
-
 def moved_of(report: Any, at_ms: int) -> Moved | None:
     """The data a ``SyncReport`` moved, or None when it moved nothing."""
     m = Moved(at_ms=at_ms, up=report.applied + report.duplicate, down=report.pulled,
@@ -73,12 +70,10 @@ def moved_of(report: Any, at_ms: int) -> Moved | None:
     return m if (m.up or m.down or m.refused or m.photos_up or m.photos_down) else None
 
 
-def record_attempt(replica: Any, report: Any, at_ms: int) -> None:
-    """Remember one attempt (stores without meta remember nothing)."""
-    get, put = _meta(replica)
-    if put is None:
-        return
-    old = (get(LAST_KEY, None) if get else None) or {}
+def record_attempt(replica: Meta, report: Any, at_ms: int) -> None:
+    """Remember one attempt."""
+    get = replica.meta_get
+    old = get(LAST_KEY, None) or {}
     err = report.error
     doc = {
         "at_ms": at_ms, "ok": err is None, "more": report.more,
@@ -87,7 +82,7 @@ def record_attempt(replica: Any, report: Any, at_ms: int) -> None:
         "failed": {"at_ms": at_ms, "code": err.code, "message": err.message} if err else old.get("failed"),
         "moved": vars(m) if (m := moved_of(report, at_ms)) else old.get("moved"),
     }
-    put(LAST_KEY, doc)
+    replica.meta_set(LAST_KEY, doc)
 
 
 def _old_ok(get: Any, old: dict) -> int | None:
@@ -95,14 +90,12 @@ def _old_ok(get: Any, old: dict) -> int | None:
         return old["ok_at_ms"]
     if old.get("ok") and old.get("at_ms"):
         return old["at_ms"]  # written before "ok_at_ms" existed
-    legacy = get(LEGACY_OK_KEY, None) if get else None
+    legacy = get(LEGACY_OK_KEY, None)
     return legacy if isinstance(legacy, int) else None
 
 
-def read_history(replica: Any) -> SyncHistory:
-    get, _ = _meta(replica)
-    if get is None:
-        return SyncHistory()
+def read_history(replica: Meta) -> SyncHistory:
+    get = replica.meta_get
     last = get(LAST_KEY, None) or {}
     failed = last.get("failed")
     if failed is None and last and not last.get("ok"):

@@ -17,14 +17,31 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sync import merge
-from sync.clock import HybridClock, stamp_wall_ms
+from sync.changes import edit_change, new_record
+from sync.clock import HybridClock
 from sync.fileio import atomic_write_bytes
 from sync.ids import new_id
+from sync.merge import drop_future_values
+
+# Meta keys a replica writes and the engine reads (notices shown for NOTICE_DAYS):
+RESTORE_KEY = "sync.restore"  # the last server restore this device noticed (server_restored)
+DAMAGE_KEY = "store.damage"  # files found damaged when the store opened
+ENROLLMENT_KEY = "sync.enrollment"  # the enrollment (shell, app and starter packs read it)
+
+
+class Meta(Protocol):
+    """Small named values a device keeps (sync history, uploads begun, notices)."""
+
+    def meta_get(self, key: str, default: Any = None) -> Any: ...
+
+    def meta_set(self, key: str, value: Any) -> None: ...
 
 
 @runtime_checkable
-class Replica(Protocol):
-    """What the sync engine needs from a device store (docs/architecture.md)."""
+class Replica(Meta, Protocol):
+    """What the sync engine needs from a device store (docs/architecture.md). Every method
+    is required: the engine calls them all, and both replicas (app/store's Store and
+    MemoryReplica) implement them."""
 
     @property
     def clock(self) -> HybridClock: ...
@@ -45,33 +62,25 @@ class Replica(Protocol):
 
     def put_photo(self, sha256: str, data: bytes) -> Any: ...
 
-    # Optional, used when present: photos_to_upload() -> list[str], mark_photo_uploaded(sha),
-    # set_clock_offset(ms), meta_get(key, default) / meta_set(key, value), outbox_size().
+    def photos_to_upload(self) -> list[str]: ...
+
+    def mark_photo_uploaded(self, sha256: str) -> None: ...
+
+    def set_clock_offset(self, offset_ms: int) -> None: ...
+
+    def outbox_size(self) -> int: ...
+
+    def refused_changes(self) -> list[dict]: ...
+
+    def server_restored(self, epoch: str) -> list[str]: ...
+
+    def scratch_path(self, name: str) -> Path | None:
+        """A file beside the store for work that must survive a restart (a download under
+        way); None when the replica keeps nothing on disk."""
+        ...
 
 
 ACKED_MAX = 20_000  # acknowledged changes kept to offer again (app/store keeps them by age too)
-
-# The server clamps stamps more than 5 minutes ahead of its time (docs/protocol.md).
-FUTURE_MS = 5 * 60_000
-
-
-def drop_future_values(cur: dict, remote: dict, pending: Iterable[str], now_ms: int) -> dict:
-    """The local record without acked values stamped far in the future, where the server has
-    the field: they came from a wrong device clock and the server clamped them when they
-    arrived, so its version is the one that counts. Fields in ``pending`` (unacked) stay."""
-    limit = now_ms + FUTURE_MS
-    pending = set(pending)
-    stale = [f for f, st in cur["stamps"].items()
-             if f not in pending and f in remote["fields"] and stamp_wall_ms(st) > limit]
-    if not stale:
-        return cur
-    cur = copy.deepcopy(cur)
-    for f in stale:
-        cur["fields"].pop(f, None)
-        cur["stamps"].pop(f, None)
-        cur.get("bases", {}).pop(f, None)
-    return cur
-
 
 class MemoryReplica:
     """A complete replica in memory (optionally persisted to one JSON file).
@@ -162,8 +171,6 @@ class MemoryReplica:
 
     def create(self, kind: str, grid: str, fields: dict[str, Any]) -> dict:
         """A new record built and validated by the shared model (what the app does)."""
-        from sync.records import new_record
-
         with self._lock:
             _, change = new_record(kind, grid, fields, self._clock, self.actor)
             self.save_change(change)
@@ -171,8 +178,6 @@ class MemoryReplica:
 
     def update(self, record_id: str, fields: dict[str, Any]) -> dict:
         """Edit a record through the shared model (bases = the stamps this device has seen)."""
-        from sync.records import edit_change
-
         with self._lock:
             change = edit_change(self.records[record_id], fields, self._clock, self.actor)
             self.save_change(change)
@@ -224,6 +229,9 @@ class MemoryReplica:
 
     def refused_changes(self) -> list[dict]:
         return list(self.refused.values())
+
+    def scratch_path(self, name: str) -> Path | None:
+        return self.path.with_name(f"{self.path.name}.{name}") if self.path else None
 
     def server_restored(self, epoch: str) -> list[str]:
         """The server went back to a backup: acked changes go back to the head of the outbox,

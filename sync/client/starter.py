@@ -21,7 +21,7 @@ import urllib3
 
 from sync import snapshot as fmt
 from sync.bundles.format import Bundle, BundleError, read_bundle
-from sync.client.replica import Replica
+from sync.client.replica import ENROLLMENT_KEY, Replica
 from sync.client.transport import RETRY_STATUS, Response, SyncError, Transport, problem_error
 from sync.i18n import t
 
@@ -36,29 +36,20 @@ _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 def partial_path(replica: Replica) -> Path | None:
-    """Where the download under way is kept: the store's folder (None: memory only)."""
-    data_dir = getattr(replica, "data_dir", None)
-    if data_dir is not None:
-        return Path(data_dir) / "starter.gwb.part"
-    path = getattr(replica, "path", None)
-    return Path(path).with_name(Path(path).name + ".starter.part") if path else None
+    """Where the download under way is kept: beside the store (None: memory only)."""
+    return replica.scratch_path("starter.gwb.part")
 
 
 def _meta_get(replica: Replica, key: str) -> Any:
-    g = getattr(replica, "meta_get", None)
-    return g(key, None) if callable(g) else None
+    return replica.meta_get(key, None)
 
 
 def _meta_set(replica: Replica, key: str, value: Any) -> None:
-    s = getattr(replica, "meta_set", None)
-    if callable(s):
-        s(key, value)
+    replica.meta_set(key, value)
 
 
 def enrollment_secret(replica: Replica) -> tuple[str, bytes] | None:
     """(device id, bundle secret) kept at enrolment; None when this replica has none."""
-    from sync.client.cli import ENROLLMENT_KEY  # cli imports the engine: not at load time
-
     en = _meta_get(replica, ENROLLMENT_KEY)
     if not isinstance(en, dict) or not en.get("secret") or not en.get("device_id"):
         return None

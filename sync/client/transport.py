@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from sync.i18n import t
 
+API = "/api/v1"  # the server's API prefix (docs/protocol.md)
 RETRY_STATUS = {429, 502, 503, 504}
 
 

@@ -1,7 +1,9 @@
 """``gridwall report ledger|metrics|echo-wall``: exports from the server's records.
 
-Records come from a pull over HTTP with a staff token (sync.reports.fetch), so an office PC
-needs nothing but the server's address and the token it was enrolled with.
+Records come from a pull over HTTP with a staff token (sync.client.fetch), so an office PC
+needs nothing but the server's address and the token it was enrolled with. This module is
+the one that composes: the report modules beside it stay pure (no HTTP, no database);
+tests/test_layering.py states the exception.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sync.chinatime import china_today
+from sync.client.fetch import FetchError, pull_records
 from sync.i18n import t
-from sync.reports.dates import ReportInputError, month_period, parse_period, today
-from sync.reports.fetch import pull_records
+from sync.reports.dates import ReportInputError, month_period, parse_period
 from sync.reports.ledger import build_ledger, export_format, export_ledger
 from sync.reports.metrics import GROUPINGS, compute_metrics, export_metrics
 from sync.reports.model import Dataset
@@ -42,7 +45,7 @@ def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ReportInputError as exc:
+        except (ReportInputError, FetchError) as exc:
             typer.echo(f"{t('reports.cli.error_prefix')}{exc}", err=True)
             raise typer.Exit(1) from None
         except OSError as exc:
@@ -67,8 +70,8 @@ def _period(month: str | None, period: str | None) -> Any:
     if period:
         return parse_period(period)
     if month:
-        return parse_period(month) if "-" in month else parse_period(f"{today().year}-{month}")
-    d = today()
+        return parse_period(month) if "-" in month else parse_period(f"{china_today().year}-{month}")
+    d = china_today()
     return month_period(d.year, d.month)
 
 

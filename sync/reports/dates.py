@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sync.chinatime import CHINA_TZ, in_china
 from sync.i18n import t
-from sync.records import CHINA_TZ  # noqa: F401 - the one definition; report modules import it here
 from sync.workdays import calendar
 
 
@@ -31,7 +31,7 @@ def to_datetime(value: object) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)).astimezone(CHINA_TZ)
+        return in_china(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=CHINA_TZ)
     if isinstance(value, bool):
@@ -156,8 +156,3 @@ def parse_period(text: str) -> Period:
     except ValueError:
         pass
     raise ReportInputError(t("reports.error.period", text=s))
-
-
-def today() -> date:
-    """Today's date in China."""
-    return datetime.now(CHINA_TZ).date()

@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from sync.chinatime import china_today
+from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.public_guard import People, find_leaks
-from sync.reports.dates import CHINA_TZ
 from sync.reports.model import Dataset, IssueFacts, all_facts, label
 
 MASK = "＊＊"
@@ -145,7 +146,7 @@ def public_item(f: IssueFacts, ds: Dataset, key: bytes | None = None, people: Pe
         reply=t("public.withheld") if reply is None else reply,
         solved=solved,
         satisfied=satisfied,
-        photos=tuple(public_id(key, p) for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)),
+        photos=tuple(public_id(key, p) for p in f.public_photos if is_sha256(p)),
     )
 
 
@@ -155,19 +156,18 @@ def build_echo_wall(
 ) -> EchoWall:
     """The published issues of one village, most recently reported first. ``key``: the
     server's secret for the opaque public ids."""
-    from datetime import datetime
 
     facts = all_facts(ds) if facts is None else facts
     shown = [f for f in facts if f.published and f.village == village_id]
     people = village_people(ds, village_id, {str(f.fields.get("reporter") or "") for f in shown})
     pairs = [(f, public_item(f, ds, key, people)) for f in shown]
     pairs.sort(key=lambda p: (p[1].reported_on or date.min, p[0].id), reverse=True)
-    photo_sha = {public_id(key, p): p for f, _ in pairs for p in f.public_photos if re.fullmatch(r"[0-9a-f]{64}", p)}
+    photo_sha = {public_id(key, p): p for f, _ in pairs for p in f.public_photos if is_sha256(p)}
     return EchoWall(
         village_id=village_id,
         village=ds.name("village", village_id),
         township=ds.township_name(),
-        as_of=as_of or datetime.now(CHINA_TZ).date(),
+        as_of=as_of or china_today(),
         items=[item for _, item in pairs],
         photo_sha=photo_sha,
     )
@@ -180,7 +180,7 @@ def date_text(d: date | None) -> str:
     return t("reports.date", y=d.year, m=d.month, d=d.day) if d else ""
 
 
-_CSS = """
+PAGE_CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
 margin:0;padding:0 12px 24px;color:#1a1a1a;background:#f6f6f2;line-height:1.6;font-size:17px}
 header{padding:16px 0 8px;border-bottom:3px solid #b22222;margin-bottom:12px}
@@ -218,7 +218,7 @@ def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(wall.heading())}</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{PAGE_CSS}</style></head><body><main>",
         f"<header><h1>{e(wall.heading())}</h1>",
         f'<p class="sub">{e(wall.township)} · {e(t("reports.wall.updated", date=date_text(wall.as_of)))}</p>',
         f'<p class="sub">{e(wall.summary())}</p></header>',
@@ -249,7 +249,7 @@ def render_not_found(village_id: str) -> str:
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(t('reports.wall.not_found_title'))}</title><style>{_CSS}</style></head>"
+        f"<title>{e(t('reports.wall.not_found_title'))}</title><style>{PAGE_CSS}</style></head>"
         f"<body><main><header><h1>{e(t('reports.wall.not_found_title'))}</h1></header>"
         f"<p>{e(t('reports.wall.not_found', village=village_id))}</p></main></body></html>"
     )

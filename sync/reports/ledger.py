@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter
-
 from sync import registry
+from sync.chinatime import china_today
 from sync.i18n import t
-from sync.reports.dates import Period, ReportInputError, today
+from sync.reports.dates import Period, ReportInputError
 from sync.reports.model import Dataset, Entry, IssueFacts, all_facts, label
 
 
@@ -102,7 +99,7 @@ def build_ledger(
     facts: list[IssueFacts] | None = None,
 ) -> Ledger:
     """The ledger rows for the period (optionally one village), oldest report first."""
-    as_of = as_of or min(period.end, today())
+    as_of = as_of or min(period.end, china_today())
     facts = all_facts(ds, as_of) if facts is None else facts
     months = period.months()
     rows: list[LedgerRow] = []
@@ -155,6 +152,11 @@ _TAIL_WIDTHS = [16, 12]
 
 def write_xlsx(ledger: Ledger, out: Path | io.BytesIO) -> None:
     """Chinese headers, title row, bold frozen header, widths, wrap, real dates."""
+    # openpyxl (which loads Pillow) only when an XLSX is written: the phone build has neither
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     ws.title = t("reports.ledger.sheet")

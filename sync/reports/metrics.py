@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from sync import workdays as workdays_mod
+from sync.chinatime import china_today
 from sync.i18n import t
-from sync.reports.dates import Period, ReportInputError, to_date, today
+from sync.reports.dates import Period, ReportInputError, to_date
+from sync.reports.ledger import export_format, write_csv
 from sync.reports.model import Dataset, IssueFacts, all_facts
 from sync.workdays import WorkCalendar
 
@@ -241,7 +244,7 @@ def compute_metrics(
     """
     if group_by not in GROUPINGS:
         raise ReportInputError(t("reports.error.group_by", value=group_by, choices=", ".join(GROUPINGS)))
-    as_of = as_of or min(period.end, today())
+    as_of = as_of or min(period.end, china_today())
     facts = all_facts(ds, as_of) if facts is None else facts
     kw = dict(
         period=period,
@@ -360,10 +363,6 @@ def write_metrics_xlsx(report: MetricsReport, out, township: str = "") -> None:
 
 
 def export_metrics(report: MetricsReport, out, township: str = "") -> None:
-    from pathlib import Path
-
-    from sync.reports.ledger import export_format, write_csv
-
     if export_format(Path(out)) == "xlsx":
         write_metrics_xlsx(report, out, township)
     else:

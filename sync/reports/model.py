@@ -15,9 +15,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sync import registry, workflow
+from sync.chinatime import CHINA_TZ
 from sync.i18n import t
+from sync.ids import id_time_ms
 from sync.records import REFERENCE_KINDS as _SYNCED_REFERENCE
-from sync.reports.dates import CHINA_TZ, to_date, to_datetime
+from sync.reports.dates import to_date, to_datetime
 
 # the synced reference kinds, plus township records a server export may carry
 REFERENCE_KINDS = ("township", *_SYNCED_REFERENCE)
@@ -201,7 +203,7 @@ def _source(f: dict, issue_id: str, ds: Dataset) -> str:
 def _id_time(record_id: str) -> datetime | None:
     """The creation time inside a UUIDv7 id (its first 48 bits are Unix milliseconds)."""
     try:
-        return to_datetime(int(record_id.replace("-", "")[:12], 16))
+        return to_datetime(id_time_ms(record_id))
     except (ValueError, AttributeError):
         return None
 

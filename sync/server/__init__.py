@@ -1,6 +1,8 @@
 """The central server: FastAPI sync API over a SQL store (SQLite or PostgreSQL) and a blob store.
 
-Layers: ``db`` (tables, engines, migrations), ``store`` (plain functions: apply changes, pull,
-organisation, enrollment; no HTTP), ``blobs`` (content-addressed files), ``api`` (HTTP), ``cli``
-(``gridwall server`` and ``gridwall admin``).
+Plain functions on a connection (no HTTP): ``db`` (tables, engines, migrations, ``now_ms``,
+``dumps``), ``auth`` (principals, secrets, tokens, enrollment), ``authz`` (who may write what),
+``feed`` (apply changes, pull, conflicts), ``admin`` (organisation, devices, holidays, status).
+HTTP: ``http`` (what every router shares), ``api`` (the sync API), ``bundles`` (import),
+``wall`` and ``front`` (the public pages). ``cli``: ``gridwall server`` and ``gridwall admin``.
 """

@@ -1,5 +1,6 @@
 """The HTTP layer: FastAPI routes under /api/v1, problem+json errors, body limits, gzip,
-overload protection and one JSON log line per request. The logic lives in ``store``."""
+overload protection and one JSON log line per request. The logic lives in ``auth``, ``feed`` and ``admin``;
+what every router shares in ``http``."""
 
 
 import hashlib
@@ -10,7 +11,6 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from http import HTTPStatus
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -18,7 +18,6 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
@@ -27,17 +26,33 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sync.hashes import SHA256_PATTERN
 from sync.i18n import t
-from sync.server import authz, blob_policy, db, generation, snapshot, store
+from sync.server import admin, auth, authz, blob_policy, db, feed, generation, snapshot
 from sync.server.blobs import FsBlobStore, HashMismatch, OffsetMismatch
+from sync.server.bundles import make_bundles_router
 from sync.server.errors import ServerError
+from sync.server.front import make_front_router
+from sync.server.http import (
+    PREFIX,
+    principal_dependency,
+    problem,
+    problem_body,
+    raw_problem,
+    request_lang,
+    send_raw,
+)
 from sync.server.throttle import Throttle
+from sync.server.wall import (
+    make_wall_router,
+    server_photo_bytes,
+    server_wall_key,
+    server_wall_records,
+)
 
-PREFIX = "/api/v1"
 PARTIAL_DAYS = 7  # partial uploads are kept this long so a phone can resume after a break
 log = logging.getLogger("gridwall.server")
-_SHA_PATTERN = r"^[0-9a-f]{64}$"
-Sha = Annotated[str, Path(pattern=_SHA_PATTERN, description="sha256 of the blob, 64 lower-case hex digits")]
+Sha = Annotated[str, Path(pattern=SHA256_PATTERN, description="sha256 of the blob, 64 lower-case hex digits")]
 
 
 @dataclass
@@ -54,47 +69,6 @@ class Limits:
     enroll_failures: int = 10  # wrong enrollment codes per address (and per code) ...
     enroll_window_s: float = 600.0  # ... within this window, then 429
     snapshot_min_records: int = 1000  # a new device with more in scope is offered a starter pack
-
-
-def _lang(request: Request) -> str | None:
-    accept = request.headers.get("accept-language", "")
-    return "en" if accept.lower().startswith("en") else None
-
-
-def _problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    try:
-        title = HTTPStatus(status).phrase
-    except ValueError:
-        title = "Error"
-    return {
-        "type": f"https://gridwall/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
-
-
-def problem(status: int, code: str, detail: str, retry_after: int = 1, **extra: Any) -> JSONResponse:
-    body = _problem_body(status, code, detail, **extra)
-    headers = {"Retry-After": str(retry_after)} if status in (429, 503) else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
-
-
-def _raw_problem(status: int, code: str, key: str, **params: Any) -> tuple[int, list, bytes]:
-    """The same problem+json for the raw ASGI middlewares (they answer before FastAPI)."""
-    body = _problem_body(status, code, t(key, **params))
-    headers = [(b"content-type", b"application/problem+json")]
-    if status in (429, 503):
-        headers.append((b"retry-after", b"1"))
-    return status, headers, json.dumps(body, ensure_ascii=False).encode("utf-8")
-
-
-async def _send_raw(send: Send, status: int, headers: list, body: bytes) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyMiddleware:
@@ -115,7 +89,7 @@ class BodyMiddleware:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
-            await _send_raw(send, *_raw_problem(413, "body_too_large", "server.body_too_large", limit=cap))
+            await send_raw(send, *raw_problem(413, "body_too_large", "server.body_too_large", limit=cap))
             return
         chunks, size = [], 0
         while True:
@@ -125,7 +99,7 @@ class BodyMiddleware:
             part = msg.get("body", b"")
             size += len(part)
             if size > cap:
-                await _send_raw(send, *_raw_problem(413, "body_too_large", "server.body_too_large", limit=cap))
+                await send_raw(send, *raw_problem(413, "body_too_large", "server.body_too_large", limit=cap))
                 return
             chunks.append(part)
             if not msg.get("more_body"):
@@ -138,8 +112,8 @@ class BodyMiddleware:
             token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
             refused = await run_in_threadpool(self.authenticate, token)
             if refused is not None:
-                body = json.dumps(_problem_body(refused.status, refused.code, refused.message()), ensure_ascii=False)
-                await _send_raw(send, refused.status, [(b"content-type", b"application/problem+json")],
+                body = json.dumps(problem_body(refused.status, refused.code, refused.message()), ensure_ascii=False)
+                await send_raw(send, refused.status, [(b"content-type", b"application/problem+json")],
                                 body.encode("utf-8"))
                 return
         if encoding == b"gzip":
@@ -148,17 +122,17 @@ class BodyMiddleware:
                 d = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 body = d.decompress(body, inflated_cap + 1)
                 if len(body) > inflated_cap or d.unconsumed_tail:
-                    await _send_raw(
-                        send, *_raw_problem(413, "inflated_too_large", "server.inflated_too_large", limit=inflated_cap)
+                    await send_raw(
+                        send, *raw_problem(413, "inflated_too_large", "server.inflated_too_large", limit=inflated_cap)
                     )
                     return
                 if not d.eof:
                     raise zlib.error("truncated")
             except zlib.error:
-                await _send_raw(send, *_raw_problem(400, "bad_gzip", "server.bad_gzip"))
+                await send_raw(send, *raw_problem(400, "bad_gzip", "server.bad_gzip"))
                 return
         elif encoding not in (b"identity", b""):
-            await _send_raw(send, *_raw_problem(415, "bad_encoding", "server.bad_encoding"))
+            await send_raw(send, *raw_problem(415, "bad_encoding", "server.bad_encoding"))
             return
         new_headers = [
             (k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")
@@ -209,7 +183,7 @@ class GuardMiddleware:
 
         try:
             if busy:
-                await _send_raw(send_wrapper, *_raw_problem(429, "overloaded", "server.overloaded"))
+                await send_raw(send_wrapper, *raw_problem(429, "overloaded", "server.overloaded"))
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
@@ -287,7 +261,8 @@ class SyncResponse(BaseModel):
 
 
 class MissingRequest(BaseModel):
-    sha256: list[Annotated[str, Field(pattern=_SHA_PATTERN)]] = Field(max_length=1000)
+    sha256: list[Annotated[str, Field(pattern=SHA256_PATTERN)]] = Field(
+        description="at most `limits.max_missing_query` (GET /api/v1/health) per request")
 
 
 class MissingResponse(BaseModel):
@@ -337,32 +312,22 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
     )
-    bearer = HTTPBearer(auto_error=False)
-
-    def principal(
-        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-    ) -> store.Principal:
-        with db.read_tx(engine) as conn:
-            p = store.authenticate(conn, creds.credentials if creds else None)
-        request.state.device = p.device_id
-        return p
-
-    Auth = Annotated[store.Principal, Depends(principal)]
+    Auth = Annotated[auth.Principal, Depends(principal_dependency(engine))]
 
     @app.exception_handler(ServerError)
     async def _server_error(request: Request, exc: ServerError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.message(_lang(request)), **exc.extra)
+        return problem(exc.status, exc.code, exc.message(request_lang(request)), **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         key = f"server.http.{code}"
-        return problem(exc.status_code, code, t(key, lang=_lang(request)))
+        return problem(exc.status_code, code, t(key, lang=request_lang(request)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        lang = _lang(request)
+        lang = request_lang(request)
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(400, "malformed_json", t("server.malformed_json", lang=lang))
         where = "; ".join(
@@ -375,12 +340,12 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
     async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # Database down, restarting or out of connections: the device retries later.
         log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return problem(503, "db_unavailable", t("server.db_down", lang=_lang(request)), retry_after=5)
+        return problem(503, "db_unavailable", t("server.db_down", lang=request_lang(request)), retry_after=5)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return problem(500, "internal", t("server.internal", lang=_lang(request)))
+        return problem(500, "internal", t("server.internal", lang=request_lang(request)))
 
     @app.get(f"{PREFIX}/health")
     def health() -> dict[str, Any]:
@@ -392,7 +357,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
         return {
             "status": "ok",
             "protocol": 1,
-            "server_time_ms": store.now_ms(),
+            "server_time_ms": db.now_ms(),
             "limits": asdict(limits),
         }
 
@@ -403,14 +368,14 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
         responses={429: {"description": "too many wrong codes from this address or for this code"}},
     )
     def enroll(body: EnrollRequest, request: Request) -> Any:
-        keys = [f"ip:{request.client.host if request.client else '-'}", f"code:{store.normalize_code(body.code)}"]
+        keys = [f"ip:{request.client.host if request.client else '-'}", f"code:{auth.normalize_code(body.code)}"]
         wait = enroll_throttle.retry_after(keys)
         if wait is not None:
-            return problem(429, "enroll_throttled", t("server.enroll.throttled", lang=_lang(request),
+            return problem(429, "enroll_throttled", t("server.enroll.throttled", lang=request_lang(request),
                                                       minutes=max(1, round(wait / 60))), retry_after=wait)
         try:
             with db.write_tx(engine) as conn:
-                return store.enroll(conn, body.code, body.device_name)
+                return auth.enroll(conn, body.code, body.device_name)
         except ServerError as exc:
             if exc.status == 403:
                 enroll_throttle.failed(keys)
@@ -426,36 +391,36 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
 
     @app.post(f"{PREFIX}/sync", response_model=SyncResponse)
     def sync(body: SyncRequest, request: Request, p: Auth) -> Response:
-        lang = _lang(request)
+        lang = request_lang(request)
         if len(body.changes) > limits.max_batch:
             raise ServerError(413, "batch_too_large", "server.batch_too_large", limit=limits.max_batch)
-        store.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
-        now = store.now_ms()
+        feed.parse_cursor(body.cursor)  # refuse a bad cursor before anything is written
+        now = db.now_ms()
         generation.check_cursor(engine, body.cursor, now, p.device_id)  # a restored server: 409 before any write
         acks: list[dict[str, Any]] = []
         stale = p.device_id is not None and (p.last_seen_ms or 0) < now - 60_000
         if body.changes or stale:
             with db.write_tx(engine) as conn:
                 if body.changes:
-                    acks = store.apply_changes(conn, p, body.changes, now=now, lang=lang)
+                    acks = feed.apply_changes(conn, p, body.changes, now=now, lang=lang)
                 if stale:
-                    store.touch_device(conn, p.device_id, now)
+                    auth.touch_device(conn, p.device_id, now)
         limit = min(body.pull_limit, limits.max_page)
         offer = ""
         with db.read_tx(engine) as conn:
-            if body.snapshot_ok and store.parse_cursor(body.cursor) == 0 and snapshot.should_offer(
+            if body.snapshot_ok and feed.parse_cursor(body.cursor) == 0 and snapshot.should_offer(
                     conn, p, limits.snapshot_min_records):
                 # a big scope: no page, the device fetches the starter pack (docs/starter-pack.md)
                 docs, cursor, more = [], generation.make_cursor(generation.current_epoch(conn), 0), True
                 offer = ',"snapshot":{"href":"' + f'{PREFIX}/snapshot"' + "}"
             else:
-                docs, cursor, more = store.pull_raw(conn, p, body.cursor, limit)
+                docs, cursor, more = feed.pull_raw(conn, p, body.cursor, limit)
         offset = now - body.device_time_ms if body.device_time_ms is not None else 0
         out = (
-            '{"acks":' + store.dumps(acks) + ',"records":[' + ",".join(docs) + "]" + offer
+            '{"acks":' + db.dumps(acks) + ',"records":[' + ",".join(docs) + "]" + offer
             + ',"cursor":' + json.dumps(cursor) + ',"epoch":' + json.dumps(generation.split_cursor(cursor)[0])
             + ',"more":' + ("true" if more else "false")
-            + f',"clock_offset_ms":{offset},"server_time_ms":{store.now_ms()}' + "}"
+            + f',"clock_offset_ms":{offset},"server_time_ms":{db.now_ms()}' + "}"
         )  # fmt: skip
         return Response(out.encode("utf-8"), media_type="application/json")
 
@@ -464,10 +429,13 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
         record_id: Annotated[str, Path(max_length=36, description="record id (UUIDv7)")], p: Auth
     ) -> dict[str, Any]:
         with db.read_tx(engine) as conn:
-            return {"record_id": record_id, "conflicts": store.record_conflicts(conn, p, record_id)}
+            return {"record_id": record_id, "conflicts": feed.record_conflicts(conn, p, record_id)}
 
-    @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse)
+    @app.post(f"{PREFIX}/blobs/missing", response_model=MissingResponse,
+              responses={413: {"description": "more than limits.max_missing_query hashes"}})
     def missing(body: MissingRequest, p: Auth) -> dict[str, Any]:
+        if len(body.sha256) > limits.max_missing_query:
+            raise ServerError(413, "too_many_hashes", "server.blob.too_many_hashes", limit=limits.max_missing_query)
         return {"missing": [s for s in dict.fromkeys(body.sha256) if not blobs.has(s)]}
 
     @app.get(f"{PREFIX}/blobs/{{sha256}}/upload", response_model=UploadState)
@@ -493,7 +461,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
         p: Auth,
         offset: Annotated[int, Query(ge=0)],
         size: Annotated[int, Query(ge=1)],
-        x_chunk_sha256: Annotated[str, Header(pattern=_SHA_PATTERN)],
+        x_chunk_sha256: Annotated[str, Header(pattern=SHA256_PATTERN)],
     ) -> dict[str, Any]:
         if size > limits.max_blob_bytes:
             raise ServerError(413, "blob_too_large", "server.blob.too_large", limit=limits.max_blob_bytes)
@@ -502,7 +470,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
         return await run_in_threadpool(_store_chunk, p, sha256, offset, size, x_chunk_sha256, data)
 
     def _store_chunk(
-        p: store.Principal, sha256: str, offset: int, size: int, chunk_sha: str, data: bytes
+        p: auth.Principal, sha256: str, offset: int, size: int, chunk_sha: str, data: bytes
     ) -> dict[str, Any]:
         if hashlib.sha256(data).hexdigest() != chunk_sha:
             raise ServerError(422, "chunk_hash_mismatch", "server.blob.chunk_hash")
@@ -558,16 +526,6 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
 
         return StreamingResponse(chunks(), media_type="application/octet-stream")
 
-    # Imported here: both build on this module's store and blobs (no import cycle at load).
-    from sync.bundles.server_side import make_bundles_router
-    from sync.reports.front import make_front_router
-    from sync.reports.web import (
-        make_wall_router,
-        server_photo_bytes,
-        server_wall_key,
-        server_wall_records,
-    )
-
     app.include_router(make_bundles_router(engine, blobs, quota_bytes=limits.blob_quota_bytes))  # operators
     app.include_router(snapshot.make_snapshot_router(engine, blobs))  # new devices' starter packs
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
@@ -581,7 +539,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
     def gzip_caller(token: str | None) -> ServerError | None:
         try:
             with db.read_tx(engine) as conn:
-                store.authenticate(conn, token)
+                auth.authenticate(conn, token)
         except ServerError as exc:
             return exc
         return None
@@ -598,7 +556,7 @@ def open_server(db_url: str, blobs_dir: FsPath, limits: Limits | None = None,
     engine = db.make_engine(db_url)
     db.migrate(engine)
     with engine.begin() as conn:
-        store.prepare(conn)
+        admin.prepare(conn)
     blobs = FsBlobStore(blobs_dir)
     blobs.cleanup_partials(PARTIAL_DAYS)
     blobs.cleanup_bundles(blob_policy.BUNDLE_DAYS)

@@ -1,6 +1,6 @@
 """Who may write what: the one place the server decides whether a change is authorized.
 
-``sync.server.store.apply_changes`` asks a ``BatchAuthz`` about every change of a batch, and
+``sync.server.feed.apply_changes`` asks a ``BatchAuthz`` about every change of a batch, and
 every way a change reaches the server goes through that function: the API's ``/sync``, the
 operator's bundle import, the household import and the demo seed. ``may_import_bundle``
 decides which device bundles an operator may carry in, ``may_read_blob`` who reads a photo.
@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from sync import records as model
+from sync.hashes import is_sha256
 from sync.ids import is_id
 from sync.server import db
 from sync.workflow import may_emit
@@ -89,10 +90,10 @@ def _shas(kind: str, fields: Mapping[str, Any]) -> Iterator[str]:
         specs += [(s, data) for s in model.EVENT_DATA.get(str(fields.get("type")), ())]
     for spec, values in specs:
         value = values.get(spec.name)
-        if spec.type == "sha256" and model.is_sha256(value):
+        if spec.type == "sha256" and is_sha256(value):
             yield value
         elif spec.type == "sha256s" and isinstance(value, list):
-            yield from (v for v in value if model.is_sha256(v))
+            yield from (v for v in value if is_sha256(v))
 
 
 def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:

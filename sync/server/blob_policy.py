@@ -5,7 +5,7 @@ at most 1600 px that decodes completely: ``sync.photos.check_stored_photo``) or,
 operator or admin, a device bundle (a zip) that is imported and cleaned after
 ``BUNDLE_DAYS``. Anything else is refused and dropped. Photos count against the uploading
 device's quota (``Limits.blob_quota_bytes``, ``gridwall server --blob-quota-mb``); the same
-rules hold for photos carried in bundles (sync.bundles.server_side).
+rules hold for photos carried in bundles (sync.server.bundles).
 """
 
 from __future__ import annotations

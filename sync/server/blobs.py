@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from sync.records import is_sha256
+from sync.hashes import is_sha256
 
 
 class OffsetMismatch(Exception):

@@ -18,10 +18,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sync.chinatime import fmt_time
 from sync.cli_numbers import Number
 from sync.i18n import t
-from sync.records import china_time
-from sync.server import db, store
+from sync.server import admin as admin_ops
+from sync.server import auth, db
 from sync.server.errors import ServerError
 
 DEFAULT_DATA = Path("gridwall-data")
@@ -74,8 +75,8 @@ def serve(
     """运行服务器 Run the server (migrations are applied on start)."""
     import uvicorn
 
-    from sync.reports.front import parse_app_link
     from sync.server.api import Limits, open_server
+    from sync.server.front import parse_app_link
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -110,7 +111,7 @@ class _Ctx:
             engine = db.make_engine(self.url)
             db.migrate(engine)
             with engine.begin() as conn:
-                store.prepare(conn)
+                admin_ops.prepare(conn)
                 return fn(conn, *args, **kwargs)
         except ServerError as exc:
             _fail(exc.message())
@@ -128,7 +129,7 @@ def admin(ctx: typer.Context, data: DataOpt = DEFAULT_DATA, url: DbOpt = None) -
 @admin_app.command("create-township")
 def create_township(ctx: typer.Context, name: str) -> None:
     """新建乡镇 Create a township."""
-    tid = ctx.obj.run(store.create_township, name)
+    tid = ctx.obj.run(admin_ops.create_township, name)
     typer.echo(t("server.cli.created", what=name, id=tid))
 
 
@@ -137,7 +138,7 @@ def create_village(
     ctx: typer.Context, name: str, township: Annotated[str, typer.Option(help="township name or id")]
 ) -> None:
     """新建村 Create a village in a township."""
-    vid = ctx.obj.run(store.create_village, township, name)
+    vid = ctx.obj.run(admin_ops.create_village, township, name)
     typer.echo(t("server.cli.created", what=name, id=vid))
 
 
@@ -149,7 +150,7 @@ def create_grid(
     village: Annotated[str | None, typer.Option(help="village name or id")] = None,
 ) -> None:
     """新建网格 Create a grid."""
-    gid = ctx.obj.run(store.create_grid, township, name, village)
+    gid = ctx.obj.run(admin_ops.create_grid, township, name, village)
     typer.echo(t("server.cli.created", what=name, id=gid))
 
 
@@ -163,7 +164,7 @@ def create_user(
     phone: Annotated[str | None, typer.Option(help="phone number")] = None,
 ) -> None:
     """新建用户 Create a user with a role and scope."""
-    uid = ctx.obj.run(store.create_user, name, role, township, grid or [], phone)
+    uid = ctx.obj.run(admin_ops.create_user, name, role, township, grid or [], phone)
     typer.echo(t("server.cli.created", what=name, id=uid))
 
 
@@ -180,14 +181,14 @@ def add_holiday(
         date.fromisoformat(day)
     except ValueError:
         _fail(t("server.cli.bad_day", value=day))
-    ctx.obj.run(store.add_holiday, township, day, working, name)
+    ctx.obj.run(admin_ops.add_holiday, township, day, working, name)
     typer.echo(t("server.cli.holiday_added", day=day, what=t("model.field.working") if working else t("model.kind.holiday")))
 
 
 @admin_app.command("list-holidays")
 def list_holidays(ctx: typer.Context) -> None:
     """列出本地节假日 List the local holidays and make-up working days."""
-    rows = ctx.obj.run(store.list_holidays)
+    rows = ctx.obj.run(admin_ops.list_holidays)
     table = Table(t("model.field.date"), t("server.cli.col.item"), t("server.cli.col.day_name"))
     for f in rows:
         table.add_row(str(f.get("date")), t("model.field.working") if f.get("working") else t("model.kind.holiday"),
@@ -198,7 +199,7 @@ def list_holidays(ctx: typer.Context) -> None:
 @admin_app.command("list-users")
 def list_users(ctx: typer.Context) -> None:
     """列出用户 List users."""
-    users = ctx.obj.run(store.list_users)
+    users = ctx.obj.run(admin_ops.list_users)
     table = Table(t("server.cli.col.name"), t("server.cli.col.role"), t("server.cli.col.grids"), "id")
     for u in users:
         table.add_row(u["name"], u["role"], ", ".join(u["grids"]), u["id"])
@@ -213,15 +214,15 @@ def enroll(
                                          parser=Number(0, 720, min_open=True))] = 24.0,
 ) -> None:
     """生成一次性注册码 Print a one-time enrollment code for a user's device."""
-    device_id, code = ctx.obj.run(store.create_enrollment, user, hours)
+    device_id, code = ctx.obj.run(admin_ops.create_enrollment, user, hours)
     typer.echo(t("server.cli.enroll_code", code=code, hours=hours, device=device_id))
 
 
 def issue_token(conn: object, user: str, device_name: str) -> dict:
     """A device of its own for ``user`` with its bearer token at once (no code to carry):
     what an office PC needs for `gridwall report` and `gridwall sync upload`."""
-    _device, code = store.create_enrollment(conn, user, 0.1)
-    return store.enroll(conn, code, device_name)
+    _device, code = admin_ops.create_enrollment(conn, user, 0.1)
+    return auth.enroll(conn, code, device_name)
 
 
 @admin_app.command("token")
@@ -238,18 +239,18 @@ def token(
 @admin_app.command("revoke-device")
 def revoke_device(ctx: typer.Context, device: str) -> None:
     """停用设备 Revoke a device: its token stops working at once."""
-    ctx.obj.run(store.revoke_device, device)
+    ctx.obj.run(admin_ops.revoke_device, device)
     typer.echo(t("server.cli.revoked", device=device))
 
 
 def _when(ms: int | None) -> str:
-    return china_time(ms).strftime("%Y-%m-%d %H:%M") if ms else "-"
+    return fmt_time(ms) or "-"
 
 
 @admin_app.command("list-devices")
 def list_devices(ctx: typer.Context) -> None:
     """列出设备 List devices."""
-    devices = ctx.obj.run(store.list_devices)
+    devices = ctx.obj.run(admin_ops.list_devices)
     table = Table(t("server.cli.col.user"), t("server.cli.col.device"), t("server.cli.col.state"), t("server.cli.col.created"), t("server.cli.col.seen"))
     table.add_column("id", no_wrap=True)
     for d in devices:
@@ -287,7 +288,7 @@ def starter_pack(
 @admin_app.command("seed-reference")
 def seed_reference(ctx: typer.Context) -> None:
     """写入默认问题分类和承办单位 Add the default categories and units (once)."""
-    n = ctx.obj.run(store.seed_reference)
+    n = ctx.obj.run(admin_ops.seed_reference)
     typer.echo(t("server.cli.seeded", n=n))
 
 
@@ -371,7 +372,7 @@ def status(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False
 ) -> None:
     """同步状况 Sync health: feed position, records by kind, devices, conflicts."""
-    figures = ctx.obj.run(store.status)
+    figures = ctx.obj.run(admin_ops.status)
     if as_json:
         typer.echo(json.dumps(figures, ensure_ascii=False))
         return

@@ -9,10 +9,13 @@ checks the two agree.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -235,3 +238,15 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
     else:
         with engine.begin() as conn:
             yield conn
+
+
+# ---- what every server module shares -------------------------------------------------------
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON as stored and sent (UTF-8, Chinese kept as is)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

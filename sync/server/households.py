@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from sync import records as model
 from sync.i18n import t
-from sync.server import db, store
+from sync.server import admin, auth, db, feed
 from sync.server.errors import ServerError
 
 # Header (as people write it) -> field. The first matching column wins.
@@ -88,7 +88,7 @@ def _cell(value: Any) -> Any:
 
 def import_households(conn: Connection, path: Path, grid: str) -> ImportReport:
     """Import a household register file into ``grid`` (id or name)."""
-    grid_id = store.resolve(conn, "grid", grid)
+    grid_id = admin.resolve(conn, "grid", grid)
     g = conn.execute(select(db.grids).where(db.grids.c.id == grid_id)).mappings().one()
     villages = {
         name: vid
@@ -159,13 +159,11 @@ def import_households(conn: Connection, path: Path, grid: str) -> ImportReport:
             report.skipped.append((rownum, t("server.import.exists")))
             continue
         existing.add(key)
-        with store._clock_lock:
-            _, change = model.new_record("household", grid_id, fields, store._clock, store.SERVER_ACTOR)
-        changes.append(change)
+        changes.append(feed.server_change("household", grid_id, fields))
         change_rows.append(rownum)
 
     for i in range(0, len(changes), 500):
-        acks = store.apply_changes(conn, store.system_principal(), changes[i : i + 500])
+        acks = feed.apply_changes(conn, auth.system_principal(), changes[i : i + 500])
         for rownum, ack in zip(change_rows[i : i + 500], acks, strict=True):
             if ack["status"] == "refused":
                 report.refused.append((rownum, ack.get("reason") or ""))

@@ -1,6 +1,6 @@
 """Starter packs on the server: a device's whole scope at one feed position, as one file.
 
-The payload (``sync/snapshot.py``) is built from ``store.pull_raw`` (the pull's own scope rules,
+The payload (``sync/snapshot.py``) is built from ``feed.pull_raw`` (the pull's own scope rules,
 read to the head) and cached per scope under ``<blobs>/snapshots/``: the grid workers of one
 grid share it, and it is rebuilt only when the feed has moved on by more than
 ``MAX_LAG`` changes or it is older than ``MAX_AGE_MS`` (what it misses travels by the pull
@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Engine, select
 from sync import snapshot as fmt
 from sync.bundles.format import build_bundle
 from sync.fileio import atomic_write_bytes
-from sync.server import db, generation, store
+from sync.hashes import is_sha256
+from sync.server import admin, auth, db, feed, generation
 from sync.server.blobs import FsBlobStore
 from sync.server.errors import ServerError
 
@@ -45,8 +46,8 @@ class Meta:
     created_ms: int
     size: int
 
-def scope_key(p: store.Principal) -> str:
-    """What decides which records a principal pulls (store._scope_lanes): equal keys, equal scope."""
+def scope_key(p: auth.Principal) -> str:
+    """What decides which records a principal pulls (feed._scope_lanes): equal keys, equal scope."""
     if p.everywhere:
         basis: dict[str, Any] = {"all": True}
     elif p.role == "grid_worker":
@@ -55,12 +56,12 @@ def scope_key(p: store.Principal) -> str:
         basis = {"township": p.township}
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:24]
 
-def scope_records(conn: Connection, p: store.Principal) -> tuple[list[dict], str]:
+def scope_records(conn: Connection, p: auth.Principal) -> tuple[list[dict], str]:
     """Every record in ``p``'s scope up to the feed head, and that head as a cursor."""
     by_id: dict[str, dict] = {}
     cursor: str = "0"
     while True:
-        docs, cursor, more = store.pull_raw(conn, p, cursor, PAGE)
+        docs, cursor, more = feed.pull_raw(conn, p, cursor, PAGE)
         for d in docs:
             rec = json.loads(d)
             by_id.pop(rec["id"], None)  # a record rewritten between pages: keep its last state
@@ -93,7 +94,7 @@ class SnapshotCache:
         return out
 
     def by_id(self, sid: str) -> Meta | None:
-        if not re.fullmatch(r"[0-9a-f]{64}", sid or ""):
+        if not is_sha256(sid):
             return None
         for path in self.root.glob(f"*-{sid}.json"):
             try:
@@ -105,7 +106,7 @@ class SnapshotCache:
     def payload(self, meta: Meta) -> bytes:
         return self._file(meta, ".bin").read_bytes()
 
-    def current(self, conn: Connection, p: store.Principal) -> Meta:
+    def current(self, conn: Connection, p: auth.Principal) -> Meta:
         """A payload of ``p``'s scope recent enough to start from, built if there is none."""
         key = scope_key(p)
         with self._lock:
@@ -113,14 +114,14 @@ class SnapshotCache:
             mine = sorted(self._metas(key), key=lambda m: m.head)
             epoch = generation.current_epoch(conn)
             # a pack of an older generation (a restore since) holds records the feed lost
-            fresh = [m for m in mine if 0 <= head - m.head <= MAX_LAG and store.now_ms() - m.created_ms <= MAX_AGE_MS
+            fresh = [m for m in mine if 0 <= head - m.head <= MAX_LAG and db.now_ms() - m.created_ms <= MAX_AGE_MS
                      and generation.split_cursor(m.cursor)[0] == epoch]
             if fresh:
                 return fresh[-1]
             records, cursor = scope_records(conn, p)
             blob = fmt.pack(records, self.codec)
             meta = Meta(hashlib.sha256(blob).hexdigest(), key, cursor, head, len(records), self.codec,
-                        store.now_ms(), len(blob))
+                        db.now_ms(), len(blob))
             atomic_write_bytes(self._file(meta, ".bin"), blob)
             atomic_write_bytes(self._file(meta, ".json"), json.dumps(asdict(meta)).encode())
             for old in mine[: max(0, len(mine) + 1 - KEEP_PER_SCOPE)]:
@@ -128,12 +129,12 @@ class SnapshotCache:
                     self._file(old, ext).unlink(missing_ok=True)
             return meta
 
-def device_pack(conn: Connection, cache: SnapshotCache, meta: Meta, p: store.Principal) -> bytes:
+def device_pack(conn: Connection, cache: SnapshotCache, meta: Meta, p: auth.Principal) -> bytes:
     """The starter pack of one device: the payload in a bundle signed with the device's secret."""
     if p.device_id is None:
         raise ServerError(400, "no_device", "server.snapshot.no_device")
     return build_bundle(
-        kind="snapshot", device_id=p.device_id, user=p.user_id, secret=store.device_secret(conn, p.device_id),
+        kind="snapshot", device_id=p.device_id, user=p.user_id, secret=auth.device_secret(conn, p.device_id),
         snapshot=cache.payload(meta), created_ms=meta.created_ms,
         extra={"cursor": meta.cursor, "snapshot": {"id": meta.id, "records": meta.records, "codec": meta.codec,
                                                    "scope": p.scope()}},
@@ -141,7 +142,7 @@ def device_pack(conn: Connection, cache: SnapshotCache, meta: Meta, p: store.Pri
 
 def latest_device(conn: Connection, user: str) -> str:
     """The most recently enrolled active device of ``user`` (name or id)."""
-    uid = store.resolve(conn, "user", user)
+    uid = admin.resolve(conn, "user", user)
     d = db.devices.c
     dev = conn.execute(
         select(d.id).where(d.user_id == uid, d.enrolled_ms.is_not(None), d.revoked_ms.is_(None))
@@ -152,20 +153,20 @@ def latest_device(conn: Connection, user: str) -> str:
     return str(dev)
 
 def starter_pack(conn: Connection, blobs_root: Path, user: str | None = None,
-                 device_id: str | None = None) -> tuple[bytes, Meta, store.Principal]:
+                 device_id: str | None = None) -> tuple[bytes, Meta, auth.Principal]:
     """For ``gridwall admin starter-pack``: the pack of an enrolled device (given, or the
     user's latest), for the operator to hand over."""
-    p = store.principal_for_device(conn, device_id or latest_device(conn, user or ""))
+    p = auth.principal_for_device(conn, device_id or latest_device(conn, user or ""))
     cache = SnapshotCache(Path(blobs_root) / "snapshots")
     meta = cache.current(conn, p)
     return device_pack(conn, cache, meta, p), meta, p
 
-def should_offer(conn: Connection, p: store.Principal, min_records: int) -> bool:
+def should_offer(conn: Connection, p: auth.Principal, min_records: int) -> bool:
     """Whether a new device's scope is big enough that a starter pack beats paging. Not for
     principals who see everything (office PCs of admins): their pack would be the database."""
     if p.everywhere:
         return False
-    _, _, more = store.pull_raw(conn, p, 0, max(1, min_records))
+    _, _, more = feed.pull_raw(conn, p, 0, max(1, min_records))
     return more
 
 def make_snapshot_router(engine: Engine, blobs: FsBlobStore) -> APIRouter:
@@ -176,9 +177,9 @@ def make_snapshot_router(engine: Engine, blobs: FsBlobStore) -> APIRouter:
 
     def principal(
         request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-    ) -> store.Principal:
+    ) -> auth.Principal:
         with db.read_tx(engine) as conn:
-            p = store.authenticate(conn, creds.credentials if creds else None)
+            p = auth.authenticate(conn, creds.credentials if creds else None)
         request.state.device = p.device_id
         return p
 
@@ -188,7 +189,7 @@ def make_snapshot_router(engine: Engine, blobs: FsBlobStore) -> APIRouter:
                    416: {"description": "the range starts past the end"}},
     )
     def snapshot(
-        p: Annotated[store.Principal, Depends(principal)],
+        p: Annotated[auth.Principal, Depends(principal)],
         range_: Annotated[str | None, Header(alias="Range")] = None,
         if_range: Annotated[str | None, Header(alias="If-Range")] = None,
     ) -> Response:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
 from reports_factory import march_town  # noqa: E402
 
-from sync.reports.web import make_wall_router  # noqa: E402
+from sync.server.wall import make_wall_router  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE = ["张三丰", "13812345678", "东风村3组18号", "张小明", "独居老人", "低保户", "李网格员",

@@ -13,8 +13,9 @@ from conftest import AppServer, Phone, free_port
 from app.demo import FIELD_USER, STAFF, prepare, sync_device
 from app.services import Services
 from sync import workflow as wf
+from sync.server import auth as server_auth
 from sync.server import db
-from sync.server import store as server_store
+from sync.server import feed as server_feed
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +27,7 @@ def _server_state(root: Path, issue_id: str) -> wf.IssueState:
     engine = db.make_engine(f"sqlite:///{(root / 'server' / 'server.sqlite3').resolve()}")
     try:
         with engine.begin() as conn:
-            records, _cursor, _more = server_store.pull(conn, server_store.system_principal(), 0, 100_000)
+            records, _cursor, _more = server_feed.pull(conn, server_auth.system_principal(), 0, 100_000)
     finally:
         engine.dispose()
     issue = next(r for r in records if r["id"] == issue_id)

@@ -73,7 +73,7 @@ class Demo:
 
     def records(self, kind: str) -> list[dict]:
         """The township's records of ``kind`` as the server holds them (staff token's pull)."""
-        from sync.reports.fetch import pull_records
+        from sync.client.fetch import pull_records
 
         return [r for r in pull_records(self.server, self.token) if r["kind"] == kind]
 

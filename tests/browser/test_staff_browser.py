@@ -15,19 +15,19 @@ DESK = {"width": 1280, "height": 800}
 
 def _seed(data: Path) -> dict[str, str]:
     from app.services import Services
-    from sync import records as rec_mod
     from sync import workflow as wf
+    from sync.changes import new_record
     from sync.clock import HybridClock
 
     clock = HybridClock("seed")
     svc = Services.open(data)
     try:
         svc.store.meta_set("profile", {**svc.profile, "role": "township_staff", "user_name": "李干事"})
-        village, _ = rec_mod.new_record("village", "township", {"name": "东风村"}, clock, "server")
-        grid, _ = rec_mod.new_record("grid", "township", {"name": "东风一组", "village": village["id"]},
+        village, _ = new_record("village", "township", {"name": "东风村"}, clock, "server")
+        grid, _ = new_record("grid", "township", {"name": "东风一组", "village": village["id"]},
                                      clock, "server")
-        unit, _ = rec_mod.new_record("unit", "township", {"name": "供电所"}, clock, "server")
-        issue, _ = rec_mod.new_record("issue", grid["id"], {
+        unit, _ = new_record("unit", "township", {"name": "供电所"}, clock, "server")
+        issue, _ = new_record("issue", grid["id"], {
             "issue_kind": "problem", "title": "村口路灯不亮", "category": "infra.lighting", "reporter": "w1",
             "urgency": "normal", "reporter_visibility": "named"}, clock, "w1")
         report, _ = wf.new_event(issue, "report", {}, clock, "w1", "grid_worker")
@@ -95,33 +95,33 @@ TITLES = ("路灯不亮", "道路塌陷", "垃圾没人清", "自来水浑浊", 
 def _seed_township(data: Path) -> dict[str, str]:
     """40 issues in three villages: old ones dispatched (one long overdue), resolved, and new
     reports; the newest report carries a photo."""
-    import datetime as dt
     import io
 
     from PIL import Image
 
     from app.services import Services
-    from sync import records as rec_mod
     from sync import workflow as wf
+    from sync.changes import new_record
+    from sync.chinatime import china_today
     from sync.clock import HybridClock
     from sync.reports.dates import add_working_days
 
     clock = HybridClock("seed")
-    today = dt.datetime.now(rec_mod.CHINA_TZ).date()
+    today = china_today()
     svc = Services.open(data)
     out: dict[str, str] = {}
     try:
         svc.store.meta_set("profile", {**svc.profile, "role": "township_staff", "user_name": "李干事"})
         recs = []
-        unit, _ = rec_mod.new_record("unit", "township", {"name": "供电所"}, clock, "server")
+        unit, _ = new_record("unit", "township", {"name": "供电所"}, clock, "server")
         recs.append(unit)
         grids = []
         for name in PLACES:
-            v, _ = rec_mod.new_record("village", "township", {"name": name}, clock, "server")
-            g, _ = rec_mod.new_record("grid", "township", {"name": "一组", "village": v["id"]}, clock, "server")
+            v, _ = new_record("village", "township", {"name": name}, clock, "server")
+            g, _ = new_record("grid", "township", {"name": "一组", "village": v["id"]}, clock, "server")
             recs += [v, g]
             grids.append(g["id"])
-        house, _ = rec_mod.new_record("household", grids[1], {
+        house, _ = new_record("household", grids[1], {
             "village": recs[-2]["id"], "address": "南山村一组8号", "head": "王建国", "member_count": 2},
             clock, "w1")
         recs.append(house)
@@ -137,7 +137,7 @@ def _seed_township(data: Path) -> dict[str, str]:
                 fields["photos"] = [photo]
             if i == 10:  # resolved, and about a household the echo wall must not name
                 fields["household"] = house["id"]
-            issue, _ = rec_mod.new_record("issue", grids[i % 3], fields, clock, "w1")
+            issue, _ = new_record("issue", grids[i % 3], fields, clock, "w1")
             day = f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T09:00:00+08:00"
             evs = [wf.new_event(issue, "report", {}, clock, "w1", "grid_worker", at=day)[0]]
             if i < 30:  # the older ones are with the unit; the first is long overdue

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.services import Services
-from sync import records, registry
+from sync import changes, records, registry
 from sync.clock import HybridClock
 from sync.i18n import catalog
 from sync.records import FieldSpec
@@ -52,18 +52,18 @@ def test_a_new_record_kind_registered_in_schema_and_catalog(monkeypatch, tmp_pat
     svc = Services.open(tmp_path / "data")
     try:
         clock = HybridClock("dev-1")
-        rec, change = records.new_record("patrol", "grid-1", {
+        rec, change = changes.new_record("patrol", "grid-1", {
             "walker": "worker-1", "time": "2026-12-01T09:30:00", "route": "东风一组—村口", "found": "路灯两盏不亮",
         }, clock, "worker-1")
         svc.store.save(change)
         assert svc.store.get("patrol", rec["id"])["fields"]["found"] == "路灯两盏不亮"
-        edit = records.edit_change(svc.store.get("patrol", rec["id"]), {"found": None}, clock, "worker-1")
+        edit = changes.edit_change(svc.store.get("patrol", rec["id"]), {"found": None}, clock, "worker-1")
         svc.store.save(edit)
         assert svc.store.get("patrol", rec["id"])["fields"].get("found") is None
-        refused = records.validate_change(records.edit_change(
+        refused = records.validate_change(changes.edit_change(
             svc.store.get("patrol", rec["id"]), {"route": "新路线"}, clock, "worker-1"))
         assert refused == []  # route may change; walker may not:
         with pytest.raises(records.ValidationError, match="巡查人"):
-            records.edit_change(svc.store.get("patrol", rec["id"]), {"walker": "worker-2"}, clock, "worker-1")
+            changes.edit_change(svc.store.get("patrol", rec["id"]), {"walker": "worker-2"}, clock, "worker-1")
     finally:
         svc.close()

@@ -45,7 +45,8 @@ def test_is_id_rejects_other_shapes():
 
 def test_a_trailing_newline_is_not_part_of_a_valid_id_stamp_or_reference():
     from sync.clock import is_stamp
-    from sync.records import is_ref, is_sha256
+    from sync.hashes import is_sha256
+    from sync.records import is_ref
 
     assert not is_id(new_id() + "\n")
     assert not is_stamp("1732435200000-0000-node\n")

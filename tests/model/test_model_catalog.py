@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_error_code_used_in_the_code_has_a_message():
-    source = "".join((ROOT / "sync" / name).read_text(encoding="utf-8") for name in ("records.py", "merge.py", "workflow.py"))
+    source = "".join((ROOT / "sync" / name).read_text(encoding="utf-8") for name in ("records.py", "changes.py", "merge.py", "workflow.py"))
     arg = r"\s*[^,()]+(?:\([^()]*\))?\s*,"  # one argument, maybe a call like f(a, b)
     codes = set(re.findall(r"errs\.add\(" + arg + arg + r'\s*"([a-z_]+)"', source))
     codes |= set(re.findall(r'FieldError\([^)]*?"([a-z_]+)", t\("model\.\1"', source))

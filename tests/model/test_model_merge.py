@@ -2,6 +2,7 @@
 
 import pytest
 
+from sync.changes import edit_change, new_record
 from sync.clock import HybridClock
 from sync.ids import new_id
 from sync.merge import (
@@ -13,7 +14,6 @@ from sync.merge import (
     merge_records,
     record_from_change,
 )
-from sync.records import edit_change, new_record
 
 
 def clk(node, wall=1_800_000_000.0):

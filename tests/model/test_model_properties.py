@@ -27,10 +27,10 @@ keyed by (record id, field, lost_stamp)):
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sync.changes import edit_change, new_record
 from sync.clock import HybridClock, make_stamp
 from sync.ids import new_id
 from sync.merge import apply_change, merge_records
-from sync.records import edit_change, new_record
 from sync.workflow import fold, may_emit
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,6 +3,7 @@
 import pytest
 
 from sync import i18n
+from sync.changes import delete_change, edit_change, new_record
 from sync.clock import HybridClock, Stamp
 from sync.ids import is_id, new_id
 from sync.records import (
@@ -13,9 +14,6 @@ from sync.records import (
     REFERENCE_KINDS,
     ValidationError,
     check_record,
-    delete_change,
-    edit_change,
-    new_record,
     validate_change,
     validate_record,
 )

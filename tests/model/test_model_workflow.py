@@ -5,10 +5,11 @@ from datetime import datetime
 
 import pytest
 
+from sync.changes import new_record
 from sync.clock import HybridClock
 from sync.i18n import t
 from sync.ids import new_id
-from sync.records import EVENT_TYPES, new_record
+from sync.records import EVENT_TYPES
 from sync.workflow import (
     PERMISSIONS,
     ROLES,

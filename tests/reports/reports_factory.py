@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from sync.changes import new_record
+from sync.chinatime import CHINA_TZ
 from sync.clock import HybridClock
-from sync.records import CHINA_TZ, new_record
 from sync.workflow import new_event
 
 

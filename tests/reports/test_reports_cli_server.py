@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_helpers import RunningServer, enroll_device, event, household, issue, make_org  # noqa: E402
 
-from sync.records import CHINA_TZ  # noqa: E402
+from sync.chinatime import CHINA_TZ  # noqa: E402
+from sync.client.fetch import FetchError, pull_records  # noqa: E402
 from sync.reports.cli import app  # noqa: E402
-from sync.reports.fetch import FetchError, pull_records  # noqa: E402
-from sync.server import store  # noqa: E402
+from sync.server import feed  # noqa: E402
 
 
 def _push(dev, changes):
@@ -34,7 +34,7 @@ def world(tmp_path_factory):
     srv = RunningServer(f"sqlite:///{tmp / 'server.sqlite3'}", tmp / "blobs")
     try:
         org = make_org(srv)
-        unit = srv.run(lambda c: store.write_reference(c, "unit", {"name": "镇村建办"}, org.township))
+        unit = srv.run(lambda c: feed.write_reference(c, "unit", {"name": "镇村建办"}, org.township))
         worker = enroll_device(srv, org.users["worker_a"])
         staff = enroll_device(srv, org.users["staff"])
         hh, c1 = household(worker, org.grid_a, org.village_a, head="周秘密", phone="13700001111",
@@ -152,7 +152,7 @@ def test_wall_page_on_the_server_store(world):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from sync.reports.web import make_wall_router, server_wall_records
+    from sync.server.wall import make_wall_router, server_wall_records
 
     srv, org, staff, _ = world
     fetch = server_wall_records(srv.engine)
@@ -177,8 +177,8 @@ def test_photos_served_without_metadata(tmp_path):
 
     from PIL import Image
 
-    from sync.reports.web import server_photo_bytes
     from sync.server.blobs import FsBlobStore
+    from sync.server.wall import server_photo_bytes
 
     blobs = FsBlobStore(tmp_path / "blobs")
     shas = {}
@@ -216,7 +216,7 @@ def test_front_page_and_village_index(world):
 
     import requests
 
-    from sync.reports.front import parse_app_link, version
+    from sync.server.front import parse_app_link, version
 
     srv, org, _, _ = world
     srv.app.state.app_links = [parse_app_link("网格员 张网格=http://127.0.0.1:9/"), parse_app_link("http://127.0.0.1:8/")]

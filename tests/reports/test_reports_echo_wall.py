@@ -11,7 +11,7 @@ from reports_factory import Town, cst, march_town
 from sync.reports.echo_wall import build_echo_wall, public_id, render_html, scrub
 from sync.reports.model import Dataset
 from sync.reports.pdf import embeddable_font, write_echo_wall_pdf
-from sync.reports.web import make_wall_router
+from sync.server.wall import make_wall_router
 
 # Everything private about 张三丰's household and the reporter, and the issue's own wording.
 PRIVATE = [

@@ -21,9 +21,9 @@ import psycopg
 import requests
 import uvicorn
 
+from sync.changes import edit_change, new_record
 from sync.clock import HybridClock
-from sync.records import edit_change, new_record
-from sync.server import store
+from sync.server import admin
 from sync.server.api import Limits, open_server
 from sync.workflow import new_event
 
@@ -180,20 +180,20 @@ class Org:
 
 def make_org(srv: RunningServer) -> Org:
     def build(conn):  # type: ignore[no-untyped-def]
-        tw = store.create_township(conn, "青山镇")
-        va = store.create_village(conn, tw, "东村")
-        vb = store.create_village(conn, tw, "西村")
-        ga = store.create_grid(conn, tw, "东村一网格", va)
-        gb = store.create_grid(conn, tw, "西村一网格", vb)
-        other_tw = store.create_township(conn, "绿水镇")
-        vc = store.create_village(conn, other_tw, "南村")
-        gc = store.create_grid(conn, other_tw, "南村一网格", vc)
+        tw = admin.create_township(conn, "青山镇")
+        va = admin.create_village(conn, tw, "东村")
+        vb = admin.create_village(conn, tw, "西村")
+        ga = admin.create_grid(conn, tw, "东村一网格", va)
+        gb = admin.create_grid(conn, tw, "西村一网格", vb)
+        other_tw = admin.create_township(conn, "绿水镇")
+        vc = admin.create_village(conn, other_tw, "南村")
+        gc = admin.create_grid(conn, other_tw, "南村一网格", vc)
         users = {
-            "worker_a": store.create_user(conn, "张网格", "grid_worker", grids=[ga]),
-            "worker_b": store.create_user(conn, "李网格", "grid_worker", grids=[gb]),
-            "worker_c": store.create_user(conn, "王网格", "grid_worker", grids=[gc]),
-            "staff": store.create_user(conn, "赵干部", "township_staff", township=tw),
-            "operator": store.create_user(conn, "钱操作员", "operator", township=tw),
+            "worker_a": admin.create_user(conn, "张网格", "grid_worker", grids=[ga]),
+            "worker_b": admin.create_user(conn, "李网格", "grid_worker", grids=[gb]),
+            "worker_c": admin.create_user(conn, "王网格", "grid_worker", grids=[gc]),
+            "staff": admin.create_user(conn, "赵干部", "township_staff", township=tw),
+            "operator": admin.create_user(conn, "钱操作员", "operator", township=tw),
         }
         return Org(tw, va, vb, ga, gb, users | {"grid_c": gc})
 
@@ -201,7 +201,7 @@ def make_org(srv: RunningServer) -> Org:
 
 
 def enroll_device(srv: RunningServer, user: str) -> Device:
-    _, code = srv.run(store.create_enrollment, user)
+    _, code = srv.run(admin.create_enrollment, user)
     r = requests.post(f"{srv.api}/enroll", json={"code": code, "device_name": "test phone"}, timeout=30)
     assert r.status_code == 200, r.text
     b = r.json()

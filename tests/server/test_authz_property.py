@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
+from sync.changes import new_record
 from sync.clock import HybridClock
-from sync.records import new_record
-from sync.server import db, store
+from sync.server import admin, auth, db, feed
 from sync.workflow import may_emit
 
 GRIDS = ("a", "b", "c")  # a, b: township 1 (villages a, b); c: township 2
@@ -51,15 +51,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     db.migrate(engine)
     clock = HybridClock("seed")
     with engine.begin() as conn:
-        store.prepare(conn)
-        t1, t2 = store.create_township(conn, "青山镇"), store.create_township(conn, "绿水镇")
+        admin.prepare(conn)
+        t1, t2 = admin.create_township(conn, "青山镇"), admin.create_township(conn, "绿水镇")
         town = {"a": t1, "b": t1, "c": t2}
-        village = {g: store.create_village(conn, town[g], f"{g}村") for g in GRIDS}
-        grid = {g: store.create_grid(conn, town[g], f"{g}网格", village[g]) for g in GRIDS}
-        users = {f"worker_{g}": store.create_user(conn, f"网格员{g}", "grid_worker", grids=[grid[g]]) for g in GRIDS}
+        village = {g: admin.create_village(conn, town[g], f"{g}村") for g in GRIDS}
+        grid = {g: admin.create_grid(conn, town[g], f"{g}网格", village[g]) for g in GRIDS}
+        users = {f"worker_{g}": admin.create_user(conn, f"网格员{g}", "grid_worker", grids=[grid[g]]) for g in GRIDS}
         for n, tw in (("1", t1), ("2", t2)):
-            users[f"staff_{n}"] = store.create_user(conn, f"干部{n}", "township_staff", township=tw)
-            users[f"operator_{n}"] = store.create_user(conn, f"操作员{n}", "operator", township=tw)
+            users[f"staff_{n}"] = admin.create_user(conn, f"干部{n}", "township_staff", township=tw)
+            users[f"operator_{n}"] = admin.create_user(conn, f"操作员{n}", "operator", township=tw)
         households, issues, shas = {}, {}, {}
         for g in GRIDS:
             uid = users[f"worker_{g}"]
@@ -69,7 +69,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                                                    "household": h["id"]}, clock, uid)
             shas[g] = os.urandom(32).hex()
             _p, pc = new_record("photo", grid[g], _photo_fields(shas[g], "issue", i["id"]), clock, uid)
-            acks = store.apply_changes(conn, store.principal_for_user(conn, uid), [hc, ic, pc])
+            acks = feed.apply_changes(conn, auth.principal_for_user(conn, uid), [hc, ic, pc])
             assert [a["status"] for a in acks] == ["applied"] * 3, acks
             households[g], issues[g] = h["id"], i["id"]
     town_of = {grid[g]: town[g] for g in GRIDS}
@@ -121,7 +121,7 @@ def _resolve(a: dict[str, Any]) -> dict[str, Any]:
     return a
 
 
-def _change(w: World, a: dict[str, Any], principal: store.Principal, clock: HybridClock) -> dict[str, Any]:
+def _change(w: World, a: dict[str, Any], principal: auth.Principal, clock: HybridClock) -> dict[str, Any]:
     author = w.users[a["author"]]
     envelope = principal.user_id if a["envelope"] == "caller" else w.users[a["envelope"]]
     grid = w.grid[a["grid"]]
@@ -142,7 +142,7 @@ def _change(w: World, a: dict[str, Any], principal: store.Principal, clock: Hybr
     return new_record(kind, grid, fields, clock, envelope)[1]
 
 
-def _oracle(w: World, a: dict[str, Any], principal: store.Principal, change: dict[str, Any]) -> bool:
+def _oracle(w: World, a: dict[str, Any], principal: auth.Principal, change: dict[str, Any]) -> bool:
     """The rule, from docs/security.md: in scope, naming only its own grid, authored by the caller."""
     grid = w.grid[a["grid"]]
     in_scope = principal.can_see_grid(grid, w.town_of[grid])
@@ -170,10 +170,10 @@ def test_accepted_iff_in_scope_and_authored_by_caller(world: World, a: dict[str,
     with world.engine.connect() as conn:
         tx = conn.begin()
         try:
-            principal = store.principal_for_user(conn, world.users[a["caller"]], device_id="dev-prop")
+            principal = auth.principal_for_user(conn, world.users[a["caller"]], device_id="dev-prop")
             change = _change(world, a, principal, HybridClock("dev-prop"))
             before = _snapshot(conn)
-            [ack] = store.apply_changes(conn, principal, [change])
+            [ack] = feed.apply_changes(conn, principal, [change])
             after = _snapshot(conn)
         finally:
             tx.rollback()

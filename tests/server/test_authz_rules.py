@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from sync import records as model
+from sync.changes import new_record
 from sync.clock import HybridClock
 from sync.ids import new_id
-from sync.records import new_record
-from sync.server import authz, db, store
+from sync.server import admin, auth, authz, db, feed
 from sync.workflow import new_event
 
 
@@ -35,18 +35,18 @@ def town(tmp_path: Path):  # type: ignore[no-untyped-def]
     engine = db.make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
     db.migrate(engine)
     with engine.begin() as conn:
-        store.prepare(conn)
-        tw = store.create_township(conn, "青山镇")
-        v = store.create_village(conn, tw, "东村")
-        g = store.create_grid(conn, tw, "东村一网格", v)
-        uid = store.create_user(conn, "张网格", "grid_worker", grids=[g])
+        admin.prepare(conn)
+        tw = admin.create_township(conn, "青山镇")
+        v = admin.create_village(conn, tw, "东村")
+        g = admin.create_grid(conn, tw, "东村一网格", v)
+        uid = admin.create_user(conn, "张网格", "grid_worker", grids=[g])
     yield engine, g, v, uid
     engine.dispose()
 
 
 def _batch(engine, uid, changes):  # type: ignore[no-untyped-def]
     with engine.begin() as conn:
-        return store.apply_changes(conn, store.principal_for_user(conn, uid), changes)
+        return feed.apply_changes(conn, auth.principal_for_user(conn, uid), changes)
 
 
 def test_order_inside_a_batch_does_not_matter(town) -> None:  # type: ignore[no-untyped-def]
@@ -78,7 +78,7 @@ def test_a_refused_creation_takes_what_names_it_down_for_good(town) -> None:  # 
 
 
 def test_who_may_import_which_bundle() -> None:
-    P = store.Principal
+    P = auth.Principal
     worker = P("w", "grid_worker", township="t1", grids=frozenset({"g1"}), townships=frozenset({"t1"}))
     staff2 = P("s", "township_staff", township="t2")
     assert authz.may_import_bundle(P("o", "operator", township="t1"), worker)

@@ -35,9 +35,9 @@ from server_helpers import (
 from sqlalchemy import text
 
 from sync.bundles.format import build_bundle
+from sync.changes import new_record
 from sync.ids import new_id
-from sync.records import new_record
-from sync.server import store
+from sync.server import admin, auth
 
 
 @dataclass
@@ -83,10 +83,10 @@ def build_world(srv: RunningServer) -> World:
     org = make_org(srv)
 
     def more(conn):  # type: ignore[no-untyped-def]
-        other = store.resolve(conn, "township", "绿水镇")
-        store.create_user(conn, "孙干部", "township_staff", township=other)
-        store.create_user(conn, "周操作员", "operator", township=other)
-        return store.resolve(conn, "village", "南村")
+        other = admin.resolve(conn, "township", "绿水镇")
+        admin.create_user(conn, "孙干部", "township_staff", township=other)
+        admin.create_user(conn, "周操作员", "operator", township=other)
+        return admin.resolve(conn, "village", "南村")
 
     village_c = srv.run(more)
     names = {"wa": "张网格", "wb": "李网格", "wc": "王网格", "staff": "赵干部", "staff2": "孙干部",
@@ -321,7 +321,7 @@ def test_refusal_reason_in_the_device_language(world: World) -> None:
 
 def _device_bundle(w: World, who: str, changes: list[dict]) -> bytes:
     dev = w.dev[who]
-    secret = w.srv.run(store.device_secret, dev.device_id)
+    secret = w.srv.run(auth.device_secret, dev.device_id)
     return build_bundle(kind="device", device_id=dev.device_id, user=dev.user_id, secret=secret,
                         changes=changes, extra={"cursor": "0"})
 
@@ -387,7 +387,7 @@ def test_operator_return_bundle_carries_only_own_township(world: World) -> None:
     r = _upload_bundle(world, "op", _device_bundle(world, "wa", [issue(wa, world.org.grid_a, "合法")[1]]))
     body = r.json()
     assert body["receipt"]["status"] == "ok", body
-    secret = world.srv.run(store.device_secret, wa.device_id)
+    secret = world.srv.run(auth.device_secret, wa.device_id)
     ret = read_bundle(base64.b64decode(body["return_bundle"]), lambda d: secret, expect_kind="return")
     grids = {rec["grid"] for rec in ret.records if rec.get("grid")}
     assert grids == {world.org.grid_a}

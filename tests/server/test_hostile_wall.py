@@ -35,7 +35,7 @@ from typer.testing import CliRunner
 
 from sync.bundles.format import build_bundle
 from sync.photos import LONG_EDGE
-from sync.server import store
+from sync.server import admin, auth
 from sync.server.api import Limits
 
 # ---------------------------------------------------------------- helpers
@@ -96,7 +96,7 @@ class Town:
         _, c2 = household(self.worker, self.org.grid_a, self.org.village_a, head="王秀英", address="东村5组8号")
         fields = {"issue_kind": "problem", "title": "刘大爷家门口路灯坏了", "reporter": self.worker.user_id,
                   "urgency": "normal", "household": hh1["id"]}
-        from sync.records import new_record
+        from sync.changes import new_record
 
         self.issue, c3 = new_record("issue", self.org.grid_a, fields, self.worker.clock, self.worker.user_id)
         acks = self.worker.sync([c1, c2, c3]).json()["acks"]
@@ -160,10 +160,10 @@ def test_clean_wording_is_published_and_the_wall_shows_no_internal_id(town: Town
 
 
 def test_bundle_publish_with_private_wording_is_refused(town: Town) -> None:
-    from sync.bundles.server_side import import_bundle
+    from sync.server.bundles import import_bundle
 
     _, ch = event(town.staff, town.issue, "publish", {"public_title": "修好了", "public_text": "刘大爷很满意"})
-    secret = town.srv.run(store.device_secret, town.staff.device_id)
+    secret = town.srv.run(auth.device_secret, town.staff.device_id)
     data = build_bundle(kind="device", device_id=town.staff.device_id, user=town.staff.user_id, secret=secret, changes=[ch])
     before = snapshot(town.srv)
     res = import_bundle(town.srv.engine, town.srv.app.state.blob_store, data)
@@ -268,11 +268,11 @@ def test_a_grid_worker_cannot_park_a_zip_as_a_blob(town: Town) -> None:
 
 
 def test_bundle_carrying_a_non_photo_is_refused_whole(town: Town) -> None:
-    from sync.bundles.server_side import import_bundle
+    from sync.server.bundles import import_bundle
 
     hh, ch = household(town.worker, town.org.grid_a, town.org.village_a, head="新住户")
     junk = b"<html>not a photo</html>"
-    secret = town.srv.run(store.device_secret, town.worker.device_id)
+    secret = town.srv.run(auth.device_secret, town.worker.device_id)
     data = build_bundle(kind="device", device_id=town.worker.device_id, user=town.worker.user_id, secret=secret,
                         changes=[ch], blobs={hashlib.sha256(junk).hexdigest(): junk})
     before = snapshot(town.srv)
@@ -306,14 +306,14 @@ def test_photo_quota_per_device(tmp_path: Path) -> None:
 
 
 def test_bundle_over_the_quota_is_refused_whole(tmp_path: Path) -> None:
-    from sync.bundles.server_side import import_bundle
+    from sync.server.bundles import import_bundle
 
     srv, org = _small_server(tmp_path, blob_quota_bytes=10_000)
     try:
         a = enroll_device(srv, "张网格")
         photos = {hashlib.sha256(p).hexdigest(): p for p in (photo_blob(6000), photo_blob(6000))}
         _, ch = household(a, org.grid_a, org.village_a)
-        secret = srv.run(store.device_secret, a.device_id)
+        secret = srv.run(auth.device_secret, a.device_id)
         data = build_bundle(kind="device", device_id=a.device_id, user=a.user_id, secret=secret,
                             changes=[ch], blobs=photos)
         before = snapshot(srv)
@@ -326,7 +326,7 @@ def test_bundle_over_the_quota_is_refused_whole(tmp_path: Path) -> None:
 def test_uploaded_bundles_are_cleaned_after_their_time(town: Town) -> None:
     op = enroll_device(town.srv, "钱操作员")
     hh, ch = household(town.worker, town.org.grid_a, town.org.village_a, head="新住户")
-    secret = town.srv.run(store.device_secret, town.worker.device_id)
+    secret = town.srv.run(auth.device_secret, town.worker.device_id)
     data = build_bundle(kind="device", device_id=town.worker.device_id, user=town.worker.user_id, secret=secret, changes=[ch])
     assert _put(op, data).json()["complete"] is True
     store_ = town.srv.app.state.blob_store
@@ -344,7 +344,7 @@ def test_uploaded_bundles_are_cleaned_after_their_time(town: Town) -> None:
 def test_wrong_enrollment_codes_are_throttled(tmp_path: Path) -> None:
     srv, _org = _small_server(tmp_path, enroll_failures=3, enroll_window_s=600)
     try:
-        _, code = srv.run(store.create_enrollment, "张网格")
+        _, code = srv.run(admin.create_enrollment, "张网格")
         for k in range(3):
             r = requests.post(f"{srv.api}/enroll", json={"code": f"AAAA-AAA{k + 2}"}, timeout=30)
             assert r.status_code == 403

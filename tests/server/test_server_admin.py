@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from server_helpers import free_port, photo_blob
 from typer.testing import CliRunner, Result
 
-from sync.server import db, store
+from sync.server import auth, db
 from sync.server.cli import admin_app
 
 GRIDWALL = str(Path(sys.executable).with_name("gridwall"))
@@ -87,7 +87,7 @@ def test_admin_commands_and_clear_errors(tmp_path: Path) -> None:
     token = issued.stdout.split("令牌：", 1)[1].split()[0]
     engine = db.make_engine(db_url)
     with engine.connect() as conn:
-        assert store.authenticate(conn, token).name == "张网格"
+        assert auth.authenticate(conn, token).name == "张网格"
     engine.dispose()
     assert "台账电脑" in gw("list-devices", db_url=db_url, cwd=tmp_path).stdout
     assert gw("--help", db_url=db_url, cwd=tmp_path).exit_code == 0
@@ -170,8 +170,8 @@ def test_gridwall_server_process_end_to_end(db_url: str, tmp_path: Path) -> None
         first = requests.post(f"{api}/sync", json={"cursor": "0"}, headers=h, timeout=30).json()
         grid = next(r for r in first["records"] if r["kind"] == "grid")
         village = grid["fields"]["village"]
+        from sync.changes import new_record
         from sync.clock import HybridClock
-        from sync.records import new_record
 
         clock = HybridClock(en["device_id"])
         hh, ch = new_record("household", grid["id"], {"village": village, "address": "1号", "head": "甲"}, clock, en["user"]["id"])

@@ -13,8 +13,8 @@ import pytest
 from server_helpers import RunningServer, enroll_device, household, make_org
 from typer.testing import CliRunner
 
+from sync.server import admin as server_admin
 from sync.server import generation
-from sync.server import store as server_store
 from sync.server.cli import admin_app
 
 
@@ -23,13 +23,13 @@ def gw(db_url: str, *args: str):  # type: ignore[no-untyped-def]
 
 
 def _households(srv: RunningServer) -> int:
-    return srv.run(lambda c: server_store.status(c)["records"].get("household", 0))
+    return srv.run(lambda c: server_admin.status(c)["records"].get("household", 0))
 
 
 def _snapshot(srv: RunningServer) -> tuple:
     """What a refused command must leave alone."""
     def read(c):  # type: ignore[no-untyped-def]
-        st = server_store.status(c)
+        st = server_admin.status(c)
         return st["feed_seq"], generation.current_epoch(c), sum(st["records"].values()), st["changes_applied"]
 
     return srv.run(read)

@@ -6,9 +6,10 @@ import gzip
 import json
 import socket
 import time
+from pathlib import Path
 
 import requests
-from server_helpers import Org, RunningServer, enroll_device, household
+from server_helpers import Org, RunningServer, enroll_device, household, make_org
 
 from sync.server.api import Limits
 
@@ -152,3 +153,36 @@ def test_database_gone_gives_503_with_retry_after(pg_cluster, tmp_path) -> None:
         assert health.status_code == 503 and health.headers["Retry-After"]
     finally:
         srv.stop()
+
+
+def test_missing_query_obeys_the_configured_limit(tmp_path: Path) -> None:
+    # Limits.max_missing_query is what /health announces and what the endpoint enforces.
+    srv = RunningServer(f"sqlite:///{tmp_path / 's.sqlite3'}", tmp_path / "blobs", Limits(max_missing_query=2))
+    try:
+        org = make_org(srv)
+        dev = enroll_device(srv, "张网格")
+        assert requests.get(f"{srv.api}/health", timeout=30).json()["limits"]["max_missing_query"] == 2
+        shas = [f"{i:064x}" for i in range(3)]
+        ok = requests.post(f"{srv.api}/blobs/missing", json={"sha256": shas[:2]}, headers=dev.headers(), timeout=30)
+        assert ok.status_code == 200 and ok.json()["missing"] == shas[:2]
+        body = _problem(requests.post(f"{srv.api}/blobs/missing", json={"sha256": shas}, headers=dev.headers(),
+                                      timeout=30), 413, "too_many_hashes")
+        assert "2" in body["detail"] and org.township
+    finally:
+        srv.stop()
+
+
+def test_every_router_answers_in_one_problem_shape_and_language(server: RunningServer, org: Org) -> None:
+    # One HTTP helper (sync/server/http.py): the bundles router refuses like the sync API,
+    # with the same problem+json fields, the same title and the same Accept-Language rule.
+    sha = "0" * 64
+    for accept, word in (("en-US,en;q=0.9", "token"), ("zh-CN", "令牌")):
+        h = {"Accept-Language": accept}
+        api = _problem(requests.post(f"{server.api}/sync", json={}, headers=h, timeout=30), 401, "unauthorized")
+        bundles = _problem(requests.post(f"{server.api}/bundles", json={"sha256": sha}, headers=h, timeout=30),
+                           401, "unauthorized")
+        assert bundles == api and word in bundles["detail"].lower()
+    worker = enroll_device(server, "张网格")
+    h = {**worker.headers(), "Accept-Language": "en"}
+    body = _problem(requests.post(f"{server.api}/bundles", json={"sha256": sha}, headers=h, timeout=30), 403, "forbidden")
+    assert body["title"] == "Forbidden" and body["type"].endswith("/forbidden") and body["detail"].isascii()

@@ -11,7 +11,7 @@ import requests
 from PIL import Image
 from server_helpers import Org, RunningServer, enroll_device, household
 
-from sync.records import new_record
+from sync.changes import new_record
 from sync.server.blobs import FsBlobStore
 
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from server_helpers import Org, RunningServer, enroll_device, household
 
-from sync.server import store
+from sync.server import admin, auth, feed
 
 
 def test_twenty_devices_pushing_at_once(server: RunningServer, org: Org) -> None:
@@ -44,7 +44,7 @@ def test_reader_sees_every_committed_change_exactly_once(server: RunningServer, 
     staff = enroll_device(server, "赵干部")
     staff.pull_all()
     writers = [enroll_device(server, "张网格") for _ in range(4)]
-    principal = server.run(store.principal_for_user, writers[0].user_id)
+    principal = server.run(auth.principal_for_user, writers[0].user_id)
     written: set[str] = set()
     lock = threading.Lock()
     stop = threading.Event()
@@ -54,7 +54,7 @@ def test_reader_sees_every_committed_change_exactly_once(server: RunningServer, 
         for _ in range(rounds):
             batch = [household(w, org.grid_a, org.village_a)[1] for _ in range(rng.randint(1, 5))]
             with server.engine.begin() as conn:
-                acks = store.apply_changes(conn, principal, batch)
+                acks = feed.apply_changes(conn, principal, batch)
                 time.sleep(rng.random() * 0.03)  # commit late
             assert all(a["status"] == "applied" for a in acks)
             with lock:
@@ -83,7 +83,7 @@ def test_reader_sees_every_committed_change_exactly_once(server: RunningServer, 
 
 
 def test_one_code_raced_by_ten_phones_enrolls_exactly_one(server: RunningServer, org: Org) -> None:
-    _, code = server.run(store.create_enrollment, "张网格")
+    _, code = server.run(admin.create_enrollment, "张网格")
     barrier = threading.Barrier(10)
 
     def try_enroll(_: int) -> int:

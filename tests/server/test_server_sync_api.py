@@ -10,11 +10,11 @@ from server_helpers import Org, RunningServer, edit, enroll_device, event, house
 
 from sync.clock import HybridClock, stamp_wall_ms
 from sync.ids import new_id
-from sync.server import store
+from sync.server import admin, auth
 
 
 def test_enroll_once_and_token_works(server: RunningServer, org: Org) -> None:
-    _, code = server.run(store.create_enrollment, "张网格")
+    _, code = server.run(admin.create_enrollment, "张网格")
     r = requests.post(f"{server.api}/enroll", json={"code": code.lower().replace("-", " ")}, timeout=30)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -22,7 +22,7 @@ def test_enroll_once_and_token_works(server: RunningServer, org: Org) -> None:
     assert body["scope"]["grids"] == [org.grid_a]
     assert len(bytes.fromhex(body["secret"])) == 32
     # the secret is the derived bundle secret, the same the bundle code will check
-    assert server.run(store.device_secret, body["device_id"]).hex() == body["secret"]
+    assert server.run(auth.device_secret, body["device_id"]).hex() == body["secret"]
     me = requests.get(f"{server.api}/me", headers={"Authorization": f"Bearer {body['token']}"}, timeout=30)
     assert me.status_code == 200 and me.json()["device_id"] == body["device_id"]
     # the code works once
@@ -31,12 +31,12 @@ def test_enroll_once_and_token_works(server: RunningServer, org: Org) -> None:
     assert again.headers["content-type"].startswith("application/problem+json")
     assert again.json()["code"] == "enroll_code_invalid"
     # the token is stored hashed, never in clear
-    devices = server.run(store.list_devices)
+    devices = server.run(admin.list_devices)
     assert all(body["token"] not in str(d) for d in devices)
 
 
 def test_enroll_code_expires(server: RunningServer, org: Org) -> None:
-    device_id, code = server.run(store.create_enrollment, "张网格", 0.0001)  # 0.36 s
+    device_id, code = server.run(admin.create_enrollment, "张网格", 0.0001)  # 0.36 s
     time.sleep(0.5)
     r = requests.post(f"{server.api}/enroll", json={"code": code}, timeout=30)
     assert r.status_code == 403 and r.json()["code"] == "enroll_code_expired"
@@ -46,12 +46,12 @@ def test_enroll_code_expires(server: RunningServer, org: Org) -> None:
 def test_revoked_device_gets_401_at_once(server: RunningServer, org: Org) -> None:
     dev = enroll_device(server, "张网格")
     assert dev.sync().status_code == 200
-    server.run(store.revoke_device, dev.device_id)
+    server.run(admin.revoke_device, dev.device_id)
     r = dev.sync()
     assert r.status_code == 401 and r.json()["code"] == "revoked"
     # a revoked device's pending code does not work either
-    device_id, code = server.run(store.create_enrollment, "张网格")
-    server.run(store.revoke_device, device_id)
+    device_id, code = server.run(admin.create_enrollment, "张网格")
+    server.run(admin.revoke_device, device_id)
     assert requests.post(f"{server.api}/enroll", json={"code": code}, timeout=30).status_code == 403
 
 

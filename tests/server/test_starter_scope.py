@@ -8,7 +8,7 @@ from server_helpers import Org, RunningServer, enroll_device, event, household, 
 from sqlalchemy import select
 
 from sync.client import starter
-from sync.server import db, store
+from sync.server import admin, auth, db
 
 
 def _fill(server: RunningServer, org: Org) -> None:
@@ -24,7 +24,7 @@ def _fill(server: RunningServer, org: Org) -> None:
         assert r.status_code == 200 and all(a["status"] == "applied" for a in r.json()["acks"]), r.text
     grid_c = org.users["grid_c"]
     dev = enroll_device(server, "王网格")
-    village_c = server.run(lambda conn: store.resolve(conn, "village", "南村"))
+    village_c = server.run(lambda conn: admin.resolve(conn, "village", "南村"))
     r = dev.sync([household(dev, grid_c, village_c, head=f"南户{i}")[1] for i in range(5)])
     assert r.status_code == 200, r.text
 
@@ -37,18 +37,18 @@ def test_pack_is_the_pull_and_nothing_outside_scope(server: RunningServer, org: 
         dev = enroll_device(server, who)
         r = requests.get(f"{server.api}/snapshot", headers=dev.headers(), timeout=60)
         assert r.status_code == 200, r.text
-        manifest, recs = starter.read_pack(r.content, dev.device_id, server.run(store.device_secret, dev.device_id))
+        manifest, recs = starter.read_pack(r.content, dev.device_id, server.run(auth.device_secret, dev.device_id))
         pulled = dev.pull_all()
         assert {x["id"]: x for x in recs} == {x["id"]: x for x in pulled}, who
         assert manifest["cursor"] == dev.cursor  # the pull goes on from where the pack stops
-        p = server.run(store.principal_for_device, dev.device_id)
+        p = server.run(auth.principal_for_device, dev.device_id)
         for rec in recs:
             assert p.can_see_grid(rec["grid"], towns[rec["id"]]) if rec["grid"] else (
                 towns[rec["id"]] in (None, p.township) or towns[rec["id"]] in p.townships), (who, rec)
     # the grid workers of other grids see none of grid a's households
     dev_b = enroll_device(server, "李网格")
     r = requests.get(f"{server.api}/snapshot", headers=dev_b.headers(), timeout=60)
-    _, recs = starter.read_pack(r.content, dev_b.device_id, server.run(store.device_secret, dev_b.device_id))
+    _, recs = starter.read_pack(r.content, dev_b.device_id, server.run(auth.device_secret, dev_b.device_id))
     assert recs and not [x for x in recs if x["grid"] == org.grid_a]
 
 

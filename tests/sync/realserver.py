@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from sync.client.engine import Enrollment, enroll
 from sync.client.replica import MemoryReplica
-from sync.server import store
+from sync.server import admin
 from sync.server.api import Limits, open_server
 from sync.server.blobs import FsBlobStore
 
@@ -70,22 +70,22 @@ class RealServer:
 
     def _org(self) -> Org:
         def build(conn):  # type: ignore[no-untyped-def]
-            tw = store.create_township(conn, "青山镇")
-            v = store.create_village(conn, tw, "东村")
-            g = store.create_grid(conn, tw, "东村一网格", v)
+            tw = admin.create_township(conn, "青山镇")
+            v = admin.create_village(conn, tw, "东村")
+            g = admin.create_grid(conn, tw, "东村一网格", v)
             users = {
-                "w1": store.create_user(conn, "张网格", "grid_worker", grids=[g]),
-                "w2": store.create_user(conn, "李网格", "grid_worker", grids=[g]),
-                "w3": store.create_user(conn, "王网格", "grid_worker", grids=[g]),
-                "staff": store.create_user(conn, "赵干部", "township_staff", township=tw),
-                "operator": store.create_user(conn, "钱操作员", "operator", township=tw),
+                "w1": admin.create_user(conn, "张网格", "grid_worker", grids=[g]),
+                "w2": admin.create_user(conn, "李网格", "grid_worker", grids=[g]),
+                "w3": admin.create_user(conn, "王网格", "grid_worker", grids=[g]),
+                "staff": admin.create_user(conn, "赵干部", "township_staff", township=tw),
+                "operator": admin.create_user(conn, "钱操作员", "operator", township=tw),
             }
             return Org(tw, v, g, users)
 
         return self.run(build)
 
     def enroll(self, who: str, url: str | None = None) -> Enrollment:
-        _, code = self.run(store.create_enrollment, self.org.users[who])
+        _, code = self.run(admin.create_enrollment, self.org.users[who])
         return enroll(url or self.url, code, f"{who} 的手机")
 
     def device(self, who: str, path: Path | None = None, wall=None) -> tuple[MemoryReplica, Enrollment]:  # type: ignore[no-untyped-def]
@@ -121,13 +121,13 @@ def new_team(real: RealServer, tag: str) -> tuple[str, dict[str, str]]:
     """A fresh grid with three grid workers; staff is the township's (shared)."""
 
     def build(conn):  # type: ignore[no-untyped-def]
-        g = store.create_grid(conn, real.org.township, f"网格{tag}", real.org.village)
-        users = {f"w{i}": store.create_user(conn, f"网格员{tag}{i}", "grid_worker", grids=[g]) for i in range(3)}
+        g = admin.create_grid(conn, real.org.township, f"网格{tag}", real.org.village)
+        users = {f"w{i}": admin.create_user(conn, f"网格员{tag}{i}", "grid_worker", grids=[g]) for i in range(3)}
         return g, users
 
     return real.run(build)
 
 
 def enroll_user(real: RealServer, user_id: str, url: str | None = None) -> Enrollment:
-    _, code = real.run(store.create_enrollment, user_id)
+    _, code = real.run(admin.create_enrollment, user_id)
     return enroll(url or real.url, code, "手机")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import copy
 
-from sync.bundles.device import apply_return, export_bundle
-from sync.bundles.server_side import import_bundle
+from sync.client.bundles import apply_return, export_bundle
 from sync.client.engine import sync_status
+from sync.server.bundles import import_bundle
 from sync.workflow import new_event
 
 

@@ -7,10 +7,10 @@ import os
 import random
 import zipfile
 
-from sync.bundles.device import apply_return, export_bundle
-from sync.bundles.server_side import import_bundle
+from sync.client.bundles import apply_return, export_bundle
 from sync.records import RECORD_KINDS
-from sync.server import store
+from sync.server import admin
+from sync.server.bundles import import_bundle
 
 
 def _field_state(state: dict) -> dict:
@@ -115,7 +115,7 @@ def test_online_then_bundle_of_the_same_changes_is_all_duplicate(real, tmp_path,
 def test_refused_change_comes_back_with_its_reason(real, tmp_path):
     rep, en = real.device("w1")
     real.household(rep)
-    other_grid = real.run(lambda c: store.create_grid(c, real.org.township, "别的网格"))
+    other_grid = real.run(lambda c: admin.create_grid(c, real.org.township, "别的网格"))
     rep.create("household", other_grid, {"village": real.org.village, "address": "外面", "head": "外人"})
     path = tmp_path / "b.gwb"
     export_bundle(rep, path, device_id=en.device_id, user=en.user["id"], secret=bytes.fromhex(en.secret))
@@ -155,13 +155,13 @@ def test_bad_bundles_change_nothing_on_the_server(real, tmp_path):
     export_bundle(rep, forged, device_id=en.device_id, user=en.user["id"], secret=bytes.fromhex(en2.secret))
     assert import_bundle(real.engine, real.blobs, forged.read_bytes()).receipt["code"] == "signature"
     # A revoked device's bundle is refused.
-    real.run(store.revoke_device, en.device_id)
+    real.run(admin.revoke_device, en.device_id)
     assert import_bundle(real.engine, real.blobs, good).receipt["code"] == "revoked_device"
     assert _tables(real) == before
 
 
 def test_old_bundle_after_a_delete_keeps_the_record_deleted(real, tmp_path, engine_for):
-    from sync.records import delete_change
+    from sync.changes import delete_change
 
     a, ea = real.device("w1")
     b, eb = real.device("w2")

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from sync.bundles.device import apply_return, export_bundle
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle, sign
+from sync.client.bundles import apply_return, export_bundle
 from sync.client.replica import MemoryReplica
 
 SECRET = bytes.fromhex("11" * 32)

@@ -8,16 +8,16 @@ import shutil
 from typer.testing import CliRunner
 
 from app.store import Store
+from sync.changes import new_record
 from sync.client.cli import ENROLLMENT_KEY, make_sync_app
-from sync.records import new_record
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 
 runner = CliRunner()
 cli = make_sync_app(Store.open)
 
 
 def _enroll(real, who, data) -> dict:
-    _, code = real.run(server_store.create_enrollment, real.org.users[who])
+    _, code = real.run(server_admin.create_enrollment, real.org.users[who])
     r = runner.invoke(cli, ["enroll", "--data", str(data), "--server", real.url, "--code", code, "--name", "测试机"])
     assert r.exit_code == 0, r.output
     assert "已注册" in r.output

@@ -7,16 +7,16 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from app.store import Store, partition_name
+from sync.changes import new_record
 from sync.client.cli import ENROLLMENT_KEY, make_sync_app
-from sync.records import new_record
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 
 runner = CliRunner()
 cli = make_sync_app(Store.open)
 
 
 def _device(real, data, n=30) -> list[str]:
-    _, code = real.run(server_store.create_enrollment, real.org.users["w1"])
+    _, code = real.run(server_admin.create_enrollment, real.org.users["w1"])
     r = runner.invoke(cli, ["enroll", "--data", str(data), "--server", real.url, "--code", code, "--name", "手机"])
     assert r.exit_code == 0, r.output
     with Store.open(data) as st:

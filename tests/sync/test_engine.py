@@ -15,7 +15,7 @@ from realserver import photo_blob
 from sync.client.engine import SyncEngine, enroll, sync_status
 from sync.client.faultproxy import Fault, Link
 from sync.client.transport import FaultAdapter, SyncError, Transport
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 from sync.server.blobs import FsBlobStore
 
 
@@ -215,7 +215,7 @@ def test_status_is_truthful(real, engine_for):
 def test_refused_changes_stay_visible_with_reason(real, engine_for):
     rep, en = real.device("w1")
     _make(real, rep, 2)
-    other = real.run(lambda c: server_store.create_grid(c, real.org.township, "别的网格"))
+    other = real.run(lambda c: server_admin.create_grid(c, real.org.township, "别的网格"))
     rep.create("household", other, {"village": real.org.village, "address": "外面", "head": "外人"})
     e = engine_for(rep, real.url, token=en.token)
     r = e.sync_once()
@@ -270,7 +270,7 @@ def test_batch_size_adapts_to_the_link(real, engine_for, proxy_for):
 
 
 def test_enroll(real):
-    _, code = real.run(server_store.create_enrollment, real.org.users["w1"])
+    _, code = real.run(server_admin.create_enrollment, real.org.users["w1"])
     en = enroll(real.url, f" {code.lower()} ", "李四的手机")
     assert en.user["id"] == real.org.users["w1"] and en.token and len(en.secret) == 64
     with pytest.raises(SyncError) as ei:
@@ -281,7 +281,7 @@ def test_enroll(real):
 def test_unauthorized_is_not_retried_and_says_what_to_do(real, engine_for):
     rep, en = real.device("w1")
     _make(real, rep, 1)
-    real.run(server_store.revoke_device, en.device_id)
+    real.run(server_admin.revoke_device, en.device_id)
     e = engine_for(rep, real.url, token=en.token)
     r = e.sync_once()
     assert r.error.code == "unauthorized" and not r.error.retryable

@@ -18,12 +18,12 @@ from realserver import RealServer
 from typer.testing import CliRunner
 
 from app.store import Store
+from sync.changes import new_record
 from sync.client.cli import ENROLLMENT_KEY, make_sync_app
 from sync.client.engine import SyncEngine, sync_status
 from sync.client.replica import MemoryReplica
-from sync.records import new_record
+from sync.server import admin as server_admin
 from sync.server import generation
-from sync.server import store as server_store
 from sync.server.cli import admin_app
 
 runner = CliRunner()
@@ -42,7 +42,7 @@ class _Again(RealServer):
 
 
 def _enroll(real, who, data) -> dict:
-    _, code = real.run(server_store.create_enrollment, real.org.users[who])
+    _, code = real.run(server_admin.create_enrollment, real.org.users[who])
     r = runner.invoke(cli, ["enroll", "--data", str(data), "--server", real.url, "--code", code, "--name", who])
     assert r.exit_code == 0, r.output
     with Store.open(data) as st:
@@ -206,8 +206,8 @@ def test_protocol_cursor_and_ack_carry_the_generation(real):
 def test_sneakernet_device_notices_the_restore_through_its_return_bundle(real, tmp_path):
     """A device that only ever syncs by bundles: its acknowledged changes lost by a restore go
     out again in its next bundle, and the return bundle's records start from the beginning."""
-    from sync.bundles.device import apply_return, export_bundle
-    from sync.bundles.server_side import import_bundle
+    from sync.client.bundles import apply_return, export_bundle
+    from sync.server.bundles import import_bundle
 
     dev, en = real.device("w1")
     secret = bytes.fromhex(en.secret)

@@ -11,7 +11,7 @@ import time
 from sync.client.faultproxy import Fault
 from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 
 
 def _runner(engine, **kw):
@@ -86,7 +86,7 @@ def test_a_trigger_during_a_sync_is_not_lost(real, engine_for):
 
 def test_revoked_device_is_not_hammered(real, engine_for):
     replica, en = real.device("w1")
-    real.run(server_store.revoke_device, en.device_id)
+    real.run(server_admin.revoke_device, en.device_id)
     r, reports = _runner(engine_for(replica, real.url, token=en.token), interval_s=3600, probe_min_s=0.01)
     r.start()
     try:

@@ -10,9 +10,9 @@ import pytest
 import requests
 from realserver import RealServer
 
-from sync.bundles.device import apply_return
 from sync.bundles.format import BundleError
 from sync.client import starter
+from sync.client.bundles import apply_return
 from sync.client.engine import SyncEngine
 from sync.client.faultproxy import Fault
 from sync.client.replica import MemoryReplica
@@ -194,9 +194,9 @@ def test_tampered_pack_file_refused_on_import(big):
 
 
 def test_if_range_with_another_scope_id_gets_own_pack(big):
-    tw = big.run(lambda conn: __import__("sync.server.store", fromlist=["x"]).create_township(conn, "绿水镇"))
-    gid = big.run(lambda conn: __import__("sync.server.store", fromlist=["x"]).create_grid(conn, tw, "南村一网格"))
-    uid = big.run(lambda conn: __import__("sync.server.store", fromlist=["x"]).create_user(
+    tw = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_township(conn, "绿水镇"))
+    gid = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_grid(conn, tw, "南村一网格"))
+    uid = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_user(
         conn, "王南", "grid_worker", grids=[gid]))
     from realserver import enroll_user
 
@@ -217,11 +217,11 @@ def test_operator_pack_imported_on_a_tinydb_store_then_only_changes(big, tmp_pat
 
     from app.store import Store
     from sync.client.cli import ENROLLMENT_KEY, make_sync_app
-    from sync.server import store as server_store
+    from sync.server import admin
     from sync.server.cli import admin_app
 
     runner, cli, data = CliRunner(), make_sync_app(Store.open), tmp_path / "phone"
-    _, code = big.run(server_store.create_enrollment, big.org.users["w2"])
+    _, code = big.run(admin.create_enrollment, big.org.users["w2"])
     assert runner.invoke(cli, ["enroll", "--data", str(data), "--server", big.url, "--code", code]).exit_code == 0
     db_url = f"sqlite:///{big.root / 'server.sqlite'}"
     admin = ["--db", db_url, "starter-pack", "--blobs", str(big.root / "blobs")]

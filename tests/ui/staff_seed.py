@@ -1,13 +1,13 @@
 """Seed data for the staff screen tests: villages, grids, units, issues and events written
-with sync.records.new_record / workflow.new_event into the test's device store."""
+with sync.changes.new_record / workflow.new_event into the test's device store."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from app.services import Services
-from sync import records as rec_mod
 from sync import workflow as wf
+from sync.changes import new_record
 from sync.clock import HybridClock
 
 CLOCK = HybridClock("seed-node")
@@ -24,7 +24,7 @@ def make_staff(services: Services, *, enrolled: bool = False) -> None:
 
 
 def ref(services: Services, kind: str, fields: dict[str, Any]) -> str:
-    rec, _ = rec_mod.new_record(kind, "township", fields, CLOCK, "server")
+    rec, _ = new_record(kind, "township", fields, CLOCK, "server")
     services.store.apply_remote([rec], None)
     return rec["id"]
 
@@ -32,7 +32,7 @@ def ref(services: Services, kind: str, fields: dict[str, Any]) -> str:
 def issue(services: Services, grid: str, title: str, **fields: Any) -> str:
     f = {"issue_kind": "problem", "title": title, "reporter": "worker-1", "urgency": "normal",
          "reporter_visibility": "named", **fields}
-    rec, _ = rec_mod.new_record("issue", grid, f, CLOCK, "worker-1")
+    rec, _ = new_record("issue", grid, f, CLOCK, "worker-1")
     services.store.apply_remote([rec], None)
     event(services, rec["id"], "report", {}, role="grid_worker", actor="worker-1")
     return rec["id"]

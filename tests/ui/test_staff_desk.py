@@ -17,11 +17,12 @@ from app.device import Device
 from app.services import Services, fmt_date
 from app.services.staff import BOARD_COLUMNS
 from app.ui.app import make_main
-from sync import records as rec_mod
 from sync import workflow as wf
+from sync.changes import new_record
+from sync.chinatime import CHINA_TZ
 from sync.reports.dates import add_working_days, working_days_between
 
-CHINA = rec_mod.CHINA_TZ
+CHINA = CHINA_TZ
 
 
 def run_staff(device: Device, scenario, *, width: int = 1366, height: int = 768, route: str = "/") -> None:
@@ -41,7 +42,7 @@ def reported(services: Services, grid: str, title: str, day: str, **fields) -> s
     """An issue reported at noon (China time) on ``day`` (YYYY-MM-DD)."""
     f = {"issue_kind": "problem", "title": title, "reporter": "worker-1", "urgency": "normal",
          "reporter_visibility": "named", **fields}
-    rec, _ = rec_mod.new_record("issue", grid, f, CLOCK, "worker-1")
+    rec, _ = new_record("issue", grid, f, CLOCK, "worker-1")
     services.store.apply_remote([rec], None)
     ev, _ = wf.new_event(rec, "report", {}, CLOCK, "worker-1", "grid_worker", at=f"{day}T12:00:00+08:00")
     services.store.apply_remote([ev], None)
@@ -175,7 +176,7 @@ def test_issue_page_shows_the_workers_photos_the_visit_and_event_photos(device, 
                    description="桥东头两根栏杆晃动")
     hh = ref(services, "household", {"village": ids["v-east"], "address": "东风村3组12号", "head": "王建国",
                                      "member_count": 3})
-    visit, _ = rec_mod.new_record("visit", g, {
+    visit, _ = new_record("visit", g, {
         "household": hh, "visitor": "worker-1", "time": "2026-03-02T10:00:00+08:00", "kind": "routine",
         "seen": "栏杆底座锈断", "said": "孩子上学要过桥", "demands": [iid], "photos": [seen]}, CLOCK, "worker-1")
     services.store.apply_remote([visit], None)

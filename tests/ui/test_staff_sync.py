@@ -15,13 +15,13 @@ from app.device import Device, open_device
 from app.services.staff import is_staff
 from app.ui.app import make_main
 from sync import workflow as wf
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 
 
 def device(server: RealServer, path: Path, who: str) -> Device:
     """A device enrolled for ``who`` that syncs only when told."""
     dev = open_device(path, background=False, **FAST)
-    _, code = server.run(server_store.create_enrollment, server.org.users[who])
+    _, code = server.run(server_admin.create_enrollment, server.org.users[who])
     dev.sync.enroll(server.url, code, f"{who} 的设备")
     return dev
 
@@ -85,7 +85,7 @@ def test_a_local_holiday_added_on_the_server_moves_the_device_deadline(server, t
         ssync.sync_now()
         start = dt.date(2026, 9, 28)
         assert staff.default_deadline("infra.road", start) == "2026-10-16"  # 调休 included
-        server.run(server_store.add_holiday, server.org.township, "2026-10-15", False, "县庆")
+        server.run(server_admin.add_holiday, server.org.township, "2026-10-15", False, "县庆")
         ssync.sync_now()
         assert staff.default_deadline("infra.road", start) == "2026-10-19"  # the synced local day
     finally:

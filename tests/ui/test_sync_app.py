@@ -11,7 +11,7 @@ from ui_photos import make_jpeg
 from app.services import fmt_time
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.history import read_history
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def sync_svc(device):
 
 
 def code_for(server: RealServer, who: str = "w1") -> str:
-    _, code = server.run(server_store.create_enrollment, server.org.users[who])
+    _, code = server.run(server_admin.create_enrollment, server.org.users[who])
     return code
 
 
@@ -163,8 +163,8 @@ def test_refused_change_stays_visible_with_reason(run_app, services, sync_svc, s
 def test_change_the_server_cannot_take_yet_waits_with_its_reason(run_app, services, sync_svc, server):
     """A comment on an issue the server does not have (yet): refused for now, kept in the
     outbox, the reason shown, and not "all synced"."""
+    from sync.changes import new_record
     from sync.clock import HybridClock
-    from sync.records import new_record
 
     code = code_for(server)
 

@@ -9,7 +9,7 @@ from realsync import FAST, RealServer
 from typer.testing import CliRunner
 
 from sync.client.cli import ENROLLMENT_KEY
-from sync.server import store as server_store
+from sync.server import admin as server_admin
 from sync.server.cli import admin_app
 
 
@@ -29,7 +29,7 @@ def _admin(server: RealServer, *args: str) -> None:
 
 
 def test_sync_screen_says_the_server_was_restored(run_app, services, sync_svc, server, tmp_path):
-    _, code = server.run(server_store.create_enrollment, server.org.users["w1"])
+    _, code = server.run(server_admin.create_enrollment, server.org.users["w1"])
 
     async def scenario(h: Harness) -> None:
         await h.nav(4)

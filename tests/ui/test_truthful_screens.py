@@ -10,7 +10,7 @@ from harness import Harness
 from test_visits import add_household
 
 from app.services import fmt_date, fmt_time
-from sync.records import CHINA_TZ
+from sync.chinatime import CHINA_TZ
 
 
 async def _save_visit(h: Harness, hid: str, demand: str | None = None) -> str:

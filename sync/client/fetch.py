@@ -1,4 +1,6 @@
-"""Fetch the records a report needs from the server: a pull over the sync protocol.
+"""Fetch every record in a token's scope from the server: a read-only pull over the sync protocol.
+
+The report CLI (``sync.reports.cli``) uses it, so the report modules themselves stay pure.
 
 A staff token's scope is its township, so a full pull (POST /api/v1/sync with no changes,
 paging until ``more`` is false; docs/protocol.md) gives every record of the township,
@@ -12,11 +14,11 @@ from collections.abc import Callable
 
 import requests
 
+from sync.client.transport import API
 from sync.i18n import t
-from sync.reports.dates import ReportInputError
 
 
-class FetchError(ReportInputError):
+class FetchError(ValueError):
     """The server could not be reached or refused; the message says what to do."""
 
 
@@ -39,7 +41,7 @@ def pull_records(
 ) -> list[dict]:
     """Every record in the token's scope (latest version of each), by paging a pull."""
     base = server.rstrip("/")
-    url = f"{base}/api/v1/sync" if not base.endswith("/api/v1") else f"{base}/sync"
+    url = f"{base}{API}/sync" if not base.endswith(API) else f"{base}/sync"
     http = session or requests.Session()
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
     cursor: str = "0"

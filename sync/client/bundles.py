@@ -12,7 +12,7 @@ from typing import Any
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
 from sync.client import starter
-from sync.client.engine import mark_photo_uploaded, photo_queue, server_restored
+from sync.client.engine import server_restored
 from sync.client.replica import Replica
 from sync.fileio import atomic_write_bytes
 from sync.i18n import t
@@ -52,7 +52,7 @@ def export_bundle(
     """
     out = Path(out)
     changes = replica.pending_changes(max_changes)
-    sizes = {s: len(data) for s in photo_queue(replica) if (data := replica.photo_bytes(s)) is not None}
+    sizes = {s: len(data) for s in replica.photos_to_upload() if (data := replica.photo_bytes(s)) is not None}
     shas = list(sizes)
     parts: list[list[str]] = [[]]
     used = sum(len(str(c)) for c in changes)  # rough: the changes deflate well below this
@@ -118,7 +118,7 @@ def apply_return(
     for sha, data in b.blobs.items():
         replica.put_photo(sha, data)
     for sha in b.manifest.get("photos_stored") or []:
-        mark_photo_uploaded(replica, sha)
+        replica.mark_photo_uploaded(sha)
     return ReturnSummary(len(acked), refused, len(b.records), len(b.blobs), moved)
 
 

@@ -1,7 +1,7 @@
 """Importing device bundles on the server, through the same code path as online sync.
 
 ``import_bundle`` checks the bundle (signature with the device's secret, hashes, paths,
-sizes), stores its photos, applies its changes with ``sync.server.store.apply_changes`` on
+sizes), stores its photos, applies its changes with ``sync.server.feed.apply_changes`` on
 behalf of the bundle's device (idempotent by ``change_id``: importing twice, or in any order,
 changes nothing more) and makes a receipt and a signed return bundle for the device.
 
@@ -21,16 +21,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bundle
+from sync.hashes import SHA256_PATTERN
 from sync.i18n import t
-from sync.server import authz, db, generation, store
-from sync.server.blob_policy import BUNDLE_DAYS, check_quota
+from sync.server import auth, authz, db, feed, generation
+from sync.server.blob_policy import BUNDLE_DAYS, check_quota, photo_refusal
 from sync.server.blobs import BlobStore
+from sync.server.errors import ServerError
+from sync.server.http import PREFIX, principal_dependency, problem, request_lang
 
 BATCH = 500
 MAX_RETURN_RECORDS = 200_000
@@ -55,9 +57,6 @@ def _store_blob(blobs: BlobStore, sha: str, data: bytes) -> bool:
 def _check_photos(blobs: BlobStore, device: str, photos: dict[str, bytes], quota: int | None) -> None:
     """The bundle's photos obey the rules of an upload (sync.server.blob_policy): each one a
     photo the pipeline made, all of them within the device's quota. Raises BundleError."""
-    from sync.server.blob_policy import photo_refusal
-    from sync.server.errors import ServerError
-
     new = {sha: data for sha, data in photos.items() if not blobs.has(sha)}
     for sha, data in sorted(new.items()):
         reason = photo_refusal(data)
@@ -77,19 +76,19 @@ def import_bundle(
     name: str = "",
     limits: BundleLimits | None = None,
     lang: str | None = None,
-    operator: store.Principal | None = None,
+    operator: auth.Principal | None = None,
     quota_bytes: int | None = None,
 ) -> ImportResult:
     """Import one device bundle carried in by ``operator`` (None: the server itself).
     Never raises for a bad bundle: the receipt says why."""
-    operator = operator or store.system_principal()
+    operator = operator or auth.system_principal()
     bundle_sha = hashlib.sha256(data).hexdigest()
     receipt: dict[str, Any] = {
         "bundle": name, "bundle_sha256": bundle_sha, "status": "invalid", "message": None,
         "device_id": None, "user": None, "changes": 0, "accepted": 0, "duplicate": 0,
         "refused": [], "photos_stored": 0, "photos_already": 0,
     }
-    principals: dict[str, store.Principal] = {}
+    principals: dict[str, auth.Principal] = {}
     device_secrets: dict[str, bytes] = {}
 
     def secret_for(device_id: str) -> bytes | None:
@@ -100,11 +99,11 @@ def import_bundle(
             if dev["revoked_ms"] is not None:
                 raise BundleError("revoked_device", device=device_id)
             # The same principal (user, role, scope) as the device's own token would give.
-            principals[device_id] = store.principal_for_device(conn, device_id)
+            principals[device_id] = auth.principal_for_device(conn, device_id)
             if not authz.may_import_bundle(operator, principals[device_id]):
                 # Checked before anything is stored: the receipt would carry their records.
                 raise BundleError("foreign_device", device=device_id)
-            device_secrets[device_id] = store.device_secret(conn, device_id)
+            device_secrets[device_id] = auth.device_secret(conn, device_id)
             return device_secrets[device_id]
 
     try:
@@ -128,7 +127,7 @@ def import_bundle(
     acks: list[dict[str, Any]] = []
     for i in range(0, len(b.changes), BATCH):
         with db.write_tx(engine) as conn:  # queued with the API's writers
-            acks.extend(store.apply_changes(conn, principal, b.changes[i : i + BATCH], lang=lang))
+            acks.extend(feed.apply_changes(conn, principal, b.changes[i : i + BATCH], lang=lang))
     for a in acks:
         if a["status"] == "applied":
             receipt["accepted"] += 1
@@ -149,7 +148,7 @@ def import_bundle(
             if epoch is not None and epoch != generation.current_epoch(conn):
                 changed_to, cur = generation.current_epoch(conn), "0"
             while len(records) < MAX_RETURN_RECORDS:
-                page, cur, more = store.pull(conn, principal, cur, 1000)
+                page, cur, more = feed.pull(conn, principal, cur, 1000)
                 records.extend(page)
                 if not more:
                     break
@@ -167,29 +166,23 @@ def import_bundle(
 
 
 class BundleImportRequest(BaseModel):
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of a bundle uploaded with PUT /api/v1/blobs")
+    sha256: str = Field(pattern=SHA256_PATTERN, description="sha256 of a bundle uploaded with PUT /api/v1/blobs")
     name: str = Field(default="", max_length=300)
 
 
 def make_bundles_router(
     engine: Engine, blobs: BlobStore, limits: BundleLimits | None = None, quota_bytes: int | None = None
 ) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["bundles"])
-    bearer = HTTPBearer(auto_error=False)
-
-    def operator(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> store.Principal:
-        with db.read_tx(engine) as conn:
-            return store.authenticate(conn, creds.credentials if creds else None)
+    router = APIRouter(prefix=PREFIX, tags=["bundles"])
+    Operator = Annotated[auth.Principal, Depends(principal_dependency(engine))]
 
     @router.post("/bundles")
-    def import_uploaded(body: BundleImportRequest, request: Request,
-                        p: Annotated[store.Principal, Depends(operator)]) -> JSONResponse:
-        lang = request.headers.get("accept-language", "")[:2] or None
-        lang = lang if lang in ("zh", "en") else None
+    def import_uploaded(body: BundleImportRequest, request: Request, p: Operator) -> JSONResponse:
+        lang = request_lang(request)
         if p.role not in authz.OPERATOR_ROLES:
-            return _problem(403, "forbidden", t("bundle.error.forbidden", lang=lang))
+            return problem(403, "forbidden", t("bundle.error.forbidden", lang=lang))
         if not blobs.has_bundle(body.sha256):
-            return _problem(404, "bundle_not_uploaded", t("bundle.error.not_uploaded", lang=lang))
+            return problem(404, "bundle_not_uploaded", t("bundle.error.not_uploaded", lang=lang))
         with blobs.open_bundle(body.sha256) as f:
             data = f.read()
         res = import_bundle(engine, blobs, data, name=body.name, limits=limits, lang=lang, operator=p,
@@ -201,10 +194,3 @@ def make_bundles_router(
         })
 
     return router
-
-
-def _problem(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": f"https://gridwall/problems/{code}", "title": code, "status": status, "detail": detail, "code": code},
-        status_code=status, media_type="application/problem+json",
-    )

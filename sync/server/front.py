@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from sync.i18n import t
-from sync.reports.echo_wall import _CSS
+from sync.reports.echo_wall import PAGE_CSS
+from sync.server import db
 
 API_DOCS = "/api/v1/docs"
 OPENAPI = "/api/v1/openapi.json"
@@ -46,8 +47,6 @@ def parse_app_link(value: str) -> tuple[str, str]:
 
 def townships(engine: Any) -> list[tuple[str, list[tuple[str, str]]]]:
     """(township name, [(village id, village name)]) in name order."""
-    from sync.server import db
-
     with engine.connect() as conn:
         towns = conn.execute(select(db.townships.c.id, db.townships.c.name).order_by(db.townships.c.name)).all()
         rows = conn.execute(select(db.villages.c.id, db.villages.c.name, db.villages.c.township)
@@ -61,7 +60,7 @@ def _page(title: str, body: list[str]) -> str:
         "<!doctype html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}</title><style>{_CSS}{_LIST_CSS}</style></head><body><main>",
+        f"<title>{e(title)}</title><style>{PAGE_CSS}{_LIST_CSS}</style></head><body><main>",
         *body,
         f'<footer>{e(t("reports.front.footer", version=version()))}</footer></main></body></html>',
     ])

@@ -1,4 +1,5 @@
-"""The resident-facing echo-wall page: ``GET /wall/{village_id}`` (no login, read only).
+"""The resident-facing echo-wall page (the server's; the page itself is built by the pure
+``sync.reports.echo_wall``): ``GET /wall/{village_id}`` (no login, read only).
 
 The server mounts it with a callable that returns the records the page needs; for the
 central server those callables are made here from its engine and blob store::
@@ -15,6 +16,8 @@ should be included (the publish guard needs the village's residents; they are ne
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -22,9 +25,11 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from sync.reports.echo_wall import build_echo_wall, render_html, render_not_found
 from sync.reports.model import Dataset
+from sync.server import auth, db, feed
 
 _VILLAGE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PUBLIC_ID_RE = re.compile(r"^[0-9a-f]{16}$")
@@ -96,10 +101,6 @@ def server_wall_records(engine: Any) -> FetchRecords:
     """``fetch_records`` for the central server: the village's township, read through the
     same scoped pull the sync API uses (a township-staff view), cached until the change feed
     moves so a busy noticeboard QR code does not re-read the township on every view."""
-    from sqlalchemy import select
-
-    from sync.server import db, store
-
     cache: dict[str, tuple[int, list[dict]]] = {}
     lock = threading.Lock()
 
@@ -113,11 +114,11 @@ def server_wall_records(engine: Any) -> FetchRecords:
             town = conn.execute(select(db.villages.c.township).where(db.villages.c.id == village_id)).scalar()
             if town is None:
                 return []
-            viewer = store.Principal(user_id="echo-wall", role="township_staff", name="echo-wall", township=town)
+            viewer = auth.Principal(user_id="echo-wall", role="township_staff", name="echo-wall", township=town)
             records: dict[str, dict] = {}
             cursor: str = "0"
             while True:
-                page, cursor, more = store.pull(conn, viewer, cursor, 5000)
+                page, cursor, more = feed.pull(conn, viewer, cursor, 5000)
                 records.update((r["id"], r) for r in page)
                 if not more:
                     break
@@ -140,11 +141,6 @@ def server_photo_bytes(blobs: Any) -> PhotoBytes:
 def server_wall_key(engine: Any) -> bytes:
     """The key of the wall's opaque public ids: derived from the server's master key, so the
     ids are stable across restarts and cannot be turned back into internal ids."""
-    import hashlib
-    import hmac
-
-    from sync.server import store
-
     with engine.begin() as conn:
-        master = store.master_key(conn)
+        master = auth.master_key(conn)
     return hmac.new(master, b"gridwall echo-wall public ids", hashlib.sha256).digest()
