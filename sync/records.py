@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sync.clock import HybridClock, is_stamp
-from sync.i18n import catalog, t
+from sync.i18n import catalog, language, t
 from sync.ids import is_id, new_id
 
 RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
@@ -252,12 +252,22 @@ def _has(key: str) -> bool:
     return key in catalog()
 
 
+_labels: dict[tuple[str, str, str], str] = {}
+
+
 def field_label(kind: str, name: str) -> str:
-    """The field's name as people read it (kind-specific label first, then the shared one)."""
-    for key in (f"model.field.{kind}.{name}", f"model.field.{name}"):
-        if _has(key):
-            return t(key)
-    return name
+    """The field's name as people read it (kind-specific label first, then the shared one).
+    Kept per language: validation asks for the label of every field of every change."""
+    cache_key = (kind, name, language())
+    label = _labels.get(cache_key)
+    if label is None:
+        label = name
+        for key in (f"model.field.{kind}.{name}", f"model.field.{name}"):
+            if _has(key):
+                label = t(key)
+                break
+        _labels[cache_key] = label
+    return label
 
 
 def kind_label(kind: str) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, union_all, update
 
 from sync import records as model
 from sync import reference
@@ -303,9 +303,12 @@ def _write_records(
         (upd_rows if rid in existing else new_rows).append(row)
     if new_rows:
         conn.execute(insert(db.records), new_rows)
-    for row in upd_rows:
-        rid = row.pop("id")
-        conn.execute(update(db.records).where(db.records.c.id == rid).values(**row))
+    if upd_rows:  # one executemany (pipelined on PostgreSQL), not a statement per record
+        r = db.records.c
+        stmt = update(db.records).where(r.id == bindparam("b_id")).values(
+            {c: bindparam(f"b_{c}") for c in upd_rows[0] if c != "id"}
+        )
+        conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in upd_rows])
 
 
 def write_reference(
@@ -347,8 +350,9 @@ def _clamp(change: dict[str, Any], now: int) -> bool:
         return False
     clamped = False
     limit = now + CLAMP_AHEAD_MS
+    ahead = f"{limit:013d}"  # a stamp starts with its 13-digit wall time: compare the text first
     for name, st in list(stamps.items()):
-        if is_stamp(st) and stamp_wall_ms(st) > limit:
+        if isinstance(st, str) and st[:13] > ahead and is_stamp(st) and stamp_wall_ms(st) > limit:
             counter, node = st.split("-", 2)[1:]
             stamps[name] = make_stamp(now, int(counter, 16), node)
             clamped = True
