@@ -36,7 +36,7 @@ from sqlalchemy import Connection, select
 
 from sync import records as model
 from sync.ids import is_id
-from sync.server import db
+from sync.server import bulk, db
 from sync.workflow import may_emit
 
 WRITER_ROLES = ("grid_worker", "township_staff", "admin")
@@ -150,29 +150,25 @@ class BatchAuthz:
             shas.update(_shas(kind, fields))
             if kind == "household" and isinstance(fields.get("village"), str):
                 villages.add(fields["village"])
-        self.grids: dict[str, tuple[str, str | None]] = {}  # grid -> (township, village)
-        for part in _chunks(grids):
-            q = select(db.grids.c.id, db.grids.c.township, db.grids.c.village).where(db.grids.c.id.in_(part))
-            self.grids.update({r[0]: (r[1], r[2]) for r in conn.execute(q)})
-        self.villages: dict[str, str] = {}  # village -> township
-        for part in _chunks(villages):
-            q = select(db.villages.c.id, db.villages.c.township).where(db.villages.c.id.in_(part))
-            self.villages.update({r[0]: r[1] for r in conn.execute(q)})
-        self.targets: dict[str, Target] = {}
-        for part in _chunks(named):
-            q = select(db.records.c.id, db.records.c.kind, db.records.c.grid).where(db.records.c.id.in_(part))
-            self.targets.update({r[0]: Target(r[1], r[2]) for r in conn.execute(q)})
+        # every lookup in one go (one round trip on PostgreSQL: sync.server.bulk)
+        g, v, r, b, u = db.grids.c, db.villages.c, db.records.c, db.blob_refs.c, db.users.c
+        queries = {
+            "grids": [select(g.id, g.township, g.village).where(g.id.in_(p)) for p in _chunks(grids)],
+            "villages": [select(v.id, v.township).where(v.id.in_(p)) for p in _chunks(villages)],
+            "targets": [select(r.id, r.kind, r.grid).where(r.id.in_(p)) for p in _chunks(named)],
+            "blobs": [select(b.sha256, b.grid, b.township).where(b.sha256.in_(p)) for p in _chunks(shas)],
+            # for the refusal message: a name, not an id
+            "users": [select(u.id, u.name).where(u.id.in_(p)) for p in _chunks(authors - {principal.user_id})],
+        }
+        results = iter(bulk.run_reads(conn, [q for qs in queries.values() for q in qs]))
+        rows = {name: [row for _ in qs for row in next(results)] for name, qs in queries.items()}
+        self.grids: dict[str, tuple[str, str | None]] = {x[0]: (x[1], x[2]) for x in rows["grids"]}
+        self.villages: dict[str, str] = {x[0]: x[1] for x in rows["villages"]}  # village -> township
+        self.targets: dict[str, Target] = {x[0]: Target(x[1], x[2]) for x in rows["targets"]}
         self.blob_scopes: dict[str, list[tuple[str | None, str | None]]] = {}
-        for part in _chunks(shas):
-            q = select(db.blob_refs.c.sha256, db.blob_refs.c.grid, db.blob_refs.c.township).where(
-                db.blob_refs.c.sha256.in_(part)
-            )
-            for sha, grid, town in conn.execute(q):
-                self.blob_scopes.setdefault(sha, []).append((grid, town))
-        self.user_names: dict[str, str] = {}  # for the refusal message: a name, not an id
-        for part in _chunks(authors - {principal.user_id}):
-            q = select(db.users.c.id, db.users.c.name).where(db.users.c.id.in_(part))
-            self.user_names.update({r[0]: r[1] for r in conn.execute(q)})
+        for sha, grid, town in rows["blobs"]:
+            self.blob_scopes.setdefault(sha, []).append((grid, town))
+        self.user_names: dict[str, str] = {x[0]: x[1] for x in rows["users"]}
         self.refused_ids: set[str] = set()
 
     # -- what the batch did so far ---------------------------------------------------------

@@ -30,7 +30,7 @@ from sync import reference
 from sync.clock import HybridClock, is_stamp, make_stamp, stamp_wall_ms
 from sync.i18n import t
 from sync.ids import is_id, new_id
-from sync.server import db
+from sync.server import bulk, db
 from sync.server.errors import ServerError
 
 CLAMP_AHEAD_MS = 5 * 60 * 1000  # stamps further ahead than this are clamped to server time
@@ -288,6 +288,20 @@ def _write_records(
     texts: Mapping[str, str] | None = None,
 ) -> None:
     """Insert or update full record documents (each already carries its new ``seq``)."""
+    bulk.run_writes(conn, _record_writes(docs, existing, townships, now, texts))
+
+
+_UPDATE_FEED = update(db.feed).where(db.feed.c.id == 1).values(seq=bindparam("seq"))
+
+
+def _record_writes(
+    docs: Mapping[str, dict[str, Any]],
+    existing: set[str],
+    townships: Mapping[str, str | None],
+    now: int,
+    texts: Mapping[str, str] | None = None,
+) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The inserts and updates (statement, rows) that store full record documents."""
     new_rows, upd_rows = [], []
     for rid, doc in docs.items():
         row = {
@@ -301,14 +315,14 @@ def _write_records(
             "deleted": doc.get("fields", {}).get(model.DELETED) is True,
         }
         (upd_rows if rid in existing else new_rows).append(row)
-    if new_rows:
-        conn.execute(insert(db.records), new_rows)
-    if upd_rows:  # one executemany (pipelined on PostgreSQL), not a statement per record
+    writes: list[tuple[Any, list[dict[str, Any]]]] = [(insert(db.records), new_rows)]
+    if upd_rows:  # one executemany, not a statement per record
         r = db.records.c
         stmt = update(db.records).where(r.id == bindparam("b_id")).values(
             {c: bindparam(f"b_{c}") for c in upd_rows[0] if c != "id"}
         )
-        conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in upd_rows])
+        writes.append((stmt, [{f"b_{k}": v for k, v in row.items()} for row in upd_rows]))
+    return writes
 
 
 def write_reference(
@@ -408,13 +422,14 @@ def apply_changes(
     cids = [c["change_id"] for c in dicts if is_id(c.get("change_id"))]
 
     base = seq = _lock_feed(conn)  # from here on this transaction is the only writer
-    stored = _load_records(conn, rec_ids)
-    done: set[str] = set()
-    for i in range(0, len(cids), 500):
-        q = select(db.applied_changes.c.change_id).where(
-            db.applied_changes.c.change_id.in_(cids[i : i + 500])
-        )
-        done.update(r[0] for r in conn.execute(q))
+    # the stored records and the change ids already applied, in one go (sync.server.bulk)
+    ids, rc, ac = sorted(rec_ids), db.records.c, db.applied_changes.c
+    reads = [select(rc.id, rc.doc).where(rc.id.in_(ids[i : i + 500])) for i in range(0, len(ids), 500)]
+    n_rec = len(reads)
+    reads += [select(ac.change_id).where(ac.change_id.in_(cids[i : i + 500])) for i in range(0, len(cids), 500)]
+    results = bulk.run_reads(conn, reads)
+    stored = {rid: json.loads(doc) for rows in results[:n_rec] for rid, doc in rows}
+    done = {row[0] for rows in results[n_rec:] for row in rows}
     authz = BatchAuthz(conn, actor, changes)
 
     dirty: dict[str, dict[str, Any]] = {}
@@ -506,12 +521,9 @@ def apply_changes(
             break
         waiting = later
 
-    if dirty:
-        _write_records(conn, dirty, set(stored), towns, now, texts)
-    if applied_rows:
-        conn.execute(insert(db.applied_changes), applied_rows)
-    if conflict_rows:
-        conn.execute(insert(db.conflicts), conflict_rows)
+    # every write of the batch at the end, together (one round trip on PostgreSQL)
+    writes = _record_writes(dirty, set(stored), towns, now, texts)
+    writes += [(insert(db.applied_changes), applied_rows), (insert(db.conflicts), conflict_rows)]
     if blob_rows:
         have = set(
             conn.execute(
@@ -520,11 +532,10 @@ def apply_changes(
                 )
             ).all()
         )
-        fresh = [v for k, v in blob_rows.items() if k not in have]
-        if fresh:
-            conn.execute(insert(db.blob_refs), fresh)
+        writes.append((insert(db.blob_refs), [v for k, v in blob_rows.items() if k not in have]))
     if seq != base:
-        _set_feed(conn, seq)
+        writes.append((_UPDATE_FEED, [{"seq": seq}]))
+    bulk.run_writes(conn, writes)
     return [a for a in acks if a is not None]
 
 

@@ -1,6 +1,7 @@
 """A batch applied at once leaves the server exactly as its changes applied one at a time, in
 the same order: the same acks, records, idempotence rows, conflict log, photo references and
-feed head (issue 13: apply_changes batches its reads and writes per request).
+feed head (issue 13: apply_changes batches its reads and writes per request, on PostgreSQL in
+one pipeline each: sync/server/bulk.py).
 
 Each run happens in a transaction that is rolled back, so both ways start from the same
 database (same ids, same sequence numbers).
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy.exc import IntegrityError
 
 from sync.clock import HybridClock
+from sync.ids import new_id
 from sync.records import edit_change, new_record
-from sync.server import db, store
+from sync.server import bulk, db, store
 
 NOW = store.now_ms()  # stamps further ahead than a few minutes would be clamped
 
@@ -140,3 +143,18 @@ def test_a_refused_change_among_accepted_ones(setup: Setup) -> None:
     assert [a["status"] for a in acks] == ["applied", "refused", "refused", "refused", "applied", "applied"]
     _, snap = _run(s, [[ok1, forged, bad, photo, edit]])
     assert [r[:2] for r in snap["blob_refs"]] == [(sha, photo["id"])]
+
+
+def test_a_failing_write_raises_the_database_error_as_through_sqlalchemy(setup: Setup) -> None:
+    """The pipelined writes (sync.server.bulk) fail like any other statement: the API's
+    handlers and the transaction's rollback see a SQLAlchemy error, and nothing is kept."""
+    row = {"change_id": new_id(), "record_id": setup.home["id"], "device": None, "user_id": None, "seq": None,
+           "applied_ms": NOW, "clamped": False}
+    with setup.engine.connect() as conn:
+        tx = conn.begin()
+        before = _snapshot(conn)
+        with pytest.raises(IntegrityError):
+            bulk.run_writes(conn, [(insert(db.applied_changes), [row]), (insert(db.applied_changes), [row])])
+        tx.rollback()
+    with setup.engine.connect() as conn:
+        assert _snapshot(conn) == before
