@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -339,6 +339,21 @@ def is_phone(value: object) -> bool:
     return bool(_MOBILE_RE.fullmatch(digits) or _LANDLINE_RE.fullmatch(digits))
 
 
+class _Label:
+    """A field's label, looked up only when a message names it (most changes are valid)."""
+
+    __slots__ = ("_of", "_name")
+
+    def __init__(self, of: Callable[[str], str], name: str) -> None:
+        self._of, self._name = of, name
+
+    def __str__(self) -> str:
+        return self._of(self._name)
+
+    def __format__(self, spec: str) -> str:
+        return format(self._of(self._name), spec)
+
+
 class _Errors:
     """Collects FieldErrors with catalog messages; nested items get a "第N项" prefix."""
 
@@ -506,7 +521,7 @@ def _check_fields(
                 choices=_join(label_of(s) for s in by_name if s != DELETED),
             )  # fmt: skip
     for spec in specs:
-        label = label_of(spec.name)
+        label: Any = _Label(label_of, spec.name)
         value = fields.get(spec.name)
         if _blank(value):
             if spec.required and (not partial or spec.name in fields):
