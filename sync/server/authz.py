@@ -32,11 +32,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Select, select
 
 from sync import records as model
 from sync.ids import is_id
-from sync.server import bulk, db
+from sync.server import db
 from sync.workflow import may_emit
 
 WRITER_ROLES = ("grid_worker", "township_staff", "admin")
@@ -126,13 +126,13 @@ def _chunks(items: Iterable[str], n: int = 500) -> Iterator[list[str]]:
 class BatchAuthz:
     """The authorization of one batch of changes for one principal.
 
-    Made in the writing transaction (after the feed lock, so what it reads cannot change
-    under it); it loads everything the batch names in a few queries, then ``check`` judges
-    each change. ``applied`` and ``refused`` tell it what the batch did so far, so a change
+    Made from the batch, then loaded in the writing transaction (``queries``, ``load``): it
+    reads everything the batch names in a few queries, then ``check`` judges each change. ``applied`` and ``refused`` tell it what the batch did so far, so a change
     may name a record created earlier in the same batch.
     """
 
-    def __init__(self, conn: Connection, principal: Any, changes: Sequence[Any]) -> None:
+    def __init__(self, principal: Any, changes: Sequence[Any]) -> None:
+        """What the batch names; ``queries`` look it up, ``load`` takes their rows."""
         self.p = principal
         dicts = [c for c in changes if isinstance(c, dict) and isinstance(c.get("fields"), dict)]
         grids = {c["grid"] for c in changes if isinstance(c, dict) and isinstance(c.get("grid"), str)}
@@ -150,9 +150,8 @@ class BatchAuthz:
             shas.update(_shas(kind, fields))
             if kind == "household" and isinstance(fields.get("village"), str):
                 villages.add(fields["village"])
-        # every lookup in one go (one round trip on PostgreSQL: sync.server.bulk)
         g, v, r, b, u = db.grids.c, db.villages.c, db.records.c, db.blob_refs.c, db.users.c
-        queries = {
+        self._queries: dict[str, list[Select[Any]]] = {
             "grids": [select(g.id, g.township, g.village).where(g.id.in_(p)) for p in _chunks(grids)],
             "villages": [select(v.id, v.township).where(v.id.in_(p)) for p in _chunks(villages)],
             "targets": [select(r.id, r.kind, r.grid).where(r.id.in_(p)) for p in _chunks(named)],
@@ -160,8 +159,18 @@ class BatchAuthz:
             # for the refusal message: a name, not an id
             "users": [select(u.id, u.name).where(u.id.in_(p)) for p in _chunks(authors - {principal.user_id})],
         }
-        results = iter(bulk.run_reads(conn, [q for qs in queries.values() for q in qs]))
-        rows = {name: [row for _ in qs for row in next(results)] for name, qs in queries.items()}
+        self.refused_ids: set[str] = set()
+
+    @property
+    def queries(self) -> list[Select[Any]]:
+        """Every lookup the batch needs; run them in the writing transaction after the feed
+        lock (so what they read cannot change under it), in one go (sync.server.bulk)."""
+        return [q for qs in self._queries.values() for q in qs]
+
+    def load(self, results: Sequence[Sequence[tuple[Any, ...]]]) -> BatchAuthz:
+        """Take the rows of ``queries`` (in their order)."""
+        it = iter(results)
+        rows = {name: [row for _ in qs for row in next(it)] for name, qs in self._queries.items()}
         self.grids: dict[str, tuple[str, str | None]] = {x[0]: (x[1], x[2]) for x in rows["grids"]}
         self.villages: dict[str, str] = {x[0]: x[1] for x in rows["villages"]}  # village -> township
         self.targets: dict[str, Target] = {x[0]: Target(x[1], x[2]) for x in rows["targets"]}
@@ -169,7 +178,7 @@ class BatchAuthz:
         for sha, grid, town in rows["blobs"]:
             self.blob_scopes.setdefault(sha, []).append((grid, town))
         self.user_names: dict[str, str] = {x[0]: x[1] for x in rows["users"]}
-        self.refused_ids: set[str] = set()
+        return self
 
     # -- what the batch did so far ---------------------------------------------------------
 

@@ -259,10 +259,12 @@ def list_devices(conn: Connection) -> list[dict[str, Any]]:
 # ---- the feed --------------------------------------------------------------------------------
 
 
+_FEED_LOCK = select(db.feed.c.seq).where(db.feed.c.id == 1).with_for_update()
+
+
 def _lock_feed(conn: Connection) -> int:
     """Lock the feed counter until commit and return the last sequence used."""
-    q = select(db.feed.c.seq).where(db.feed.c.id == 1).with_for_update()
-    return int(conn.execute(q).scalar_one())
+    return int(conn.execute(_FEED_LOCK).scalar_one())
 
 
 def _set_feed(conn: Connection, seq: int) -> None:
@@ -421,16 +423,19 @@ def apply_changes(
     rec_ids = {c["id"] for c in dicts if is_id(c.get("id"))}
     cids = [c["change_id"] for c in dicts if is_id(c.get("change_id"))]
 
-    base = seq = _lock_feed(conn)  # from here on this transaction is the only writer
-    # the stored records and the change ids already applied, in one go (sync.server.bulk)
+    # The feed lock, then everything the batch reads, in one go (one round trip on PostgreSQL,
+    # sync.server.bulk): the reads run after the lock is held, so from there on this
+    # transaction is the only writer and what it reads cannot change under it.
     ids, rc, ac = sorted(rec_ids), db.records.c, db.applied_changes.c
     reads = [select(rc.id, rc.doc).where(rc.id.in_(ids[i : i + 500])) for i in range(0, len(ids), 500)]
     n_rec = len(reads)
     reads += [select(ac.change_id).where(ac.change_id.in_(cids[i : i + 500])) for i in range(0, len(cids), 500)]
-    results = bulk.run_reads(conn, reads)
-    stored = {rid: json.loads(doc) for rows in results[:n_rec] for rid, doc in rows}
-    done = {row[0] for rows in results[n_rec:] for row in rows}
-    authz = BatchAuthz(conn, actor, changes)
+    authz = BatchAuthz(actor, changes)
+    results = bulk.run_reads(conn, [_FEED_LOCK, *reads, *authz.queries])
+    base = seq = int(results[0][0][0])
+    stored = {rid: json.loads(doc) for rows in results[1 : 1 + n_rec] for rid, doc in rows}
+    done = {row[0] for rows in results[1 + n_rec : 1 + len(reads)] for row in rows}
+    authz.load(results[1 + len(reads) :])
 
     dirty: dict[str, dict[str, Any]] = {}
     texts: dict[str, str] = {}
