@@ -317,14 +317,17 @@ def _record_writes(
             "deleted": doc.get("fields", {}).get(model.DELETED) is True,
         }
         (upd_rows if rid in existing else new_rows).append(row)
-    writes: list[tuple[Any, list[dict[str, Any]]]] = [(insert(db.records), new_rows)]
+    writes: list[tuple[Any, list[dict[str, Any]]]] = [(_INSERT["records"], new_rows)]
     if upd_rows:  # one executemany, not a statement per record
-        r = db.records.c
-        stmt = update(db.records).where(r.id == bindparam("b_id")).values(
-            {c: bindparam(f"b_{c}") for c in upd_rows[0] if c != "id"}
-        )
-        writes.append((stmt, [{f"b_{k}": v for k, v in row.items()} for row in upd_rows]))
+        writes.append((_UPDATE_RECORD, [{f"b_{k}": v for k, v in row.items()} for row in upd_rows]))
     return writes
+
+
+# The batch's write statements, made once (sync.server.bulk keeps them compiled).
+_INSERT = {t.name: insert(t) for t in (db.records, db.applied_changes, db.conflicts, db.blob_refs)}
+_UPDATE_RECORD = update(db.records).where(db.records.c.id == bindparam("b_id")).values(
+    {c: bindparam(f"b_{c}") for c in ("kind", "grid", "township", "doc", "seq", "updated_ms", "deleted")}
+)
 
 
 def write_reference(
@@ -528,7 +531,7 @@ def apply_changes(
 
     # every write of the batch at the end, together (one round trip on PostgreSQL)
     writes = _record_writes(dirty, set(stored), towns, now, texts)
-    writes += [(insert(db.applied_changes), applied_rows), (insert(db.conflicts), conflict_rows)]
+    writes += [(_INSERT["applied_changes"], applied_rows), (_INSERT["conflicts"], conflict_rows)]
     if blob_rows:
         have = set(
             conn.execute(
@@ -537,7 +540,7 @@ def apply_changes(
                 )
             ).all()
         )
-        writes.append((insert(db.blob_refs), [v for k, v in blob_rows.items() if k not in have]))
+        writes.append((_INSERT["blob_refs"], [v for k, v in blob_rows.items() if k not in have]))
     if seq != base:
         writes.append((_UPDATE_FEED, [{"seq": seq}]))
     bulk.run_writes(conn, writes)
