@@ -5,7 +5,8 @@
 1. Sustained apply rate of 100-change batches (new visit records), in process through
    ``feed.apply_changes`` (one transaction per batch), on SQLite (WAL, synchronous=NORMAL) and
    on PostgreSQL (a throwaway local cluster, fsync on).
-2. p50/p95 latency of a sync request carrying 100 changes while 50 simulated devices (threads,
+2. N devices each send one 100-change sync at the same instant (N = 10, 50: --at-once); then
+   p50/p95 latency of a sync request carrying 100 changes while 50 simulated devices (threads,
    real HTTP on 127.0.0.1) sync at once, on both databases. The server is `gridwall server`
    in its own process (one uvicorn worker), so the simulated devices do not share its GIL.
    Each device is a grid worker with a grid of its own, as in the field.
@@ -151,9 +152,10 @@ class ServerProcess:
         self.engine.dispose()
 
 
-def burst(srv: ServerProcess, devices: int, rounds: int) -> tuple[float, float, float]:
-    """Every device sends ``rounds`` 100-change syncs back to back, all starting at once."""
-    devs = [srv.device(i + 1) for i in range(devices)]
+def burst(srv: ServerProcess, devices: int, rounds: int, first: int = 1) -> tuple[float, float, float]:
+    """Every device sends ``rounds`` 100-change syncs back to back, all starting at once.
+    Devices are enrolled for users ``first`` .. ``first + devices - 1``."""
+    devs = [srv.device(first + i) for i in range(devices)]
     homes = {}
     for d in devs:
         d.pull_all()
@@ -278,10 +280,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--at-once", default="10,50", help="N for 'N devices each send 100 changes at once'")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
     batches = 5 if args.quick else 30
     devices, rounds = (10, 2) if args.quick else (50, 4)
+    at_once = [int(n) for n in args.at_once.split(",")]
+    devices = max(devices, *at_once)
 
     raw, gz = bytes_per_visit()
     print(f"bytes per visit record: {raw:.0f} raw JSON, {gz:.0f} gzip (batch of 50)")
@@ -290,6 +295,7 @@ def main() -> None:
     try:
         for name in ("sqlite", "postgres"):
             rates, p50s, p95s, thr, q50s, q95s, qrate = [], [], [], [], [], [], []
+            once: dict[int, list[tuple[float, float, float]]] = {n: [] for n in at_once}
             for _ in range(runs):
                 tmp = Path(tempfile.mkdtemp(prefix="gw-bench-"))
                 url = f"sqlite:///{tmp / 'apply.sqlite3'}" if name == "sqlite" else pg.new_database()
@@ -297,6 +303,8 @@ def main() -> None:
                 url = f"sqlite:///{tmp / 'server.sqlite3'}" if name == "sqlite" else pg.new_database()
                 srv = ServerProcess(url, tmp, devices)
                 try:
+                    for n in at_once:  # one 100-change sync per device, all at the same instant
+                        once[n].append(burst(srv, n, 1))
                     p50, p95, tput = burst(srv, devices, rounds)
                     p50s.append(p50)
                     p95s.append(p95)
@@ -315,6 +323,9 @@ def main() -> None:
                 f"(5 changes + pull each, 0.5-1.5 s apart, {med(qrate):.0f} syncs/s): "
                 f"p50 {med(q50s):.0f} ms, p95 {med(q95s):.0f} ms"
             )
+            for n, got in once.items():
+                print(f"{name}: {n} devices each send 100 changes at once: p50 {med([g[0] for g in got]):.0f} ms, "
+                      f"p95 {med([g[1] for g in got]):.0f} ms, {med([g[2] for g in got]):,.0f} changes/s over HTTP")
             print(
                 f"{name}: burst, {devices} devices each send {rounds} 100-change syncs at the same instant: "
                 f"p50 {med(p50s):.0f} ms, p95 {med(p95s):.0f} ms, {med(thr):,.0f} changes/s over HTTP"

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from sync import reference
+from sync.changes import new_record
 from sync.clock import HybridClock
-from sync.records import new_record
 from sync.server import auth, db, feed
 from sync.workflow import new_event
 

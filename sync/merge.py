@@ -137,10 +137,22 @@ def _entries(record: Mapping[str, Any]) -> dict[str, _Entry]:
     return out
 
 
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars); several times faster than
+    copy.deepcopy, which the server paid per field of every change it applies."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def _state(entries: Mapping[str, _Entry]) -> dict[str, Any]:
     """fields/stamps/bases (and seen, only when some field has one) of a record."""
     out: dict[str, Any] = {
-        "fields": {k: copy.deepcopy(e.value) for k, e in entries.items()},
+        "fields": {k: _copy_json(e.value) for k, e in entries.items()},
         "stamps": {k: e.stamp for k, e in entries.items()},
         "bases": {k: e.base for k, e in entries.items()},
     }
@@ -198,7 +210,7 @@ def record_from_change(change: Mapping[str, Any]) -> dict[str, Any]:
         "id": change["id"],
         "kind": change["kind"],
         "grid": change["grid"],
-        "fields": copy.deepcopy(dict(fields)),
+        "fields": {k: _copy_json(v) for k, v in fields.items()},
         "stamps": {k: stamps[k] for k in fields},
         "bases": {k: bases.get(k) for k in fields},
     }
@@ -295,7 +307,10 @@ def _merge_immutable(a: Mapping[str, Any], b: Mapping[str, Any]) -> MergeResult:
 
 def apply_change(record: Mapping[str, Any] | None, change: Mapping[str, Any]) -> MergeResult:
     """Merge one change into the stored record (None when the record is new here)."""
-    return merge_records(record, record_from_change(change))
+    fresh = record_from_change(change)
+    if record is None:  # what merge_records(None, fresh) returns, without copying it again
+        return MergeResult(fresh, [], set(fresh["fields"]))
+    return merge_records(record, fresh)
 
 
 def conflict_label(conflict: Conflict) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from sync.chinatime import CHINA_TZ
 from sync.clock import is_stamp
 from sync.hashes import is_sha256
-from sync.i18n import catalog, t
+from sync.i18n import catalog, language, t
 from sync.ids import is_id
 
 RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
@@ -277,12 +277,22 @@ def _has(key: str) -> bool:
     return key in catalog()
 
 
+_labels: dict[tuple[str, str, str], str] = {}
+
+
 def field_label(kind: str, name: str) -> str:
-    """The field's name as people read it (kind-specific label first, then the shared one)."""
-    for key in (f"model.field.{kind}.{name}", f"model.field.{name}"):
-        if _has(key):
-            return t(key)
-    return name
+    """The field's name as people read it (kind-specific label first, then the shared one).
+    Kept per language: validation asks for the label of every field of every change."""
+    cache_key = (kind, name, language())
+    label = _labels.get(cache_key)
+    if label is None:
+        label = name
+        for key in (f"model.field.{kind}.{name}", f"model.field.{name}"):
+            if _has(key):
+                label = t(key)
+                break
+        _labels[cache_key] = label
+    return label
 
 
 def kind_label(kind: str) -> str:
@@ -349,6 +359,21 @@ def is_phone(value: object) -> bool:
         return False
     digits = re.sub(r"[\s()（）-]", "", value)
     return bool(_MOBILE_RE.fullmatch(digits) or _LANDLINE_RE.fullmatch(digits))
+
+
+class _Label:
+    """A field's label, looked up only when a message names it (most changes are valid)."""
+
+    __slots__ = ("_of", "_name")
+
+    def __init__(self, of: Callable[[str], str], name: str) -> None:
+        self._of, self._name = of, name
+
+    def __str__(self) -> str:
+        return self._of(self._name)
+
+    def __format__(self, spec: str) -> str:
+        return format(self._of(self._name), spec)
 
 
 class _Errors:
@@ -518,7 +543,7 @@ def _check_fields(
                 choices=_join(label_of(s) for s in by_name if s != DELETED),
             )  # fmt: skip
     for spec in specs:
-        label = label_of(spec.name)
+        label: Any = _Label(label_of, spec.name)
         value = fields.get(spec.name)
         if _blank(value):
             if spec.required and (not partial or spec.name in fields):

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Select, select
 
 from sync import records as model
 from sync.hashes import is_sha256
@@ -79,15 +79,23 @@ class Target:
     grid: str | None
 
 
+def _sha_specs(specs: Iterable[model.FieldSpec]) -> tuple[model.FieldSpec, ...]:
+    return tuple(s for s in specs if s.type in ("sha256", "sha256s"))
+
+
+# The photo-hash fields of each kind and event type, read once from the schema (asked for
+# every change twice: a per-change scan of the whole schema was a tenth of the apply time).
+_SHA_FIELDS = {kind: _sha_specs(specs.values()) for kind, specs in model.FIELDS.items()}
+_SHA_DATA = {etype: _sha_specs(specs) for etype, specs in model.EVENT_DATA.items()}
+
+
 def _shas(kind: str, fields: Mapping[str, Any]) -> Iterator[str]:
     """Every photo hash a record's fields name (from the schema: sha256 and sha256s fields,
     and the same in an event's data)."""
-    specs: list[tuple[model.FieldSpec, Mapping[str, Any]]] = [
-        (s, fields) for s in model.FIELDS.get(kind, {}).values()
-    ]
+    specs: list[tuple[model.FieldSpec, Mapping[str, Any]]] = [(s, fields) for s in _SHA_FIELDS.get(kind, ())]
     data = fields.get("data")
     if kind == "issue_event" and isinstance(data, Mapping):
-        specs += [(s, data) for s in model.EVENT_DATA.get(str(fields.get("type")), ())]
+        specs += [(s, data) for s in _SHA_DATA.get(str(fields.get("type")), ())]
     for spec, values in specs:
         value = values.get(spec.name)
         if spec.type == "sha256" and is_sha256(value):
@@ -119,13 +127,13 @@ def _chunks(items: Iterable[str], n: int = 500) -> Iterator[list[str]]:
 class BatchAuthz:
     """The authorization of one batch of changes for one principal.
 
-    Made in the writing transaction (after the feed lock, so what it reads cannot change
-    under it); it loads everything the batch names in a few queries, then ``check`` judges
-    each change. ``applied`` and ``refused`` tell it what the batch did so far, so a change
+    Made from the batch, then loaded in the writing transaction (``queries``, ``load``): it
+    reads everything the batch names in a few queries, then ``check`` judges each change. ``applied`` and ``refused`` tell it what the batch did so far, so a change
     may name a record created earlier in the same batch.
     """
 
-    def __init__(self, conn: Connection, principal: Any, changes: Sequence[Any]) -> None:
+    def __init__(self, principal: Any, changes: Sequence[Any]) -> None:
+        """What the batch names; ``queries`` look it up, ``load`` takes their rows."""
         self.p = principal
         dicts = [c for c in changes if isinstance(c, dict) and isinstance(c.get("fields"), dict)]
         grids = {c["grid"] for c in changes if isinstance(c, dict) and isinstance(c.get("grid"), str)}
@@ -143,30 +151,35 @@ class BatchAuthz:
             shas.update(_shas(kind, fields))
             if kind == "household" and isinstance(fields.get("village"), str):
                 villages.add(fields["village"])
-        self.grids: dict[str, tuple[str, str | None]] = {}  # grid -> (township, village)
-        for part in _chunks(grids):
-            q = select(db.grids.c.id, db.grids.c.township, db.grids.c.village).where(db.grids.c.id.in_(part))
-            self.grids.update({r[0]: (r[1], r[2]) for r in conn.execute(q)})
-        self.villages: dict[str, str] = {}  # village -> township
-        for part in _chunks(villages):
-            q = select(db.villages.c.id, db.villages.c.township).where(db.villages.c.id.in_(part))
-            self.villages.update({r[0]: r[1] for r in conn.execute(q)})
-        self.targets: dict[str, Target] = {}
-        for part in _chunks(named):
-            q = select(db.records.c.id, db.records.c.kind, db.records.c.grid).where(db.records.c.id.in_(part))
-            self.targets.update({r[0]: Target(r[1], r[2]) for r in conn.execute(q)})
-        self.blob_scopes: dict[str, list[tuple[str | None, str | None]]] = {}
-        for part in _chunks(shas):
-            q = select(db.blob_refs.c.sha256, db.blob_refs.c.grid, db.blob_refs.c.township).where(
-                db.blob_refs.c.sha256.in_(part)
-            )
-            for sha, grid, town in conn.execute(q):
-                self.blob_scopes.setdefault(sha, []).append((grid, town))
-        self.user_names: dict[str, str] = {}  # for the refusal message: a name, not an id
-        for part in _chunks(authors - {principal.user_id}):
-            q = select(db.users.c.id, db.users.c.name).where(db.users.c.id.in_(part))
-            self.user_names.update({r[0]: r[1] for r in conn.execute(q)})
+        g, v, r, b, u = db.grids.c, db.villages.c, db.records.c, db.blob_refs.c, db.users.c
+        self._queries: dict[str, list[Select[Any]]] = {
+            "grids": [select(g.id, g.township, g.village).where(g.id.in_(p)) for p in _chunks(grids)],
+            "villages": [select(v.id, v.township).where(v.id.in_(p)) for p in _chunks(villages)],
+            "targets": [select(r.id, r.kind, r.grid).where(r.id.in_(p)) for p in _chunks(named)],
+            "blobs": [select(b.sha256, b.grid, b.township).where(b.sha256.in_(p)) for p in _chunks(shas)],
+            # for the refusal message: a name, not an id
+            "users": [select(u.id, u.name).where(u.id.in_(p)) for p in _chunks(authors - {principal.user_id})],
+        }
         self.refused_ids: set[str] = set()
+
+    @property
+    def queries(self) -> list[Select[Any]]:
+        """Every lookup the batch needs; run them in the writing transaction after the feed
+        lock (so what they read cannot change under it), in one go (sync.server.bulk)."""
+        return [q for qs in self._queries.values() for q in qs]
+
+    def load(self, results: Sequence[Sequence[tuple[Any, ...]]]) -> BatchAuthz:
+        """Take the rows of ``queries`` (in their order)."""
+        it = iter(results)
+        rows = {name: [row for _ in qs for row in next(it)] for name, qs in self._queries.items()}
+        self.grids: dict[str, tuple[str, str | None]] = {x[0]: (x[1], x[2]) for x in rows["grids"]}
+        self.villages: dict[str, str] = {x[0]: x[1] for x in rows["villages"]}  # village -> township
+        self.targets: dict[str, Target] = {x[0]: Target(x[1], x[2]) for x in rows["targets"]}
+        self.blob_scopes: dict[str, list[tuple[str | None, str | None]]] = {}
+        for sha, grid, town in rows["blobs"]:
+            self.blob_scopes.setdefault(sha, []).append((grid, town))
+        self.user_names: dict[str, str] = {x[0]: x[1] for x in rows["users"]}
+        return self
 
     # -- what the batch did so far ---------------------------------------------------------
 
@@ -204,7 +217,8 @@ class BatchAuthz:
             return Refusal("role", "server.refused.reference", {"kind": kind})
         if p.role not in WRITER_ROLES and kind != "issue_event":
             return Refusal("role", "server.refused.role_kind", {"role": p.role})
-        if current is None and any((change.get("bases") or {}).get(f) for f in fields):
+        bases = change.get("bases") or {}
+        if current is None and bases and any(bases.get(f) for f in fields):
             # An edit of a record the server does not have: not a creation (it would lack the
             # required fields); its creation may still come.
             return Refusal(NOT_YET, "server.refused.record_not_yet", {"id": change["id"]}, missing=change["id"])

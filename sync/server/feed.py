@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, union_all, update
 
 from sync import records as model
 from sync.changes import new_record
@@ -24,7 +24,7 @@ from sync.clock import CLAMP_AHEAD_MS, HybridClock, is_stamp, make_stamp, stamp_
 from sync.i18n import t
 from sync.ids import is_id, new_id
 from sync.merge import apply_change
-from sync.server import db, generation
+from sync.server import bulk, db, generation
 from sync.server.auth import SERVER_ACTOR, Principal
 from sync.server.authz import BatchAuthz
 from sync.server.db import dumps, now_ms
@@ -48,10 +48,12 @@ def server_change(kind: str, grid: str | None, fields: Mapping[str, Any]) -> dic
         return new_record(kind, grid, dict(fields), _clock, SERVER_ACTOR)[1]
 
 
+_FEED_LOCK = select(db.feed.c.seq).where(db.feed.c.id == 1).with_for_update()
+
+
 def _lock_feed(conn: Connection) -> int:
     """Lock the feed counter until commit and return the last sequence used."""
-    q = select(db.feed.c.seq).where(db.feed.c.id == 1).with_for_update()
-    return int(conn.execute(q).scalar_one())
+    return int(conn.execute(_FEED_LOCK).scalar_one())
 
 
 def _set_feed(conn: Connection, seq: int) -> None:
@@ -77,6 +79,20 @@ def _write_records(
     texts: Mapping[str, str] | None = None,
 ) -> None:
     """Insert or update full record documents (each already carries its new ``seq``)."""
+    bulk.run_writes(conn, _record_writes(docs, existing, townships, now, texts))
+
+
+_UPDATE_FEED = update(db.feed).where(db.feed.c.id == 1).values(seq=bindparam("seq"))
+
+
+def _record_writes(
+    docs: Mapping[str, dict[str, Any]],
+    existing: set[str],
+    townships: Mapping[str, str | None],
+    now: int,
+    texts: Mapping[str, str] | None = None,
+) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The inserts and updates (statement, rows) that store full record documents."""
     new_rows, upd_rows = [], []
     for rid, doc in docs.items():
         row = {
@@ -90,11 +106,17 @@ def _write_records(
             "deleted": doc.get("fields", {}).get(model.DELETED) is True,
         }
         (upd_rows if rid in existing else new_rows).append(row)
-    if new_rows:
-        conn.execute(insert(db.records), new_rows)
-    for row in upd_rows:
-        rid = row.pop("id")
-        conn.execute(update(db.records).where(db.records.c.id == rid).values(**row))
+    writes: list[tuple[Any, list[dict[str, Any]]]] = [(_INSERT["records"], new_rows)]
+    if upd_rows:  # one executemany, not a statement per record
+        writes.append((_UPDATE_RECORD, [{f"b_{k}": v for k, v in row.items()} for row in upd_rows]))
+    return writes
+
+
+# The batch's write statements, made once (sync.server.bulk keeps them compiled).
+_INSERT = {t.name: insert(t) for t in (db.records, db.applied_changes, db.conflicts, db.blob_refs)}
+_UPDATE_RECORD = update(db.records).where(db.records.c.id == bindparam("b_id")).values(
+    {c: bindparam(f"b_{c}") for c in ("kind", "grid", "township", "doc", "seq", "updated_ms", "deleted")}
+)
 
 
 def write_reference(
@@ -133,8 +155,9 @@ def _clamp(change: dict[str, Any], now: int) -> bool:
         return False
     clamped = False
     limit = now + CLAMP_AHEAD_MS
+    ahead = f"{limit:013d}"  # a stamp starts with its 13-digit wall time: compare the text first
     for name, st in list(stamps.items()):
-        if is_stamp(st) and stamp_wall_ms(st) > limit:
+        if isinstance(st, str) and st[:13] > ahead and is_stamp(st) and stamp_wall_ms(st) > limit:
             counter, node = st.split("-", 2)[1:]
             stamps[name] = make_stamp(now, int(counter, 16), node)
             clamped = True
@@ -186,15 +209,19 @@ def apply_changes(
     rec_ids = {c["id"] for c in dicts if is_id(c.get("id"))}
     cids = [c["change_id"] for c in dicts if is_id(c.get("change_id"))]
 
-    base = seq = _lock_feed(conn)  # from here on this transaction is the only writer
-    stored = _load_records(conn, rec_ids)
-    done: set[str] = set()
-    for i in range(0, len(cids), 500):
-        q = select(db.applied_changes.c.change_id).where(
-            db.applied_changes.c.change_id.in_(cids[i : i + 500])
-        )
-        done.update(r[0] for r in conn.execute(q))
-    authz = BatchAuthz(conn, actor, changes)
+    # The feed lock, then everything the batch reads, in one go (one round trip on PostgreSQL,
+    # sync.server.bulk): the reads run after the lock is held, so from there on this
+    # transaction is the only writer and what it reads cannot change under it.
+    ids, rc, ac = sorted(rec_ids), db.records.c, db.applied_changes.c
+    reads = [select(rc.id, rc.doc).where(rc.id.in_(ids[i : i + 500])) for i in range(0, len(ids), 500)]
+    n_rec = len(reads)
+    reads += [select(ac.change_id).where(ac.change_id.in_(cids[i : i + 500])) for i in range(0, len(cids), 500)]
+    authz = BatchAuthz(actor, changes)
+    results = bulk.run_reads(conn, [_FEED_LOCK, *reads, *authz.queries])
+    base = seq = int(results[0][0][0])
+    stored = {rid: json.loads(doc) for rows in results[1 : 1 + n_rec] for rid, doc in rows}
+    done = {row[0] for rows in results[1 + n_rec : 1 + len(reads)] for row in rows}
+    authz.load(results[1 + len(reads) :])
 
     dirty: dict[str, dict[str, Any]] = {}
     texts: dict[str, str] = {}
@@ -288,12 +315,9 @@ def apply_changes(
             break
         waiting = later
 
-    if dirty:
-        _write_records(conn, dirty, set(stored), towns, now, texts)
-    if applied_rows:
-        conn.execute(insert(db.applied_changes), applied_rows)
-    if conflict_rows:
-        conn.execute(insert(db.conflicts), conflict_rows)
+    # every write of the batch at the end, together (one round trip on PostgreSQL)
+    writes = _record_writes(dirty, set(stored), towns, now, texts)
+    writes += [(_INSERT["applied_changes"], applied_rows), (_INSERT["conflicts"], conflict_rows)]
     if blob_rows:
         have = set(
             conn.execute(
@@ -302,11 +326,10 @@ def apply_changes(
                 )
             ).all()
         )
-        fresh = [v for k, v in blob_rows.items() if k not in have]
-        if fresh:
-            conn.execute(insert(db.blob_refs), fresh)
+        writes.append((_INSERT["blob_refs"], [v for k, v in blob_rows.items() if k not in have]))
     if seq != base:
-        _set_feed(conn, seq)
+        writes.append((_UPDATE_FEED, [{"seq": seq}]))
+    bulk.run_writes(conn, writes)
     return [a for a in acks if a is not None]
 
 
