@@ -230,7 +230,7 @@ def test_staff_desk_at_1366x768(browser, assets, tmp_path):
     # the worker's photo (solid red) is drawn on the issue page, not on the board
     def red_pixels(path: Path) -> int:
         im = Image.open(path).convert("RGB")
-        return sum(1 for r, g, b in im.getdata() if r > 180 and g < 80 and b < 80)
+        return sum(1 for r, g, b in im.get_flattened_data() if r > 180 and g < 80 and b < 80)
 
     assert red_pixels(detail) > 2000
     assert red_pixels(shot) < 2000
