@@ -14,14 +14,9 @@ import requests
 
 from app.demo import FIELD_USER, STAFF, prepare
 from app.store import Store
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _counts(device_dir: str) -> dict[str, int]:
@@ -31,7 +26,7 @@ def _counts(device_dir: str) -> dict[str, int]:
 
 
 def test_prepare_seeds_once_and_rerun_duplicates_nothing(tmp_path):
-    info, server = prepare(tmp_path, _free_port(), households=6)
+    info, server = prepare(tmp_path, free_port(), households=6)
     try:
         field = _counts(info.devices[FIELD_USER])
         staff = _counts(info.devices[STAFF])
@@ -47,7 +42,7 @@ def test_prepare_seeds_once_and_rerun_duplicates_nothing(tmp_path):
         assert st.meta_get("profile")["role"] == "township_staff"
     # Re-running reuses the township and the enrolled devices: nothing doubled.
     saved = json.loads((tmp_path / "demo.json").read_text(encoding="utf-8"))
-    info2, server = prepare(tmp_path, _free_port(), households=6)
+    info2, server = prepare(tmp_path, free_port(), households=6)
     try:
         assert info2.users == info.users and info2.devices == info.devices
         assert _counts(info.devices[FIELD_USER]) == field
@@ -83,7 +78,7 @@ def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigte
     """The README's command as a newcomer runs it: the default relative demo-data/ in the
     working directory. "Ready" means every URL answers now; the printed commands work from
     another folder; SIGTERM stops the server and both apps."""
-    ports = [_free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(3)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "demo", "--server-port", str(ports[0]),
@@ -169,7 +164,7 @@ def test_gridwall_app_hands_flet_absolute_folders_from_the_working_directory(tmp
     seen = {}
     monkeypatch.setattr(ft, "run", lambda main, **kw: seen.update(kw))
     monkeypatch.chdir(tmp_path)
-    serve(Path("demo-data"), port=_free_port(), assets_dir=Path("assets"))
+    serve(Path("demo-data"), port=free_port(), assets_dir=Path("assets"))
     upload = Path(seen["upload_dir"])
     assert upload.is_absolute() and upload == tmp_path / "demo-data" / "uploads" and upload.is_dir()
     assert Path(seen["assets_dir"]).is_absolute()

@@ -4,21 +4,17 @@ reports, staff dispatch, resolve and publish, the worker re-checks; the exports 
 import csv
 import io
 import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from server_helpers import RunningServer, enroll_device, event, household, issue, make_org  # noqa: E402
-
-from sync.chinatime import CHINA_TZ  # noqa: E402
-from sync.client.fetch import FetchError, pull_records  # noqa: E402
-from sync.reports.cli import app  # noqa: E402
-from sync.server import feed  # noqa: E402
+from sync.chinatime import CHINA_TZ
+from sync.client.fetch import FetchError, pull_records
+from sync.reports.cli import app
+from sync.server import feed
+from tests.support.server import RunningServer, enroll_device, event, household, issue, make_org
 
 
 def _push(dev, changes):

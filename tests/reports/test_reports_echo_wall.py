@@ -6,12 +6,12 @@ from datetime import date
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from reports_factory import Town, cst, march_town
 
 from sync.reports.echo_wall import build_echo_wall, public_id, render_html, scrub
 from sync.reports.model import Dataset
 from sync.reports.pdf import embeddable_font, write_echo_wall_pdf
 from sync.server.wall import make_wall_router
+from tests.support.reports_factory import Town, cst, march_town
 
 # Everything private about 张三丰's household and the reporter, and the issue's own wording.
 PRIVATE = [

@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
-from reports_factory import march_town
 
 from sync.reports.dates import ReportInputError, parse_period
 from sync.reports.ledger import build_ledger, export_ledger, write_ledger_csv, write_xlsx
 from sync.reports.metrics import FIGURES, compute_metrics, export_metrics
 from sync.reports.model import Dataset
+from tests.support.reports_factory import march_town
 
 FIXED = ["序号", "问题", "所在村", "来源", "责任单位", "责任人", "整改措施", "时限"]
 

@@ -5,7 +5,6 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reports_factory import Town, cst, march_town
 
 from sync.reports.dates import (
     ReportInputError,
@@ -17,6 +16,7 @@ from sync.reports.dates import (
 )
 from sync.reports.metrics import FIGURES, compute_metrics, metrics_table
 from sync.reports.model import Dataset
+from tests.support.reports_factory import Town, cst, march_town
 
 MARCH = parse_period("2026-03")
 
@@ -168,7 +168,7 @@ def test_dates_from_record_times():
 def test_groups_partition_the_total(seed, month, group_by):
     """Every issue is in exactly one group: numerators and N of the groups add up to the total,
     and no figure has a numerator above its N."""
-    from reports_factory import big_town
+    from tests.support.reports_factory import big_town
 
     ds = Dataset.from_records(big_town(40, events_per_issue=6, seed=seed))
     rep = compute_metrics(ds, parse_period(f"2026-{month:02d}"), group_by, as_of=date(2026, 12, 31))

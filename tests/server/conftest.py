@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_helpers import Org, PgCluster, RunningServer, make_org, start_pg_cluster
+
+from tests.support.server import Org, PgCluster, RunningServer, make_org, start_pg_cluster
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
-from server_helpers import (
+from sqlalchemy import text
+
+from sync.bundles.format import build_bundle
+from sync.changes import new_record
+from sync.ids import new_id
+from sync.server import admin, auth
+from tests.support.server import (
     Device,
     Org,
     RunningServer,
@@ -32,12 +38,6 @@ from server_helpers import (
     issue,
     make_org,
 )
-from sqlalchemy import text
-
-from sync.bundles.format import build_bundle
-from sync.changes import new_record
-from sync.ids import new_id
-from sync.server import admin, auth
 
 
 @dataclass

@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image
-from server_helpers import (
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from sync.bundles.format import build_bundle
+from sync.photos import LONG_EDGE
+from sync.server import admin, auth
+from sync.server.api import Limits
+from tests.support.server import (
     Device,
     Org,
     RunningServer,
@@ -30,13 +37,6 @@ from server_helpers import (
     make_org,
     photo_blob,
 )
-from sqlalchemy import text
-from typer.testing import CliRunner
-
-from sync.bundles.format import build_bundle
-from sync.photos import LONG_EDGE
-from sync.server import admin, auth
-from sync.server.api import Limits
 
 # ---------------------------------------------------------------- helpers
 

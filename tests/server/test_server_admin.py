@@ -14,11 +14,12 @@ import requests
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from openpyxl import Workbook
-from server_helpers import free_port, photo_blob
 from typer.testing import CliRunner, Result
 
 from sync.server import auth, db
 from sync.server.cli import admin_app
+from tests.support.net import free_port
+from tests.support.server import photo_blob
 
 GRIDWALL = str(Path(sys.executable).with_name("gridwall"))
 

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from server_helpers import RunningServer, enroll_device, household, make_org
 from typer.testing import CliRunner
 
 from sync.server import admin as server_admin
 from sync.server import generation
 from sync.server.cli import admin_app
+from tests.support.server import RunningServer, enroll_device, household, make_org
 
 
 def gw(db_url: str, *args: str):  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import requests
-from server_helpers import Org, RunningServer, enroll_device, household, make_org
 
 from sync.server.api import Limits
+from tests.support.server import Org, RunningServer, enroll_device, household, make_org
 
 
 def _problem(r: requests.Response, status: int, code: str) -> dict:
@@ -135,7 +135,8 @@ def test_overload_gets_429_with_retry_after(db_url: str, tmp_path) -> None:  # t
 
 def test_database_gone_gives_503_with_retry_after(pg_cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import psycopg
-    from server_helpers import make_org
+
+    from tests.support.server import make_org
 
     url = pg_cluster.new_database()
     srv = RunningServer(url, tmp_path / "blobs")

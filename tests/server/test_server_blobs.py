@@ -9,10 +9,10 @@ import time
 
 import requests
 from PIL import Image
-from server_helpers import Org, RunningServer, enroll_device, household
 
 from sync.changes import new_record
 from sync.server.blobs import FsBlobStore
+from tests.support.server import Org, RunningServer, enroll_device, household
 
 
 def _jpeg(w: int = 800, h: int = 600) -> bytes:

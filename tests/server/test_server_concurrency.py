@@ -8,9 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from server_helpers import Org, RunningServer, enroll_device, household
 
 from sync.server import admin, auth, feed
+from tests.support.server import Org, RunningServer, enroll_device, household
 
 
 def test_twenty_devices_pushing_at_once(server: RunningServer, org: Org) -> None:

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import requests
-from server_helpers import Org, RunningServer, enroll_device
+
+from tests.support.server import Org, RunningServer, enroll_device
 
 
 def test_schemathesis_finds_no_server_errors(server: RunningServer, org: Org, tmp_path: Path) -> None:

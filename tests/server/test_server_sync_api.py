@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import requests
-from server_helpers import Org, RunningServer, edit, enroll_device, event, household, issue
 
 from sync.clock import HybridClock, stamp_wall_ms
 from sync.ids import new_id
 from sync.server import admin, auth
+from tests.support.server import Org, RunningServer, edit, enroll_device, event, household, issue
 
 
 def test_enroll_once_and_token_works(server: RunningServer, org: Org) -> None:

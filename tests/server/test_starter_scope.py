@@ -4,11 +4,11 @@ real HTTP against SQLite and PostgreSQL, the organisation of two townships."""
 from __future__ import annotations
 
 import requests
-from server_helpers import Org, RunningServer, enroll_device, event, household, issue
 from sqlalchemy import select
 
 from sync.client import starter
 from sync.server import admin, auth, db
+from tests.support.server import Org, RunningServer, enroll_device, event, household, issue
 
 
 def _fill(server: RunningServer, org: Org) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from realserver import RealServer
 
 from sync.client.engine import SyncEngine
-from sync.client.faultproxy import FaultProxy
+from tests.support.linkemu import FaultProxy
+from tests.support.server import RealServer
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_upload_needs_an_operator(real, tmp_path):
 
 
 def test_upload_survives_a_cut_link(real, tmp_path):
-    from sync.client.faultproxy import Fault, FaultProxy
+    from tests.support.linkemu import Fault, FaultProxy
 
     data = tmp_path / "w1"
     en = _enroll(real, "w1", data)
@@ -140,11 +140,9 @@ def test_upload_survives_a_cut_link(real, tmp_path):
 
 
 def test_upload_to_an_unreachable_server_says_so_for_the_operator(tmp_path):
-    import socket
+    from tests.support.net import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     bundle = tmp_path / "a.gwb"
     bundle.write_bytes(b"not really a bundle")
     r = runner.invoke(cli, ["upload", str(bundle), "--server", f"http://127.0.0.1:{port}", "--token", "t"])

@@ -10,13 +10,13 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from realserver import RealServer, enroll_user, new_team, photo_blob
 from sqlalchemy import text
 
 from sync.client.engine import SyncEngine
-from sync.client.faultproxy import FaultProxy
 from sync.client.replica import MemoryReplica
 from sync.records import ValidationError
+from tests.support.linkemu import FaultProxy
+from tests.support.server import RealServer, enroll_user, new_team, photo_blob
 
 _counter = itertools.count()
 

@@ -10,13 +10,13 @@ import time
 
 import pytest
 import requests
-from realserver import photo_blob
 
 from sync.client.engine import SyncEngine, enroll, sync_status
-from sync.client.faultproxy import Fault, Link
 from sync.client.transport import FaultAdapter, SyncError, Transport
 from sync.server import admin as server_admin
 from sync.server.blobs import FsBlobStore
+from tests.support.linkemu import Fault, Link
+from tests.support.server import photo_blob
 
 
 def _session(plan: list[str]) -> tuple[requests.Session, FaultAdapter]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import random
 import threading
 
-from realserver import RealServer, enroll_user
-
 from sync.client.engine import SyncEngine
 from sync.client.replica import MemoryReplica
 from sync.records import RECORD_KINDS
 from sync.server.api import Limits
+from tests.support.server import RealServer, enroll_user
 
 
 def test_thundering_herd_backs_off_and_converges(tmp_path):

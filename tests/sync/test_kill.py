@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from realserver import RealServer, photo_blob
 from sqlalchemy import text
 
 from app.store import Store
 from sync.changes import new_record
 from sync.client.engine import SyncEngine
-from sync.client.faultproxy import FaultProxy, Link
 from sync.records import RECORD_KINDS
+from tests.support.linkemu import FaultProxy, Link
+from tests.support.server import RealServer, photo_blob
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("kill_sync_worker.py")

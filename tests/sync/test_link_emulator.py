@@ -1,4 +1,4 @@
-"""The link emulator itself (sync/client/faultproxy.py): bandwidth shared by every connection
+"""The link emulator itself (tests/support/linkemu.py): bandwidth shared by every connection
 of a link, connection set-up costing round trips, and a close that never overtakes the bytes
 still on the wire. The schedule is checked as arithmetic (no sleeping, no timing thresholds);
 the close is checked through real sockets on 127.0.0.1."""
@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from sync.client.faultproxy import LINKS, FaultProxy, Link, Wire
+from tests.support.linkemu import LINKS, FaultProxy, Link, Wire
 
 
 def test_connections_of_one_link_share_its_bandwidth():

@@ -7,10 +7,10 @@ import random
 import time
 
 import pytest
-from realserver import photo_blob
 
-from sync.client.faultproxy import Fault
 from sync.records import RECORD_KINDS
+from tests.support.linkemu import Fault
+from tests.support.server import photo_blob
 
 
 def _field_state(state: dict) -> dict:

@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 
 import pytest
-from realserver import RealServer
 from typer.testing import CliRunner
 
 from app.store import Store
@@ -25,6 +24,7 @@ from sync.client.replica import MemoryReplica
 from sync.server import admin as server_admin
 from sync.server import generation
 from sync.server.cli import admin_app
+from tests.support.server import RealServer
 
 runner = CliRunner()
 cli = make_sync_app(Store.open)

@@ -8,10 +8,10 @@ import random
 import threading
 import time
 
-from sync.client.faultproxy import Fault
 from sync.client.runner import SyncRunner
 from sync.client.schedule import Timing
 from sync.server import admin as server_admin
+from tests.support.linkemu import Fault
 
 
 def _runner(engine, **kw):

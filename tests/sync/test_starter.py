@@ -8,15 +8,15 @@ import zipfile
 
 import pytest
 import requests
-from realserver import RealServer
 
 from sync.bundles.format import BundleError
 from sync.client import starter
 from sync.client.bundles import apply_return
 from sync.client.engine import SyncEngine
-from sync.client.faultproxy import Fault
 from sync.client.replica import MemoryReplica
 from sync.server.api import Limits
+from tests.support.linkemu import Fault
+from tests.support.server import RealServer
 
 SNAP = "/api/v1/snapshot"
 
@@ -198,7 +198,7 @@ def test_if_range_with_another_scope_id_gets_own_pack(big):
     gid = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_grid(conn, tw, "南村一网格"))
     uid = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_user(
         conn, "王南", "grid_worker", grids=[gid]))
-    from realserver import enroll_user
+    from tests.support.server import enroll_user
 
     a, ea = _new(big, "w2")
     other = enroll_user(big, uid)

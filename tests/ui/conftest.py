@@ -59,7 +59,7 @@ def run_app(device: Device) -> Callable[..., Any]:
 @pytest.fixture
 def server(tmp_path: Path):
     """The real server (uvicorn, SQLite) on 127.0.0.1 with an organisation."""
-    from realsync import RealServer
+    from tests.support.server import RealServer
 
     s = RealServer(tmp_path / "srv")
     yield s

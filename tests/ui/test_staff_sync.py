@@ -9,13 +9,14 @@ import datetime as dt
 from pathlib import Path
 
 from harness import Harness
-from realsync import FAST, RealServer
+from realsync import FAST
 
 from app.device import Device, open_device
 from app.services.staff import is_staff
 from app.ui.app import make_main
 from sync import workflow as wf
 from sync.server import admin as server_admin
+from tests.support.server import RealServer
 
 
 def device(server: RealServer, path: Path, who: str) -> Device:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 from harness import Harness
-from realsync import FAST, RealServer
+from realsync import FAST
 from ui_photos import make_jpeg
 
 from app.services import fmt_time
 from sync.client.cli import ENROLLMENT_KEY
 from sync.client.history import read_history
 from sync.server import admin as server_admin
+from tests.support.server import RealServer
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from harness import Harness
-from realsync import FAST, RealServer
+from realsync import FAST
 from ui_photos import make_jpeg
 
 from app.services import Services, fmt_time
@@ -14,6 +14,7 @@ from sync.client.cli import ENROLLMENT_KEY
 from sync.client.engine import SyncEngine
 from sync.client.history import read_history
 from sync.client.schedule import Timing
+from tests.support.server import RealServer
 
 # The rules of the app's defaults, made short; the idle poll is an hour away, so only the
 # save debounce and the probe can explain a sync in these tests.

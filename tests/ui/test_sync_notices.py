@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from harness import Harness
-from realsync import FAST, RealServer
+from realsync import FAST
 from typer.testing import CliRunner
 
 from sync.client.cli import ENROLLMENT_KEY
 from sync.server import admin as server_admin
 from sync.server.cli import admin_app
+from tests.support.server import RealServer
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
-"""Test helpers: the server in a thread, enrolled devices, an organisation, changes built
-through the shared model the way a device builds them."""
+"""The one real server for tests and benchmarks: the FastAPI app (sync.server) served by uvicorn
+in a thread on 127.0.0.1 (``RunningServer``; ``RealServer`` adds SQLite in a folder, the field
+organisation and devices driven by the real sync engine), enrolled HTTP devices, the server
+suite's organisation, changes built through the shared model the way a device builds them, and a
+throwaway PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -20,18 +22,17 @@ from typing import Any
 import psycopg
 import requests
 import uvicorn
+from sqlalchemy import text
 
 from sync.changes import edit_change, new_record
+from sync.client.engine import Enrollment, enroll
+from sync.client.replica import MemoryReplica
 from sync.clock import HybridClock
 from sync.server import admin
 from sync.server.api import Limits, open_server
+from sync.server.blobs import FsBlobStore
 from sync.workflow import new_event
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.net import free_port
 
 
 def _pg_bin(name: str) -> str:
@@ -106,9 +107,12 @@ class RunningServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api = f"{self.url}/api/v1"
+        self._listen()
+
+    def _listen(self) -> None:
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-            limit_concurrency=1000, timeout_keep_alive=30,
+            limit_concurrency=1000, timeout_keep_alive=60,
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -118,6 +122,10 @@ class RunningServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
+
+    def start_again(self) -> None:
+        """After ``stop()``: the same server (database, blobs, port) comes back."""
+        self._listen()
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -129,10 +137,84 @@ class RunningServer:
             return fn(conn, *args, **kwargs)
 
     def count(self, table: str) -> int:
-        from sqlalchemy import text
-
         with self.engine.connect() as conn:
             return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@dataclass
+class FieldOrg:
+    """The sync suite's organisation: one grid with three grid workers, staff and an operator."""
+
+    township: str
+    village: str
+    grid: str
+    users: dict[str, str]
+
+
+class RealServer(RunningServer):
+    """A ``RunningServer`` on SQLite in ``root`` with the field organisation, for tests that
+    drive devices through the real sync engine."""
+
+    def __init__(self, root: Path, limits: Limits | None = None) -> None:
+        self.root = Path(root)
+        super().__init__(f"sqlite:///{self.root / 'server.sqlite'}", self.root / "blobs", limits)
+        self.blobs = FsBlobStore(self.root / "blobs")
+        self.org = self._org()
+
+    def _org(self) -> FieldOrg:
+        def build(conn):  # type: ignore[no-untyped-def]
+            tw = admin.create_township(conn, "青山镇")
+            v = admin.create_village(conn, tw, "东村")
+            g = admin.create_grid(conn, tw, "东村一网格", v)
+            users = {
+                "w1": admin.create_user(conn, "张网格", "grid_worker", grids=[g]),
+                "w2": admin.create_user(conn, "李网格", "grid_worker", grids=[g]),
+                "w3": admin.create_user(conn, "王网格", "grid_worker", grids=[g]),
+                "staff": admin.create_user(conn, "赵干部", "township_staff", township=tw),
+                "operator": admin.create_user(conn, "钱操作员", "operator", township=tw),
+            }
+            return FieldOrg(tw, v, g, users)
+
+        return self.run(build)
+
+    def enroll(self, who: str, url: str | None = None) -> Enrollment:
+        _, code = self.run(admin.create_enrollment, self.org.users[who])
+        return enroll(url or self.url, code, f"{who} 的手机")
+
+    def device(self, who: str, path: Path | None = None, wall=None) -> tuple[MemoryReplica, Enrollment]:  # type: ignore[no-untyped-def]
+        en = self.enroll(who)
+        return MemoryReplica(en.device_id, path=path, actor=en.user["id"], wall=wall), en
+
+    def household(self, rep: MemoryReplica, head: str = "刘大爷", **extra) -> dict:  # type: ignore[no-untyped-def]
+        fields = {"village": self.org.village, "address": "东村3组12号", "head": head, **extra}
+        return rep.create("household", self.org.grid, fields)
+
+    def state(self) -> dict[str, dict]:
+        """Field records as the server holds them: {id: {kind, grid, fields}}."""
+        import json
+
+        out = {}
+        with self.engine.connect() as conn:
+            for (doc,) in conn.execute(text("SELECT doc FROM records")):
+                r = json.loads(doc)
+                out[r["id"]] = {"kind": r["kind"], "grid": r["grid"], "fields": r["fields"]}
+        return out
+
+
+def new_team(real: RealServer, tag: str) -> tuple[str, dict[str, str]]:
+    """A fresh grid with three grid workers; staff is the township's (shared)."""
+
+    def build(conn):  # type: ignore[no-untyped-def]
+        g = admin.create_grid(conn, real.org.township, f"网格{tag}", real.org.village)
+        users = {f"w{i}": admin.create_user(conn, f"网格员{tag}{i}", "grid_worker", grids=[g]) for i in range(3)}
+        return g, users
+
+    return real.run(build)
+
+
+def enroll_user(real: RealServer, user_id: str, url: str | None = None) -> Enrollment:
+    _, code = real.run(admin.create_enrollment, user_id)
+    return enroll(url or real.url, code, "手机")
 
 
 @dataclass
