@@ -141,41 +141,16 @@ class RunningServer:
             return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-@dataclass
-class FieldOrg:
-    """The sync suite's organisation: one grid with three grid workers, staff and an operator."""
-
-    township: str
-    village: str
-    grid: str
-    users: dict[str, str]
-
-
 class RealServer(RunningServer):
-    """A ``RunningServer`` on SQLite in ``root`` with the field organisation, for tests that
-    drive devices through the real sync engine."""
+    """A ``RunningServer`` on SQLite in ``root`` with the test organisation (``make_org``), for
+    tests that drive devices through the real sync engine."""
 
-    def __init__(self, root: Path, limits: Limits | None = None) -> None:
+    def __init__(self, root: Path, limits: Limits | None = None, org: Org | None = None) -> None:
+        """``org``: the organisation the database in ``root`` already holds (a restart)."""
         self.root = Path(root)
         super().__init__(f"sqlite:///{self.root / 'server.sqlite'}", self.root / "blobs", limits)
         self.blobs = FsBlobStore(self.root / "blobs")
-        self.org = self._org()
-
-    def _org(self) -> FieldOrg:
-        def build(conn):  # type: ignore[no-untyped-def]
-            tw = admin.create_township(conn, "青山镇")
-            v = admin.create_village(conn, tw, "东村")
-            g = admin.create_grid(conn, tw, "东村一网格", v)
-            users = {
-                "w1": admin.create_user(conn, "张网格", "grid_worker", grids=[g]),
-                "w2": admin.create_user(conn, "李网格", "grid_worker", grids=[g]),
-                "w3": admin.create_user(conn, "王网格", "grid_worker", grids=[g]),
-                "staff": admin.create_user(conn, "赵干部", "township_staff", township=tw),
-                "operator": admin.create_user(conn, "钱操作员", "operator", township=tw),
-            }
-            return FieldOrg(tw, v, g, users)
-
-        return self.run(build)
+        self.org = org or make_org(self)
 
     def enroll(self, who: str, url: str | None = None) -> Enrollment:
         _, code = self.run(admin.create_enrollment, self.org.users[who])
@@ -252,12 +227,25 @@ class Device:
 
 @dataclass
 class Org:
+    """The one test organisation. 青山镇: 东村 with ``grid_a`` (grid workers ``worker_a`` (alias
+    ``w1``), ``w2``, ``w3``), 西村 with ``grid_b`` (``worker_b``), township ``staff`` and an
+    ``operator``; 绿水镇: 南村 with ``users["grid_c"]`` (``worker_c``), for scope that stops at
+    the township. ``village``/``grid`` name the first village and grid."""
+
     township: str
     village_a: str
     village_b: str
     grid_a: str
     grid_b: str
     users: dict[str, str]
+
+    @property
+    def village(self) -> str:
+        return self.village_a
+
+    @property
+    def grid(self) -> str:
+        return self.grid_a
 
 
 def make_org(srv: RunningServer) -> Org:
@@ -270,8 +258,12 @@ def make_org(srv: RunningServer) -> Org:
         other_tw = admin.create_township(conn, "绿水镇")
         vc = admin.create_village(conn, other_tw, "南村")
         gc = admin.create_grid(conn, other_tw, "南村一网格", vc)
+        worker_a = admin.create_user(conn, "张网格", "grid_worker", grids=[ga])
         users = {
-            "worker_a": admin.create_user(conn, "张网格", "grid_worker", grids=[ga]),
+            "worker_a": worker_a,
+            "w1": worker_a,
+            "w2": admin.create_user(conn, "孙网格", "grid_worker", grids=[ga]),
+            "w3": admin.create_user(conn, "周网格", "grid_worker", grids=[ga]),
             "worker_b": admin.create_user(conn, "李网格", "grid_worker", grids=[gb]),
             "worker_c": admin.create_user(conn, "王网格", "grid_worker", grids=[gc]),
             "staff": admin.create_user(conn, "赵干部", "township_staff", township=tw),

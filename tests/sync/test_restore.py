@@ -30,17 +30,6 @@ runner = CliRunner()
 cli = make_sync_app(Store.open)
 
 
-class _Again(RealServer):
-    """The server started again on a database that already holds the organisation."""
-
-    def __init__(self, root, org) -> None:  # type: ignore[no-untyped-def]
-        self._old_org = org
-        super().__init__(root)
-
-    def _org(self):  # type: ignore[no-untyped-def]
-        return self._old_org
-
-
 def _enroll(real, who, data) -> dict:
     _, code = real.run(server_admin.create_enrollment, real.org.users[who])
     r = runner.invoke(cli, ["enroll", "--data", str(data), "--server", real.url, "--code", code, "--name", who])
@@ -151,7 +140,7 @@ def test_cursor_past_head_without_the_restore_command_starts_a_generation(real, 
     shutil.copy(copy, real.root / "server.sqlite")
     for suffix in ("-wal", "-shm"):
         (real.root / f"server.sqlite{suffix}").unlink(missing_ok=True)
-    srv = _Again(real.root, real.org)  # a server on the copied-back database
+    srv = RealServer(real.root, org=real.org)  # a server on the copied-back database
     try:
         assert srv.run(generation.current_epoch) == before  # nothing told it about the copy
         eng2 = SyncEngine(dev, srv.url, en.token)

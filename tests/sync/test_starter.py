@@ -194,14 +194,10 @@ def test_tampered_pack_file_refused_on_import(big):
 
 
 def test_if_range_with_another_scope_id_gets_own_pack(big):
-    tw = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_township(conn, "绿水镇"))
-    gid = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_grid(conn, tw, "南村一网格"))
-    uid = big.run(lambda conn: __import__("sync.server.admin", fromlist=["x"]).create_user(
-        conn, "王南", "grid_worker", grids=[gid]))
     from tests.support.server import enroll_user
 
     a, ea = _new(big, "w2")
-    other = enroll_user(big, uid)
+    other = enroll_user(big, big.org.users["worker_c"])  # 绿水镇's grid worker: another scope
     mine = requests.get(big.url + SNAP, headers={"Authorization": f"Bearer {ea.token}"}, timeout=30)
     r = requests.get(big.url + SNAP, timeout=30, headers={
         "Authorization": f"Bearer {other.token}", "Range": "bytes=100-", "If-Range": mine.headers["ETag"]})
@@ -227,9 +223,9 @@ def test_operator_pack_imported_on_a_tinydb_store_then_only_changes(big, tmp_pat
     admin = ["--db", db_url, "starter-pack", "--blobs", str(big.root / "blobs")]
     r = runner.invoke(admin_app, [*admin, "--out", str(tmp_path / "p.gwb")])
     assert r.exit_code == 1 and "--user" in r.output  # which device is it for?
-    r = runner.invoke(admin_app, [*admin, "--user", "王网格", "--out", str(tmp_path / "p.gwb")])
+    r = runner.invoke(admin_app, [*admin, "--user", "周网格", "--out", str(tmp_path / "p.gwb")])
     assert r.exit_code == 1 and "gridwall admin enroll" in r.output and not (tmp_path / "p.gwb").exists()
-    r = runner.invoke(admin_app, [*admin, "--user", "李网格", "--out", str(tmp_path / "p.gwb")])
+    r = runner.invoke(admin_app, [*admin, "--user", "孙网格", "--out", str(tmp_path / "p.gwb")])
     assert r.exit_code == 0 and "起步包已写入" in r.output, r.output
     r = runner.invoke(cli, ["import-return", str(tmp_path / "p.gwb"), "--data", str(data)])
     assert r.exit_code == 0 and "起步包已导入" in r.output, r.output
