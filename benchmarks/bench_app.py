@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.demo_seed import seed_demo  # noqa: E402
 from app.services import Services  # noqa: E402
-from tests.ui.harness import Harness  # noqa: E402
+from tests.app.ui.harness import Harness  # noqa: E402
 
 QUERIES = ["王", "wjg", "138", "3组", "李桂兰", "zxy"]
 

@@ -96,7 +96,7 @@ class Town:
 
 
 def march_town() -> tuple[Town, dict[str, dict]]:
-    """The hand-computed case of tests/reports/test_metrics.py (March 2026; 2 March is a Monday)."""
+    """The hand-computed case of tests/sync/reports/test_metrics.py (March 2026; 2 March is a Monday)."""
     town = Town()
     h1 = town.household("g1", "张三丰", "东风村3组18号", phone="13812345678",
                         members=["张小明"], care_tags=["独居老人", "低保户"])  # fmt: skip

@@ -396,7 +396,7 @@ def test_operator_return_bundle_carries_only_own_township(world: World) -> None:
 def test_battery_size() -> None:
     """docs/security.md reports this count: keep them in step."""
     n = len(ALL_CASES) + len(BUNDLES) + 1  # + the unreadable blob
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
     assert n >= 30
     assert f"{n} hostile cases" in doc, n
 

@@ -1,7 +1,7 @@
 """A writer process for the crash test: saves (or applies pulled pages) until it is killed.
 
-    python -m tests.store.crash_writer save DATA_DIR SEED   prints "<record id> <change id> <n>" after each save returns
-    python -m tests.store.crash_writer pull DATA_DIR SEED   prints "<page>" after each apply_remote returns
+    python -m tests.app.store.crash_writer save DATA_DIR SEED   prints "<record id> <change id> <n>" after each save returns
+    python -m tests.app.store.crash_writer pull DATA_DIR SEED   prints "<page>" after each apply_remote returns
 
 The parent SIGKILLs it at random moments and checks that everything printed is in the store.
 """
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from app.store import Store
-from tests.store.store_helpers import load_merger, make_change
+from tests.app.store.store_helpers import load_merger, make_change
 
 PAGE_SIZE = 12
 BASE_MS = 1767225600000  # 2026-01-01

@@ -1,5 +1,5 @@
 """Every screen of the field app and the staff app, enrolled and with data, checked for
-control combinations Flutter cannot lay out (tests/ui/layout_rules.py: each would paint as a
+control combinations Flutter cannot lay out (tests/app/ui/layout_rules.py: each would paint as a
 grey box). The harness runs the same check after every action of every UI test; this test
 makes sure every screen is reached at least once, at phone and desk widths."""
 

@@ -533,7 +533,7 @@ def test_the_store_opens_where_the_os_has_no_fcntl(tmp_path):
         "s.close()\n"
         "print('opened')\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=root, capture_output=True,
                          text=True, timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0 and out.stdout.strip() == "opened", out.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.store import Store
 from sync.client.replica import MemoryReplica, Replica
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _protocol_members() -> set[str]:

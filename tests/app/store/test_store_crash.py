@@ -19,7 +19,7 @@ from store_helpers import load_merger
 
 from app.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAVE_KILLS = 240
 PULL_KILLS = 80
 RUNS_PER_DIR = 40  # a fresh data folder now and then keeps each reopen quick
@@ -28,7 +28,7 @@ RUNS_PER_DIR = 40  # a fresh data folder now and then keeps each reopen quick
 def _run_and_kill(mode: str, data_dir: Path, seed: int, rng: random.Random) -> list[str]:
     """Start the writer, SIGKILL it at a random moment, return the complete lines it printed."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.crash_writer", mode, str(data_dir), str(seed)],
+        [sys.executable, "-m", "tests.app.store.crash_writer", mode, str(data_dir), str(seed)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
     )
     if rng.random() < 0.8:

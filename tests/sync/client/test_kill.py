@@ -20,7 +20,7 @@ from sync.records import RECORD_KINDS
 from tests.support.linkemu import FaultProxy, Link
 from tests.support.server import RealServer, photo_blob
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("kill_sync_worker.py")
 
 
