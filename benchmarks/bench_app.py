@@ -22,13 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "ui"))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from harness import Harness  # noqa: E402
 
 from app.demo_seed import seed_demo  # noqa: E402
 from app.services import Services  # noqa: E402
+from tests.app.ui.harness import Harness  # noqa: E402
 
 QUERIES = ["王", "wjg", "138", "3组", "李桂兰", "zxy"]
 
@@ -110,9 +107,10 @@ async def settle_cost() -> float:
 
 
 def browser_first_paint(data: Path, runs: int) -> list[float]:
-    from conftest import ARGS, CHROMIUM, AppServer, Phone
-    from fontkit import assets_with_font
     from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import ARGS, CHROMIUM, AppServer, Phone
+    from tests.support.fontkit import assets_with_font
 
     assets = assets_with_font(Path(tempfile.mkdtemp()))
     times: dict[str, list[float]] = {"server": [], "page": [], "reload": [], "total": []}

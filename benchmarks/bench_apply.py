@@ -36,8 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # --compare: the measuring process imports the code under test from another checkout
 CODE = Path(os.environ.get("GW_BENCH_CODE", ROOT))
 sys.path.insert(0, str(CODE))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests" / "server"))
+sys.path.insert(1, str(ROOT))  # tests.support (CODE's sync still wins)
 
 from sync.clock import HybridClock, make_stamp  # noqa: E402
 from sync.ids import new_id  # noqa: E402
@@ -281,7 +280,7 @@ def main() -> None:
         print(_line("sqlite", n, rates), flush=True)
     if args.no_pg:
         return
-    from server_helpers import start_pg_cluster
+    from tests.support.server import start_pg_cluster
 
     pg = start_pg_cluster(fsync=True)
     try:

@@ -22,12 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from conftest import ARGS, CHROMIUM, PHONE  # noqa: E402
-from test_phone_build import CentralServer  # noqa: E402
 
 from app.webbuild import build  # noqa: E402
+from tests.browser.test_phone_build import CentralServer  # noqa: E402
+from tests.support.browser import ARGS, CHROMIUM, PHONE  # noqa: E402
 
 
 def _start(page, url: str) -> float:  # type: ignore[no-untyped-def]

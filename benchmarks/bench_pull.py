@@ -22,7 +22,6 @@ from sqlalchemy import insert, update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "server"))
 
 from sync.server import auth, db, feed  # noqa: E402
 
@@ -92,7 +91,7 @@ def main() -> None:
     targets = [("sqlite", lambda n: f"sqlite:///{cache / f'pull-{n}.sqlite3'}")]
     pg = None
     if args.pg:
-        from server_helpers import start_pg_cluster
+        from tests.support.server import start_pg_cluster
 
         pg = start_pg_cluster(fsync=True)  # throwaway: built anew each run
         targets.append(("postgresql", lambda n: pg.new_database()))

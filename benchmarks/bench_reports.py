@@ -18,9 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "reports"))
-
-from reports_factory import big_town  # noqa: E402
 
 from sync.reports.dates import parse_period  # noqa: E402
 from sync.reports.echo_wall import build_echo_wall, render_html  # noqa: E402
@@ -28,6 +25,7 @@ from sync.reports.ledger import build_ledger, write_ledger_csv, write_xlsx  # no
 from sync.reports.metrics import compute_metrics  # noqa: E402
 from sync.reports.model import Dataset, all_facts  # noqa: E402
 from sync.reports.pdf import write_echo_wall_pdf  # noqa: E402
+from tests.support.reports_factory import big_town  # noqa: E402
 
 
 def measure(fn, runs: int) -> tuple[float, float, float]:
@@ -82,7 +80,7 @@ def main() -> None:
         print(f"{name:48} {med:9.3f} {p95:8.3f} {cpu:8.3f}")
 
     # the noticeboard PDF: 60 published items (several pages)
-    from reports_factory import Town, cst
+    from tests.support.reports_factory import Town, cst
 
     town = Town()
     for k in range(60):

@@ -32,13 +32,13 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
-from server_helpers import Device, free_port, start_pg_cluster  # noqa: E402
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.support
 from sync.changes import new_record  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 from sync.ids import new_id  # noqa: E402
 from sync.server import admin, auth, db, feed  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.server import Device, start_pg_cluster  # noqa: E402
 
 # Visit notes vary like real ones: sentences drawn from a pool, names and numbers differ.
 _SEEN = (

@@ -25,18 +25,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "sync"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_sync import floor_s  # noqa: E402
-from realserver import RealServer  # noqa: E402
 from seed_grid import seed_grid  # noqa: E402
 
 from sync import snapshot as fmt  # noqa: E402
 from sync.client.engine import SyncEngine  # noqa: E402
-from sync.client.faultproxy import LINKS, FaultProxy  # noqa: E402
 from sync.client.starter import APPLY_CHUNK  # noqa: E402
 from sync.server import db, snapshot  # noqa: E402
+from tests.support.linkemu import LINKS, FaultProxy  # noqa: E402
+from tests.support.server import RealServer  # noqa: E402
 
 
 def formats(real: RealServer) -> dict:

@@ -1,7 +1,7 @@
 """Sync on emulated links: 50 visits, idle sync, bytes per record, a 300 KB photo, bundle import.
 
 Runs the real server (uvicorn, SQLite) and the real engine through the user-space link
-emulator (sync/client/faultproxy.py) on 127.0.0.1. Every time is shown with its ratio to the
+emulator (tests/support/linkemu.py) on 127.0.0.1. Every time is shown with its ratio to the
 physical floor of the link (bytes on the wire / bandwidth + round trips × RTT, where the round
 trips are one per request plus each new connection's TCP handshake).
 
@@ -21,14 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "sync"))
-
-from realserver import RealServer, photo_blob  # noqa: E402
 
 from sync.client.bundles import export_bundle  # noqa: E402
 from sync.client.engine import SyncEngine  # noqa: E402
-from sync.client.faultproxy import LINKS, FaultProxy  # noqa: E402
 from sync.server.bundles import import_bundle  # noqa: E402
+from tests.support.linkemu import LINKS, FaultProxy  # noqa: E402
+from tests.support.server import RealServer, photo_blob  # noqa: E402
 
 SEEN = "老人独居，身体尚可，血压偏高，家里卫生一般，冬季取暖用电暖器，电线老化需要检查。"
 SAID = "希望村里帮忙联系卫生院上门量血压，另外门口路灯坏了两个月了，晚上出门不方便。"

@@ -18,16 +18,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "sync"))
 
-from realserver import RealServer, photo_blob  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from sync.client.bundles import apply_return, export_bundle  # noqa: E402
 from sync.client.engine import SyncEngine  # noqa: E402
-from sync.client.faultproxy import FaultProxy  # noqa: E402
 from sync.records import RECORD_KINDS, ValidationError  # noqa: E402
 from sync.server.bundles import import_bundle  # noqa: E402
+from tests.support.linkemu import FaultProxy  # noqa: E402
+from tests.support.server import RealServer, photo_blob  # noqa: E402
 
 
 def main() -> int:

@@ -1,81 +1,17 @@
 """Real-browser journeys: the app served by `gridwall app` in its own process, driven by
 Debian's chromium through Playwright at a phone viewport, with every non-local request
-refused (no internet)."""
+refused (no internet). The helpers live in tests/support/browser.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fontkit import ROOT, assets_with_font
-from screencheck import check_screen
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        # keep timers and frames running in a headless tab (upload progress events need them)
-        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-        "--disable-backgrounding-occluded-windows"]
-PHONE = {"width": 390, "height": 844}
-# Screenshots refresh docs/screenshots (shown in the README) only when asked, so an ordinary
-# test run leaves the work tree clean: GRIDWALL_SCREENSHOTS=1 scripts/test.sh -m browser
-SHOTS = ROOT / ("docs/screenshots" if os.getenv("GRIDWALL_SCREENSHOTS") else ".test-tmp/screenshots")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class AppServer:
-    """`python -m app.cli app --data DIR --port N` in a child process."""
-
-    def __init__(self, data: Path, assets: Path, demo: bool = False) -> None:
-        self.data, self.assets, self.demo = data, assets, demo
-        self.port = free_port()
-        self.proc: subprocess.Popen[str] | None = None
-        self.output = ""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def start(self) -> AppServer:
-        env = dict(os.environ, GRIDWALL_ASSETS_DIR=str(self.assets))
-        cmd = [sys.executable, "-m", "app.cli", "app", "--data", str(self.data), "--port", str(self.port)]
-        if self.demo:
-            cmd.append("--demo")
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"app exited: {self.proc.stdout.read()}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.2)
-        raise AssertionError("app did not start listening")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc and self.proc.stdout:
-            self.output += self.proc.stdout.read()
+from tests.support.browser import ARGS, CHROMIUM
+from tests.support.fontkit import assets_with_font
 
 
 @pytest.fixture(scope="session")
@@ -91,87 +27,3 @@ def browser() -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
-
-
-class Phone:
-    """One browser tab at phone size; requests off 127.0.0.1 are aborted and recorded."""
-
-    def __init__(self, browser: Any, block: tuple[str, ...] = ()) -> None:
-        self.ctx = browser.new_context(viewport=PHONE, device_scale_factor=2)
-        self.page = self.ctx.new_page()
-        self.requests: list[str] = []
-        self.responses: dict[str, int] = {}
-        self.refused: list[str] = []
-
-        def route(r: Any) -> None:
-            url = r.request.url
-            self.requests.append(url)
-            if not url.startswith("http://127.0.0.1") or any(b in url for b in block):
-                self.refused.append(url)
-                r.abort()
-            else:
-                r.continue_()
-
-        self.ctx.route("**/*", route)
-        self.page.on("response", lambda resp: self.responses.__setitem__(resp.url, resp.status))
-
-    def open(self, url: str, *, viewport: dict[str, int] | None = None,
-             ready: tuple[str, str] = ("tab", "首页")) -> Phone:
-        """Load the app (at ``viewport``, else phone size) and wait until the ``ready``
-        element (role, name) shows: the field app's 首页 tab, or the staff board's heading."""
-        p = self.page
-        if viewport:
-            p.set_viewport_size(viewport)
-        p.goto(url)
-        p.wait_for_selector("#loading", state="detached", timeout=90_000)
-        p.wait_for_load_state("networkidle", timeout=60_000)
-        p.locator("flt-semantics-placeholder").dispatch_event("click")
-        p.get_by_role(ready[0], name=ready[1]).wait_for(timeout=30_000)
-        p.wait_for_timeout(1500)  # let CanvasKit paint the first frame with the font
-        return self
-
-    def type_into(self, label: str, text: str) -> None:
-        box = self.page.get_by_role("textbox", name=label)
-        box.click()
-        self.page.wait_for_function(
-            "['INPUT','TEXTAREA'].includes(document.activeElement && document.activeElement.tagName)")
-        self.page.locator(":focus").fill(text)
-        self.page.wait_for_timeout(300)
-
-    def tap(self, role: str, name: str, exact: bool = False) -> None:
-        self.page.get_by_role(role, name=name, exact=exact).first.click()
-        self.page.wait_for_timeout(500)
-
-    def wait_for(self, role: str, name: str, timeout_s: float = 60) -> None:
-        """Wait for an element (role and name, or role "id" and a semantics identifier),
-        drawing frames meanwhile: headless chromium delivers some Flutter events (upload
-        progress) only when a frame is produced."""
-        if role == "id":
-            loc = self.page.locator(f'[flt-semantics-identifier="{name}"]')
-        else:
-            loc = self.page.get_by_role(role, name=name)
-        deadline = time.monotonic() + timeout_s
-        n = 0
-        while time.monotonic() < deadline:
-            if loc.count() and loc.first.is_visible():
-                return
-            n += 1
-            self.page.mouse.move(5 + n % 7, 400)
-            if n % 4 == 0:
-                self.page.screenshot()  # forces a frame
-            self.page.wait_for_timeout(250)
-        raise AssertionError(f"{role} {name!r} did not appear")
-
-    def shot(self, name: str, expect: tuple[tuple[str, str], ...] = ()) -> Path:
-        """Save a screenshot and check it (screencheck.check_screen): the ``expect``ed
-        controls (role, name) are there and nothing was drawn as an empty grey box."""
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / f"{name}.png"
-        self.page.mouse.move(1, 1)  # no hover tooltip in the picture
-        self.page.wait_for_timeout(600)
-        self.page.screenshot(path=str(path))
-        check_screen(self.page, path, expect)
-        return path
-
-    def close(self) -> None:
-        self.ctx.close()

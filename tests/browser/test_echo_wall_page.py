@@ -3,20 +3,17 @@ sync API): nothing private in the rendered DOM text, Chinese renders, phone widt
 layout works. Run as its own pytest invocation: ``pytest -p no:asyncio -m browser tests/browser``.
 """
 
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import free_port
 from fastapi import FastAPI
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
-from reports_factory import march_town  # noqa: E402
-
-from sync.server.wall import make_wall_router  # noqa: E402
+from sync.server.wall import make_wall_router
+from tests.support.net import free_port
+from tests.support.reports_factory import march_town
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE = ["张三丰", "13812345678", "东风村3组18号", "张小明", "独居老人", "低保户", "李网格员",
@@ -68,7 +65,7 @@ def test_echo_wall_page_on_a_phone(browser, wall_url):
     # fits a phone: no sideways scrolling
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate("() => document.scripts.length") == 0
-    from conftest import SHOTS
+    from tests.support.browser import SHOTS
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "echo-wall-phone.png"), full_page=True)

@@ -7,8 +7,9 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import AppServer, Phone
 from PIL import Image
+
+from tests.support.browser import AppServer, Phone
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import AppServer, Phone, free_port
 
 from app.demo import FIELD_USER, STAFF, prepare, sync_device
 from app.services import Services
@@ -16,6 +15,8 @@ from sync import workflow as wf
 from sync.server import auth as server_auth
 from sync.server import db
 from sync.server import feed as server_feed
+from tests.support.browser import AppServer, Phone
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
 

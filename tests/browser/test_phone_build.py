@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, Phone, free_port
+
+from tests.support.browser import ROOT, Phone
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import Phone, free_port
-from fontkit import ROOT
 from PIL import Image, ImageDraw
+
+from tests.support.browser import Phone
+from tests.support.fontkit import ROOT
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,8 @@ leaves ordinary screens alone."""
 from __future__ import annotations
 
 from PIL import Image, ImageDraw
-from screencheck import grey_boxes
+
+from tests.support.screencheck import grey_boxes
 
 
 def _screen(tmp_path, draw) -> str:  # noqa: ANN001

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import AppServer, Phone
+
+from tests.support.browser import AppServer, Phone
 
 pytestmark = pytest.mark.browser
 

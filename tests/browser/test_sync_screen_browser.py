@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AppServer, Phone, free_port
 from PIL import Image, ImageDraw
-from screencheck import grey_boxes
 
 from app.demo import FIELD_USER, STAFF, prepare
+from tests.support.browser import AppServer, Phone
+from tests.support.net import free_port
+from tests.support.screencheck import grey_boxes
 
 pytestmark = pytest.mark.browser
 

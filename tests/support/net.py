@@ -1,0 +1,11 @@
+"""The one free-port helper for tests and benchmarks (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
