@@ -109,12 +109,21 @@ class Phone:
         return self
 
     def type_into(self, label: str, text: str) -> None:
-        box = self.page.get_by_role("textbox", name=label)
-        box.click()
-        self.page.wait_for_function(
-            "['INPUT','TEXTAREA'].includes(document.activeElement && document.activeElement.tagName)")
-        self.page.locator(":focus").fill(text)
-        self.page.wait_for_timeout(300)
+        """Type into the field named ``label`` and check that the field holds the text: on a
+        busy machine Flutter sometimes swaps its editing element just after the focus, and
+        what was typed into the old one is lost (seen as a saved form with an empty field)."""
+        for _ in range(3):
+            box = self.page.get_by_role("textbox", name=label)
+            box.click()
+            self.page.wait_for_function(
+                "['INPUT','TEXTAREA'].includes(document.activeElement && document.activeElement.tagName)")
+            self.page.locator(":focus").fill(text)
+            self.page.wait_for_timeout(300)
+            held = self.page.evaluate(
+                "document.activeElement && 'value' in document.activeElement ? document.activeElement.value : null")
+            if held == text:
+                return
+        raise AssertionError(f"the field {label!r} did not take {text!r}")
 
     def tap(self, role: str, name: str, exact: bool = False) -> None:
         self.page.get_by_role(role, name=name, exact=exact).first.click()
