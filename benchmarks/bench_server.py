@@ -33,24 +33,14 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.support
+from seed_grid import SAID, SEEN, SURNAMES  # noqa: E402 - the visit-note pools, one copy
+
 from sync.changes import new_record  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
 from sync.ids import new_id  # noqa: E402
 from sync.server import admin, auth, db, feed  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.server import Device, start_pg_cluster  # noqa: E402
-
-# Visit notes vary like real ones: sentences drawn from a pool, names and numbers differ.
-_SEEN = (
-    "老人独自在家，屋顶漏雨", "厨房灶台老化，已提醒注意用电安全", "子女在外地打工，每周电话联系一次",
-    "院子干净整洁", "慢性病按时服药，血压偏高", "孩子上小学三年级，由奶奶照看", "家里新装了自来水",
-    "残疾人补贴已到账", "冬季取暖用煤炉，已讲解防一氧化碳中毒", "低保年审材料已收齐",
-)  # fmt: skip
-_SAID = (
-    "希望村里帮忙修一下屋顶", "想了解高龄补贴怎么申请", "门前路灯坏了两个月", "暂无诉求",
-    "反映邻居占道堆放杂物", "询问医保缴费时间", "希望安排人帮忙买药", "对上次维修表示满意",
-)  # fmt: skip
-_NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
 def visit_changes(n: int, grid: str, actor: str, clock: HybridClock, seed: int = 1,
@@ -65,9 +55,9 @@ def visit_changes(n: int, grid: str, actor: str, clock: HybridClock, seed: int =
             "visitor": actor,
             "time": f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00+08:00",
             "kind": rng.choice(("routine", "routine", "care", "follow_up")),
-            "people_met": f"户主{rng.choice(_NAMES)}{rng.choice('明华强芳英秀军')}及家人{rng.randint(1, 4)}人",
-            "seen": "，".join(rng.sample(_SEEN, rng.randint(1, 3))) + "。",
-            "said": "；".join(rng.sample(_SAID, rng.randint(1, 2))) + "。",
+            "people_met": f"户主{rng.choice(SURNAMES)}{rng.choice('明华强芳英秀军')}及家人{rng.randint(1, 4)}人",
+            "seen": "，".join(rng.sample(SEEN, rng.randint(1, 3))) + "。",
+            "said": "；".join(rng.sample(SAID, rng.randint(1, 2))) + "。",
             "next_due": f"2026-12-{rng.randint(1, 28):02d}",
         }
         out.append(new_record("visit", grid, fields, clock, actor)[1])

@@ -26,19 +26,21 @@ from sync.server import auth, db, feed
 from sync.workflow import new_event
 
 DAY_MS = 86_400_000
-_SEEN = (
+# Visit notes vary like real ones: sentences drawn from a pool (bench_server.py draws from
+# these too), names and numbers differ.
+SEEN = (
     "老人独自在家，屋顶漏雨", "厨房灶台老化，已提醒注意用电安全", "子女在外地打工，每周电话联系一次",
     "院子干净整洁", "慢性病按时服药，血压偏高", "孩子上小学三年级，由奶奶照看", "家里新装了自来水",
     "残疾人补贴已到账", "冬季取暖用煤炉，已讲解防一氧化碳中毒", "低保年审材料已收齐",
 )  # fmt: skip
-_SAID = (
+SAID = (
     "希望村里帮忙修一下屋顶", "想了解高龄补贴怎么申请", "门前路灯坏了两个月", "暂无诉求",
     "反映邻居占道堆放杂物", "询问医保缴费时间", "希望安排人帮忙买药", "对上次维修表示满意",
 )  # fmt: skip
 _TITLES = ("路灯坏了", "排水沟堵塞", "村道坑洼", "垃圾清运不及时", "自来水停水", "危房需要鉴定",
            "低保申请咨询", "邻里纠纷", "河道漂浮物", "公厕损坏")  # fmt: skip
 _TAGS = ("独居老人", "空巢老人", "高龄老人", "留守儿童", "残疾人", "低保户", "党员户")
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = "明华强芳英秀军国建平玉兰桂"
 
 
@@ -76,7 +78,7 @@ def seed_grid(
     for i in range(households):
         wall_w.ms = start + i * 60_000
         fields = {"village": village, "address": f"{village}{i // 40 + 1}组{i % 40 + 1}号",
-                  "head": rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),
+                  "head": rng.choice(SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),
                   "phone": f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
                   "member_count": rng.randint(1, 6)}
         if rng.random() < 0.4:
@@ -90,8 +92,8 @@ def seed_grid(
             fields = {"household": h["id"], "visitor": worker, "time": _iso(wall_w.ms),
                       "kind": rng.choice(("routine", "routine", "routine", "care", "follow_up")),
                       "people_met": f"户主{h['fields']['head']}及家人{rng.randint(0, 3)}人",
-                      "seen": "，".join(rng.sample(_SEEN, rng.randint(1, 3))) + "。",
-                      "said": "；".join(rng.sample(_SAID, rng.randint(1, 2))) + "。",
+                      "seen": "，".join(rng.sample(SEEN, rng.randint(1, 3))) + "。",
+                      "said": "；".join(rng.sample(SAID, rng.randint(1, 2))) + "。",
                       "next_due": datetime.fromtimestamp((wall_w.ms + 30 * DAY_MS) / 1000, UTC).date().isoformat()}
             work.append((wall_w.ms, "w", new_record("visit", grid, fields, cw, worker)[1]))
     for k in range(issues):
@@ -101,7 +103,7 @@ def seed_grid(
         title = rng.choice(_TITLES)
         issue, ch = new_record("issue", grid, {
             "issue_kind": "problem", "appeal_type": "help", "category": rng.choice(cats), "title": title,
-            "description": f"{h['fields']['address']}{title}，{rng.choice(_SAID)}。", "urgency": "normal",
+            "description": f"{h['fields']['address']}{title}，{rng.choice(SAID)}。", "urgency": "normal",
             "household": h["id"], "reporter": worker, "reporter_visibility": "named"}, cw, worker)
         work.append((t, "w", ch))
         steps = [("s", "accept", {}, DAY_MS),

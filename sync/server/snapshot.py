@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Header, Response
 from sqlalchemy import Connection, Engine, select
 
 from sync import snapshot as fmt
@@ -28,6 +27,7 @@ from sync.hashes import is_sha256
 from sync.server import admin, auth, db, feed, generation
 from sync.server.blobs import FsBlobStore
 from sync.server.errors import ServerError
+from sync.server.http import PREFIX, principal_dependency
 
 MAX_LAG = 2_000  # feed changes a cached payload may be behind before it is built again
 MAX_AGE_MS = 6 * 3600 * 1000
@@ -172,19 +172,11 @@ def should_offer(conn: Connection, p: auth.Principal, min_records: int) -> bool:
 def make_snapshot_router(engine: Engine, blobs: FsBlobStore) -> APIRouter:
     """``GET /api/v1/snapshot``: the caller's starter pack, with Range/If-Range to resume."""
     router = APIRouter()
-    bearer = HTTPBearer(auto_error=False)
     cache = SnapshotCache(blobs.root / "snapshots")
-
-    def principal(
-        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-    ) -> auth.Principal:
-        with db.read_tx(engine) as conn:
-            p = auth.authenticate(conn, creds.credentials if creds else None)
-        request.state.device = p.device_id
-        return p
+    principal = principal_dependency(engine)  # the one bearer-token dependency (server/http.py)
 
     @router.get(
-        "/api/v1/snapshot",
+        f"{PREFIX}/snapshot",
         responses={200: {"content": {"application/zip": {}}}, 206: {"description": "the asked range"},
                    416: {"description": "the range starts past the end"}},
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.browser import ROOT, Phone
+from tests.support.browser import ROOT, Phone, stop_process
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
@@ -63,13 +62,8 @@ class CentralServer:
         raise AssertionError("server did not start")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
 
 
 @pytest.fixture

@@ -29,6 +29,17 @@ PHONE = {"width": 390, "height": 844}
 SHOTS = ROOT / ("docs/screenshots" if os.getenv("GRIDWALL_SCREENSHOTS") else ".test-tmp/screenshots")
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Ctrl+C a server the test started; kill it if it has not stopped within 20 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class AppServer:
     """`python -m app.cli app --data DIR --port N` in a child process."""
 
@@ -60,13 +71,8 @@ class AppServer:
         raise AssertionError("app did not start listening")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
         if self.proc and self.proc.stdout:
             self.output += self.proc.stdout.read()
 

@@ -39,6 +39,11 @@ def services(device: Device) -> Services:
 
 
 @pytest.fixture
+def sync_svc(device: Device):
+    return device.sync
+
+
+@pytest.fixture
 def run_app(device: Device) -> Callable[..., Any]:
     """run_app(scenario) runs ``await scenario(h)`` against a live app session."""
     from app.ui.app import make_main

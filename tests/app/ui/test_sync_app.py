@@ -20,11 +20,6 @@ def sync_options() -> dict:
     return {"background": False, **FAST}  # no runner thread: these tests sync when they mean to
 
 
-@pytest.fixture
-def sync_svc(device):
-    return device.sync
-
-
 def code_for(server: RealServer, who: str = "w1") -> str:
     _, code = server.run(server_admin.create_enrollment, server.org.users[who])
     return code

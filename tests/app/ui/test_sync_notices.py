@@ -19,11 +19,6 @@ def sync_options() -> dict:
     return {"background": False, **FAST}  # no runner thread: these tests sync when they mean to
 
 
-@pytest.fixture
-def sync_svc(device):
-    return device.sync
-
-
 def _admin(server: RealServer, *args: str) -> None:
     r = CliRunner().invoke(admin_app, ["--db", f"sqlite:///{server.root / 'server.sqlite'}", *args])
     assert r.exit_code == 0, r.output
