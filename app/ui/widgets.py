@@ -206,7 +206,7 @@ def place_line(text: str, key: str) -> list[ft.Control]:
     if not text:
         return []
     return [ft.Row([ft.Icon(ft.Icons.PLACE_OUTLINED, size=18, color=ft.Colors.ON_SURFACE_VARIANT),
-                    ft.Text(text, size=13, key=key, selectable=True)], spacing=4)]
+                    ft.Text(text, size=13, key=key)], spacing=4)]
 
 
 def empty(text: str) -> ft.Control:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -133,3 +134,45 @@ def test_a_camera_photo_is_stored_oriented_small_and_clean_and_a_non_image_is_re
         assert pc_photos.check_stored_photo(big) == (1200, 1600)
     finally:
         phone.close()
+
+
+def _text_shown(phone: Phone, text: str) -> Any:
+    return phone.page.locator(f'flt-semantics:has-text("{text}"), [aria-label*="{text}"]')
+
+
+def test_a_visit_carries_the_browsers_position_and_without_permission_saves_without(
+        browser, central: CentralServer) -> None:
+    app = f"{central.url}/app/"
+    phone = Phone(browser)
+    page = phone.page
+    phone.ctx.grant_permissions(["geolocation"], origin=central.url)
+    phone.ctx.set_geolocation({"latitude": 30.252678, "longitude": 120.168742, "accuracy": 12})
+    try:
+        phone.open(app)
+        phone.tap("tab", "住户")
+        phone.tap("button", "新增住户")
+        phone.type_into("户主姓名 *", "王建国")
+        phone.type_into("门牌地址 *", "东风村3组12号")
+        phone.tap("button", "保存")
+        phone.tap("button", "记走访")
+        phone.type_into("看到的情况", "屋顶漏雨，墙面潮湿")
+        phone.tap("button", "保存走访")
+        page.get_by_role("heading", name="走访详情").wait_for(timeout=30_000)
+        phone.shot("phone-visit-location")
+        _text_shown(phone, "位置 30.25268, 120.16874（误差约 12 米）").first.wait_for(timeout=10_000)
+    finally:
+        phone.close()
+
+    refused = Phone(browser)  # no permission granted: the browser says no
+    try:
+        refused.open(app)
+        refused.tap("tab", "问题墙")
+        refused.tap("button", "报问题")
+        refused.type_into("标题 *", "村口路灯不亮")
+        refused.tap("button", "提交到问题墙")
+        refused.page.get_by_role("heading", name="问题详情").wait_for(timeout=30_000)
+        assert _text_shown(refused, "村口路灯不亮").count()
+        assert _text_shown(refused, "位置").count() == 0
+        refused.shot("phone-issue-no-location")
+    finally:
+        refused.close()
