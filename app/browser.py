@@ -11,8 +11,10 @@ What differs from a PC, and why:
   and the store's files are each whole there (a save is one atomic file replace).
 - Saves. A save returns to the screen at once; the screen says "saved" and moves on only
   after the flush that carries it has finished (``app.runtime.after_durable``).
-- No threads: the sync runner does not start in the background, photos and sync say they
-  are not in this build yet (``phone.*`` catalog messages).
+- No threads: the sync runner does not start in the background, and sync says it is not in
+  this build yet (``phone.*`` catalog messages).
+- No Pillow: photos are processed with the browser's own image APIs (``app.browser_photos``,
+  chosen by ``app.imaging``).
 """
 
 from __future__ import annotations

@@ -74,6 +74,8 @@ def _no_metadata(data: bytes) -> None:
 def _pick(phone: Phone, path: Path) -> None:
     with phone.page.expect_file_chooser() as chooser:
         phone.page.get_by_role("button", name="拍照 / 选照片").click()
+    # an image chooser: on a phone's browser it offers the camera as well as the gallery
+    assert chooser.value.element.get_attribute("accept") == "image/*"
     chooser.value.set_files(str(path))
 
 
@@ -101,6 +103,9 @@ def test_a_camera_photo_is_stored_oriented_small_and_clean_and_a_non_image_is_re
             i18n.set_language(before)
         refusal = f"notes.jpg: {pc.value}"
         page.locator(f'flt-semantics:has-text("{refusal}"), [aria-label="{refusal}"]').first.wait_for(timeout=60_000)
+        page.mouse.move(195, 500)
+        page.mouse.wheel(0, 3000)  # down to the photo strip
+        phone.shot("phone-photo-refused")
 
         _pick(phone, photo)
         phone.wait_for("button", "移除 1", timeout_s=120)
