@@ -73,7 +73,7 @@ class Issues(Core):
             raise ServiceError(t("ui.error.gone"))
         with self.lock:
             _rec, change = wf.new_event(issue, etype, data, self.store.clock, self.user_id,
-                                        ROLE, after=self.events_by_issue().get(iid, []))
+                                        ROLE, after=self.store.issue_events(iid))
             return self.store.save(change)
 
     @staticmethod
@@ -84,7 +84,7 @@ class Issues(Core):
 
     def issue_row(self, rec: dict, st: Any, labels: dict[str, str] | None = None) -> dict[str, Any]:
         f = rec["fields"]
-        at = reported_at(rec, st)
+        at = getattr(st, "reported_at", None) or reported_at(rec, st)  # kept by the store's views
         return {
             "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
@@ -102,12 +102,15 @@ class Issues(Core):
         rec = self.store.get("issue", iid)
         if rec is None:
             return None
-        return self.issue_row(rec, self.fold(rec, self.events_by_issue().get(iid, [])))
+        return self.issue_row(rec, self.state_of(rec))
+
+    def state_of(self, rec: dict) -> Any:
+        """The issue's folded state, as the store keeps it (folded here only if it has none)."""
+        return self.store.issue_state(rec["id"]) or self.fold(rec, self.store.issue_events(rec["id"]))
 
     def issues(self, status: str | None = None, household_id: str | None = None,
                kind: str | None = None) -> list[dict[str, Any]]:
         """Issues (newest first), each with its status from the fold of its events."""
-        events = self.events_by_issue()
         labels = self.category_labels()  # once, not per row
         rows = []
         for rec in self.store.all("issue"):
@@ -116,10 +119,10 @@ class Issues(Core):
                 continue
             if kind and (f.get("issue_kind") or "problem") != kind:
                 continue
-            row = self.issue_row(rec, self.fold(rec, events.get(rec["id"], [])), labels)
-            if status and row["status"] != status:
+            st = self.state_of(rec)
+            if status and _status(st) != status:
                 continue
-            rows.append(row)
+            rows.append(self.issue_row(rec, st, labels))
         rows.sort(key=lambda r: r["at"], reverse=True)
         return rows
 
@@ -134,8 +137,7 @@ class Issues(Core):
         rec = self.store.get("issue", iid)
         if rec is None:
             return None
-        events = self.events_by_issue().get(iid, [])
-        st = self.fold(rec, events)
+        st = self.fold(rec, self.store.issue_events(iid))  # the timeline: this issue's events only
         row = self.issue_row(rec, st)
         f = rec["fields"]
         row.update({

@@ -1,0 +1,222 @@
+"""The field app at grid size, each figure from a fresh process (issue 13, item 1).
+
+A device store is filled with ``seed_grid``'s realistic mix (households visited about monthly,
+problems accepted, dispatched, resolved, re-checked and closed by staff; ~37 records per
+household over two years) at 1k, 5k, 10k, 20k and 50k records, pulled in the way a device gets
+them (``apply_remote`` pages). Then, each in a new Python process started the way a user starts
+the app (``python -m``, every import paid):
+
+- first screen: process start -> 首页's controls built (open the device as ``gridwall app``
+  does, render the home screen in the pure-Python Flet harness) and the peak RSS;
+- search: the household search (name, pinyin initials, phone, address) in the services;
+- save of a visit (``Services.save_visit``);
+- a pull of 500 changes (events on existing issues and new visits: ``apply_remote``) and the
+  home screen's figures after it (``Services.today()``: the issues re-folded).
+
+    .venv/bin/python benchmarks/bench_device.py [--sizes 1000,5000,10000,20000,50000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests" / "app" / "ui"))  # the harness's layout rules
+
+QUERIES = ["王", "wjg", "138", "3组", "李桂兰", "zxy"]
+PER_HOUSEHOLD = 37.15  # records per household in seed_grid's two years (18,576 / 500)
+DAY_MS = 86_400_000
+
+
+def seed(data: Path, n: int) -> dict:
+    """A device store of about ``n`` records of one grid, as pulled from the server."""
+    from seed_grid import grid_work
+
+    from app.services import Services
+    from sync.ids import new_id
+
+    households = max(10, round(n / PER_HOUSEHOLD))
+    svc = Services.open(data)
+    p = svc.profile
+    grid, village, worker, staff = p["grid_id"], p["village_id"], p["user_id"], new_id()
+    svc.set_profile(user_id=worker, user_name="王建国", grid_id=grid, grid_name="三组网格",
+                    village_id=village, village="幸福村")
+    work = grid_work(grid, village, worker, staff, households=households,
+                     issues=round(households * 2.4), end_ms=int(time.time() * 1000) - DAY_MS)
+    keep = ("id", "kind", "grid", "fields", "stamps", "bases")
+    records = [{k: ch[k] for k in keep} for _, _, ch in work]
+    for i in range(0, len(records), 5000):
+        svc.store.apply_remote(records[i:i + 5000], str(i))
+    counts = svc.store.stats()["counts"]
+    svc.close()
+    return counts
+
+
+def rss_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------- child processes
+
+
+def child_screen(data: Path) -> dict:
+    """Started as ``python -m benchmarks.bench_device screen DIR``: what ``gridwall app`` does
+    up to the first screen (imports, open the device, render 首页)."""
+    import asyncio
+
+    t_imp = time.perf_counter()
+    import flet  # noqa: F401
+
+    from app.device import open_device
+    from app.ui.app import make_main
+    from tests.app.ui.harness import Harness
+
+    t_open = time.perf_counter()
+    device = open_device(data)
+    t_render = time.perf_counter()
+
+    async def render() -> None:
+        h = await Harness.start(make_main(device))
+        text = h.screen_text()
+        assert "今日工作" in text or "Today" in text, text[:200]
+        global _CONTROLS
+        from tests.app.ui.harness import iter_controls
+
+        _CONTROLS = sum(1 for _ in iter_controls(h.top))
+        ready = time.time()
+        await h.close()
+        global _READY
+        _READY = ready
+
+    asyncio.run(render())
+    t_end = time.perf_counter()
+    out = {"ready_at": _READY, "imports_s": t_open - t_imp, "open_s": t_render - t_open,
+           "render_s": t_end - t_render, "rss_mb": rss_peak_mb(), "controls": _CONTROLS}
+    device.close()
+    return out
+
+
+_READY = 0.0
+_CONTROLS = 0
+
+
+def child_ops(data: Path, runs: int) -> dict:
+    """Search, a visit's save and a pull of 500 changes, in one fresh process."""
+    from app.device import open_device
+    from sync.clock import HybridClock
+    from sync.workflow import new_event
+
+    t0 = time.perf_counter()
+    device = open_device(data)
+    svc = device.services
+    open_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    svc.households(query=QUERIES[0])
+    first_search = time.perf_counter() - t0
+    search = []
+    for _ in range(runs):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            svc.households(query=q)
+            search.append(time.perf_counter() - t0)
+    rng = random.Random(5)
+    homes = [h["id"] for h in svc.households()]
+    saves = []
+    for i in range(runs * 4):
+        values = {"household": rng.choice(homes), "kind": "routine", "people_met": "户主",
+                  "seen": f"院子干净整洁 {i}", "said": "暂无诉求"}
+        t0 = time.perf_counter()
+        vid, errors = svc.save_visit(values, [], [])
+        saves.append(time.perf_counter() - t0)
+        assert vid and not errors, errors
+    svc.today()
+    # a pull of 500 changes: staff comments and progress on 250 issues, 250 visits of a colleague
+    issues = svc.store.all("issue")
+    staff = HybridClock("dstaff000001", wall=lambda: time.time() + 5)
+    page = []
+    for iss in rng.sample(issues, min(250, len(issues))):
+        page.append(new_event(iss, "comment", {"text": "已电话回访"}, staff, "s1", "township_staff")[0])
+    from sync.changes import new_record
+
+    other = HybridClock("dother000001", wall=lambda: time.time() + 5)
+    while len(page) < 500:
+        page.append(new_record("visit", svc.grid_id, {
+            "household": rng.choice(homes), "visitor": "w2", "time": int(time.time() * 1000),
+            "kind": "care", "seen": "老人独自在家"}, other, "w2")[0])
+    t0 = time.perf_counter()
+    svc.store.apply_remote(page, "bench-pull")
+    apply_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    svc.today()
+    today_s = time.perf_counter() - t0
+    device.close()
+    return {"open_s": open_s, "first_search_s": first_search, "search_s": statistics.median(search),
+            "search_p95_s": sorted(search)[int(0.95 * (len(search) - 1))],
+            "save_visit_s": statistics.median(saves), "pull_apply_s": apply_s,
+            "pull_today_s": today_s, "pull_total_s": apply_s + today_s, "rss_mb": rss_peak_mb()}
+
+
+def run_child(*args: str) -> tuple[dict, float]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_device", *args], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1]), t0
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] in ("screen", "ops"):
+        data = Path(sys.argv[2])
+        res = child_screen(data) if sys.argv[1] == "screen" else child_ops(data, int(sys.argv[3]))
+        print(json.dumps(res))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,5000,10000,20000,50000")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--keep", type=Path, help="keep the seeded stores here (reused when present)")
+    args = ap.parse_args()
+    print(f"# {os.cpu_count()} cores, python {sys.version.split()[0]}, load {os.getloadavg()}")
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-device-"))
+    for n in (int(x) for x in args.sizes.split(",")):
+        data = base / f"n{n}"
+        if not (data / "meta.json").exists():
+            t0 = time.perf_counter()
+            counts = seed(data, n)
+            print(f"# seeded {sum(counts.values())} records {dict(counts)} in {time.perf_counter() - t0:.1f} s")
+        shots = []
+        for _ in range(args.runs):
+            res, t0 = run_child("screen", str(data))
+            res["first_screen_s"] = res["ready_at"] - t0
+            shots.append(res)
+        med = {k: statistics.median(s[k] for s in shots) for k in shots[0]}
+        work = base / f"ops-{n}"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(data, work)
+        ops, _ = run_child("ops", str(work), str(args.runs))
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"{n:>6} records: first screen {med['first_screen_s']:.2f} s (imports {med['imports_s']:.2f}, "
+              f"open {med['open_s']:.2f}, render {med['render_s']:.2f}; {med['controls']:.0f} controls), "
+              f"peak RSS {med['rss_mb']:.0f} MB | search {ops['search_s'] * 1000:.1f} ms "
+              f"(p95 {ops['search_p95_s'] * 1000:.1f}, first {ops['first_search_s'] * 1000:.0f}) | "
+              f"save visit {ops['save_visit_s'] * 1000:.1f} ms | pull 500: apply {ops['pull_apply_s'] * 1000:.0f} ms "
+              f"+ today {ops['pull_today_s'] * 1000:.0f} ms | ops RSS {ops['rss_mb']:.0f} MB", flush=True)
+    print(f"# load at end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
