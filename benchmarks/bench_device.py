@@ -57,7 +57,18 @@ def seed(data: Path, n: int) -> dict:
     work = grid_work(grid, village, worker, staff, households=households,
                      issues=round(households * 2.4), end_ms=int(time.time() * 1000) - DAY_MS)
     keep = ("id", "kind", "grid", "fields", "stamps", "bases")
-    records = [{k: ch[k] for k in keep} for _, _, ch in work]
+    # A device makes each id when the record is made (UUIDv7: its time); the seeder made them
+    # all today. Ids at the record's time put them in the month partitions a real device has.
+    rng = random.Random(n)
+    ids = {ch["id"]: _id_at(ms, rng) for ms, _, ch in work}
+    records = []
+    for _, _, ch in work:
+        rec = {k: ch[k] for k in keep}
+        rec["id"] = ids[ch["id"]]
+        rec["fields"] = {k: ids.get(v, v) if k in ("household", "issue") else v
+                         for k, v in rec["fields"].items()}
+        records.append(rec)
+    records.sort(key=lambda r: r["id"])  # the server's feed order follows creation
     for i in range(0, len(records), 5000):
         svc.store.apply_remote(records[i:i + 5000], str(i))
     counts = svc.store.stats()["counts"]
@@ -65,7 +76,19 @@ def seed(data: Path, n: int) -> dict:
     return counts
 
 
+def _id_at(ms: int, rng: random.Random) -> str:
+    """A UUIDv7 of time ``ms`` (``sync.ids.new_id`` never goes back in time within a process)."""
+    h = f"{ms:012x}7{rng.getrandbits(12):03x}{0x8 | rng.getrandbits(2):x}{rng.getrandbits(60):015x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
 def rss_peak_mb() -> float:
+    """Peak RSS of this process image (VmHWM; ``ru_maxrss`` would carry the parent's peak
+    over ``fork`` + ``exec``)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -109,10 +109,10 @@ class Issues(Core):
         return self.store.issue_state(rec["id"]) or self.fold(rec, self.store.issue_events(rec["id"]))
 
     def issues(self, status: str | None = None, household_id: str | None = None,
-               kind: str | None = None) -> list[dict[str, Any]]:
-        """Issues (newest first), each with its status from the fold of its events."""
-        labels = self.category_labels()  # once, not per row
-        rows = []
+               kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Issues (newest first), each with its status from the fold of its events; rows are
+        made for the first ``limit`` only (``issue_count`` counts them all)."""
+        found = []
         for rec in self.store.all("issue"):
             f = rec["fields"]
             if household_id and f.get("household") != household_id:
@@ -122,9 +122,10 @@ class Issues(Core):
             st = self.state_of(rec)
             if status and _status(st) != status:
                 continue
-            rows.append(self.issue_row(rec, st, labels))
-        rows.sort(key=lambda r: r["at"], reverse=True)
-        return rows
+            found.append((getattr(st, "reported_at", None) or reported_at(rec, st), rec, st))
+        found.sort(key=lambda x: x[0], reverse=True)
+        labels = self.category_labels()  # once, not per row
+        return [self.issue_row(rec, st, labels) for _, rec, st in found[:limit]]
 
     def issue_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -841,6 +841,12 @@ class Store:
         with self._lock:
             return self._views.fold_of(issue_id)
 
+    def issues_in_state(self, state: str) -> list[str]:
+        """Ids of the issues whose folded state is ``state``, newest report first (no issue
+        is read)."""
+        with self._lock:
+            return self._views.issues_in(state)
+
     def issue_events(self, issue_id: str) -> list[dict]:
         """The issue's events (only their partitions are read)."""
         with self._lock:

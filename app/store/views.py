@@ -182,6 +182,8 @@ class Views:
             "supervised": st.supervised, "deadline": st.deadline, "claimed_by": st.claimed_by,
             "at": reported_at(issue, st), "ev": ev,
         }
+        if not _live(issue):
+            self.folds[iid]["deleted"] = True
 
     def _stamp(self, rec: dict) -> None:
         s = stamp_key(rec)
@@ -224,6 +226,13 @@ class Views:
     def fold_of(self, iid: str) -> FoldView | None:
         d = self.folds.get(iid)
         return FoldView(d) if d and "state" in d else None
+
+    def issues_in(self, state: str) -> list[str]:
+        """Ids of the live issues in ``state``, newest report first."""
+        found = [(d["at"], iid) for iid, d in self.folds.items()
+                 if d.get("state") == state and not d.get("deleted")]
+        found.sort(reverse=True)
+        return [iid for _, iid in found]
 
     def event_ids(self, iid: str) -> list[str]:
         return list((self.folds.get(iid) or {}).get("ev") or [])
