@@ -37,6 +37,11 @@ class Households(Core):
     def households(self, query: str = "", tag: str | None = None,
                    limit: int | None = None) -> list[dict[str, Any]]:
         """Households matching a name / address / phone / pinyin-initials query and a tag."""
+        return self.find_households(query, tag, limit)[0]
+
+    def find_households(self, query: str = "", tag: str | None = None,
+                        limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """The rows of the first ``limit`` matching households (by address) and how many match."""
         q = query.strip().lower()
         recs = self.store.all("household")
         texts = self.store.search_texts() if q else {}
@@ -48,10 +53,8 @@ class Households(Core):
                 continue
             out.append(r)
         out.sort(key=lambda r: (r["fields"].get("address") or "", r["fields"].get("head") or ""))
-        if limit is not None:
-            out = out[:limit]
         last = self._last_visits()
-        return [self.household_row(r, last) for r in out]
+        return [self.household_row(r, last) for r in out[:limit]], len(out)
 
     def household(self, hid: str) -> dict[str, Any] | None:
         rec = self.store.get("household", hid)

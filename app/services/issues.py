@@ -127,10 +127,14 @@ class Issues(Core):
         labels = self.category_labels()  # once, not per row
         return [self.issue_row(rec, st, labels) for _, rec, st in found[:limit]]
 
-    def issue_counts(self) -> dict[str, int]:
+    def issue_counts(self, kind: str | None = None) -> dict[str, int]:
+        """Issues per status (of one kind), from the folds the store keeps: no rows made."""
         counts: dict[str, int] = {}
-        for r in self.issues():
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        for rec in self.store.all("issue"):
+            if kind and (rec["fields"].get("issue_kind") or "problem") != kind:
+                continue
+            st = _status(self.state_of(rec))
+            counts[st] = counts.get(st, 0) + 1
         return counts
 
     def issue(self, iid: str) -> dict[str, Any] | None:
