@@ -11,11 +11,15 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
     acked/<seq>.ndjson         acknowledged changes, kept ACKED_DAYS / ACKED_MAX to offer them
                                again should the server be restored from a backup
     enrollment.json            a second copy of the enrollment (survives a damaged meta.json)
+    summary.json               views derived from the records (issue folds, visits per household,
+                               the search index; app/store/views.py), and summary.journal: the
+                               records written since it was saved (derived again at open)
     photos/<sha256>            photo bytes named by hash (thumbnails beside them)
     damaged/                   files that could not be read, moved aside (never deleted)
 
 Record partitions: visits, issues and issue events by month of their UUIDv7 time and a shard of the
 id's random bits; other kinds by shard. A save appends one outbox line and rewrites one partition.
+Partitions are read on first use (a start reads the views, not every record).
 
 Write order (what makes a kill at any moment safe):
 
