@@ -616,7 +616,9 @@ class Store:
         self._views_dirty = False
 
     def _maybe_checkpoint(self) -> None:
-        if self._journal_n >= VIEWS_CHECKPOINT:
+        # A township's store holds ten times a grid's: its views are saved less often (the
+        # cost of a save grows with them), a grid's at least every VIEWS_CHECKPOINT records.
+        if self._journal_n >= max(VIEWS_CHECKPOINT, self._views.size() // 32):
             self._checkpoint_views()
 
     def _iter_pending(self) -> Iterable[dict]:

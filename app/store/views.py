@@ -17,13 +17,14 @@ written since the views were saved (docs/device-store.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import fields as dc_fields
 from typing import Any
 
 from sync import workflow as wf
 from sync.ids import id_time_ms
 from sync.records import parse_time_ms
 
-VERSION = 1
+VERSION = 2
 _PINYIN_CACHE: dict[str, str] = {}
 Getter = Callable[[str, str], "dict | None"]  # (kind, id) -> the record (deleted ones too) or None
 
@@ -70,25 +71,29 @@ def visit_time(rec: dict) -> int:
     return parse_time_ms(rec["fields"].get("time")) or id_time_ms(rec["id"])
 
 
+_STATE_FIELDS = tuple(f.name for f in dc_fields(wf.IssueState) if f.name != "timeline")
+
+
 def _live(rec: dict | None) -> bool:
     return rec is not None and not rec.get("fields", {}).get("_deleted")
 
 
 class FoldView:
     """An issue's folded state as the field app's rows use it (a ``wf.IssueState`` without
-    the timeline; ``reported_at`` beside it)."""
+    the timeline; ``flagged`` and ``reported_at`` beside it)."""
 
     __slots__ = ("claimed_by", "deadline", "flagged", "issue_kind", "redo_count", "reported_at",
                  "state", "supervised")
 
     def __init__(self, d: dict) -> None:
-        self.state = d["state"]
-        self.issue_kind = d["kind"]
+        st = d["st"]
+        self.state = st["state"]
+        self.issue_kind = st["issue_kind"]
+        self.redo_count = int(st.get("redo_count") or 0)
+        self.supervised = int(st.get("supervised") or 0)
+        self.deadline = st.get("deadline")
+        self.claimed_by = st.get("claimed_by")
         self.flagged = bool(d.get("flagged"))
-        self.redo_count = int(d.get("redo") or 0)
-        self.supervised = int(d.get("supervised") or 0)
-        self.deadline = d.get("deadline")
-        self.claimed_by = d.get("claimed_by")
         self.reported_at = int(d["at"])
 
 
@@ -119,7 +124,8 @@ class Views:
             v.folds, v.visits, v.search = dict(doc["folds"]), dict(doc["visits"]), dict(doc["search"])
             v.max_stamp = str(doc["info"].get("max_stamp") or "")
             if not all(isinstance(x, dict) for x in v.visits.values()) or \
-                    not all(isinstance(x, dict) and isinstance(x.get("ev"), list) for x in v.folds.values()):
+                    not all(isinstance(x, dict) and isinstance(x.get("ev"), list) and
+                            isinstance(x.get("st", {}), dict) for x in v.folds.values()):
                 return None
         except (KeyError, TypeError, ValueError):
             return None
@@ -158,16 +164,29 @@ class Views:
         elif kind == "household":
             self._household(rid, rec)
         elif kind == "issue":
+            entry = self.folds.get(rid)
+            if entry and "st" in entry and rec is not None and \
+                    entry["st"]["issue_kind"] == ("wish" if rec["fields"].get("issue_kind") == "wish" else "problem"):
+                # the fold reads only the issue's id and kind: an edit of its text changes nothing
+                if _live(rec) == (not entry.get("deleted")):
+                    return
             self.refold(rid, get)
         elif kind == "issue_event" and rec is not None:
             iid = rec["fields"].get("issue")
-            if isinstance(iid, str):
-                ev = self.folds.setdefault(iid, {"ev": []})["ev"]
-                if rid not in ev:
-                    ev.append(rid)
+            if not isinstance(iid, str):
+                return
+            entry = self.folds.setdefault(iid, {"ev": []})
+            if rid in entry["ev"]:
+                return  # folded already (events are immutable)
+            order = list(wf.event_order(rec))
+            if "st" in entry and entry.get("last") is not None and order > entry["last"] and _live(rec):
+                self._fold_more(iid, entry, rec, order)  # the common case: a new event, last
+            else:
+                entry["ev"].append(rid)
                 self.refold(iid, get)
 
     def refold(self, iid: str, get: Getter) -> None:
+        """Fold the issue again from all its events (they are read by id)."""
         ev = list((self.folds.get(iid) or {}).get("ev") or [])
         events = [e for e in (get("issue_event", x) for x in ev) if _live(e)]
         self._fold(iid, get("issue", iid), events, ev)
@@ -178,12 +197,23 @@ class Views:
             return
         st = wf.fold(issue, events)
         self.folds[iid] = {
-            "state": st.state, "kind": st.issue_kind, "flagged": st.flagged, "redo": st.redo_count,
-            "supervised": st.supervised, "deadline": st.deadline, "claimed_by": st.claimed_by,
-            "at": reported_at(issue, st), "ev": ev,
+            "st": {k: getattr(st, k) for k in _STATE_FIELDS}, "flagged": st.flagged,
+            "at": reported_at(issue, st), "rep": any(e.type == "report" for e in st.timeline),
+            "last": list(wf.event_order(st.timeline[-1].event)) if st.timeline else None, "ev": ev,
         }
         if not _live(issue):
             self.folds[iid]["deleted"] = True
+
+    def _fold_more(self, iid: str, entry: dict, event: dict, order: list) -> None:
+        st = wf.fold_more(wf.IssueState(**entry["st"]), iid, [event])
+        new = st.timeline[-1]
+        entry["st"] = {k: getattr(st, k) for k in _STATE_FIELDS}
+        entry["flagged"] = bool(entry.get("flagged")) or not new.valid
+        if not entry.get("rep") and new.type == "report":
+            entry["rep"] = True
+            entry["at"] = parse_time_ms(new.event["fields"].get("at")) or id_time_ms(iid)
+        entry["last"] = order
+        entry["ev"].append(event["id"])
 
     def _stamp(self, rec: dict) -> None:
         s = stamp_key(rec)
@@ -212,6 +242,10 @@ class Views:
             self.search[hid] = [key, search_text(rec)]  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ reads
+    def size(self) -> int:
+        """Entries held (issues, households, visits): what saving the views costs."""
+        return len(self.folds) + len(self.search) + len(self.home_of())
+
     def home_of(self) -> dict[str, str]:
         if self._home_of is None:
             self._home_of = {vid: hid for hid, vs in self.visits.items() for vid in vs}
@@ -225,12 +259,12 @@ class Views:
 
     def fold_of(self, iid: str) -> FoldView | None:
         d = self.folds.get(iid)
-        return FoldView(d) if d and "state" in d else None
+        return FoldView(d) if d and "st" in d else None
 
     def issues_in(self, state: str) -> list[str]:
         """Ids of the live issues in ``state``, newest report first."""
         found = [(d["at"], iid) for iid, d in self.folds.items()
-                 if d.get("state") == state and not d.get("deleted")]
+                 if "st" in d and d["st"]["state"] == state and not d.get("deleted")]
         found.sort(reverse=True)
         return [iid for _, iid in found]
 

@@ -181,3 +181,28 @@ def test_a_store_written_before_views_is_migrated_at_open(tmp_path):
     assert "wjg" in store.search_texts()[hid]
     check(store, data)
     store.close()
+
+
+def test_events_arriving_out_of_order_are_folded_in_their_order(tmp_path):
+    """Staff's accept, assign and resolve pulled newest first (pages in any order): the kept
+    state is the fold in the events' own order, not in arrival order."""
+    data = tmp_path / "d"
+    store = Store.open(data, node="dev1")
+    rng = random.Random(1)
+    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
+                                store.clock, WORKER)[1])["id"]
+    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
+                                  store.clock, WORKER)[1])
+    srv = HybridClock("server")
+    evs = [wf.new_event(issue, etype, payload, srv, STAFF, "township_staff")[0]
+           for etype, payload in [("accept", {}), ("assign", {"unit": "u1", "deadline": "2026-12-30"}),
+                                  ("resolve", {"reply": "修好了"})]]
+    for i, ev in enumerate(reversed(evs)):
+        store.apply_remote([ev], f"c{i}")
+        check(store, data)
+    assert store.issue_state(issue["id"]).state == "resolved"
+    store._dir_lock.release()  # killed: the journal brings the views back
+    store = Store.open(data, node="dev1")
+    assert store.issue_state(issue["id"]).state == "resolved"
+    check(store, data)
+    store.close()
