@@ -194,29 +194,48 @@ def child_ops(data: Path, runs: int) -> dict:
 
 def run_child(*args: str) -> tuple[dict, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     out = subprocess.run([sys.executable, "-m", "benchmarks.bench_device", *args], cwd=ROOT, env=env,
                          capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1]), t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    # CPU of the whole child (start to exit): on a shared machine it moves less than wall time
+    res["cpu_s"] = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    return res, t0
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] in ("screen", "ops"):
+    if len(sys.argv) > 2 and sys.argv[1] in ("screen", "ops", "open"):
         data = Path(sys.argv[2])
-        res = child_screen(data) if sys.argv[1] == "screen" else child_ops(data, int(sys.argv[3]))
+        if sys.argv[1] == "open":
+            from app.store import Store
+
+            t0 = time.perf_counter()
+            Store.open(data).close()
+            res = {"open_s": time.perf_counter() - t0}
+        else:
+            res = child_screen(data) if sys.argv[1] == "screen" else child_ops(data, int(sys.argv[3]))
         print(json.dumps(res))
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,5000,10000,20000,50000")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--keep", type=Path, help="keep the seeded stores here (reused when present)")
+    ap.add_argument("--migrate-from", type=Path,
+                    help="start from copies of stores seeded here (by an earlier version) and time their first open")
     args = ap.parse_args()
     print(f"# {os.cpu_count()} cores, python {sys.version.split()[0]}, load {os.getloadavg()}")
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-device-"))
     for n in (int(x) for x in args.sizes.split(",")):
         data = base / f"n{n}"
+        if not (data / "meta.json").exists() and args.migrate_from:
+            shutil.copytree(args.migrate_from / f"n{n}", data)
+            res, _ = run_child("open", str(data))
+            print(f"# opened a store written by the previous format (migration): {res['open_s']:.2f} s, "
+                  f"CPU {res['cpu_s']:.2f} s")
         if not (data / "meta.json").exists():
             t0 = time.perf_counter()
             counts = seed(data, n)
@@ -232,7 +251,8 @@ def main() -> None:
         shutil.copytree(data, work)
         ops, _ = run_child("ops", str(work), str(args.runs))
         shutil.rmtree(work, ignore_errors=True)
-        print(f"{n:>6} records: first screen {med['first_screen_s']:.2f} s (imports {med['imports_s']:.2f}, "
+        print(f"{n:>6} records: first screen {med['first_screen_s']:.2f} s, CPU {med['cpu_s']:.2f} s to exit "
+              f"(imports {med['imports_s']:.2f}, "
               f"open {med['open_s']:.2f}, render {med['render_s']:.2f}; {med['controls']:.0f} controls), "
               f"peak RSS {med['rss_mb']:.0f} MB | search {ops['search_s'] * 1000:.1f} ms "
               f"(p95 {ops['search_p95_s'] * 1000:.1f}, first {ops['first_search_s'] * 1000:.0f}) | "
