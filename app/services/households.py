@@ -11,9 +11,6 @@ from sync.i18n import t
 class Households(Core):
     """The household list, one household with its visits and issues, and saving one."""
 
-    def __init__(self) -> None:
-        pass
-
     def warm(self) -> None:
         """The search index is kept by the store (built once, updated as households change);
         nothing to build at start-up."""
