@@ -110,6 +110,7 @@ def child_screen(data: Path) -> dict:
     t_open = time.perf_counter()
     device = open_device(data)
     t_render = time.perf_counter()
+    w_render = time.time()
 
     async def render() -> None:
         h = await Harness.start(make_main(device))
@@ -120,20 +121,29 @@ def child_screen(data: Path) -> dict:
 
         _CONTROLS = sum(1 for _ in iter_controls(h.top))
         ready = time.time()
+        global _READY, _RSS_READY
+        _READY, _RSS_READY = ready, rss_peak_mb()
+        for tab, name in ((3, "issues"), (1, "households")):  # after the first screen: the lists
+            t0 = time.perf_counter()
+            await h.nav(tab)
+            _TABS[name] = (time.perf_counter() - t0, sum(1 for _ in iter_controls(h.top)))
+            await h.nav(0)
         await h.close()
-        global _READY
-        _READY = ready
 
     asyncio.run(render())
-    t_end = time.perf_counter()
     out = {"ready_at": _READY, "imports_s": t_open - t_imp, "open_s": t_render - t_open,
-           "render_s": t_end - t_render, "rss_mb": rss_peak_mb(), "controls": _CONTROLS}
+           "render_s": _READY - w_render, "rss_mb": _RSS_READY, "rss_tabs_mb": rss_peak_mb(),
+           "controls": _CONTROLS,
+           **{f"{k}_tab_s": v[0] for k, v in _TABS.items()},
+           **{f"{k}_tab_controls": v[1] for k, v in _TABS.items()}}
     device.close()
     return out
 
 
 _READY = 0.0
+_RSS_READY = 0.0
 _CONTROLS = 0
+_TABS: dict[str, tuple[float, int]] = {}
 
 
 def child_ops(data: Path, runs: int) -> dict:
@@ -254,9 +264,11 @@ def main() -> None:
         print(f"{n:>6} records: first screen {med['first_screen_s']:.2f} s, CPU {med['cpu_s']:.2f} s to exit "
               f"(imports {med['imports_s']:.2f}, "
               f"open {med['open_s']:.2f}, render {med['render_s']:.2f}; {med['controls']:.0f} controls), "
-              f"peak RSS {med['rss_mb']:.0f} MB | search {ops['search_s'] * 1000:.1f} ms "
+              f"peak RSS {med['rss_mb']:.0f} MB ({med['rss_tabs_mb']:.0f} after the tabs) | search {ops['search_s'] * 1000:.1f} ms "
               f"(p95 {ops['search_p95_s'] * 1000:.1f}, first {ops['first_search_s'] * 1000:.0f}) | "
-              f"save visit {ops['save_visit_s'] * 1000:.1f} ms | pull 500: apply {ops['pull_apply_s'] * 1000:.0f} ms "
+              f"save visit {ops['save_visit_s'] * 1000:.1f} ms | 问题墙 tab {med['issues_tab_s'] * 1000:.0f} ms "
+              f"({med['issues_tab_controls']:.0f} controls), 住户 tab {med['households_tab_s'] * 1000:.0f} ms "
+              f"({med['households_tab_controls']:.0f} controls) | pull 500: apply {ops['pull_apply_s'] * 1000:.0f} ms "
               f"+ today {ops['pull_today_s'] * 1000:.0f} ms | ops RSS {ops['rss_mb']:.0f} MB", flush=True)
     print(f"# load at end {os.getloadavg()}")
 
