@@ -112,6 +112,11 @@ def test_views_equal_a_full_derivation_after_random_histories(tmp_path, seed):
                     if not vs:
                         continue
                     ch = delete_change(rng.choice(vs), clock, WORKER)
+                elif what < 0.65 and issues:  # the field staff edit too: conflicts when both did
+                    try:
+                        ch = edit_change(rng.choice(issues), {"title": f"改{step}"}, clock, WORKER)
+                    except ValidationError:
+                        continue
                 elif what < 0.75 or not issues:
                     ch = new_record("issue", GRID, issue_fields(rng, rng.choice(hh)), clock, WORKER)[1]
                 else:
@@ -197,6 +202,13 @@ def test_events_arriving_out_of_order_are_folded_in_their_order(tmp_path):
     evs = [wf.new_event(issue, etype, payload, srv, STAFF, "township_staff")[0]
            for etype, payload in [("accept", {}), ("assign", {"unit": "u1", "deadline": "2026-12-30"}),
                                   ("resolve", {"reply": "修好了"})]]
+    # a conflicting merge on the way: both sides retitled the issue (the device's edit unacked)
+    store.save(edit_change(issue, {"title": "路灯还是不亮"}, store.clock, WORKER))
+    theirs = merge.apply_change(issue, edit_change(issue, {"title": "村口路灯"}, srv, STAFF)).record
+    store.apply_remote([theirs], "c-edit")
+    store.mark_acked([c["change_id"] for c in store.pending_changes(10)])
+    assert store.conflicts()
+    check(store, data)
     for i, ev in enumerate(reversed(evs)):
         store.apply_remote([ev], f"c{i}")
         check(store, data)
