@@ -146,6 +146,33 @@ _CONTROLS = 0
 _TABS: dict[str, tuple[float, int]] = {}
 
 
+def child_typing(data: Path, runs: int = 3) -> dict:
+    """Search as you type on 住户: keystroke -> the new list patched (harness), 6 queries x runs."""
+    import asyncio
+
+    from app.device import open_device
+    from app.ui.app import make_main
+    from tests.app.ui.harness import Harness
+
+    device = open_device(data)
+    times: list[float] = []
+
+    async def go() -> None:
+        h = await Harness.start(make_main(device))
+        await h.nav(1)
+        for _ in range(runs):
+            for q in QUERIES:
+                t0 = time.perf_counter()
+                await h.type("household-query", q)
+                times.append(time.perf_counter() - t0)
+            await h.type("household-query", "")
+        await h.close()
+
+    asyncio.run(go())
+    device.close()
+    return {"typing_s": statistics.median(times), "typing_max_s": max(times)}
+
+
 def child_ops(data: Path, runs: int) -> dict:
     """Search, a visit's save and a pull of 500 changes, in one fresh process."""
     from app.device import open_device
@@ -218,9 +245,11 @@ def run_child(*args: str) -> tuple[dict, float]:
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] in ("screen", "ops", "open"):
+    if len(sys.argv) > 2 and sys.argv[1] in ("screen", "ops", "open", "typing"):
         data = Path(sys.argv[2])
-        if sys.argv[1] == "open":
+        if sys.argv[1] == "typing":  # python -m benchmarks.bench_device typing DIR
+            res = child_typing(data)
+        elif sys.argv[1] == "open":
             from app.store import Store
 
             t0 = time.perf_counter()
