@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -85,7 +84,6 @@ def serve(data: Path, port: int = DEFAULT_PORT, demo: bool = False, host: str = 
             services.set_profile(user_id=p["user_id"], grid_id=p["grid_id"],
                                  village_id=p["village_id"], **DEMO_PROFILE)
             seed_demo(services.store, p["grid_id"], p["user_id"], p["village_id"])
-        threading.Thread(target=services.warm, name="warm-search", daemon=True).start()
         upload_dir.mkdir(parents=True, exist_ok=True)
         # Browser uploads (photos) are signed with this key; one per run is enough.
         os.environ.setdefault("FLET_SECRET_KEY", secrets.token_hex(16))

@@ -63,15 +63,44 @@ def seed_grid(
     months: int = 24, issues: int = 1200, seed: int = 1, end_ms: int | None = None,
 ) -> Counter:
     """Fill ``grid`` (of ``village``) with ``months`` of ``worker``'s and ``staff``'s work."""
+    with engine.begin() as conn:
+        pw, ps = auth.principal_for_user(conn, worker), auth.principal_for_user(conn, staff)
+    work = grid_work(grid, village, worker, staff, roles=(pw.role, ps.role), households=households,
+                     months=months, issues=issues, seed=seed, end_ms=end_ms or db.now_ms() - DAY_MS)
+    counts: Counter = Counter()
+    batch: list[tuple[str, dict]] = []
+
+    def flush() -> None:
+        with engine.begin() as conn:
+            for who in ("w", "s"):
+                changes = [c for w, c in batch if w == who]
+                if changes:
+                    acks = feed.apply_changes(conn, pw if who == "w" else ps, changes)
+                    counts.update(a["status"] for a in acks)
+        batch.clear()
+
+    for _, who, ch in work:
+        batch.append((who, ch))
+        if len(batch) >= 500:
+            flush()
+    flush()
+    return counts
+
+
+def grid_work(
+    grid: str, village: str, worker: str, staff: str, *, roles: tuple[str, str] = ("grid_worker", "township_staff"),
+    households: int = 500, months: int = 24, issues: int = 1200, seed: int = 1, end_ms: int,
+) -> list[tuple[int, str, dict]]:
+    """The grid's changes as (when ms, "w" worker / "s" staff, change), in time order (what
+    ``seed_grid`` applies on a server; the device benchmark turns them into pulled records)."""
     rng = random.Random(seed)
-    end = end_ms or db.now_ms() - DAY_MS
+    end = end_ms
     start = end - months * 30 * DAY_MS
     wall_w, wall_s = _Wall(start), _Wall(start)
     cw, cs = HybridClock(f"dev-{worker[:8]}", wall=wall_w), HybridClock(f"dev-{staff[:8]}", wall=wall_s)
     units = [u for u, _ in reference.UNITS]
     cats = [rid for rid, f in reference.category_records() if f.get("parent")]
-    with engine.begin() as conn:
-        pw, ps = auth.principal_for_user(conn, worker), auth.principal_for_user(conn, staff)
+    role_w, role_s = roles
     # (when, principal, change) in time order, applied in batches as devices would sync them
     work: list[tuple[int, str, dict]] = []
     homes = []
@@ -116,24 +145,7 @@ def seed_grid(
         for who, etype, data, later in steps:
             wall = wall_s if who == "s" else wall_w
             wall.ms = t + later
-            clock, actor, role = (cs, staff, ps.role) if who == "s" else (cw, worker, pw.role)
+            clock, actor, role = (cs, staff, role_s) if who == "s" else (cw, worker, role_w)
             work.append((wall.ms, who, new_event(issue, etype, data, clock, actor, role, at=_iso(wall.ms))[1]))
     work.sort(key=lambda x: x[0])
-    counts: Counter = Counter()
-    batch: list[tuple[str, dict]] = []
-
-    def flush() -> None:
-        with engine.begin() as conn:
-            for who in ("w", "s"):
-                changes = [c for w, c in batch if w == who]
-                if changes:
-                    acks = feed.apply_changes(conn, pw if who == "w" else ps, changes)
-                    counts.update(a["status"] for a in acks)
-        batch.clear()
-
-    for _, who, ch in work:
-        batch.append((who, ch))
-        if len(batch) >= 500:
-            flush()
-    flush()
-    return counts
+    return work

@@ -24,7 +24,7 @@ from sync.records import EVENT_TYPES, ROLES, event_data_errors, parse_date, pars
 
 __all__ = [
     "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "STATES",
-    "TRANSITIONS", "IssueState", "TimelineEntry", "may_emit", "fold", "is_overdue",
+    "TRANSITIONS", "IssueState", "TimelineEntry", "may_emit", "fold", "fold_more", "event_order", "is_overdue",
     "resolved_on_time", "new_event", "state_label", "event_label", "role_label",
 ]  # fmt: skip
 
@@ -262,6 +262,24 @@ def fold(issue: Mapping[str, Any] | None, events: Iterable[Mapping[str, Any]]) -
             kind = "wish"
     st = IssueState(state="collected" if kind == "wish" else "submitted", issue_kind=kind)
     for event in _dedupe(events):
+        f = _fields(event)
+        reason = _check(st, issue_id, f)
+        if reason is None:
+            _apply(st, f)
+        st.timeline.append(TimelineEntry(dict(event), reason is None, reason, st.state))
+    return st
+
+
+def event_order(event: Mapping[str, Any]) -> tuple[str, int, str]:
+    """Where an event sorts in the fold: (HLC stamp, ``at``, id)."""
+    return _sort_key(event)
+
+
+def fold_more(st: IssueState, issue_id: str | None, events: Iterable[Mapping[str, Any]]) -> IssueState:
+    """Continue a fold: ``st`` after ``events`` (distinct, each sorting after every event
+    already folded into ``st``), which is what ``fold`` gives over all of them. A device
+    keeps its issues folded this way as events arrive instead of folding them again."""
+    for event in sorted(events, key=_sort_key):
         f = _fields(event)
         reason = _check(st, issue_id, f)
         if reason is None:

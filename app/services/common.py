@@ -12,17 +12,17 @@ from typing import Any
 
 from app import runtime
 from app.store import Store
+from app.store.views import initials, reported_at  # noqa: F401 - re-exported to the features
 from sync import records as rec_mod
 from sync.changes import edit_change, new_record
 from sync.chinatime import china_today, fmt_date, fmt_time  # noqa: F401 - re-exported to the screens
 from sync.client.history import read_history
 from sync.i18n import t
-from sync.ids import id_time_ms, new_id
+from sync.ids import new_id
 
 VERSION = "0.1.0"
 DEFAULT_VISIT_INTERVAL_DAYS = 30
 ROLE = "grid_worker"  # the field app is the grid worker's; staff use the reviewer app
-_PINYIN_CACHE: dict[str, str] = {}
 
 
 @dataclass
@@ -38,21 +38,6 @@ class PhotoRef:
 
 class ServiceError(Exception):
     """A message for people (already translated)."""
-
-
-def initials(text: str) -> str:
-    """Pinyin initials of Chinese text (``王建国`` -> ``wjg``); other characters kept."""
-    if not text:
-        return ""
-    hit = _PINYIN_CACHE.get(text)
-    if hit is not None:
-        return hit
-    from pypinyin import Style, lazy_pinyin
-
-    out = "".join(p[:1] for p in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default"))
-    out = out.lower()
-    _PINYIN_CACHE[text] = out
-    return out
 
 
 def now_ms() -> int:
@@ -184,11 +169,3 @@ def clean(values: dict[str, Any]) -> dict[str, Any]:
             continue
         out[k] = v
     return out
-
-
-def reported_at(rec: dict, st: Any) -> int:
-    """When an issue was reported: its report event's time (ids made in a batch can be later)."""
-    return next((rec_mod.parse_time_ms(e.event["fields"].get("at")) for e in st.timeline
-                 if e.type == "report"), None) or id_time_ms(rec["id"])
-
-

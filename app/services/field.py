@@ -19,6 +19,5 @@ class Services(ReferenceData, Households, Photos, Visits, Issues, Status, Core):
 
     def __init__(self, store: Store) -> None:
         Core.__init__(self, store)
-        Households.__init__(self)
         Photos.__init__(self)
         Issues.__init__(self)

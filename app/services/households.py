@@ -4,36 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.common import Core, ServiceError, clean, fmt_date, initials
-from sync import records as rec_mod
+from app.services.common import Core, ServiceError, clean, fmt_date
 from sync.i18n import t
-from sync.ids import id_time_ms
 
 
 class Households(Core):
     """The household list, one household with its visits and issues, and saving one."""
 
-    def __init__(self) -> None:
-        self._search: dict[str, tuple[str, str]] = {}  # household id -> (stamp key, text)
-
-    def _search_text(self, rec: dict) -> str:
-        f = rec["fields"]
-        stamp_key = max(rec.get("stamps", {}).values(), default="")
-        hit = self._search.get(rec["id"])
-        if hit and hit[0] == stamp_key:
-            return hit[1]
-        names = [f.get("head") or ""] + [m.get("name", "") for m in f.get("members") or []
-                                         if isinstance(m, dict)]
-        text = " ".join([*names, f.get("address") or "", f.get("phone") or "",
-                         *[initials(n) for n in names if n]]).lower()
-        self._search[rec["id"]] = (stamp_key, text)
-        return text
-
     def warm(self) -> None:
-        """Build the search index (pinyin initials) ahead of the first search; run it in a
-        background thread at start-up: about 0.4 s for 3,000 households."""
-        for r in self.store.all("household"):
-            self._search_text(r)
+        """The search index is kept by the store (built once, updated as households change);
+        nothing to build at start-up."""
+        self.store.search_texts()
 
     def household_row(self, rec: dict, last_visit: dict[str, int] | None = None) -> dict[str, Any]:
         f = rec["fields"]
@@ -48,31 +29,29 @@ class Households(Core):
         }
 
     def _last_visits(self) -> dict[str, int]:
-        last: dict[str, int] = {}
-        for v in self.store.all("visit"):
-            hid = v["fields"].get("household")
-            at = rec_mod.parse_time_ms(v["fields"].get("time")) or id_time_ms(v["id"])
-            if hid and at > last.get(hid, 0):
-                last[hid] = at
-        return last
+        return self.store.last_visits()  # kept by the store as visits arrive
 
     def households(self, query: str = "", tag: str | None = None,
                    limit: int | None = None) -> list[dict[str, Any]]:
         """Households matching a name / address / phone / pinyin-initials query and a tag."""
+        return self.find_households(query, tag, limit)[0]
+
+    def find_households(self, query: str = "", tag: str | None = None,
+                        limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """The rows of the first ``limit`` matching households (by address) and how many match."""
         q = query.strip().lower()
         recs = self.store.all("household")
+        texts = self.store.search_texts() if q else {}
         out = []
         for r in recs:
             if tag and tag not in (r["fields"].get("care_tags") or []):
                 continue
-            if q and q not in self._search_text(r):
+            if q and q not in texts.get(r["id"], ""):
                 continue
             out.append(r)
         out.sort(key=lambda r: (r["fields"].get("address") or "", r["fields"].get("head") or ""))
-        if limit is not None:
-            out = out[:limit]
         last = self._last_visits()
-        return [self.household_row(r, last) for r in out]
+        return [self.household_row(r, last) for r in out[:limit]], len(out)
 
     def household(self, hid: str) -> dict[str, Any] | None:
         rec = self.store.get("household", hid)

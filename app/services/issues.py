@@ -74,7 +74,7 @@ class Issues(Core):
             raise ServiceError(t("ui.error.gone"))
         with self.lock:
             _rec, change = wf.new_event(issue, etype, data, self.store.clock, self.user_id,
-                                        ROLE, after=self.events_by_issue().get(iid, []))
+                                        ROLE, after=self.store.issue_events(iid))
             return self.store.save(change)
 
     @staticmethod
@@ -85,7 +85,7 @@ class Issues(Core):
 
     def issue_row(self, rec: dict, st: Any, labels: dict[str, str] | None = None) -> dict[str, Any]:
         f = rec["fields"]
-        at = reported_at(rec, st)
+        at = getattr(st, "reported_at", None) or reported_at(rec, st)  # kept by the store's views
         return {
             "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
@@ -103,31 +103,39 @@ class Issues(Core):
         rec = self.store.get("issue", iid)
         if rec is None:
             return None
-        return self.issue_row(rec, self.fold(rec, self.events_by_issue().get(iid, [])))
+        return self.issue_row(rec, self.state_of(rec))
+
+    def state_of(self, rec: dict) -> Any:
+        """The issue's folded state, as the store keeps it (folded here only if it has none)."""
+        return self.store.issue_state(rec["id"]) or self.fold(rec, self.store.issue_events(rec["id"]))
 
     def issues(self, status: str | None = None, household_id: str | None = None,
-               kind: str | None = None) -> list[dict[str, Any]]:
-        """Issues (newest first), each with its status from the fold of its events."""
-        events = self.events_by_issue()
-        labels = self.category_labels()  # once, not per row
-        rows = []
+               kind: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Issues (newest first), each with its status from the fold of its events; rows are
+        made for the first ``limit`` only (``issue_count`` counts them all)."""
+        found = []
         for rec in self.store.all("issue"):
             f = rec["fields"]
             if household_id and f.get("household") != household_id:
                 continue
             if kind and (f.get("issue_kind") or "problem") != kind:
                 continue
-            row = self.issue_row(rec, self.fold(rec, events.get(rec["id"], [])), labels)
-            if status and row["status"] != status:
+            st = self.state_of(rec)
+            if status and _status(st) != status:
                 continue
-            rows.append(row)
-        rows.sort(key=lambda r: r["at"], reverse=True)
-        return rows
+            found.append((getattr(st, "reported_at", None) or reported_at(rec, st), rec, st))
+        found.sort(key=lambda x: x[0], reverse=True)
+        labels = self.category_labels()  # once, not per row
+        return [self.issue_row(rec, st, labels) for _, rec, st in found[:limit]]
 
-    def issue_counts(self) -> dict[str, int]:
+    def issue_counts(self, kind: str | None = None) -> dict[str, int]:
+        """Issues per status (of one kind), from the folds the store keeps: no rows made."""
         counts: dict[str, int] = {}
-        for r in self.issues():
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        for rec in self.store.all("issue"):
+            if kind and (rec["fields"].get("issue_kind") or "problem") != kind:
+                continue
+            st = _status(self.state_of(rec))
+            counts[st] = counts.get(st, 0) + 1
         return counts
 
     def issue(self, iid: str) -> dict[str, Any] | None:
@@ -135,8 +143,7 @@ class Issues(Core):
         rec = self.store.get("issue", iid)
         if rec is None:
             return None
-        events = self.events_by_issue().get(iid, [])
-        st = self.fold(rec, events)
+        st = self.fold(rec, self.store.issue_events(iid))  # the timeline: this issue's events only
         row = self.issue_row(rec, st)
         f = rec["fields"]
         row.update({

@@ -11,17 +11,26 @@ from app.services.common import DEFAULT_VISIT_INTERVAL_DAYS, Core, last_sync_tex
 class Status(Core):
     """Home and outbox figures, read from the store."""
 
-    def today(self) -> dict[str, Any]:
+    def today(self, limit: int | None = None) -> dict[str, Any]:
+        """首页's day: visits due and issues waiting for a re-check (rows for the first
+        ``limit`` of each; ``due_count`` and ``recheck_count`` count them all)."""
         p = self.profile
         days = int(p.get("visit_interval_days") or DEFAULT_VISIT_INTERVAL_DAYS)
         cutoff = now_ms() - days * 86_400_000
-        due = [h for h in self.households() if not h["last_visit"] or h["last_visit"] < cutoff]
-        due.sort(key=lambda h: h["last_visit"] or 0)
-        recheck = self.issues(status="resolved")
+        last = self.store.last_visits()
+        due = [r for r in self.store.all("household")
+               if not last.get(r["id"]) or last[r["id"]] < cutoff]
+        due.sort(key=lambda r: (last.get(r["id"]) or 0, r["fields"].get("address") or "",
+                                r["fields"].get("head") or ""))
+        waiting = self.store.issues_in_state("resolved")  # kept folded by the store
+        recheck = [r for r in (self.issue_row_by_id(i) for i in waiting[:limit]) if r]
         return {"user_name": p.get("user_name", ""), "grid_name": p.get("grid_name", ""),
                 "unsynced": self.store.outbox_size(),
                 "last_sync": last_sync_text(self.store),
-                "due": due, "recheck": recheck, "interval_days": days}
+                "due": [self.household_row(r, last) for r in due[:limit]], "due_count": len(due),
+                "recheck": recheck,
+                "recheck_count": len(waiting),
+                "interval_days": days}
 
     def outbox(self) -> dict[str, Any]:
         """What waits for upload, read from the store (nothing estimated): changes by kind

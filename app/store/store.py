@@ -11,11 +11,15 @@ Layout under ``data_dir`` (every JSON file is a TinyDB document written atomical
     acked/<seq>.ndjson         acknowledged changes, kept ACKED_DAYS / ACKED_MAX to offer them
                                again should the server be restored from a backup
     enrollment.json            a second copy of the enrollment (survives a damaged meta.json)
+    summary.json               views derived from the records (issue folds, visits per household,
+                               the search index; app/store/views.py), and summary.journal: the
+                               records written since it was saved (derived again at open)
     photos/<sha256>            photo bytes named by hash (thumbnails beside them)
     damaged/                   files that could not be read, moved aside (never deleted)
 
 Record partitions: visits, issues and issue events by month of their UUIDv7 time and a shard of the
 id's random bits; other kinds by shard. A save appends one outbox line and rewrites one partition.
+Partitions are read on first use (a start reads the views, not every record).
 
 Write order (what makes a kill at any moment safe):
 
@@ -63,6 +67,7 @@ from .storage import (
     read_journal,
     remove_durably,
 )
+from .views import FoldView, Views
 
 TIME_KINDS = frozenset({"visit", "issue", "issue_event"})
 TIME_SHARDS = 16  # per month: keeps the current month's file small at township scale
@@ -74,6 +79,9 @@ SEGMENT_MAX = 32  # changes per outbox segment file
 ACKED_DAYS = 30
 ACKED_MAX = 20_000
 ACKED_SEGMENT_MAX = 500
+# The views (summary.json) are saved again once the journal names this many records: a start
+# re-derives at most this many entries (each reads a few small partitions).
+VIEWS_CHECKPOINT = 1000
 # Meta keys kept a second time in enrollment.json (the device cannot sync without them).
 APART_KEYS = ("sync.enrollment",)
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
@@ -261,6 +269,8 @@ class Store:
         with self._lock:
             if self._closed:
                 return
+            if self._views_dirty:
+                self._checkpoint_views()
             self._write_meta()
             self._closed = True
             self._dir_lock.release()
@@ -321,39 +331,18 @@ class Store:
         self._deferred: dict[str, dict[str, dict]] = {}
         best = self._meta.get("clock_last")
         self._parts_damaged = False
-        for path in sorted((d / "records").glob("*.json")):
-            try:
-                doc = AtomicJSONStorage(path).read()
-            except DamagedFile as exc:
-                self._move_aside(path, exc.reason, message=_part_damaged_message(path, exc.reason))
-                self._parts_damaged = True
-                continue
-            if doc is None:
-                continue
-            pname = path.stem
-            recs = doc.get("records", {})
-            try:
-                # The hot loop of open: index by kind, track the highest stamp, check shape.
-                by_kind = self._by_kind
-                top = best or ""
-                for rid, rec in recs.items():
-                    if rec["id"] != rid or type(rec["fields"]) is not dict:
-                        raise TypeError(rid)
-                    by_kind.setdefault(rec["kind"], {})[rid] = rec
-                    s = max(rec["stamps"].values(), default="")
-                    if s > top:
-                        top = s
-                best = top or None
-            except (TypeError, KeyError, AttributeError):
-                for kind_recs in self._by_kind.values():  # undo this file's part of the index
-                    for rid in [r for r in kind_recs if r in recs]:
-                        del kind_recs[rid]
-                self._move_aside(path, "a record in it is not a record",
-                                 message=_part_damaged_message(path, "a record in it is not a record"))
-                self._parts_damaged = True
-                continue
-            self._parts[pname] = recs
-            self._deferred[pname] = doc.get("deferred", {})
+        # Partitions are read when a record of theirs is first needed (a kind's all(), a get):
+        # a start reads the summary (views) and the small kinds, not years of visits.
+        self._part_names: dict[str, set[str]] = {}  # kind -> partition files on disk
+        self._loaded: set[str] = set()
+        self._full: set[str] = set()  # kinds whose every partition is loaded
+        self._loaded_top = ""  # highest stamp of the records loaded so far
+        self._ready = False  # deferred values are released at load only once the clock runs
+        with os.scandir(d / "records") as it:
+            for entry in it:
+                if entry.name.endswith(".json") and not entry.name.startswith("."):
+                    pname = entry.name[:-5]
+                    self._part_names.setdefault(pname.split("-", 1)[0], set()).add(pname)
         # Outbox segments, oldest first.
         self._segments: dict[int, dict[str, dict]] = {}
         self._seg_of: dict[str, int] = {}
@@ -409,6 +398,31 @@ class Store:
             for s in change.get("stamps", {}).values():
                 if best is None or s > best:
                     best = s
+        # The views (summary.json) and the journal of records written since they were saved.
+        try:
+            views = Views.from_doc(AtomicJSONStorage(d / "summary.json").read())
+        except DamagedFile:
+            views = None  # derived data: rebuilt from the records below
+        touched: dict[tuple[str, str], None] = {}
+        jpath = d / "summary.journal"
+        if views is not None and jpath.exists():
+            try:
+                for entry in read_journal(jpath):
+                    for kind, rid in entry.get("t") or ():
+                        touched[(kind, rid)] = None
+                    if is_stamp(entry.get("s")) and (best is None or entry["s"] > best):
+                        best = entry["s"]
+            except (DamagedFile, TypeError, ValueError):
+                views = None
+        if views is None:
+            # No views yet (a store written before they existed) or unreadable: read every
+            # partition once, derive them, save them (the next start reads the summary only).
+            for kind in list(self._part_names):
+                self._ensure_kind(kind)
+        elif views.max_stamp and (best is None or views.max_stamp > best):
+            best = views.max_stamp
+        if self._loaded_top and (best is None or self._loaded_top > best):
+            best = self._loaded_top
         # Node id: given > persisted > the one in our own outbox > a new one.
         persisted = self._meta.get("node")
         if node is None:
@@ -433,11 +447,20 @@ class Store:
         except ValueError:
             raise StoreError(t("store.bad_node", node=node)) from None
         self._meta["node"] = node
-        # Replay: every change still in the outbox is merged into its record again.
+        self._views = views or Views()
+        self._views_dirty = views is None
+        self._journal_n = len(touched)
+        self._ready = True
+        # Remote values held back for unacked fields whose changes are gone now (in the
+        # partitions read so far; the others are released when they are read).
         dirty: set[str] = set()
         new_conflicts = False
+        for pname in list(self._loaded):
+            new_conflicts |= self._release_loaded(pname, dirty)
+        # Replay: every change still in the outbox is merged into its record again.
         for change in self._iter_pending():
             cur = self._get_any(change["kind"], change["id"])
+            touched[(change["kind"], change["id"])] = None
             try:
                 res = self.merger.apply_change(cur, change)
             except ValueError:
@@ -446,16 +469,18 @@ class Store:
                 self._put(res.record)
                 dirty.add(partition_name(change["kind"], change["id"]))
             new_conflicts |= self._log_conflicts(res.conflicts, change["id"])
-        # Remote values held back for unacked fields whose changes are gone now.
-        for pname, deferred in self._deferred.items():
-            for rid in list(deferred):
-                if rid not in self._pending_fields:
-                    new_conflicts |= self._merge_deferred(pname, rid)
-                    dirty.add(pname)
         if new_conflicts:
             self._write_conflicts()
         for pname in sorted(dirty):
             self._write_part(pname)
+        if views is None or self._parts_damaged:
+            self._views.rebuild(self._iter_all())
+            self._views_dirty = True
+        else:
+            for kind, rid in touched:
+                self._views.touch(kind, rid, self._get_any)
+        if self._views_dirty and (views is None or self._journal_n or self._parts_damaged):
+            self._checkpoint_views()
         self._load_acked()
         if self._parts_damaged:
             # Records the server has may be gone from here: pull everything again (merge is
@@ -478,8 +503,123 @@ class Store:
     # ------------------------------------------------------------------ internals
 
     def _iter_all(self) -> Iterable[dict]:
-        for recs in self._by_kind.values():
-            yield from recs.values()
+        self._ensure_all()
+        for recs in list(self._by_kind.values()):
+            yield from list(recs.values())
+
+    # ------------------------------------------------------------------ partitions, read lazily
+
+    def _ensure_all(self) -> None:
+        for kind in list(self._part_names):
+            self._ensure_kind(kind)
+
+    def _ensure_kind(self, kind: str) -> None:
+        if kind in self._full:
+            return
+        for pname in sorted(self._part_names.get(kind, ())):
+            self._ensure_part(pname)
+        self._full.add(kind)
+
+    def _ensure_part(self, pname: str) -> None:
+        """Read one records/ partition into memory (once); a damaged one is moved aside."""
+        if pname in self._loaded:
+            return
+        self._loaded.add(pname)
+        if pname not in self._part_names.get(pname.split("-", 1)[0], ()):
+            return  # no such file yet
+        path = self.data_dir / "records" / f"{pname}.json"
+        try:
+            doc = AtomicJSONStorage(path).read()
+        except DamagedFile as exc:
+            self._part_damaged(path, exc.reason)
+            return
+        if doc is None:
+            return
+        recs = doc.get("records", {})
+        by_kind = self._by_kind
+        top = self._loaded_top
+        try:
+            # The hot loop of a read: index by kind, track the highest stamp, check shape.
+            for rid, rec in recs.items():
+                if rec["id"] != rid or type(rec["fields"]) is not dict:
+                    raise TypeError(rid)
+                by_kind.setdefault(rec["kind"], {})[rid] = rec
+                st = max(rec["stamps"].values(), default="")
+                if st > top:
+                    top = st
+        except (TypeError, KeyError, AttributeError):
+            for kind_recs in by_kind.values():  # undo this file's part of the index
+                for rid in [r for r in kind_recs if r in recs]:
+                    del kind_recs[rid]
+            self._part_damaged(path, "a record in it is not a record")
+            return
+        self._loaded_top = top
+        self._parts[pname] = recs
+        self._deferred[pname] = doc.get("deferred", {})
+        if self._ready and self._deferred[pname]:
+            dirty: set[str] = set()
+            if self._release_loaded(pname, dirty):
+                self._write_conflicts()
+            for name in dirty:
+                self._write_part(name)
+
+    def _release_loaded(self, pname: str, dirty: set[str]) -> bool:
+        """Merge the held-back remote records of a partition whose local changes are gone
+        (acked or refused, the store killed before it merged them); True if conflicts grew."""
+        rids = [rid for rid in self._deferred.get(pname, {}) if rid not in self._pending_fields]
+        if not rids:
+            return False
+        kind = pname.split("-", 1)[0]
+        self._journal_touch([(kind, rid) for rid in rids])
+        new_conflicts = False
+        for rid in rids:
+            new_conflicts |= self._merge_deferred(pname, rid)
+        dirty.add(pname)
+        return new_conflicts
+
+    def _part_damaged(self, path: Path, reason: str) -> None:
+        self._move_aside(path, reason, message=_part_damaged_message(path, reason))
+        self._parts_damaged = True
+        if not self._ready:
+            return  # the open says it (cursor, notes) once it has read what it needs
+        # Found when first read: the same as at open, and the views are derived again.
+        self._meta["cursor"] = None
+        kv = self._meta.setdefault("kv", {})
+        rep = self._damaged[-1]
+        kv[DAMAGE_KEY] = (list(kv.get(DAMAGE_KEY) or []) + [
+            {"at_ms": int(time.time() * 1000), "name": rep.name, "message": rep.message}])[-20:]
+        self._write_meta()
+        self._views.rebuild(self._iter_all())
+        self._checkpoint_views()
+
+    # ------------------------------------------------------------------ views (summary.json)
+
+    def _journal_touch(self, keys: list[tuple[str, str]], stamp: str | None = None) -> None:
+        """Before records are written outside a save: name them in the journal, so that an
+        open after a kill derives their views again (saves are named by the outbox)."""
+        if not keys or not self._ready:
+            return
+        path = self.data_dir / "summary.journal"
+        try:
+            append_line(path, dumps({"t": keys, "s": stamp or self._clock.last}) + b"\n")
+        except OSError as exc:
+            raise _write_failed(path, exc) from exc
+        self._journal_n += len(keys)
+
+    def _checkpoint_views(self) -> None:
+        """Save the views, then forget the journal (the partitions they cover made durable
+        first: a power cut must not bring back an older partition under newer views)."""
+        self._sync_records()
+        self._write(self.data_dir / "summary.json", self._views.to_doc())
+        remove_durably(self.data_dir / "summary.journal")
+        self._journal_n = 0
+        self._views_dirty = False
+
+    def _maybe_checkpoint(self) -> None:
+        # A township's store holds ten times a grid's: its views are saved less often (the
+        # cost of a save grows with them), a grid's at least every VIEWS_CHECKPOINT records.
+        if self._journal_n >= max(VIEWS_CHECKPOINT, self._views.size() // 32):
+            self._checkpoint_views()
 
     def _iter_pending(self) -> Iterable[dict]:
         for seq in sorted(self._segments):
@@ -498,13 +638,20 @@ class Store:
             self._pending_fields.pop(rid, None)
 
     def _get_any(self, kind: str, rid: str) -> dict | None:
+        if kind not in self._full:
+            self._ensure_part(partition_name(kind, rid))
         return self._by_kind.get(kind, {}).get(rid)
 
     def _put(self, record: dict) -> str:
         kind, rid = record["kind"], record["id"]
         pname = partition_name(kind, rid)
+        self._ensure_part(pname)  # a partition is rewritten whole: read it first
+        self._part_names.setdefault(kind, set()).add(pname)
         self._parts.setdefault(pname, {})[rid] = record
         self._by_kind.setdefault(kind, {})[rid] = record
+        if self._ready:
+            self._views.touch(kind, rid, self._get_any)
+            self._views_dirty = True
         return pname
 
     def _write(self, path: Path, doc: dict, sync_dir: bool = True) -> None:
@@ -570,6 +717,7 @@ class Store:
     def _merge_deferred(self, pname: str, rid: str) -> bool:
         """Merge a held-back remote record now that no local change covers its fields."""
         remote = self._deferred[pname].pop(rid)
+        self._ensure_part(pname)
         cur = self._parts.get(pname, {}).get(rid)
         if cur is None:
             self._put(remote)
@@ -666,7 +814,8 @@ class Store:
     # ------------------------------------------------------------------ reads
 
     def get(self, kind: str, record_id: str, include_deleted: bool = False) -> dict | None:
-        rec = self._by_kind.get(kind, {}).get(record_id)
+        with self._lock:
+            rec = self._get_any(kind, record_id)
         if rec is None or (not include_deleted and rec.get("fields", {}).get("_deleted")):
             return None
         return rec
@@ -674,6 +823,7 @@ class Store:
     def all(self, kind: str, include_deleted: bool = False) -> list[dict]:
         # Under the lock: the sync engine may be adding records from another thread.
         with self._lock:
+            self._ensure_kind(kind)
             recs = self._by_kind.get(kind, {}).values()
             if include_deleted:
                 return list(recs)
@@ -686,7 +836,55 @@ class Store:
 
     def kinds(self) -> list[str]:
         with self._lock:
+            self._ensure_all()
             return sorted(k for k, v in self._by_kind.items() if v)
+
+    # ------------------------------------------------------------------ views (derived, kept)
+
+    def issue_state(self, issue_id: str) -> FoldView | None:
+        """The issue's folded workflow state as rows show it (kept up to date at every save
+        and pull, not folded again here); None for an issue the store does not hold."""
+        with self._lock:
+            return self._views.fold_of(issue_id)
+
+    def issues_in_state(self, state: str) -> list[str]:
+        """Ids of the issues whose folded state is ``state``, newest report first (no issue
+        is read)."""
+        with self._lock:
+            return self._views.issues_in(state)
+
+    def issue_events(self, issue_id: str) -> list[dict]:
+        """The issue's events (only their partitions are read)."""
+        with self._lock:
+            out = []
+            for eid in self._views.event_ids(issue_id):
+                rec = self._get_any("issue_event", eid)
+                if rec is not None and not rec.get("fields", {}).get("_deleted"):
+                    out.append(rec)
+            return out
+
+    def last_visits(self) -> dict[str, int]:
+        """household id -> time (ms) of its newest visit."""
+        with self._lock:
+            return dict(self._views.last_visits())
+
+    def search_texts(self) -> dict[str, str]:
+        """household id -> what the household search matches (names, address, phone, pinyin
+        initials), kept up to date as households change."""
+        with self._lock:
+            return {hid: v[1] for hid, v in self._views.search.items()}
+
+    def visits_of(self, household_id: str) -> list[dict]:
+        """The household's visits (only their partitions are read)."""
+        with self._lock:
+            ids = list(self._views.visits.get(household_id, {}))
+            return [r for r in (self._get_any("visit", v) for v in ids) if r is not None]
+
+    def newest_visits(self, limit: int) -> list[dict]:
+        """The ``limit`` newest visits by visit time (only their partitions are read)."""
+        with self._lock:
+            ids = self._views.newest_visits(limit)
+            return [r for r in (self._get_any("visit", v) for v in ids) if r is not None]
 
     # ------------------------------------------------------------------ replica interface
 
@@ -707,11 +905,16 @@ class Store:
         """The server has these changes: keep them in the acknowledged log, drop them from the outbox."""
         with self._lock:
             change_ids = list(change_ids)
-            self._log_acked([self._segments[self._seg_of[c]][c] for c in change_ids if c in self._seg_of])
+            acked = [self._segments[self._seg_of[c]][c] for c in change_ids if c in self._seg_of]
+            self._log_acked(acked)
+            # The outbox stops naming these records: the journal names them until the views
+            # are saved.
+            self._journal_touch([(c["kind"], c["id"]) for c in acked])
             dropped = self._drop_from_outbox(change_ids)
             self._release_deferred(dropped)
             if dropped:
                 self._write_meta()
+            self._maybe_checkpoint()
 
     def _release_deferred(self, dropped: list[dict]) -> None:
         """Merge held-back remote records whose fields no longer have pending local changes."""
@@ -720,6 +923,7 @@ class Store:
         for change in dropped:
             rid = change["id"]
             pname = partition_name(change["kind"], rid)
+            self._ensure_part(pname)  # reading it releases what it holds for rid, if anything
             if rid not in self._pending_fields and rid in self._deferred.get(pname, {}):
                 new_conflicts |= self._merge_deferred(pname, rid)
                 dirty.add(pname)
@@ -735,6 +939,7 @@ class Store:
             if seq is None:
                 return
             change = self._segments[seq][change_id]
+            self._journal_touch([(change["kind"], change["id"])])
             self._refused[change_id] = {
                 "change": change, "reason": reason, "at": int(time.time() * 1000)
             }
@@ -796,7 +1001,9 @@ class Store:
                 conflicts.extend((rid, c) for c in res.conflicts)
                 if res.changed or key in held:
                     staged[key] = merged
-            # Commit to memory, then to disk: conflicts, partitions, cursor last.
+            # Commit to memory, then to disk: journal, conflicts, partitions, cursor last.
+            top = max((_max_stamp(r) or "" for r in records), default="")
+            self._journal_touch(list(dict.fromkeys([*staged, *held])), max(top, self._clock.last or ""))
             dirty: set[str] = set()
             new_conflicts = False
             for rid, c in conflicts:
@@ -819,6 +1026,7 @@ class Store:
             if cursor is not None:
                 self._meta["cursor"] = cursor
             self._write_meta()
+            self._maybe_checkpoint()
 
     def conflicts(self) -> list[dict]:
         """The local conflict log (grow-only, deduped by record id, field and lost stamp)."""
@@ -1067,14 +1275,18 @@ class Store:
             return list(back)
 
     def damaged_files(self) -> list[DamagedReport]:
-        """Files found damaged at open (moved to damaged/), each with a message for people."""
-        return list(self._damaged)
+        """Files found damaged (moved to damaged/), each with a message for people; every
+        partition is read first, so a damaged one not yet read is found too."""
+        with self._lock:
+            self._ensure_all()
+            return list(self._damaged)
 
     def stats(self) -> dict:
         with self._lock:
             return self._stats()
 
     def _stats(self) -> dict:
+        self._ensure_all()
         return {
             "counts": {k: sum(1 for r in v.values() if not r.get("fields", {}).get("_deleted"))
                        for k, v in sorted(self._by_kind.items())},

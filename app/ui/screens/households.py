@@ -42,8 +42,7 @@ def HouseholdsScreen() -> ft.View:
     svc = state.services
     query, set_query = ft.use_state("")
     tag, set_tag = ft.use_state(None)
-    rows = svc.households(query=query, tag=tag)
-    shown = rows[:LIST_LIMIT]
+    shown, matched = svc.find_households(query=query, tag=tag, limit=LIST_LIMIT)  # rows for what is drawn
 
     def tag_handler(value: str) -> Any:
         return lambda _: set_tag(None if tag == value else value)
@@ -54,9 +53,9 @@ def HouseholdsScreen() -> ft.View:
                      text_size=16),
         ft.Row([chip(tg, f"tag:{tg}", tag == tg, tag_handler(tg)) for tg in svc.care_tags()],
                scroll=ft.ScrollMode.AUTO),
-        ft.Text(t("ui.household.count", n=len(rows)), key="household-count", size=12),
+        ft.Text(t("ui.household.count", n=matched), key="household-count", size=12),
     ]
-    if not rows:
+    if not matched:
         controls.append(empty(t("ui.household.none_found")))
     for r in shown:
         sub = " · ".join(x for x in (r["address"], r["last_visit_text"]) if x)
@@ -65,8 +64,8 @@ def HouseholdsScreen() -> ft.View:
             on_click=lambda _, i=r["id"]: go(f"/households/{i}"),
             trailing=ft.Text(" ".join(r["tags"][:2]), size=12, color=ft.Colors.PRIMARY),
         ))
-    if len(rows) > LIST_LIMIT:
-        controls.append(empty(t("ui.household.more", n=len(rows) - LIST_LIMIT)))
+    if matched > LIST_LIMIT:
+        controls.append(empty(t("ui.household.more", n=matched - LIST_LIMIT)))
     fab = ft.FloatingActionButton(t("ui.household.add"), icon=ft.Icons.ADD, key="household-add",
                                   on_click=lambda _: go("/households/new"))
     return tab_view(1, t("ui.household.title"), controls, fab=fab)

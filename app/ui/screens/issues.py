@@ -22,6 +22,7 @@ from app.ui.forms import (
 from app.ui.location import use_position
 from app.ui.state import AppState, use_app
 from app.ui.widgets import (
+    TAP,
     TOUCH,
     badge,
     chip,
@@ -37,6 +38,7 @@ from sync.i18n import t
 
 PROBLEM_ORDER = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
 WISH_ORDER = ("collected", "claimed", "fulfilled", "closed")
+PAGE = 100  # rows drawn at once; 再显示 adds the next page
 URGENCY_COLORS = {"urgent": ft.Colors.ORANGE_200, "critical": ft.Colors.RED_200}
 
 
@@ -47,26 +49,30 @@ def IssuesScreen() -> ft.View:
     svc = state.services
     kind, set_kind = ft.use_state("problem")
     status, set_status = ft.use_state(None)
-    rows_all = svc.issues(kind=kind)
-    counts: dict[str, int] = {}
-    for r in rows_all:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    rows = [r for r in rows_all if status is None or r["status"] == status]
+    shown, set_shown = ft.use_state(PAGE)
+    counts = svc.issue_counts(kind=kind)  # from the store's folds: no rows made
+    total = sum(counts.values())
+    rows = svc.issues(kind=kind, status=status, limit=shown)  # rows only for what is drawn
+    matched = counts.get(status, 0) if status else total
     order = PROBLEM_ORDER if kind == "problem" else WISH_ORDER
 
     def pick_kind(k: str) -> Any:
         def h(_: Any) -> None:
             set_kind(k)
             set_status(None)
+            set_shown(PAGE)
         return h
 
     def pick_status(s: str | None) -> Any:
-        return lambda _: set_status(None if s == status else s)
+        def h(_: Any) -> None:
+            set_status(None if s == status else s)
+            set_shown(PAGE)
+        return h
 
     controls: list[ft.Control] = [
         ft.Row([chip(t(f"ui.issue.kind.{k}"), f"issue-kind:{k}", kind == k, pick_kind(k))
                 for k in ("problem", "wish")]),
-        ft.Row([chip(t("ui.issue.all", n=len(rows_all)), "status:all", status is None, pick_status(None))]
+        ft.Row([chip(t("ui.issue.all", n=total), "status:all", status is None, pick_status(None))]
                + [chip(f"{t('ui.status.' + s)} {counts.get(s, 0)}", f"status:{s}", status == s, pick_status(s))
                   for s in order],
                wrap=True, spacing=6, run_spacing=6),
@@ -86,6 +92,10 @@ def IssuesScreen() -> ft.View:
         controls.append(row_tile(f"issue:{r['id']}", r["title"], sub, leading=leading,
                                  trailing=ft.Column(trail, spacing=2, tight=True),
                                  on_click=lambda _, i=r["id"]: go(f"/issues/{i}")))
+    if matched > len(rows):  # a page at a time: thousands of rows would be thousands of controls
+        controls.append(ft.TextButton(t("ui.issue.more", n=min(PAGE, matched - len(rows))),
+                                      key="issues-more", height=TAP,
+                                      on_click=lambda _: set_shown(shown + PAGE)))
     fab = ft.FloatingActionButton(t("ui.home.new_issue"), icon=ft.Icons.ADD, key="issue-add",
                                   on_click=lambda _: go("/issues/new"))
     return tab_view(3, t("ui.issue.title"), controls, fab=fab)

@@ -35,12 +35,16 @@ from app.ui.widgets import (
 )
 from sync.i18n import t
 
+PAGE = 100  # rows drawn at once; 再显示 adds the next page
+
 
 @ft.component
 def VisitsScreen() -> ft.View:
     state = use_app()
     _ = state.version
-    rows = state.services.visits(limit=200)
+    shown, set_shown = ft.use_state(PAGE)
+    rows = state.services.visits(limit=shown + 1)  # the newest first, a page at a time
+    more, rows = len(rows) > shown, rows[:shown]
     marks = sync_marks(state)
     controls: list[ft.Control] = []
     if not rows:
@@ -55,6 +59,9 @@ def VisitsScreen() -> ft.View:
         controls.append(row_tile(f"visit:{v['id']}", title, sub,
                                  on_click=lambda _, i=v["id"]: go(f"/visits/{i}"),
                                  trailing=ft.Icon(ft.Icons.PHOTO) if v["photos"] else None))
+    if more:
+        controls.append(ft.TextButton(t("ui.visit.more", n=PAGE), key="visits-more", height=TAP,
+                                      on_click=lambda _: set_shown(shown + PAGE)))
     fab = ft.FloatingActionButton(t("ui.home.new_visit"), icon=ft.Icons.ADD, key="visit-add",
                                   on_click=lambda _: go("/visits/new"))
     return tab_view(2, t("ui.visit.title"), controls, fab=fab)
