@@ -126,13 +126,14 @@ def write_reference(
     township: str | None,
     record_id: str | None = None,
 ) -> str:
-    """Put a reference record (village, grid, category, unit, user) into the feed."""
-    errors = model.validate_record(kind, dict(fields))
-    if errors:
-        raise ServerError(400, "invalid", "server.invalid", reason="; ".join(e.message for e in errors))
+    """Put a reference record (village, grid, category, unit, user) into the feed; an existing
+    one is edited (only the fields given are checked and changed)."""
     rid = record_id or new_id()
     seq = _lock_feed(conn) + 1
     current = _load_records(conn, [rid]).get(rid)
+    errors = model.validate_record(kind, dict(fields), partial=current is not None)
+    if errors:
+        raise ServerError(400, "invalid", "server.invalid", reason="; ".join(e.message for e in errors))
     stamp = server_stamp()
     values = {k: v for k, v in fields.items() if v is not None}
     doc = current or {"id": rid, "kind": kind, "grid": None, "fields": {}, "stamps": {}}
