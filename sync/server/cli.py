@@ -391,6 +391,49 @@ def import_households(
         raise typer.Exit(2)
 
 
+@admin_app.command("import-issues")
+def import_issues(
+    ctx: typer.Context,
+    file: Path,
+    source: Annotated[str, typer.Option(help="the channel: hotline (12345热线), petition (信访), spot_check, "
+                                             "superior, inspection, walk_in, other, or its name")] = "hotline",
+    township: Annotated[str | None, typer.Option(help="township name or id (one township's list)")] = None,
+    county: Annotated[str | None, typer.Option(help="county name or id (the list names each row's 乡镇)")] = None,
+    by: Annotated[str | None, typer.Option(help="the staff member who registers them (login or id)")] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=列名 for a column named otherwise, "
+                                                   "e.g. title=诉求摘要 (repeat)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="check every row, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """导入热线/信访问题 Import problems from a hotline or petition system's export (XLSX/CSV):
+    each goes to the grid of its household or village; all rows or none."""
+    from sync.server.intake import import_issues as run_import
+
+    mapping = {}
+    for item in map_ or []:
+        fname, sep, header = item.partition("=")
+        if not sep or not fname.strip() or not header.strip():
+            _fail(t("server.cli.bad_map", value=item))
+        mapping[fname.strip()] = header.strip()
+    report = ctx.obj.run(run_import, file, source=source, township=township, county=county, by=by,
+                         mapping=mapping, check_only=check)
+    if as_json:
+        typer.echo(json.dumps({"imported": report.imported, "accepted": [r for r, _i, _g in report.accepted],
+                               "refused": report.refused}, ensure_ascii=False))
+    elif report.refused:
+        typer.echo(t("server.cli.intake_refused", n=len(report.refused)))
+        table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
+        for row, reason in report.refused:
+            table.add_row(str(row), reason)
+        _console().print(table)
+    elif report.imported:
+        typer.echo(t("server.cli.intake_done", n=len(report.accepted)))
+    else:
+        typer.echo(t("server.cli.intake_checked", n=len(report.accepted)))
+    if report.refused:
+        raise typer.Exit(2)
+
+
 @admin_app.command("backup")
 def backup_cmd(
     ctx: typer.Context,
