@@ -22,6 +22,7 @@ from app.services.common import (
     reported_at,
 )
 from app.services.field import Services
+from app.services.staff_intake import StaffIntake
 from app.services.staff_reports import StaffReports
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
@@ -72,6 +73,7 @@ class StaffServices:
         # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
         self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
         self.reports = StaffReports(services.store)  # the figures and the ledger
+        self.intake = StaffIntake(self)  # problems from other channels, sources, deadline flags
 
     @property
     def role(self) -> str:
@@ -151,8 +153,9 @@ class StaffServices:
     # ------------------------------------------------------------------ the board
     def places(self) -> dict[str, tuple[str, str, str]]:
         """grid id -> (village id, village name, grid name), from the pulled reference data
-        (the profile's own grid until it has been pulled)."""
-        villages = dict(self._named("village"))
+        (the profile's own grid until it has been pulled); a county's staff read the village
+        as ``乡镇 / 村`` (names are unique only within a township)."""
+        villages = dict(self.intake.villages())
         out = {g["id"]: (str(g["fields"].get("village") or ""),
                          villages.get(str(g["fields"].get("village") or ""), ""),
                          str(g["fields"].get("name") or g["id"])) for g in self.store.all("grid")}
@@ -169,7 +172,9 @@ class StaffServices:
 
         filters: village, grid, status, category (a top category matches its children),
         appeal_type, urgency, kind (problem / wish), overdue (bool), supervised (bool),
-        flagged (bool), q (text in the title).
+        flagged (bool), q (text in the title); the county level: source (a channel; ``grid``
+        = the grid workers'), county_supervised (bool: a county 督办卡), due_soon (bool: a
+        deadline within ``sync.workflow.DUE_SOON_WORKDAYS`` working days or passed).
         sort: ``triage`` (new issues first: 已上报 / 已收集 on top, then the newest report
         first) or a column of ``BOARD_COLUMNS`` (empty values last either way).
         ``states`` are the statuses the counts are given for (those of the chosen kind) and
@@ -182,6 +187,7 @@ class StaffServices:
         labels = self.services.category_labels()
         units: dict[str, str] = {}
         counts: dict[str, int] = {}
+        due_cal = self.work_calendar() if f.get("due_soon") else None
         rows: list[dict[str, Any]] = []
         for rec, st, _evs in self._folded():
             fl = rec["fields"]
@@ -203,6 +209,12 @@ class StaffServices:
             if f.get("overdue") and not overdue:
                 continue
             if f.get("supervised") and not st.supervised:
+                continue
+            if f.get("source") and (fl.get("source") or reference.GRID_SOURCE) != f["source"]:
+                continue
+            if f.get("county_supervised") and not st.county_level:
+                continue
+            if f.get("due_soon") and not self.intake.flags(st, due_cal):
                 continue
             if f.get("flagged") and not st.flagged:
                 continue
@@ -239,7 +251,11 @@ class StaffServices:
                 "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
                 "reported_text": fmt_date(r["reported_at"]),
                 "days_left": days_left, "due_text": due_text, "flagged": st.flagged,
-                "redo_count": st.redo_count,
+                "redo_count": st.redo_count, "county_level": st.county_level,
+                "source": fl.get("source") or reference.GRID_SOURCE,
+                "source_name": self.intake.source_name(fl.get("source"))
+                if fl.get("source") not in (None, reference.GRID_SOURCE) else "",
+                "flags": [(x.which, x.status) for x in self.intake.flags(st, cal)],
             })
         kind = f.get("kind")
         states = list({"problem": wf.PROBLEM_STATES, "wish": wf.WISH_STATES}.get(kind, wf.STATES))
@@ -275,6 +291,16 @@ class StaffServices:
             "due_text": _days_left(st.deadline, china_today(), self.work_calendar())[1]
             if st.deadline and st.state in WORKING else "",
             "visit": self._source_visit(iid),
+            # the county level: the channel, the caller (staff only), the county 督办卡, flags
+            "source": rec["fields"].get("source") or reference.GRID_SOURCE,
+            "source_name": self.intake.source_name(rec["fields"].get("source")),
+            "external_no": rec["fields"].get("external_no") or "",
+            "contact": " ".join(str(rec["fields"].get(k) or "") for k in ("contact_name", "contact_phone")).strip(),
+            "county_card": {"level": st.county_level, "deadline": st.county_deadline or "",
+                            "card_no": st.county_card or "", "note": st.county_note or ""}
+            if st.county_level else None,
+            "transfer_count": st.transfer_count,
+            "flags": [(x.which, x.status, x.deadline, x.days_left) for x in self.intake.flags(st)],
         })
         return row
 

@@ -63,6 +63,7 @@ def ActScreen() -> ft.View:
                                    if it["reporter_name"] else "") if x)
     if where:
         controls.append(ft.Text(where, size=13, key="issue-place"))
+    controls += _county_lines(it)
     if it["unit"]:
         unit = t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"])
         controls.append(ft.Text(" · ".join(x for x in (unit, it["due_text"]) if x), key="issue-unit",
@@ -133,6 +134,27 @@ def _start_value(field: registry.Input, it: dict[str, Any]) -> Any:
     if field.widget == "level":
         return str(max(field.spec.min or 1, int(value or 0)))
     return value
+
+
+def _county_lines(it: dict[str, Any]) -> list[ft.Control]:
+    """The channel a problem came by and its number, the caller's contact (private), the
+    county 督办卡 with its own deadline and flag."""
+    out: list[ft.Control] = []
+    if it["source"] != "grid":
+        number = f" · {it['external_no']}" if it["external_no"] else ""
+        out.append(ft.Text(t("ui.staff.source_line", source=it["source_name"], number=number), size=13,
+                           key="issue-source"))
+    if it["contact"]:
+        out.append(ft.Text(t("ui.staff.contact", contact=it["contact"]), size=13, key="issue-contact",
+                           selectable=True))
+    card = it["county_card"]
+    if card:
+        flags = {which: status for which, status, _d, _n in it["flags"]}
+        flag = t(f"ui.staff.flag.{flags['county']}") if "county" in flags else ""
+        out.append(ft.Text(t("ui.staff.county_card_line", level=card["level"], card=card["card_no"] or "—",
+                             date=card["deadline"], flag=flag), size=13, key="issue-county-card",
+                           color=ft.Colors.ERROR if flags.get("county") == "overdue" else ft.Colors.DEEP_ORANGE_700))
+    return out
 
 
 def _label(name: str) -> str:
