@@ -147,8 +147,20 @@ class Issues(Core):
             "timeline": [self.timeline_row(e) for e in st.timeline],
             "actions": self.actions_for(st, row["kind"]),
             "claimed_by": getattr(st, "claimed_by", None),
+            # a problem from another channel (12345热线, 信访 ...): where from, and the caller
+            # (private: the server sends it only to staff and this grid's worker)
+            "source_name": self.source_name(f.get("source")) if f.get("source") not in (None, "grid") else "",
+            "external_no": f.get("external_no") or "",
+            "contact": " ".join(str(f.get(k) or "") for k in ("contact_name", "contact_phone")).strip(),
         })
         return row
+
+    def source_name(self, source: str | None) -> str:
+        """A channel's name: its pulled ``source`` record, else the default name."""
+        from sync import reference
+
+        rec = self.store.get("source", source or reference.GRID_SOURCE)
+        return str(rec["fields"].get("name")) if rec and rec["fields"].get("name") else reference.source_name(source)
 
     def timeline_row(self, entry: Any) -> dict[str, Any]:
         from sync import registry

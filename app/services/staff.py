@@ -291,11 +291,7 @@ class StaffServices:
             "due_text": _days_left(st.deadline, china_today(), self.work_calendar())[1]
             if st.deadline and st.state in WORKING else "",
             "visit": self._source_visit(iid),
-            # the county level: the channel, the caller (staff only), the county 督办卡, flags
-            "source": rec["fields"].get("source") or reference.GRID_SOURCE,
-            "source_name": self.intake.source_name(rec["fields"].get("source")),
-            "external_no": rec["fields"].get("external_no") or "",
-            "contact": " ".join(str(rec["fields"].get(k) or "") for k in ("contact_name", "contact_phone")).strip(),
+            # the county level: the county 督办卡 and the deadline flags (the channel: Services.issue)
             "county_card": {"level": st.county_level, "deadline": st.county_deadline or "",
                             "card_no": st.county_card or "", "note": st.county_note or ""}
             if st.county_level else None,

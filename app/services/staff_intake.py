@@ -49,8 +49,7 @@ class StaffIntake:
         return [x for x in out if with_grid or x[0] != reference.GRID_SOURCE]
 
     def source_name(self, source: str | None) -> str:
-        rec = self.store.get("source", source or reference.GRID_SOURCE)
-        return str(rec["fields"].get("name")) if rec else reference.source_name(source)
+        return self.staff.services.source_name(source)
 
     def townships(self) -> dict[str, str]:
         """township id -> name (the township records this device pulled)."""

@@ -259,6 +259,13 @@ def issue_head(it: dict[str, Any], status_label: str, extra_meta: tuple[ft.Contr
     ]
     if it["description"]:
         controls.append(ft.Text(it["description"], key="issue-description"))
+    if it["source_name"]:  # from 12345热线, 信访 ...: where from, and whom to call for the 回头看
+        number = f" · {it['external_no']}" if it["external_no"] else ""
+        controls.append(ft.Text(t("ui.issue.source_line", source=it["source_name"], number=number), size=13,
+                                key="issue-source"))
+    if it["contact"]:
+        controls.append(ft.Text(t("ui.issue.contact", contact=it["contact"]), size=13, key="issue-contact",
+                                selectable=True))
     return controls
 
 

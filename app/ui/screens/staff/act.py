@@ -137,16 +137,9 @@ def _start_value(field: registry.Input, it: dict[str, Any]) -> Any:
 
 
 def _county_lines(it: dict[str, Any]) -> list[ft.Control]:
-    """The channel a problem came by and its number, the caller's contact (private), the
-    county 督办卡 with its own deadline and flag."""
+    """The county 督办卡 with its own deadline and flag (the channel and the caller are in the
+    issue's head, as on the phone)."""
     out: list[ft.Control] = []
-    if it["source"] != "grid":
-        number = f" · {it['external_no']}" if it["external_no"] else ""
-        out.append(ft.Text(t("ui.staff.source_line", source=it["source_name"], number=number), size=13,
-                           key="issue-source"))
-    if it["contact"]:
-        out.append(ft.Text(t("ui.staff.contact", contact=it["contact"]), size=13, key="issue-contact",
-                           selectable=True))
     card = it["county_card"]
     if card:
         flags = {which: status for which, status, _d, _n in it["flags"]}
