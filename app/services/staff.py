@@ -23,6 +23,7 @@ from app.services.common import (
 )
 from app.services.field import Services
 from app.services.staff_intake import StaffIntake
+from app.services.staff_refdata import ReferenceAdmin
 from app.services.staff_reports import StaffReports
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
@@ -74,6 +75,7 @@ class StaffServices:
         self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
         self.reports = StaffReports(services.store)  # the figures and the ledger
         self.intake = StaffIntake(self)  # problems from other channels, sources, deadline flags
+        self.refdata = ReferenceAdmin(self)  # the admin's 基础数据, edited on the server
 
     @property
     def role(self) -> str:

@@ -341,6 +341,12 @@ def may_read_blob(principal: Any, refs: Iterable[tuple[str | None, str | None]])
     return any(grid is not None and scope.sees_grid(grid, town) for grid, town in refs)
 
 
+def may_edit_reference(principal: Any) -> bool:
+    """Units, categories (with their deadline rules), sources and appeal types are the admin's
+    (``sync/server/refdata.py``): devices only pull them."""
+    return principal.role == "admin"
+
+
 def may_import_bundle(operator: Any, device: Any) -> bool:
     """An operator (or admin) carries in bundles of devices of their own township only; an
     operator or admin without a township serves every township."""

@@ -10,20 +10,23 @@ changed deadline rule applies to dispatches made after it (an ``assign`` event c
 own deadline date).
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations": FastAPI must see the local Depends() at runtime.
 
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import Connection, select
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, select
 
 from sync import records as model
-from sync.server import db
+from sync.server import auth, authz, db
 from sync.server.admin import resolve
 from sync.server.errors import ServerError
 from sync.server.feed import write_reference
+from sync.server.http import PREFIX, principal_dependency
 
 # The kinds the admin edits here, and the fields each edit may set.
 EDITABLE: dict[str, tuple[str, ...]] = {
@@ -104,3 +107,47 @@ def list_reference(conn: Connection, kind: str, *, retired: bool = True) -> list
             continue
         out.append({"id": rec["id"], **rec["fields"], "retired": gone})
     return sorted(out, key=lambda r: (r.get("order") or 0, str(r.get("name") or "")))
+
+
+# ---- HTTP: the admin's staff screen ------------------------------------------------------------
+
+
+class RefEdit(BaseModel):
+    """The fields an edit sets (only those given; see ``EDITABLE``)."""
+
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=10)
+
+
+def make_reference_router(engine: Engine) -> APIRouter:
+    """``GET /api/v1/reference/{kind}`` (every entry, retired ones marked), ``PUT
+    /api/v1/reference/{kind}/{id}`` (add or edit), ``POST .../{id}/retire``: the admin only
+    (``sync.server.authz.may_edit_reference``); devices get the changes by their next pull."""
+    router = APIRouter(prefix=PREFIX, tags=["reference"])
+    Caller = Annotated[auth.Principal, Depends(principal_dependency(engine))]
+
+    def admin_only(p: auth.Principal) -> None:
+        if not authz.may_edit_reference(p):
+            raise ServerError(403, "forbidden", "server.ref.forbidden")
+
+    @router.get("/reference/{kind}")
+    def listing(kind: str, p: Caller) -> dict[str, Any]:
+        admin_only(p)
+        if kind not in EDITABLE:
+            raise ServerError(404, "bad_kind", "server.ref.bad_kind", kind=kind, kinds=", ".join(EDITABLE))
+        with db.read_tx(engine) as conn:
+            return {"kind": kind, "entries": list_reference(conn, kind)}
+
+    @router.put("/reference/{kind}/{rid}")
+    def put(kind: str, rid: str, body: RefEdit, p: Caller) -> dict[str, Any]:
+        admin_only(p)
+        with db.write_tx(engine) as conn:
+            return {"id": set_reference(conn, kind, rid, body.fields)}
+
+    @router.post("/reference/{kind}/{rid}/retire")
+    def retire_entry(kind: str, rid: str, p: Caller) -> dict[str, Any]:
+        admin_only(p)
+        with db.write_tx(engine) as conn:
+            retire(conn, kind, rid)
+        return {"id": rid, "retired": True}
+
+    return router

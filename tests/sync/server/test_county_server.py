@@ -331,3 +331,33 @@ def test_the_admin_commands_for_counties_people_and_reference_data(tmp_path: Pat
     assert bad.exit_code == 1 and "unit" in bad.output
     assert "county" in gw("list-ref", "unit").stdout
 
+
+
+@pytest.mark.parametrize("who", ["赵干部", "wangfang-a", "张网格", "钱操作员"])
+def test_only_the_admin_edits_reference_data_over_http(server: RunningServer, county: County, who: str) -> None:
+    import requests
+
+    dev = enroll_device(server, who)
+    before = server.run(refdata.list_reference, "unit")
+    for method, path, body in (("PUT", "/reference/unit/town-power", {"fields": {"name": "改名"}}),
+                               ("PUT", "/reference/unit/fake", {"fields": {"name": "假单位"}}),
+                               ("POST", "/reference/unit/town-power/retire", None),
+                               ("GET", "/reference/unit", None)):
+        r = requests.request(method, f"{dev.api}{path}", json=body, headers=dev.headers(), timeout=30)
+        assert r.status_code == 403 and "管理员" in r.json()["detail"], (method, path, r.text)
+    assert server.run(refdata.list_reference, "unit") == before
+
+
+def test_the_admin_edits_reference_data_over_http(server: RunningServer, county: County) -> None:
+    import requests
+
+    dev = enroll_device(server, server.run(admin.create_user, "管理员", "admin"))
+    r = requests.put(f"{dev.api}/reference/unit/county-water", json={"fields": {"name": "县水利局", "county": "东山县"}},
+                     headers=dev.headers(), timeout=30)
+    assert r.status_code == 200 and r.json() == {"id": "county-water"}
+    bad = requests.put(f"{dev.api}/reference/category/c-1", json={"fields": {"name": "x", "deadline_days": 0}},
+                       headers=dev.headers(), timeout=30)
+    assert bad.status_code == 400 and bad.json()["detail"]
+    listed = requests.get(f"{dev.api}/reference/unit", headers=dev.headers(), timeout=30).json()["entries"]
+    assert {"id": "county-water", "name": "县水利局", "level": "county", "county": county.county_b,
+            "retired": False}.items() <= next(e for e in listed if e["id"] == "county-water").items()

@@ -10,6 +10,7 @@ from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
 from app.ui.screens.staff.figures import FiguresScreen
 from app.ui.screens.staff.flags import FlagsScreen
+from app.ui.screens.staff.reference import ReferenceScreen
 from app.ui.screens.staff.register import RegisterScreen
 from app.ui.screens.staff.sync import StaffSyncScreen
 from app.ui.screens.staff.wall import WallScreen
@@ -21,6 +22,7 @@ STAFF_ROUTES = [
         ft.Route(path=":iid", component=ActScreen),
     ]),
     ft.Route(path="register", component=RegisterScreen),
+    ft.Route(path="reference", component=ReferenceScreen),
     ft.Route(path="wall", component=WallScreen),
     ft.Route(path="figures", component=FiguresScreen),
     ft.Route(path="flags", component=FlagsScreen),

@@ -14,6 +14,7 @@ import flet as ft
 
 from app.services import Services
 from app.services.staff import BOARD_COLUMNS, NEW_STATES, china_today
+from app.services.staff_refdata import may_edit_reference
 from app.ui.screens.staff.layout import dropdown, staff_view, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import badge, empty, go, row_tile
@@ -74,8 +75,8 @@ def BoardScreen() -> ft.View:
             bar.append(ft.TextButton(t("ui.staff.sort.triage"), key="sort:triage", icon=ft.Icons.RESTART_ALT,
                                      tooltip=t("ui.staff.sort.triage_hint"),
                                      on_click=lambda _: set_order(("triage", False))))
-        controls.append(ft.Row([_register_button(), _search(filters, put, 200), *bar], spacing=8,
-                               scroll=ft.ScrollMode.AUTO, key="board-bar"))
+        controls.append(ft.Row([_register_button(), *_admin_button(svc), _search(filters, put, 200), *bar],
+                               spacing=8, scroll=ft.ScrollMode.AUTO, key="board-bar"))
     else:
         controls.append(ft.Row([
             _register_button(),
@@ -109,6 +110,14 @@ def _register_button() -> ft.Control:
     """登记: a problem from another channel (12345热线, 信访 ...), registered by staff."""
     return ft.FilledTonalButton(t("ui.register.button"), key="board-register", icon=ft.Icons.ADD_CALL,
                                 on_click=lambda _: go("/register"))
+
+
+def _admin_button(svc: Any) -> list[ft.Control]:
+    """基础数据 (units, categories, sources, appeal types): the admin's, at a desk."""
+    if not may_edit_reference(svc.role):
+        return []
+    return [ft.OutlinedButton(t("ui.ref.title"), key="board-reference", icon=ft.Icons.TUNE,
+                              on_click=lambda _: go("/reference"))]
 
 
 def _search(filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]], width: int | None) -> ft.Control:
