@@ -422,6 +422,7 @@ class StaffServices:
                       or (village and village in (h["fields"].get("village"), village_of(h.get("grid", ""))))]
         reporter = self.store.get("user", str(rec["fields"].get("reporter") or ""))
         extra = [str(reporter["fields"].get("name") or "")] if reporter else []
+        extra += [str(rec["fields"]["contact_name"])] if rec["fields"].get("contact_name") else []
         return public_guard.People.from_records(households, extra)
 
     def unpublish(self, iid: str, reason: str = "") -> dict[str, str]:

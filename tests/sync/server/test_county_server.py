@@ -361,3 +361,26 @@ def test_the_admin_edits_reference_data_over_http(server: RunningServer, county:
     listed = requests.get(f"{dev.api}/reference/unit", headers=dev.headers(), timeout=30).json()["entries"]
     assert {"id": "county-water", "name": "县水利局", "level": "county", "county": county.county_b,
             "retired": False}.items() <= next(e for e in listed if e["id"] == "county-water").items()
+
+
+def test_the_callers_name_and_phone_never_reach_the_echo_wall(server: RunningServer, county: County) -> None:
+    import requests
+
+    org = county.org
+    staff, worker = enroll_device(server, "赵干部"), enroll_device(server, "张网格")
+    hot, ch = _hotline(staff, org.grid_a, org.village_a, contact_name="钱国栋", contact_phone="13905710031")
+    steps = [ch] + [event(staff, hot, etype, data)[1] for etype, data in (
+        ("accept", {}), ("assign", {"unit": "town-env", "deadline": "2099-01-01"}), ("resolve", {"reply": "已停工"}))]
+    assert {a["status"] for a in _applied(staff, steps)} == {"applied"}
+    recs = [r for r in worker.pull_all() if r["id"] == hot["id"]]
+    _applied(worker, [event(worker, recs[0], "recheck", {"solved": True, "satisfied": True})[1]])
+    # the caller's name in the public wording: refused by the server's publish guard
+    [ack] = _applied(staff, [event(staff, hot, "publish", {"public_title": "噪音已处理",
+                                                            "public_text": "钱国栋反映的夜间施工已停工"})[1]])
+    assert ack["status"] == "refused" and ack["code"] == "private"
+    [ack] = _applied(staff, [event(staff, hot, "publish", {"public_title": "噪音已处理",
+                                                            "public_text": "夜间施工已停工，群众满意"})[1]])
+    assert ack["status"] == "applied"
+    page = requests.get(f"{server.url}/wall/{org.village_a}", timeout=30)
+    assert page.status_code == 200 and "噪音已处理" in page.text
+    assert "钱国栋" not in page.text and "13905710031" not in page.text and "QT" not in page.text
