@@ -20,6 +20,7 @@ from sync.clock import is_stamp
 from sync.hashes import is_sha256
 from sync.i18n import catalog, language, t
 from sync.ids import is_id
+from sync.reference import APPEALS
 
 RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
 REFERENCE_KINDS = (
@@ -36,7 +37,7 @@ CARE_TAGS = (
 )  # fmt: skip
 VISIT_KINDS = ("routine", "follow_up", "care", "recheck")
 ISSUE_KINDS = ("problem", "wish")
-APPEAL_TYPES = ("consult", "help", "complaint", "report", "suggestion")
+APPEAL_TYPES = APPEALS  # the default ``appeal`` ids (sync.reference)
 URGENCIES = ("normal", "urgent", "critical")
 REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
 ROLES = ("grid_worker", "township_staff", "county_staff", "operator", "admin")
@@ -156,7 +157,9 @@ _kind(
 _kind(
     "issue",
     _f("issue_kind", "choice", required=True, choices=ISSUE_KINDS, write_once=True),
-    _f("appeal_type", "choice", choices=APPEAL_TYPES),
+    # an ``appeal`` reference id (admin-edited; the defaults are APPEAL_TYPES, so every older
+    # issue keeps its meaning)
+    _f("appeal_type", "ref", widget="choice"),
     _f("category", "ref"),
     _f("title", "text", required=True, max_len=60),
     _f("description", "text", max_len=2000),

@@ -57,7 +57,8 @@ SOURCES: tuple[str, ...] = (
     "grid", "hotline", "petition", "spot_check", "superior", "inspection", "walk_in", "other",
 )  # fmt: skip
 GRID_SOURCE = "grid"
-# The appeal types: the record model's old choices, so every older issue keeps its meaning.
+# The appeal types: the record model's old choices, so every older issue keeps its meaning
+# (sync.records.APPEAL_TYPES names this tuple).
 APPEALS: tuple[str, ...] = ("consult", "help", "complaint", "report", "suggestion")
 
 

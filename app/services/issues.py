@@ -141,8 +141,7 @@ class Issues(Core):
         row.update({
             "description": f.get("description") or "",
             "visibility": f.get("reporter_visibility") or "named",
-            "appeal_label": rec_mod.choice_label("appeal_type", f["appeal_type"])
-            if f.get("appeal_type") else "",
+            "appeal_label": self.appeal_name(f.get("appeal_type")),
             "urgency_label": rec_mod.choice_label("urgency", f.get("urgency") or "normal"),
             "timeline": [self.timeline_row(e) for e in st.timeline],
             "actions": self.actions_for(st, row["kind"]),

@@ -128,7 +128,7 @@ def IssueForm() -> ft.View:
                                          lambda v, c=c: form.set("category", v or c["id"]), allow_none=True))
     controls += [
         label_text(t("ui.issue.appeal_type")),
-        choice_chips("appeal", svc.choices("appeal_type"), form.values.get("appeal_type"),
+        choice_chips("appeal", svc.appeals(), form.values.get("appeal_type"),
                      lambda v: form.set("appeal_type", v), allow_none=True, error=form.error("appeal_type")),
         label_text(t("ui.issue.urgency")),
         choice_chips("urgency", svc.choices("urgency"), form.values.get("urgency"),

@@ -212,3 +212,25 @@ def test_a_township_device_has_no_county_card(device, services):
             await h.close()
 
     asyncio.run(go())
+
+
+def test_appeal_types_are_reference_data_old_issues_keep_their_names(device, services):
+    ids = county(services)
+    ref(services, "appeal", {"name": "咨询", "order": 1})  # a pulled default (its own id here)
+    praise = ref(services, "appeal", {"name": "表扬", "order": 6})
+    gone = ref(services, "appeal", {"name": "旧类型", "order": 7, "retired": True})
+    old = issue(services, ids["g1a"], "早先的表扬", appeal_type=gone)
+    assert [name for _id, name in services.appeals()] == ["咨询", "表扬"]  # retired: not offered
+    assert services.issue(old)["appeal_label"] == "旧类型"  # still named on the old issue
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/register")
+        assert praise in [o.key for o in h.by_key("f:appeal_type").options]
+        await h.type("f:title", "表扬网格员")
+        await h.select("f:village", ids["v1"])
+        await h.select("f:appeal_type", praise)
+        await h.tap("register-save")
+        [new] = [r for r in _issues(services) if r["fields"]["title"] == "表扬网格员"]
+        assert new["fields"]["appeal_type"] == praise
+
+    run(device, scenario)

@@ -145,7 +145,7 @@ def _filter_bar(svc: Any, filters: dict[str, Any], put: Callable[[str], Callable
                  put("grid"), any_label=any_, width=w),
         dropdown("filter-category", t("ui.staff.filter.category"), cats, filters.get("category"),
                  put("category"), any_label=any_, width=176 if desk else 220),
-        dropdown("filter-appeal", t("ui.staff.filter.appeal"), Services.choices("appeal_type"),
+        dropdown("filter-appeal", t("ui.staff.filter.appeal"), svc.services.appeals(),
                  filters.get("appeal_type"), put("appeal_type"), any_label=any_, width=w),
         dropdown("filter-urgency", t("ui.staff.filter.urgency"), Services.choices("urgency"),
                  filters.get("urgency"), put("urgency"), any_label=any_, width=w),

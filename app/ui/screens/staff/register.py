@@ -63,7 +63,7 @@ def RegisterScreen() -> ft.View:
     controls.append(text_field(form, "title", field_label("issue", "title")))
     controls.append(text_field(form, "description", field_label("issue", "description"), multiline=True))
     controls += _pick(form, "category", field_label("issue", "category"), cats, any_label=any_)
-    controls += _pick(form, "appeal_type", field_label("issue", "appeal_type"), Services.choices("appeal_type"),
+    controls += _pick(form, "appeal_type", field_label("issue", "appeal_type"), svc.services.appeals(),
                       any_label=any_)
     controls += _pick(form, "urgency", field_label("issue", "urgency"), Services.choices("urgency"))
     controls.append(section(t("ui.register.where")))
