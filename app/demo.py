@@ -36,6 +36,7 @@ from sync.workflow import role_label
 
 add_catalog_dir(Path(__file__).resolve().parent / "locale")
 
+COUNTY = "青山县"
 TOWNSHIP = "青山镇"
 # village -> its grids, and who works each grid (demo people, not UI text)
 VILLAGES: dict[str, list[tuple[str, str]]] = {
@@ -43,7 +44,16 @@ VILLAGES: dict[str, list[tuple[str, str]]] = {
     "红旗村": [("红旗村第一网格", "王秀兰")],
     "石门村": [("石门村第一网格", "赵志刚")],
 }
-STAFF = "陈立新"  # township staff (乡镇干部)
+# the county's other townships: a village and a grid each, a smaller seed (the demo stays fast)
+OTHER_TOWNSHIPS: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "绿水镇": {"南溪村": [("南溪村第一网格", "李春梅")]},
+    "白云镇": {"白云村": [("白云村第一网格", "周海涛")]},
+}
+# county departments (县直部门): units that take dispatched problems
+COUNTY_UNITS = (("county-housing", "县住建局"), ("county-water", "县水利局"), ("county-env", "县生态环境分局"))
+STAFF = "陈立新"  # township staff (乡镇干部) of 青山镇
+OTHER_STAFF = {"绿水镇": "林晓东", "白云镇": "何美玲"}  # township staff of the other townships
+COUNTY_STAFF = "吴建华"  # county staff (县级干部): the reviewer app is theirs
 OPERATOR = "孙丽"  # sync operator
 FIELD_USER = "张晓燕"  # the grid worker whose device the field app opens
 
@@ -53,9 +63,11 @@ class DemoInfo:
     """What the demo made; kept in ``demo.json`` so a re-run reuses it."""
 
     township: str = ""
+    county: str = ""
+    townships: dict[str, str] = field(default_factory=dict)  # name -> id
     villages: dict[str, str] = field(default_factory=dict)  # name -> id
     grids: dict[str, str] = field(default_factory=dict)  # name -> id
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {id, role, grid}
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {id, role, grid, place}
     devices: dict[str, str] = field(default_factory=dict)  # user name -> device folder
     report_token: str = ""  # township staff's office-PC token, for `gridwall report`
 
@@ -89,7 +101,7 @@ def _author(record: dict, worker: str) -> str:
 
 def seed_server(server_dir: Path, households: int = 40) -> DemoInfo:
     """Create the township, people and a few months of records on the server database."""
-    from sync.server import admin, auth, db, feed
+    from sync.server import admin, auth, db, feed, refdata
     from sync.server.blobs import FsBlobStore
 
     engine = db.make_engine(f"sqlite:///{(server_dir / 'server.sqlite3').resolve()}")
@@ -98,43 +110,92 @@ def seed_server(server_dir: Path, households: int = 40) -> DemoInfo:
     info = DemoInfo()
     with engine.begin() as conn:
         auth.master_key(conn)
-        admin.seed_reference(conn)
-        info.township = admin.create_township(conn, TOWNSHIP)
-        for village, grids in VILLAGES.items():
-            info.villages[village] = admin.create_village(conn, info.township, village)
-            for grid, worker in grids:
-                info.grids[grid] = admin.create_grid(conn, info.township, grid, info.villages[village])
-                uid = admin.create_user(conn, worker, "grid_worker", grids=[info.grids[grid]])
-                info.users[worker] = {"id": uid, "role": "grid_worker", "grid": grid}
+        admin.prepare(conn)  # the default categories, units, sources and appeal types
+        info.county = admin.create_county(conn, COUNTY)
+        for town, villages in {TOWNSHIP: VILLAGES, **OTHER_TOWNSHIPS}.items():
+            info.townships[town] = admin.create_township(conn, town, info.county)
+            for village, grids in villages.items():
+                info.villages[village] = admin.create_village(conn, info.townships[town], village)
+                for grid, worker in grids:
+                    info.grids[grid] = admin.create_grid(conn, info.townships[town], grid, info.villages[village])
+                    uid = admin.create_user(conn, worker, "grid_worker", grids=[info.grids[grid]])
+                    info.users[worker] = {"id": uid, "role": "grid_worker", "grid": grid, "place": town}
+        info.township = info.townships[TOWNSHIP]
         info.users[STAFF] = {"id": admin.create_user(conn, STAFF, "township_staff", township=info.township),
-                             "role": "township_staff", "grid": ""}
+                             "role": "township_staff", "grid": "", "place": TOWNSHIP}
+        info.users[COUNTY_STAFF] = {"id": admin.create_user(conn, COUNTY_STAFF, "county_staff", county=info.county),
+                                    "role": "county_staff", "grid": "", "place": COUNTY}
+        for town, name in OTHER_STAFF.items():
+            info.users[name] = {"id": admin.create_user(conn, name, "township_staff", township=info.townships[town]),
+                                "role": "township_staff", "grid": "", "place": town}
         info.users[OPERATOR] = {"id": admin.create_user(conn, OPERATOR, "operator", township=info.township),
-                                "role": "operator", "grid": ""}
-    staff_id = info.users[STAFF]["id"]
-    for n, (village, grids) in enumerate(VILLAGES.items()):
-        for m, (grid, worker) in enumerate(grids):
-            worker_id = info.users[worker]["id"]
-            with tempfile.TemporaryDirectory() as tmp:
-                records, photos = _seed_grid_records(
-                    Path(tmp), info.grids[grid], worker_id, info.villages[village], staff_id,
-                    rng_seed=20261124 + 10 * n + m, households=households if n == m == 0 else households // 2)
-            by_actor: dict[str, list[dict]] = defaultdict(list)
-            for r in records:
-                by_actor[_author(r, worker_id)].append(_as_change(r, _author(r, worker_id)))
-            with engine.begin() as conn:
-                # Authors in the order they acted: the grid worker's records, then staff events.
-                for actor in sorted(by_actor, key=lambda a: a != worker_id):
-                    principal = auth.principal_for_user(conn, actor)
-                    acks = feed.apply_changes(conn, principal, by_actor[actor])
-                    refused = [a for a in acks if a["status"] == "refused"]
-                    if refused:
-                        raise RuntimeError(f"demo seed refused: {refused[0]}")
-            for sha, data in photos.items():
-                if not blobs.has(sha):
-                    blobs.write_chunk(sha, 0, data, len(data))
-                    blobs.finish(sha)
+                                "role": "operator", "grid": "", "place": TOWNSHIP}
+        for rid, name in COUNTY_UNITS:
+            refdata.set_reference(conn, "unit", rid, {"name": name, "county": info.county})
+    for t_index, (town, villages) in enumerate({TOWNSHIP: VILLAGES, **OTHER_TOWNSHIPS}.items()):
+        staff_id = info.users[STAFF if town == TOWNSHIP else OTHER_STAFF[town]]["id"]
+        for n, (village, grids) in enumerate(villages.items()):
+            for m, (grid, worker) in enumerate(grids):
+                worker_id = info.users[worker]["id"]
+                # the first grid in full, the rest of 青山镇 half, the other townships a quarter
+                size = households if t_index == n == m == 0 else households // 2 if t_index == 0 else max(2, households // 4)
+                with tempfile.TemporaryDirectory() as tmp:
+                    records, photos = _seed_grid_records(
+                        Path(tmp), info.grids[grid], worker_id, info.villages[village], staff_id,
+                        rng_seed=20261124 + 1000 * t_index + 10 * n + m, households=size)
+                by_actor: dict[str, list[dict]] = defaultdict(list)
+                for r in records:
+                    by_actor[_author(r, worker_id)].append(_as_change(r, _author(r, worker_id)))
+                with engine.begin() as conn:
+                    # Authors in the order they acted: the grid worker's records, then staff events.
+                    for actor in sorted(by_actor, key=lambda a: a != worker_id):
+                        principal = auth.principal_for_user(conn, actor)
+                        acks = feed.apply_changes(conn, principal, by_actor[actor])
+                        refused = [a for a in acks if a["status"] == "refused"]
+                        if refused:
+                            raise RuntimeError(f"demo seed refused: {refused[0]}")
+                for sha, data in photos.items():
+                    if not blobs.has(sha):
+                        blobs.write_chunk(sha, 0, data, len(data))
+                        blobs.finish(sha)
+    with engine.begin() as conn:
+        _seed_hotline(conn, info)
     engine.dispose()
     return info
+
+
+def _seed_hotline(conn: Any, info: DemoInfo) -> None:
+    """A 12345 hotline problem the county registered in 绿水镇, dispatched to a county
+    department, with a county 督办卡: what the county's own work looks like on the board."""
+    from datetime import timedelta
+
+    from sync.changes import new_record
+    from sync.chinatime import china_today
+    from sync.clock import HybridClock
+    from sync.server import auth, feed
+    from sync.workflow import new_event
+
+    county = auth.principal_for_user(conn, info.users[COUNTY_STAFF]["id"])
+    clock = HybridClock("demo-seed")
+    village = next(iter(OTHER_TOWNSHIPS["绿水镇"]))
+    grid = info.grids[OTHER_TOWNSHIPS["绿水镇"][village][0][0]]
+    fields = {"issue_kind": "problem", "title": "河道垃圾堆积", "description": "村口河道有大量生活垃圾，气味难闻",
+              "reporter": county.user_id, "source": "hotline", "external_no": "QS12345-20261128-0031",
+              "village": info.villages[village], "contact_name": "钱先生", "contact_phone": "13905710031",
+              "reporter_visibility": "hidden", "urgency": "urgent", "category": "env.garbage"}
+    rec, ch = new_record("issue", grid, fields, clock, county.user_id)
+    today = china_today()
+    changes = [ch]
+    for etype, data in (("report", {"note": "由12345热线登记"}),
+                        ("assign", {"unit": "county-env", "deadline": (today + timedelta(days=7)).isoformat()}),
+                        ("county_supervise", {"level": 2, "deadline": (today + timedelta(days=2)).isoformat(),
+                                              "card_no": "青县督〔2026〕8号", "note": "限期清理，按时反馈"})):
+        _ev, ev_ch = new_event(rec, etype, data, clock, county.user_id, county.role)
+        changes.append(ev_ch)
+    acks = feed.apply_changes(conn, county, changes)
+    refused = [a for a in acks if a["status"] == "refused"]
+    if refused:
+        raise RuntimeError(f"demo seed refused: {refused[0]}")
 
 
 def _enroll_device(server_dir: Path, url: str, device_dir: Path, user: dict[str, Any],
@@ -238,7 +299,7 @@ def prepare(root: Path, server_port: int, households: int = 40,
     )
     try:
         _wait_healthy(url, server)
-        for name in (FIELD_USER, STAFF):
+        for name in (FIELD_USER, STAFF, COUNTY_STAFF):
             device_dir = root / f"device-{info.users[name]['id'][-12:]}"
             if name not in info.devices:
                 _enroll_device(server_dir, url, device_dir, info.users[name], name)
@@ -305,7 +366,8 @@ def demo(
             raise typer.BadParameter(t("ui.demo.port_busy", port=port))
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
-    apps = [] if no_apps else [(FIELD_USER, field_port), (STAFF, staff_port)]
+    # the reviewer app is the county staff's: every township of the county, the county's work
+    apps = [] if no_apps else [(FIELD_USER, field_port), (COUNTY_STAFF, staff_port)]
     procs: list[subprocess.Popen] = []
     phone_dir = _phone_build()
     try:
@@ -368,7 +430,7 @@ def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder
     for col in ("ui.demo.col_name", "ui.demo.col_role", "ui.demo.col_grid", "ui.demo.col_device"):
         table.add_column(t(col))
     for name, u in info.users.items():
-        table.add_row(name, role_label(u["role"]), u["grid"] or TOWNSHIP,
+        table.add_row(name, role_label(u["role"]), u["grid"] or u.get("place") or TOWNSHIP,
                       info.devices.get(name, ""))
     console.print(table)
     gw = gridwall_command()

@@ -149,15 +149,26 @@ class Issues(Core):
         row.update({
             "description": f.get("description") or "",
             "visibility": f.get("reporter_visibility") or "named",
-            "appeal_label": rec_mod.choice_label("appeal_type", f["appeal_type"])
-            if f.get("appeal_type") else "",
+            "appeal_label": self.appeal_name(f.get("appeal_type")),
             "urgency_label": rec_mod.choice_label("urgency", f.get("urgency") or "normal"),
             "timeline": [self.timeline_row(e) for e in st.timeline],
             "actions": self.actions_for(st, row["kind"]),
             "claimed_by": getattr(st, "claimed_by", None),
             "location_text": location_text(f.get("location")),
+            # a problem from another channel (12345热线, 信访 ...): where from, and the caller
+            # (private: the server sends it only to staff and this grid's worker)
+            "source_name": self.source_name(f.get("source")) if f.get("source") not in (None, "grid") else "",
+            "external_no": f.get("external_no") or "",
+            "contact": " ".join(str(f.get(k) or "") for k in ("contact_name", "contact_phone")).strip(),
         })
         return row
+
+    def source_name(self, source: str | None) -> str:
+        """A channel's name: its pulled ``source`` record, else the default name."""
+        from sync import reference
+
+        rec = self.store.get("source", source or reference.GRID_SOURCE)
+        return str(rec["fields"].get("name")) if rec and rec["fields"].get("name") else reference.source_name(source)
 
     def timeline_row(self, entry: Any) -> dict[str, Any]:
         from sync import registry

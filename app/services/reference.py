@@ -63,6 +63,24 @@ class ReferenceData(Core):
         return [(v, rec_mod.choice_label(field, v)) for v in registry.choices(kind, field)]
 
 
+    def appeals(self) -> list[tuple[str, str]]:
+        """(id, name) of the appeal types to pick from: the pulled ``appeal`` records in order
+        (retired ones left out), else the defaults."""
+        recs = sorted((r for r in self.store.all("appeal") if not r["fields"].get("retired")),
+                      key=lambda r: (r["fields"].get("order") or 0, r["id"]))
+        if recs:
+            return [(r["id"], str(r["fields"].get("name") or r["id"])) for r in recs]
+        return [(v, rec_mod.choice_label("appeal_type", v)) for v in rec_mod.APPEAL_TYPES]
+
+    def appeal_name(self, aid: str | None) -> str:
+        """An appeal type's name (a retired one too: older issues keep their meaning)."""
+        if not aid:
+            return ""
+        rec = self.store.get("appeal", aid)
+        if rec is not None and rec["fields"].get("name"):
+            return str(rec["fields"]["name"])
+        return rec_mod.choice_label("appeal_type", aid)
+
     def unit_name(self, uid: str | None) -> str:
         """A unit's name from the pulled reference data, else the built-in list, else its id."""
         if not uid:

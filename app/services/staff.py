@@ -22,6 +22,8 @@ from app.services.common import (
     reported_at,
 )
 from app.services.field import Services
+from app.services.staff_intake import StaffIntake
+from app.services.staff_refdata import ReferenceAdmin
 from app.services.staff_reports import StaffReports
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
@@ -30,7 +32,7 @@ from sync.changes import new_record
 from sync.i18n import t
 from sync.workdays import WorkCalendar
 
-STAFF_ROLES = ("township_staff", "admin")
+STAFF_ROLES = wf.STAFF_ROLES  # township and county staff, admin
 WALL_STATES = ("resolved", "rechecked", "closed", "fulfilled")
 WORKING = frozenset({"assigned", "in_progress"})  # states where a deadline can pass
 EXCERPT = 40  # characters of a description shown in a list row
@@ -72,6 +74,8 @@ class StaffServices:
         # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
         self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
         self.reports = StaffReports(services.store)  # the figures and the ledger
+        self.intake = StaffIntake(self)  # problems from other channels, sources, deadline flags
+        self.refdata = ReferenceAdmin(self)  # the admin's 基础数据, edited on the server
 
     @property
     def role(self) -> str:
@@ -151,8 +155,9 @@ class StaffServices:
     # ------------------------------------------------------------------ the board
     def places(self) -> dict[str, tuple[str, str, str]]:
         """grid id -> (village id, village name, grid name), from the pulled reference data
-        (the profile's own grid until it has been pulled)."""
-        villages = dict(self._named("village"))
+        (the profile's own grid until it has been pulled); a county's staff read the village
+        as ``乡镇 / 村`` (names are unique only within a township)."""
+        villages = dict(self.intake.villages())
         out = {g["id"]: (str(g["fields"].get("village") or ""),
                          villages.get(str(g["fields"].get("village") or ""), ""),
                          str(g["fields"].get("name") or g["id"])) for g in self.store.all("grid")}
@@ -169,7 +174,9 @@ class StaffServices:
 
         filters: village, grid, status, category (a top category matches its children),
         appeal_type, urgency, kind (problem / wish), overdue (bool), supervised (bool),
-        flagged (bool), q (text in the title).
+        flagged (bool), q (text in the title); the county level: source (a channel; ``grid``
+        = the grid workers'), county_supervised (bool: a county 督办卡), due_soon (bool: a
+        deadline within ``sync.workflow.DUE_SOON_WORKDAYS`` working days or passed).
         sort: ``triage`` (new issues first: 已上报 / 已收集 on top, then the newest report
         first) or a column of ``BOARD_COLUMNS`` (empty values last either way).
         ``states`` are the statuses the counts are given for (those of the chosen kind) and
@@ -182,6 +189,7 @@ class StaffServices:
         labels = self.services.category_labels()
         units: dict[str, str] = {}
         counts: dict[str, int] = {}
+        due_cal = self.work_calendar() if f.get("due_soon") else None
         rows: list[dict[str, Any]] = []
         for rec, st, _evs in self._folded():
             fl = rec["fields"]
@@ -203,6 +211,12 @@ class StaffServices:
             if f.get("overdue") and not overdue:
                 continue
             if f.get("supervised") and not st.supervised:
+                continue
+            if f.get("source") and (fl.get("source") or reference.GRID_SOURCE) != f["source"]:
+                continue
+            if f.get("county_supervised") and not st.county_level:
+                continue
+            if f.get("due_soon") and not self.intake.flags(st, due_cal):
                 continue
             if f.get("flagged") and not st.flagged:
                 continue
@@ -239,7 +253,11 @@ class StaffServices:
                 "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
                 "reported_text": fmt_date(r["reported_at"]),
                 "days_left": days_left, "due_text": due_text, "flagged": st.flagged,
-                "redo_count": st.redo_count,
+                "redo_count": st.redo_count, "county_level": st.county_level,
+                "source": fl.get("source") or reference.GRID_SOURCE,
+                "source_name": self.intake.source_name(fl.get("source"))
+                if fl.get("source") not in (None, reference.GRID_SOURCE) else "",
+                "flags": [(x.which, x.status) for x in self.intake.flags(st, cal)],
             })
         kind = f.get("kind")
         states = list({"problem": wf.PROBLEM_STATES, "wish": wf.WISH_STATES}.get(kind, wf.STATES))
@@ -267,11 +285,20 @@ class StaffServices:
             "public_title": st.public_title or "", "public_text": st.public_text or "",
             "reply": st.reply or "", "category_id": rec["fields"].get("category") or "",
             "default_deadline": self.default_deadline(rec["fields"].get("category")),
+            # 县级督办 (docs/model.md "County"): the 督办卡's own level and deadline
+            "county_level": st.county_level or 1,
+            "county_deadline": st.county_deadline or self.default_deadline(rec["fields"].get("category")),
             "place": " / ".join(x for x in self.places().get(rec.get("grid", ""), ("", "", ""))[1:] if x),
             "reporter_name": self._known_user(rec["fields"].get("reporter")),
             "due_text": _days_left(st.deadline, china_today(), self.work_calendar())[1]
             if st.deadline and st.state in WORKING else "",
             "visit": self._source_visit(iid),
+            # the county level: the county 督办卡 and the deadline flags (the channel: Services.issue)
+            "county_card": {"level": st.county_level, "deadline": st.county_deadline or "",
+                            "card_no": st.county_card or "", "note": st.county_note or ""}
+            if st.county_level else None,
+            "transfer_count": st.transfer_count,
+            "flags": [(x.which, x.status, x.deadline, x.days_left) for x in self.intake.flags(st)],
         })
         return row
 
@@ -395,6 +422,7 @@ class StaffServices:
                       or (village and village in (h["fields"].get("village"), village_of(h.get("grid", ""))))]
         reporter = self.store.get("user", str(rec["fields"].get("reporter") or ""))
         extra = [str(reporter["fields"].get("name") or "")] if reporter else []
+        extra += [str(rec["fields"]["contact_name"])] if rec["fields"].get("contact_name") else []
         return public_guard.People.from_records(households, extra)
 
     def unpublish(self, iid: str, reason: str = "") -> dict[str, str]:

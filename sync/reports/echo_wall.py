@@ -88,15 +88,17 @@ class EchoWall:
         return t("reports.wall.summary", n=len(self.items), done=done, satisfied=sat)
 
 
-def village_people(ds: Dataset, village_id: str, reporters: Iterable[str] = ()) -> People:
+def village_people(ds: Dataset, village_id: str, reporters: Iterable[str] = (),
+                   contacts: Iterable[str] = ()) -> People:
     """Everybody the guard must know for a village: its households' heads, members and
-    addresses, and the reporters (user ids) of its issues."""
+    addresses, the reporters (user ids) of its issues and the residents who raised them by
+    another channel (their ``contact_name``)."""
     households = [h for h in ds.households
                   if (h.get("fields") or {}).get("village") == village_id
                   or ds.village_of_grid(h.get("grid")) == village_id]
     users = ds.ref.get("user", {})
     names = [str(users[r].get("name") or "") for r in reporters if r in users]
-    return People.from_records(households, names)
+    return People.from_records(households, names + [c for c in contacts if c])
 
 
 def scrub(text: str, private: list[str] | People) -> str:
@@ -127,7 +129,8 @@ def _verdict(f: IssueFacts) -> tuple[str, str]:
 
 def public_item(f: IssueFacts, ds: Dataset, key: bytes | None = None, people: People | None = None) -> PublicItem:
     if people is None:
-        people = village_people(ds, f.village, [str(f.fields.get("reporter") or "")])
+        people = village_people(ds, f.village, [str(f.fields.get("reporter") or "")],
+                                [str(f.fields.get("contact_name") or "")])
     solved, satisfied = _verdict(f)
     cat = ds.category_label(f.category) if f.category else t("reports.wall.no_category")
     if find_leaks(cat):  # 民生保障/低保救助 would tell a care status: the public sees 民生保障
@@ -159,7 +162,8 @@ def build_echo_wall(
 
     facts = all_facts(ds) if facts is None else facts
     shown = [f for f in facts if f.published and f.village == village_id]
-    people = village_people(ds, village_id, {str(f.fields.get("reporter") or "") for f in shown})
+    people = village_people(ds, village_id, {str(f.fields.get("reporter") or "") for f in shown},
+                            {str(f.fields.get("contact_name") or "") for f in shown})
     pairs = [(f, public_item(f, ds, key, people)) for f in shown]
     pairs.sort(key=lambda p: (p[1].reported_on or date.min, p[0].id), reverse=True)
     photo_sha = {public_id(key, p): p for f, _ in pairs for p in f.public_photos if is_sha256(p)}

@@ -42,6 +42,7 @@ from sync.server.http import (
     request_lang,
     send_raw,
 )
+from sync.server.refdata import make_reference_router
 from sync.server.throttle import Throttle
 from sync.server.wall import (
     make_wall_router,
@@ -528,6 +529,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
 
     app.include_router(make_bundles_router(engine, blobs, quota_bytes=limits.blob_quota_bytes))  # operators
     app.include_router(snapshot.make_snapshot_router(engine, blobs))  # new devices' starter packs
+    app.include_router(make_reference_router(engine))  # the admin edits units, categories, sources
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
                                         server_wall_key(engine)))
     app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is

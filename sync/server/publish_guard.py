@@ -9,17 +9,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from sync.public_guard import People, refusal
 from sync.server import db
 
 
 def village_people(
-    conn: Connection, grid: str, reporter: str | None = None, household: str | None = None
+    conn: Connection, grid: str, reporter: str | None = None, household: str | None = None,
+    contact: str | None = None,
 ) -> People:
     """The guard's knowledge of the village that ``grid`` belongs to (and of the issue's
-    linked household and reporter, wherever they are registered)."""
+    linked household and reporter, wherever they are registered, and the resident who raised
+    it by another channel)."""
     village = conn.execute(select(db.grids.c.village).where(db.grids.c.id == grid)).scalar()
     grids = [grid]
     if village is not None:
@@ -28,10 +30,11 @@ def village_people(
     if household:
         where = or_(where, db.records.c.id == household)
     docs = conn.execute(select(db.records.c.doc).where(db.records.c.kind == "household", where)).scalars()
-    extra = []
-    if reporter:
-        name = conn.execute(select(db.users.c.name).where(db.users.c.id == reporter)).scalar()
-        extra = [name] if name else []
+    extra = [contact] if contact else []
+    if reporter:  # the name people read (the login is users.name)
+        name = conn.execute(select(func.coalesce(db.users.c.display_name, db.users.c.name))
+                            .where(db.users.c.id == reporter)).scalar()
+        extra += [name] if name else []
     return People.from_records((json.loads(d) for d in docs), extra)
 
 
@@ -47,5 +50,5 @@ def publish_refusal(
     ifields = (json.loads(issue).get("fields") or {}) if issue else {}
     reporter, household = ifields.get("reporter"), ifields.get("household")
     people = village_people(conn, str(change.get("grid") or ""), str(reporter) if reporter else None,
-                            str(household) if household else None)
+                            str(household) if household else None, str(ifields.get("contact_name") or "") or None)
     return refusal(str(data.get("public_title") or ""), str(data.get("public_text") or ""), people, lang)

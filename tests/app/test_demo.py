@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from app.demo import FIELD_USER, STAFF, prepare
+from app.demo import COUNTY_STAFF, FIELD_USER, STAFF, prepare
 from app.store import Store
 from tests.support.net import free_port
 
@@ -30,6 +30,7 @@ def test_prepare_seeds_once_and_rerun_duplicates_nothing(tmp_path):
     try:
         field = _counts(info.devices[FIELD_USER])
         staff = _counts(info.devices[STAFF])
+        county = _counts(info.devices[COUNTY_STAFF])
     finally:
         server.terminate()
         server.wait(10)
@@ -40,6 +41,18 @@ def test_prepare_seeds_once_and_rerun_duplicates_nothing(tmp_path):
     assert field["outbox"] == staff["outbox"] == 0
     with Store.open(Path(info.devices[STAFF])) as st:
         assert st.meta_get("profile")["role"] == "township_staff"
+        assert not [r for r in st.all("issue") if r["fields"].get("source") == "hotline"]  # 绿水镇's
+    # a county of three townships: the county staff's device holds all of them
+    assert set(info.townships) == {"青山镇", "绿水镇", "白云镇"}
+    assert county["grids"] == 6 and county["household"] > staff["household"]
+    with Store.open(Path(info.devices[COUNTY_STAFF])) as st:
+        assert st.meta_get("profile")["role"] == "county_staff"
+        [hot] = [r for r in st.all("issue") if r["fields"].get("source") == "hotline"]
+        assert hot["fields"]["contact_phone"] and hot["grid"] == info.grids["南溪村第一网格"]
+        types = [e["fields"]["type"] for e in st.all("issue_event") if e["fields"]["issue"] == hot["id"]]
+        assert "county_supervise" in types
+        assert {r["fields"]["name"] for r in st.all("township")} == {"青山镇", "绿水镇", "白云镇"}
+        assert {r["id"] for r in st.all("unit") if r["fields"].get("level") == "county"} >= {"county-env"}
     # Re-running reuses the township and the enrolled devices: nothing doubled.
     saved = json.loads((tmp_path / "demo.json").read_text(encoding="utf-8"))
     info2, server = prepare(tmp_path, free_port(), households=6)
@@ -101,11 +114,12 @@ def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigte
             assert r.status_code == 200 and "<html" in r.text.lower()
         server = f"http://127.0.0.1:{ports[0]}"
         front = requests.get(f"{server}/", timeout=10)
-        assert front.status_code == 200 and "青山镇" in front.text
+        assert front.status_code == 200 and "青山镇" in front.text and "绿水镇" in front.text
         for port in ports[1:]:
             assert f'href="http://127.0.0.1:{port}/"' in front.text
         walls = [line.split(": ", 1)[1].strip() for line in out.splitlines() if "回音壁: http" in line]
-        assert len(walls) == 3 and all(f'href="{w.removeprefix(server)}"' in front.text for w in walls)
+        # 青山镇's three villages, one each in 绿水镇 and 白云镇
+        assert len(walls) == 5 and all(f'href="{w.removeprefix(server)}"' in front.text for w in walls)
         page = requests.get(walls[0], timeout=10)
         # The seeded township has re-checked issues published with staff's public wording.
         assert page.status_code == 200 and "群众回访表示满意" in page.text

@@ -151,7 +151,7 @@ def IssueForm() -> ft.View:
                                          lambda v, c=c: form.set("category", v or c["id"]), allow_none=True))
     controls += [
         label_text(t("ui.issue.appeal_type")),
-        choice_chips("appeal", svc.choices("appeal_type"), form.values.get("appeal_type"),
+        choice_chips("appeal", svc.appeals(), form.values.get("appeal_type"),
                      lambda v: form.set("appeal_type", v), allow_none=True, error=form.error("appeal_type")),
         label_text(t("ui.issue.urgency")),
         choice_chips("urgency", svc.choices("urgency"), form.values.get("urgency"),
@@ -283,6 +283,13 @@ def issue_head(it: dict[str, Any], status_label: str, extra_meta: tuple[ft.Contr
     controls += place_line(it["location_text"], "issue-location")
     if it["description"]:
         controls.append(ft.Text(it["description"], key="issue-description"))
+    if it["source_name"]:  # from 12345热线, 信访 ...: where from, and whom to call for the 回头看
+        number = f" · {it['external_no']}" if it["external_no"] else ""
+        controls.append(ft.Text(t("ui.issue.source_line", source=it["source_name"], number=number), size=13,
+                                key="issue-source"))
+    if it["contact"]:
+        controls.append(ft.Text(t("ui.issue.contact", contact=it["contact"]), size=13, key="issue-contact",
+                                selectable=True))
     return controls
 
 

@@ -42,8 +42,8 @@ def register_inspect(monkeypatch: pytest.MonkeyPatch) -> None:
     # 2. workflow rule (sync/workflow.py); the module reads EVENT_TYPES by name and builds the
     # staff and admin permissions from it when it loads, as an edit of the tuple would
     monkeypatch.setattr(workflow, "EVENT_TYPES", types)
-    for role in ("township_staff", "admin"):
-        monkeypatch.setitem(workflow.PERMISSIONS, role, frozenset(types))
+    for role in workflow.STAFF_ROLES:
+        monkeypatch.setitem(workflow.PERMISSIONS, role, workflow.PERMISSIONS[role] | {"inspect"})
     monkeypatch.setitem(workflow.TRANSITIONS, ("problem", "inspect"),
                         (frozenset({"assigned", "in_progress"}), "in_progress"))
     # 3. catalog (sync/locale/model.json, sync/locale/reports.json)
@@ -72,7 +72,7 @@ def test_a_new_staff_action_registered_in_schema_workflow_and_catalog(device: De
     async def scenario(h: Harness) -> None:
         h.conn.answers["pick_files"] = picker_answer([pic])
         await h.go(f"/board/{iid}")
-        assert h.keys("act:") == ["act:return", "act:extend", "act:supervise", "act:progress",
+        assert h.keys("act:") == ["act:transfer", "act:return", "act:extend", "act:supervise", "act:progress",
                                   "act:resolve", "act:inspect", "act:comment"]
         assert h.by_key("act:inspect").content == "现场核查"
         await h.tap("act:inspect")

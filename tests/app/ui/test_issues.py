@@ -8,6 +8,7 @@ from ui_photos import make_jpeg, picker_answer
 
 from app.services import Services
 from sync import workflow as wf
+from sync.changes import new_record
 from sync.clock import HybridClock
 
 
@@ -166,5 +167,33 @@ def test_wish_claim_and_fulfil(run_app, services, tmp_path):
         await h.back()
         await h.tap("issue-kind:wish")
         assert h.by_key("status:fulfilled").label.value.endswith("1")
+
+    run_app(scenario)
+
+
+def test_a_hotline_problem_reaches_the_worker_who_calls_the_resident_and_rechecks(run_app, services):
+    """Issue 14: a problem staff registered from the 12345 hotline, pulled into this grid,
+    shows where it came from and whom to call; the worker does the 回头看 as for any other."""
+    clock = HybridClock("server-node")
+    fields = {"issue_kind": "problem", "title": "夜间施工噪音", "reporter": "county-1", "source": "hotline",
+              "external_no": "QT-7", "contact_name": "王先生", "contact_phone": "13812345678",
+              "reporter_visibility": "hidden"}
+    rec, _ = new_record("issue", services.grid_id, fields, clock, "county-1")
+    services.store.apply_remote([rec], None)
+    ev, _ = wf.new_event(rec, "report", {"note": "由12345热线登记"}, clock, "county-1", "county_staff")
+    services.store.apply_remote([ev], None)
+    iid = rec["id"]
+    staff_does(services, iid, "assign", {"unit": "county-housing", "deadline": "2030-01-01"})
+    staff_does(services, iid, "resolve", {"reply": "已责令夜间停工"})
+
+    async def scenario(h: Harness) -> None:
+        assert h.has_key(f"recheck:{iid}")  # on 首页, waiting for my re-check
+        await h.tap(f"recheck:{iid}")
+        assert "12345热线 · QT-7" in h.by_key("issue-source").value
+        assert "王先生 13812345678" in h.by_key("issue-contact").value
+        await h.tap("solved:yes")
+        await h.tap("satisfied:yes")
+        await h.tap("recheck-save")
+        assert services.issue(iid)["status"] == "rechecked"
 
     run_app(scenario)

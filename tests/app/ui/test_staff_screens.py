@@ -155,8 +155,9 @@ def test_supervise_extend_return_and_reject_from_the_screen(device, services):
 
     async def scenario(h: Harness) -> None:
         await h.go(f"/board/{ids['road']}")
+        # 转办 too; 县级督办 is not the township's
         assert set(h.keys("act:")) == {"act:return", "act:extend", "act:supervise", "act:progress",
-                                       "act:resolve", "act:comment"}
+                                       "act:resolve", "act:comment", "act:transfer"}
         await h.tap("act:supervise")
         await h.select("act-f:level", "3")
         await h.type("act-f:note", "挂牌督办")

@@ -1,4 +1,5 @@
-"""Township staff screens: the board, acting on an issue, echo wall, figures, flags."""
+"""Township and county staff screens: the board, registering a problem from another channel,
+acting on an issue, echo wall, figures, flags."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
 from app.ui.screens.staff.figures import FiguresScreen
 from app.ui.screens.staff.flags import FlagsScreen
+from app.ui.screens.staff.reference import ReferenceScreen
+from app.ui.screens.staff.register import RegisterScreen
 from app.ui.screens.staff.sync import StaffSyncScreen
 from app.ui.screens.staff.wall import WallScreen
 from app.ui.screens.sync import EnrollScreen
@@ -18,6 +21,8 @@ STAFF_ROUTES = [
     ft.Route(path="board", component=BoardScreen, children=[
         ft.Route(path=":iid", component=ActScreen),
     ]),
+    ft.Route(path="register", component=RegisterScreen),
+    ft.Route(path="reference", component=ReferenceScreen),
     ft.Route(path="wall", component=WallScreen),
     ft.Route(path="figures", component=FiguresScreen),
     ft.Route(path="flags", component=FlagsScreen),

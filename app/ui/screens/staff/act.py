@@ -63,6 +63,7 @@ def ActScreen() -> ft.View:
                                    if it["reporter_name"] else "") if x)
     if where:
         controls.append(ft.Text(where, size=13, key="issue-place"))
+    controls += _county_lines(it)
     if it["unit"]:
         unit = t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"])
         controls.append(ft.Text(" · ".join(x for x in (unit, it["due_text"]) if x), key="issue-unit",
@@ -133,6 +134,20 @@ def _start_value(field: registry.Input, it: dict[str, Any]) -> Any:
     if field.widget == "level":
         return str(max(field.spec.min or 1, int(value or 0)))
     return value
+
+
+def _county_lines(it: dict[str, Any]) -> list[ft.Control]:
+    """The county 督办卡 with its own deadline and flag (the channel and the caller are in the
+    issue's head, as on the phone)."""
+    out: list[ft.Control] = []
+    card = it["county_card"]
+    if card:
+        flags = {which: status for which, status, _d, _n in it["flags"]}
+        flag = t(f"ui.staff.flag.{flags['county']}") if "county" in flags else ""
+        out.append(ft.Text(t("ui.staff.county_card_line", level=card["level"], card=card["card_no"] or "—",
+                             date=card["deadline"], flag=flag), size=13, key="issue-county-card",
+                           color=ft.Colors.ERROR if flags.get("county") == "overdue" else ft.Colors.DEEP_ORANGE_700))
+    return out
 
 
 def _label(name: str) -> str:

@@ -14,6 +14,7 @@ import flet as ft
 
 from app.services import Services
 from app.services.staff import BOARD_COLUMNS, NEW_STATES, china_today
+from app.services.staff_refdata import may_edit_reference
 from app.ui.screens.staff.layout import dropdown, staff_view, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import badge, empty, go, row_tile
@@ -29,7 +30,7 @@ WIDTHS = {"place": 150, "category": 140, "reported": 92, "unit": 116, "deadline"
           "supervised": 72}
 # the direction of a column's first click: newest report / highest level first, else A-Z
 FIRST_DESCENDING = frozenset({"reported", "supervised"})
-DROPDOWN_FILTERS = ("kind", "village", "grid", "category", "appeal_type", "urgency")
+DROPDOWN_FILTERS = ("kind", "village", "grid", "category", "appeal_type", "urgency", "source")
 CELL = 13  # text size in the table
 
 
@@ -67,17 +68,18 @@ def BoardScreen() -> ft.View:
         return h
 
     bar = _filter_bar(svc, filters, put, desk)
-    chosen = sum(1 for k in (*DROPDOWN_FILTERS, "overdue", "supervised") if filters.get(k))
+    chosen = sum(1 for k in (*DROPDOWN_FILTERS, *TOGGLES) if filters.get(k))
     controls: list[ft.Control] = []
     if desk:
         if order[0] != "triage":
             bar.append(ft.TextButton(t("ui.staff.sort.triage"), key="sort:triage", icon=ft.Icons.RESTART_ALT,
                                      tooltip=t("ui.staff.sort.triage_hint"),
                                      on_click=lambda _: set_order(("triage", False))))
-        controls.append(ft.Row([_search(filters, put, 200), *bar], spacing=8, scroll=ft.ScrollMode.AUTO,
-                               key="board-bar"))
+        controls.append(ft.Row([_register_button(), *_admin_button(svc), _search(filters, put, 200), *bar],
+                               spacing=8, scroll=ft.ScrollMode.AUTO, key="board-bar"))
     else:
         controls.append(ft.Row([
+            _register_button(),
             ft.Container(_search(filters, put, None), expand=True),
             ft.TextButton(t("ui.staff.filters", n=chosen) if chosen else t("ui.staff.filters_none"),
                           key="board-filters", icon=ft.Icons.FILTER_LIST,
@@ -102,6 +104,20 @@ def BoardScreen() -> ft.View:
                               key="board-more-button", on_click=lambda _: set_limit(limit + PAGE)),
         ], wrap=True))
     return staff_view(0, t("ui.staff.board.title"), controls)
+
+
+def _register_button() -> ft.Control:
+    """登记: a problem from another channel (12345热线, 信访 ...), registered by staff."""
+    return ft.FilledTonalButton(t("ui.register.button"), key="board-register", icon=ft.Icons.ADD_CALL,
+                                on_click=lambda _: go("/register"))
+
+
+def _admin_button(svc: Any) -> list[ft.Control]:
+    """基础数据 (units, categories, sources, appeal types): the admin's, at a desk."""
+    if not may_edit_reference(svc.role):
+        return []
+    return [ft.OutlinedButton(t("ui.ref.title"), key="board-reference", icon=ft.Icons.TUNE,
+                              on_click=lambda _: go("/reference"))]
 
 
 def _search(filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]], width: int | None) -> ft.Control:
@@ -129,10 +145,12 @@ def _filter_bar(svc: Any, filters: dict[str, Any], put: Callable[[str], Callable
                  put("grid"), any_label=any_, width=w),
         dropdown("filter-category", t("ui.staff.filter.category"), cats, filters.get("category"),
                  put("category"), any_label=any_, width=176 if desk else 220),
-        dropdown("filter-appeal", t("ui.staff.filter.appeal"), Services.choices("appeal_type"),
+        dropdown("filter-appeal", t("ui.staff.filter.appeal"), svc.services.appeals(),
                  filters.get("appeal_type"), put("appeal_type"), any_label=any_, width=w),
         dropdown("filter-urgency", t("ui.staff.filter.urgency"), Services.choices("urgency"),
                  filters.get("urgency"), put("urgency"), any_label=any_, width=w),
+        dropdown("filter-source", t("ui.staff.filter.source"), svc.intake.sources(with_grid=True),
+                 filters.get("source"), put("source"), any_label=any_, width=w),
     ]
     if not desk:  # at a desk these two sit at the end of the status line
         out += _toggles(filters, put, desk)
@@ -148,8 +166,11 @@ def _toggles(filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]
                        visual_density=ft.VisualDensity.COMPACT if desk else None,
                        on_click=lambda _: put(name)(not on))
 
-    return [chip("overdue", "filter-overdue", t("ui.staff.filter.overdue")),
-            chip("supervised", "filter-supervised", t("ui.staff.filter.supervised"))]
+    return [chip(name, f"filter-{name.replace('_', '-')}", t(f"ui.staff.filter.{name}")) for name in TOGGLES]
+
+
+# on/off filters: overdue, supervised by the township, a county 督办卡, a deadline near or passed
+TOGGLES = ("overdue", "supervised", "county_supervised", "due_soon")
 
 
 def _status_line(board: dict[str, Any], filters: dict[str, Any], put: Callable[[str], Callable[[Any], None]],
@@ -211,6 +232,7 @@ def _table_row(r: dict[str, Any], odd: bool, this_year: str) -> ft.Control:
         title.append(badge(t("ui.staff.redo", n=r["redo_count"]), ft.Colors.PURPLE_100))
     if r["flagged"]:
         title.append(badge(t("ui.staff.flagged"), ft.Colors.YELLOW_200))
+    title += _county_badges(r)
     # this year's dates without the year (the column stays narrow), others in full
     day = r["deadline"][5:] if r["deadline"].startswith(this_year) else r["deadline"]
     due = " ".join(x for x in (day, r["due_text"]) if x)
@@ -220,7 +242,8 @@ def _table_row(r: dict[str, Any], odd: bool, this_year: str) -> ft.Control:
         _cell(r["category_name"], WIDTHS["category"]),
         _cell(r["reported_text"], WIDTHS["reported"]),
         _cell(r["unit_name"], WIDTHS["unit"]),
-        _cell(due, WIDTHS["deadline"], color=ft.Colors.ERROR if r["overdue"] else None, bold=r["overdue"],
+        _cell(due, WIDTHS["deadline"], color=ft.Colors.ERROR if r["overdue"] else
+              ft.Colors.DEEP_ORANGE_700 if ("unit", "due_soon") in r["flags"] else None, bold=r["overdue"],
               key=f"due:{r['id']}"),
         _cell(r["status_label"], WIDTHS["status"]),
         _cell(t("ui.staff.supervised", level=r["supervised"]) if r["supervised"] else "", WIDTHS["supervised"],
@@ -237,6 +260,23 @@ def _table_row(r: dict[str, Any], odd: bool, this_year: str) -> ft.Control:
 URGENCY = {"urgent": ft.Colors.ORANGE_200, "critical": ft.Colors.RED_200}
 
 
+def _county_badges(r: dict[str, Any]) -> list[ft.Control]:
+    """The channel it came by (when not a grid worker's), the county 督办卡 and its deadline
+    flag, a unit deadline that is near."""
+    out: list[ft.Control] = []
+    if r["source_name"]:
+        out.append(badge(r["source_name"], ft.Colors.BLUE_100))
+    if r["county_level"]:
+        late = ("county", "overdue") in r["flags"]
+        near = ("county", "due_soon") in r["flags"]
+        out.append(badge(t("ui.staff.county_card", level=r["county_level"])
+                         + (t("ui.staff.flag.overdue") if late else t("ui.staff.flag.due_soon") if near else ""),
+                         ft.Colors.RED_200 if late else ft.Colors.DEEP_ORANGE_200))
+    if ("unit", "due_soon") in r["flags"]:
+        out.append(badge(t("ui.staff.flag.due_soon_unit"), ft.Colors.AMBER_200))
+    return out
+
+
 def _card(svc: Any, r: dict[str, Any]) -> ft.Control:
     """A phone card: the title, where and when, the unit and the days left, status badges."""
     trail = [badge(r["status_label"])]
@@ -248,6 +288,7 @@ def _card(svc: Any, r: dict[str, Any]) -> ft.Control:
         trail.append(badge(t("ui.staff.flagged"), ft.Colors.YELLOW_200))
     if r["redo_count"]:
         trail.append(badge(t("ui.staff.redo", n=r["redo_count"]), ft.Colors.PURPLE_100))
+    trail += _county_badges(r)
     due = t("ui.staff.deadline", date=r["deadline"]) if r["deadline"] else ""
     sub = " · ".join(x for x in (r["place"], r["category_name"], t("ui.staff.reported", date=r["reported_text"]),
                                  r["unit_name"], r["due_text"] or due) if x)

@@ -17,7 +17,10 @@ from sync.i18n import t
 from sync.reports.metrics import FIGURES, RATE_FIGURES
 
 PERIODS = ("month", "quarter", "year")
-GROUPINGS = ("village", "grid", "category")
+# by county only on a device that sees several counties (sync.reports.metrics.GROUPINGS)
+GROUPINGS = ("county", "township", "village", "grid", "unit", "worker", "source", "category")
+# the figures a ranking (排名) can follow: higher is better
+RANKINGS = ("response_rate", "on_time_rate", "satisfied_rate")
 
 
 def _bar(fig: Any, key: str, biggest: float) -> ft.Control:
@@ -55,6 +58,7 @@ def FiguresScreen() -> ft.View:
     svc = use_staff()
     which, set_which = ft.use_state("month")
     group_by, set_group_by = ft.use_state("village")
+    rank_by, set_rank_by = ft.use_state(None)
     exported, set_exported = ft.use_state("")
     picker_ref = ft.use_ref(None)
     if picker_ref.current is None:
@@ -99,7 +103,9 @@ def FiguresScreen() -> ft.View:
         ft.Row([chip(t(f"ui.staff.period.{p}"), f"period:{p}", which == p, lambda _, p=p: set_which(p))
                 for p in PERIODS], wrap=True),
         ft.Row([chip(t(f"ui.staff.group.{g}"), f"group:{g}", group_by == g, lambda _, g=g: set_group_by(g))
-                for g in GROUPINGS], wrap=True),
+                for g in GROUPINGS if g != "county" or len(svc.store.all("county")) > 1], wrap=True),
+        ft.Row([chip(t("ui.staff.rank.by", figure=t(f"reports.figure.{k}")), f"rank:{k}", rank_by == k,
+                     lambda _, k=k: set_rank_by(None if rank_by == k else k)) for k in RANKINGS], wrap=True),
         ft.Text(report.period.label, key="period-label", size=16, weight=ft.FontWeight.BOLD),
         ft.Row([ft.FilledButton(t("ui.staff.ledger.export"), key="ledger-export", icon=ft.Icons.DOWNLOAD,
                                 on_click=exporter("ledger", "xlsx")),
@@ -112,9 +118,12 @@ def FiguresScreen() -> ft.View:
         controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
     controls.append(section(t("ui.staff.fig.total", name=report.total.label)))
     controls += _figure_rows("total", report.total.figures, biggest)
-    for g in report.groups:
-        if not g.key:
-            continue
-        controls.append(section(g.label or g.key))
+    groups = [g for g in report.groups if g.key]
+    if rank_by:  # 排名: best first, groups with nothing to measure (N = 0) last, unranked
+        groups.sort(key=lambda g: (g.figures[rank_by].value is None, -(g.figures[rank_by].value or 0.0), g.label))
+    for n, g in enumerate(groups, 1):
+        ranked = rank_by and g.figures[rank_by].value is not None
+        label = t("ui.staff.rank.nth", n=n, name=g.label or g.key) if ranked else (g.label or g.key)
+        controls.append(section(label))
         controls += _figure_rows(f"g-{g.key}", g.figures, biggest)
     return staff_view(2, t("ui.staff.fig.title"), controls)
