@@ -167,6 +167,44 @@ def metrics_cmd(
     typer.echo(t("reports.cli.wrote_metrics", path=out, n=len(rep.groups)))
 
 
+def find_issue(ds: Dataset, ref: str) -> str:
+    """An issue id from its id or its public code (查询码)."""
+    from sync.public_code import is_valid, same_code
+
+    if any(i["id"] == ref for i in ds.issues):
+        return ref
+    hits = [i["id"] for i in ds.issues if is_valid(ref) and same_code(ref, i["id"])]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise ReportInputError(t("reports.notice.error.ambiguous", code=ref, ids="、".join(hits)))
+    raise ReportInputError(t("reports.notice.error.issue", issue=ref))
+
+
+@app.command("notice", help=t("reports.cli.notice.help"))
+@_clean_errors
+def notice_cmd(
+    server: Server,
+    issue: Annotated[str, typer.Option(help="问题编号或查询码 issue id or public code")],
+    kind: Annotated[str, typer.Option(help="duban (督办卡) | zhenggai (整改通知单)")] = "duban",
+    token: Token = None,
+    requirement: Annotated[str | None, typer.Option(help="整改要求 (default: from the timeline)")] = None,
+    out: Annotated[Path | None, typer.Option(help="FILE.pdf")] = None,
+) -> None:
+    from sync.reports.notice_pdf import write_notice_pdf
+    from sync.reports.notices import KINDS, build_notice
+
+    if kind not in KINDS:
+        raise ReportInputError(t("reports.notice.error.kind", kind=kind, choices=", ".join(KINDS)))
+    out = out or Path(f"{t(f'reports.notice.title.{kind}')}.pdf")
+    if out.suffix.lower() != ".pdf":
+        raise ReportInputError(t("reports.error.pdf_only", name=out.name))
+    ds = _fetch(server, token)
+    notice = build_notice(ds, find_issue(ds, issue), kind, requirement=requirement or "")
+    pages = write_notice_pdf(notice, out)
+    typer.echo(t("reports.cli.wrote_notice", path=out, title=notice.title, number=notice.number, pages=pages))
+
+
 @app.command("echo-wall", help=t("reports.cli.echo_wall.help"))
 @_clean_errors
 def echo_wall_cmd(
