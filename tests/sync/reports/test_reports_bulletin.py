@@ -1,0 +1,153 @@
+"""The monthly bulletin (工作简报) against a hand-computed county: two townships, three units,
+March 2026 with February (环比) and March 2025 (同比). Accept limit 2 working days; 2 March
+2026 is a Monday; no public holiday falls in these March weeks.
+
+青山镇 (东风村, grid g1)
+  P1 rep 3/2, acc 3/3 (limit 3/4: in time), u-water due 3/10, resolved 3/9 (on time), recheck 3/12 satisfied
+  P2 rep 3/5 (Thu), acc 3/10 (limit 3/9: late), u-build due 3/20, resolved 3/25 (late), recheck 3/26 not satisfied
+  P3 rep 3/30, not accepted (limit 4/1 is after 3/31: not in N)
+  P4 rep 3/16, acc 3/17, u-water due 3/27, open on 3/31 (overdue, 2 working days: 3/30, 3/31), 督办 level 1
+  R1 rep 2026-02-02, acc 2/3, u-water due 2/10, resolved 2/13 (late), recheck 2/16 satisfied      [February]
+白云乡 (白云村, grid g4)
+  Q1 rep 3/3, acc 3/3, u-county due 3/13, resolved 3/12, recheck 3/16 satisfied
+  Q2 rep 3/9, acc 3/11 (limit 3/11: in time), u-build due 3/18, resolved 3/18, recheck 3/20 satisfied
+  S1 rep 2025-03-03, acc 3/6 (limit 3/5: late), u-county due 3/14, resolved 3/14, recheck 3/17 not satisfied [March 2025]
+
+March 2026          响应率      按期办结率    满意率     score
+  青山镇            2/3         1/3          1/2        (66.67+33.33+50)/3 = 50.0   rank 2
+  白云乡            2/2         2/2          2/2        100.0                       rank 1
+  total             4/5         3/5          3/4
+  u-county (Q1)     1/1         1/1          1/1        100.0  rank 1
+  u-water (P1, P4)  2/2         1/2          1/1        83.3   rank 2
+  u-build (P2, Q2)  1/2         1/2          1/2        50.0   rank 3
+环比 青山镇 (Feb: 1/1, 0/1, 1/1): -33.3, +33.3, -50.0; 白云乡 (Feb: nothing): —
+同比 白云乡 (Mar 2025: 0/1, 1/1, 0/1): +100.0, 0.0, +100.0; 青山镇: —
+热点诉求 (problems reported in March: 6): 环境卫生 4 (P2 P3 P4 Q2), 道路交通 2 (P1 路灯, Q1); 环比 道路交通 1 (R1)
+"""
+
+from datetime import date
+
+import pytest
+
+from sync.public_code import public_code
+from sync.reports.bulletin import compute_bulletin, previous_period, year_before
+from sync.reports.dates import parse_period
+from sync.reports.model import Dataset
+from tests.support.reports_factory import Town, cst
+
+
+def _ref(kind, rid, **fields):
+    return {"id": rid, "kind": kind, "grid": "", "fields": fields, "stamps": {}}
+
+
+def county_town() -> tuple[Town, dict]:
+    town = Town()
+    town.records += [_ref("village", "v3", name="白云村", township="白云乡"),
+                     _ref("grid", "g4", name="白云一网格", village="v3"),
+                     _ref("unit", "u-county", name="县交通运输局")]
+
+    def problem(grid, title, rep, acc, unit, due, resolved=None, satisfied=None, recheck=None, cat="c-env"):
+        iss = town.issue(grid, title, rep, category=cat)
+        if acc:
+            town.event(iss, "accept", acc)
+            town.event(iss, "assign", acc.replace(hour=15), unit=unit, deadline=due)
+        if resolved:
+            town.event(iss, "resolve", resolved, reply="已办结")
+            town.recheck(iss, recheck, True, satisfied)
+        return iss
+
+    p = {
+        "P1": problem("g1", "路灯不亮", cst(2026, 3, 2), cst(2026, 3, 3), "u-water", "2026-03-10",
+                      cst(2026, 3, 9), True, cst(2026, 3, 12), cat="c-light"),
+        "P2": problem("g1", "垃圾清运不及时", cst(2026, 3, 5), cst(2026, 3, 10), "u-build", "2026-03-20",
+                      cst(2026, 3, 25), False, cst(2026, 3, 26)),
+        "P3": problem("g1", "河道漂浮物", cst(2026, 3, 30), None, None, None),
+        "P4": problem("g1", "污水外溢", cst(2026, 3, 16), cst(2026, 3, 17), "u-water", "2026-03-27"),
+        "R1": problem("g1", "道路坑洼", cst(2026, 2, 2), cst(2026, 2, 3), "u-water", "2026-02-10",
+                      cst(2026, 2, 13), True, cst(2026, 2, 16), cat="c-road"),
+        "Q1": problem("g4", "桥栏杆松动", cst(2026, 3, 3), cst(2026, 3, 3, 11), "u-county", "2026-03-13",
+                      cst(2026, 3, 12), True, cst(2026, 3, 16), cat="c-road"),
+        "Q2": problem("g4", "公厕无人打扫", cst(2026, 3, 9), cst(2026, 3, 11), "u-build", "2026-03-18",
+                      cst(2026, 3, 18), True, cst(2026, 3, 20)),
+        "S1": problem("g4", "去年的问题", cst(2025, 3, 3), cst(2025, 3, 6), "u-county", "2025-03-14",
+                      cst(2025, 3, 14), False, cst(2025, 3, 17)),
+    }
+    town.event(p["P4"], "supervise", cst(2026, 3, 30), level=1, note="超期督办")
+    return town, p
+
+
+@pytest.fixture(scope="module")
+def bulletin():
+    town, p = county_town()
+    b = compute_bulletin(Dataset.from_records(town.records), parse_period("2026-03"),
+                         townships=["青山镇", "白云乡"], county="榆中县", as_of=date(2026, 3, 31))
+    return b, p
+
+
+def _nd(fig):
+    return (fig.numerator, fig.denominator)
+
+
+def test_periods_compared():
+    p = parse_period("2026-03")
+    assert (previous_period(p).start, previous_period(p).end) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert (year_before(p).start, year_before(p).end) == (date(2025, 3, 1), date(2025, 3, 31))
+    q = previous_period(parse_period("2026-Q1"))
+    assert (q.start, q.end) == (date(2025, 10, 1), date(2025, 12, 31))
+
+
+def test_township_rates_with_their_n_and_ranking(bulletin):
+    b, _ = bulletin
+    assert [r.label for r in b.townships] == ["白云乡", "青山镇"]
+    by = {r.label: r for r in b.townships}
+    q = by["青山镇"].figures
+    assert (_nd(q["response_rate"]), _nd(q["on_time_rate"]), _nd(q["satisfied_rate"])) == ((2, 3), (1, 3), (1, 2))
+    assert by["青山镇"].score_text() == "50.0" and by["青山镇"].rank == 2
+    w = by["白云乡"].figures
+    assert [_nd(w[k]) for k in ("response_rate", "on_time_rate", "satisfied_rate")] == [(2, 2), (2, 2), (2, 2)]
+    assert by["白云乡"].rank == 1 and by["白云乡"].score_text() == "100.0"
+    t = b.total.figures
+    assert [_nd(t[k]) for k in ("response_rate", "on_time_rate", "satisfied_rate")] == [(4, 5), (3, 5), (3, 4)]
+    assert b.reported == 6 and b.county == "榆中县" and b.number == "2026年第3期"
+
+
+def test_month_on_month_and_year_on_year(bulletin):
+    b, _ = bulletin
+    by = {r.label: r for r in b.townships}
+    qs = by["青山镇"]
+    assert [qs.change_text(k, "previous") for k in ("response_rate", "on_time_rate", "satisfied_rate")] == \
+        ["-33.3", "+33.3", "-50.0"]
+    assert [qs.change_text(k, "last_year") for k in ("response_rate", "on_time_rate", "satisfied_rate")] == \
+        ["—", "—", "—"]
+    by_ = by["白云乡"]
+    assert [by_.change_text(k, "previous") for k in ("response_rate", "on_time_rate", "satisfied_rate")] == \
+        ["—", "—", "—"]
+    assert [by_.change_text(k, "last_year") for k in ("response_rate", "on_time_rate", "satisfied_rate")] == \
+        ["+100.0", "+0.0", "+100.0"]
+
+
+def test_unit_ranking(bulletin):
+    b, _ = bulletin
+    assert [(r.label, r.rank, r.score_text()) for r in b.units] == [
+        ("县交通运输局", 1, "100.0"), ("镇水务站", 2, "83.3"), ("镇村建办", 3, "50.0")]
+    water = b.units[1].figures
+    assert [_nd(water[k]) for k in ("response_rate", "on_time_rate", "satisfied_rate")] == [(2, 2), (1, 2), (1, 1)]
+
+
+def test_overdue_list_and_hot_categories(bulletin):
+    b, p = bulletin
+    [row] = b.overdue
+    assert (row.code, row.title, row.township, row.village, row.unit) == \
+        (public_code(p["P4"]["id"]), "污水外溢", "青山镇", "东风村", "镇水务站")
+    assert (row.deadline, row.days_over, row.supervised) == (date(2026, 3, 27), 2, 1)
+    assert [(h.label, h.count, round(h.share, 3), h.previous) for h in b.hot] == [
+        ("环境卫生", 4, 0.667, 0), ("道路交通", 2, 0.333, 1)]
+
+
+def test_one_township_alone_and_one_with_nothing():
+    town, _ = county_town()
+    ds = Dataset.from_records(town.records)
+    b = compute_bulletin(ds, parse_period("2026-03"), townships=["白云乡", "红山乡"], as_of=date(2026, 3, 31))
+    assert [(r.label, r.rank) for r in b.townships] == [("白云乡", 1), ("红山乡", None)]
+    assert b.townships[1].figures["response_rate"].display() == "—"
+    assert b.reported == 2 and b.county == "本县"
