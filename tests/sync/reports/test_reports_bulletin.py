@@ -151,3 +151,57 @@ def test_one_township_alone_and_one_with_nothing():
     assert [(r.label, r.rank) for r in b.townships] == [("白云乡", 1), ("红山乡", None)]
     assert b.townships[1].figures["response_rate"].display() == "—"
     assert b.reported == 2 and b.county == "本县"
+
+
+def test_xlsx_holds_the_same_figures(bulletin, tmp_path):
+    from openpyxl import load_workbook
+
+    from sync.reports.bulletin_export import export_bulletin
+
+    b, _ = bulletin
+    out = tmp_path / "简报.xlsx"
+    assert export_bulletin(b, out) == 0
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["乡镇三率排名", "单位三率排名", "超期清单", "热点诉求", "指标定义"]
+    ws = wb["乡镇三率排名"]
+    head = [c.value for c in ws[2]]
+    assert head[:6] == ["排名", "乡镇", "响应率", "响应率 N", "响应率环比（百分点）", "响应率同比（百分点）"]
+    rows = {r[1]: r for r in ws.iter_rows(min_row=3, values_only=True)}
+    qs = rows["青山镇"]
+    assert qs[0] == 2 and round(qs[2], 4) == round(2 / 3, 4) and qs[3] == 3 and qs[4] == -33.3 and qs[5] == "—"
+    assert qs[-1] == 50.0 and rows["白云乡"][0] == 1
+    assert ws.cell(row=3, column=3).number_format == "0.0%"
+    over = list(wb["超期清单"].iter_rows(min_row=3, values_only=True))
+    assert len(over) == 1 and over[0][1] == "污水外溢" and over[0][6] == 2
+    hot = list(wb["热点诉求"].iter_rows(min_row=3, values_only=True))
+    assert hot[0][:2] == ("环境卫生", 4)
+    defs = " ".join(str(c) for r in wb["指标定义"].iter_rows(values_only=True) for c in r if c)
+    assert "在受理时限（工作日）内受理的比例" in defs and "综合得分" in defs
+
+
+def test_pdf_by_text_and_fonts(bulletin, tmp_path):
+    import subprocess
+
+    from sync.reports.bulletin_export import export_bulletin
+
+    b, _ = bulletin
+    out = tmp_path / "简报.pdf"
+    pages = export_bulletin(b, out)
+    assert pages >= 1
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())
+    for s in ("榆中县网格化服务管理工作简报", "2026年第3期", "二、乡镇三率排名", "三、承办单位三率排名",
+              "66.7%（2/3）", "环比-33.3", "同比+100.0", "县交通运输局", "污水外溢", "四、超期未办结问题清单",
+              "五、热点诉求", "环境卫生", "66.7%", "指标说明", "在受理时限（工作日）内受理的比例"):
+        assert s in flat, s
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all(r[-5] == "yes" for r in rows), fonts
+
+
+def test_bad_file_name(bulletin, tmp_path):
+    from sync.reports.bulletin_export import export_bulletin
+    from sync.reports.dates import ReportInputError
+
+    with pytest.raises(ReportInputError, match=r"\.xlsx 或 \.pdf"):
+        export_bulletin(bulletin[0], tmp_path / "简报.docx")
