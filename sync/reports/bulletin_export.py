@@ -157,7 +157,14 @@ def write_bulletin_pdf(b: Bulletin, out: Path | io.BytesIO) -> int:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import (
+        HRFlowable,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     font, _ = embeddable_font("".join(_pdf_lines(b)))
 

@@ -205,6 +205,39 @@ def notice_cmd(
     typer.echo(t("reports.cli.wrote_notice", path=out, title=notice.title, number=notice.number, pages=pages))
 
 
+@app.command("bulletin", help=t("reports.cli.bulletin.help"))
+@_clean_errors
+def bulletin_cmd(
+    server: Server,
+    token: Token = None,
+    township: Annotated[list[str] | None, typer.Option(help="乡镇名, repeatable (default: every township seen)")] = None,
+    county: Annotated[str | None, typer.Option(help="县名 county name (the bulletin's title)")] = None,
+    month: Month = None,
+    period: Period = None,
+    accept_limit: Annotated[int, typer.Option("--accept-limit", help="受理时限（工作日）")] = 2,
+    as_of: AsOf = None,
+    out: Annotated[Path | None, typer.Option(help="FILE.pdf | FILE.xlsx")] = None,
+) -> None:
+    from sync.reports.bulletin import compute_bulletin, township_of
+    from sync.reports.bulletin_export import bulletin_format, export_bulletin
+
+    per = _period(month, period)
+    if not 0 <= accept_limit <= 30:
+        raise ReportInputError(t("reports.error.accept_limit", value=accept_limit))
+    out = out or Path(f"工作简报-{per.start.isoformat()[:7]}.pdf")
+    bulletin_format(out)  # refuse a bad file name before fetching anything
+    ds = _fetch(server, token)
+    known = {name for vid in ds.ref["village"] for name in township_of(ds, vid)} - {""}
+    for name in township or ():
+        if name not in known:
+            raise ReportInputError(t("reports.error.township", township=name, choices="、".join(sorted(known)) or "—"))
+    names = sorted({str(c.get("name")) for c in ds.ref.get("county", {}).values() if c.get("name")})
+    b = compute_bulletin(ds, per, township or None, county=county or "、".join(names), as_of=_as_of(as_of),
+                         accept_limit_days=accept_limit)
+    pages = export_bulletin(b, out)
+    typer.echo(t("reports.cli.wrote_bulletin", path=out, n=len(b.townships), units=len(b.units), pages=pages))
+
+
 @app.command("echo-wall", help=t("reports.cli.echo_wall.help"))
 @_clean_errors
 def echo_wall_cmd(
