@@ -1,0 +1,141 @@
+"""The inbox (消息): what needs a person's attention, derived from the synced records.
+
+Nothing is sent by an outside service and nothing is stored: every notification is computed
+from the issues and events a device already holds (they arrive with sync), so a phone that
+was offline for a week sees what happened the moment it syncs, and a notification goes away
+by itself when its cause does (the overdue problem is resolved). Each notification has a
+stable id made of its cause (the event id, or the issue and the deadline), so what a person
+has read stays read, and a new cause (a second 督办, a new deadline) is new again. Read state
+is kept per user on the device (the app's store), not here.
+
+Who gets what (a device holds only its scope: a grid worker's grids, a township's issues):
+
+| kind | grid worker | staff |
+| --- | --- | --- |
+| ``assigned`` 交办 | a problem of their grid someone else registered (a hotline call routed to them) | a new problem waiting to be accepted |
+| ``due_soon`` 即将到期 | deadline in at most 2 working days, problems of their grid | problems they dispatched or that are under 督办 |
+| ``overdue`` 已超期 | deadline passed, problems of their grid | as above |
+| ``supervised`` 督办 | a 督办 on a problem of their grid | every 督办 |
+| ``rejected`` 退回 | their report was not accepted (不予受理) | a unit returned a problem they dispatched (退单) |
+| ``recheck_due`` 待回访 | a problem of their grid resolved, waiting for the 回头看 | — |
+| ``wish_claimed`` 心愿认领 | a wish they reported was claimed | — |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sync import workflow
+from sync.i18n import t
+from sync.records import parse_date, parse_time_ms
+from sync.workdays import WorkCalendar
+
+KINDS = ("assigned", "due_soon", "overdue", "supervised", "rejected", "recheck_due", "wish_claimed")
+DUE_SOON_WORKDAYS = 2
+WORKING = frozenset({"assigned", "in_progress"})
+STAFF_ROLES = frozenset({"township_staff", "county_staff", "admin"})
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str  # stable: the kind and its cause
+    kind: str
+    issue: str
+    title: str  # the issue's title
+    at: int  # epoch ms of the cause (event time; a deadline's day), for ordering
+    detail: str  # one line: what happened
+
+    @property
+    def label(self) -> str:
+        return t(f"model.inbox.{self.kind}")
+
+
+def _f(rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    return rec.get("fields") or {}
+
+
+def _at(event: Mapping[str, Any]) -> int:
+    return parse_time_ms(_f(event).get("at")) or 0
+
+
+def _day_ms(d: date) -> int:
+    return parse_time_ms(d.isoformat() + "T00:00:00") or 0
+
+
+def notifications(
+    issues: Iterable[Mapping[str, Any]],
+    events_by_issue: Mapping[str, list[Mapping[str, Any]]],
+    user_id: str,
+    role: str,
+    today: date,
+    calendar: WorkCalendar,
+    unit_name: Any = None,
+) -> list[Notification]:
+    """Everything for ``user_id`` (with ``role``) among the given issues, newest first."""
+    staff = role in STAFF_ROLES
+    name = unit_name or (lambda u: str(u or ""))
+    out: list[Notification] = []
+    for rec in issues:
+        f = _f(rec)
+        if f.get("_deleted"):
+            continue
+        iid, title = str(rec["id"]), str(f.get("title") or "")
+        st = workflow.fold(rec, events_by_issue.get(iid, []))
+        valid = [e for e in st.timeline if e.valid]
+        mine = f.get("reporter") == user_id
+
+        def add(kind: str, cause: str, at: int, detail: str, iid: str = iid, title: str = title) -> None:
+            out.append(Notification(f"{kind}:{iid}:{cause}", kind, iid, title, at, detail))
+
+        report = next((e for e in valid if e.type == "report"), None)
+        reported_ms = _at(report.event) if report else 0
+        if st.issue_kind == "problem":
+            if staff and st.state == "submitted":
+                add("assigned", "new", reported_ms, t("model.inbox.detail.new"))
+            elif not staff and not mine and st.is_open:
+                add("assigned", "grid", reported_ms, t("model.inbox.detail.routed"))
+            dispatched_by_me = any(e.type in ("assign", "transfer") and _f(e.event).get("actor") == user_id
+                                   for e in valid)
+            watch = (not staff) or dispatched_by_me or st.supervised
+            deadline = parse_date(st.deadline)
+            if watch and deadline and st.state in WORKING:
+                unit = name(st.unit)
+                if deadline < today:
+                    n = calendar.between(deadline, today)
+                    add("overdue", deadline.isoformat(), _day_ms(deadline),
+                        t("model.inbox.detail.overdue", unit=unit, date=deadline.isoformat(), n=n))
+                elif calendar.between(today, deadline) <= DUE_SOON_WORKDAYS:
+                    n = calendar.between(today, deadline)
+                    add("due_soon", deadline.isoformat(), _day_ms(deadline),
+                        t("model.inbox.detail.due_soon", unit=unit, date=deadline.isoformat(), n=n))
+            if st.state == "resolved" and not staff:
+                resolve = next((e for e in reversed(valid) if e.type == "resolve"), None)
+                if resolve:
+                    add("recheck_due", str(resolve.event["id"]), _at(resolve.event), t("model.inbox.detail.recheck"))
+        for e in valid:
+            et, data, eid = e.type, (_f(e.event).get("data") or {}), str(e.event["id"])
+            if et in ("supervise", "county_supervise") and st.is_open:
+                add("supervised", eid, _at(e.event),
+                    t("model.inbox.detail.supervised", level=data.get("level") or "", note=data.get("note") or ""))
+            elif et == "reject" and mine and not staff:
+                add("rejected", eid, _at(e.event), t("model.inbox.detail.rejected", reason=data.get("reason") or ""))
+            elif et == "return" and staff and _dispatcher_before(valid, e) == user_id:
+                add("rejected", eid, _at(e.event), t("model.inbox.detail.returned", reason=data.get("reason") or ""))
+            elif et == "claim" and mine and not staff:
+                add("wish_claimed", eid, _at(e.event), t("model.inbox.detail.claimed", by=data.get("by") or ""))
+    out.sort(key=lambda n: (n.at, n.id), reverse=True)
+    return out
+
+
+def _dispatcher_before(valid: list[Any], entry: Any) -> str:
+    """Who dispatched the problem that a ``return`` sends back (the latest assign before it)."""
+    who = ""
+    for e in valid:
+        if e is entry:
+            break
+        if e.type in ("assign", "transfer"):
+            who = str(_f(e.event).get("actor") or "")
+    return who
