@@ -28,6 +28,7 @@ from sync import records as rec_mod
 from sync import workflow as wf
 from sync.changes import new_record
 from sync.i18n import t
+from sync.public_code import public_code
 from sync.workdays import WorkCalendar
 
 STAFF_ROLES = ("township_staff", "admin")
@@ -272,6 +273,7 @@ class StaffServices:
             "due_text": _days_left(st.deadline, china_today(), self.work_calendar())[1]
             if st.deadline and st.state in WORKING else "",
             "visit": self._source_visit(iid),
+            "code": public_code(iid),
         })
         return row
 
