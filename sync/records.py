@@ -22,7 +22,9 @@ from sync.i18n import catalog, language, t
 from sync.ids import is_id
 
 RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
-REFERENCE_KINDS = ("village", "grid", "category", "unit", "user", "holiday")
+REFERENCE_KINDS = (
+    "village", "grid", "category", "unit", "user", "holiday", "county", "township", "source", "appeal",
+)  # fmt: skip
 KINDS = RECORD_KINDS + REFERENCE_KINDS
 # Made once with all their fields, never changed; merging them is set union.
 IMMUTABLE_KINDS = ("issue_event", "photo")
@@ -37,11 +39,12 @@ ISSUE_KINDS = ("problem", "wish")
 APPEAL_TYPES = ("consult", "help", "complaint", "report", "suggestion")
 URGENCIES = ("normal", "urgent", "critical")
 REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
-ROLES = ("grid_worker", "township_staff", "operator", "admin")
+ROLES = ("grid_worker", "township_staff", "county_staff", "operator", "admin")
+UNIT_LEVELS = ("township", "county")  # county: a county department (县直部门)
 EVENT_TYPES = (
     "report", "accept", "reject", "assign", "return", "extend", "supervise", "progress",
     "resolve", "recheck", "close", "reopen", "comment", "publish", "unpublish",
-    "claim", "fulfil", "feedback",
+    "claim", "fulfil", "feedback", "county_supervise", "transfer",
 )  # fmt: skip
 
 _REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -72,6 +75,9 @@ class FieldSpec:
     default: str = ""
     # False: kept out of the timeline's detail line (the echo-wall wording shows on its own).
     timeline: bool = True
+    # True: a resident's personal data (docs/model.md "County"): never on the wall or in an
+    # export; the server sends it only to the devices that need it (sync/server/authz.py).
+    private: bool = False
     # Nested fields for "object"/"objects" types (members, attached_to, event data).
     sub: tuple[FieldSpec, ...] = ()
 
@@ -162,6 +168,12 @@ _kind(
     _f("reporter", "ref", required=True, write_once=True),
     _f("public_title", "text", max_len=60),
     _f("public_text", "text", max_len=1000),
+    # Problems from other channels (docs/model.md "County"): absent source = a grid worker's.
+    _f("source", "ref"),
+    _f("external_no", "text", max_len=40),
+    _f("village", "ref"),
+    _f("contact_name", "text", max_len=30, private=True),
+    _f("contact_phone", "phone", private=True),
 )
 _kind(
     "issue_event",
@@ -192,7 +204,21 @@ _kind(
     deletable=False,
 )
 # Reference data (server-owned): light validation, names and links only.
-_kind("village", _f("name", "text", required=True, max_len=60), _f("township", "text", max_len=60))
+# Admin-edited reference entries are retired, not deleted: gone from pickers, still named where
+# used; unlike ``_deleted`` (sticky in merge) a retired entry can be brought back.
+_RETIRED = _f("retired", "bool")
+
+_kind(
+    "village",
+    _f("name", "text", required=True, max_len=60),
+    _f("township", "text", max_len=60),  # the township's name (older records hold only this)
+    _f("township_id", "ref"),
+)
+_kind("county", _f("name", "text", required=True, max_len=60))
+_kind("township", _f("name", "text", required=True, max_len=60), _f("county", "ref"))
+# The channels a problem comes in by, and the appeal types.
+_kind("source", _f("name", "text", required=True, max_len=40), _f("order", "int", min=0, max=10_000), _RETIRED)
+_kind("appeal", _f("name", "text", required=True, max_len=40), _f("order", "int", min=0, max=10_000), _RETIRED)
 _kind("grid", _f("name", "text", required=True, max_len=60), _f("village", "ref"))
 _kind(
     "category",
@@ -200,8 +226,18 @@ _kind(
     _f("parent", "ref"),
     _f("order", "int", min=0, max=10_000),
     _f("deadline_days", "int", min=1, max=365),  # the deadline rule, in working days
+    _RETIRED,
 )
-_kind("unit", _f("name", "text", required=True, max_len=60), _f("phone", "phone"))
+_kind(
+    "unit",
+    _f("name", "text", required=True, max_len=60),
+    _f("phone", "phone"),
+    _f("level", "choice", choices=UNIT_LEVELS),
+    _f("county", "ref"),
+    _f("township", "ref"),
+    _f("order", "int", min=0, max=10_000),
+    _RETIRED,
+)
 # A local rest day (or, with ``working``, a make-up working day) on top of the official
 # calendar (sync.workdays); the admin adds them per township.
 _kind(
@@ -216,6 +252,9 @@ _kind(
     _f("role", "choice", required=True, choices=ROLES),
     _f("grid", "ref"),
     _f("phone", "phone"),
+    _f("login", "text", max_len=40),  # unique; the display name is not (two 王芳)
+    _f("township", "ref"),
+    _f("county", "ref"),
 )
 
 # Per-type payload of an issue event (``fields.data``); shared with sync.workflow. The order of
@@ -256,17 +295,35 @@ EVENT_DATA: dict[str, tuple[FieldSpec, ...]] = {
     "claim": (_f("by", "text", required=True, max_len=60),),
     "fulfil": (_PHOTOS, _f("note", "text", max_len=1000)),
     "feedback": (_f("satisfied", "bool", required=True), _f("text", "text", required=True, max_len=1000)),
+    "county_supervise": (
+        _f("level", "int", required=True, min=1, max=3, widget="level", default="county_level"),
+        _f("deadline", "date", required=True, default="county_deadline"),
+        _f("card_no", "text", max_len=40, widget="text"),
+        _f("note", "text", max_len=500),
+    ),
+    "transfer": (
+        _f("unit", "ref", required=True, widget="unit"),
+        _f("deadline", "date", required=True, default="deadline"),
+        _f("reason", "text", required=True, max_len=500),
+    ),
+}
+# Fields of the residents' own data (docs/model.md "County"), by kind: read once from the schema.
+PRIVATE_FIELDS: dict[str, frozenset[str]] = {
+    kind: frozenset(n for n, spec in specs.items() if spec.private)
+    for kind, specs in FIELDS.items()
+    if any(spec.private for spec in specs.values())
 }
 # The staff act screen's buttons, in the order it shows them (report and recheck are the grid
 # worker's; publish and unpublish live on the echo-wall screen).
 STAFF_ACTIONS: tuple[str, ...] = (
-    "accept", "reject", "assign", "return", "extend", "supervise", "progress", "resolve",
+    "accept", "reject", "assign", "transfer", "return", "extend", "supervise", "county_supervise",
+    "progress", "resolve",
     "claim", "fulfil", "feedback", "close", "reopen", "comment",
 )  # fmt: skip
 # The events that say how a rectification went: a line in the ledger's monthly progress.
 PROGRESS_EVENTS: frozenset[str] = frozenset({
     "assign", "progress", "extend", "supervise", "return", "resolve", "recheck", "close", "reopen",
-    "claim", "fulfil", "feedback",
+    "claim", "fulfil", "feedback", "county_supervise", "transfer",
 })  # fmt: skip
 
 

@@ -51,6 +51,26 @@ UNITS: tuple[tuple[str, str], ...] = (
 
 DEFAULT_DEADLINE_DAYS = 10
 
+# The channels a problem comes in by (docs/model.md "County"); an issue without a source came
+# from a grid worker. Names: ``reference.source.<id>``; the admin renames, adds and retires.
+SOURCES: tuple[str, ...] = (
+    "grid", "hotline", "petition", "spot_check", "superior", "inspection", "walk_in", "other",
+)  # fmt: skip
+GRID_SOURCE = "grid"
+# The appeal types: the record model's old choices, so every older issue keeps its meaning.
+APPEALS: tuple[str, ...] = ("consult", "help", "complaint", "report", "suggestion")
+
+
+def source_name(source_id: str | None, lang: str | None = None) -> str:
+    """A default source's name (an issue without a source came from a grid worker)."""
+    return t(f"reference.source.{source_id or GRID_SOURCE}", lang)
+
+
+def ordered_records(kind: str) -> list[tuple[str, dict]]:
+    """(id, fields) of the default ``source`` or ``appeal`` records, named in Chinese."""
+    ids = {"source": SOURCES, "appeal": APPEALS}[kind]
+    return [(rid, {"name": t(f"reference.{kind}.{rid}", "zh"), "order": n}) for n, rid in enumerate(ids, 1)]
+
 
 def category_records() -> list[tuple[str, dict]]:
     """(id, fields) of every category, parents first, named in Chinese (what the server

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sync import workdays
 from sync.canon import canonical_json
 from sync.changes import new_record
 from sync.chinatime import china_time, in_china
@@ -26,6 +27,7 @@ __all__ = [
     "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "STATES",
     "TRANSITIONS", "IssueState", "TimelineEntry", "may_emit", "fold", "is_overdue",
     "resolved_on_time", "new_event", "state_label", "event_label", "role_label",
+    "DeadlineFlag", "deadline_flags", "DUE_SOON_WORKDAYS", "STAFF_ROLES",
 ]  # fmt: skip
 
 PROBLEM_STATES = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
@@ -34,12 +36,19 @@ STATES = PROBLEM_STATES + tuple(s for s in WISH_STATES if s not in PROBLEM_STATE
 
 # Who may emit what: the one place this rule lives (the server refuses the rest per event).
 _GRID_WORKER = frozenset({"report", "comment", "recheck", "claim", "fulfil", "feedback"})
+# 县级督办 is the county's own: a township cannot supervise itself at county level.
+_COUNTY_ONLY = frozenset({"county_supervise"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "grid_worker": _GRID_WORKER,
-    "township_staff": frozenset(EVENT_TYPES),
+    "township_staff": frozenset(EVENT_TYPES) - _COUNTY_ONLY,
+    "county_staff": frozenset(EVENT_TYPES),
     "operator": frozenset({"comment"}),
     "admin": frozenset(EVENT_TYPES),
 }
+# The roles that review issues on the staff screens (the rest report them or carry bundles).
+STAFF_ROLES = ("township_staff", "county_staff", "admin")
+# A deadline is "near" from this many working days before it (sync.workdays).
+DUE_SOON_WORKDAYS = 2
 
 _ANY = frozenset(STATES)
 _OPEN_PROBLEM = frozenset({"submitted", "accepted", "assigned", "in_progress"})
@@ -54,6 +63,8 @@ TRANSITIONS: dict[tuple[str, str], tuple[frozenset[str], str | None]] = {
     ("problem", "return"): (frozenset({"assigned", "in_progress"}), "accepted"),
     ("problem", "extend"): (frozenset({"assigned", "in_progress"}), None),
     ("problem", "supervise"): (_OPEN_PROBLEM, None),
+    ("problem", "county_supervise"): (_OPEN_PROBLEM, None),
+    ("problem", "transfer"): (frozenset({"assigned", "in_progress"}), "assigned"),
     ("problem", "progress"): (frozenset({"assigned", "in_progress"}), "in_progress"),
     ("problem", "resolve"): (frozenset({"assigned", "in_progress"}), "resolved"),
     ("problem", "recheck"): (frozenset({"resolved"}), "rechecked"),
@@ -139,6 +150,12 @@ class IssueState:
     solved: bool | None = None  # the resident's verdict at the latest re-check
     satisfied: bool | None = None
     claimed_by: str | None = None
+    county_level: int = 0  # 县级督办 level 1-3 (0: none); a flag, not a state
+    county_deadline: str | None = None  # ISO date: the 督办卡's own deadline
+    county_card: str | None = None  # 督办卡编号
+    county_note: str | None = None
+    county_at: Any = None
+    transfer_count: int = 0  # 转办: handed from one unit to another
     timeline: list[TimelineEntry] = field(default_factory=list)
 
     @property
@@ -225,6 +242,12 @@ def _apply(st: IssueState, f: Mapping[str, Any]) -> None:
         st.deadline, st.reason = data["deadline"], data.get("reason")
     elif etype == "supervise":
         st.supervised, st.supervise_note = int(data["level"]), data.get("note")
+    elif etype == "county_supervise":
+        st.county_level, st.county_deadline = int(data["level"]), data["deadline"]
+        st.county_card, st.county_note, st.county_at = data.get("card_no"), data.get("note"), at
+    elif etype == "transfer":
+        st.unit, st.deadline, st.reason = data["unit"], data["deadline"], data["reason"]
+        st.transfer_count += 1
     elif etype in ("resolve", "fulfil"):
         st.resolved_at = at
         st.reply = data.get("reply") if etype == "resolve" else data.get("note")
@@ -294,6 +317,43 @@ def resolved_on_time(state: IssueState) -> bool | None:
     if deadline is None or done is None:
         return None
     return done <= deadline
+
+
+@dataclass(frozen=True)
+class DeadlineFlag:
+    """A deadline that is near or has passed: ``which`` is ``unit`` (the dispatch deadline) or
+    ``county`` (the 督办卡's), ``status`` ``due_soon`` or ``overdue``; ``days_left`` in
+    working days (negative: working days late, 0: today)."""
+
+    which: str
+    deadline: str
+    status: str
+    days_left: int
+
+
+def deadline_flags(state: IssueState, today: date | datetime | int | str, calendar: Any = None) -> list[DeadlineFlag]:
+    """The automatic flags of an issue on ``today`` (China time): the unit's deadline while it
+    is with a unit, the county 督办 deadline while the problem is open. ``calendar`` is a
+    ``sync.workdays.WorkCalendar`` (the township's local days); None: the official calendar."""
+    day = _china_date(today)
+    if day is None:
+        return []
+    cal = calendar if calendar is not None else workdays.calendar()
+    out = []
+    for which, value, live in (
+        ("unit", state.deadline, state.state in _WORKING),
+        ("county", state.county_deadline, state.county_level > 0 and state.state not in ("resolved", "rechecked", "closed")),
+    ):
+        deadline = parse_date(value)
+        if not live or deadline is None:
+            continue
+        if day > deadline:
+            out.append(DeadlineFlag(which, deadline.isoformat(), "overdue", -cal.between(deadline, day)))
+        else:
+            left = cal.between(day, deadline)
+            if left <= DUE_SOON_WORKDAYS:
+                out.append(DeadlineFlag(which, deadline.isoformat(), "due_soon", left))
+    return out
 
 
 def new_event(

@@ -22,7 +22,7 @@ FLOORS: list[tuple[str, tuple[str, ...], bool]] = [
               "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers", "sync.public_code"), False),
     ("schema", ("sync.records",), False),  # record kinds, fields, validation
     ("changes", ("sync.changes", "sync.merge", "sync.workflow", "sync.registry", "sync.photos",
-                 "sync.public_guard", "sync.bundles", "sync.snapshot", "sync.inbox"),
+                 "sync.public_guard", "sync.bundles", "sync.snapshot", "sync.intake", "sync.inbox"),
      False),  # sync.bundles holds the bundle format only; sync.snapshot a starter pack's payload
     # Pure: figures, ledger, echo-wall pages over lists of records. Below the server because
     # the server serves the echo wall and its front page (sync/server/wall.py, front.py).

@@ -31,7 +31,7 @@ from sync.i18n import t
 from sync.public_code import public_code
 from sync.workdays import WorkCalendar
 
-STAFF_ROLES = ("township_staff", "admin")
+STAFF_ROLES = wf.STAFF_ROLES  # township and county staff, admin
 WALL_STATES = ("resolved", "rechecked", "closed", "fulfilled")
 WORKING = frozenset({"assigned", "in_progress"})  # states where a deadline can pass
 EXCERPT = 40  # characters of a description shown in a list row
@@ -268,6 +268,9 @@ class StaffServices:
             "public_title": st.public_title or "", "public_text": st.public_text or "",
             "reply": st.reply or "", "category_id": rec["fields"].get("category") or "",
             "default_deadline": self.default_deadline(rec["fields"].get("category")),
+            # 县级督办 (docs/model.md "County"): the 督办卡's own level and deadline
+            "county_level": st.county_level or 1,
+            "county_deadline": st.county_deadline or self.default_deadline(rec["fields"].get("category")),
             "place": " / ".join(x for x in self.places().get(rec.get("grid", ""), ("", "", ""))[1:] if x),
             "reporter_name": self._known_user(rec["fields"].get("reporter")),
             "due_text": _days_left(st.deadline, china_today(), self.work_calendar())[1]

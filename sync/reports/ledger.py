@@ -122,7 +122,7 @@ def build_ledger(
                 number=len(rows) + 1,
                 title=title,
                 village=ds.name("village", f.village),
-                source=t(f"reports.source.{f.source}"),
+                source=ds.source_label(f.source),
                 unit=ds.name("unit", f.unit),
                 assignee=f.assignee,
                 measures=f.measures,

@@ -29,9 +29,17 @@ FIGURES = (
     "overdue",
     "avg_days",
     "visit_coverage",
+    "county_supervised",
+    "county_overdue",
+    "transferred",
 )
 RATE_FIGURES = {"response_rate", "on_time_rate", "solved_rate", "satisfied_rate", "redo_rate", "visit_coverage"}
-GROUPINGS = ("township", "village", "grid", "category")
+GROUPINGS = ("county", "township", "village", "grid", "unit", "worker", "source", "category")
+# groupings whose households are not theirs (visit coverage is not shown for them)
+_NO_COVERAGE = frozenset({"category", "unit", "source"})
+# the reference kind whose every entry shows as a group, even with nothing in it (N = 0)
+_GROUP_KIND = {"county": "county", "township": "township", "village": "village", "grid": "grid",
+               "unit": "unit", "worker": "user", "source": "source", "category": "category"}
 NO_VALUE = "—"
 
 
@@ -59,6 +67,11 @@ class Figure:
         if self.key == "avg_days":
             return t("reports.unit.days", n=f"{self.value:.1f}")
         return str(int(self.value))
+
+
+def _count(key: str, num: int, den: int) -> Figure:
+    """A count out of N; no value when N = 0."""
+    return Figure(key, float(num) if den else None, num, den)
 
 
 def _ratio(key: str, num: int, den: int) -> Figure:
@@ -185,6 +198,22 @@ def compute_figures(
             len(durations),
         ),
     }
+    # the county level (issue 14): problems open in the period, 县级督办 and 转办 among them
+    start = period.start
+    active = [f for f in problems if (f.created_at is None or f.created_at.date() <= end)
+              and (f.closed_at is None or f.closed_at.date() >= start)]
+
+    def happened(f: IssueFacts, etype: str) -> bool:
+        return any(e.type == etype and not e.flagged and e.at and period.contains(e.at.date()) for e in f.timeline)
+
+    carded = sum(1 for f in active if happened(f, "county_supervise"))
+    figs["county_supervised"] = _count("county_supervised", carded, len(active))
+    # 县级督办超期: cards whose own deadline passed by the end and were not resolved by it
+    due = [f for f in problems if f.county_level and f.county_deadline is not None and f.county_deadline < end]
+    late = sum(1 for f in due if f.resolved_at is None or f.resolved_at.date() > f.county_deadline)  # type: ignore[operator]
+    figs["county_overdue"] = _count("county_overdue", late, len(due))
+    moved = sum(1 for f in active if happened(f, "transfer"))
+    figs["transferred"] = _count("transferred", moved, len(active))
     if with_coverage:
         hh_ids = {h["id"] for h in households}
         figs["visit_coverage"] = _ratio("visit_coverage", len(hh_ids & visited), len(hh_ids))
@@ -210,21 +239,43 @@ def _household_group(h: dict, group_by: str, ds: Dataset) -> str:
         return grid
     if group_by == "village":
         return str(f.get("village") or ds.village_of_grid(grid))
+    return _grid_group(grid, group_by, ds)
+
+
+def _grid_group(grid: str, group_by: str, ds: Dataset) -> str:
+    if group_by == "township":
+        return ds.township_of_grid(grid)
+    if group_by == "county":
+        return ds.county_of_grid(grid)
+    if group_by == "worker":
+        return ds.worker_of_grid(grid)
     return ""
 
 
-def _issue_group(f: IssueFacts, group_by: str) -> str:
-    return {"village": f.village, "grid": f.grid, "category": f.category}.get(group_by, "")
+def _issue_group(f: IssueFacts, group_by: str, ds: Dataset) -> str:
+    if group_by == "unit":
+        return f.unit
+    if group_by == "source":
+        return str(f.fields.get("source") or "grid") if f.kind != "wish" else "grid"
+    got = {"village": f.village, "grid": f.grid, "category": f.category}.get(group_by)
+    return got if got is not None else _grid_group(f.grid, group_by, ds)
 
 
 def _group_label(key: str, group_by: str, ds: Dataset) -> str:
-    if group_by == "township":
+    if group_by == "township" and not key:
         return ds.township_name() or t("reports.group.all")
     if not key:
         return t("reports.group.unknown")
     if group_by == "category":
         return ds.category_label(key)
-    return ds.name(group_by, key)
+    if group_by == "source":
+        return ds.source_label(key)
+    return ds.name(_GROUP_KIND[group_by], key)
+
+
+def _one_township(ds: Dataset) -> bool:
+    """A township's own data (no township records, or one): grouped by township it is one row."""
+    return len(ds.ref.get("township", {})) <= 1
 
 
 def compute_metrics(
@@ -255,17 +306,21 @@ def compute_metrics(
     )
     visited = visited_households(ds.visits, period)
     by_issue: dict[str, list[IssueFacts]] = {}
+    single = group_by == "township" and _one_township(ds)
     for f in facts:
-        by_issue.setdefault(_issue_group(f, group_by), []).append(f)
+        by_issue.setdefault("" if single else _issue_group(f, group_by, ds), []).append(f)
     by_hh: dict[str, list[dict]] = {}
     for h in ds.households:
-        by_hh.setdefault(_household_group(h, group_by, ds), []).append(h)
-    if group_by == "township":
+        by_hh.setdefault("" if single else _household_group(h, group_by, ds), []).append(h)
+    if single:
         keys = [""]
     else:
-        # every known village/grid/category shows, even with nothing in it (N = 0)
-        keys = sorted(set(ds.ref.get(group_by, {})) | set(by_issue) | set(by_hh))
-    coverage = group_by != "category"
+        # every known county/township/village/grid/unit/worker/source/category shows, even
+        # with nothing in it (N = 0); retired entries only when something names them
+        known = {k for k, row in ds.ref.get(_GROUP_KIND[group_by], {}).items()
+                 if not row.get("retired") and (group_by != "worker" or row.get("role") == "grid_worker")}
+        keys = sorted(known | set(by_issue) | set(by_hh))
+    coverage = group_by not in _NO_COVERAGE
     groups = [
         GroupFigures(
             k,

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sync import registry, workflow
+from sync import reference, registry, workflow
 from sync.chinatime import CHINA_TZ
 from sync.i18n import t
 from sync.ids import id_time_ms
 from sync.records import REFERENCE_KINDS as _SYNCED_REFERENCE
 from sync.reports.dates import to_date, to_datetime
 
-# the synced reference kinds, plus township records a server export may carry
-REFERENCE_KINDS = ("township", *_SYNCED_REFERENCE)
+# the synced reference kinds (township records among them since the county level)
+REFERENCE_KINDS = tuple(dict.fromkeys(("township", *_SYNCED_REFERENCE)))
 
 
 def label(prefix: str, value: str) -> str:
@@ -98,9 +98,43 @@ class Dataset:
         name = str(row.get("name") or cat_id)
         return f"{self.name('category', parent)}/{name}" if parent else name
 
+    # -- the county level (issue 14): grid -> village -> township -> county; a grid's worker
+
+    def township_of_grid(self, grid_id: object) -> str:
+        row = self.ref.get("village", {}).get(self.village_of_grid(grid_id))
+        return str(row.get("township_id") or "") if row else ""
+
+    def county_of_grid(self, grid_id: object) -> str:
+        row = self.ref.get("township", {}).get(self.township_of_grid(grid_id))
+        return str(row.get("county") or "") if row else ""
+
+    def worker_of_grid(self, grid_id: object) -> str:
+        """The grid worker answerable for a grid (the first by name when it has several)."""
+        index = self.__dict__.get("_workers")
+        if index is None:
+            index = {}
+            for uid, u in sorted(self.ref.get("user", {}).items(), key=lambda x: (str(x[1].get("name")), x[0])):
+                if u.get("role") == "grid_worker" and u.get("grid"):
+                    index.setdefault(str(u["grid"]), uid)
+            self.__dict__["_workers"] = index
+        return index.get(str(grid_id or ""), "")
+
+    def source_label(self, source: str) -> str:
+        """来源 as the ledger shows it: 网格员走访 / 问题墙 / 微心愿 for what grid workers raised,
+        else the channel's name (its reference record, else the default name)."""
+        if source in ("visit", "wall", "wish"):
+            return t(f"reports.source.{source}")
+        row = self.ref.get("source", {}).get(source)
+        return str(row["name"]) if row and row.get("name") else reference.source_name(source)
+
     def township_name(self) -> str:
-        """The township's name: from township records if any, else the villages' township."""
-        for row in self.ref.get("township", {}).values():
+        """The township's name: from township records if any, else the villages' township;
+        a county's name when the records span several townships of one county."""
+        towns = self.ref.get("township", {})
+        counties = {str(r.get("county")) for r in towns.values() if r.get("county")}
+        if len(towns) > 1 and len(counties) == 1:
+            return self.name("county", counties.pop())
+        for row in towns.values():
             if row.get("name"):
                 return str(row["name"])
         names = sorted({str(v["township"]) for v in self.ref.get("village", {}).values() if v.get("township")})
@@ -130,7 +164,7 @@ class IssueFacts:
     category: str
     village: str
     grid: str
-    source: str  # visit | wall | wish
+    source: str  # visit | wall | wish (a grid worker's), or the channel's source id (12345 ...)
     household: str
     created_at: datetime | None
     state: str
@@ -154,6 +188,9 @@ class IssueFacts:
     rechecks: list[Entry]  # valid re-check entries, oldest first
     timeline: list[Entry]
     fields: dict
+    county_level: int = 0  # 县级督办 (0: none)
+    county_deadline: date | None = None
+    transfer_count: int = 0  # 转办
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
@@ -193,10 +230,13 @@ def _entry(raw: Any) -> Entry:
 
 
 def _source(f: dict, issue_id: str, ds: Dataset) -> str:
-    """来源: a wish is 微心愿; a problem raised at a visit (a visit's demands link it) is
+    """来源: a wish is 微心愿; a problem that came in by another channel is that channel (its
+    ``source``: 12345热线, 信访 ...); a problem raised at a visit (a visit's demands link it) is
     网格员走访; anything else came to the problem wall (问题墙)."""
     if f.get("issue_kind") == "wish":
         return "wish"
+    if f.get("source") and f.get("source") != reference.GRID_SOURCE:
+        return str(f["source"])
     return "visit" if issue_id in ds.visit_demands else "wall"
 
 
@@ -277,6 +317,9 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
         rechecks=rechecks,
         timeline=timeline,
         fields=f,
+        county_level=int(_get(st, "county_level", default=0) or 0),
+        county_deadline=to_date(_get(st, "county_deadline")),
+        transfer_count=int(_get(st, "transfer_count", default=0) or 0),
     )
 
 

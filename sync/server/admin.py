@@ -83,19 +83,37 @@ def status(conn: Connection) -> dict[str, Any]:
     }
 
 
-_TABLES = {"township": db.townships, "village": db.villages, "grid": db.grids, "user": db.users}
+_TABLES = {"county": db.counties, "township": db.townships, "village": db.villages, "grid": db.grids,
+           "user": db.users}
+# A place named with its parent: "乡镇/村", "乡镇/村/网格" or "村/网格" (a village's name is unique
+# only within its township, a grid's within its village).
+_PARENT = {"village": ("township", db.villages.c.township), "grid": ("village", db.grids.c.village)}
 
 
 def resolve(conn: Connection, what: str, ref: str) -> str:
-    """The id of a township/village/grid/user given its id or its (unique) name."""
+    """The id of a county/township/village/grid/user given its id or its name: a place with
+    its parent (``乡镇/村``, ``乡镇/村/网格``), a user by login, or by display name when only one
+    user bears it."""
     table = _TABLES[what]
-    rows = conn.execute(
-        select(table.c.id).where(or_(table.c.id == ref, table.c.name == ref)).limit(2)
-    ).all()
+    where = [table.c.id == ref]
+    ref = ref.strip()
+    if what in _PARENT and "/" in ref:
+        parent_ref, _, name = ref.rpartition("/")
+        parent_kind, column = _PARENT[what]
+        try:
+            parent = resolve(conn, parent_kind, parent_ref)
+        except ServerError as exc:
+            raise ServerError(404, f"unknown_{what}", f"server.unknown_{what}", ref=ref) from exc
+        rows = conn.execute(select(table.c.id).where(column == parent, table.c.name == name.strip()).limit(2)).all()
+    else:
+        where.append(table.c.name == ref)
+        rows = conn.execute(select(table.c.id).where(or_(*where)).limit(2)).all()
+        if not rows and what == "user":
+            rows = conn.execute(select(table.c.id).where(table.c.display_name == ref).limit(2)).all()
     if not rows:
         raise ServerError(404, f"unknown_{what}", f"server.unknown_{what}", ref=ref)
     if len(rows) > 1:
-        raise ServerError(409, "ambiguous", "server.ambiguous", ref=ref)
+        raise ServerError(409, "ambiguous", f"server.ambiguous_{what}" if what in _PARENT else "server.ambiguous", ref=ref)
     return rows[0][0]
 
 
@@ -106,22 +124,57 @@ def _name(name: str) -> str:
     return name
 
 
-def create_township(conn: Connection, name: str) -> str:
+DEFAULT_COUNTY = "默认县"  # where townships made without a county go (migration 0003 too)
+DEFAULT_COUNTY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "gridwall:county:default"))
+
+
+def create_county(conn: Connection, name: str) -> str:
+    """A county (县): townships belong to one; its staff see all of them."""
+    name = _name(name)
+    if conn.execute(select(db.counties.c.id).where(db.counties.c.name == name)).first():
+        raise ServerError(409, "exists", "server.exists", name=name)
+    cid = new_id()
+    conn.execute(insert(db.counties).values(id=cid, name=name))
+    write_reference(conn, "county", {"name": name}, None, cid)
+    return cid
+
+
+def _county_for_new_township(conn: Connection, county: str | None) -> str:
+    """The county a new township joins: the one named; else the only county there is; else
+    the default county (made once)."""
+    if county:
+        return resolve(conn, "county", county)
+    ids = conn.execute(select(db.counties.c.id).limit(2)).scalars().all()
+    if len(ids) == 1:
+        return ids[0]
+    if ids:
+        raise ServerError(400, "needs_county", "server.needs_county")
+    conn.execute(insert(db.counties).values(id=DEFAULT_COUNTY_ID, name=DEFAULT_COUNTY))
+    write_reference(conn, "county", {"name": DEFAULT_COUNTY}, None, DEFAULT_COUNTY_ID)
+    return DEFAULT_COUNTY_ID
+
+
+def create_township(conn: Connection, name: str, county: str | None = None) -> str:
     name = _name(name)
     if conn.execute(select(db.townships.c.id).where(db.townships.c.name == name)).first():
         raise ServerError(409, "exists", "server.exists", name=name)
+    cid = _county_for_new_township(conn, county)
     tid = new_id()
-    conn.execute(insert(db.townships).values(id=tid, name=name))
+    conn.execute(insert(db.townships).values(id=tid, name=name, county=cid))
+    write_reference(conn, "township", {"name": name, "county": cid}, tid, tid)
     return tid
 
 
 def create_village(conn: Connection, township: str, name: str) -> str:
     name = _name(name)
     tid = resolve(conn, "township", township)
+    v = db.villages.c
+    if conn.execute(select(v.id).where(v.township == tid, v.name == name)).first():
+        raise ServerError(409, "exists", "server.exists_in", name=name, parent=township)
     tname = conn.execute(select(db.townships.c.name).where(db.townships.c.id == tid)).scalar_one()
     vid = new_id()
     conn.execute(insert(db.villages).values(id=vid, township=tid, name=name))
-    write_reference(conn, "village", {"name": name, "township": tname}, tid, vid)
+    write_reference(conn, "village", {"name": name, "township": tname, "township_id": tid}, tid, vid)
     return vid
 
 
@@ -129,6 +182,9 @@ def create_grid(conn: Connection, township: str, name: str, village: str | None 
     name = _name(name)
     tid = resolve(conn, "township", township)
     vid = resolve(conn, "village", village) if village else None
+    g = db.grids.c
+    if vid and conn.execute(select(g.id).where(g.village == vid, g.name == name)).first():
+        raise ServerError(409, "exists", "server.exists_in", name=name, parent=village)
     gid = new_id()
     conn.execute(insert(db.grids).values(id=gid, township=tid, village=vid, name=name))
     write_reference(conn, "grid", {"name": name, "village": vid}, tid, gid)
@@ -142,27 +198,37 @@ def create_user(
     township: str | None = None,
     grids: Sequence[str] = (),
     phone: str | None = None,
+    login: str | None = None,
+    county: str | None = None,
 ) -> str:
+    """A user: ``name`` is what people read, ``login`` (default: the name) what they type and
+    unique; two users may share a name (two 王芳) with different logins."""
     name = _name(name)
+    login = _name(login) if login is not None else name
     if role not in model.ROLES:
         raise ServerError(400, "bad_role", "server.bad_role", role=role, roles=", ".join(model.ROLES))
     if phone is not None and not model.is_phone(phone):
         raise ServerError(400, "bad_phone", "server.bad_phone", phone=phone)
-    if conn.execute(select(db.users.c.id).where(db.users.c.name == name)).first():
-        raise ServerError(409, "exists", "server.exists", name=name)
+    if conn.execute(select(db.users.c.id).where(db.users.c.name == login)).first():
+        raise ServerError(409, "exists", "server.login_exists", name=login)
     grid_ids = [resolve(conn, "grid", g) for g in grids]
     tid = resolve(conn, "township", township) if township else None
+    cid = resolve(conn, "county", county) if county else None
     if role == "grid_worker" and not grid_ids:
         raise ServerError(400, "needs_grid", "server.needs_grid")
     if role == "township_staff" and tid is None:
         raise ServerError(400, "needs_township", "server.needs_township")
+    if role == "county_staff" and cid is None:
+        raise ServerError(400, "needs_county", "server.needs_county_staff")
     if tid is None and grid_ids:
         tid = conn.execute(select(db.grids.c.township).where(db.grids.c.id == grid_ids[0])).scalar()
     uid = new_id()
-    conn.execute(insert(db.users).values(id=uid, name=name, role=role, township=tid, phone=phone))
+    conn.execute(insert(db.users).values(id=uid, name=login, role=role, township=tid, phone=phone,
+                                         display_name=name if name != login else None, county=cid))
     for g in dict.fromkeys(grid_ids):
         conn.execute(insert(db.user_grids).values(user_id=uid, grid=g))
-    fields = {"name": name, "role": role, "grid": grid_ids[0] if grid_ids else None}
+    fields = {"name": name, "role": role, "grid": grid_ids[0] if grid_ids else None, "login": login,
+              "township": tid, "county": cid}
     write_reference(conn, "user", fields, tid, uid)
     return uid
 
@@ -186,7 +252,12 @@ def list_holidays(conn: Connection) -> list[dict[str, Any]]:
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
-    users = [dict(r) for r in conn.execute(select(db.users).order_by(db.users.c.name)).mappings()]
+    """Every user: ``login`` (unique) and ``name`` (what people read) apart."""
+    users = []
+    for r in conn.execute(select(db.users).order_by(db.users.c.name)).mappings():
+        u = dict(r)
+        u["login"], u["name"] = u["name"], u["display_name"] or u["name"]
+        users.append(u)
     links = conn.execute(
         select(db.user_grids.c.user_id, db.grids.c.name).join(db.grids, db.grids.c.id == db.user_grids.c.grid)
     ).all()
@@ -202,6 +273,28 @@ def prepare(conn: Connection) -> None:
     if get_setting(conn, "seeded") is None:
         seed_reference(conn)
         conn.execute(insert(db.settings).values(key="seeded", value="1"))
+    if get_setting(conn, "seeded_county") is None:  # databases made before the county level
+        seed_county_reference(conn)
+        conn.execute(insert(db.settings).values(key="seeded_county", value="1"))
+
+
+def seed_county_reference(conn: Connection) -> int:
+    """The default sources and appeal types, and a ``county`` / ``township`` record for every
+    county and township that has none (made before the county level): once."""
+    wanted = [(kind, rid, f, None) for kind in ("source", "appeal") for rid, f in reference.ordered_records(kind)]
+    wanted += [("county", cid, {"name": name}, None)
+               for cid, name in conn.execute(select(db.counties.c.id, db.counties.c.name))]
+    wanted += [("township", tid, {"name": name, "county": county}, tid)
+               for tid, name, county in conn.execute(
+                   select(db.townships.c.id, db.townships.c.name, db.townships.c.county))]
+    have = set(conn.execute(select(db.records.c.id).where(
+        db.records.c.id.in_([rid for _, rid, _, _ in wanted]))).scalars())
+    added = 0
+    for kind, rid, fields, town in wanted:
+        if rid not in have:
+            write_reference(conn, kind, fields, town, rid)
+            added += 1
+    return added
 
 
 def seed_reference(conn: Connection) -> int:

@@ -36,20 +36,17 @@ class Principal:
     townships: frozenset[str] = field(default_factory=frozenset)  # of the grids (grid workers)
     device_id: str | None = None
     last_seen_ms: int | None = None  # of the device, when known
+    county: str | None = None
+    county_townships: frozenset[str] = frozenset()  # every township of ``county``
+    # What the principal sees follows from these facts in one place: sync.server.authz.scope_of.
 
     @property
     def everywhere(self) -> bool:
-        return self.role in ("admin", "operator") and self.township is None
-
-    def can_see_grid(self, grid: str, township: str | None) -> bool:
-        if self.everywhere:
-            return True
-        if self.role == "grid_worker":
-            return grid in self.grids
-        return township is not None and township == self.township
+        return self.role in ("admin", "operator") and self.township is None and self.county is None
 
     def scope(self) -> dict[str, Any]:
-        return {"township": self.township, "grids": sorted(self.grids)}
+        return {"township": self.township, "grids": sorted(self.grids), "county": self.county,
+                "townships": sorted(self.county_townships)}
 
 
 def sha256_hex(text: str) -> str:
@@ -71,14 +68,20 @@ def principal_for_user(conn: Connection, user_id: str, device_id: str | None = N
         .join(db.grids, db.grids.c.id == db.user_grids.c.grid)
         .where(db.user_grids.c.user_id == user_id)
     ).all()
+    county_towns: frozenset[str] = frozenset()
+    if user["county"] is not None:
+        county_towns = frozenset(conn.execute(
+            select(db.townships.c.id).where(db.townships.c.county == user["county"])).scalars())
     return Principal(
         user_id=user["id"],
         role=user["role"],
-        name=user["name"],
+        name=user["display_name"] or user["name"],
         township=user["township"],
         grids=frozenset(r[0] for r in rows),
         townships=frozenset(r[1] for r in rows),
         device_id=device_id,
+        county=user["county"],
+        county_townships=county_towns,
     )
 
 

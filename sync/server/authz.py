@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from sync import records as model
 from sync.hashes import is_sha256
@@ -40,7 +40,7 @@ from sync.ids import is_id
 from sync.server import db
 from sync.workflow import may_emit
 
-WRITER_ROLES = ("grid_worker", "township_staff", "admin")
+WRITER_ROLES = ("grid_worker", "township_staff", "county_staff", "admin")
 OPERATOR_ROLES = ("operator", "admin")
 
 # Fields that name another record: (kind, field) -> the kind it must be. A photo's
@@ -57,6 +57,71 @@ AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue
 
 # Refusal codes (docs/protocol.md): the device shows the reason; ``retry`` keeps it queued.
 NOT_YET = "not_yet"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a caller sees, decided from the authenticated principal in one place
+    (``scope_of``) for the API, pulls, starter packs, conflicts, photos and bundles alike."""
+
+    everything: bool = False
+    # whole townships (staff; a county's staff: every township of the county)
+    townships: frozenset[str] = frozenset()
+    # grid workers: their grids, and the reference records of those grids' townships
+    grids: frozenset[str] = frozenset()
+    whole: bool = False  # True: every grid of ``townships``
+
+    def sees_grid(self, grid: str, township: str | None) -> bool:
+        if self.everything:
+            return True
+        if self.whole:
+            return township is not None and township in self.townships
+        return grid in self.grids
+
+    def receives_private(self, record: Mapping[str, Any]) -> bool:
+        """Whether a record's private fields (a resident's contact) go to this caller: staff
+        of the scope, and the grid worker of the record's grid (who calls the resident for
+        the 回头看) unless the resident asked to stay anonymous."""
+        if self.everything or self.whole:
+            return True
+        fields = record.get("fields") or {}
+        return record.get("grid") in self.grids and fields.get("reporter_visibility") != "anonymous"
+
+    def basis(self) -> dict[str, Any]:
+        """The facts that decide what is pulled: equal bases, equal scope (starter packs)."""
+        if self.everything:
+            return {"all": True}
+        if self.whole:
+            return {"townships": sorted(self.townships)}
+        return {"grids": sorted(self.grids), "towns": sorted(self.townships)}
+
+
+def scope_of(p: Any) -> Scope:
+    """The scope of a principal: admins and operators without a township or county see
+    everything; grid workers their grids; township staff their township; county staff (and
+    a county's admin or operator) every township of their county."""
+    if p.everywhere:
+        return Scope(everything=True)
+    if p.role == "grid_worker":
+        towns = frozenset(p.townships) | ({p.township} if p.township else frozenset())
+        return Scope(townships=towns, grids=frozenset(p.grids))
+    if p.county is not None and p.role != "township_staff":
+        return Scope(townships=frozenset(p.county_townships), whole=True)
+    return Scope(townships=frozenset({p.township}) if p.township else frozenset(), whole=True)
+
+
+def redact(scope: Scope, record: dict[str, Any]) -> dict[str, Any]:
+    """The record as ``scope`` may receive it: private fields (sync.records.PRIVATE_FIELDS)
+    left out, with their stamps, bases and seen, for callers who do not need them."""
+    private = model.PRIVATE_FIELDS.get(str(record.get("kind")))
+    fields = record.get("fields") or {}
+    if not private or not private & fields.keys() or scope.receives_private(record):
+        return record
+    out = dict(record)
+    for part in ("fields", "stamps", "bases", "seen"):
+        if isinstance(record.get(part), dict):
+            out[part] = {k: v for k, v in record[part].items() if k not in private}
+    return out
 
 
 @dataclass(frozen=True)
@@ -135,6 +200,7 @@ class BatchAuthz:
     def __init__(self, principal: Any, changes: Sequence[Any]) -> None:
         """What the batch names; ``queries`` look it up, ``load`` takes their rows."""
         self.p = principal
+        self.scope = scope_of(principal)
         dicts = [c for c in changes if isinstance(c, dict) and isinstance(c.get("fields"), dict)]
         grids = {c["grid"] for c in changes if isinstance(c, dict) and isinstance(c.get("grid"), str)}
         named: set[str] = set()
@@ -149,7 +215,7 @@ class BatchAuthz:
                 authors.add(fields[AUTHOR_FIELDS[kind]])
             named.update(rid for _, _, rid in _named(kind, fields))
             shas.update(_shas(kind, fields))
-            if kind == "household" and isinstance(fields.get("village"), str):
+            if kind in ("household", "issue") and isinstance(fields.get("village"), str):
                 villages.add(fields["village"])
         g, v, r, b, u = db.grids.c, db.villages.c, db.records.c, db.blob_refs.c, db.users.c
         self._queries: dict[str, list[Select[Any]]] = {
@@ -158,7 +224,7 @@ class BatchAuthz:
             "targets": [select(r.id, r.kind, r.grid).where(r.id.in_(p)) for p in _chunks(named)],
             "blobs": [select(b.sha256, b.grid, b.township).where(b.sha256.in_(p)) for p in _chunks(shas)],
             # for the refusal message: a name, not an id
-            "users": [select(u.id, u.name).where(u.id.in_(p)) for p in _chunks(authors - {principal.user_id})],
+            "users": [select(u.id, func.coalesce(u.display_name, u.name)).where(u.id.in_(p)) for p in _chunks(authors - {principal.user_id})],
         }
         self.refused_ids: set[str] = set()
 
@@ -211,7 +277,7 @@ class BatchAuthz:
         kind, grid, fields = change["kind"], change["grid"], change["fields"]
         if change["actor"] != p.user_id:
             return Refusal("actor", "server.refused.actor", {"actor": change["actor"]})
-        if grid not in self.grids or not p.can_see_grid(grid, self.grids[grid][0]):
+        if grid not in self.grids or not self.scope.sees_grid(grid, self.grids[grid][0]):
             return Refusal("scope", "server.refused.scope", {"grid": grid})
         if kind not in model.RECORD_KINDS:
             return Refusal("role", "server.refused.reference", {"kind": kind})
@@ -234,7 +300,7 @@ class BatchAuthz:
                 return Refusal("role", "server.refused.event_role", {"role": p.role})
             if current is None and not may_emit(p.role, str(fields.get("type"))):
                 return Refusal("role", "server.refused.event", {"role": p.role, "event": fields.get("type")})
-        if kind == "household" and "village" in fields:
+        if kind in ("household", "issue") and fields.get("village"):
             village = fields["village"]
             # Any village of the grid's township: a grid may hold households of a neighbouring
             # village (the household import allows it too).
@@ -271,7 +337,8 @@ def may_read_blob(principal: Any, refs: Iterable[tuple[str | None, str | None]])
     """A device reads a photo only when a photo record in its scope names it; ``refs`` are
     the (grid, township) of every photo record naming the hash. ``check`` makes sure nobody
     can write such a record for a photo held only outside their scope."""
-    return any(grid is not None and principal.can_see_grid(grid, town) for grid, town in refs)
+    scope = scope_of(principal)
+    return any(grid is not None and scope.sees_grid(grid, town) for grid, town in refs)
 
 
 def may_import_bundle(operator: Any, device: Any) -> bool:
@@ -279,7 +346,9 @@ def may_import_bundle(operator: Any, device: Any) -> bool:
     operator or admin without a township serves every township."""
     if operator.role not in OPERATOR_ROLES:
         return False
-    if operator.township is None:
+    mine = scope_of(operator)
+    if mine.everything:
         return True
-    towns = set(device.townships) | ({device.township} if device.township else set())
-    return bool(towns) and towns <= {operator.township}
+    theirs = scope_of(device)
+    towns = set(theirs.townships)
+    return bool(towns) and towns <= mine.townships

@@ -126,10 +126,21 @@ def admin(ctx: typer.Context, data: DataOpt = DEFAULT_DATA, url: DbOpt = None) -
     ctx.obj = _Ctx(db_url(data, url), data)
 
 
+@admin_app.command("create-county")
+def create_county(ctx: typer.Context, name: str) -> None:
+    """新建县 Create a county (townships belong to one; its staff see them all)."""
+    cid = ctx.obj.run(admin_ops.create_county, name)
+    typer.echo(t("server.cli.created", what=name, id=cid))
+
+
 @admin_app.command("create-township")
-def create_township(ctx: typer.Context, name: str) -> None:
-    """新建乡镇 Create a township."""
-    tid = ctx.obj.run(admin_ops.create_township, name)
+def create_township(
+    ctx: typer.Context,
+    name: str,
+    county: Annotated[str | None, typer.Option(help="county name or id (needed when there are several)")] = None,
+) -> None:
+    """新建乡镇 Create a township in a county."""
+    tid = ctx.obj.run(admin_ops.create_township, name, county)
     typer.echo(t("server.cli.created", what=name, id=tid))
 
 
@@ -147,7 +158,7 @@ def create_grid(
     ctx: typer.Context,
     name: str,
     township: Annotated[str, typer.Option(help="township name or id")],
-    village: Annotated[str | None, typer.Option(help="village name or id")] = None,
+    village: Annotated[str | None, typer.Option(help="village name or id, or 乡镇/村")] = None,
 ) -> None:
     """新建网格 Create a grid."""
     gid = ctx.obj.run(admin_ops.create_grid, township, name, village)
@@ -158,14 +169,77 @@ def create_grid(
 def create_user(
     ctx: typer.Context,
     name: str,
-    role: Annotated[str, typer.Option(help="grid_worker | township_staff | operator | admin")],
-    grid: Annotated[list[str] | None, typer.Option("--grid", help="grid name or id (repeat)")] = None,
+    role: Annotated[str, typer.Option(help="grid_worker | township_staff | county_staff | operator | admin")],
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="grid name or id, or 村/网格 (repeat)")] = None,
     township: Annotated[str | None, typer.Option(help="township name or id")] = None,
     phone: Annotated[str | None, typer.Option(help="phone number")] = None,
+    login: Annotated[str | None, typer.Option(help="login, unique (default: the name); two people of one name need two")] = None,
+    county: Annotated[str | None, typer.Option(help="county name or id (county staff)")] = None,
 ) -> None:
-    """新建用户 Create a user with a role and scope."""
-    uid = ctx.obj.run(admin_ops.create_user, name, role, township, grid or [], phone)
+    """新建用户 Create a user with a role and scope (NAME is the name people read)."""
+    uid = ctx.obj.run(admin_ops.create_user, name, role, township, grid or [], phone, login, county)
     typer.echo(t("server.cli.created", what=name, id=uid))
+
+
+def _ref_kind(kind: str) -> str:
+    from sync.server.refdata import EDITABLE
+
+    if kind not in EDITABLE:
+        _fail(t("server.ref.bad_kind", kind=kind, kinds=", ".join(EDITABLE)))
+    return kind
+
+
+@admin_app.command("set-ref")
+def set_ref(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="unit | category | source | appeal")],
+    ref_id: Annotated[str | None, typer.Option("--id", help="the entry's id (a short slug); new when unknown")] = None,
+    name: Annotated[str | None, typer.Option(help="the name people read")] = None,
+    order: Annotated[int | None, typer.Option(help="place in the lists", min=0, max=10_000)] = None,
+    deadline_days: Annotated[int | None, typer.Option("--deadline-days", help="category: working days to the deadline", min=1, max=365)] = None,
+    parent: Annotated[str | None, typer.Option(help="category: the parent category's id")] = None,
+    county: Annotated[str | None, typer.Option(help="unit: a county department (县直部门) of this county")] = None,
+    township: Annotated[str | None, typer.Option(help="unit: an office of this township")] = None,
+    phone: Annotated[str | None, typer.Option(help="unit: phone number")] = None,
+) -> None:
+    """编辑基础数据 Add or edit a unit, category (with its deadline rule), source or appeal type;
+    devices get it at their next sync and old records keep their meaning."""
+    from sync.server.refdata import set_reference
+
+    fields = {"name": name, "order": order, "deadline_days": deadline_days, "parent": parent,
+              "county": county, "township": township, "phone": phone}
+    rid = ctx.obj.run(set_reference, _ref_kind(kind), ref_id, {k: v for k, v in fields.items() if v is not None})
+    typer.echo(t("server.cli.ref_saved", kind=t(f"model.kind.{kind}"), id=rid))
+
+
+@admin_app.command("retire-ref")
+def retire_ref(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="unit | category | source | appeal")],
+    ref_id: Annotated[str, typer.Argument(help="the entry's id")],
+) -> None:
+    """停用基础数据 Retire an entry: gone from the pickers, still named in every record that uses it."""
+    from sync.server.refdata import retire
+
+    ctx.obj.run(retire, _ref_kind(kind), ref_id)
+    typer.echo(t("server.cli.ref_retired", kind=t(f"model.kind.{kind}"), id=ref_id))
+
+
+@admin_app.command("list-ref")
+def list_ref(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="unit | category | source | appeal")],
+) -> None:
+    """列出基础数据 List the entries of a kind (retired ones marked)."""
+    from sync.server.refdata import list_reference
+
+    rows = ctx.obj.run(list_reference, _ref_kind(kind))
+    table = Table("id", t("server.cli.col.name"), t("server.cli.col.detail"), t("server.cli.col.state"))
+    for r in rows:
+        detail = " ".join(f"{k}={v}" for k, v in r.items() if k not in ("id", "name", "retired") and v is not None)
+        table.add_row(r["id"], str(r.get("name") or ""), detail,
+                      t("model.field.retired") if r["retired"] else t("server.cli.state.active"))
+    _console().print(table)
 
 
 @admin_app.command("add-holiday")
@@ -200,16 +274,17 @@ def list_holidays(ctx: typer.Context) -> None:
 def list_users(ctx: typer.Context) -> None:
     """列出用户 List users."""
     users = ctx.obj.run(admin_ops.list_users)
-    table = Table(t("server.cli.col.name"), t("server.cli.col.role"), t("server.cli.col.grids"), "id")
+    table = Table(t("server.cli.col.name"), t("server.cli.col.login"), t("server.cli.col.role"),
+                  t("server.cli.col.grids"), "id")
     for u in users:
-        table.add_row(u["name"], u["role"], ", ".join(u["grids"]), u["id"])
+        table.add_row(u["name"], u["login"], u["role"], ", ".join(u["grids"]), u["id"])
     _console().print(table)
 
 
 @admin_app.command("enroll")
 def enroll(
     ctx: typer.Context,
-    user: Annotated[str, typer.Option(help="user name or id")],
+    user: Annotated[str, typer.Option(help="user login or id (or a name only one user has)")],
     hours: Annotated[float, typer.Option(help="hours the code stays valid (at most 30 days)",
                                          parser=Number(0, 720, min_open=True))] = 24.0,
 ) -> None:
@@ -312,6 +387,49 @@ def import_households(
             for row, reason in sorted(report.refused + report.skipped):
                 table.add_row(str(row), reason)
             _console().print(table)
+    if report.refused:
+        raise typer.Exit(2)
+
+
+@admin_app.command("import-issues")
+def import_issues(
+    ctx: typer.Context,
+    file: Path,
+    source: Annotated[str, typer.Option(help="the channel: hotline (12345热线), petition (信访), spot_check, "
+                                             "superior, inspection, walk_in, other, or its name")] = "hotline",
+    township: Annotated[str | None, typer.Option(help="township name or id (one township's list)")] = None,
+    county: Annotated[str | None, typer.Option(help="county name or id (the list names each row's 乡镇)")] = None,
+    by: Annotated[str | None, typer.Option(help="the staff member who registers them (login or id)")] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=列名 for a column named otherwise, "
+                                                   "e.g. title=诉求摘要 (repeat)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="check every row, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """导入热线/信访问题 Import problems from a hotline or petition system's export (XLSX/CSV):
+    each goes to the grid of its household or village; all rows or none."""
+    from sync.server.intake import import_issues as run_import
+
+    mapping = {}
+    for item in map_ or []:
+        fname, sep, header = item.partition("=")
+        if not sep or not fname.strip() or not header.strip():
+            _fail(t("server.cli.bad_map", value=item))
+        mapping[fname.strip()] = header.strip()
+    report = ctx.obj.run(run_import, file, source=source, township=township, county=county, by=by,
+                         mapping=mapping, check_only=check)
+    if as_json:
+        typer.echo(json.dumps({"imported": report.imported, "accepted": [r for r, _i, _g in report.accepted],
+                               "refused": report.refused}, ensure_ascii=False))
+    elif report.refused:
+        typer.echo(t("server.cli.intake_refused", n=len(report.refused)))
+        table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
+        for row, reason in report.refused:
+            table.add_row(str(row), reason)
+        _console().print(table)
+    elif report.imported:
+        typer.echo(t("server.cli.intake_done", n=len(report.accepted)))
+    else:
+        typer.echo(t("server.cli.intake_checked", n=len(report.accepted)))
     if report.refused:
         raise typer.Exit(2)
 

@@ -51,11 +51,20 @@ feed = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+counties = Table(
+    "counties",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
 townships = Table(
     "townships",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
+    # set for every township (migration 0003 puts older ones in a default county)
+    Column("county", String(36), nullable=True),  # a counties.id (migration 0003: no FK)
 )
 
 villages = Table(
@@ -79,10 +88,14 @@ users = Table(
     "users",
     metadata,
     Column("id", String(36), primary_key=True),
+    # ``name`` is the login (unique, what people type); ``display_name`` what people read
+    # (not unique: two 王芳 in one county); NULL: the same as the login (older users)
     Column("name", String(200), nullable=False, unique=True),
     Column("role", String(32), nullable=False),
     Column("township", String(36), ForeignKey("townships.id"), nullable=True),
     Column("phone", String(64), nullable=True),
+    Column("display_name", String(200), nullable=True),
+    Column("county", String(36), nullable=True),  # a counties.id (migration 0003: no FK)
 )
 
 user_grids = Table(

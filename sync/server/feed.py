@@ -26,7 +26,7 @@ from sync.ids import is_id, new_id
 from sync.merge import apply_change
 from sync.server import bulk, db, generation
 from sync.server.auth import SERVER_ACTOR, Principal
-from sync.server.authz import BatchAuthz
+from sync.server.authz import BatchAuthz, redact, scope_of
 from sync.server.db import dumps, now_ms
 from sync.server.errors import ServerError
 from sync.server.publish_guard import publish_refusal
@@ -126,13 +126,14 @@ def write_reference(
     township: str | None,
     record_id: str | None = None,
 ) -> str:
-    """Put a reference record (village, grid, category, unit, user) into the feed."""
-    errors = model.validate_record(kind, dict(fields))
-    if errors:
-        raise ServerError(400, "invalid", "server.invalid", reason="; ".join(e.message for e in errors))
+    """Put a reference record (village, grid, category, unit, user) into the feed; an existing
+    one is edited (only the fields given are checked and changed)."""
     rid = record_id or new_id()
     seq = _lock_feed(conn) + 1
     current = _load_records(conn, [rid]).get(rid)
+    errors = model.validate_record(kind, dict(fields), partial=current is not None)
+    if errors:
+        raise ServerError(400, "invalid", "server.invalid", reason="; ".join(e.message for e in errors))
     stamp = server_stamp()
     values = {k: v for k, v in fields.items() if v is not None}
     doc = current or {"id": rid, "kind": kind, "grid": None, "fields": {}, "stamps": {}}
@@ -338,7 +339,7 @@ def record_conflicts(conn: Connection, principal: Principal, record_id: str) -> 
     row = conn.execute(
         select(db.records.c.grid, db.records.c.township).where(db.records.c.id == record_id)
     ).first()
-    if row is None or row[0] is None or not principal.can_see_grid(row[0], row[1]):
+    if row is None or row[0] is None or not scope_of(principal).sees_grid(row[0], row[1]):
         raise ServerError(404, "record_not_found", "server.record_not_found")
     c = db.conflicts.c
     q = (
@@ -374,14 +375,14 @@ def _scope_lanes(p: Principal) -> list[Any] | None:
     ``limit`` rows per lane, at any size.
     """
     r = db.records.c
-    if p.everywhere:
+    scope = scope_of(p)  # the one decision (sync/server/authz.py)
+    if scope.everything:
         return None
     shared = and_(r.township.is_(None), r.grid.is_(None))  # categories, units: everyone
-    if p.role == "grid_worker":
-        towns = sorted(p.townships | ({p.township} if p.township else set()))
-        return ([r.grid == g for g in sorted(p.grids)]
-                + [and_(r.township == t, r.grid.is_(None)) for t in towns] + [shared])
-    return [r.township == p.township, shared]
+    if not scope.whole:
+        return ([r.grid == g for g in sorted(scope.grids)]
+                + [and_(r.township == t, r.grid.is_(None)) for t in sorted(scope.townships)] + [shared])
+    return [r.township == t for t in sorted(scope.townships)] + [shared]
 
 
 def pull_raw(
@@ -414,7 +415,27 @@ def pull_raw(
         after = rows[-1][1]
     elif head > after:
         after = head  # nothing more in scope up to the head: the next idle sync starts there
-    return [r[0] for r in rows], generation.make_cursor(generation.current_epoch(conn), after), more
+    return _redacted(principal, [r[0] for r in rows]), generation.make_cursor(generation.current_epoch(conn), after), more
+
+
+# Private fields (a resident's contact) are all named ``contact_*`` (sync.records.PRIVATE_FIELDS):
+# only a document holding one is parsed again.
+_PRIVATE_MARK = '"contact_'
+
+
+def _redacted(principal: Principal, docs: list[str]) -> list[str]:
+    """The documents as the caller may receive them (sync.server.authz.redact)."""
+    if not any(_PRIVATE_MARK in d for d in docs):
+        return docs
+    scope = scope_of(principal)
+    out = []
+    for d in docs:
+        if _PRIVATE_MARK in d:
+            rec = json.loads(d)
+            kept = redact(scope, rec)
+            d = d if kept is rec else dumps(kept)
+        out.append(d)
+    return out
 
 
 def pull(

@@ -15,7 +15,7 @@ import re
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 from sqlalchemy import Connection, Engine, select
@@ -24,7 +24,7 @@ from sync import snapshot as fmt
 from sync.bundles.format import build_bundle
 from sync.fileio import atomic_write_bytes
 from sync.hashes import is_sha256
-from sync.server import admin, auth, db, feed, generation
+from sync.server import admin, auth, authz, db, feed, generation
 from sync.server.blobs import FsBlobStore
 from sync.server.errors import ServerError
 from sync.server.http import PREFIX, principal_dependency
@@ -48,12 +48,7 @@ class Meta:
 
 def scope_key(p: auth.Principal) -> str:
     """What decides which records a principal pulls (feed._scope_lanes): equal keys, equal scope."""
-    if p.everywhere:
-        basis: dict[str, Any] = {"all": True}
-    elif p.role == "grid_worker":
-        basis = {"grids": sorted(p.grids), "towns": sorted(p.townships | ({p.township} if p.township else set()))}
-    else:
-        basis = {"township": p.township}
+    basis = authz.scope_of(p).basis()
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:24]
 
 def scope_records(conn: Connection, p: auth.Principal) -> tuple[list[dict], str]:

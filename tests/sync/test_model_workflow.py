@@ -45,8 +45,10 @@ class Issue:
 def test_role_table():
     assert PERMISSIONS["grid_worker"] == {"report", "comment", "recheck", "claim", "fulfil", "feedback"}
     assert PERMISSIONS["operator"] == {"comment"}
-    assert PERMISSIONS["township_staff"] == PERMISSIONS["admin"] == set(EVENT_TYPES)
-    assert ROLES == ("grid_worker", "township_staff", "operator", "admin")
+    assert PERMISSIONS["county_staff"] == PERMISSIONS["admin"] == set(EVENT_TYPES)
+    # 县级督办 is the county's: a township may do everything else
+    assert PERMISSIONS["township_staff"] == set(EVENT_TYPES) - {"county_supervise"}
+    assert ROLES == ("grid_worker", "township_staff", "county_staff", "operator", "admin")
     assert may_emit("grid_worker", "recheck") and not may_emit("grid_worker", "resolve")
     assert may_emit("operator", "comment") and not may_emit("operator", "accept")
     assert not may_emit("visitor", "comment") and not may_emit("admin", "dance")

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from sync.bundles.format import build_bundle
 from sync.changes import new_record
 from sync.ids import new_id
-from sync.server import admin, auth
+from sync.server import admin, auth, db
 from tests.support.server import (
     Device,
     Org,
@@ -48,6 +48,7 @@ class World:
     rec: dict[str, dict] = field(default_factory=dict)  # name -> record as the server has it
     photo_b: bytes = b""
     village_c: str = ""
+    grid_d: str = ""  # 白云镇 of 东山县: another county
     secrets: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -86,13 +87,21 @@ def build_world(srv: RunningServer) -> World:
         other = admin.resolve(conn, "township", "绿水镇")
         admin.create_user(conn, "孙干部", "township_staff", township=other)
         admin.create_user(conn, "周操作员", "operator", township=other)
-        return admin.resolve(conn, "village", "南村")
+        # the county level: 青山镇 and 绿水镇 are in the default county; 东山县 is another
+        home = conn.execute(select(db.townships.c.county).where(db.townships.c.id == org.township)).scalar_one()
+        admin.create_user(conn, "县干部", "county_staff", county=home)
+        admin.create_county(conn, "东山县")
+        town_d = admin.create_township(conn, "白云镇", "东山县")
+        grid_d = admin.create_grid(conn, town_d, "北村一网格", admin.create_village(conn, town_d, "北村"))
+        admin.create_user(conn, "东山干部", "county_staff", county="东山县")
+        admin.create_user(conn, "吴网格", "grid_worker", grids=[grid_d])
+        return admin.resolve(conn, "village", "南村"), grid_d
 
-    village_c = srv.run(more)
+    village_c, grid_d = srv.run(more)
     names = {"wa": "张网格", "wb": "李网格", "wc": "王网格", "staff": "赵干部", "staff2": "孙干部",
-             "op": "钱操作员", "op2": "周操作员"}
+             "op": "钱操作员", "op2": "周操作员", "county": "县干部", "county_b": "东山干部", "wd": "吴网格"}
     dev = {k: enroll_device(srv, v) for k, v in names.items()}
-    w = World(srv, org, dev, village_c=village_c)
+    w = World(srv, org, dev, village_c=village_c, grid_d=grid_d)
     wa, wb, wc, staff = dev["wa"], dev["wb"], dev["wc"], dev["staff"]
     # Grid B (西村): a resolved problem with a photo, a claimed wish.
     hb, hb_ch = household(wb, org.grid_b, org.village_b, head="李大爷")
@@ -120,7 +129,11 @@ def build_world(srv: RunningServer) -> World:
     hc, hc_ch = household(wc, org.users["grid_c"], village_c, head="王奶奶")
     ic, ic_ch = issue(wc, org.users["grid_c"], "水管爆裂")
     _ok(wc, [hc_ch, ic_ch, event(wc, ic, "report")[1]])
-    w.rec = {"hb": hb, "ib": ib, "wish": wish, "pb": pb, "ha": ha, "ia": ia, "va": va, "hc": hc, "ic": ic}
+    # Grid D, 白云镇 of 东山县.
+    idd, id_ch = issue(dev["wd"], grid_d, "桥面破损")
+    _ok(dev["wd"], [id_ch])
+    w.rec = {"hb": hb, "ib": ib, "wish": wish, "pb": pb, "ha": ha, "ia": ia, "va": va, "hc": hc, "ic": ic,
+             "id": idd}
     return w
 
 
@@ -272,7 +285,39 @@ AUTHORSHIP: dict[str, Case] = {
         w.dev["wa"], {**w.rec["ia"], "id": new_id()}, "comment", {"text": "x"})[1]], "not_yet"),
 }
 
-ALL_CASES = {**CROSS_TARGET, **AUTHORSHIP}
+def _hotline(dev: Device, grid: str, village: str | None = None) -> dict:
+    """A problem staff register from the 12345 hotline, with the resident's contact."""
+    fields = {"issue_kind": "problem", "title": "噪音扰民", "reporter": dev.user_id, "source": "hotline",
+              "contact_name": "王先生", "contact_phone": "13812345678"}
+    return new_record("issue", grid, {**fields, **({"village": village} if village else {})}, dev.clock,
+                      dev.user_id)[1]
+
+
+_CARD = {"level": 2, "deadline": "2026-12-20", "card_no": "县督1号"}
+# The county level (issue 14): scope stops at the county; 县级督办 is the county's.
+COUNTY: dict[str, Case] = {
+    "county_staff_acts_in_other_county": lambda w: (w.dev["county_b"], [event(
+        w.dev["county_b"], w.rec["ia"], "accept")[1]], "scope"),
+    "county_staff_registers_problem_in_other_county": lambda w: (w.dev["county_b"], [_hotline(
+        w.dev["county_b"], w.org.grid_a)], "scope"),
+    "county_card_for_other_county_issue_in_own_grid": lambda w: (w.dev["county"], [_event_in(
+        w.dev["county"], w.rec["id"], w.org.grid_a, "county_supervise", _CARD)], "scope"),
+    "township_staff_issues_county_card": lambda w: (w.dev["staff"], [event(
+        w.dev["staff"], w.rec["ia"], "county_supervise", _CARD)[1]], "role"),
+    "grid_worker_issues_county_card": lambda w: (w.dev["wa"], [event(
+        w.dev["wa"], w.rec["ia"], "county_supervise", _CARD)[1]], "role"),
+    "grid_worker_transfers_a_problem": lambda w: (w.dev["wa"], [event(
+        w.dev["wa"], w.rec["ia"], "transfer", {"unit": "town-water", "deadline": "2026-12-20", "reason": "x"})[1]],
+        "role"),
+    "county_staff_claims_township_role": lambda w: (w.dev["county"], [_forge_fields(event(
+        w.dev["county"], w.rec["ia"], "accept")[1], role="township_staff")], "role"),
+    "staff_problem_names_other_township_village": lambda w: (w.dev["staff"], [_hotline(
+        w.dev["staff"], w.org.grid_a, w.village_c)], "scope"),
+    "county_staff_writes_a_unit": lambda w: (w.dev["county"], [new_record(
+        "unit", w.org.grid_a, {"name": "假单位"}, w.dev["county"].clock, w.dev["county"].user_id)[1]], "role"),
+}
+
+ALL_CASES = {**CROSS_TARGET, **AUTHORSHIP, **COUNTY}
 
 
 @pytest.mark.parametrize("case", sorted(ALL_CASES))
@@ -349,6 +394,9 @@ BUNDLES: dict[str, Callable[[World], tuple[str, str, list[dict], str]]] = {
                                                      "foreign_device"),
     "grid_worker_uploads_a_bundle": lambda w: ("wa", "wa", [issue(w.dev["wa"], w.org.grid_a)[1]], "forbidden"),
     "staff_uploads_a_bundle": lambda w: ("staff", "wa", [issue(w.dev["wa"], w.org.grid_a)[1]], "forbidden"),
+    # a county's staff device spans townships: a township's operator may not carry it
+    "operator_uploads_county_staff_device": lambda w: ("op", "county", [event(
+        w.dev["county"], w.rec["ia"], "accept")[1]], "foreign_device"),
     "bundle_with_cross_grid_event": lambda w: ("op", "wa", [_event_in(
         w.dev["wa"], w.rec["ib"], w.org.grid_a, "recheck", {"solved": False, "satisfied": False})], "scope"),
     "bundle_with_forged_author": lambda w: ("op", "wa", [_forge_fields(

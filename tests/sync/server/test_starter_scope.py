@@ -7,7 +7,7 @@ import requests
 from sqlalchemy import select
 
 from sync.client import starter
-from sync.server import admin, auth, db
+from sync.server import admin, auth, authz, db
 from tests.support.server import Org, RunningServer, enroll_device, event, household, issue
 
 
@@ -43,7 +43,7 @@ def test_pack_is_the_pull_and_nothing_outside_scope(server: RunningServer, org: 
         assert manifest["cursor"] == dev.cursor  # the pull goes on from where the pack stops
         p = server.run(auth.principal_for_device, dev.device_id)
         for rec in recs:
-            assert p.can_see_grid(rec["grid"], towns[rec["id"]]) if rec["grid"] else (
+            assert authz.scope_of(p).sees_grid(rec["grid"], towns[rec["id"]]) if rec["grid"] else (
                 towns[rec["id"]] in (None, p.township) or towns[rec["id"]] in p.townships), (who, rec)
     # the grid workers of other grids see none of grid a's households
     dev_b = enroll_device(server, "李网格")
