@@ -13,7 +13,7 @@ Who gets what (a device holds only its scope: a grid worker's grids, a township'
 | kind | grid worker | staff |
 | --- | --- | --- |
 | ``assigned`` 交办 | a problem of their grid someone else registered (a hotline call routed to them) | a new problem waiting to be accepted |
-| ``due_soon`` 即将到期 | deadline in at most 2 working days, problems of their grid | problems they dispatched or that are under 督办 |
+| ``due_soon`` 即将到期 | a deadline (the unit's, or the county 督办's) in at most 2 working days (``sync.workflow.deadline_flags``), problems of their grid | problems they dispatched or that are under 督办 |
 | ``overdue`` 已超期 | deadline passed, problems of their grid | as above |
 | ``supervised`` 督办 | a 督办 on a problem of their grid | every 督办 |
 | ``rejected`` 退回 | their report was not accepted (不予受理) | a unit returned a problem they dispatched (退单) |
@@ -34,9 +34,6 @@ from sync.records import parse_date, parse_time_ms
 from sync.workdays import WorkCalendar
 
 KINDS = ("assigned", "due_soon", "overdue", "supervised", "rejected", "recheck_due", "wish_claimed")
-DUE_SOON_WORKDAYS = 2
-WORKING = frozenset({"assigned", "in_progress"})
-STAFF_ROLES = frozenset({"township_staff", "county_staff", "admin"})
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def notifications(
     unit_name: Any = None,
 ) -> list[Notification]:
     """Everything for ``user_id`` (with ``role``) among the given issues, newest first."""
-    staff = role in STAFF_ROLES
+    staff = role in workflow.STAFF_ROLES
     name = unit_name or (lambda u: str(u or ""))
     out: list[Notification] = []
     for rec in issues:
@@ -99,18 +96,13 @@ def notifications(
                 add("assigned", "grid", reported_ms, t("model.inbox.detail.routed"))
             dispatched_by_me = any(e.type in ("assign", "transfer") and _f(e.event).get("actor") == user_id
                                    for e in valid)
-            watch = (not staff) or dispatched_by_me or st.supervised
-            deadline = parse_date(st.deadline)
-            if watch and deadline and st.state in WORKING:
-                unit = name(st.unit)
-                if deadline < today:
-                    n = calendar.between(deadline, today)
-                    add("overdue", deadline.isoformat(), _day_ms(deadline),
-                        t("model.inbox.detail.overdue", unit=unit, date=deadline.isoformat(), n=n))
-                elif calendar.between(today, deadline) <= DUE_SOON_WORKDAYS:
-                    n = calendar.between(today, deadline)
-                    add("due_soon", deadline.isoformat(), _day_ms(deadline),
-                        t("model.inbox.detail.due_soon", unit=unit, date=deadline.isoformat(), n=n))
+            watch = (not staff) or dispatched_by_me or st.supervised or st.county_level
+            # the one rule for "due soon" and "overdue" (unit and county 督办 deadlines)
+            for flag in workflow.deadline_flags(st, today, calendar) if watch else ():
+                who = name(st.unit) if flag.which == "unit" else t("model.inbox.county")
+                day = parse_date(flag.deadline)
+                add(flag.status, f"{flag.which}:{flag.deadline}", _day_ms(day) if day else 0,
+                    t(f"model.inbox.detail.{flag.status}", unit=who, date=flag.deadline, n=abs(flag.days_left)))
             if st.state == "resolved" and not staff:
                 resolve = next((e for e in reversed(valid) if e.type == "resolve"), None)
                 if resolve:

@@ -96,3 +96,15 @@ def test_the_cause_ending_ends_the_notification():
     kinds = {(n.kind, n.issue) for n in _for(town, "w1", "grid_worker")}
     assert ("overdue", p["B"]["id"]) not in kinds and ("supervised", p["B"]["id"]) in kinds
     assert ("recheck_due", p["B"]["id"]) in kinds
+
+
+def test_a_county_supervision_and_its_deadline():
+    town, p = scenario()
+    c = town.issue("g1", "H 县级督办", cst(2026, 3, 2))
+    town.event(c, "county_supervise", cst(2026, 3, 3), role="county_staff", actor="c1", level=1,
+               deadline="2026-03-13", card_no="榆督〔2026〕7号", note="限期办结")
+    for user, role in (("w1", "grid_worker"), ("s1", "township_staff")):
+        by = {(n.kind, n.issue): n for n in _for(town, user, role)}
+        assert by[("supervised", c["id"])].detail == "1级督办：限期办结"
+        # not dispatched yet, so only the county's deadline runs: 3 working days late on 3/18
+        assert by[("overdue", c["id"])].detail == "县级督办 时限 2026-03-13，已超期 3 个工作日"

@@ -10,7 +10,7 @@ from sync.reports.dates import ReportInputError
 from sync.reports.model import Dataset
 from sync.reports.notice_pdf import write_notice_pdf
 from sync.reports.notices import build_notice
-from tests.support.reports_factory import march_town
+from tests.support.reports_factory import cst, march_town
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +81,22 @@ def test_pdf_has_every_field_and_embeds_its_font(ds, town, tmp_path):
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
     assert rows and all(r[-5] == "yes" for r in rows), fonts  # every font embedded
     assert all("Helvetica" not in line for line in fonts.splitlines())
+
+
+def test_county_supervision_card_and_private_contact(tmp_path):
+    town, p = march_town()
+    town.records.append({"id": "cty", "kind": "county", "grid": "", "fields": {"name": "榆中县"}, "stamps": {}})
+    f = p["f"]  # 桥面破损, with u-build, due 3/6
+    f["fields"]["contact_name"] = "周来电"
+    f["fields"]["contact_phone"] = "13911112222"
+    town.event(f, "county_supervise", cst(2026, 3, 9), role="county_staff", actor="s1", level=2,
+               deadline="2026-03-16", card_no="榆督〔2026〕7号", note="县委交办，限期整改")
+    ds = Dataset.from_records(town.records)
+    n = build_notice(ds, f["id"], "duban", today=date(2026, 3, 12))
+    assert n.number == "榆督〔2026〕7号" and n.issuer == "榆中县"
+    assert n.level == "县级2级督办" and n.deadline == date(2026, 3, 16)
+    assert n.requirement.startswith("县委交办，限期整改")
+    out = tmp_path / "card.pdf"
+    write_notice_pdf(n, out)
+    flat = "".join(_pdftotext(out).split())
+    assert "榆督〔2026〕7号" in flat and "周来电" not in flat and "13911112222" not in flat
