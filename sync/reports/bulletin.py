@@ -80,7 +80,8 @@ class OverdueRow:
     unit: str
     deadline: date
     days_over: int  # working days past the deadline at the end of the period
-    supervised: int  # 督办 level (0 none)
+    which: str  # "unit": the dispatch deadline; "county": the county 督办卡's
+    level: str  # 督办层级 as printed (县级2级督办, 乡镇1级督办, "")
 
 
 @dataclass(frozen=True)
@@ -218,14 +219,19 @@ def compute_bulletin(
 
     overdue = []
     for f in now:
-        if f.state in WORKING and f.deadline is not None and f.deadline < as_of:
-            overdue.append(OverdueRow(
-                code=public_code(f.id), title=f.title, township=township_of(ds, f.village)[1],
-                village=ds.name("village", f.village), unit=ds.name("unit", f.unit) if f.unit else "",
-                deadline=f.deadline, days_over=cal.between(f.deadline, as_of),
-                supervised=int(f.supervised) and _level(f),
-            ))
-    overdue.sort(key=lambda r: (-r.days_over, r.deadline, r.code))
+        # the unit's deadline while it is with a unit; the county 督办 deadline while open
+        # (the rule of sync.workflow.deadline_flags, read from the facts as of the period's end)
+        for which, deadline, live in (
+            ("unit", f.deadline, f.state in WORKING),
+            ("county", f.county_deadline, f.county_level > 0 and f.state not in ("resolved", "rechecked", "closed")),
+        ):
+            if live and deadline is not None and deadline < as_of:
+                overdue.append(OverdueRow(
+                    code=public_code(f.id), title=f.title, township=township_of(ds, f.village)[1],
+                    village=ds.name("village", f.village), unit=ds.name("unit", f.unit) if f.unit else "",
+                    deadline=deadline, days_over=cal.between(deadline, as_of), which=which, level=_level(f),
+                ))
+    overdue.sort(key=lambda r: (-r.days_over, r.deadline, r.code, r.which))
 
     def top_label(cat: str) -> str:
         row = ds.ref.get("category", {}).get(cat) or {}
@@ -242,12 +248,11 @@ def compute_bulletin(
                     units=rows("unit"), total=total, overdue=overdue, hot=hot, reported=len(reported))
 
 
-def _level(f: IssueFacts) -> int:
-    """The 督办 level of the issue's latest valid supervise event (IssueFacts keeps a flag)."""
+def _level(f: IssueFacts) -> str:
+    """督办层级 as printed: the county's when there is one, else the township's latest."""
+    if f.county_level:
+        return t("reports.notice.level.county", n=f.county_level)
     for e in reversed(f.timeline):
         if e.type == "supervise" and not e.flagged:
-            try:
-                return int(e.data.get("level") or 1)
-            except (TypeError, ValueError):
-                return 1
-    return 1
+            return t("reports.notice.level.township", n=e.data.get("level") or 1)
+    return ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from sync.i18n import t
@@ -112,8 +113,8 @@ def write_bulletin_xlsx(b: Bulletin, out: Path | io.BytesIO) -> None:
     sheet(t("reports.bulletin.sheet.overdue"), t("reports.bulletin.section.overdue"),
           [t(f"reports.bulletin.col.{c}") for c in ("code", "problem", "township", "village", "unit", "deadline",
                                                    "days_over", "level")],
-          [[r.code, r.title, r.township, r.village, r.unit, r.deadline, r.days_over, r.supervised or None]
-           for r in b.overdue], [12, 30, 12, 12, 16, 12, 10, 8], {6: "yyyy-mm-dd"})
+          [[r.code, r.title, r.township, r.village, r.unit, r.deadline, r.days_over, r.level or None]
+           for r in b.overdue], [12, 30, 12, 12, 16, 12, 10, 14], {6: "yyyy-mm-dd"})
     sheet(t("reports.bulletin.sheet.hot"), t("reports.bulletin.section.hot"),
           [t(f"reports.bulletin.col.{c}") for c in ("category", "count", "share", "previous")],
           [[h.label, h.count, h.share, h.previous] for h in b.hot], [20, 10, 10, 12], {3: "0.0%"})
@@ -145,11 +146,17 @@ def _pdf_lines(b: Bulletin) -> list[str]:
     for r in [*b.townships, *b.units, b.total]:
         out += [r.label, r.score_text(), *(_rate_cell(r, k) for k in RATES)]
     for o in b.overdue:
-        out += [o.code, o.title, o.township, o.village, o.unit, o.deadline.isoformat(), str(o.days_over)]
+        out += [o.code, o.title, o.township, o.village, o.unit, _deadline_cell(o), str(o.days_over)]
     for h in b.hot:
         out += [h.label, str(h.count), f"{h.share * 100:.1f}%", str(h.previous)]
     out += [t(f"reports.figure.{k}.def") for k in RATES] + [t(f"reports.figure.{k}") for k in RATES]
     return out
+
+
+def _deadline_cell(o: Any) -> str:
+    """The deadline, and whose it is when it is the county 督办卡's, with the 督办 level."""
+    which = t("reports.bulletin.county_deadline") if o.which == "county" else ""
+    return "\n".join(x for x in (o.deadline.isoformat() + which, o.level) if x)
 
 
 def write_bulletin_pdf(b: Bulletin, out: Path | io.BytesIO) -> int:
@@ -213,8 +220,8 @@ def write_bulletin_pdf(b: Bulletin, out: Path | io.BytesIO) -> int:
     if b.overdue:
         story.append(table([t(f"reports.bulletin.col.{c}") for c in ("code", "problem", "township", "unit",
                                                                     "deadline", "days_over")],
-                           [[o.code, o.title, f"{o.township} {o.village}", o.unit, o.deadline.isoformat(),
-                             str(o.days_over)] for o in b.overdue], [22, 52, 34, 30, 22, 14]))
+                           [[o.code, o.title, f"{o.township} {o.village}", o.unit, _deadline_cell(o),
+                             str(o.days_over)] for o in b.overdue], [22, 48, 32, 30, 30, 14]))
     else:
         story.append(p(t("reports.bulletin.none")))
     story.append(p(t("reports.bulletin.section.hot"), s_h))

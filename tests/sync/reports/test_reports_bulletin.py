@@ -139,7 +139,7 @@ def test_overdue_list_and_hot_categories(bulletin):
     [row] = b.overdue
     assert (row.code, row.title, row.township, row.village, row.unit) == \
         (public_code(p["P4"]["id"]), "污水外溢", "青山镇", "东风村", "镇水务站")
-    assert (row.deadline, row.days_over, row.supervised) == (date(2026, 3, 27), 2, 1)
+    assert (row.deadline, row.days_over, row.which, row.level) == (date(2026, 3, 27), 2, "unit", "乡镇1级督办")
     assert [(h.label, h.count, round(h.share, 3), h.previous) for h in b.hot] == [
         ("环境卫生", 4, 0.667, 0), ("道路交通", 2, 0.333, 1)]
 
@@ -205,3 +205,16 @@ def test_bad_file_name(bulletin, tmp_path):
 
     with pytest.raises(ReportInputError, match=r"\.xlsx 或 \.pdf"):
         export_bulletin(bulletin[0], tmp_path / "简报.docx")
+
+
+def test_a_county_supervision_deadline_is_on_the_overdue_list():
+    town, p = county_town()
+    town.event(p["P3"], "county_supervise", cst(2026, 3, 30, 10), role="county_staff", actor="s1", level=2,
+               deadline="2026-03-30", note="县里督办")
+    b = compute_bulletin(Dataset.from_records(town.records), parse_period("2026-03"), as_of=date(2026, 3, 31))
+    rows = {(r.title, r.which): r for r in b.overdue}
+    county = rows[("河道漂浮物", "county")]  # not accepted yet: no unit, the county's deadline runs
+    assert (county.deadline, county.days_over, county.level, county.unit) == (date(2026, 3, 30), 1, "县级2级督办", "")
+    assert ("污水外溢", "unit") in rows
+    # the 三率 do not change with a 督办
+    assert {r.label: r.score_text() for r in b.townships} == {"白云乡": "100.0", "青山镇": "50.0"}
