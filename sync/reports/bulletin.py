@@ -25,14 +25,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sync import workdays as workdays_mod
 from sync.chinatime import china_today
 from sync.i18n import t
+from sync.ids import id_time_ms, is_id
 from sync.public_code import public_code
-from sync.reports.dates import Period, month_period
+from sync.reports.dates import Period, month_period, to_date
 from sync.reports.metrics import NO_VALUE, Figure, compute_figures
 from sync.reports.model import Dataset, IssueFacts, all_facts
 from sync.workdays import WorkCalendar
@@ -154,6 +155,31 @@ def township_of(ds: Dataset, village_id: str) -> tuple[str, str]:
     return name, name
 
 
+def touching(ds: Dataset, p: Period) -> Dataset:
+    """The dataset with only the issues that can count in a period's 三率: reported in it (an
+    event or the id's time), or with an event in it (accept, resolve, re-check), or given a
+    deadline in it by an event made by its end. Every other issue has N = 0 in all three, so
+    leaving it out changes no figure and saves its fold."""
+    keep = []
+    for issue in ds.issues:
+        hit = reported = False
+        for e in ds.events.get(issue["id"], ()):
+            f = e.get("fields") or {}
+            reported = reported or f.get("type") == "report"
+            day = to_date(f.get("at"))
+            if day is None or day > p.end:
+                continue
+            data = f.get("data") if isinstance(f.get("data"), dict) else {}
+            if p.contains(day) or p.contains(to_date(data.get("deadline"))):
+                hit = True
+                break
+        if not hit and not reported and is_id(issue["id"]):  # reported when its id was made
+            hit = p.contains(to_date(id_time_ms(issue["id"])))
+        if hit:
+            keep.append(issue)
+    return replace(ds, issues=keep)
+
+
 def _rates(facts: list[IssueFacts], period: Period, as_of: date, limit: int, cal: WorkCalendar) -> dict[str, Figure]:
     figs = compute_figures(facts, [], set(), period, as_of, limit, cal, with_coverage=False)
     return {k: figs[k] for k in RATES}
@@ -190,8 +216,9 @@ def compute_bulletin(
 
     prev, ly = previous_period(period), year_before(period)
     now = [f for f in all_facts(ds, as_of) if keep(f)]
-    before = [f for f in all_facts(ds, prev.end) if keep(f)]
-    year_ago = [f for f in all_facts(ds, ly.end) if keep(f)]
+    # the periods compared need only the issues that can count in their 三率 (a fold each)
+    before = [f for f in all_facts(touching(ds, prev), prev.end) if keep(f)]
+    year_ago = [f for f in all_facts(touching(ds, ly), ly.end) if keep(f)]
 
     def rows(group: str) -> list[RateRow]:
         split: dict[str, tuple[list, list, list]] = {}

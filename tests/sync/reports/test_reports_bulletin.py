@@ -218,3 +218,24 @@ def test_a_county_supervision_deadline_is_on_the_overdue_list():
     assert ("污水外溢", "unit") in rows
     # the 三率 do not change with a 督办
     assert {r.label: r.score_text() for r in b.townships} == {"白云乡": "100.0", "青山镇": "50.0"}
+
+
+def test_leaving_out_issues_that_cannot_count_changes_no_figure():
+    """The compared periods fold only the issues that touch them (bulletin.touching): on a
+    synthetic township-year, every month's 三率 are the same with and without the cut."""
+    from sync import workdays
+    from sync.reports.bulletin import RATES, touching
+    from sync.reports.metrics import compute_figures
+    from sync.reports.model import all_facts
+    from tests.support.reports_factory import big_town
+
+    ds = Dataset.from_records(big_town(400, events_per_issue=6, seed=11))
+    cal = workdays.official()
+    for month in range(1, 13):
+        p = parse_period(f"2026-{month:02d}")
+        cut = touching(ds, p)
+        assert len(cut.issues) < len(ds.issues)
+        full = compute_figures(all_facts(ds, p.end), [], set(), p, p.end, 2, cal, with_coverage=False)
+        part = compute_figures(all_facts(cut, p.end), [], set(), p, p.end, 2, cal, with_coverage=False)
+        for k in RATES:
+            assert (full[k].numerator, full[k].denominator) == (part[k].numerator, part[k].denominator), (month, k)
