@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.common import china_today, fmt_time
+from app.services.common import china_today, fmt_date, fmt_time
 from app.services.field import Services
 from app.services.staff import role_of
 from sync import inbox, workdays
@@ -46,7 +46,7 @@ class InboxService:
         """What the inbox screen shows, read ones marked."""
         read = set(self._read())
         return [{"id": n.id, "kind": n.kind, "label": n.label, "issue": n.issue, "title": n.title,
-                 "detail": n.detail, "at_text": fmt_time(n.at) if n.at else "", "read": n.id in read}
+                 "detail": n.detail, "at_text": _when(n), "read": n.id in read}
                 for n in self.items()]
 
     def unread(self) -> int:
@@ -61,3 +61,10 @@ class InboxService:
 
     def mark_all_read(self) -> None:
         self.mark_read([n.id for n in self.items()])
+
+
+def _when(n: inbox.Notification) -> str:
+    """The event's time, or the deadline's day (a deadline has no hour)."""
+    if not n.at:
+        return ""
+    return fmt_date(n.at) if n.kind in ("due_soon", "overdue") else fmt_time(n.at)

@@ -251,7 +251,9 @@ def receipt_card(r: dict[str, Any]) -> ft.Control:
     lines: list[ft.Control] = [
         ft.Text(t("ui.issue.receipt"), weight=ft.FontWeight.BOLD, color=ft.Colors.PRIMARY),
         ft.Row([ft.Text(t("ui.issue.receipt_code"), size=14),
-                ft.Text(r["code"], key="receipt-code", size=30, weight=ft.FontWeight.BOLD, selectable=True)], wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER),
+                # not selectable: Flutter's web build leaves selectable text out of the
+                # accessibility tree, and a screen reader must be able to read the code out
+                ft.Text(r["code"], key="receipt-code", size=30, weight=ft.FontWeight.BOLD)], wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER),
         ft.Text(t("ui.issue.receipt_line", village=r["village"] or "—", date=r["reported_text"]), size=13),
         ft.Text(t("ui.issue.receipt_how"), size=12, color=ft.Colors.ON_SURFACE_VARIANT),
     ]

@@ -66,7 +66,7 @@ def test_worker_inbox_counts_opens_and_remembers_what_was_read(device, services,
         n = device.inbox.unread()
         assert n >= 3  # overdue road (督办 too), rejected, re-check of water, routed ones ...
         button = h.by_key("open-inbox")
-        assert button.content == f"消息 {n}"
+        assert button.content == "消息"
         assert button.icon.badge == str(n)
         await h.tap("open-inbox")
         assert h.route == "/inbox"
