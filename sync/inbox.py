@@ -72,53 +72,72 @@ def notifications(
     unit_name: Any = None,
 ) -> list[Notification]:
     """Everything for ``user_id`` (with ``role``) among the given issues, newest first."""
+    out: list[Notification] = []
+    for rec in issues:
+        out += issue_notifications(rec, events_by_issue.get(str(rec["id"]), []), user_id, role, today, calendar,
+                                   unit_name)
+    return newest_first(out)
+
+
+def newest_first(items: Iterable[Notification]) -> list[Notification]:
+    return sorted(items, key=lambda n: (n.at, n.id), reverse=True)
+
+
+def issue_notifications(
+    rec: Mapping[str, Any],
+    events: list[Mapping[str, Any]],
+    user_id: str,
+    role: str,
+    today: date,
+    calendar: WorkCalendar,
+    unit_name: Any = None,
+) -> list[Notification]:
+    """The notifications one issue gives ``user_id`` (a device caches them per issue)."""
     staff = role in workflow.STAFF_ROLES
     name = unit_name or (lambda u: str(u or ""))
     out: list[Notification] = []
-    for rec in issues:
-        f = _f(rec)
-        if f.get("_deleted"):
-            continue
-        iid, title = str(rec["id"]), str(f.get("title") or "")
-        st = workflow.fold(rec, events_by_issue.get(iid, []))
-        valid = [e for e in st.timeline if e.valid]
-        mine = f.get("reporter") == user_id
+    f = _f(rec)
+    if f.get("_deleted"):
+        return out
+    iid, title = str(rec["id"]), str(f.get("title") or "")
+    st = workflow.fold(rec, events)
+    valid = [e for e in st.timeline if e.valid]
+    mine = f.get("reporter") == user_id
 
-        def add(kind: str, cause: str, at: int, detail: str, iid: str = iid, title: str = title) -> None:
-            out.append(Notification(f"{kind}:{iid}:{cause}", kind, iid, title, at, detail))
+    def add(kind: str, cause: str, at: int, detail: str) -> None:
+        out.append(Notification(f"{kind}:{iid}:{cause}", kind, iid, title, at, detail))
 
-        report = next((e for e in valid if e.type == "report"), None)
-        reported_ms = _at(report.event) if report else 0
-        if st.issue_kind == "problem":
-            if staff and st.state == "submitted":
-                add("assigned", "new", reported_ms, t("model.inbox.detail.new"))
-            elif not staff and not mine and st.is_open:
-                add("assigned", "grid", reported_ms, t("model.inbox.detail.routed"))
-            dispatched_by_me = any(e.type in ("assign", "transfer") and _f(e.event).get("actor") == user_id
-                                   for e in valid)
-            watch = (not staff) or dispatched_by_me or st.supervised or st.county_level
-            # the one rule for "due soon" and "overdue" (unit and county 督办 deadlines)
-            for flag in workflow.deadline_flags(st, today, calendar) if watch else ():
-                who = name(st.unit) if flag.which == "unit" else t("model.inbox.county")
-                day = parse_date(flag.deadline)
-                add(flag.status, f"{flag.which}:{flag.deadline}", _day_ms(day) if day else 0,
-                    t(f"model.inbox.detail.{flag.status}", unit=who, date=flag.deadline, n=abs(flag.days_left)))
-            if st.state == "resolved" and not staff:
-                resolve = next((e for e in reversed(valid) if e.type == "resolve"), None)
-                if resolve:
-                    add("recheck_due", str(resolve.event["id"]), _at(resolve.event), t("model.inbox.detail.recheck"))
-        for e in valid:
-            et, data, eid = e.type, (_f(e.event).get("data") or {}), str(e.event["id"])
-            if et in ("supervise", "county_supervise") and st.is_open:
-                add("supervised", eid, _at(e.event),
-                    t("model.inbox.detail.supervised", level=data.get("level") or "", note=data.get("note") or ""))
-            elif et == "reject" and mine and not staff:
-                add("rejected", eid, _at(e.event), t("model.inbox.detail.rejected", reason=data.get("reason") or ""))
-            elif et == "return" and staff and _dispatcher_before(valid, e) == user_id:
-                add("rejected", eid, _at(e.event), t("model.inbox.detail.returned", reason=data.get("reason") or ""))
-            elif et == "claim" and mine and not staff:
-                add("wish_claimed", eid, _at(e.event), t("model.inbox.detail.claimed", by=data.get("by") or ""))
-    out.sort(key=lambda n: (n.at, n.id), reverse=True)
+    report = next((e for e in valid if e.type == "report"), None)
+    reported_ms = _at(report.event) if report else 0
+    if st.issue_kind == "problem":
+        if staff and st.state == "submitted":
+            add("assigned", "new", reported_ms, t("model.inbox.detail.new"))
+        elif not staff and not mine and st.is_open:
+            add("assigned", "grid", reported_ms, t("model.inbox.detail.routed"))
+        dispatched_by_me = any(e.type in ("assign", "transfer") and _f(e.event).get("actor") == user_id
+                               for e in valid)
+        watch = (not staff) or dispatched_by_me or st.supervised or st.county_level
+        # the one rule for "due soon" and "overdue" (unit and county 督办 deadlines)
+        for flag in workflow.deadline_flags(st, today, calendar) if watch else ():
+            who = name(st.unit) if flag.which == "unit" else t("model.inbox.county")
+            day = parse_date(flag.deadline)
+            add(flag.status, f"{flag.which}:{flag.deadline}", _day_ms(day) if day else 0,
+                t(f"model.inbox.detail.{flag.status}", unit=who, date=flag.deadline, n=abs(flag.days_left)))
+        if st.state == "resolved" and not staff:
+            resolve = next((e for e in reversed(valid) if e.type == "resolve"), None)
+            if resolve:
+                add("recheck_due", str(resolve.event["id"]), _at(resolve.event), t("model.inbox.detail.recheck"))
+    for e in valid:
+        et, data, eid = e.type, (_f(e.event).get("data") or {}), str(e.event["id"])
+        if et in ("supervise", "county_supervise") and st.is_open:
+            add("supervised", eid, _at(e.event),
+                t("model.inbox.detail.supervised", level=data.get("level") or "", note=data.get("note") or ""))
+        elif et == "reject" and mine and not staff:
+            add("rejected", eid, _at(e.event), t("model.inbox.detail.rejected", reason=data.get("reason") or ""))
+        elif et == "return" and staff and _dispatcher_before(valid, e) == user_id:
+            add("rejected", eid, _at(e.event), t("model.inbox.detail.returned", reason=data.get("reason") or ""))
+        elif et == "claim" and mine and not staff:
+            add("wish_claimed", eid, _at(e.event), t("model.inbox.detail.claimed", by=data.get("by") or ""))
     return out
 
 

@@ -21,6 +21,7 @@ class InboxService:
         self.services = services
         self.store = services.store
         self._cache: tuple[tuple[Any, ...], list[inbox.Notification]] | None = None
+        self._per_issue: dict[str, tuple[tuple[Any, ...], list[inbox.Notification]]] = {}
 
     def _read_key(self) -> str:
         return f"inbox.read.{self.services.user_id}"
@@ -30,24 +31,43 @@ class InboxService:
         return [str(x) for x in value] if isinstance(value, list) else []
 
     def items(self) -> list[inbox.Notification]:
-        """Every notification, newest first (computed again only when records or the day change)."""
+        """Every notification, newest first. Cached twice: the whole list until an issue or an
+        event arrives or the day changes (every screen's app bar asks for the count), and per
+        issue, so after one new event only that issue is folded again (a county's staff PC
+        holds tens of thousands)."""
         events = self.services.events_by_issue()
         issues = self.store.all("issue")
         user, role, today = self.services.user_id, role_of(self.services), china_today()
-        key = (len(issues), max((max(r.get("stamps", {}).values(), default="") for r in issues), default=""),
-               id(events), today, user, role)
-        if self._cache is None or self._cache[0] != key:
-            holidays = workdays.from_records(r["fields"] for r in self.store.all("holiday"))
-            found = inbox.notifications(issues, events, user, role, today, holidays, self.services.unit_name)
-            self._cache = (key, found)
+        key = (len(issues), id(events), today, user, role)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        calendar = workdays.from_records(r["fields"] for r in self.store.all("holiday"))
+        per: dict[str, tuple[tuple[Any, ...], list[inbox.Notification]]] = {}
+        found: list[inbox.Notification] = []
+        for rec in issues:
+            evs = events.get(rec["id"], [])
+            ikey = (len(evs), evs[-1]["id"] if evs else "", max(rec.get("stamps", {}).values(), default=""),
+                    today, user, role)
+            hit = self._per_issue.get(rec["id"])
+            if hit is None or hit[0] != ikey:
+                hit = (ikey, inbox.issue_notifications(rec, evs, user, role, today, calendar,
+                                                       self.services.unit_name))
+            per[rec["id"]] = hit
+            found += hit[1]
+        self._per_issue = per
+        self._cache = (key, inbox.newest_first(found))
         return self._cache[1]
 
     def rows(self) -> list[dict[str, Any]]:
         """What the inbox screen shows, read ones marked."""
         read = set(self._read())
-        return [{"id": n.id, "kind": n.kind, "label": n.label, "issue": n.issue, "title": n.title,
+        return [{"id": n.id, "kind": n.kind, "label": n.label, "issue": n.issue, "title": self._title(n),
                  "detail": n.detail, "at_text": _when(n), "read": n.id in read}
                 for n in self.items()]
+
+    def _title(self, n: inbox.Notification) -> str:
+        rec = self.store.get("issue", n.issue)  # the title now (an edit brings no event)
+        return str(rec["fields"].get("title") or "") if rec else n.title
 
     def unread(self) -> int:
         read = set(self._read())
