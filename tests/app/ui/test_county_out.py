@@ -156,3 +156,20 @@ def test_staff_inbox_and_bulletin_screen(device, services):
         assert path.suffix == ".xlsx" and path.exists()
 
     _run(device, scenario, width=1280)
+
+
+def test_inbox_follows_new_events_and_edits(device, services):
+    ids = township(services)
+    make_staff(services)
+    box = device.inbox
+    before = {n.id for n in box.items()}
+    assert box.items() is box.items()  # cached while nothing changes
+    event(services, ids["lamp"], "supervise", {"level": 3, "note": "县里要结果"})
+    new = [n for n in box.items() if n.id not in before]
+    assert [(n.kind, n.issue) for n in new] == [("supervised", ids["lamp"])]
+    rec = services.store.get("issue", ids["lamp"])
+    from sync.changes import edit_change
+
+    services.store.save(edit_change(rec, {"title": "路灯不亮（改）"}, services.store.clock, services.user_id))
+    row = next(r for r in box.rows() if r["issue"] == ids["lamp"])
+    assert row["title"] == "路灯不亮（改）"
