@@ -119,11 +119,15 @@ def _shift_months(d: date, months: int) -> date:
     return date(y, m + 1, 1)
 
 
+def _whole_months(p: Period) -> bool:
+    return p.start.day == 1 and _shift_months(p.end, 1) - timedelta(days=1) == p.end
+
+
 def previous_period(p: Period) -> Period:
     """The period before: the previous month / quarter / year for month-aligned periods, else
     the same number of days just before."""
     months = len(p.months())
-    if p.start.day == 1 and _shift_months(p.end, 1) - timedelta(days=1) == p.end:
+    if _whole_months(p):
         start = _shift_months(p.start, -months)
         end = p.start - timedelta(days=1)
         return month_period(start.year, start.month) if months == 1 else Period(start, end, f"{start}..{end}")
@@ -139,7 +143,7 @@ def year_before(p: Period) -> Period:
         except ValueError:  # 29 February
             return d.replace(year=d.year - 1, day=28)
 
-    if len(p.months()) == 1 and p.start.day == 1:
+    if len(p.months()) == 1 and _whole_months(p):
         return month_period(p.start.year - 1, p.start.month)
     return Period(back(p.start), back(p.end), f"{back(p.start)}..{back(p.end)}")
 

@@ -94,6 +94,11 @@ def test_periods_compared():
     assert (year_before(p).start, year_before(p).end) == (date(2025, 3, 1), date(2025, 3, 31))
     q = previous_period(parse_period("2026-Q1"))
     assert (q.start, q.end) == (date(2025, 10, 1), date(2025, 12, 31))
+    half = parse_period("2026-03-01..2026-03-15")  # not a whole month: the same days before / a year before
+    assert (previous_period(half).start, previous_period(half).end) == (date(2026, 2, 14), date(2026, 2, 28))
+    assert (year_before(half).start, year_before(half).end) == (date(2025, 3, 1), date(2025, 3, 15))
+    leap = year_before(parse_period("2028-02-29..2028-03-01"))
+    assert (leap.start, leap.end) == (date(2027, 2, 28), date(2027, 3, 1))
 
 
 def test_township_rates_with_their_n_and_ranking(bulletin):
