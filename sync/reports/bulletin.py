@@ -27,8 +27,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from sync import workdays as workdays_mod
+from sync import workflow
 from sync.chinatime import china_today
 from sync.i18n import t
 from sync.ids import id_time_ms, is_id
@@ -39,7 +41,6 @@ from sync.reports.model import Dataset, IssueFacts, all_facts
 from sync.workdays import WorkCalendar
 
 RATES = ("response_rate", "on_time_rate", "satisfied_rate")  # 三率
-WORKING = frozenset({"assigned", "in_progress"})
 
 
 @dataclass
@@ -250,17 +251,15 @@ def compute_bulletin(
 
     overdue = []
     for f in now:
-        # the unit's deadline while it is with a unit; the county 督办 deadline while open
-        # (the rule of sync.workflow.deadline_flags, read from the facts as of the period's end)
-        for which, deadline, live in (
-            ("unit", f.deadline, f.state in WORKING),
-            ("county", f.county_deadline, f.county_level > 0 and f.state not in ("resolved", "rechecked", "closed")),
-        ):
-            if live and deadline is not None and deadline < as_of:
+        # the one rule of sync.workflow.deadline_flags (the unit's deadline while it is with a
+        # unit, the county 督办 deadline while open), read from the facts as of the period's end
+        for flag in workflow.deadline_flags(_flag_view(f), as_of, cal):
+            if flag.status == "overdue":
                 overdue.append(OverdueRow(
                     code=public_code(f.id), title=f.title, township=township_of(ds, f.village)[1],
                     village=ds.name("village", f.village), unit=ds.name("unit", f.unit) if f.unit else "",
-                    deadline=deadline, days_over=cal.between(deadline, as_of), which=which, level=_level(f),
+                    deadline=date.fromisoformat(flag.deadline), days_over=-flag.days_left, which=flag.which,
+                    level=_level(f),
                 ))
     overdue.sort(key=lambda r: (-r.days_over, r.deadline, r.code, r.which))
 
@@ -277,6 +276,17 @@ def compute_bulletin(
     return Bulletin(county=county or t("reports.bulletin.all"), period=period, previous=prev, last_year=ly,
                     as_of=as_of, accept_limit_days=accept_limit_days, townships=rows("township"),
                     units=rows("unit"), total=total, overdue=overdue, hot=hot, reported=len(reported))
+
+
+def _flag_view(f: IssueFacts) -> SimpleNamespace:
+    """What ``workflow.deadline_flags`` reads of an issue state, from the facts (a rejected
+    problem is closed in the workflow)."""
+    return SimpleNamespace(
+        state="closed" if f.state == "rejected" else f.state,
+        deadline=f.deadline.isoformat() if f.deadline else None,
+        county_deadline=f.county_deadline.isoformat() if f.county_deadline else None,
+        county_level=f.county_level,
+    )
 
 
 def _level(f: IssueFacts) -> str:
