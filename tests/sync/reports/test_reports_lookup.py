@@ -97,3 +97,17 @@ def test_lookups_that_match_nothing_are_throttled_per_address(town):
     r = client.get("/wall/v1/lookup", params={"code": public_code(a["id"])})  # even the right one waits
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "查询次数太多" in r.text
     assert client.get("/wall/v1").status_code == 200  # the wall itself stays open
+
+
+def test_the_callers_private_contact_never_shows():
+    """A hotline problem carries the caller's name and phone (private fields, docs/model.md
+    "County"): neither the wall nor the lookup shows them, published or not."""
+    town, p = march_town()
+    a = p["a"]
+    a["fields"].update({"contact_name": "钱来电", "contact_phone": "13955556666", "source": "hotline"})
+    client = _client(town.records)
+    pages = [client.get("/wall/v1").text,
+             client.get("/wall/v1/lookup", params={"code": public_code(a["id"])}).text,
+             client.get("/wall/v1/lookup", params={"code": public_code(p["c"]["id"])}).text]
+    for page in pages:
+        assert "钱来电" not in page and "13955556666" not in page
