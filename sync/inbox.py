@@ -12,7 +12,7 @@ Who gets what (a device holds only its scope: a grid worker's grids, a township'
 
 | kind | grid worker | staff |
 | --- | --- | --- |
-| ``assigned`` 交办 | a problem of their grid someone else registered (a hotline call routed to them) | a new problem waiting to be accepted |
+| ``assigned`` 交办 | a problem of their grid that staff registered from another channel (a hotline call routed to them; not a colleague's report) | a new problem waiting to be accepted |
 | ``due_soon`` 即将到期 | a deadline (the unit's, or the county 督办's) in at most 2 working days (``sync.workflow.deadline_flags``), problems of their grid | problems they dispatched or that are under 督办 |
 | ``overdue`` 已超期 | deadline passed, problems of their grid | as above |
 | ``supervised`` 督办 | a 督办 on a problem of their grid | every 督办 |
@@ -112,7 +112,7 @@ def issue_notifications(
     if st.issue_kind == "problem":
         if staff and st.state == "submitted":
             add("assigned", "new", reported_ms, t("model.inbox.detail.new"))
-        elif not staff and not mine and st.is_open:
+        elif not staff and st.is_open and _routed(f, report):
             add("assigned", "grid", reported_ms, t("model.inbox.detail.routed"))
         dispatched_by_me = any(e.type in ("assign", "transfer") and _f(e.event).get("actor") == user_id
                                for e in valid)
@@ -139,6 +139,15 @@ def issue_notifications(
         elif et == "claim" and mine and not staff:
             add("wish_claimed", eid, _at(e.event), t("model.inbox.detail.claimed", by=data.get("by") or ""))
     return out
+
+
+def _routed(fields: Mapping[str, Any], report: Any) -> bool:
+    """Registered by staff from another channel (a hotline call, a petition) and routed to
+    the grid, not reported by a grid worker (a colleague's report in the same grid is not
+    work handed to you)."""
+    if fields.get("source") not in (None, "", "grid"):
+        return True
+    return report is not None and _f(report.event).get("role") != "grid_worker"
 
 
 def _dispatcher_before(valid: list[Any], entry: Any) -> str:

@@ -36,6 +36,9 @@ def scenario():
     ev, _ = new_event(rec, "report", {}, town.clock, "s1", "township_staff", at=at)
     town.records.append(ev)
     p["F"] = rec
+    # a colleague's report in the same grid is not work handed to w1
+    p["K"] = town.issue("g1", "K 同网格另一网格员上报", cst(2026, 3, 11))
+    p["K"]["fields"]["reporter"] = "w2"
     p["G"] = g = town.issue("g1", "G 退单", cst(2026, 3, 2))
     town.event(g, "assign", cst(2026, 3, 3), actor="s2", unit="u-build", deadline="2026-03-30")
     town.event(g, "return", cst(2026, 3, 4), actor="s2", reason="不属于本单位职责")
@@ -69,11 +72,11 @@ def test_staff_see_what_they_dispatched_and_every_supervision():
     town, p = scenario()
     s1 = {(n.kind, n.issue) for n in _for(town, "s1", "township_staff")}
     assert s1 == {("due_soon", p["A"]["id"]), ("overdue", p["B"]["id"]), ("supervised", p["B"]["id"]),
-                  ("assigned", p["F"]["id"])}
+                  ("assigned", p["F"]["id"]), ("assigned", p["K"]["id"])}  # new ones wait for staff
     s2 = {(n.kind, n.issue) for n in _for(town, "s2", "township_staff")}
     # s2 sees B (under 督办) and the unit's return of what s2 dispatched, not s1's A
     assert s2 == {("overdue", p["B"]["id"]), ("supervised", p["B"]["id"]), ("rejected", p["G"]["id"]),
-                  ("assigned", p["F"]["id"])}
+                  ("assigned", p["F"]["id"]), ("assigned", p["K"]["id"])}
 
 
 def test_ids_are_stable_and_a_new_cause_is_new():
