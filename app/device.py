@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.services import Services
+from app.services.inbox import InboxService
 from app.services.staff import StaffServices
 from app.services.syncing import SyncService
 from app.store import Store
@@ -22,6 +23,7 @@ class Device:
     services: Services
     staff: StaffServices
     sync: SyncService
+    inbox: InboxService
 
     @property
     def store(self) -> Store:
@@ -42,7 +44,7 @@ def open_device(data_dir: Path | str, *, upload_dir: Path | None = None, **sync_
     try:
         services.upload_dir = upload_dir
         return Device(services=services, staff=StaffServices(services),
-                      sync=SyncService(services, **sync_options))
+                      sync=SyncService(services, **sync_options), inbox=InboxService(services))
     except BaseException:
         services.close()
         raise

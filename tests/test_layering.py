@@ -19,10 +19,10 @@ FORBIDDEN = ("app", "flet", "flet_web")
 # places a module. On a floor marked apart, different names may not import each other.
 FLOORS: list[tuple[str, tuple[str, ...], bool]] = [
     ("base", ("sync", "sync.ids", "sync.clock", "sync.i18n", "sync.fileio", "sync.hashes", "sync.canon",
-              "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers"), False),
+              "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers", "sync.public_code"), False),
     ("schema", ("sync.records",), False),  # record kinds, fields, validation
     ("changes", ("sync.changes", "sync.merge", "sync.workflow", "sync.registry", "sync.photos", "sync.photo_contract",
-                 "sync.public_guard", "sync.bundles", "sync.snapshot", "sync.intake"),
+                 "sync.public_guard", "sync.bundles", "sync.snapshot", "sync.intake", "sync.inbox"),
      False),  # sync.bundles holds the bundle format only; sync.snapshot a starter pack's payload
     # Pure: figures, ledger, echo-wall pages over lists of records. Below the server because
     # the server serves the echo wall and its front page (sync/server/wall.py, front.py).

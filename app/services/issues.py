@@ -193,6 +193,24 @@ class Issues(Core):
                 "actor": self.user_name(f.get("actor")), "detail": "；".join(parts),
                 "flagged": not entry.valid, "photos": list(data.get("photos") or [])}
 
+    def receipt(self, iid: str) -> dict[str, Any] | None:
+        """The 回执 a grid worker shows or reads out: the public code (sync.public_code, the
+        same on every device), the village, the report date, and where residents look it up."""
+        from sync.public_code import public_code
+
+        rec = self.store.get("issue", iid)
+        if rec is None:
+            return None
+        grid = self.store.get("grid", str(rec.get("grid") or ""))
+        village_id = str((grid or {}).get("fields", {}).get("village") or self.profile.get("village_id") or "")
+        village = self.store.get("village", village_id) if village_id else None
+        name = str(village["fields"].get("name") or "") if village else str(self.profile.get("village") or "")
+        enrollment = self.store.meta_get("sync.enrollment") or {}
+        server = str(enrollment.get("server_url") or "").rstrip("/") if isinstance(enrollment, dict) else ""
+        st = self.fold(rec, self.events_by_issue().get(iid, []))
+        return {"code": public_code(iid), "village": name, "reported_text": fmt_date(reported_at(rec, st)),
+                "wall_url": f"{server}/wall/{village_id}" if server and village_id else ""}
+
     def actions_for(self, st: Any, kind: str) -> list[str]:
         """Event types this worker may emit on the issue now (the shared role rules decide)."""
         from sync import workflow as wf

@@ -30,6 +30,7 @@ from sync import records as rec_mod
 from sync import workflow as wf
 from sync.changes import new_record
 from sync.i18n import t
+from sync.public_code import public_code
 from sync.workdays import WorkCalendar
 
 STAFF_ROLES = wf.STAFF_ROLES  # township and county staff, admin
@@ -299,6 +300,7 @@ class StaffServices:
             if st.county_level else None,
             "transfer_count": st.transfer_count,
             "flags": [(x.which, x.status, x.deadline, x.days_left) for x in self.intake.flags(st)],
+            "code": public_code(iid),
         })
         return row
 

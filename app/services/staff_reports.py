@@ -73,6 +73,42 @@ class StaffReports:
             raise ServiceError(t("ui.staff.error.export", error=exc.strerror or str(exc))) from None
         return path.resolve()
 
+    def notice(self, iid: str, kind: str, signer: str = "") -> Any:
+        """The 督办卡 (``duban``) or 整改通知单 (``zhenggai``) of an issue (sync.reports.notices)."""
+        from sync.reports.dates import ReportInputError
+        from sync.reports.notices import build_notice
+
+        try:
+            return build_notice(self.dataset(), iid, kind, signer=signer)
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+
+    def export_notice(self, iid: str, kind: str, signer: str = "") -> Path:
+        """Write the issue's 督办卡 / 整改通知单 as an A4 PDF into <data>/exports/."""
+        from sync.reports.notice_pdf import write_notice_pdf
+
+        notice = self.notice(iid, kind, signer)
+        return self._export(f"{notice.title}-{notice.code}", "pdf", lambda path: write_notice_pdf(notice, path))
+
+    def bulletin(self, period: str) -> Any:
+        """The 工作简报 of every township on this device (sync.reports.bulletin) for a period."""
+        from sync.reports.bulletin import compute_bulletin
+        from sync.reports.dates import ReportInputError, parse_period
+
+        try:
+            ds = self.dataset()
+            names = sorted({str(c.get("name")) for c in ds.ref.get("county", {}).values() if c.get("name")})
+            return compute_bulletin(ds, parse_period(period), county="、".join(names))
+        except ReportInputError as exc:
+            raise ServiceError(str(exc)) from None
+
+    def export_bulletin(self, period: str, fmt: str = "pdf") -> Path:
+        """Write the period's 工作简报 (``pdf`` or ``xlsx``) into <data>/exports/."""
+        from sync.reports.bulletin_export import export_bulletin
+
+        bulletin = self.bulletin(period)
+        return self._export(f"bulletin-{period}", fmt, lambda path: export_bulletin(bulletin, path))
+
     def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
         """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
         from sync.reports.dates import parse_period

@@ -16,6 +16,7 @@ import flet as ft
 
 from app.ui.screens.home import HomeScreen
 from app.ui.screens.households import HouseholdDetail, HouseholdForm, HouseholdsScreen
+from app.ui.screens.inbox import InboxScreen
 from app.ui.screens.issues import IssueDetail, IssueForm, IssuesScreen
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.sync import EnrollScreen, SyncScreen
@@ -49,6 +50,7 @@ ROUTES = [
         ft.Route(path="enroll", component=EnrollScreen),
     ]),
     ft.Route(path="settings", component=SettingsScreen),
+    ft.Route(path="inbox", component=InboxScreen),
 ]
 
 

@@ -60,9 +60,19 @@ def nav_bar(tabs: list[tuple[str, str, Any, Any]], index: int) -> ft.NavigationB
     )
 
 
+def inbox_button() -> ft.Control:
+    """消息 with the count of unread notifications as a badge (app/services/inbox.py)."""
+    n = use_app().device.inbox.unread()
+    icon = ft.Icon(ft.Icons.NOTIFICATIONS_OUTLINED, badge=str(n) if n else None)
+    # the count once, on the badge (a screen reader says "3 消息")
+    return ft.TextButton(t("ui.inbox.title"), icon=icon, key="open-inbox", on_click=lambda _: go("/inbox"), height=TAP)
+
+
 def tab_appbar(title: str, actions: list[ft.Control] | None = None) -> ft.AppBar:
-    """A tab's app bar: no back arrow; 设置 after the tab's own actions."""
+    """A tab's app bar: no back arrow; 消息 (with its unread count) and 设置 after the tab's
+    own actions."""
     acts = list(actions or [])
+    acts.append(inbox_button())
     acts.append(ft.TextButton(t("ui.tab.settings"), icon=ft.Icons.SETTINGS, key="open-settings",
                               on_click=lambda _: go("/settings"), height=TAP))
     return ft.AppBar(title=ft.Text(title), actions=acts, automatically_imply_leading=False)

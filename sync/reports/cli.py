@@ -167,6 +167,77 @@ def metrics_cmd(
     typer.echo(t("reports.cli.wrote_metrics", path=out, n=len(rep.groups)))
 
 
+def find_issue(ds: Dataset, ref: str) -> str:
+    """An issue id from its id or its public code (查询码)."""
+    from sync.public_code import is_valid, same_code
+
+    if any(i["id"] == ref for i in ds.issues):
+        return ref
+    hits = [i["id"] for i in ds.issues if is_valid(ref) and same_code(ref, i["id"])]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise ReportInputError(t("reports.notice.error.ambiguous", code=ref, ids="、".join(hits)))
+    raise ReportInputError(t("reports.notice.error.issue", issue=ref))
+
+
+@app.command("notice", help=t("reports.cli.notice.help"))
+@_clean_errors
+def notice_cmd(
+    server: Server,
+    issue: Annotated[str, typer.Option(help="问题编号或查询码 issue id or public code")],
+    kind: Annotated[str, typer.Option(help="duban (督办卡) | zhenggai (整改通知单)")] = "duban",
+    token: Token = None,
+    requirement: Annotated[str | None, typer.Option(help="整改要求 (default: from the timeline)")] = None,
+    out: Annotated[Path | None, typer.Option(help="FILE.pdf")] = None,
+) -> None:
+    from sync.reports.notice_pdf import write_notice_pdf
+    from sync.reports.notices import KINDS, build_notice
+
+    if kind not in KINDS:
+        raise ReportInputError(t("reports.notice.error.kind", kind=kind, choices=", ".join(KINDS)))
+    out = out or Path(f"{t(f'reports.notice.title.{kind}')}.pdf")
+    if out.suffix.lower() != ".pdf":
+        raise ReportInputError(t("reports.error.pdf_only", name=out.name))
+    ds = _fetch(server, token)
+    notice = build_notice(ds, find_issue(ds, issue), kind, requirement=requirement or "")
+    pages = write_notice_pdf(notice, out)
+    typer.echo(t("reports.cli.wrote_notice", path=out, title=notice.title, number=notice.number, pages=pages))
+
+
+@app.command("bulletin", help=t("reports.cli.bulletin.help"))
+@_clean_errors
+def bulletin_cmd(
+    server: Server,
+    token: Token = None,
+    township: Annotated[list[str] | None, typer.Option(help="乡镇名, repeatable (default: every township seen)")] = None,
+    county: Annotated[str | None, typer.Option(help="县名 county name (the bulletin's title)")] = None,
+    month: Month = None,
+    period: Period = None,
+    accept_limit: Annotated[int, typer.Option("--accept-limit", help="受理时限（工作日）")] = 2,
+    as_of: AsOf = None,
+    out: Annotated[Path | None, typer.Option(help="FILE.pdf | FILE.xlsx")] = None,
+) -> None:
+    from sync.reports.bulletin import compute_bulletin, township_of
+    from sync.reports.bulletin_export import bulletin_format, export_bulletin
+
+    per = _period(month, period)
+    if not 0 <= accept_limit <= 30:
+        raise ReportInputError(t("reports.error.accept_limit", value=accept_limit))
+    out = out or Path(f"工作简报-{per.start.isoformat()[:7]}.pdf")
+    bulletin_format(out)  # refuse a bad file name before fetching anything
+    ds = _fetch(server, token)
+    known = {name for vid in ds.ref["village"] for name in township_of(ds, vid)} - {""}
+    for name in township or ():
+        if name not in known:
+            raise ReportInputError(t("reports.error.township", township=name, choices="、".join(sorted(known)) or "—"))
+    names = sorted({str(c.get("name")) for c in ds.ref.get("county", {}).values() if c.get("name")})
+    b = compute_bulletin(ds, per, township or None, county=county or "、".join(names), as_of=_as_of(as_of),
+                         accept_limit_days=accept_limit)
+    pages = export_bulletin(b, out)
+    typer.echo(t("reports.cli.wrote_bulletin", path=out, n=len(b.townships), units=len(b.units), pages=pages))
+
+
 @app.command("echo-wall", help=t("reports.cli.echo_wall.help"))
 @_clean_errors
 def echo_wall_cmd(

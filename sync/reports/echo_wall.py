@@ -70,6 +70,46 @@ class PublicItem:
         return t("reports.wall.verdict", verdict=v) if v else ""
 
 
+# the open problem states, as residents see them grouped (the order of the page)
+OPEN_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("waiting", frozenset({"submitted", "accepted"})),  # 待受理
+    ("working", frozenset({"assigned", "in_progress"})),  # 办理中
+    ("recheck", frozenset({"resolved"})),  # 已办结，待回访
+    ("closing", frozenset({"rechecked"})),  # 已回访，待销号
+)
+
+
+@dataclass(frozen=True)
+class OpenCounts:
+    """Open problems of a village by group; ``closed_year``: closed (销号) this year."""
+
+    groups: dict[str, int]
+    closed_year: int
+
+    @property
+    def open(self) -> int:
+        return sum(self.groups.values())
+
+    def text(self) -> str:
+        parts = "，".join(t(f"reports.lookup.open.{g}", n=self.groups.get(g, 0)) for g, _ in OPEN_GROUPS)
+        return t("reports.lookup.open", n=self.open, parts=parts, closed=self.closed_year)
+
+
+def open_counts(facts: list[IssueFacts], village_id: str, today: date) -> OpenCounts:
+    """Counts over every problem of the village (published or not)."""
+    groups = {g: 0 for g, _ in OPEN_GROUPS}
+    closed = 0
+    for f in facts:
+        if f.kind == "wish" or f.village != village_id:
+            continue
+        for g, states in OPEN_GROUPS:
+            if f.state in states:
+                groups[g] += 1
+        if f.state == "closed" and f.closed_at and f.closed_at.date().year == today.year:
+            closed += 1
+    return OpenCounts(groups, closed)
+
+
 @dataclass
 class EchoWall:
     village_id: str
@@ -78,6 +118,7 @@ class EchoWall:
     as_of: date
     items: list[PublicItem] = field(default_factory=list)
     photo_sha: dict[str, str] = field(default_factory=dict)  # public photo id -> sha256 (server only)
+    counts: OpenCounts | None = None  # every problem of the village, published or not
 
     def heading(self) -> str:
         return t("reports.wall.heading", village=self.village)
@@ -167,13 +208,15 @@ def build_echo_wall(
     pairs = [(f, public_item(f, ds, key, people)) for f in shown]
     pairs.sort(key=lambda p: (p[1].reported_on or date.min, p[0].id), reverse=True)
     photo_sha = {public_id(key, p): p for f, _ in pairs for p in f.public_photos if is_sha256(p)}
+    today = as_of or china_today()
     return EchoWall(
         village_id=village_id,
         village=ds.name("village", village_id),
         township=ds.township_name(),
-        as_of=as_of or china_today(),
+        as_of=today,
         items=[item for _, item in pairs],
         photo_sha=photo_sha,
+        counts=open_counts(facts, village_id, today),
     )
 
 
@@ -199,34 +242,63 @@ h2{font-size:1.15em;margin:0 0 4px}
 .verdict{font-weight:bold;color:#1d4f91;margin:4px 0 0}
 .photos a{margin-right:10px}
 .empty{color:#555;padding:24px 0}
+.counts{background:#fff8e6;border:1px solid #e8d9a8;border-radius:6px;padding:8px 12px;margin:0 0 12px}
+form.lookup{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:0 0 12px}
+form.lookup input{font-size:1.1em;padding:6px;width:11em;letter-spacing:.1em;text-transform:uppercase}
+form.lookup button{font-size:1em;padding:6px 14px;margin-left:6px}
+.hint{color:#555;font-size:.85em;margin:4px 0 0}
+.found{border-left:4px solid #1d6b2a}
+.notfound{border-left:4px solid #b22222}
 footer{color:#777;font-size:.8em;margin-top:20px;text-align:center}
 @media print{
  @page{size:A4;margin:15mm}
  body{background:#fff;font-size:12pt;padding:0}
  article{border:0;border-bottom:1px solid #999;border-radius:0;break-inside:avoid;page-break-inside:avoid}
- .photos{display:none}
+ .photos,form.lookup{display:none}
  a{color:inherit;text-decoration:none}
 }
 """
 
 
-def render_html(wall: EchoWall, photo_url: str | None = None) -> str:
-    """The resident-facing page: plain HTML, no script, every value escaped.
-
-    ``photo_url`` is a format string with ``{photo}`` (the photo's opaque public id); without it
-    photos are not linked.
-    """
+def page_head(wall: EchoWall, title: str) -> list[str]:
     e = html.escape
-    parts = [
+    return [
         "<!doctype html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(wall.heading())}</title>",
+        f"<title>{e(title)}</title>",
         f"<style>{PAGE_CSS}</style></head><body><main>",
         f"<header><h1>{e(wall.heading())}</h1>",
         f'<p class="sub">{e(wall.township)} · {e(t("reports.wall.updated", date=date_text(wall.as_of)))}</p>',
         f'<p class="sub">{e(wall.summary())}</p></header>',
     ]
+
+
+def lookup_form(action: str, value: str = "") -> str:
+    """The 查询码 form: a plain GET form (the page has no script)."""
+    e = html.escape
+    return (
+        f'<form class="lookup" method="get" action="{e(action)}" role="search">'
+        f'<label for="code">{e(t("reports.lookup.label"))}</label> '
+        f'<input id="code" name="code" value="{e(value)}" maxlength="20" autocomplete="off" '
+        f'placeholder="{e(t("reports.lookup.placeholder"))}">'
+        f'<button type="submit">{e(t("reports.lookup.button"))}</button>'
+        f'<p class="hint">{e(t("reports.lookup.hint"))}</p></form>'
+    )
+
+
+def render_html(wall: EchoWall, photo_url: str | None = None, lookup_url: str | None = None) -> str:
+    """The resident-facing page: plain HTML, no script, every value escaped.
+
+    ``photo_url`` is a format string with ``{photo}`` (the photo's opaque public id); without it
+    photos are not linked. ``lookup_url``: where the 查询码 form goes (no form without it).
+    """
+    e = html.escape
+    parts = page_head(wall, wall.heading())
+    if wall.counts is not None:
+        parts.append(f'<p class="counts" id="open-counts">{e(wall.counts.text())}</p>')
+    if lookup_url:
+        parts.append(lookup_form(lookup_url))
     if not wall.items:
         parts.append(f'<p class="empty">{e(t("reports.wall.empty"))}</p>')
     for it in wall.items:

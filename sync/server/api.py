@@ -69,6 +69,8 @@ class Limits:
     blob_quota_bytes: int | None = 2 * 1024**3  # photos stored per device (None: no limit)
     enroll_failures: int = 10  # wrong enrollment codes per address (and per code) ...
     enroll_window_s: float = 600.0  # ... within this window, then 429
+    lookup_misses: int = 20  # wall lookups (查询码) that matched nothing, per address ...
+    lookup_window_s: float = 600.0  # ... within this window, then 429
     snapshot_min_records: int = 1000  # a new device with more in scope is offered a starter pack
 
 
@@ -531,7 +533,8 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
     app.include_router(snapshot.make_snapshot_router(engine, blobs))  # new devices' starter packs
     app.include_router(make_reference_router(engine))  # the admin edits units, categories, sources
     app.include_router(make_wall_router(server_wall_records(engine), server_photo_bytes(blobs),
-                                        server_wall_key(engine)))
+                                        server_wall_key(engine),
+                                        Throttle(limits.lookup_misses, limits.lookup_window_s)))
     app.include_router(make_front_router(engine))  # `/` and `/wall`: what this server is
     if app_dir is not None:
         from sync.server.phone_app import MOUNT, phone_app

@@ -23,47 +23,64 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from sync.public_code import is_valid
 from sync.reports.echo_wall import build_echo_wall, render_html, render_not_found
-from sync.reports.model import Dataset
+from sync.reports.lookup import find_by_code, render_lookup, render_throttled
+from sync.reports.model import Dataset, all_facts
 from sync.server import auth, db, feed
+from sync.server.throttle import Throttle
 
 _VILLAGE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _PUBLIC_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 
 FetchRecords = Callable[[str], Iterable[dict]]
 PhotoBytes = Callable[[str], bytes | None]
+# a page that may not run script nor load anything from elsewhere; its one form goes home
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"
 
 
 def make_wall_router(
-    fetch_records: FetchRecords, photo_bytes: PhotoBytes | None = None, key: bytes | None = None
+    fetch_records: FetchRecords, photo_bytes: PhotoBytes | None = None, key: bytes | None = None,
+    throttle: Throttle | None = None,
 ) -> APIRouter:
-    """The echo-wall routes, reading records through ``fetch_records``."""
+    """The echo-wall routes, reading records through ``fetch_records``. ``throttle`` counts,
+    per client address, lookups of well-formed codes that matched nothing (default: 20 in 10
+    minutes, the server's ``Limits.lookup_misses``): a resident who mistypes stays far below
+    it, somebody walking through codes is stopped."""
     router = APIRouter(tags=["echo wall"])
-    # village -> (the records it was built from, the wall): fetch_records hands back the same
-    # list while nothing changed (server_wall_records caches by the feed head), and the guard
-    # checks every item against every resident, so one build serves until the feed moves.
-    built: dict[str, tuple[object, object]] = {}
+    misses = throttle or Throttle(20, 600.0)
+    # village -> (the records it was built from, the wall, its dataset and facts): fetch_records
+    # hands back the same list while nothing changed (server_wall_records caches by the feed
+    # head), and the guard checks every item against every resident, so one build serves
+    # until the feed moves.
+    built: dict[str, tuple[object, Any, Dataset, list]] = {}
     lock = threading.Lock()
 
-    def _wall(village_id: str):
+    def _built(village_id: str) -> tuple[object, Any, Dataset, list] | None:
         if not _VILLAGE_RE.match(village_id):
             return None
         records = fetch_records(village_id)
         with lock:
             hit = built.get(village_id)
         if hit is not None and hit[0] is records:
-            return hit[1]
+            return hit
         ds = Dataset.from_records(records)
         if village_id not in ds.ref.get("village", {}):
             return None  # not remembered: unknown ids must not fill the memory
-        wall = build_echo_wall(ds, village_id, key=key)
+        facts = all_facts(ds)
+        wall = build_echo_wall(ds, village_id, facts=facts, key=key)
+        entry = (records, wall, ds, facts)
         with lock:
-            built[village_id] = (records, wall)
-        return wall
+            built[village_id] = entry
+        return entry
+
+    def _wall(village_id: str) -> Any:
+        entry = _built(village_id)
+        return entry[1] if entry else None
 
     @router.get("/wall/{village_id}", response_class=HTMLResponse, summary="回音壁 echo wall page")
     def wall_page(village_id: str) -> HTMLResponse:
@@ -72,13 +89,34 @@ def make_wall_router(
             return HTMLResponse(render_not_found(village_id), status_code=404)
         photo_url = f"/wall/{village_id}/photos/{{photo}}" if photo_bytes else None
         return HTMLResponse(
-            render_html(wall, photo_url),
-            headers={
-                # no script, no outside resources: the page cannot leak anything elsewhere
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
-                "Cache-Control": "public, max-age=60",
-            },
+            render_html(wall, photo_url, lookup_url=f"/wall/{village_id}/lookup"),
+            # no script, no outside resources: the page cannot leak anything elsewhere
+            headers={"Content-Security-Policy": _CSP, "Cache-Control": "public, max-age=60"},
         )
+
+    @router.get("/wall/{village_id}/lookup", response_class=HTMLResponse,
+                summary="look up a problem by its public code (查询码): status and public reply only",
+                responses={429: {"description": "too many codes that matched nothing from this address"}})
+    def wall_lookup(village_id: str, request: Request,
+                    code: str = Query("", max_length=40, description="the code on the 回执")) -> HTMLResponse:
+        entry = _built(village_id)
+        if entry is None:
+            return HTMLResponse(render_not_found(village_id), status_code=404)
+        _records, wall, ds, facts = entry
+        wall_url, lookup_url = f"/wall/{village_id}", f"/wall/{village_id}/lookup"
+        # results are about one resident's problem: not kept by shared caches
+        headers = {"Content-Security-Policy": _CSP, "Cache-Control": "no-store"}
+        keys = [f"ip:{request.client.host if request.client else '-'}"]
+        wait = misses.retry_after(keys)
+        if wait is not None:
+            headers["Retry-After"] = str(wait)
+            return HTMLResponse(render_throttled(wall, max(1, round(wait / 60)), wall_url),
+                                status_code=429, headers=headers)
+        items = find_by_code(ds, facts, village_id, code) if is_valid(code) else []
+        if is_valid(code) and not items:
+            misses.failed(keys)  # only well-formed codes: a typo is caught by the check letter
+        return HTMLResponse(render_lookup(wall, code, items, wall_url, lookup_url),
+                            status_code=200 if items else 404, headers=headers)
 
     @router.get("/wall/{village_id}/photos/{photo_id}", summary="a published after-photo")
     def wall_photo(village_id: str, photo_id: str) -> Response:

@@ -21,8 +21,13 @@ PRIVATE = ["张三丰", "13812345678", "东风村3组18号", "张小明", "独�
 
 
 @pytest.fixture(scope="module")
-def wall_url():
-    town, _ = march_town()
+def town():
+    return march_town()
+
+
+@pytest.fixture(scope="module")
+def wall_url(town):
+    town, _ = town
     app = FastAPI()
     app.include_router(make_wall_router(lambda v: town.records, {"ab" * 32: b"\xff\xd8"}.get))
     port = free_port()
@@ -90,4 +95,40 @@ def test_unknown_village_page(browser, wall_url):
     resp = page.goto(f"{wall_url}/wall/nowhere")
     assert resp.status == 404
     assert "没有找到这个回音壁" in page.inner_text("body")
+    page.close()
+
+
+@pytest.mark.browser
+def test_lookup_by_code_on_a_phone(browser, wall_url, town):
+    """A resident types the code from the 回执 (lower case, with a space) into the wall's form:
+    the problem's status and public reply, nothing private; a wrong code says what to do."""
+    from sync.public_code import public_code
+    from tests.support.browser import SHOTS
+
+    code = public_code(town[1]["a"]["id"])
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    page.goto(f"{wall_url}/wall/v1")
+    assert "本村在办问题 3 件" in page.inner_text("#open-counts")
+    page.get_by_label("查询码").fill(code.lower().replace("-", " "))
+    with page.expect_navigation():
+        page.get_by_role("button", name="查询办理进度").click()
+    assert "/wall/v1/lookup?code=" in page.url
+    result = page.inner_text("#lookup-result")
+    assert f"查询码 {code}" in result and "已销号" in result and "恢复照明" in result
+    assert "居民评价：已解决，满意" in result
+    html = page.content()
+    for s in PRIVATE:
+        assert s not in html, s
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "echo-wall-lookup-phone.png"), full_page=True)
+    # a misread code: the check letter catches it; the form is there to try again
+    wrong = code[:-1] + ("A" if code[-1] != "A" else "B")
+    page.get_by_label("查询码").fill(wrong)
+    with page.expect_navigation():
+        page.get_by_role("button", name="查询办理进度").click()
+    assert "查询码不对" in page.inner_text("#lookup-result")
+    with page.expect_navigation():
+        page.click("#back-to-wall")
+    assert page.url.endswith("/wall/v1") and page.inner_text("h1") == "东风村回音壁"
     page.close()

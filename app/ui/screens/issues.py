@@ -218,6 +218,9 @@ def IssueDetail() -> ft.View:
         return lambda v: set_verdict({**verdict, name: None if v is None else v == "yes"})
 
     controls = issue_head(it, t(f"ui.status.{it['status']}"))
+    receipt = svc.receipt(iid)
+    if receipt and it["kind"] == "problem":
+        controls.append(receipt_card(receipt))
     if it["photos"]:
         controls.append(thumbs(state, it["photos"], "issue-photo", 96))
     if it["claimed_by"]:
@@ -263,6 +266,25 @@ def IssueDetail() -> ft.View:
                           on_click=send_comment, height=TOUCH),
     ]
     return detail_view(t("ui.issue.detail"), controls)
+
+
+def receipt_card(r: dict[str, Any]) -> ft.Control:
+    """The 回执: the public code big enough to show across a table or read out, and how the
+    resident looks it up on the village's echo wall."""
+    lines: list[ft.Control] = [
+        ft.Text(t("ui.issue.receipt"), weight=ft.FontWeight.BOLD, color=ft.Colors.PRIMARY),
+        ft.Row([ft.Text(t("ui.issue.receipt_code"), size=14),
+                # not selectable: Flutter's web build leaves selectable text out of the
+                # accessibility tree, and a screen reader must be able to read the code out
+                ft.Text(r["code"], key="receipt-code", size=30, weight=ft.FontWeight.BOLD)], wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER),
+        ft.Text(t("ui.issue.receipt_line", village=r["village"] or "—", date=r["reported_text"]), size=13),
+        ft.Text(t("ui.issue.receipt_how"), size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+    ]
+    if r["wall_url"]:
+        lines.append(ft.Text(t("ui.issue.receipt_url", url=r["wall_url"]), size=12, selectable=True,
+                             key="receipt-url"))
+    return ft.Container(ft.Column(lines, spacing=4, tight=True), key="receipt", padding=12, border_radius=8,
+                        border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), bgcolor=ft.Colors.SURFACE_CONTAINER_LOW)
 
 
 def issue_head(it: dict[str, Any], status_label: str, extra_meta: tuple[ft.Control, ...] = ()) -> list[ft.Control]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.ui.screens.inbox import InboxScreen
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
+from app.ui.screens.staff.bulletin import BulletinScreen
 from app.ui.screens.staff.figures import FiguresScreen
 from app.ui.screens.staff.flags import FlagsScreen
 from app.ui.screens.staff.reference import ReferenceScreen
@@ -24,10 +26,13 @@ STAFF_ROUTES = [
     ft.Route(path="register", component=RegisterScreen),
     ft.Route(path="reference", component=ReferenceScreen),
     ft.Route(path="wall", component=WallScreen),
-    ft.Route(path="figures", component=FiguresScreen),
+    ft.Route(path="figures", component=FiguresScreen, children=[
+        ft.Route(path="bulletin", component=BulletinScreen),
+    ]),
     ft.Route(path="flags", component=FlagsScreen),
     ft.Route(path="sync", component=StaffSyncScreen, children=[
         ft.Route(path="enroll", component=EnrollScreen),
     ]),
     ft.Route(path="settings", component=SettingsScreen),
+    ft.Route(path="inbox", component=InboxScreen),
 ]

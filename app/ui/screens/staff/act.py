@@ -9,6 +9,7 @@ import flet as ft
 
 from app.ui.forms import PhotoStrip, thumbs
 from app.ui.screens.issues import issue_head, timeline
+from app.ui.screens.staff.exports import use_export
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import TAP, TOUCH, badge, detail_view, empty, section
@@ -30,6 +31,8 @@ def ActScreen() -> ft.View:
     values, set_values = ft.use_state({})
     errors, set_errors = ft.use_state({})
     photos, set_photos = ft.use_state([])
+    printed, set_printed = ft.use_state("")
+    run_export = use_export()
     it = svc.staff_issue(iid)
     if it is None:
         return detail_view(t("ui.issue.title"), [empty(t("ui.error.gone"))])
@@ -68,6 +71,10 @@ def ActScreen() -> ft.View:
         unit = t("ui.staff.with_unit", unit=it["unit_name"], date=it["deadline"])
         controls.append(ft.Text(" · ".join(x for x in (unit, it["due_text"]) if x), key="issue-unit",
                                 color=ft.Colors.ERROR if it["overdue"] else None))
+    if it["kind"] == "problem":
+        controls.append(_documents(it, svc, run_export, set_printed))
+        if printed:
+            controls.append(ft.Text(t("ui.staff.ledger.path", path=printed), key="notice-path", selectable=True))
     # what the worker saw: the report's photos, and the visit that raised it with its photos
     if it["photos"]:
         controls.append(section(t("ui.staff.issue_photos", n=len(it["photos"]))))
@@ -125,6 +132,24 @@ def ActScreen() -> ft.View:
 
     controls += timeline(state, it["timeline"])
     return detail_view(t("ui.staff.act.title"), controls)
+
+
+def _documents(it: dict[str, Any], svc: Any, run_export: Any, set_printed: Any) -> ft.Control:
+    """The public code (as on the resident's 回执) and the printable 督办卡 / 整改通知单 (A4 PDF,
+    sync.reports.notices): each offered once the issue has what it prints (a 督办, a unit)."""
+    def printer(kind: str) -> Any:
+        async def h(_: Any) -> None:
+            set_printed(await run_export(lambda: svc.reports.export_notice(it["id"], kind, svc.services.user_name(
+                svc.services.user_id))))
+        return h
+
+    return ft.Row([
+        ft.Text(t("ui.staff.code", code=it["code"]), key="issue-code", selectable=True, weight=ft.FontWeight.BOLD),
+        ft.OutlinedButton(t("ui.staff.print.duban"), key="print:duban", icon=ft.Icons.PRINT, height=TAP,
+                          on_click=printer("duban"), disabled=not it["supervised"]),
+        ft.OutlinedButton(t("ui.staff.print.zhenggai"), key="print:zhenggai", icon=ft.Icons.PRINT, height=TAP,
+                          on_click=printer("zhenggai"), disabled=not it["unit"]),
+    ], wrap=True, spacing=8)
 
 
 def _start_value(field: registry.Input, it: dict[str, Any]) -> Any:

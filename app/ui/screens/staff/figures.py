@@ -3,16 +3,14 @@ N and its definition and a simple bar; and the ledger (整改台账) export butt
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import flet as ft
 
-from app.services import ServiceError
-from app.ui.forms import download, new_picker
+from app.ui.screens.staff.exports import use_export
 from app.ui.screens.staff.layout import staff_view, use_staff
 from app.ui.state import use_app
-from app.ui.widgets import chip, section
+from app.ui.widgets import chip, go, section
 from sync.i18n import t
 from sync.reports.metrics import FIGURES, RATE_FIGURES
 
@@ -60,38 +58,17 @@ def FiguresScreen() -> ft.View:
     group_by, set_group_by = ft.use_state("village")
     rank_by, set_rank_by = ft.use_state(None)
     exported, set_exported = ft.use_state("")
-    picker_ref = ft.use_ref(None)
-    if picker_ref.current is None:
-        picker_ref.current = new_picker()  # strong reference: a service is dropped otherwise
-    page = ft.context.page
+    run_export = use_export()
     period = svc.reports.period_text(which)
     report = svc.reports.figures(period, group_by)
 
     def exporter(what: str, fmt: str) -> Any:
         async def h(_: Any) -> None:
-            await export(what, fmt)
-        return h
-
-    async def export(what: str, fmt: str) -> None:
-        try:
             if what == "ledger":
-                path = await asyncio.to_thread(svc.reports.export_ledger, period, fmt)
+                set_exported(await run_export(lambda: svc.reports.export_ledger(period, fmt)))
             else:
-                path = await asyncio.to_thread(svc.reports.export_metrics, period, group_by, fmt)
-        except ServiceError as exc:
-            set_exported("")
-            state.tell(str(exc))
-            return
-        if page.web:
-            # written on the machine serving the app: the browser downloads it; no server path
-            set_exported("")
-            if await download(picker_ref.current, path):
-                state.tell(t("ui.staff.ledger.downloaded", name=path.name))
-            else:
-                state.tell(t("ui.syncx.error.unreadable", name=path.name))
-            return
-        set_exported(str(path))
-        state.tell(t("ui.staff.ledger.done"))
+                set_exported(await run_export(lambda: svc.reports.export_metrics(period, group_by, fmt)))
+        return h
 
     biggest: dict[str, float] = {}
     for g in [*report.groups, report.total]:
@@ -112,7 +89,9 @@ def FiguresScreen() -> ft.View:
                 ft.OutlinedButton(t("ui.staff.ledger.export_csv"), key="ledger-export-csv",
                                   on_click=exporter("ledger", "csv")),
                 ft.OutlinedButton(t("ui.staff.metrics.export"), key="metrics-export", icon=ft.Icons.DOWNLOAD,
-                                  on_click=exporter("metrics", "xlsx"))], wrap=True),
+                                  on_click=exporter("metrics", "xlsx")),
+                ft.FilledTonalButton(t("ui.bulletin.open"), key="open-bulletin", icon=ft.Icons.ARTICLE,
+                                     on_click=lambda _: go("/figures/bulletin"))], wrap=True),
     ]
     if exported:
         controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
