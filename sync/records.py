@@ -21,7 +21,7 @@ from sync.hashes import is_sha256
 from sync.i18n import catalog, language, t
 from sync.ids import is_id
 
-RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
+RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo", "member", "pairing")
 REFERENCE_KINDS = ("village", "grid", "category", "unit", "user", "holiday")
 KINDS = RECORD_KINDS + REFERENCE_KINDS
 # Made once with all their fields, never changed; merging them is set union.
@@ -37,6 +37,8 @@ ISSUE_KINDS = ("problem", "wish")
 APPEAL_TYPES = ("consult", "help", "complaint", "report", "suggestion")
 URGENCIES = ("normal", "urgent", "critical")
 REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
+# 联户: who looks after households (党员联户, 双联户长); docs/people.md
+MEMBER_DUTIES = ("party_member", "household_lead")
 ROLES = ("grid_worker", "township_staff", "operator", "admin")
 EVENT_TYPES = (
     "report", "accept", "reject", "assign", "return", "extend", "supervise", "progress",
@@ -146,6 +148,7 @@ _kind(
     _PHOTOS,
     _f("location", "location", write_once=True),
     _f("next_due", "date"),
+    _f("companion", "id", write_once=True),  # the 联户 member who came along (a member record)
 )
 _kind(
     "issue",
@@ -190,6 +193,22 @@ _kind(
         ),
     ),
     deletable=False,
+)
+# 联户: the register of party members and 联户长, and who looks after which household. A link
+# is its own record (created, later deleted), so two phones pairing at once both keep theirs.
+_kind(
+    "member",
+    _f("name", "text", required=True, max_len=30),
+    _f("village", "ref", required=True),
+    _f("duty", "choice", required=True, choices=MEMBER_DUTIES),
+    _f("phone", "phone"),
+    _f("uses_app", "bool"),
+    _f("note", "text", max_len=500),
+)
+_kind(
+    "pairing",
+    _f("member", "id", required=True, write_once=True),
+    _f("household", "id", required=True, write_once=True),
 )
 # Reference data (server-owned): light validation, names and links only.
 _kind("village", _f("name", "text", required=True, max_len=60), _f("township", "text", max_len=60))

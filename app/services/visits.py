@@ -22,6 +22,7 @@ class Visits(Core):
             "people_met": f.get("people_met") or "", "seen": f.get("seen") or "",
             "said": f.get("said") or "", "photos": list(f.get("photos") or []),
             "demands": list(f.get("demands") or []),
+            "companion": f.get("companion"), "companion_name": self.member_name(f.get("companion")),
         }
 
     def visits(self, household_id: str | None = None, limit: int | None = None) -> list[dict]:

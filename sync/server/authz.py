@@ -51,9 +51,15 @@ TARGETS: dict[tuple[str, str], str] = {
     ("visit", "demands"): "issue",
     ("issue", "household"): "household",
     ("issue_event", "issue"): "issue",
+    ("visit", "companion"): "member",
+    ("pairing", "member"): "member",
+    ("pairing", "household"): "household",
 }
 # Fields that say who wrote the record: they must name the caller.
 AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor"}
+
+# Kinds that name their village: it must be a village of the grid's township.
+VILLAGE_KINDS = frozenset({"household", "member"})
 
 # Refusal codes (docs/protocol.md): the device shows the reason; ``retry`` keeps it queued.
 NOT_YET = "not_yet"
@@ -149,7 +155,7 @@ class BatchAuthz:
                 authors.add(fields[AUTHOR_FIELDS[kind]])
             named.update(rid for _, _, rid in _named(kind, fields))
             shas.update(_shas(kind, fields))
-            if kind == "household" and isinstance(fields.get("village"), str):
+            if kind in VILLAGE_KINDS and isinstance(fields.get("village"), str):
                 villages.add(fields["village"])
         g, v, r, b, u = db.grids.c, db.villages.c, db.records.c, db.blob_refs.c, db.users.c
         self._queries: dict[str, list[Select[Any]]] = {
@@ -234,7 +240,7 @@ class BatchAuthz:
                 return Refusal("role", "server.refused.event_role", {"role": p.role})
             if current is None and not may_emit(p.role, str(fields.get("type"))):
                 return Refusal("role", "server.refused.event", {"role": p.role, "event": fields.get("type")})
-        if kind == "household" and "village" in fields:
+        if kind in VILLAGE_KINDS and "village" in fields:
             village = fields["village"]
             # Any village of the grid's township: a grid may hold households of a neighbouring
             # village (the household import allows it too).

@@ -62,6 +62,8 @@ def VisitDetail() -> ft.View:
         ft.Text(f"{v['at_text']} · {t('ui.visit.kind.' + v['kind'])}", key="visit-when"),
         ft.Row([sync_badge(state, vid)]),
     ]
+    if v["companion_name"]:
+        controls.append(ft.Text(t("ui.visit.companion_was", name=v["companion_name"]), key="visit-companion"))
     for name in ("people_met", "seen", "said"):
         if v[name]:
             controls += [section(t(f"ui.visit.{name}")), ft.Text(v[name], key=f"visit-{name}")]
@@ -136,6 +138,7 @@ def VisitForm() -> ft.View:
         label_text(t("ui.visit.kind")),
         choice_chips("visit-kind", [(k, t(f"ui.visit.kind.{k}")) for k, _ in svc.choices("visit_kind")],
                      form.values.get("kind"), lambda v: form.set("kind", v), error=form.error("kind")),
+        *_companion(svc, form),
         text_field(form, "people_met", t("ui.visit.people_met")),
         text_field(form, "seen", t("ui.visit.seen"), multiline=True),
         text_field(form, "said", t("ui.visit.said"), multiline=True),
@@ -177,5 +180,18 @@ def _saved_text(svc: Any, vid: str | None) -> str:
 
 
 def _visit_fields(values: dict[str, Any]) -> dict[str, Any]:
-    out = {k: values.get(k) for k in ("household", "kind", "people_met", "seen", "said")}
+    out = {k: values.get(k) for k in ("household", "kind", "companion", "people_met", "seen", "said")}
     return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def _companion(svc: Any, form: Any) -> list[ft.Control]:
+    """The 联户 member who came along: the household's own members first (★), then the rest of
+    the register; tapping the chosen one clears it. Nothing when the register is empty."""
+    options = svc.companion_choices(form.values.get("household"))
+    if not options:
+        return []
+    return [label_text(t("ui.visit.companion")),
+            choice_chips("visit-companion", [(m["id"], ("★ " if m["linked"] else "") + m["name"])
+                                             for m in options],
+                         form.values.get("companion"), lambda v: form.set("companion", v), allow_none=True,
+                         error=form.error("companion"))]

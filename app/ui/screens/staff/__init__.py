@@ -9,6 +9,7 @@ from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
 from app.ui.screens.staff.figures import FiguresScreen
 from app.ui.screens.staff.flags import FlagsScreen
+from app.ui.screens.staff.people import PeopleScreen
 from app.ui.screens.staff.sync import StaffSyncScreen
 from app.ui.screens.staff.wall import WallScreen
 from app.ui.screens.sync import EnrollScreen
@@ -19,7 +20,9 @@ STAFF_ROUTES = [
         ft.Route(path=":iid", component=ActScreen),
     ]),
     ft.Route(path="wall", component=WallScreen),
-    ft.Route(path="figures", component=FiguresScreen),
+    ft.Route(path="figures", component=FiguresScreen, children=[
+        ft.Route(path="people", component=PeopleScreen),
+    ]),
     ft.Route(path="flags", component=FlagsScreen),
     ft.Route(path="sync", component=StaffSyncScreen, children=[
         ft.Route(path="enroll", component=EnrollScreen),

@@ -12,7 +12,7 @@ from app.services import ServiceError
 from app.ui.forms import download, new_picker
 from app.ui.screens.staff.layout import staff_view, use_staff
 from app.ui.state import use_app
-from app.ui.widgets import chip, section
+from app.ui.widgets import chip, go, section
 from sync.i18n import t
 from sync.reports.metrics import FIGURES, RATE_FIGURES
 
@@ -106,7 +106,9 @@ def FiguresScreen() -> ft.View:
                 ft.OutlinedButton(t("ui.staff.ledger.export_csv"), key="ledger-export-csv",
                                   on_click=exporter("ledger", "csv")),
                 ft.OutlinedButton(t("ui.staff.metrics.export"), key="metrics-export", icon=ft.Icons.DOWNLOAD,
-                                  on_click=exporter("metrics", "xlsx"))], wrap=True),
+                                  on_click=exporter("metrics", "xlsx")),
+                ft.OutlinedButton(t("ui.people.title"), key="open-people", icon=ft.Icons.GROUPS,
+                                  on_click=lambda _: go("/figures/people"))], wrap=True),
     ]
     if exported:
         controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
