@@ -177,6 +177,30 @@ class _Seeder:
         return shas
 
 
+# 联户 members of the demo village (demo data): (name, duty, uses the app, households looked after)
+MEMBERS = [("李红军", "party_member", True, 8), ("赵桂芳", "party_member", False, 6),
+           ("孙德明", "household_lead", True, 10)]
+
+
+def _pairing(s: _Seeder, homes: list[dict], village: str, at_ms: int,
+             prng: random.Random) -> dict[str, tuple[str, random.Random]]:
+    """The register and who looks after which household (a few households stay without anyone,
+    as in a real village); household id -> (member id, the rng that decides who came along).
+    Its own rng: the rest of the demo stays what it was."""
+    out: dict[str, tuple[str, random.Random]] = {}
+    free = list(homes)
+    prng.shuffle(free)
+    for name, duty, app, n in MEMBERS:
+        fields = {"name": name, "village": village, "duty": duty, "uses_app": app,
+                  "phone": f"139{prng.randint(10_000_000, 99_999_999)}"}
+        m = s.record("member", fields, at_ms)
+        for h in free[:n]:
+            s.record("pairing", {"member": m["id"], "household": h["id"]}, at_ms)
+            out[h["id"]] = (m["id"], prng)
+        free = free[n:]
+    return out
+
+
 def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, households: int = 40,
               rng_seed: int = 20261124, months: int = 4, photos: int = 6,
               now_ms: int | None = None, staff_id: str = "staff-demo") -> dict[str, int]:
@@ -208,6 +232,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             fields["phone"] = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
         homes.append(s.record("household", fields, start - rng.randint(1, 30) * DAY_MS))
 
+    looked_after = _pairing(s, homes, village, start, random.Random(rng_seed + 1))
+
     # Visits: most households visited every few weeks; some overdue (visits due on 首页).
     reserve = min(2, photos)  # for today's unsynced visits
     photo_budget = photos - reserve
@@ -220,6 +246,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
                       "kind": rng.choice(["routine", "routine", "care", "follow_up"]),
                       "people_met": h["fields"]["head"], "seen": rng.choice(SEEN),
                       "said": rng.choice(SAID)}
+            if h["id"] in looked_after and looked_after[h["id"]][1].random() < 0.4:
+                fields["companion"] = looked_after[h["id"]][0]  # the member came along
             if visit_photos > 0 and rng.random() < 0.08:
                 fields["photos"] = s.photos(1, "visit", rid, t)
                 visit_photos -= 1

@@ -43,7 +43,7 @@ class ImportReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # already in the register
 
 
-def _read_rows(path: Path) -> list[list[Any]]:
+def read_rows(path: Path) -> list[list[Any]]:
     if not path.is_file():
         raise ServerError(400, "no_file", "server.import.no_file", path=str(path))
     suffix = path.suffix.lower()
@@ -77,7 +77,7 @@ def _read_rows(path: Path) -> list[list[Any]]:
     raise ServerError(400, "bad_file", "server.import.bad_type", path=path.name)
 
 
-def _cell(value: Any) -> Any:
+def cell(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -96,11 +96,11 @@ def import_households(conn: Connection, path: Path, grid: str) -> ImportReport:
             select(db.villages.c.id, db.villages.c.name).where(db.villages.c.township == g["township"])
         )
     }
-    rows = _read_rows(Path(path))
-    start = next((i for i, r in enumerate(rows) if any(_cell(c) for c in r)), None)
+    rows = read_rows(Path(path))
+    start = next((i for i, r in enumerate(rows) if any(cell(c) for c in r)), None)
     if start is None:
         raise ServerError(400, "empty_file", "server.import.empty", path=Path(path).name)
-    header = [_cell(c) or "" for c in rows[start]]
+    header = [cell(c) or "" for c in rows[start]]
     cols: dict[str, int] = {}
     for fname, names in HEADERS.items():
         for n in names:
@@ -126,7 +126,7 @@ def import_households(conn: Connection, path: Path, grid: str) -> ImportReport:
     for i in range(start + 1, len(rows)):
         row = rows[i]
         rownum = i + 1
-        values = {f: _cell(row[c]) if c < len(row) else None for f, c in cols.items()}
+        values = {f: cell(row[c]) if c < len(row) else None for f, c in cols.items()}
         if not any(values.values()):
             continue
         fields: dict[str, Any] = {k: v for k, v in values.items() if k != "village" and v is not None}

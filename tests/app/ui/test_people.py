@@ -73,3 +73,19 @@ def test_member_list_searches_by_pinyin_initials(run_app, services: Services):
         assert "赵秀英" in h.screen_text() and "李明" not in h.screen_text()
 
     run_app(scenario)
+
+
+def test_the_demo_grid_has_a_register_with_pairings_and_member_visits(services: Services):
+    from app.demo_seed import MEMBERS, seed_demo
+
+    seed_demo(services.store, services.grid_id, services.user_id, services.profile["village_id"],
+              households=40, rng_seed=7, photos=0)
+    members = services.members()
+    assert [(m["name"], m["household_count"]) for m in sorted(members, key=lambda m: m["name"])] == \
+        sorted((name, n) for name, _duty, _app, n in MEMBERS)
+    report = services.pairing_report()
+    assert report.total.households == 40 and report.total.paired == sum(n for *_x, n in MEMBERS)
+    assert report.total.unpaired_ids  # some households are still without anyone, as in a village
+    assert sum(report.total.member_visits.values()) > 0
+    assert all(v["fields"].get("companion") in {m["id"] for m in members} for v in services.store.all("visit")
+               if v["fields"].get("companion"))

@@ -209,7 +209,7 @@ def test_unreadable_household_file_is_one_clear_message(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(Path, "read_bytes", denied)
     try:
-        households._read_rows(f)
+        households.read_rows(f)
     except ServerError as exc:
         assert "读不了文件 户籍.csv" in exc.message() and "Permission denied" in exc.message()
     else:
