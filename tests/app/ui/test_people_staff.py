@@ -47,3 +47,37 @@ def test_staff_see_pairing_figures_and_the_register(device, services):
         assert h.route == "/figures"
 
     run_staff(device, scenario)
+
+
+def test_pairing_travels_from_the_phone_to_the_staff_desk_through_the_real_server(server, tmp_path):
+    from test_staff_sync import device
+
+    wdev = device(server, tmp_path / "worker", "w1")
+    sdev = device(server, tmp_path / "staff", "staff")
+    worker = wdev.services
+    try:
+        wdev.sync.sync_now()  # the first sync brings the grid's village (the profile's until then is local)
+        hid, errors = worker.save_household({"head": "王建国", "address": "一组3号"})
+        assert not errors
+        worker.save_household({"head": "刘芳", "address": "一组5号"})
+        mid, errors = worker.save_member({"name": "李党员", "duty": "party_member", "uses_app": True})
+        assert not errors
+        assert worker.pair(mid, hid) == {}
+        _vid, errors = worker.save_visit({"household": hid, "kind": "routine", "companion": mid}, [], [])
+        assert not errors
+        wdev.sync.sync_now()
+        assert worker.outbox()["by_kind"] == {}, worker.outbox()  # nothing refused, nothing left
+        sdev.sync.sync_now()
+        staff = sdev.services
+        assert [(m["name"], m["households"]) for m in staff.members()] == [("李党员", [hid])]
+        report = staff.pairing_report()
+        assert (report.total.households, report.total.paired, len(report.total.unpaired_ids)) == (2, 1, 1)
+        assert sum(report.total.member_visits.values()) == 1
+        # an unpairing on the phone reaches the desk as a delete
+        worker.unpair(mid, hid)
+        wdev.sync.sync_now()
+        sdev.sync.sync_now()
+        assert staff.household_members(hid) == [] and staff.pairing_report().total.paired == 0
+    finally:
+        wdev.close()
+        sdev.close()
