@@ -201,6 +201,29 @@ def _pairing(s: _Seeder, homes: list[dict], village: str, at_ms: int,
     return out
 
 
+def _meeting(s: _Seeder, homes: list[dict], village: str, members: list[str], now: int, user_id: str) -> None:
+    """A 院坝会 nine days ago, to the 十有 standard, that raised a problem (demo data)."""
+    day = china_time(now - 9 * DAY_MS).date().isoformat()
+    at = int(datetime.fromisoformat(f"{day}T19:30:00+08:00").timestamp() * 1000)
+    issue = s.record("issue", {"issue_kind": "problem", "title": "3组排水沟堵塞，雨天积水进屋",
+                               "category": "infra.road", "appeal_type": "suggestion", "urgency": "urgent",
+                               "reporter": user_id, "reporter_visibility": "named",
+                               "description": "院坝会上群众提出：3组排水沟淤堵，雨天积水倒灌进屋。"}, at)
+    s.event(issue, "report", {}, at, "grid_worker", user_id)
+    guests = "、".join(h["fields"]["head"] for h in homes[:3])
+    s.record("meeting", {
+        "meeting_kind": "yard", "time": at, "place": "3组晒坝", "topic": "村道排水沟清淤与出工安排",
+        "village": village, "recorder": user_id, "host": MEMBERS[0][0], "members": members,
+        "guests": guests, "headcount": 26,
+        "agenda": "一、通报3组排水沟淤堵情况\n二、商议清淤出工办法\n三、其他事项",
+        "speeches": f"{homes[0]['fields']['head']}：雨天水漫进院子，老人出门不便。\n"
+                    f"{MEMBERS[2][0]}：我带3组的党员先出工。",
+        "decisions": "每户出工两天，村里负责材料和机械；12月中旬前完成清淤。",
+        "follow_ups": f"{MEMBERS[2][0]}负责排工表；网格员把积水问题报镇里。",
+        "raised": [issue["id"]],
+    }, at + 3_600_000)
+
+
 def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, households: int = 40,
               rng_seed: int = 20261124, months: int = 4, photos: int = 6,
               now_ms: int | None = None, staff_id: str = "staff-demo") -> dict[str, int]:
@@ -300,6 +323,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
                     at + 2 * DAY_MS, "grid_worker", user_id)
         if n % 3 == 2:
             s.event(issue, "fulfil", {"note": "已送到家中"}, at + 6 * DAY_MS, "grid_worker", user_id)
+
+    _meeting(s, homes, village, sorted({m for m, _r in looked_after.values()}), now, user_id)
 
     store.apply_remote(s.pulled, None)
     # Two visits from today that have not been synced yet: the outbox is real.

@@ -21,7 +21,7 @@ from sync.hashes import is_sha256
 from sync.i18n import catalog, language, t
 from sync.ids import is_id
 
-RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo", "member", "pairing")
+RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo", "member", "pairing", "meeting")
 REFERENCE_KINDS = ("village", "grid", "category", "unit", "user", "holiday")
 KINDS = RECORD_KINDS + REFERENCE_KINDS
 # Made once with all their fields, never changed; merging them is set union.
@@ -39,6 +39,8 @@ URGENCIES = ("normal", "urgent", "critical")
 REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
 # 联户: who looks after households (党员联户, 双联户长); docs/people.md
 MEMBER_DUTIES = ("party_member", "household_lead")
+# Village meetings recorded to the 十有 standard: 院坝会, 乡村夜话, 村民议事会 (docs/people.md)
+MEETING_KINDS = ("yard", "night_talk", "council", "other")
 ROLES = ("grid_worker", "township_staff", "operator", "admin")
 EVENT_TYPES = (
     "report", "accept", "reject", "assign", "return", "extend", "supervise", "progress",
@@ -188,7 +190,8 @@ _kind(
         "object",
         required=True,
         sub=(
-            _f("kind", "choice", required=True, choices=("household", "visit", "issue", "issue_event")),
+            _f("kind", "choice", required=True,
+               choices=("household", "visit", "issue", "issue_event", "meeting")),
             _f("id", "id", required=True),
         ),
     ),
@@ -209,6 +212,28 @@ _kind(
     "pairing",
     _f("member", "id", required=True, write_once=True),
     _f("household", "id", required=True, write_once=True),
+)
+# A village meeting to the 十有 standard: time, place, topic, participants, agenda, what was said,
+# decisions (and what follows from them); problems raised become issues in the same save.
+_kind(
+    "meeting",
+    _f("meeting_kind", "choice", required=True, choices=MEETING_KINDS),
+    _f("time", "time", required=True),
+    _f("place", "text", required=True, max_len=100),
+    _f("topic", "text", required=True, max_len=100),
+    _f("village", "ref", required=True),
+    _f("recorder", "ref", required=True, write_once=True),
+    _f("host", "text", max_len=30),
+    _f("members", "ids", max_items=200),  # participants from the 联户 register
+    _f("guests", "text", max_len=1000),  # other participants, names separated by 、
+    _f("headcount", "int", min=0, max=10_000),
+    _f("agenda", "text", max_len=2000),
+    _f("speeches", "text", max_len=4000),
+    _f("decisions", "text", max_len=2000),
+    _f("follow_ups", "text", max_len=2000),
+    _f("raised", "ids", max_items=50),  # issues the meeting raised
+    _PHOTOS,
+    _LOCATION,
 )
 # Reference data (server-owned): light validation, names and links only.
 _kind("village", _f("name", "text", required=True, max_len=60), _f("township", "text", max_len=60))

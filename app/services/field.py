@@ -7,6 +7,7 @@ from __future__ import annotations
 from app.services.common import Core
 from app.services.households import Households
 from app.services.issues import Issues
+from app.services.meetings import Meetings
 from app.services.people import People
 from app.services.photos import Photos
 from app.services.reference import ReferenceData
@@ -15,7 +16,7 @@ from app.services.visits import Visits
 from app.store import Store
 
 
-class Services(ReferenceData, Households, People, Photos, Visits, Issues, Status, Core):
+class Services(ReferenceData, Households, People, Meetings, Photos, Visits, Issues, Status, Core):
     """The app's door to the device store and the shared model."""
 
     def __init__(self, store: Store) -> None:

@@ -43,6 +43,23 @@ class Issues(Core):
         self.add_event(rec["id"], "report", {})
         return rec
 
+    def check_demands(self, demands: list[dict[str, Any]], base: dict[str, Any]
+                      ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Issue fields for each demand raised by a visit or a meeting (``base``: what they share,
+        e.g. the household) and the errors keyed ``demand<i>.<field>``: the caller saves nothing
+        while there are any."""
+        out, errors = [], {}
+        for i, d in enumerate(demands):
+            df = self.issue_fields({**d, **base})
+            for k, v in self.validate("issue", df).items():
+                errors.setdefault(f"demand{i}.{k}", v)
+            out.append(df)
+        return out, errors
+
+    def raise_demands(self, demand_fields: list[dict[str, Any]]) -> list[str]:
+        """Create the checked demands as issues (each with its report event); their ids."""
+        return [self.create_issue(df, [])["id"] for df in demand_fields]
+
     def save_issue(self, values: dict[str, Any], photos: list[PhotoRef]
                    ) -> tuple[str | None, dict[str, str]]:
         """A new problem or wish with its photos and its ``report`` event."""

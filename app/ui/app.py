@@ -17,6 +17,7 @@ import flet as ft
 from app.ui.screens.home import HomeScreen
 from app.ui.screens.households import HouseholdDetail, HouseholdForm, HouseholdsScreen
 from app.ui.screens.issues import IssueDetail, IssueForm, IssuesScreen
+from app.ui.screens.meetings import MeetingDetail, MeetingForm, MeetingsScreen
 from app.ui.screens.people import MemberDetail, MemberForm, MembersScreen, PairMember
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.sync import EnrollScreen, SyncScreen
@@ -52,6 +53,10 @@ ROUTES = [
     ft.Route(path="issues", component=IssuesScreen, children=[
         ft.Route(path="new", component=IssueForm),
         ft.Route(path=":iid", component=IssueDetail),
+    ]),
+    ft.Route(path="meetings", component=MeetingsScreen, children=[
+        ft.Route(path="new", component=MeetingForm),
+        ft.Route(path=":mid", component=MeetingDetail),
     ]),
     ft.Route(path="sync", component=SyncScreen, children=[
         ft.Route(path="enroll", component=EnrollScreen),

@@ -54,12 +54,15 @@ TARGETS: dict[tuple[str, str], str] = {
     ("visit", "companion"): "member",
     ("pairing", "member"): "member",
     ("pairing", "household"): "household",
+    ("meeting", "members"): "member",
+    ("meeting", "raised"): "issue",
 }
 # Fields that say who wrote the record: they must name the caller.
-AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor"}
+AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor",
+                                  "meeting": "recorder"}
 
 # Kinds that name their village: it must be a village of the grid's township.
-VILLAGE_KINDS = frozenset({"household", "member"})
+VILLAGE_KINDS = frozenset({"household", "member", "meeting"})
 
 # Refusal codes (docs/protocol.md): the device shows the reason; ``retry`` keeps it queued.
 NOT_YET = "not_yet"

@@ -92,44 +92,13 @@ def VisitForm() -> ft.View:
         # visitor and time are filled in by services when saving
         errors = svc.validate("visit", {**_visit_fields(values), "visitor": svc.user_id,
                                         "time": svc.now_ms()})
-        for i, d in enumerate(values.get("demands") or []):
-            if not (d.get("title") or "").strip():
-                errors[f"demand{i}.title"] = t("ui.visit.demand_title_needed")
-        return errors
+        return {**errors, **demand_errors(values)}
 
     form = use_form("visit:new", "visit", initial, validate)
 
     def save(_: Any) -> None:
-        demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
-                    "urgency": d.get("urgency") or "normal",
-                    "issue_kind": d.get("issue_kind") or "problem"}
-                   for d in form.values.get("demands") or []]
-        vid, errors = svc.save_visit(_visit_fields(form.values), demands, form.photos)
+        vid, errors = svc.save_visit(_visit_fields(form.values), demands_of(form.values), form.photos)
         finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
-
-    demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
-
-    def pick_demand(i: int, name: str) -> Any:
-        def h(value: str | None) -> None:
-            cur = [dict(d) for d in form.values.get("demands") or []]
-            cur[i][name] = value
-            form.set("demands", cur)
-        return h
-
-    def set_demand(i: int, name: str) -> Any:
-        put = pick_demand(i, name)
-        return lambda e: put(e.control.value)
-
-    def remove_demand(i: int) -> Any:
-        def h(_: Any) -> None:
-            cur = [dict(d) for d in form.values.get("demands") or []]
-            cur.pop(i)
-            form.set("demands", cur)
-        return h
-
-    def add_demand(_: Any) -> None:
-        form.set("demands", [*demands, {"title": "", "description": "", "urgency": "normal",
-                                        "issue_kind": "problem"}])
 
     controls: list[ft.Control] = [
         *error_banner(form),
@@ -145,26 +114,7 @@ def VisitForm() -> ft.View:
         section(t("ui.visit.demands")),
         label_text(t("ui.visit.demands_hint")),
     ]
-    for i, d in enumerate(demands):
-        controls.append(ft.Container(ft.Column([
-            ft.Row([ft.Text(t("ui.visit.demand_n", n=i + 1), weight=ft.FontWeight.BOLD, expand=True),
-                    ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"d{i}:remove", tooltip=t("ui.remove"),
-                                  width=TAP, height=TAP,
-                                  on_click=remove_demand(i))]),
-            choice_chips(f"d{i}-kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
-                         d.get("issue_kind") or "problem", pick_demand(i, "issue_kind")),
-            ft.TextField(key=f"d{i}:title", label=t("ui.issue.title_field") + required_mark("issue", "title"),
-                         value=d.get("title", ""),
-                         on_change=set_demand(i, "title"), error=_demand_error(form.errors, i, "title")),
-            ft.TextField(key=f"d{i}:description", label=t("ui.issue.description"),
-                         value=d.get("description", ""), multiline=True, min_lines=2,
-                         on_change=set_demand(i, "description")),
-            choice_chips(f"d{i}-urgency", [(k, lbl) for k, lbl in svc.choices("urgency")],
-                         d.get("urgency") or "normal", pick_demand(i, "urgency")),
-        ], spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
-            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
-    controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT, height=TAP,
-                                  on_click=add_demand))
+    controls += demand_editor(svc, form)
     controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
     bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
                              height=TOUCH, expand=True)
@@ -195,3 +145,67 @@ def _companion(svc: Any, form: Any) -> list[ft.Control]:
                                              for m in options],
                          form.values.get("companion"), lambda v: form.set("companion", v), allow_none=True,
                          error=form.error("companion"))]
+
+
+def demands_of(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The demands of a form's values, as the services take them."""
+    return [{"title": d.get("title", ""), "description": d.get("description", ""),
+             "urgency": d.get("urgency") or "normal", "issue_kind": d.get("issue_kind") or "problem"}
+            for d in values.get("demands") or []]
+
+
+def demand_errors(values: dict[str, Any]) -> dict[str, str]:
+    """A demand without a title, said as the form is filled (the model says the rest on save)."""
+    return {f"demand{i}.title": t("ui.visit.demand_title_needed")
+            for i, d in enumerate(values.get("demands") or []) if not (d.get("title") or "").strip()}
+
+
+def demand_editor(svc: Any, form: Any) -> list[ft.Control]:
+    """The demands (problems or wishes) a record raises, each a new issue in the same save: the
+    visit form's and the meeting form's (values under ``demands``; errors ``demand<i>.<field>``)."""
+    demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
+
+    def pick_demand(i: int, name: str) -> Any:
+        def h(value: str | None) -> None:
+            cur = [dict(d) for d in form.values.get("demands") or []]
+            cur[i][name] = value
+            form.set("demands", cur)
+        return h
+
+    def set_demand(i: int, name: str) -> Any:
+        put = pick_demand(i, name)
+        return lambda e: put(e.control.value)
+
+    def remove_demand(i: int) -> Any:
+        def h(_: Any) -> None:
+            cur = [dict(d) for d in form.values.get("demands") or []]
+            cur.pop(i)
+            form.set("demands", cur)
+        return h
+
+    def add_demand(_: Any) -> None:
+        form.set("demands", [*demands, {"title": "", "description": "", "urgency": "normal",
+                                        "issue_kind": "problem"}])
+
+    controls: list[ft.Control] = []
+    for i, d in enumerate(demands):
+        controls.append(ft.Container(ft.Column([
+            ft.Row([ft.Text(t("ui.visit.demand_n", n=i + 1), weight=ft.FontWeight.BOLD, expand=True),
+                    ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"d{i}:remove", tooltip=t("ui.remove"),
+                                  width=TAP, height=TAP,
+                                  on_click=remove_demand(i))]),
+            choice_chips(f"d{i}-kind", [(k, t(f"ui.issue.kind.{k}")) for k, _ in svc.choices("issue_kind")],
+                         d.get("issue_kind") or "problem", pick_demand(i, "issue_kind")),
+            ft.TextField(key=f"d{i}:title", label=t("ui.issue.title_field") + required_mark("issue", "title"),
+                         value=d.get("title", ""),
+                         on_change=set_demand(i, "title"), error=_demand_error(form.errors, i, "title")),
+            ft.TextField(key=f"d{i}:description", label=t("ui.issue.description"),
+                         value=d.get("description", ""), multiline=True, min_lines=2,
+                         on_change=set_demand(i, "description")),
+            choice_chips(f"d{i}-urgency", [(k, lbl) for k, lbl in svc.choices("urgency")],
+                         d.get("urgency") or "normal", pick_demand(i, "urgency")),
+        ], spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+            border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
+    controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT, height=TAP,
+                                  on_click=add_demand))
+    return controls

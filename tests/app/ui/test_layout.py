@@ -55,9 +55,9 @@ def test_every_screen_lays_out_enrolled_with_data(server, tmp_path):
 
         field_routes = ["/", "/households", "/households/new", f"/households/{hid}",
                         f"/households/{hid}/edit", f"/households/{hid}/pair", "/households/members",
-                        "/households/members/new", "/visits", "/visits/new", f"/visits/{vid}", "/issues",
+                        "/households/members/new", "/meetings", "/meetings/new", "/visits", "/visits/new", f"/visits/{vid}", "/issues",
                         "/issues/new", f"/issues/{iid}", "/sync", "/sync/enroll", "/settings"]
-        staff_routes = ["/", "/board", f"/board/{iid}", "/wall", "/figures", "/figures/people", "/flags", "/sync",
+        staff_routes = ["/", "/board", f"/board/{iid}", "/wall", "/figures", "/figures/people", "/meetings", "/flags", "/sync",
                         "/sync/enroll", "/settings"]
         # open the repeating parts of the forms (members, demands) and a category's children
         taps = ("member-add", "demand-add", "cat:infra")

@@ -77,3 +77,21 @@ def test_pairing_with_something_that_is_not_a_member_is_refused(town) -> None:  
     h, hc = new_record("household", o["g"], {"village": o["v"], "address": "1组", "head": "刘"}, c, o["uid"])
     _p, pc = new_record("pairing", o["g"], {"member": h["id"], "household": h["id"]}, c, o["uid"])
     assert _codes(_batch(engine, o["uid"], [hc, pc])) == ["applied", "invalid"]
+
+
+def test_a_meeting_names_its_recorder_and_links_only_in_its_grid(town) -> None:  # type: ignore[no-untyped-def]
+    engine, o = town
+    c = HybridClock("dev")
+    m, mc = new_record("member", o["g"], {"name": "李党员", "village": o["v"], "duty": "party_member"}, c, o["uid"])
+    i, ic = new_record("issue", o["g"], {"issue_kind": "problem", "title": "排水沟堵塞", "reporter": o["uid"]}, c, o["uid"])
+    base = {"meeting_kind": "yard", "time": "2026-11-30T19:30:00", "place": "晒坝", "topic": "排水沟",
+            "village": o["v"], "recorder": o["uid"], "members": [m["id"]], "raised": [i["id"]]}
+    _mt, mtc = new_record("meeting", o["g"], base, c, o["uid"])
+    assert _codes(_batch(engine, o["uid"], [mtc, ic, mc])) == ["applied"] * 3
+    # a meeting written in someone else's name, or naming another grid's member: refused
+    c2 = HybridClock("dev2")
+    _a, forged = new_record("meeting", o["g2"], {**base, "members": [], "raised": []}, c2, o["uid2"])
+    _b, cross = new_record("meeting", o["g2"], {**base, "recorder": o["uid2"], "raised": []}, c2, o["uid2"])
+    _c, far = new_record("meeting", o["g2"], {**base, "recorder": o["uid2"], "members": [], "raised": [],
+                                              "village": o["far_v"]}, c2, o["uid2"])
+    assert _codes(_batch(engine, o["uid2"], [forged, cross, far])) == ["actor", "scope", "scope"]

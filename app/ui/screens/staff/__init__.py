@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.ui.screens.meetings import MeetingDetail, MeetingsScreen
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
@@ -22,6 +23,9 @@ STAFF_ROUTES = [
     ft.Route(path="wall", component=WallScreen),
     ft.Route(path="figures", component=FiguresScreen, children=[
         ft.Route(path="people", component=PeopleScreen),
+    ]),
+    ft.Route(path="meetings", component=MeetingsScreen, children=[
+        ft.Route(path=":mid", component=MeetingDetail),
     ]),
     ft.Route(path="flags", component=FlagsScreen),
     ft.Route(path="sync", component=StaffSyncScreen, children=[

@@ -10,6 +10,7 @@ import flet as ft
 
 from app.services import ServiceError
 from app.ui.forms import download, new_picker
+from app.ui.screens.meetings import meetings_button
 from app.ui.screens.staff.layout import staff_view, use_staff
 from app.ui.state import use_app
 from app.ui.widgets import chip, go, section
@@ -108,7 +109,8 @@ def FiguresScreen() -> ft.View:
                 ft.OutlinedButton(t("ui.staff.metrics.export"), key="metrics-export", icon=ft.Icons.DOWNLOAD,
                                   on_click=exporter("metrics", "xlsx")),
                 ft.OutlinedButton(t("ui.people.title"), key="open-people", icon=ft.Icons.GROUPS,
-                                  on_click=lambda _: go("/figures/people"))], wrap=True),
+                                  on_click=lambda _: go("/figures/people")),
+                meetings_button()], wrap=True),
     ]
     if exported:
         controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
