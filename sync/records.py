@@ -21,7 +21,9 @@ from sync.hashes import is_sha256
 from sync.i18n import catalog, language, t
 from sync.ids import is_id
 
-RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo", "member", "pairing", "meeting")
+RECORD_KINDS = (
+    "household", "visit", "issue", "issue_event", "photo", "member", "pairing", "meeting", "claimant",
+)
 REFERENCE_KINDS = ("village", "grid", "category", "unit", "user", "holiday")
 KINDS = RECORD_KINDS + REFERENCE_KINDS
 # Made once with all their fields, never changed; merging them is set union.
@@ -41,6 +43,8 @@ REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
 MEMBER_DUTIES = ("party_member", "household_lead")
 # Village meetings recorded to the 十有 standard: 院坝会, 乡村夜话, 村民议事会 (docs/people.md)
 MEETING_KINDS = ("yard", "night_talk", "council", "other")
+# Who claims residents' small wishes (微心愿认领人)
+CLAIMANT_KINDS = ("volunteer", "party_member", "unit")
 ROLES = ("grid_worker", "township_staff", "operator", "admin")
 EVENT_TYPES = (
     "report", "accept", "reject", "assign", "return", "extend", "supervise", "progress",
@@ -70,7 +74,7 @@ class FieldSpec:
     write_once: bool = False
     # How a form asks for it when the type alone does not say (sync.registry.widget derives
     # the rest): "text" a one-line box, "long" a multi-line one, "level" a 1..max picker,
-    # "unit" the unit list.
+    # "unit" the unit list, "claimant" the register of those who claim wishes.
     widget: str = ""
     # The issue fact (sync.registry) a staff action's form starts from, e.g. "deadline".
     default: str = ""
@@ -235,6 +239,14 @@ _kind(
     _PHOTOS,
     _LOCATION,
 )
+# The register of those who claim wishes: a claim names one (claim event data ``claimant``).
+_kind(
+    "claimant",
+    _f("name", "text", required=True, max_len=60),
+    _f("claimant_kind", "choice", required=True, choices=CLAIMANT_KINDS),
+    _f("phone", "phone"),
+    _f("note", "text", max_len=500),
+)
 # Reference data (server-owned): light validation, names and links only.
 _kind("village", _f("name", "text", required=True, max_len=60), _f("township", "text", max_len=60))
 _kind("grid", _f("name", "text", required=True, max_len=60), _f("village", "ref"))
@@ -297,7 +309,9 @@ EVENT_DATA: dict[str, tuple[FieldSpec, ...]] = {
         _f("public_text", "text", required=True, max_len=1000, timeline=False),
     ),
     "unpublish": (_f("reason", "text", max_len=500),),
-    "claim": (_f("by", "text", required=True, max_len=60),),
+    # who claimed it: a claimant of the register (the form picks one), and their name as the
+    # timeline shows it (filled from the register; older claims have the name only)
+    "claim": (_f("claimant", "id", widget="claimant"), _f("by", "text", required=True, max_len=60, widget="auto")),
     "fulfil": (_PHOTOS, _f("note", "text", max_len=1000)),
     "feedback": (_f("satisfied", "bool", required=True), _f("text", "text", required=True, max_len=1000)),
 }

@@ -29,7 +29,9 @@ __all__ = [
 ]  # fmt: skip
 
 PROBLEM_STATES = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
-WISH_STATES = ("collected", "claimed", "fulfilled", "closed")
+# A wish may be dispatched (派单) to a department, a party branch or a unit, like a problem, or
+# claimed straight away by whoever comes forward.
+WISH_STATES = ("collected", "assigned", "claimed", "fulfilled", "closed")
 STATES = PROBLEM_STATES + tuple(s for s in WISH_STATES if s not in PROBLEM_STATES)
 
 # Who may emit what: the one place this rule lives (the server refuses the rest per event).
@@ -63,8 +65,12 @@ TRANSITIONS: dict[tuple[str, str], tuple[frozenset[str], str | None]] = {
     ("problem", "publish"): (_ANY, None),
     ("problem", "unpublish"): (_ANY, None),
     ("wish", "report"): (frozenset({"collected"}), None),
-    ("wish", "reject"): (frozenset({"collected"}), "closed"),
-    ("wish", "claim"): (frozenset({"collected"}), "claimed"),
+    ("wish", "reject"): (frozenset({"collected", "assigned"}), "closed"),
+    ("wish", "assign"): (frozenset({"collected"}), "assigned"),
+    ("wish", "return"): (frozenset({"assigned"}), "collected"),
+    ("wish", "extend"): (frozenset({"assigned"}), None),
+    ("wish", "supervise"): (frozenset({"collected", "assigned"}), None),
+    ("wish", "claim"): (frozenset({"collected", "assigned"}), "claimed"),
     ("wish", "fulfil"): (frozenset({"claimed"}), "fulfilled"),
     ("wish", "feedback"): (frozenset({"fulfilled"}), "closed"),
     ("wish", "close"): (frozenset({"fulfilled"}), "closed"),

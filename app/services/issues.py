@@ -103,7 +103,8 @@ class Issues(Core):
         f = rec["fields"]
         at = reported_at(rec, st)
         return {
-            "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
+            "id": rec["id"], "grid": rec.get("grid", ""), "title": f.get("title") or "",
+            "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
             "category": self.category_name(f.get("category"), labels),
             "appeal_type": f.get("appeal_type") or "",
@@ -224,10 +225,12 @@ class Issues(Core):
             data["reason"] = why_not.strip()
         return self._checked_event(iid, "recheck", data)
 
-    def claim(self, iid: str, who: str) -> dict[str, str]:
-        if not who.strip():
-            return {"by": t("ui.error.claim_who")}
-        return self._checked_event(iid, "claim", {"by": who.strip()})
+    def claim(self, iid: str, claimant_id: str | None) -> dict[str, str]:
+        """A claimant of the register claims the wish (their name goes with it, for the timeline)."""
+        rec = self.store.get("claimant", claimant_id) if claimant_id else None
+        if rec is None:
+            return {"claimant": t("ui.error.claim_who")}
+        return self._checked_event(iid, "claim", {"claimant": rec["id"], "by": rec["fields"]["name"]})
 
     def fulfil(self, iid: str, note: str, photos: list[PhotoRef]) -> dict[str, str]:
         shas = self.attach_photos("issue", iid, photos)

@@ -314,6 +314,11 @@ class StaffServices:
                     return {field.name: t("ui.staff.error.level")}
             elif field.widget == "yesno" and data.get(field.name) in ("yes", "no"):
                 data[field.name] = data[field.name] == "yes"
+            elif field.widget == "claimant":  # a claimant of the wish's grid; their name goes with it
+                who = self.store.get("claimant", data.get(field.name) or "")
+                if who is None or who.get("grid") != rec.get("grid"):
+                    return {field.name: t("ui.error.claim_who")}
+                data["by"] = who["fields"]["name"]
         carries_photos = kind.photos
         if photos and carries_photos:
             data["photos"] = [p.sha256 for p in photos]

@@ -57,6 +57,8 @@ TARGETS: dict[tuple[str, str], str] = {
     ("meeting", "members"): "member",
     ("meeting", "raised"): "issue",
 }
+# The same for an event's data: (event type, data field) -> the kind it must be.
+EVENT_TARGETS: dict[tuple[str, str], str] = {("claim", "claimant"): "claimant"}
 # Fields that say who wrote the record: they must name the caller.
 AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor",
                                   "meeting": "recorder"}
@@ -122,6 +124,11 @@ def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str
         for rid in value if isinstance(value, list) else [value]:
             if is_id(rid):
                 yield name, wanted, rid
+    data = fields.get("data") if kind == "issue_event" else None
+    if isinstance(data, Mapping):
+        for (etype, name), wanted in EVENT_TARGETS.items():
+            if fields.get("type") == etype and is_id(data.get(name)):
+                yield f"data.{name}", wanted, data[name]
     att = fields.get("attached_to") if kind == "photo" else None
     if isinstance(att, Mapping) and is_id(att.get("id")) and isinstance(att.get("kind"), str):
         yield "attached_to", att["kind"], att["id"]
@@ -260,7 +267,7 @@ class BatchAuthz:
         return None
 
     def _target(self, name: str, wanted: str, rid: str, kind: str, grid: str) -> Refusal | None:
-        label = model.field_label(kind, name)
+        label = model.field_label(kind, name.removeprefix("data."))
         target = self.targets.get(rid)
         if target is None:
             params = {"field": label, "kind": model.kind_label(wanted), "id": rid}

@@ -95,3 +95,29 @@ def test_a_meeting_names_its_recorder_and_links_only_in_its_grid(town) -> None: 
     _c, far = new_record("meeting", o["g2"], {**base, "recorder": o["uid2"], "members": [], "raised": [],
                                               "village": o["far_v"]}, c2, o["uid2"])
     assert _codes(_batch(engine, o["uid2"], [forged, cross, far])) == ["actor", "scope", "scope"]
+
+
+def test_every_id_in_event_data_is_authorized() -> None:
+    """An id field in an event's data (a claim's claimant) names a record: it is checked like a
+    record's links (sync/server/authz.py EVENT_TARGETS)."""
+    from sync import records as model
+    from sync.server import authz
+
+    links = {(etype, s.name) for etype, specs in model.EVENT_DATA.items() for s in specs if s.type in ("id", "ids")}
+    assert links == set(authz.EVENT_TARGETS) == {("claim", "claimant")}
+
+
+def test_a_claim_names_a_claimant_of_the_wish_grid_only(town) -> None:  # type: ignore[no-untyped-def]
+    from sync.workflow import new_event
+
+    engine, o = town
+    c, c2 = HybridClock("dev"), HybridClock("dev2")
+    w, wc = new_record("issue", o["g"], {"issue_kind": "wish", "title": "收音机", "reporter": o["uid"]}, c, o["uid"])
+    mine, mc = new_record("claimant", o["g"], {"name": "志愿者小李", "claimant_kind": "volunteer"}, c, o["uid"])
+    theirs, tc = new_record("claimant", o["g2"], {"name": "西边志愿队", "claimant_kind": "volunteer"}, c2, o["uid2"])
+    assert _codes(_batch(engine, o["uid2"], [tc])) == ["applied"]
+    _e1, bad = new_event(w, "claim", {"claimant": theirs["id"], "by": "西边志愿队"}, c, o["uid"], "grid_worker")
+    _e2, good = new_event(w, "claim", {"claimant": mine["id"], "by": "志愿者小李"}, c, o["uid"], "grid_worker")
+    acks = _batch(engine, o["uid"], [wc, mc, bad, good])
+    assert _codes(acks) == ["applied", "applied", "scope", "applied"]
+    assert "认领人" in acks[2]["reason"]
