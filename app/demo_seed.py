@@ -177,6 +177,9 @@ class _Seeder:
         return shas
 
 
+# Who claims wishes in the demo (demo data): (name, kind)
+CLAIMANTS = [("镇卫生院党支部", "party_member"), ("县供电公司", "unit"), ("村两委", "unit"), ("青年志愿服务队", "volunteer")]
+
 # 联户 members of the demo village (demo data): (name, duty, uses the app, households looked after)
 MEMBERS = [("李红军", "party_member", True, 8), ("赵桂芳", "party_member", False, 6),
            ("孙德明", "household_lead", True, 10)]
@@ -311,6 +314,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             s.event(issue, "publish", {"public_title": public,
                                        "public_text": f"{public}：已处理完毕，群众回访表示满意。"},
                     min(t + DAY_MS, now - DAY_MS // 2), "township_staff", staff)
+    claimants = {name: s.record("claimant", {"name": name, "claimant_kind": kind}, start)["id"]
+                 for name, kind in CLAIMANTS}
     for n, (title, fits) in enumerate(WISHES):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS
         h = rng.choice([x for x in homes if set(fits) & set(x["fields"]["care_tags"])] or homes)
@@ -319,8 +324,14 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
                                    "category": "wish.goods"}, at)
         s.event(issue, "report", {}, at, "grid_worker", user_id)
         if n % 3 >= 1:
-            s.event(issue, "claim", {"by": rng.choice(["镇卫生院党支部", "县供电公司", "村两委"])},
-                    at + 2 * DAY_MS, "grid_worker", user_id)
+            who = rng.choice(["镇卫生院党支部", "县供电公司", "村两委"])
+            s.event(issue, "claim", {"claimant": claimants[who], "by": who}, at + 2 * DAY_MS, "grid_worker", user_id)
+        elif n == 0:  # on the village's echo wall, for people to come forward
+            s.event(issue, "publish", {"public_title": title, "public_text": "这个微心愿还在等待认领，愿意帮忙的请联系网格员或村委会。"},
+                    at + DAY_MS, "township_staff", staff)
+        else:  # dispatched (派单) to the civil affairs office, like a problem
+            deadline = china_time(at + 12 * DAY_MS).date().isoformat()
+            s.event(issue, "assign", {"unit": "town-civil", "deadline": deadline}, at + DAY_MS, "township_staff", staff)
         if n % 3 == 2:
             s.event(issue, "fulfil", {"note": "已送到家中"}, at + 6 * DAY_MS, "grid_worker", user_id)
 

@@ -23,11 +23,13 @@ from app.services.common import (
 )
 from app.services.field import Services
 from app.services.staff_reports import StaffReports
+from app.services.wishes import wish_order
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
 from sync.changes import new_record
 from sync.i18n import t
+from sync.reports.echo_wall import OPEN_WISH_STATES
 from sync.workdays import WorkCalendar
 
 STAFF_ROLES = ("township_staff", "admin")
@@ -222,8 +224,11 @@ class StaffServices:
                 "grid_name": place[2], "place": " / ".join(x for x in (place[1], place[2]) if x),
                 "category_name": labels.get(fl.get("category") or "", fl.get("category") or ""),
                 "unit": unit, "unit_name": units[unit], "overdue": overdue, "_st": st, "_rec": rec,
+                "urgency": fl.get("urgency") or "normal",
             })
         _sort_rows(rows, sort, descending)
+        if sort == "triage" and f.get("kind") == "wish":  # open first, the most urgent, then by kind
+            rows[:] = wish_order(rows, at="reported_at", category="category_name")
         shown = rows if limit is None else rows[:limit]
         today, cal = china_today(), self.work_calendar()
         dues: dict[str, tuple[int | None, str]] = {}
@@ -354,7 +359,8 @@ class StaffServices:
         labels = self.services.category_labels()
         out = []
         for rec, st, _evs in self._folded():
-            if st.state not in WALL_STATES or st.outcome == "rejected":
+            open_wish = st.issue_kind == "wish" and st.state in OPEN_WISH_STATES  # people may come forward
+            if (st.state not in WALL_STATES and not open_wish) or st.outcome == "rejected":
                 continue
             fl = rec["fields"]
             resolved = rec_mod.parse_time_ms(st.resolved_at) if st.resolved_at is not None else None
@@ -368,7 +374,8 @@ class StaffServices:
                 "reported_text": fmt_date(reported), "resolved_text": fmt_date(resolved),
                 "excerpt": _excerpt(str(fl.get("description") or "")),
                 "public_title": st.public_title or fl.get("title") or "",
-                "public_text": st.public_text or st.reply or "", "reply": st.reply or ""}))
+                "public_text": st.public_text or st.reply or (t("ui.staff.wall.open_wish_text") if open_wish else ""),
+                "reply": st.reply or ""}))
         out.sort(key=lambda x: x[0])
         return [row for _order, row in out]
 

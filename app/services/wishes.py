@@ -14,11 +14,11 @@ _URGENCY_RANK = {u: i for i, u in enumerate(reversed(rec_mod.URGENCIES))}  # cri
 _OPEN_WISH = ("collected", "assigned")
 
 
-def wish_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def wish_order(rows: list[dict[str, Any]], at: str = "at", category: str = "category") -> list[dict[str, Any]]:
     """Wishes as people work through them: open ones first, the most urgent first, then by
-    kind (category), then the newest."""
+    kind (category), then the newest (``at`` / ``category``: the rows' keys for them)."""
     return sorted(rows, key=lambda r: (r["status"] not in _OPEN_WISH, _URGENCY_RANK.get(r["urgency"], 0),
-                                       r.get("category") or "~", -r["at"]))
+                                       r.get(category) or "~", -r[at]))
 
 
 class Wishes(Core):

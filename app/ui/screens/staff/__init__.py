@@ -13,6 +13,7 @@ from app.ui.screens.staff.flags import FlagsScreen
 from app.ui.screens.staff.people import PeopleScreen
 from app.ui.screens.staff.sync import StaffSyncScreen
 from app.ui.screens.staff.wall import WallScreen
+from app.ui.screens.staff.wishes import WishFiguresScreen
 from app.ui.screens.sync import EnrollScreen
 
 STAFF_ROUTES = [
@@ -23,6 +24,7 @@ STAFF_ROUTES = [
     ft.Route(path="wall", component=WallScreen),
     ft.Route(path="figures", component=FiguresScreen, children=[
         ft.Route(path="people", component=PeopleScreen),
+        ft.Route(path="wishes", component=WishFiguresScreen),
     ]),
     ft.Route(path="meetings", component=MeetingsScreen, children=[
         ft.Route(path=":mid", component=MeetingDetail),

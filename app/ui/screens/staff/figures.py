@@ -110,6 +110,8 @@ def FiguresScreen() -> ft.View:
                                   on_click=exporter("metrics", "xlsx")),
                 ft.OutlinedButton(t("ui.people.title"), key="open-people", icon=ft.Icons.GROUPS,
                                   on_click=lambda _: go("/figures/people")),
+                ft.OutlinedButton(t("ui.staff.wishes.title"), key="open-wishes", icon=ft.Icons.VOLUNTEER_ACTIVISM,
+                                  on_click=lambda _: go("/figures/wishes")),
                 meetings_button()], wrap=True),
     ]
     if exported:

@@ -17,7 +17,7 @@ from sync.reports.people import PAIRING_FIGURES
 UNPAIRED_SHOWN = 20  # households without a member listed by name; the count says the rest
 
 
-def _figure_line(key: str, fig: Any) -> ft.Control:
+def figure_line(key: str, fig: Any) -> ft.Control:
     return ft.Column([
         ft.Row([ft.Text(fig.label, weight=ft.FontWeight.BOLD, width=180),
                 ft.Text(fig.display(), key=f"{key}-value", width=60),
@@ -27,7 +27,7 @@ def _figure_line(key: str, fig: Any) -> ft.Control:
 
 
 def _group(prefix: str, g: Any, quarters: list[str]) -> list[ft.Control]:
-    out = [_figure_line(f"{prefix}:{k}", g.figures[k]) for k in PAIRING_FIGURES]
+    out = [figure_line(f"{prefix}:{k}", g.figures[k]) for k in PAIRING_FIGURES]
     for q in quarters[-4:]:  # the last year
         fig = g.member_visit_figure(q)
         out.append(ft.Row([ft.Text(f"{fig.label} {q}", width=240),
