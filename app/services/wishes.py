@@ -9,6 +9,7 @@ from typing import Any
 
 from app.services.common import Core, clean
 from sync import records as rec_mod
+from sync.changes import new_record
 
 _URGENCY_RANK = {u: i for i, u in enumerate(reversed(rec_mod.URGENCIES))}  # critical first
 _OPEN_WISH = ("collected", "assigned")
@@ -43,13 +44,18 @@ class Wishes(Core):
     def claimant_kind_choices() -> list[tuple[str, str]]:
         return [(k, rec_mod.choice_label("claimant_kind", k)) for k in rec_mod.CLAIMANT_KINDS]
 
-    def save_claimant(self, values: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
-        """Register someone who claims wishes; (id, {}) or (None, errors)."""
+    def save_claimant(self, values: dict[str, Any], grid: str | None = None) -> tuple[str | None, dict[str, str]]:
+        """Register someone who claims wishes, in ``grid`` (staff choose one: a claim names a
+        claimant of the wish's grid; default: this device's grid); (id, {}) or (None, errors)."""
         fields = clean(values)
         errors = self.validate("claimant", fields)
         if errors:
             return None, errors
-        return self.create_record("claimant", fields)["id"], {}
+        if grid is None or grid == self.grid_id:
+            return self.create_record("claimant", fields)["id"], {}
+        with self.lock:
+            _rec, change = new_record("claimant", grid, fields, self.store.clock, self.user_id)
+            return self.store.save(change)["id"], {}
 
     def wish_report(self) -> Any:
         """The wish figures over the device's records (sync.reports.wishes)."""

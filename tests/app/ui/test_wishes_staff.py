@@ -75,3 +75,26 @@ def test_the_demo_has_claimants_a_dispatched_wish_and_one_on_the_wall(services):
     assert report.total.claimed >= 2 and report.total.fulfilled >= 1
     assert sum(g.claimed for g in report.claimants) == report.total.claimed
     assert next(g for g in report.claimants if g.key == "unregistered").claimed == 0
+
+
+def test_staff_register_a_claimant_for_a_grid_and_claim_with_it(device, services):
+    ids = wishes(services)
+
+    async def scenario(h: Harness) -> None:
+        await h.go("/figures/wishes")
+        await h.tap("claimant-new-save")  # no name: refused, nothing registered
+        assert h.by_key("claimant-new-name").error and len(services.claimants()) == 1
+        await h.type("claimant-new-name", "镇红十字会")
+        await h.select("claimant-new-grid", ids["g-west"])
+        await h.tap("claimant-new-save")
+        [red_cross] = [c for c in services.claimants() if c["name"] == "镇红十字会"]
+        assert (red_cross["kind"], red_cross["grid"]) == ("unit", ids["g-west"])
+        assert h.has_key(f"claimant-row:{red_cross['id']}")
+        # the west wish can now be claimed by it on the act screen
+        await h.go(f"/board/{ids['haircut']}")
+        await h.tap("act:claim")
+        await h.select("act-f:claimant", red_cross["id"])
+        await h.tap("act-save")
+        assert services.issue(ids["haircut"])["claimed_by"] == "镇红十字会"
+
+    run_staff(device, scenario)

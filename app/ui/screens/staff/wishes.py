@@ -8,6 +8,7 @@ from typing import Any
 
 import flet as ft
 
+from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.screens.staff.people import figure_line
 from app.ui.state import use_app
 from app.ui.widgets import detail_view, empty, section
@@ -22,6 +23,39 @@ def _group(prefix: str, g: Any, counts: tuple[str, ...] = COUNT_FIGURES) -> list
                        ft.Text(g.days_text(), key=f"{prefix}:days-value", width=60),
                        ft.Text(t("ui.staff.fig.n", n=days.denominator))], wrap=True))
     return out
+
+
+@ft.component
+def NewClaimant() -> ft.Control:
+    """Register a claimant (a unit, a volunteer, a party member) for the wishes of one grid."""
+    state = use_app()
+    staff = use_staff()
+    grids = staff.grids()
+    values, set_values = ft.use_state({"name": "", "claimant_kind": "unit", "grid": grids[0][0] if grids else ""})
+    errors, set_errors = ft.use_state({})
+
+    def save(_: Any) -> None:
+        cid, errs = state.services.save_claimant({"name": values["name"], "claimant_kind": values["claimant_kind"]},
+                                                 values["grid"] or None)
+        set_errors(errs)
+        if cid:
+            set_values({**values, "name": ""})
+            state.data_changed()
+            state.tell(t("ui.staff.wishes.registered"))
+
+    return ft.Column([
+        ft.Row([
+            ft.TextField(key="claimant-new-name", label=t("model.field.claimant.name"), value=values["name"],
+                         error=errors.get("name"), width=240,
+                         on_change=lambda e: set_values({**values, "name": e.control.value or ""})),
+            dropdown("claimant-new-kind", t("model.field.claimant_kind"), state.services.claimant_kind_choices(),
+                     values["claimant_kind"], lambda v: set_values({**values, "claimant_kind": v or "unit"})),
+            dropdown("claimant-new-grid", t("ui.staff.wishes.grid"), grids, values["grid"],
+                     lambda v: set_values({**values, "grid": v or ""})),
+        ], wrap=True),
+        ft.OutlinedButton(t("ui.staff.wishes.register_new"), key="claimant-new-save", icon=ft.Icons.PERSON_ADD,
+                          on_click=save),
+    ], spacing=6)
 
 
 @ft.component
@@ -46,6 +80,7 @@ def WishFiguresScreen() -> ft.View:
             ft.Text(t("ui.staff.wishes.days", days=g.days_text()), key=f"wish-c-{g.key}:days")], wrap=True))
     register = svc.claimants()
     controls.append(section(t("ui.staff.wishes.register", n=len(register))))
+    controls.append(NewClaimant())
     if not register:
         controls.append(empty(t("ui.staff.wishes.no_claimants")))
     for c in register:
