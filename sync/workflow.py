@@ -23,7 +23,7 @@ from sync.i18n import t
 from sync.records import EVENT_TYPES, ROLES, event_data_errors, parse_date, parse_time_ms
 
 __all__ = [
-    "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "STATES",
+    "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "OPEN_WISH_STATES", "STATES",
     "TRANSITIONS", "IssueState", "TimelineEntry", "may_emit", "fold", "is_overdue",
     "resolved_on_time", "new_event", "state_label", "event_label", "role_label",
 ]  # fmt: skip
@@ -32,6 +32,7 @@ PROBLEM_STATES = ("submitted", "accepted", "assigned", "in_progress", "resolved"
 # A wish may be dispatched (派单) to a department, a party branch or a unit, like a problem, or
 # claimed straight away by whoever comes forward.
 WISH_STATES = ("collected", "assigned", "claimed", "fulfilled", "closed")
+OPEN_WISH_STATES = frozenset({"collected", "assigned"})  # waiting for someone to claim it
 STATES = PROBLEM_STATES + tuple(s for s in WISH_STATES if s not in PROBLEM_STATES)
 
 # Who may emit what: the one place this rule lives (the server refuses the rest per event).

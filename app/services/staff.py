@@ -29,7 +29,6 @@ from sync import records as rec_mod
 from sync import workflow as wf
 from sync.changes import new_record
 from sync.i18n import t
-from sync.reports.echo_wall import OPEN_WISH_STATES
 from sync.workdays import WorkCalendar
 
 STAFF_ROLES = ("township_staff", "admin")
@@ -359,7 +358,7 @@ class StaffServices:
         labels = self.services.category_labels()
         out = []
         for rec, st, _evs in self._folded():
-            open_wish = st.issue_kind == "wish" and st.state in OPEN_WISH_STATES  # people may come forward
+            open_wish = st.issue_kind == "wish" and st.state in wf.OPEN_WISH_STATES  # people may come forward
             if (st.state not in WALL_STATES and not open_wish) or st.outcome == "rejected":
                 continue
             fl = rec["fields"]

@@ -10,15 +10,15 @@ from typing import Any
 from app.services.common import Core, clean
 from sync import records as rec_mod
 from sync.changes import new_record
+from sync.workflow import OPEN_WISH_STATES
 
 _URGENCY_RANK = {u: i for i, u in enumerate(reversed(rec_mod.URGENCIES))}  # critical first
-_OPEN_WISH = ("collected", "assigned")
 
 
 def wish_order(rows: list[dict[str, Any]], at: str = "at", category: str = "category") -> list[dict[str, Any]]:
     """Wishes as people work through them: open ones first, the most urgent first, then by
     kind (category), then the newest (``at`` / ``category``: the rows' keys for them)."""
-    return sorted(rows, key=lambda r: (r["status"] not in _OPEN_WISH, _URGENCY_RANK.get(r["urgency"], 0),
+    return sorted(rows, key=lambda r: (r["status"] not in OPEN_WISH_STATES, _URGENCY_RANK.get(r["urgency"], 0),
                                        r.get(category) or "~", -r[at]))
 
 

@@ -29,9 +29,9 @@ from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.public_guard import People, find_leaks
 from sync.reports.model import Dataset, IssueFacts, all_facts, label
+from sync.workflow import OPEN_WISH_STATES
 
 MASK = "＊＊"
-OPEN_WISH_STATES = frozenset({"collected", "assigned"})  # a wish waiting for someone to claim it
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _ID_CARD_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 # Without a server key (an export made on a PC) the ids are opaque for this process only.
