@@ -130,3 +130,43 @@ def test_pair_meet_claim_fulfil_and_the_wall(browser, assets, tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_staff_read_the_people_of_the_township_at_a_desk(browser, assets, tmp_path):
+    """The reviewer app at 1366×768 on the demo: the 联户 figures and register, the wish figures
+    and the meeting record draw (no grey box), with the demo's numbers."""
+    from app.demo import STAFF
+
+    root = tmp_path / "demo"
+    info, server = prepare(root, free_port(), households=8)
+    try:
+        app = AppServer(Path(info.devices[STAFF]), assets).start()
+        try:
+            desk = Phone(browser).open(app.url, viewport={"width": 1366, "height": 768}, ready=("heading", "工单台"))
+            page = desk.page
+            page.get_by_role("tab", name="统计").first.click() if page.get_by_role("tab", name="统计").count() \
+                else desk.tap("button", "统计")
+            desk.wait_for("button", "联户名册")
+            desk.tap("button", "联户名册")
+            desk.wait_for("heading", "联户名册")
+            desk.shot("staff-people-1366", expect=(("button", "返回"),))
+            assert page.get_by_text("有联户人员的住户").count() and page.get_by_text("李红军").count()
+            desk.tap("button", "返回")
+            desk.wait_for("button", "微心愿")
+            desk.tap("button", "微心愿")
+            desk.wait_for("button", "登记认领人")
+            desk.shot("staff-wishes-1366", expect=(("button", "登记认领人"),))
+            assert page.get_by_text("青年志愿服务队").count()
+            desk.tap("button", "返回")
+            desk.wait_for("button", "村民会议")
+            desk.tap("button", "村民会议")
+            desk.wait_for("button", "村道排水沟清淤与出工安排")
+            desk.tap("button", "村道排水沟清淤与出工安排")
+            desk.wait_for("button", "打印会议记录（PDF）")
+            desk.shot("staff-meeting-1366", expect=(("button", "打印会议记录（PDF）"),))
+            desk.close()
+        finally:
+            app.stop()
+    finally:
+        server.terminate()
+        server.wait(10)

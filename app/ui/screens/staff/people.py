@@ -19,7 +19,7 @@ UNPAIRED_SHOWN = 20  # households without a member listed by name; the count say
 
 def figure_line(key: str, fig: Any) -> ft.Control:
     return ft.Column([
-        ft.Row([ft.Text(fig.label, weight=ft.FontWeight.BOLD, width=180),
+        ft.Row([ft.Text(fig.label, weight=ft.FontWeight.BOLD, width=240),
                 ft.Text(fig.display(), key=f"{key}-value", width=60),
                 ft.Text(t("ui.staff.fig.n", n=fig.denominator), key=f"{key}-n")], wrap=True),
         ft.Text(fig.definition, size=12, color=ft.Colors.ON_SURFACE_VARIANT),

@@ -19,7 +19,7 @@ from sync.reports.wishes import COUNT_FIGURES
 def _group(prefix: str, g: Any, counts: tuple[str, ...] = COUNT_FIGURES) -> list[ft.Control]:
     out = [figure_line(f"{prefix}:{k}", g.figures[k]) for k in counts]
     days = g.days_figure
-    out.append(ft.Row([ft.Text(days.label, weight=ft.FontWeight.BOLD, width=180),
+    out.append(ft.Row([ft.Text(days.label, weight=ft.FontWeight.BOLD, width=240),
                        ft.Text(g.days_text(), key=f"{prefix}:days-value", width=60),
                        ft.Text(t("ui.staff.fig.n", n=days.denominator))], wrap=True))
     return out
