@@ -105,6 +105,18 @@ class People(Core):
                 if p["fields"].get("member") == mid and p["fields"].get("household") == hid:
                     self.store.save(delete_change(p, self.store.clock, self.user_id))
 
+    def remove_member(self, mid: str) -> None:
+        """The member leaves the register: the record and its links are deleted (visits that
+        named them keep the name; the figures no longer count their households as covered)."""
+        rec = self.store.get("member", mid)
+        if rec is None or rec["fields"].get(rec_mod.DELETED):
+            raise ServiceError(t("ui.error.gone"))
+        with self.lock:
+            for p in self._pairings():
+                if p["fields"].get("member") == mid:
+                    self.store.save(delete_change(p, self.store.clock, self.user_id))
+            self.store.save(delete_change(rec, self.store.clock, self.user_id))
+
     def companion_choices(self, hid: str | None) -> list[dict[str, Any]]:
         """Members a visit may name as having come along: the household's own first."""
         own = self.household_members(hid) if hid else []

@@ -63,6 +63,7 @@ def MemberDetail() -> ft.View:
     _ = state.version
     svc = state.services
     mid = ft.use_route_params().get("mid", "")
+    confirm = ft.use_ref(False)
     m = svc.member(mid)
     if m is None:
         return detail_view(t("ui.people.title"), [empty(t("ui.error.gone"))])
@@ -97,6 +98,19 @@ def MemberDetail() -> ft.View:
             trailing=ft.IconButton(ft.Icons.LINK_OFF, key=f"unpair:{h['id']}", tooltip=t("ui.people.unpair"),
                                    width=TAP, height=TAP, on_click=remove(h["id"]))))
     controls += [label_text(t("ui.people.add_household")), HouseholdPicker("member", None, add)]
+
+    def leave(_: Any) -> None:
+        if not confirm.current:  # a second tap confirms: the links go too
+            confirm.current = True
+            state.tell(t("ui.people.remove_confirm", name=m["name"]))
+            return
+        svc.remove_member(mid)
+        state.tell(t("ui.people.removed", name=m["name"]), MEMBERS)
+        state.data_changed()
+        go(MEMBERS)
+
+    controls.append(ft.TextButton(t("ui.people.remove"), key="member-remove", icon=ft.Icons.PERSON_REMOVE,
+                                  height=TAP, on_click=leave))
     edit = ft.TextButton(t("ui.people.edit"), icon=ft.Icons.EDIT, key="member-edit", height=TAP,
                          on_click=lambda _: go(f"{MEMBERS}/{mid}/edit"))
     return detail_view(t("ui.people.detail"), controls, actions=[edit])

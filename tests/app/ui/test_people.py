@@ -89,3 +89,21 @@ def test_the_demo_grid_has_a_register_with_pairings_and_member_visits(services: 
     assert sum(report.total.member_visits.values()) > 0
     assert all(v["fields"].get("companion") in {m["id"] for m in members} for v in services.store.all("visit")
                if v["fields"].get("companion"))
+
+
+def test_a_member_leaves_the_register_with_their_links(run_app, services: Services):
+    hid, _ = services.save_household({"head": "王建国", "address": "东风村3组12号"})
+    mid, _ = services.save_member({"name": "李明", "duty": "party_member"})
+    assert services.pair(mid, hid) == {}
+
+    async def scenario(h: Harness) -> None:
+        await h.go(f"/households/members/{mid}")
+        await h.tap("member-remove")  # the first tap only asks
+        assert services.member(mid) is not None and "再点一次" in h.screen_text()
+        await h.tap("member-remove")
+        assert h.route == "/households/members" and not h.has_key(f"member:{mid}")
+        assert services.member(mid) is None and services.household_members(hid) == []
+        assert services.pairing_report().total.paired == 0
+        assert all(p["fields"].get("_deleted") for p in services.store.all("pairing", include_deleted=True))
+
+    run_app(scenario)
