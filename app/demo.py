@@ -77,12 +77,12 @@ def _seed_grid_records(store_dir: Path, grid: str, user: str, village: str, staf
     """Records of one demo grid (from app.demo_seed) and their photo bytes."""
     from app.demo_seed import seed_demo
     from app.store import Store
+    from sync.records import RECORD_KINDS
 
     with Store.open(store_dir) as store:
         seed_demo(store, grid, user, village, households=households, rng_seed=rng_seed,
                   staff_id=staff)
-        records = [r for kind in ("household", "visit", "issue", "issue_event", "photo")
-                   for r in store.all(kind, include_deleted=True)]
+        records = [r for kind in RECORD_KINDS for r in store.all(kind, include_deleted=True)]
         photos = {r["fields"]["sha256"]: store.photo_bytes(r["fields"]["sha256"])
                   for r in records if r["kind"] == "photo"}
     return records, {k: v for k, v in photos.items() if v}

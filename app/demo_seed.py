@@ -177,6 +177,56 @@ class _Seeder:
         return shas
 
 
+# Who claims wishes in the demo (demo data): (name, kind)
+CLAIMANTS = [("镇卫生院党支部", "party_member"), ("县供电公司", "unit"), ("村两委", "unit"), ("青年志愿服务队", "volunteer")]
+
+# 联户 members of the demo village (demo data): (name, duty, uses the app, households looked after)
+MEMBERS = [("李红军", "party_member", True, 8), ("赵桂芳", "party_member", False, 6),
+           ("孙德明", "household_lead", True, 10)]
+
+
+def _pairing(s: _Seeder, homes: list[dict], village: str, at_ms: int,
+             prng: random.Random) -> dict[str, tuple[str, random.Random]]:
+    """The register and who looks after which household (a few households stay without anyone,
+    as in a real village); household id -> (member id, the rng that decides who came along).
+    Its own rng: the rest of the demo stays what it was."""
+    out: dict[str, tuple[str, random.Random]] = {}
+    free = list(homes)
+    prng.shuffle(free)
+    for name, duty, app, n in MEMBERS:
+        fields = {"name": name, "village": village, "duty": duty, "uses_app": app,
+                  "phone": f"139{prng.randint(10_000_000, 99_999_999)}"}
+        m = s.record("member", fields, at_ms)
+        for h in free[:n]:
+            s.record("pairing", {"member": m["id"], "household": h["id"]}, at_ms)
+            out[h["id"]] = (m["id"], prng)
+        free = free[n:]
+    return out
+
+
+def _meeting(s: _Seeder, homes: list[dict], village: str, members: list[str], now: int, user_id: str) -> None:
+    """A 院坝会 nine days ago, to the 十有 standard, that raised a problem (demo data)."""
+    day = china_time(now - 9 * DAY_MS).date().isoformat()
+    at = int(datetime.fromisoformat(f"{day}T19:30:00+08:00").timestamp() * 1000)
+    issue = s.record("issue", {"issue_kind": "problem", "title": "3组排水沟堵塞，雨天积水进屋",
+                               "category": "infra.road", "appeal_type": "suggestion", "urgency": "urgent",
+                               "reporter": user_id, "reporter_visibility": "named",
+                               "description": "院坝会上群众提出：3组排水沟淤堵，雨天积水倒灌进屋。"}, at)
+    s.event(issue, "report", {}, at, "grid_worker", user_id)
+    guests = "、".join(h["fields"]["head"] for h in homes[:3])
+    s.record("meeting", {
+        "meeting_kind": "yard", "time": at, "place": "3组晒坝", "topic": "村道排水沟清淤与出工安排",
+        "village": village, "recorder": user_id, "host": MEMBERS[0][0], "members": members,
+        "guests": guests, "headcount": 26,
+        "agenda": "一、通报3组排水沟淤堵情况\n二、商议清淤出工办法\n三、其他事项",
+        "speeches": f"{homes[0]['fields']['head']}：雨天水漫进院子，老人出门不便。\n"
+                    f"{MEMBERS[2][0]}：我带3组的党员先出工。",
+        "decisions": "每户出工两天，村里负责材料和机械；12月中旬前完成清淤。",
+        "follow_ups": f"{MEMBERS[2][0]}负责排工表；网格员把积水问题报镇里。",
+        "raised": [issue["id"]],
+    }, at + 3_600_000)
+
+
 def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, households: int = 40,
               rng_seed: int = 20261124, months: int = 4, photos: int = 6,
               now_ms: int | None = None, staff_id: str = "staff-demo") -> dict[str, int]:
@@ -208,6 +258,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             fields["phone"] = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
         homes.append(s.record("household", fields, start - rng.randint(1, 30) * DAY_MS))
 
+    looked_after = _pairing(s, homes, village, start, random.Random(rng_seed + 1))
+
     # Visits: most households visited every few weeks; some overdue (visits due on 首页).
     reserve = min(2, photos)  # for today's unsynced visits
     photo_budget = photos - reserve
@@ -220,6 +272,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
                       "kind": rng.choice(["routine", "routine", "care", "follow_up"]),
                       "people_met": h["fields"]["head"], "seen": rng.choice(SEEN),
                       "said": rng.choice(SAID)}
+            if h["id"] in looked_after and looked_after[h["id"]][1].random() < 0.4:
+                fields["companion"] = looked_after[h["id"]][0]  # the member came along
             if visit_photos > 0 and rng.random() < 0.08:
                 fields["photos"] = s.photos(1, "visit", rid, t)
                 visit_photos -= 1
@@ -260,6 +314,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             s.event(issue, "publish", {"public_title": public,
                                        "public_text": f"{public}：已处理完毕，群众回访表示满意。"},
                     min(t + DAY_MS, now - DAY_MS // 2), "township_staff", staff)
+    claimants = {name: s.record("claimant", {"name": name, "claimant_kind": kind}, start)["id"]
+                 for name, kind in CLAIMANTS}
     for n, (title, fits) in enumerate(WISHES):
         at = start + rng.randint(5, months * 30 - 10) * DAY_MS
         h = rng.choice([x for x in homes if set(fits) & set(x["fields"]["care_tags"])] or homes)
@@ -268,10 +324,18 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
                                    "category": "wish.goods"}, at)
         s.event(issue, "report", {}, at, "grid_worker", user_id)
         if n % 3 >= 1:
-            s.event(issue, "claim", {"by": rng.choice(["镇卫生院党支部", "县供电公司", "村两委"])},
-                    at + 2 * DAY_MS, "grid_worker", user_id)
+            who = rng.choice(["镇卫生院党支部", "县供电公司", "村两委"])
+            s.event(issue, "claim", {"claimant": claimants[who], "by": who}, at + 2 * DAY_MS, "grid_worker", user_id)
+        elif n == 0:  # on the village's echo wall, for people to come forward
+            s.event(issue, "publish", {"public_title": title, "public_text": "这个微心愿还在等待认领，愿意帮忙的请联系网格员或村委会。"},
+                    at + DAY_MS, "township_staff", staff)
+        else:  # dispatched (派单) to the civil affairs office, like a problem
+            deadline = china_time(at + 12 * DAY_MS).date().isoformat()
+            s.event(issue, "assign", {"unit": "town-civil", "deadline": deadline}, at + DAY_MS, "township_staff", staff)
         if n % 3 == 2:
             s.event(issue, "fulfil", {"note": "已送到家中"}, at + 6 * DAY_MS, "grid_worker", user_id)
+
+    _meeting(s, homes, village, sorted({m for m, _r in looked_after.values()}), now, user_id)
 
     store.apply_remote(s.pulled, None)
     # Two visits from today that have not been synced yet: the outbox is real.

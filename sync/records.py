@@ -22,7 +22,9 @@ from sync.i18n import catalog, language, t
 from sync.ids import is_id
 from sync.reference import APPEALS
 
-RECORD_KINDS = ("household", "visit", "issue", "issue_event", "photo")
+RECORD_KINDS = (
+    "household", "visit", "issue", "issue_event", "photo", "member", "pairing", "meeting", "claimant",
+)
 REFERENCE_KINDS = (
     "village", "grid", "category", "unit", "user", "holiday", "county", "township", "source", "appeal",
 )  # fmt: skip
@@ -42,6 +44,12 @@ URGENCIES = ("normal", "urgent", "critical")
 REPORTER_VISIBILITY = ("named", "hidden", "anonymous")
 ROLES = ("grid_worker", "township_staff", "county_staff", "operator", "admin")
 UNIT_LEVELS = ("township", "county")  # county: a county department (县直部门)
+# 联户: who looks after households (党员联户, 双联户长); docs/people.md
+MEMBER_DUTIES = ("party_member", "household_lead")
+# Village meetings recorded to the 十有 standard: 院坝会, 乡村夜话, 村民议事会 (docs/people.md)
+MEETING_KINDS = ("yard", "night_talk", "council", "other")
+# Who claims residents' small wishes (微心愿认领人)
+CLAIMANT_KINDS = ("volunteer", "party_member", "unit")
 EVENT_TYPES = (
     "report", "accept", "reject", "assign", "return", "extend", "supervise", "progress",
     "resolve", "recheck", "close", "reopen", "comment", "publish", "unpublish",
@@ -70,7 +78,7 @@ class FieldSpec:
     write_once: bool = False
     # How a form asks for it when the type alone does not say (sync.registry.widget derives
     # the rest): "text" a one-line box, "long" a multi-line one, "level" a 1..max picker,
-    # "unit" the unit list.
+    # "unit" the unit list, "claimant" the register of those who claim wishes.
     widget: str = ""
     # The issue fact (sync.registry) a staff action's form starts from, e.g. "deadline".
     default: str = ""
@@ -153,6 +161,7 @@ _kind(
     _PHOTOS,
     _f("location", "location", write_once=True),
     _f("next_due", "date"),
+    _f("companion", "id", write_once=True),  # the 联户 member who came along (a member record)
 )
 _kind(
     "issue",
@@ -200,11 +209,58 @@ _kind(
         "object",
         required=True,
         sub=(
-            _f("kind", "choice", required=True, choices=("household", "visit", "issue", "issue_event")),
+            _f("kind", "choice", required=True,
+               choices=("household", "visit", "issue", "issue_event", "meeting")),
             _f("id", "id", required=True),
         ),
     ),
     deletable=False,
+)
+# 联户: the register of party members and 联户长, and who looks after which household. A link
+# is its own record (created, later deleted), so two phones pairing at once both keep theirs.
+_kind(
+    "member",
+    _f("name", "text", required=True, max_len=30),
+    _f("village", "ref", required=True),
+    _f("duty", "choice", required=True, choices=MEMBER_DUTIES),
+    _f("phone", "phone"),
+    _f("uses_app", "bool"),
+    _f("note", "text", max_len=500),
+)
+_kind(
+    "pairing",
+    _f("member", "id", required=True, write_once=True),
+    _f("household", "id", required=True, write_once=True),
+)
+# A village meeting to the 十有 standard: time, place, topic, participants, agenda, what was said,
+# decisions (and what follows from them); problems raised become issues in the same save.
+_kind(
+    "meeting",
+    _f("meeting_kind", "choice", required=True, choices=MEETING_KINDS),
+    _f("time", "time", required=True),
+    _f("place", "text", required=True, max_len=100),
+    _f("topic", "text", required=True, max_len=100),
+    _f("village", "ref", required=True),
+    _f("recorder", "ref", required=True, write_once=True),
+    _f("host", "text", max_len=30),
+    _f("members", "ids", max_items=200),  # participants from the 联户 register
+    _f("guests", "text", max_len=1000),  # other participants, names separated by 、
+    _f("headcount", "int", min=0, max=10_000),
+    _f("agenda", "text", max_len=2000),
+    _f("speeches", "text", max_len=4000),
+    _f("decisions", "text", max_len=2000),
+    _f("follow_ups", "text", max_len=2000),
+    _f("raised", "ids", max_items=50),  # issues the meeting raised
+    _PHOTOS,
+    _LOCATION,
+)
+# The register of those who claim wishes: a claim names one (claim event data ``claimant``).
+_kind(
+    "claimant",
+    _f("name", "text", required=True, max_len=60),
+    _f("claimant_kind", "choice", required=True, choices=CLAIMANT_KINDS),
+    _f("phone", "phone"),
+    _f("note", "text", max_len=500),
 )
 # Reference data (server-owned): light validation, names and links only.
 # Admin-edited reference entries are retired, not deleted: gone from pickers, still named where
@@ -295,7 +351,9 @@ EVENT_DATA: dict[str, tuple[FieldSpec, ...]] = {
         _f("public_text", "text", required=True, max_len=1000, timeline=False),
     ),
     "unpublish": (_f("reason", "text", max_len=500),),
-    "claim": (_f("by", "text", required=True, max_len=60),),
+    # who claimed it: a claimant of the register (the form picks one), and their name as the
+    # timeline shows it (filled from the register; older claims have the name only)
+    "claim": (_f("claimant", "id", widget="claimant"), _f("by", "text", required=True, max_len=60, widget="auto")),
     "fulfil": (_PHOTOS, _f("note", "text", max_len=1000)),
     "feedback": (_f("satisfied", "bool", required=True), _f("text", "text", required=True, max_len=1000)),
     "county_supervise": (

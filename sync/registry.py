@@ -28,7 +28,7 @@ _TYPE_WIDGETS = {
 LONG_TEXT = 100  # a text field longer than this gets a multi-line box
 # Widgets a person fills in on a form (the others are set by the device or by a picker screen).
 INPUT_WIDGETS = frozenset({"text", "long", "phone", "number", "yesno", "choice", "date", "chips",
-                           "rows", "level", "unit"})
+                           "rows", "level", "unit", "claimant"})
 # Timeline detail: the words first, then what they point at (a unit by name), then the dates.
 _DETAIL_ORDER = {"text": 0, "ref": 1, "date": 2}
 

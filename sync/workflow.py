@@ -24,14 +24,17 @@ from sync.i18n import t
 from sync.records import EVENT_TYPES, ROLES, event_data_errors, parse_date, parse_time_ms
 
 __all__ = [
-    "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "STATES",
+    "EVENT_TYPES", "ROLES", "PERMISSIONS", "PROBLEM_STATES", "WISH_STATES", "OPEN_WISH_STATES", "STATES",
     "TRANSITIONS", "IssueState", "TimelineEntry", "may_emit", "fold", "fold_more", "event_order", "is_overdue",
     "resolved_on_time", "new_event", "state_label", "event_label", "role_label",
     "DeadlineFlag", "deadline_flags", "DUE_SOON_WORKDAYS", "STAFF_ROLES",
 ]  # fmt: skip
 
 PROBLEM_STATES = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
-WISH_STATES = ("collected", "claimed", "fulfilled", "closed")
+# A wish may be dispatched (派单) to a department, a party branch or a unit, like a problem, or
+# claimed straight away by whoever comes forward.
+WISH_STATES = ("collected", "assigned", "claimed", "fulfilled", "closed")
+OPEN_WISH_STATES = frozenset({"collected", "assigned"})  # waiting for someone to claim it
 STATES = PROBLEM_STATES + tuple(s for s in WISH_STATES if s not in PROBLEM_STATES)
 
 # Who may emit what: the one place this rule lives (the server refuses the rest per event).
@@ -74,8 +77,12 @@ TRANSITIONS: dict[tuple[str, str], tuple[frozenset[str], str | None]] = {
     ("problem", "publish"): (_ANY, None),
     ("problem", "unpublish"): (_ANY, None),
     ("wish", "report"): (frozenset({"collected"}), None),
-    ("wish", "reject"): (frozenset({"collected"}), "closed"),
-    ("wish", "claim"): (frozenset({"collected"}), "claimed"),
+    ("wish", "reject"): (frozenset({"collected", "assigned"}), "closed"),
+    ("wish", "assign"): (frozenset({"collected"}), "assigned"),
+    ("wish", "return"): (frozenset({"assigned"}), "collected"),
+    ("wish", "extend"): (frozenset({"assigned"}), None),
+    ("wish", "supervise"): (frozenset({"collected", "assigned"}), None),
+    ("wish", "claim"): (frozenset({"collected", "assigned"}), "claimed"),
     ("wish", "fulfil"): (frozenset({"claimed"}), "fulfilled"),
     ("wish", "feedback"): (frozenset({"fulfilled"}), "closed"),
     ("wish", "close"): (frozenset({"fulfilled"}), "closed"),

@@ -7,14 +7,17 @@ from __future__ import annotations
 from app.services.common import Core
 from app.services.households import Households
 from app.services.issues import Issues
+from app.services.meetings import Meetings
+from app.services.people import People
 from app.services.photos import Photos
 from app.services.reference import ReferenceData
 from app.services.status import Status
 from app.services.visits import Visits
+from app.services.wishes import Wishes
 from app.store import Store
 
 
-class Services(ReferenceData, Households, Photos, Visits, Issues, Status, Core):
+class Services(ReferenceData, Households, People, Meetings, Wishes, Photos, Visits, Issues, Status, Core):
     """The app's door to the device store and the shared model."""
 
     def __init__(self, store: Store) -> None:

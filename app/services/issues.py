@@ -44,6 +44,23 @@ class Issues(Core):
         self.add_event(rec["id"], "report", {})
         return rec
 
+    def check_demands(self, demands: list[dict[str, Any]], base: dict[str, Any]
+                      ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Issue fields for each demand raised by a visit or a meeting (``base``: what they share,
+        e.g. the household) and the errors keyed ``demand<i>.<field>``: the caller saves nothing
+        while there are any."""
+        out, errors = [], {}
+        for i, d in enumerate(demands):
+            df = self.issue_fields({**d, **base})
+            for k, v in self.validate("issue", df).items():
+                errors.setdefault(f"demand{i}.{k}", v)
+            out.append(df)
+        return out, errors
+
+    def raise_demands(self, demand_fields: list[dict[str, Any]]) -> list[str]:
+        """Create the checked demands as issues (each with its report event); their ids."""
+        return [self.create_issue(df, [])["id"] for df in demand_fields]
+
     def save_issue(self, values: dict[str, Any], photos: list[PhotoRef]
                    ) -> tuple[str | None, dict[str, str]]:
         """A new problem or wish with its photos and its ``report`` event."""
@@ -87,7 +104,8 @@ class Issues(Core):
         f = rec["fields"]
         at = getattr(st, "reported_at", None) or reported_at(rec, st)  # kept by the store's views
         return {
-            "id": rec["id"], "title": f.get("title") or "", "kind": f.get("issue_kind") or "problem",
+            "id": rec["id"], "grid": rec.get("grid", ""), "title": f.get("title") or "",
+            "kind": f.get("issue_kind") or "problem",
             "status": _status(st), "urgency": f.get("urgency") or "normal",
             "category": self.category_name(f.get("category"), labels),
             "appeal_type": f.get("appeal_type") or "",
@@ -245,10 +263,12 @@ class Issues(Core):
             data["reason"] = why_not.strip()
         return self._checked_event(iid, "recheck", data)
 
-    def claim(self, iid: str, who: str) -> dict[str, str]:
-        if not who.strip():
-            return {"by": t("ui.error.claim_who")}
-        return self._checked_event(iid, "claim", {"by": who.strip()})
+    def claim(self, iid: str, claimant_id: str | None) -> dict[str, str]:
+        """A claimant of the register claims the wish (their name goes with it, for the timeline)."""
+        rec = self.store.get("claimant", claimant_id) if claimant_id else None
+        if rec is None:
+            return {"claimant": t("ui.error.claim_who")}
+        return self._checked_event(iid, "claim", {"claimant": rec["id"], "by": rec["fields"]["name"]})
 
     def fulfil(self, iid: str, note: str, photos: list[PhotoRef]) -> dict[str, str]:
         shas = self.attach_photos("issue", iid, photos)

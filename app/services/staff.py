@@ -25,6 +25,7 @@ from app.services.field import Services
 from app.services.staff_intake import StaffIntake
 from app.services.staff_refdata import ReferenceAdmin
 from app.services.staff_reports import StaffReports
+from app.services.wishes import wish_order
 from sync import public_guard, reference, registry, workdays
 from sync import records as rec_mod
 from sync import workflow as wf
@@ -237,8 +238,11 @@ class StaffServices:
                 "grid_name": place[2], "place": " / ".join(x for x in (place[1], place[2]) if x),
                 "category_name": labels.get(fl.get("category") or "", fl.get("category") or ""),
                 "unit": unit, "unit_name": units[unit], "overdue": overdue, "_st": st, "_rec": rec,
+                "urgency": fl.get("urgency") or "normal",
             })
         _sort_rows(rows, sort, descending)
+        if sort == "triage" and f.get("kind") == "wish":  # open first, the most urgent, then by kind
+            rows[:] = wish_order(rows, at="reported_at", category="category_name")
         shown = rows if limit is None else rows[:limit]
         today, cal = china_today(), self.work_calendar()
         dues: dict[str, tuple[int | None, str]] = {}
@@ -343,6 +347,11 @@ class StaffServices:
                     return {field.name: t("ui.staff.error.level")}
             elif field.widget == "yesno" and data.get(field.name) in ("yes", "no"):
                 data[field.name] = data[field.name] == "yes"
+            elif field.widget == "claimant":  # a claimant of the wish's grid; their name goes with it
+                who = self.store.get("claimant", data.get(field.name) or "")
+                if who is None or who.get("grid") != rec.get("grid"):
+                    return {field.name: t("ui.error.claim_who")}
+                data["by"] = who["fields"]["name"]
         carries_photos = kind.photos
         if photos and carries_photos:
             data["photos"] = [p.sha256 for p in photos]
@@ -378,7 +387,8 @@ class StaffServices:
         labels = self.services.category_labels()
         out = []
         for rec, st, _evs in self._folded():
-            if st.state not in WALL_STATES or st.outcome == "rejected":
+            open_wish = st.issue_kind == "wish" and st.state in wf.OPEN_WISH_STATES  # people may come forward
+            if (st.state not in WALL_STATES and not open_wish) or st.outcome == "rejected":
                 continue
             fl = rec["fields"]
             resolved = rec_mod.parse_time_ms(st.resolved_at) if st.resolved_at is not None else None
@@ -392,7 +402,8 @@ class StaffServices:
                 "reported_text": fmt_date(reported), "resolved_text": fmt_date(resolved),
                 "excerpt": _excerpt(str(fl.get("description") or "")),
                 "public_title": st.public_title or fl.get("title") or "",
-                "public_text": st.public_text or st.reply or "", "reply": st.reply or ""}))
+                "public_text": st.public_text or st.reply or (t("ui.staff.wall.open_wish_text") if open_wish else ""),
+                "reply": st.reply or ""}))
         out.sort(key=lambda x: x[0])
         return [row for _order, row in out]
 

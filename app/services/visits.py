@@ -22,6 +22,7 @@ class Visits(Core):
             "people_met": f.get("people_met") or "", "seen": f.get("seen") or "",
             "said": f.get("said") or "", "photos": list(f.get("photos") or []),
             "demands": list(f.get("demands") or []),
+            "companion": f.get("companion"), "companion_name": self.member_name(f.get("companion")),
         }
 
     def visits(self, household_id: str | None = None, limit: int | None = None) -> list[dict]:
@@ -54,16 +55,11 @@ class Visits(Core):
         fields.setdefault("time", now_ms())
         fields["visitor"] = self.user_id
         errors = self.validate("visit", {**fields, "photos": [p.sha256 for p in photos]})
-        demand_fields = []
-        for i, d in enumerate(demands):
-            df = self.issue_fields({**d, "household": fields.get("household")})
-            for k, v in self.validate("issue", df).items():
-                errors.setdefault(f"demand{i}.{k}", v)
-            demand_fields.append(df)
+        demand_fields, demand_errors = self.check_demands(demands, {"household": fields.get("household")})
+        errors.update(demand_errors)
         if errors:
             return None, errors
-        issue_ids = [self.create_issue(df, [])["id"] for df in demand_fields]
-        fields["demands"] = issue_ids
+        fields["demands"] = self.raise_demands(demand_fields)
         fields["photos"] = [p.sha256 for p in photos]
         rec = self.create_record("visit", fields)
         self.attach_photos("visit", rec["id"], photos)

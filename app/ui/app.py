@@ -18,6 +18,8 @@ from app.ui.screens.home import HomeScreen
 from app.ui.screens.households import HouseholdDetail, HouseholdForm, HouseholdsScreen
 from app.ui.screens.inbox import InboxScreen
 from app.ui.screens.issues import IssueDetail, IssueForm, IssuesScreen
+from app.ui.screens.meetings import MeetingDetail, MeetingForm, MeetingsScreen
+from app.ui.screens.people import MemberDetail, MemberForm, MembersScreen, PairMember
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.sync import EnrollScreen, SyncScreen
 from app.ui.screens.visits import VisitDetail, VisitForm, VisitsScreen
@@ -34,8 +36,15 @@ ROUTES = [
     ft.Route(index=True, component=HomeScreen),
     ft.Route(path="households", component=HouseholdsScreen, children=[
         ft.Route(path="new", component=HouseholdForm),
+        ft.Route(path="members", component=MembersScreen, children=[
+            ft.Route(path="new", component=MemberForm),
+            ft.Route(path=":mid", component=MemberDetail, children=[
+                ft.Route(path="edit", component=MemberForm),
+            ]),
+        ]),
         ft.Route(path=":hid", component=HouseholdDetail, children=[
             ft.Route(path="edit", component=HouseholdForm),
+            ft.Route(path="pair", component=PairMember),
         ]),
     ]),
     ft.Route(path="visits", component=VisitsScreen, children=[
@@ -45,6 +54,10 @@ ROUTES = [
     ft.Route(path="issues", component=IssuesScreen, children=[
         ft.Route(path="new", component=IssueForm),
         ft.Route(path=":iid", component=IssueDetail),
+    ]),
+    ft.Route(path="meetings", component=MeetingsScreen, children=[
+        ft.Route(path="new", component=MeetingForm),
+        ft.Route(path=":mid", component=MeetingDetail),
     ]),
     ft.Route(path="sync", component=SyncScreen, children=[
         ft.Route(path="enroll", component=EnrollScreen),

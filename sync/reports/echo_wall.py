@@ -29,6 +29,7 @@ from sync.hashes import is_sha256
 from sync.i18n import t
 from sync.public_guard import People, find_leaks
 from sync.reports.model import Dataset, IssueFacts, all_facts, label
+from sync.workflow import OPEN_WISH_STATES
 
 MASK = "＊＊"
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
@@ -57,6 +58,7 @@ class PublicItem:
     solved: str  # 已解决 / 未解决 / "" (not re-checked yet)
     satisfied: str  # 满意 / 不满意 / ""
     photos: tuple[str, ...] = ()  # opaque public ids of after-photos (EchoWall.photo_sha maps them)
+    open_wish: bool = False  # a wish nobody has claimed yet: the page asks people to come forward
 
     def dates(self) -> list[str]:
         """反映/办结/销号 dates, each as a phrase (the page and the PDF write the same)."""
@@ -191,6 +193,7 @@ def public_item(f: IssueFacts, ds: Dataset, key: bytes | None = None, people: Pe
         solved=solved,
         satisfied=satisfied,
         photos=tuple(public_id(key, p) for p in f.public_photos if is_sha256(p)),
+        open_wish=f.kind == "wish" and f.state in OPEN_WISH_STATES,
     )
 
 
@@ -249,6 +252,8 @@ form.lookup button{font-size:1em;padding:6px 14px;margin-left:6px}
 .hint{color:#555;font-size:.85em;margin:4px 0 0}
 .found{border-left:4px solid #1d6b2a}
 .notfound{border-left:4px solid #b22222}
+.band{color:#a0522d;font-size:1.2em;margin:8px 0 2px}
+article.wish{border-left:4px solid #e0a040}
 footer{color:#777;font-size:.8em;margin-top:20px;text-align:center}
 @media print{
  @page{size:A4;margin:15mm}
@@ -301,7 +306,19 @@ def render_html(wall: EchoWall, photo_url: str | None = None, lookup_url: str | 
         parts.append(lookup_form(lookup_url))
     if not wall.items:
         parts.append(f'<p class="empty">{e(t("reports.wall.empty"))}</p>')
-    for it in wall.items:
+    wishes = [it for it in wall.items if it.open_wish]
+    if wishes:  # open wishes first, as a call to come forward; then what was done
+        parts.append(f'<section class="wishes"><h2 class="band">{e(t("reports.wall.open_wishes", n=len(wishes)))}</h2>')
+        parts.append(f'<p class="sub">{e(t("reports.wall.open_wishes_hint"))}</p>')
+        for it in wishes:
+            meta = [e(it.category), f'<span class="status">{e(it.status)}</span>', *map(e, it.dates())]
+            parts.append(f'<article class="wish" id="i-{e(it.public_id)}"><h2>{e(it.title)}</h2>')
+            parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
+            if it.reply:
+                parts.append(f'<p class="reply">{e(it.reply)}</p>')
+            parts.append("</article>")
+        parts.append("</section>")
+    for it in (x for x in wall.items if not x.open_wish):
         meta = [e(it.category), f'<span class="status">{e(it.status)}</span>', *map(e, it.dates())]
         parts.append(f'<article id="i-{e(it.public_id)}"><h2>{e(it.title)}</h2>')
         parts.append(f'<p class="meta">{" · ".join(meta)}</p>')

@@ -51,9 +51,20 @@ TARGETS: dict[tuple[str, str], str] = {
     ("visit", "demands"): "issue",
     ("issue", "household"): "household",
     ("issue_event", "issue"): "issue",
+    ("visit", "companion"): "member",
+    ("pairing", "member"): "member",
+    ("pairing", "household"): "household",
+    ("meeting", "members"): "member",
+    ("meeting", "raised"): "issue",
 }
+# The same for an event's data: (event type, data field) -> the kind it must be.
+EVENT_TARGETS: dict[tuple[str, str], str] = {("claim", "claimant"): "claimant"}
 # Fields that say who wrote the record: they must name the caller.
-AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor"}
+AUTHOR_FIELDS: dict[str, str] = {"issue": "reporter", "visit": "visitor", "issue_event": "actor",
+                                  "meeting": "recorder"}
+
+# Kinds that name their village: it must be a village of the grid's township.
+VILLAGE_KINDS = frozenset({"household", "issue", "member", "meeting"})
 
 # Refusal codes (docs/protocol.md): the device shows the reason; ``retry`` keeps it queued.
 NOT_YET = "not_yet"
@@ -178,6 +189,11 @@ def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str
         for rid in value if isinstance(value, list) else [value]:
             if is_id(rid):
                 yield name, wanted, rid
+    data = fields.get("data") if kind == "issue_event" else None
+    if isinstance(data, Mapping):
+        for (etype, name), wanted in EVENT_TARGETS.items():
+            if fields.get("type") == etype and is_id(data.get(name)):
+                yield f"data.{name}", wanted, data[name]
     att = fields.get("attached_to") if kind == "photo" else None
     if isinstance(att, Mapping) and is_id(att.get("id")) and isinstance(att.get("kind"), str):
         yield "attached_to", att["kind"], att["id"]
@@ -215,7 +231,7 @@ class BatchAuthz:
                 authors.add(fields[AUTHOR_FIELDS[kind]])
             named.update(rid for _, _, rid in _named(kind, fields))
             shas.update(_shas(kind, fields))
-            if kind in ("household", "issue") and isinstance(fields.get("village"), str):
+            if kind in VILLAGE_KINDS and isinstance(fields.get("village"), str):
                 villages.add(fields["village"])
         g, v, r, b, u = db.grids.c, db.villages.c, db.records.c, db.blob_refs.c, db.users.c
         self._queries: dict[str, list[Select[Any]]] = {
@@ -300,7 +316,7 @@ class BatchAuthz:
                 return Refusal("role", "server.refused.event_role", {"role": p.role})
             if current is None and not may_emit(p.role, str(fields.get("type"))):
                 return Refusal("role", "server.refused.event", {"role": p.role, "event": fields.get("type")})
-        if kind in ("household", "issue") and fields.get("village"):
+        if kind in VILLAGE_KINDS and fields.get("village"):
             village = fields["village"]
             # Any village of the grid's township: a grid may hold households of a neighbouring
             # village (the household import allows it too).
@@ -317,7 +333,7 @@ class BatchAuthz:
         return None
 
     def _target(self, name: str, wanted: str, rid: str, kind: str, grid: str) -> Refusal | None:
-        label = model.field_label(kind, name)
+        label = model.field_label(kind, name.removeprefix("data."))
         target = self.targets.get(rid)
         if target is None:
             params = {"field": label, "kind": model.kind_label(wanted), "id": rid}

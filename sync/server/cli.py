@@ -434,6 +434,32 @@ def import_issues(
         raise typer.Exit(2)
 
 
+@admin_app.command("import-pairing")
+def import_pairing(
+    ctx: typer.Context,
+    file: Path,
+    grid: Annotated[str, typer.Option(help="grid name or id the members and households belong to")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """导入联户名册 Import party members / 联户长 and the households they look after (XLSX or CSV: 联户人员, 身份, 电话, 使用App, 户主, 门牌). All or nothing."""
+    from sync.server.pairing_import import import_pairing as run_import
+
+    report = ctx.obj.run(run_import, file, grid)
+    if as_json:
+        typer.echo(json.dumps({"accepted": report.accepted, "refused": report.refused, "skipped": report.skipped}, ensure_ascii=False))
+    elif report.refused:
+        typer.echo(t("server.cli.pairing_refused", refused=len(report.refused)))
+    else:
+        typer.echo(t("server.cli.import_summary", accepted=len(report.accepted), refused=0, skipped=len(report.skipped)))
+    if not as_json and (report.refused or report.skipped):
+        table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
+        for row, reason in sorted(report.refused or report.skipped):
+            table.add_row(str(row), reason)
+        _console().print(table)
+    if report.refused:
+        raise typer.Exit(2)
+
+
 @admin_app.command("backup")
 def backup_cmd(
     ctx: typer.Context,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.ui.screens.meetings import meetings_button
 from app.ui.screens.sync import use_sync_updates
 from app.ui.state import use_app
 from app.ui.widgets import TOUCH, empty, go, row_tile, section, tab_view
@@ -46,6 +47,7 @@ def HomeScreen() -> ft.View:
             ft.FilledTonalButton(t("ui.home.new_issue"), icon=ft.Icons.CAMPAIGN, key="home-new-issue",
                                  height=TOUCH, expand=True, on_click=lambda _: go("/issues/new")),
         ], spacing=8),
+        ft.Row([meetings_button()]),
         section(t("ui.home.recheck_title")),
     ]
     if not today["recheck"]:

@@ -16,6 +16,7 @@ from app.ui.forms import (
     thumbs,
     use_form,
 )
+from app.ui.screens.people import MEMBERS, member_tiles
 from app.ui.screens.sync import sync_badge
 from app.ui.state import use_app
 from app.ui.widgets import (
@@ -68,7 +69,9 @@ def HouseholdsScreen() -> ft.View:
         controls.append(empty(t("ui.household.more", n=matched - LIST_LIMIT)))
     fab = ft.FloatingActionButton(t("ui.household.add"), icon=ft.Icons.ADD, key="household-add",
                                   on_click=lambda _: go("/households/new"))
-    return tab_view(1, t("ui.household.title"), controls, fab=fab)
+    members = ft.TextButton(t("ui.people.title"), icon=ft.Icons.GROUPS, key="open-members", height=TAP,
+                            on_click=lambda _: go(MEMBERS))
+    return tab_view(1, t("ui.household.title"), controls, fab=fab, actions=[members])
 
 
 @ft.component
@@ -93,6 +96,13 @@ def HouseholdDetail() -> ft.View:
     for i, m in enumerate(h["members_list"]):
         extra = " · ".join(str(x) for x in (m.get("relation"), m.get("birth_year")) if x)
         controls.append(row_tile(f"member:{i}", m.get("name", ""), extra))
+    paired = state.services.household_members(hid)
+    controls.append(section(t("ui.people.of_household", n=len(paired))))
+    if not paired:
+        controls.append(empty(t("ui.people.household_unpaired")))
+    controls += member_tiles("hh-member", paired)
+    controls.append(ft.TextButton(t("ui.people.pair"), key="hh-pair", icon=ft.Icons.ADD_LINK, height=TAP,
+                                  on_click=lambda _: go(f"/households/{hid}/pair")))
     controls.append(ft.Row([
         ft.FilledButton(t("ui.home.new_visit"), key="hh-new-visit", icon=ft.Icons.DIRECTIONS_WALK,
                         height=TOUCH, expand=True, on_click=lambda _: _start(state, "visit", hid)),

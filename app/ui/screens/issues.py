@@ -8,6 +8,7 @@ from typing import Any
 import flet as ft
 
 from app import runtime
+from app.services.wishes import wish_order
 from app.ui.forms import (
     HouseholdPicker,
     PhotoStrip,
@@ -34,10 +35,11 @@ from app.ui.widgets import (
     section,
     tab_view,
 )
+from sync import workflow as wf
 from sync.i18n import t
 
-PROBLEM_ORDER = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
-WISH_ORDER = ("collected", "claimed", "fulfilled", "closed")
+PROBLEM_ORDER = wf.PROBLEM_STATES
+WISH_ORDER = wf.WISH_STATES
 PAGE = 100  # rows drawn at once; 再显示 adds the next page
 URGENCY_COLORS = {"urgent": ft.Colors.ORANGE_200, "critical": ft.Colors.RED_200}
 
@@ -52,7 +54,10 @@ def IssuesScreen() -> ft.View:
     shown, set_shown = ft.use_state(PAGE)
     counts = svc.issue_counts(kind=kind)  # from the store's folds: no rows made
     total = sum(counts.values())
-    rows = svc.issues(kind=kind, status=status, limit=shown)  # rows only for what is drawn
+    if kind == "wish":  # a grid's wishes are few: ordered as people work through them
+        rows = wish_order(svc.issues(kind=kind, status=status))[:shown]
+    else:
+        rows = svc.issues(kind=kind, status=status, limit=shown)  # rows only for what is drawn
     matched = counts.get(status, 0) if status else total
     order = PROBLEM_ORDER if kind == "problem" else WISH_ORDER
 
@@ -177,7 +182,8 @@ def IssueDetail() -> ft.View:
     iid = ft.use_route_params().get("iid", "")
     comment, set_comment = ft.use_state("")
     verdict, set_verdict = ft.use_state({"solved": None, "satisfied": None, "reason": ""})
-    who, set_who = ft.use_state("")
+    who, set_who = ft.use_state(None)  # the claimant picked from the register
+    new_claimant, set_new_claimant = ft.use_state({"name": "", "claimant_kind": "volunteer"})
     note, set_note = ft.use_state("")
     fulfil_photos, set_fulfil_photos = ft.use_state([])
     errors, set_errors = ft.use_state({})
@@ -203,7 +209,14 @@ def IssueDetail() -> ft.View:
         after(svc.recheck(iid, verdict["solved"], verdict["satisfied"], verdict["reason"]), "recheck")
 
     def send_claim(_: Any) -> None:
-        after(svc.claim(iid, who), "claim")
+        claimant = who
+        if new_claimant["name"].strip():  # someone not in the register yet: register, then claim
+            claimant, errs = svc.save_claimant(new_claimant)
+            if errs:
+                set_errors({f"claimant-new.{k}": v for k, v in errs.items()})
+                return
+            set_new_claimant({"name": "", "claimant_kind": "volunteer"})
+        after(svc.claim(iid, claimant), "claim")
 
     def send_fulfil(_: Any) -> None:
         if after(svc.fulfil(iid, note, fulfil_photos), "fulfil"):
@@ -244,8 +257,7 @@ def IssueDetail() -> ft.View:
     if "claim" in it["actions"]:
         controls += [
             section(t("ui.issue.claim")),
-            ft.TextField(key="claim-who", label=t("ui.issue.claim_who"), value=who,
-                         error=errors.get("claim.by"), on_change=lambda e: set_who(e.control.value or "")),
+            *claimant_picker(svc, it, who, set_who, new_claimant, set_new_claimant, errors),
             ft.FilledButton(t("ui.issue.claim_save"), key="claim-save", on_click=send_claim, height=TOUCH),
         ]
     if "fulfil" in it["actions"]:
@@ -329,3 +341,24 @@ def timeline(state: AppState, events: list[dict[str, Any]]) -> list[ft.Control]:
         if ev["photos"]:
             controls.append(thumbs(state, ev["photos"], f"event-photo:{i}", 56))
     return controls
+
+
+def claimant_picker(svc: Any, it: dict[str, Any], picked: str | None, pick: Any, new: dict[str, str],
+                    set_new: Any, errors: dict[str, str]) -> list[ft.Control]:
+    """Who claims the wish: a claimant of the register (of the wish's grid), or someone
+    registered here and now (name and kind)."""
+    register = svc.claimants(it.get("grid"))
+    out: list[ft.Control] = []
+    if register:
+        out.append(choice_chips("claimant", [(c["id"], f"{c['name']}（{c['kind_label']}）") for c in register],
+                                picked, pick, allow_none=True, error=errors.get("claim.claimant")))
+    elif errors.get("claim.claimant"):
+        out.append(ft.Text(errors["claim.claimant"], color=ft.Colors.ERROR, size=12, key="claimant-error"))
+    out += [
+        label_text(t("ui.wish.new_claimant")),
+        ft.TextField(key="claimant-new-name", label=t("model.field.claimant.name"), value=new["name"],
+                     error=errors.get("claimant-new.name"), on_change=lambda e: set_new({**new, "name": e.control.value or ""})),
+        choice_chips("claimant-new-kind", svc.claimant_kind_choices(), new["claimant_kind"],
+                     lambda v: set_new({**new, "claimant_kind": v or "volunteer"})),
+    ]
+    return out

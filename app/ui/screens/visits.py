@@ -81,6 +81,8 @@ def VisitDetail() -> ft.View:
         ft.Row([sync_badge(state, vid)]),
         *place_line(v["location_text"], "visit-location"),
     ]
+    if v["companion_name"]:
+        controls.append(ft.Text(t("ui.visit.companion_was", name=v["companion_name"]), key="visit-companion"))
     for name in ("people_met", "seen", "said"):
         if v[name]:
             controls += [section(t(f"ui.visit.{name}")), ft.Text(v[name], key=f"visit-{name}")]
@@ -109,22 +111,79 @@ def VisitForm() -> ft.View:
         # visitor and time are filled in by services when saving
         errors = svc.validate("visit", {**_visit_fields(values), "visitor": svc.user_id,
                                         "time": svc.now_ms()})
-        for i, d in enumerate(values.get("demands") or []):
-            if not (d.get("title") or "").strip():
-                errors[f"demand{i}.title"] = t("ui.visit.demand_title_needed")
-        return errors
+        return {**errors, **demand_errors(values)}
 
     form = use_form("visit:new", "visit", initial, validate)
     position = use_position()
 
     def save(_: Any) -> None:
-        demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
-                    "urgency": d.get("urgency") or "normal",
-                    "issue_kind": d.get("issue_kind") or "problem"}
-                   for d in form.values.get("demands") or []]
-        vid, errors = svc.save_visit(position.add_to(_visit_fields(form.values)), demands, form.photos)
+        vid, errors = svc.save_visit(position.add_to(_visit_fields(form.values)), demands_of(form.values),
+                                     form.photos)
         finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
+    controls: list[ft.Control] = [
+        *error_banner(form),
+        HouseholdPicker("visit", form.values.get("household"), lambda h: form.set("household", h),
+                        form.error("household")),
+        label_text(t("ui.visit.kind")),
+        choice_chips("visit-kind", [(k, t(f"ui.visit.kind.{k}")) for k, _ in svc.choices("visit_kind")],
+                     form.values.get("kind"), lambda v: form.set("kind", v), error=form.error("kind")),
+        *_companion(svc, form),
+        text_field(form, "people_met", t("ui.visit.people_met")),
+        text_field(form, "seen", t("ui.visit.seen"), multiline=True),
+        text_field(form, "said", t("ui.visit.said"), multiline=True),
+        section(t("ui.visit.demands")),
+        label_text(t("ui.visit.demands_hint")),
+    ]
+    controls += demand_editor(svc, form)
+    controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
+    bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
+                             height=TOUCH, expand=True)
+    return detail_view(t("ui.visit.new"), controls, bottom=ft.Row([bottom]))
+
+
+def _saved_text(svc: Any, vid: str | None) -> str:
+    """What was saved, counted from the store: new problems and wishes only when there are some."""
+    v = svc.visit(vid) if vid else None
+    made = [i["kind"] for i in (v["demand_issues"] if v else [])]
+    parts = [t(f"ui.visit.saved_{kind}", n=made.count(kind)) for kind in ("problem", "wish") if kind in made]
+    return t("ui.visit.saved_with", made=t("model.list_sep").join(parts)) if parts else t("ui.visit.saved")
+
+
+def _visit_fields(values: dict[str, Any]) -> dict[str, Any]:
+    out = {k: values.get(k) for k in ("household", "kind", "companion", "people_met", "seen", "said")}
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def _companion(svc: Any, form: Any) -> list[ft.Control]:
+    """The 联户 member who came along: the household's own members first (★), then the rest of
+    the register; tapping the chosen one clears it. Nothing when the register is empty."""
+    options = svc.companion_choices(form.values.get("household"))
+    if not options:
+        return []
+    return [label_text(t("ui.visit.companion")),
+            choice_chips("visit-companion", [(m["id"], ("★ " if m["linked"] else "") + m["name"])
+                                             for m in options],
+                         form.values.get("companion"), lambda v: form.set("companion", v), allow_none=True,
+                         error=form.error("companion"))]
+
+
+def demands_of(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The demands of a form's values, as the services take them."""
+    return [{"title": d.get("title", ""), "description": d.get("description", ""),
+             "urgency": d.get("urgency") or "normal", "issue_kind": d.get("issue_kind") or "problem"}
+            for d in values.get("demands") or []]
+
+
+def demand_errors(values: dict[str, Any]) -> dict[str, str]:
+    """A demand without a title, said as the form is filled (the model says the rest on save)."""
+    return {f"demand{i}.title": t("ui.visit.demand_title_needed")
+            for i, d in enumerate(values.get("demands") or []) if not (d.get("title") or "").strip()}
+
+
+def demand_editor(svc: Any, form: Any) -> list[ft.Control]:
+    """The demands (problems or wishes) a record raises, each a new issue in the same save: the
+    visit form's and the meeting form's (values under ``demands``; errors ``demand<i>.<field>``)."""
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
 
     def pick_demand(i: int, name: str) -> Any:
@@ -149,19 +208,7 @@ def VisitForm() -> ft.View:
         form.set("demands", [*demands, {"title": "", "description": "", "urgency": "normal",
                                         "issue_kind": "problem"}])
 
-    controls: list[ft.Control] = [
-        *error_banner(form),
-        HouseholdPicker("visit", form.values.get("household"), lambda h: form.set("household", h),
-                        form.error("household")),
-        label_text(t("ui.visit.kind")),
-        choice_chips("visit-kind", [(k, t(f"ui.visit.kind.{k}")) for k, _ in svc.choices("visit_kind")],
-                     form.values.get("kind"), lambda v: form.set("kind", v), error=form.error("kind")),
-        text_field(form, "people_met", t("ui.visit.people_met")),
-        text_field(form, "seen", t("ui.visit.seen"), multiline=True),
-        text_field(form, "said", t("ui.visit.said"), multiline=True),
-        section(t("ui.visit.demands")),
-        label_text(t("ui.visit.demands_hint")),
-    ]
+    controls: list[ft.Control] = []
     for i, d in enumerate(demands):
         controls.append(ft.Container(ft.Column([
             ft.Row([ft.Text(t("ui.visit.demand_n", n=i + 1), weight=ft.FontWeight.BOLD, expand=True),
@@ -182,20 +229,4 @@ def VisitForm() -> ft.View:
             border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
     controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT, height=TAP,
                                   on_click=add_demand))
-    controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
-    bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
-                             height=TOUCH, expand=True)
-    return detail_view(t("ui.visit.new"), controls, bottom=ft.Row([bottom]))
-
-
-def _saved_text(svc: Any, vid: str | None) -> str:
-    """What was saved, counted from the store: new problems and wishes only when there are some."""
-    v = svc.visit(vid) if vid else None
-    made = [i["kind"] for i in (v["demand_issues"] if v else [])]
-    parts = [t(f"ui.visit.saved_{kind}", n=made.count(kind)) for kind in ("problem", "wish") if kind in made]
-    return t("ui.visit.saved_with", made=t("model.list_sep").join(parts)) if parts else t("ui.visit.saved")
-
-
-def _visit_fields(values: dict[str, Any]) -> dict[str, Any]:
-    out = {k: values.get(k) for k in ("household", "kind", "people_met", "seen", "said")}
-    return {k: v for k, v in out.items() if v not in (None, "")}
+    return controls

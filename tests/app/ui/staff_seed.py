@@ -23,8 +23,8 @@ def make_staff(services: Services, *, enrolled: bool = False) -> None:
         services.store.meta_set("profile", {**services.profile, "role": "township_staff"})
 
 
-def ref(services: Services, kind: str, fields: dict[str, Any]) -> str:
-    rec, _ = new_record(kind, "township", fields, CLOCK, "server")
+def ref(services: Services, kind: str, fields: dict[str, Any], grid: str = "township") -> str:
+    rec, _ = new_record(kind, grid, fields, CLOCK, "server")
     services.store.apply_remote([rec], None)
     return rec["id"]
 

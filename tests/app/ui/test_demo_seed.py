@@ -35,7 +35,9 @@ _HANDLERS = {"infra.lighting": {"town-power"}, "infra.power": {"town-power"},
              "env.garbage": {"town-env"}, "env.sewage": {"town-env"}, "env.noise": {"town-env", "town-safety"},
              "livelihood.allowance": {"town-civil"}, "livelihood.medical": {"town-civil"},
              "livelihood.children": {"town-civil"}, "livelihood.elderly": {"town-civil"},
-             "safety.dispute": {"town-safety", "village-committee"}, "safety.fire": {"town-safety", "town-power"}}
+             "safety.dispute": {"town-safety", "village-committee"}, "safety.fire": {"town-safety", "town-power"},
+             # a dispatched wish (派单) goes to civil affairs or the village committee
+             "wish.goods": {"town-civil", "village-committee"}, "wish.service": {"town-civil", "village-committee"}}
 
 
 def test_seeded_households_and_dispatches_are_what_an_office_would_find_normal(services):

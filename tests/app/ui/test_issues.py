@@ -151,11 +151,16 @@ def test_wish_claim_and_fulfil(run_app, services, tmp_path):
         iid = h.route.rsplit("/", 1)[1]
         assert services.issue(iid)["status"] == "collected"
         assert not h.has_key("fulfil-save") and not h.has_key("recheck-save")
-        await h.tap("claim-save")
-        assert h.by_key("claim-who").error
-        await h.type("claim-who", "县供电公司党支部")
-        await h.tap("claim-save")
+        await h.tap("claim-save")  # nobody picked, nobody registered: refused
+        assert "请选择认领人" in h.screen_text() and services.issue(iid)["status"] == "collected"
+        await h.type("claimant-new-name", "县供电公司党支部")
+        await h.tap("claimant-new-kind:unit")
+        await h.tap("claim-save")  # registered, then claimed
         assert services.issue(iid)["status"] == "claimed"
+        [c] = services.claimants()
+        assert (c["name"], c["kind"]) == ("县供电公司党支部", "unit")
+        claim = [e for e in services.store.all("issue_event") if e["fields"]["type"] == "claim"][0]
+        assert claim["fields"]["data"] == {"claimant": c["id"], "by": "县供电公司党支部"}
         assert "县供电公司党支部" in h.by_key("issue-claimed").value
         await h.type("fulfil-note", "已送到老人家中")
         await h.tap("fulfil-photo-add")

@@ -54,9 +54,10 @@ def test_every_screen_lays_out_enrolled_with_data(server, tmp_path):
                 await h.close()
 
         field_routes = ["/", "/households", "/households/new", f"/households/{hid}",
-                        f"/households/{hid}/edit", "/visits", "/visits/new", f"/visits/{vid}", "/issues",
+                        f"/households/{hid}/edit", f"/households/{hid}/pair", "/households/members",
+                        "/households/members/new", "/meetings", "/meetings/new", "/visits", "/visits/new", f"/visits/{vid}", "/issues",
                         "/issues/new", f"/issues/{iid}", "/sync", "/sync/enroll", "/settings"]
-        staff_routes = ["/", "/board", f"/board/{iid}", "/wall", "/figures", "/flags", "/sync",
+        staff_routes = ["/", "/board", f"/board/{iid}", "/wall", "/figures", "/figures/people", "/figures/wishes", "/meetings", "/flags", "/sync",
                         "/sync/enroll", "/settings"]
         # open the repeating parts of the forms (members, demands) and a category's children
         taps = ("member-add", "demand-add", "cat:infra")

@@ -250,7 +250,7 @@ def test_board_chips_add_up_and_follow_the_kind(device, services):
         assert counts["collected"] == 1
         await h.select("filter-kind", "wish")
         counts = chip_counts(h)
-        assert set(counts) == {"all", "collected", "claimed", "fulfilled", "closed"}
+        assert set(counts) == {"all", "collected", "assigned", "claimed", "fulfilled", "closed"}
         assert counts["all"] == 1 and len(_shown(h)) == 1
         await h.tap("bstatus:collected")
         assert len(_shown(h)) == 1

@@ -7,7 +7,7 @@ import datetime as dt
 
 import openpyxl
 import pytest
-from staff_seed import event, make_staff, township
+from staff_seed import event, make_staff, ref, township
 
 from app.services import ServiceError
 from app.services.staff import StaffServices, is_staff, role_of
@@ -121,7 +121,6 @@ def test_default_deadline_counts_working_days(staff):
     # a Friday start skips the weekend
     assert staff.default_deadline("env.garbage", dt.date(2026, 3, 6)) == \
         add_working_days(dt.date(2026, 3, 6), 7).isoformat() == "2026-03-17"
-    from staff_seed import ref
     top = ref(staff.services, "category", {"name": "治安"})
     kid = ref(staff.services, "category", {"name": "纠纷", "parent": top})
     assert staff.deadline_days(kid) == 10  # no rule on either record: the fallback
@@ -182,9 +181,12 @@ def test_wish_claim_fulfil_feedback_by_staff(staff):
     from staff_seed import issue
     ids = township(staff.services)
     wid = issue(staff.services, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
-    assert staff.staff_actions(wid) == ["reject", "claim", "comment"]
-    assert set(staff.act(wid, "claim", {"by": ""})) == {"by"}
-    assert staff.act(wid, "claim", {"by": "镇红十字会"}) == {}
+    assert staff.staff_actions(wid) == ["reject", "assign", "supervise", "claim", "comment"]  # 派单 like a problem
+    assert set(staff.act(wid, "claim", {})) == {"claimant"}
+    red_cross = ref(staff.services, "claimant", {"name": "镇红十字会", "claimant_kind": "unit"}, ids["g-east"])
+    west = ref(staff.services, "claimant", {"name": "西湖志愿队", "claimant_kind": "volunteer"}, ids["g-west"])
+    assert set(staff.act(wid, "claim", {"claimant": west})) == {"claimant"}  # another grid's register
+    assert staff.act(wid, "claim", {"claimant": red_cross}) == {}
     assert staff.staff_actions(wid) == ["fulfil", "comment"]
     assert staff.act(wid, "fulfil", {"note": "已送到家"}) == {}
     assert staff.act(wid, "feedback", {"satisfied": "yes", "text": "很满意"}) == {}
@@ -196,7 +198,8 @@ def test_fulfilled_wish_can_go_on_the_wall_and_rejected_never_shows(staff):
     from staff_seed import issue
     ids = township(staff.services)
     wid = issue(staff.services, ids["g-east"], "想要一台轮椅", issue_kind="wish", category="wish.goods")
-    staff.act(wid, "claim", {"by": "镇红十字会"})
+    red_cross = ref(staff.services, "claimant", {"name": "镇红十字会", "claimant_kind": "unit"}, ids["g-east"])
+    assert staff.act(wid, "claim", {"claimant": red_cross}) == {}
     staff.act(wid, "fulfil", {"note": "已送到家"})
     staff.act(ids["trash"], "reject", {"reason": "重复"})
     items = {i["id"]: i for i in staff.wall_items()}
@@ -264,7 +267,6 @@ def test_metrics_and_csv_ledger_exports(staff):
 
 
 def test_default_deadline_follows_official_and_local_holidays(staff):
-    from staff_seed import ref
 
     # 2026-09-28 + 10 working days crosses the National Day week and its make-up Saturday
     assert staff.default_deadline("infra.road", dt.date(2026, 9, 28)) == "2026-10-16"

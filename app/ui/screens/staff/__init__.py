@@ -6,16 +6,19 @@ from __future__ import annotations
 import flet as ft
 
 from app.ui.screens.inbox import InboxScreen
+from app.ui.screens.meetings import MeetingDetail, MeetingsScreen
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.staff.act import ActScreen
 from app.ui.screens.staff.board import BoardScreen
 from app.ui.screens.staff.bulletin import BulletinScreen
 from app.ui.screens.staff.figures import FiguresScreen
 from app.ui.screens.staff.flags import FlagsScreen
+from app.ui.screens.staff.people import PeopleScreen
 from app.ui.screens.staff.reference import ReferenceScreen
 from app.ui.screens.staff.register import RegisterScreen
 from app.ui.screens.staff.sync import StaffSyncScreen
 from app.ui.screens.staff.wall import WallScreen
+from app.ui.screens.staff.wishes import WishFiguresScreen
 from app.ui.screens.sync import EnrollScreen
 
 STAFF_ROUTES = [
@@ -28,6 +31,11 @@ STAFF_ROUTES = [
     ft.Route(path="wall", component=WallScreen),
     ft.Route(path="figures", component=FiguresScreen, children=[
         ft.Route(path="bulletin", component=BulletinScreen),
+        ft.Route(path="people", component=PeopleScreen),
+        ft.Route(path="wishes", component=WishFiguresScreen),
+    ]),
+    ft.Route(path="meetings", component=MeetingsScreen, children=[
+        ft.Route(path=":mid", component=MeetingDetail),
     ]),
     ft.Route(path="flags", component=FlagsScreen),
     ft.Route(path="sync", component=StaffSyncScreen, children=[

@@ -19,7 +19,7 @@ from sync.i18n import catalog, t
 from sync.records import field_label
 
 # The widgets this screen draws for an action's fields (sync.registry names them).
-WIDGETS = frozenset({"text", "long", "date", "unit", "level", "yesno"})
+WIDGETS = frozenset({"text", "long", "date", "unit", "level", "yesno", "claimant"})
 
 @ft.component
 def ActScreen() -> ft.View:
@@ -107,8 +107,10 @@ def ActScreen() -> ft.View:
             name, kind = field.name, field.widget
             key = f"act-f:{name}"
             label = _label(name)
-            if kind == "unit":
-                controls.append(dropdown(key, label, svc.units(), values.get(name), put(name), width=320))
+            if kind in ("unit", "claimant"):
+                options = svc.units() if kind == "unit" else [
+                    (c["id"], f"{c['name']}（{c['kind_label']}）") for c in svc.services.claimants(it["grid"])]
+                controls.append(dropdown(key, label, options, values.get(name), put(name), width=320))
                 if errors.get(name):
                     controls.append(ft.Text(errors[name], color=ft.Colors.ERROR, size=12))
             elif kind in ("level", "yesno"):

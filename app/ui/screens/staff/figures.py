@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from app.ui.screens.meetings import meetings_button
 from app.ui.screens.staff.exports import use_export
 from app.ui.screens.staff.layout import staff_view, use_staff
 from app.ui.state import use_app
@@ -91,7 +92,12 @@ def FiguresScreen() -> ft.View:
                 ft.OutlinedButton(t("ui.staff.metrics.export"), key="metrics-export", icon=ft.Icons.DOWNLOAD,
                                   on_click=exporter("metrics", "xlsx")),
                 ft.FilledTonalButton(t("ui.bulletin.open"), key="open-bulletin", icon=ft.Icons.ARTICLE,
-                                     on_click=lambda _: go("/figures/bulletin"))], wrap=True),
+                                     on_click=lambda _: go("/figures/bulletin")),
+                ft.OutlinedButton(t("ui.people.title"), key="open-people", icon=ft.Icons.GROUPS,
+                                  on_click=lambda _: go("/figures/people")),
+                ft.OutlinedButton(t("ui.staff.wishes.title"), key="open-wishes", icon=ft.Icons.VOLUNTEER_ACTIVISM,
+                                  on_click=lambda _: go("/figures/wishes")),
+                meetings_button()], wrap=True),
     ]
     if exported:
         controls.append(ft.Text(t("ui.staff.ledger.path", path=exported), key="ledger-path", selectable=True))
