@@ -24,8 +24,6 @@ from sync.clock import HybridClock
 from sync.ids import new_id
 from sync.server import admin, auth, bulk, db, feed
 
-NOW = db.now_ms()  # stamps further ahead than a few minutes would be clamped
-
 
 @dataclass
 class Setup:
@@ -36,6 +34,10 @@ class Setup:
     home: dict[str, Any]  # a household on the server
     other_home: dict[str, Any]
     issue: dict[str, Any]
+    # "now" for both runs of a test (the same applied_ms); taken when the test starts, since a
+    # device stamp further ahead of it than a few minutes would be clamped (a module-level value
+    # went stale when the whole suite ran longer than that)
+    now: int
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -59,7 +61,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
         iss, ic = new_record("issue", g, {"issue_kind": "problem", "title": "路灯坏了", "reporter": uid,
                                           "household": home["id"]}, clock, uid)
         assert [a["status"] for a in feed.apply_changes(conn, p, [hc, oc, ic])] == ["applied"] * 3
-    yield Setup(engine, p, g, v, home, other, iss)
+    yield Setup(engine, p, g, v, home, other, iss, db.now_ms())
     engine.dispose()
 
 
@@ -83,7 +85,7 @@ def _run(s: Setup, batches: list[list[Any]]) -> tuple[list[dict[str, Any]], dict
         tx = conn.begin()
         acks: list[dict[str, Any]] = []
         for batch in batches:
-            acks += feed.apply_changes(conn, s.principal, batch, now=NOW)
+            acks += feed.apply_changes(conn, s.principal, batch, now=s.now)
         snap = _snapshot(conn)
         tx.rollback()
     return acks, snap
@@ -149,7 +151,7 @@ def test_a_failing_write_raises_the_database_error_as_through_sqlalchemy(setup: 
     """The pipelined writes (sync.server.bulk) fail like any other statement: the API's
     handlers and the transaction's rollback see a SQLAlchemy error, and nothing is kept."""
     row = {"change_id": new_id(), "record_id": setup.home["id"], "device": None, "user_id": None, "seq": None,
-           "applied_ms": NOW, "clamped": False}
+           "applied_ms": setup.now, "clamped": False}
     with setup.engine.connect() as conn:
         tx = conn.begin()
         before = _snapshot(conn)
