@@ -688,6 +688,12 @@ class Store:
         with self._lock:
             return sorted(k for k, v in self._by_kind.items() if v)
 
+    def count(self, kind: str) -> int:
+        """How many records of a kind the store holds, deleted ones included: cheap enough to
+        ask at every screen (a kind that only grows, like issue_event, changes count whenever
+        a record arrives)."""
+        return len(self._by_kind.get(kind, ()))
+
     # ------------------------------------------------------------------ replica interface
 
     def pending_changes(self, limit: int = 100) -> list[dict]:

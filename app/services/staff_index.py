@@ -1,0 +1,205 @@
+"""The staff board's index: every issue's folded state, kept instead of folded again, and the
+board's filters answered from it.
+
+Folding is the cost of a township board: 50,000 issues with 275,000 events take seconds to
+fold (each event's payload is checked), and the board used to fold them at every start. Here
+each issue's fold is summarised (``Folded``: what the board, the echo wall and the flags list
+read) and kept
+
+- in memory, checked at each query by identity (the store replaces a record's dict when it
+  changes and never mutates it) and by the issue's event count and newest event id (events
+  are immutable: a new one changes the count);
+- on disk (``staff-board.json`` in the device's folder, a cache: deleting it loses nothing),
+  with a content key per issue (its newest stamp, event count and newest event id), so a
+  fresh start folds only the issues that changed since it was written.
+
+The board's rows are then filtered from flat tuples (no fold, no record look-ups) and only
+the rows a screen draws are finished (labels, dates).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from app.services.common import reported_at
+from app.store import Store
+from app.store.storage import atomic_write_bytes
+from sync import records as rec_mod
+from sync import workflow as wf
+
+FILE = "staff-board.json"
+FORMAT = 1  # bump when Folded changes: an older file is then ignored (and rewritten)
+WRITE_AFTER = 500  # re-folded issues before the file is written again (and at close)
+WRITE_EVERY_S = 60.0
+
+
+@dataclass
+class Folded:
+    """What the staff screens read of an issue's fold (``sync.workflow.IssueState`` without
+    the timeline), plus its report time and whether an event landed invalid."""
+
+    state: str
+    issue_kind: str
+    unit: str | None
+    deadline: str | None
+    due: str | None  # the deadline as a valid ISO date (None when missing or unreadable)
+    supervised: int
+    flagged: bool
+    redo_count: int
+    reported_at: int  # ms: the report event's time, else the id's
+    published: bool
+    public_title: str | None
+    public_text: str | None
+    reply: str | None
+    resolved_at: Any
+    outcome: str | None
+
+    @classmethod
+    def of(cls, rec: dict, st: wf.IssueState) -> Folded:
+        day = rec_mod.parse_date(st.deadline)
+        return cls(st.state, st.issue_kind, st.unit, st.deadline, day.isoformat() if day else None,
+                   st.supervised, st.flagged, st.redo_count, reported_at(rec, st), st.published,
+                   st.public_title, st.public_text, st.reply, st.resolved_at, st.outcome)
+
+
+_NAMES = [f.name for f in fields(Folded)]
+
+
+def content_key(rec: dict, evs: list[dict]) -> list[Any]:
+    """What an issue's fold depends on, comparable across restarts: its newest stamp (the
+    record), how many events it has and the newest event id (events only ever arrive)."""
+    stamps = [s for s in (rec.get("stamps") or {}).values() if isinstance(s, str)]
+    return [max(stamps, default=""), len(evs), max((e["id"] for e in evs), default="")]
+
+
+@dataclass(slots=True)
+class Entry:
+    """One issue as the board filters and sorts it (flat values; the record kept by identity)."""
+
+    id: str
+    rec: dict
+    folded: Folded
+    state: str  # folded.state, one attribute away: every filter reads it
+    n_events: int
+    last_event: str
+    title: str
+    title_lower: str
+    grid: str
+    category: str
+    urgency: str
+    appeal_type: str
+
+
+class BoardIndex:
+    """Folded issues of one device store, kept current and kept across restarts."""
+
+    def __init__(self, store: Store, events_by_issue: Callable[[], dict[str, list[dict]]]) -> None:
+        self.store = store
+        self._events = events_by_issue
+        self._entries: dict[str, Entry] = {}
+        self._order: list[Entry] = []  # newest report first (then the newer id)
+        self._loaded = False
+        self._seen_events = -1
+        self._seen_ids: list[int] = []
+        self._disk: dict[str, list[Any]] = {}  # id -> content key + Folded values, as on disk
+        self._dirty = 0
+        self._written = time.monotonic()
+        self.refolded = 0  # issues folded by the last refresh (benchmarks, tests)
+
+    @property
+    def path(self) -> Path:
+        return self.store.scratch_path(FILE)
+
+    # ------------------------------------------------------------------ keeping it current
+    def entries(self) -> list[Entry]:
+        """Every issue, newest report first, folded state current."""
+        self.refresh()
+        return self._order
+
+    def get(self, iid: str) -> Entry | None:
+        self.refresh()
+        return self._entries.get(iid)
+
+    def refresh(self) -> None:
+        """Fold again only what changed since the last call (at the first call of a process:
+        since the file was written)."""
+        # events only ever arrive (never edited, never deleted): their count tells
+        n_events = self.store.count("issue_event")
+        issues = self.store.all("issue")
+        ids = list(map(id, issues))  # a changed record is a new dict (never mutated in place)
+        if self._loaded and n_events == self._seen_events and ids == self._seen_ids:
+            return  # nothing changed: the common case, every filter and search
+        if not self._loaded:
+            self._disk = self._read()
+            self._loaded = True
+        self._seen_events, self._seen_ids = n_events, ids
+        events = self._events()
+        entries = self._entries
+        changed = len(issues) != len(entries)
+        refolded = 0
+        seen: set[str] | None = set() if changed else None
+        for rec in issues:
+            iid = rec["id"]
+            evs = events.get(iid, ())
+            hit = entries.get(iid)
+            last = evs[-1]["id"] if evs else ""
+            if seen is not None:
+                seen.add(iid)
+            if hit is not None and hit.rec is rec and hit.n_events == len(evs) and hit.last_event == last:
+                continue
+            changed = True
+            folded = None
+            if hit is None and iid in self._disk:  # the first call: what the file says, if still true
+                kept = self._disk.pop(iid)
+                if kept[:3] == content_key(rec, list(evs)):
+                    folded = Folded(*kept[3:])
+            if folded is None:
+                folded = Folded.of(rec, wf.fold(rec, evs))
+                refolded += 1
+            fl = rec["fields"]
+            title = str(fl.get("title") or "")
+            entries[iid] = Entry(iid, rec, folded, folded.state, len(evs), last, title, title.lower(), rec.get("grid") or "",
+                                 str(fl.get("category") or ""), fl.get("urgency") or "normal",
+                                 str(fl.get("appeal_type") or ""))
+        if seen is not None:
+            for gone in set(entries) - seen:
+                del entries[gone]
+        self._disk = {}  # read once: everything in it has been taken or is stale
+        self.refolded = refolded
+        if changed:
+            self._order = sorted(entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
+        self._dirty += refolded
+        if self._dirty and (self._dirty >= WRITE_AFTER or time.monotonic() - self._written > WRITE_EVERY_S):
+            self.save()
+
+    # ------------------------------------------------------------------ on disk
+    def _read(self) -> dict[str, list[Any]]:
+        try:
+            doc = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}  # none yet, or unreadable: fold everything (and write it again)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("issues"), dict):
+            return {}
+        n = 3 + len(_NAMES)
+        return {k: v for k, v in doc["issues"].items() if isinstance(v, list) and len(v) == n}
+
+    def save(self) -> None:
+        """Write the folded issues (atomically; a cache, so a failed write is only retried later)."""
+        if not self._dirty:
+            return
+        events = self._events()
+        out = {}
+        for e in self._entries.values():
+            out[e.id] = content_key(e.rec, list(events.get(e.id, ()))) + list(asdict(e.folded).values())
+        data = json.dumps({"format": FORMAT, "issues": out}, ensure_ascii=False, separators=(",", ":"))
+        try:
+            atomic_write_bytes(self.path, data.encode("utf-8"))
+        except OSError:
+            return
+        self._dirty = 0
+        self._written = time.monotonic()
