@@ -10,7 +10,7 @@ read) and kept
   changes and never mutates it) and by the issue's event count and newest event id (events
   are immutable: a new one changes the count);
 - on disk (``staff-board.json`` in the device's folder, a cache: deleting it loses nothing),
-  with a content key per issue (its newest stamp, event count and newest event id), so a
+  with a content key per issue (its event count and newest event id), so a
   fresh start folds only the issues that changed since it was written.
 
 The board's rows are then filtered from flat tuples (no fold, no record look-ups) and only
@@ -33,7 +33,7 @@ from sync import records as rec_mod
 from sync import workflow as wf
 
 FILE = "staff-board.json"
-FORMAT = 1  # bump when Folded changes: an older file is then ignored (and rewritten)
+FORMAT = 2  # bump when Folded changes: an older file is then ignored (and rewritten)
 WRITE_AFTER = 500  # re-folded issues before the file is written again (and at close)
 WRITE_EVERY_S = 60.0
 
@@ -70,11 +70,11 @@ class Folded:
 _NAMES = [f.name for f in fields(Folded)]
 
 
-def content_key(rec: dict, evs: list[dict]) -> list[Any]:
-    """What an issue's fold depends on, comparable across restarts: its newest stamp (the
-    record), how many events it has and the newest event id (events only ever arrive)."""
-    stamps = [s for s in (rec.get("stamps") or {}).values() if isinstance(s, str)]
-    return [max(stamps, default=""), len(evs), max((e["id"] for e in evs), default="")]
+def content_key(evs: list[dict] | tuple) -> list[Any]:
+    """What an issue's fold depends on, comparable across restarts: its events (how many and
+    the newest id: they are immutable and only ever arrive). Of the record itself the fold
+    reads only the kind, which is written once."""
+    return [len(evs), max((e["id"] for e in evs), default="")]
 
 
 @dataclass(slots=True)
@@ -156,8 +156,8 @@ class BoardIndex:
             folded = None
             if hit is None and iid in self._disk:  # the first call: what the file says, if still true
                 kept = self._disk.pop(iid)
-                if kept[:3] == content_key(rec, list(evs)):
-                    folded = Folded(*kept[3:])
+                if kept[:2] == content_key(evs):
+                    folded = Folded(*kept[2:])
             if folded is None:
                 folded = Folded.of(rec, wf.fold(rec, evs))
                 refolded += 1
@@ -185,7 +185,7 @@ class BoardIndex:
             return {}  # none yet, or unreadable: fold everything (and write it again)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("issues"), dict):
             return {}
-        n = 3 + len(_NAMES)
+        n = 2 + len(_NAMES)
         return {k: v for k, v in doc["issues"].items() if isinstance(v, list) and len(v) == n}
 
     def save(self) -> None:
@@ -195,7 +195,7 @@ class BoardIndex:
         events = self._events()
         out = {}
         for e in self._entries.values():
-            out[e.id] = content_key(e.rec, list(events.get(e.id, ()))) + list(asdict(e.folded).values())
+            out[e.id] = content_key(events.get(e.id, ())) + list(asdict(e.folded).values())
         data = json.dumps({"format": FORMAT, "issues": out}, ensure_ascii=False, separators=(",", ":"))
         try:
             atomic_write_bytes(self.path, data.encode("utf-8"))

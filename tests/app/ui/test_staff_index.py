@@ -154,7 +154,7 @@ def test_a_restart_reads_the_kept_folds_and_refolds_only_what_changed(town: Path
         device.close()
 
 
-@pytest.mark.parametrize("content", [b"{not json", b'{"format": 999, "issues": {}}', b'{"format": 1, "issues": []}'])
+@pytest.mark.parametrize("content", [b"{not json", b'{"format": 999, "issues": {}}', b'{"format": 2, "issues": []}'])
 def test_an_unreadable_or_foreign_file_only_costs_a_fold(town: Path, content: bytes) -> None:
     device = open_device(town, background=False)
     device.staff.board(None)
@@ -167,4 +167,4 @@ def test_an_unreadable_or_foreign_file_only_costs_a_fold(town: Path, content: by
         check_all(device)
     finally:
         device.close()
-    assert json.loads((town / FILE).read_bytes())["format"] == 1  # written again at close
+    assert json.loads((town / FILE).read_bytes())["format"] == 2  # written again at close
