@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -172,3 +172,23 @@ def test_empty_ledger_still_writes_headers(tmp_path):
     write_xlsx(led, buf)
     ws = load_workbook(io.BytesIO(buf.getvalue())).active
     assert [c.value for c in ws[2]][:2] == ["序号", "问题"] and ws.max_row == 2
+
+
+def test_the_as_of_cut_reads_dates_like_a_full_parse():
+    """issue_facts keeps the events that happened by the end of ``as_of``: its shortcut for
+    times written in China time gives what parsing every time gives, whatever the offset."""
+    import random
+    from datetime import timedelta, timezone
+
+    from sync.reports.dates import to_datetime
+    from sync.reports.model import _happened_by, end_of_day
+
+    rnd = random.Random(3)
+    events = []
+    for k in range(3000):
+        moment = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(seconds=rnd.randrange(86400 * 60))
+        tz = rnd.choice([timezone(timedelta(hours=8)), UTC, timezone(timedelta(hours=-5))])
+        at = rnd.choice([moment.astimezone(tz).isoformat(timespec="seconds"), int(moment.timestamp() * 1000), None])
+        events.append({"id": str(k), "fields": {"at": at}})
+    for until in (end_of_day(date(2026, 3, 10)), end_of_day(date(2026, 4, 1)), end_of_day(date(2026, 4, 1)) - timedelta(hours=3)):
+        assert _happened_by(events, until) == [e for e in events if (to_datetime(e["fields"]["at"]) or until) <= until]
