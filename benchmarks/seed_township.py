@@ -19,6 +19,7 @@ The visit-note pools are seed_grid's (one copy).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -34,11 +35,10 @@ from seed_grid import DAY_MS, GIVEN, SAID, SURNAMES, TAGS, TITLES, _Wall  # noqa
 
 from app.store import Store, partition_name  # noqa: E402
 from app.store.storage import AtomicJSONStorage  # noqa: E402
-from sync import reference  # noqa: E402
+from sync import ids, reference  # noqa: E402
 from sync.changes import new_record  # noqa: E402
 from sync.chinatime import china_time  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
-from sync import ids  # noqa: E402
 from sync.records import APPEAL_TYPES  # noqa: E402
 from sync.workflow import new_event  # noqa: E402
 
@@ -219,7 +219,7 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=11)
     ap.add_argument("--seed", type=int, default=13)
     a = ap.parse_args()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     records = build(a.issues, a.months, seed=a.seed)
     t1 = time.perf_counter()
     write_store(a.data_dir, records)
@@ -229,6 +229,7 @@ def main() -> None:
         n[r["kind"]] += 1
     print(f"{n['issue']:,} issues, {n['issue_event']:,} events, {n['household']:,} households, "
           f"{len(records):,} records: made in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s "
+          f"(CPU {time.process_time() - c0:.1f} s, load {os.getloadavg()[0]:.1f}) "
           f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
 
 
