@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 100  # rows the board screen draws at first
@@ -54,27 +55,24 @@ def start(data: str, runs: int, more: bool) -> dict:
                    "search title 路灯": {"q": "路灯"}, "search + village + status": {"q": "路灯", "village": village,
                                                                                 "status": "closed"},
                    "no filter (reload)": {}}
-        for name, f in filters.items():
-            xs = []
-            for _ in range(runs):
-                a = time.perf_counter()
-                svc.board(f, limit=LIMIT)
+        def timed(name: str, fn: Any, args: list[Any]) -> None:
+            xs, cs = [], []
+            for arg in args:
+                a, c = time.perf_counter(), time.process_time()
+                fn(arg)
                 xs.append((time.perf_counter() - a) * 1000)
-            out[f"filter: {name}"] = (statistics.median(xs), pct(xs, 0.95))
-        xs = []
-        for k in range(runs):
-            a = time.perf_counter()
-            svc.board(None, sort="deadline", descending=bool(k % 2), limit=LIMIT)
-            xs.append((time.perf_counter() - a) * 1000)
-        out["sort by deadline"] = (statistics.median(xs), pct(xs, 0.95))
-        todo = iter(svc.board({"status": "submitted"}, limit=runs)["rows"])
-        xs = []
-        for row in todo:
-            a = time.perf_counter()
+                cs.append((time.process_time() - c) * 1000)
+            out[name] = (statistics.median(xs), pct(xs, 0.95), statistics.median(cs), pct(cs, 0.95))
+
+        for name, f in filters.items():
+            timed(f"filter: {name}", lambda f: svc.board(f, limit=LIMIT), [f] * runs)
+        timed("sort by deadline", lambda d: svc.board(None, sort="deadline", descending=d, limit=LIMIT),
+              [bool(k % 2) for k in range(runs)])
+
+        def accept(row: dict) -> None:
             svc.act(row["id"], "accept", {})
             svc.board(None, limit=LIMIT)
-            xs.append((time.perf_counter() - a) * 1000)
-        out["accept one + reload"] = (statistics.median(xs), pct(xs, 0.95))
+        timed("accept one + reload", accept, svc.board({"status": "submitted"}, limit=runs)["rows"])
         a, c = time.perf_counter(), time.process_time()
         path = svc.reports.export_ledger(svc.reports.period_text("year"))
         out["ledger_s"], out["ledger_cpu_s"] = time.perf_counter() - a, time.process_time() - c
@@ -124,7 +122,7 @@ def main() -> None:
               f"refolded {last['refolded']}, RSS {last['rss_mb']:.0f} MB")
         for k, v in last.items():
             if isinstance(v, list):
-                print(f"  {k:32s} median {v[0]:7.1f} ms  p95 {v[1]:7.1f} ms")
+                print(f"  {k:32s} median {v[0]:7.1f} ms  p95 {v[1]:7.1f} ms   CPU median {v[2]:6.1f} ms  p95 {v[3]:6.1f} ms")
         print(f"  ledger XLSX, the year: {last['ledger_s']:.2f} s wall, {last['ledger_cpu_s']:.2f} s CPU, "
               f"{last['ledger_bytes'] / 2**20:.1f} MB")
     print(f"# load at the end {os.getloadavg()}")
