@@ -78,7 +78,7 @@ class StaffServices:
         rec = self.store.get("issue", iid)
         if rec is None:
             raise ServiceError(t("ui.error.gone"))
-        return rec, wf.fold(rec, self.services.events_by_issue().get(iid, []))
+        return rec, wf.fold(rec, self.index.events().get(iid, []))
 
     # ------------------------------------------------------------------ reference data
     def _named(self, kind: str) -> list[tuple[str, str]]:
@@ -310,7 +310,7 @@ class StaffServices:
             self._attach_to_issue(rec, photos)
         with self.services.lock:
             _r, change = wf.new_event(rec, etype, data, self.store.clock, self.services.user_id, self.role,
-                                      after=self.services.events_by_issue().get(iid, []))
+                                      after=self.index.events().get(iid, []))
             self.store.save(change)
         return {}
 
@@ -391,7 +391,7 @@ class StaffServices:
     def flagged_events(self) -> list[dict[str, Any]]:
         """Timeline entries that landed invalid, with why and what they carried."""
         out = []
-        events = self.services.events_by_issue()
+        events = self.index.events()
         for e in self.index.entries():
             if not e.folded.flagged:  # only these are folded again, for their timelines
                 continue

@@ -9,7 +9,8 @@ read) and kept
 - in memory, checked at each query by identity (the store replaces a record's dict when it
   changes and never mutates it) and by the issue's event count and newest event id (events
   are immutable: a new one changes the count);
-- on disk (``staff-board.json`` in the device's folder, a cache: deleting it loses nothing),
+- on disk (``staff-board.json`` in the device's folder, written at close and after many
+  re-folds; a cache: deleting it loses nothing),
   with a content key per issue (its event count and newest event id), so a
   fresh start folds only the issues that changed since it was written.
 
@@ -20,7 +21,6 @@ the rows a screen draws are finished (labels, dates).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -34,8 +34,8 @@ from sync import workflow as wf
 
 FILE = "staff-board.json"
 FORMAT = 2  # bump when Folded changes: an older file is then ignored (and rewritten)
-WRITE_AFTER = 500  # re-folded issues before the file is written again (and at close)
-WRITE_EVERY_S = 60.0
+WRITE_AFTER = 500  # re-folded issues before the file is written again (and at close: a kill
+# before that only means the next start folds those issues again)
 
 
 @dataclass
@@ -108,7 +108,8 @@ class BoardIndex:
         self._seen_ids: list[int] = []
         self._disk: dict[str, list[Any]] = {}  # id -> content key + Folded values, as on disk
         self._dirty = 0
-        self._written = time.monotonic()
+        self._grouped: dict[str, list[dict]] = {}
+        self._grouped_n = -1
         self.refolded = 0  # issues folded by the last refresh (benchmarks, tests)
 
     @property
@@ -116,6 +117,14 @@ class BoardIndex:
         return self.store.scratch_path(FILE)
 
     # ------------------------------------------------------------------ keeping it current
+    def events(self) -> dict[str, list[dict]]:
+        """Every issue's events (the services' grouping), asked for again only when an event
+        arrived: events are never edited or deleted, so their count tells."""
+        n = self.store.count("issue_event")
+        if n != self._grouped_n:
+            self._grouped, self._grouped_n = self._events(), n
+        return self._grouped
+
     def entries(self) -> list[Entry]:
         """Every issue, newest report first, folded state current."""
         self.refresh()
@@ -138,21 +147,21 @@ class BoardIndex:
             self._disk = self._read()
             self._loaded = True
         self._seen_events, self._seen_ids = n_events, ids
-        events = self._events()
+        events = self.events()
         entries = self._entries
-        changed = len(issues) != len(entries)
+        changed = len(issues) != len(entries)  # the order changes with the set of issues
         refolded = 0
-        seen: set[str] | None = set() if changed else None
+        replaced = False
+        seen: set[str] = set()
         for rec in issues:
             iid = rec["id"]
             evs = events.get(iid, ())
             hit = entries.get(iid)
             last = evs[-1]["id"] if evs else ""
-            if seen is not None:
-                seen.add(iid)
+            seen.add(iid)
             if hit is not None and hit.rec is rec and hit.n_events == len(evs) and hit.last_event == last:
                 continue
-            changed = True
+            replaced = True
             folded = None
             if hit is None and iid in self._disk:  # the first call: what the file says, if still true
                 kept = self._disk.pop(iid)
@@ -161,20 +170,23 @@ class BoardIndex:
             if folded is None:
                 folded = Folded.of(rec, wf.fold(rec, evs))
                 refolded += 1
+            changed = changed or hit is None or hit.folded.reported_at != folded.reported_at
             fl = rec["fields"]
             title = str(fl.get("title") or "")
             entries[iid] = Entry(iid, rec, folded, folded.state, len(evs), last, title, title.lower(), rec.get("grid") or "",
                                  str(fl.get("category") or ""), fl.get("urgency") or "normal",
                                  str(fl.get("appeal_type") or ""))
-        if seen is not None:
-            for gone in set(entries) - seen:
-                del entries[gone]
+        for gone in set(entries) - seen:  # deleted (or gone with a damaged file)
+            del entries[gone]
+            changed = True
         self._disk = {}  # read once: everything in it has been taken or is stale
         self.refolded = refolded
         if changed:
             self._order = sorted(entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
+        elif replaced:  # the same order, the new entries in it
+            self._order = [entries[e.id] for e in self._order]
         self._dirty += refolded
-        if self._dirty and (self._dirty >= WRITE_AFTER or time.monotonic() - self._written > WRITE_EVERY_S):
+        if self._dirty >= WRITE_AFTER:
             self.save()
 
     # ------------------------------------------------------------------ on disk
@@ -192,7 +204,7 @@ class BoardIndex:
         """Write the folded issues (atomically; a cache, so a failed write is only retried later)."""
         if not self._dirty:
             return
-        events = self._events()
+        events = self.events()
         out = {}
         for e in self._entries.values():
             out[e.id] = content_key(events.get(e.id, ())) + list(asdict(e.folded).values())
@@ -202,4 +214,3 @@ class BoardIndex:
         except OSError:
             return
         self._dirty = 0
-        self._written = time.monotonic()

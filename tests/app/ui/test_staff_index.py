@@ -168,3 +168,20 @@ def test_an_unreadable_or_foreign_file_only_costs_a_fold(town: Path, content: by
     finally:
         device.close()
     assert json.loads((town / FILE).read_bytes())["format"] == 2  # written again at close
+
+
+def test_a_deleted_issue_leaves_the_board_and_an_act_keeps_the_order(town: Path) -> None:
+    from sync.changes import delete_change
+
+    device = open_device(town, background=False)
+    try:
+        before = device.staff.board(None)["matched"]
+        gone = device.staff.board({"status": "closed"})["rows"][0]["id"]
+        device.store.save(delete_change(device.store.get("issue", gone), device.store.clock, "staff"))
+        b = device.staff.board(None)
+        assert b["matched"] == before - 1 and gone not in {r["id"] for r in b["rows"]}
+        iid = device.staff.board({"status": "submitted"})["rows"][-1]["id"]
+        assert device.staff.act(iid, "accept", {}) == {}
+        check_all(device)  # the order, the counts and every filter after the act
+    finally:
+        device.close()
