@@ -34,6 +34,7 @@ from sync import workflow as wf
 
 FILE = "staff-board.json"
 FORMAT = 2  # bump when Folded changes: an older file is then ignored (and rewritten)
+TAIL_MAX = 5000  # events arrived since the last look that are grouped one by one (else anew)
 WRITE_AFTER = 500  # re-folded issues before the file is written again (and at close: a kill
 # before that only means the next start folds those issues again)
 
@@ -110,6 +111,8 @@ class BoardIndex:
         self._dirty = 0
         self._grouped: dict[str, list[dict]] = {}
         self._grouped_n = -1
+        self._arrived: set[str] = set()  # issues with events grouped since the last refresh
+        self._full = True  # grouped anew since the last refresh: look at every issue
         self.refolded = 0  # issues folded by the last refresh (benchmarks, tests)
 
     @property
@@ -118,11 +121,24 @@ class BoardIndex:
 
     # ------------------------------------------------------------------ keeping it current
     def events(self) -> dict[str, list[dict]]:
-        """Every issue's events (the services' grouping), asked for again only when an event
-        arrived: events are never edited or deleted, so their count tells."""
+        """Every issue's events: the services' grouping at first, then kept up by the events
+        that arrived since (events are never edited or deleted, so their count tells which:
+        the store keeps a kind's records in the order they came, new ones last)."""
         n = self.store.count("issue_event")
-        if n != self._grouped_n:
-            self._grouped, self._grouped_n = self._events(), n
+        if n == self._grouped_n:
+            return self._grouped
+        if 0 <= self._grouped_n < n and n - self._grouped_n <= TAIL_MAX:
+            arrived = self.store.all("issue_event", include_deleted=True)[self._grouped_n:]
+            grouped = self._grouped
+            for e in arrived:  # new lists: whoever holds the old ones keeps what they had
+                iid = e["fields"].get("issue")
+                grouped[iid] = [*grouped.get(iid, ()), e]
+                self._arrived.add(iid)
+        else:
+            self._grouped = dict(self._events())
+            self._arrived = set()
+            self._full = True
+        self._grouped_n = n
         return self._grouped
 
     def entries(self) -> list[Entry]:
@@ -146,14 +162,20 @@ class BoardIndex:
         if not self._loaded:
             self._disk = self._read()
             self._loaded = True
+        same_issues = ids == self._seen_ids
         self._seen_events, self._seen_ids = n_events, ids
         events = self.events()
         entries = self._entries
+        if same_issues and not self._full:  # only events arrived (an action, a small sync)
+            todo = [r for r in (self.store.get("issue", i) for i in self._arrived) if r is not None]
+        else:
+            todo = issues
+        self._arrived, self._full = set(), False
         changed = len(issues) != len(entries)  # the order changes with the set of issues
         refolded = 0
         replaced = False
         seen: set[str] = set()
-        for rec in issues:
+        for rec in todo:
             iid = rec["id"]
             evs = events.get(iid, ())
             hit = entries.get(iid)
@@ -176,9 +198,10 @@ class BoardIndex:
             entries[iid] = Entry(iid, rec, folded, folded.state, len(evs), last, title, title.lower(), rec.get("grid") or "",
                                  str(fl.get("category") or ""), fl.get("urgency") or "normal",
                                  str(fl.get("appeal_type") or ""))
-        for gone in set(entries) - seen:  # deleted (or gone with a damaged file)
-            del entries[gone]
-            changed = True
+        if todo is issues:
+            for gone in set(entries) - seen:  # deleted (or gone with a damaged file)
+                del entries[gone]
+                changed = True
         self._disk = {}  # read once: everything in it has been taken or is stale
         self.refolded = refolded
         if changed:
