@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,14 @@ class Folded:
 
 
 _NAMES = [f.name for f in fields(Folded)]
+_ID = itemgetter("id")
 
 
 def content_key(evs: list[dict] | tuple) -> list[Any]:
     """What an issue's fold depends on, comparable across restarts: its events (how many and
     the newest id: they are immutable and only ever arrive). Of the record itself the fold
     reads only the kind, which is written once."""
-    return [len(evs), max((e["id"] for e in evs), default="")]
+    return [len(evs), max(map(_ID, evs), default="")]
 
 
 @dataclass(slots=True)
