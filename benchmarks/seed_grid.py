@@ -37,11 +37,11 @@ SAID = (
     "希望村里帮忙修一下屋顶", "想了解高龄补贴怎么申请", "门前路灯坏了两个月", "暂无诉求",
     "反映邻居占道堆放杂物", "询问医保缴费时间", "希望安排人帮忙买药", "对上次维修表示满意",
 )  # fmt: skip
-_TITLES = ("路灯坏了", "排水沟堵塞", "村道坑洼", "垃圾清运不及时", "自来水停水", "危房需要鉴定",
+TITLES = ("路灯坏了", "排水沟堵塞", "村道坑洼", "垃圾清运不及时", "自来水停水", "危房需要鉴定",
            "低保申请咨询", "邻里纠纷", "河道漂浮物", "公厕损坏")  # fmt: skip
-_TAGS = ("独居老人", "空巢老人", "高龄老人", "留守儿童", "残疾人", "低保户", "党员户")
+TAGS = ("独居老人", "空巢老人", "高龄老人", "留守儿童", "残疾人", "低保户", "党员户")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-_GIVEN = "明华强芳英秀军国建平玉兰桂"
+GIVEN = "明华强芳英秀军国建平玉兰桂"
 
 
 class _Wall:
@@ -107,11 +107,11 @@ def grid_work(
     for i in range(households):
         wall_w.ms = start + i * 60_000
         fields = {"village": village, "address": f"{village}{i // 40 + 1}组{i % 40 + 1}号",
-                  "head": rng.choice(SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),
+                  "head": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
                   "phone": f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
                   "member_count": rng.randint(1, 6)}
         if rng.random() < 0.4:
-            fields["care_tags"] = rng.sample(_TAGS, rng.randint(1, 2))
+            fields["care_tags"] = rng.sample(TAGS, rng.randint(1, 2))
         rec, ch = new_record("household", grid, fields, cw, worker)
         homes.append(rec)
         work.append((wall_w.ms, "w", ch))
@@ -129,7 +129,7 @@ def grid_work(
         t = start + int((k + 0.5) * (months * 30 * DAY_MS) / issues)
         wall_w.ms = t
         h = rng.choice(homes)
-        title = rng.choice(_TITLES)
+        title = rng.choice(TITLES)
         issue, ch = new_record("issue", grid, {
             "issue_kind": "problem", "appeal_type": "help", "category": rng.choice(cats), "title": title,
             "description": f"{h['fields']['address']}{title}，{rng.choice(SAID)}。", "urgency": "normal",

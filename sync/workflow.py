@@ -391,15 +391,17 @@ def new_event(
     *,
     at: str | None = None,
     after: Iterable[Mapping[str, Any]] = (),
+    record_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """An issue_event record (and its change) for ``issue``; raises ValidationError on bad
     input. It does not check the role or state: an event that lands invalid is still kept
     (use ``may_emit`` and ``fold`` to warn before emitting). Pass the issue's known events
-    as ``after`` so the new one sorts after them even if this device's clock is behind."""
+    as ``after`` so the new one sorts after them even if this device's clock is behind.
+    ``record_id``: an id made earlier (a seeder's, carrying the event's time)."""
     for rec in (issue, *after):
         for seen in (rec.get("stamps") or {}).values():
             clock.observe(seen)
     if at is None:
         at = china_time(clock.wall_ms()).isoformat(timespec="seconds")
     fields = {"issue": issue["id"], "type": event_type, "actor": actor, "role": role, "at": at, "data": dict(data or {})}
-    return new_record("issue_event", issue["grid"], fields, clock, actor)
+    return new_record("issue_event", issue["grid"], fields, clock, actor, record_id=record_id)

@@ -9,6 +9,7 @@ the workflow rules come from
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from app.services.common import (
@@ -19,9 +20,9 @@ from app.services.common import (
     fmt_date,
     fmt_time,
     now_ms,
-    reported_at,
 )
 from app.services.field import Services
+from app.services.staff_index import BoardIndex, Entry
 from app.services.staff_intake import StaffIntake
 from app.services.staff_refdata import ReferenceAdmin
 from app.services.staff_reports import StaffReports
@@ -41,16 +42,6 @@ EXCERPT = 40  # characters of a description shown in a list row
 NEW_STATES = frozenset({"submitted", "collected"})  # waiting for staff to take them up
 # the board's sortable columns, in the order the desk table shows them
 BOARD_COLUMNS = ("title", "place", "category", "reported", "unit", "deadline", "status", "supervised")
-_SORT_KEYS: dict[str, Any] = {
-    "title": lambda r: r["title"] or None,
-    "place": lambda r: (r["village_name"], r["grid_name"]) if r["place"] else None,
-    "category": lambda r: r["category_name"] or None,
-    "reported": lambda r: r["reported_at"],
-    "unit": lambda r: r["unit_name"] or None,
-    "deadline": lambda r: r["deadline"] or None,
-    "status": lambda r: wf.STATES.index(r["status"]) if r["status"] in wf.STATES else len(wf.STATES),
-    "supervised": lambda r: r["supervised"] or None,
-}
 
 
 def role_of(services: Services) -> str:
@@ -73,42 +64,27 @@ class StaffServices:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.store = services.store
-        # issue id -> (data key, IssueState, reported at ms): fold once per issue per data version
-        self._folds: dict[str, tuple[tuple[Any, ...], Any, int]] = {}
+        # every issue's fold, kept current and kept across restarts (staff_index.py)
+        self.index = BoardIndex(services.store, services.events_by_issue)
         self.reports = StaffReports(services.store)  # the figures and the ledger
         self.intake = StaffIntake(self)  # problems from other channels, sources, deadline flags
         self.refdata = ReferenceAdmin(self)  # the admin's 基础数据, edited on the server
+
+    def close(self) -> None:
+        """Keep the folded issues for the next start (before the store closes)."""
+        self.index.save()
 
     @property
     def role(self) -> str:
         r = role_of(self.services)
         return r if r in STAFF_ROLES else "township_staff"
 
-    # ------------------------------------------------------------------ folding, cached
-    def _folded(self) -> list[tuple[dict, Any, list[dict]]]:
-        events = self.services.events_by_issue()
-        out = []
-        seen = set()
-        for rec in self.store.all("issue"):
-            evs = events.get(rec["id"], [])
-            key = (max(rec.get("stamps", {}).values(), default=""), len(evs),
-                   max((e["id"] for e in evs), default=""))
-            hit = self._folds.get(rec["id"])
-            if hit is None or hit[0] != key:
-                st = wf.fold(rec, evs)
-                hit = (key, st, reported_at(rec, st))  # the report time too: the board sorts by it
-                self._folds[rec["id"]] = hit
-            seen.add(rec["id"])
-            out.append((rec, hit[1], evs))
-        for gone in set(self._folds) - seen:
-            del self._folds[gone]
-        return out
-
+    # ------------------------------------------------------------------ folding
     def _state_of(self, iid: str) -> tuple[dict, Any]:
         rec = self.store.get("issue", iid)
         if rec is None:
             raise ServiceError(t("ui.error.gone"))
-        return rec, wf.fold(rec, self.services.events_by_issue().get(iid, []))
+        return rec, wf.fold(rec, self.index.events().get(iid, []))
 
     # ------------------------------------------------------------------ reference data
     def _named(self, kind: str) -> list[tuple[str, str]]:
@@ -184,70 +160,83 @@ class StaffServices:
         ``states`` are the statuses the counts are given for (those of the chosen kind) and
         ``total`` is their sum: one definition for 全部 and the status chips."""
         f = {k: v for k, v in (filters or {}).items() if v not in (None, "", False)}
-        now = now_ms()
+        today = china_today()
+        day = today.isoformat()
         q = str(f.get("q", "")).strip().lower()
         cat = f.get("category")
         places = self.places()
+        # the folded issues, newest report first; each filter narrows the list (no fold here)
+        found: list[Entry] = self.index.entries()
+        if f.get("kind"):
+            found = [e for e in found if e.folded.issue_kind == f["kind"]]
+        if f.get("grid"):
+            found = [e for e in found if e.grid == f["grid"]]
+        if f.get("village"):
+            grids = {g for g, p in places.items() if p[0] == f["village"]}
+            found = [e for e in found if e.grid in grids]
+        if cat:
+            found = [e for e in found if e.category == cat or e.category.startswith(cat + ".")]
+        if f.get("appeal_type"):
+            found = [e for e in found if e.appeal_type == f["appeal_type"]]
+        if f.get("urgency"):
+            found = [e for e in found if e.urgency == f["urgency"]]
+        if f.get("overdue"):
+            found = [e for e in found if _overdue(e, day)]
+        if f.get("supervised"):
+            found = [e for e in found if e.folded.supervised]
+        if f.get("source"):
+            found = [e for e in found if (e.rec["fields"].get("source") or reference.GRID_SOURCE) == f["source"]]
+        if f.get("county_supervised"):
+            found = [e for e in found if e.folded.county_level]
+        if f.get("due_soon"):
+            due_cal = self.work_calendar()
+            found = [e for e in found if self.intake.flags(e.folded, due_cal)]
+        if f.get("flagged"):
+            found = [e for e in found if e.folded.flagged]
+        if q:
+            found = [e for e in found if q in e.title_lower]
+        counts = dict(Counter(e.state for e in found))
+        if f.get("status"):
+            found = [e for e in found if e.state == f["status"]]
         labels = self.services.category_labels()
         units: dict[str, str] = {}
-        counts: dict[str, int] = {}
-        due_cal = self.work_calendar() if f.get("due_soon") else None
-        rows: list[dict[str, Any]] = []
-        for rec, st, _evs in self._folded():
-            fl = rec["fields"]
-            if f.get("kind") and st.issue_kind != f["kind"]:
-                continue
-            grid = rec.get("grid", "")
-            place = places.get(grid, ("", "", grid))
-            if f.get("grid") and grid != f["grid"]:
-                continue
-            if f.get("village") and place[0] != f["village"]:
-                continue
-            if cat and not (fl.get("category") == cat or str(fl.get("category") or "").startswith(cat + ".")):
-                continue
-            if f.get("appeal_type") and fl.get("appeal_type") != f["appeal_type"]:
-                continue
-            if f.get("urgency") and (fl.get("urgency") or "normal") != f["urgency"]:
-                continue
-            overdue = bool(st.deadline) and st.state in WORKING and wf.is_overdue(st, now)
-            if f.get("overdue") and not overdue:
-                continue
-            if f.get("supervised") and not st.supervised:
-                continue
-            if f.get("source") and (fl.get("source") or reference.GRID_SOURCE) != f["source"]:
-                continue
-            if f.get("county_supervised") and not st.county_level:
-                continue
-            if f.get("due_soon") and not self.intake.flags(st, due_cal):
-                continue
-            if f.get("flagged") and not st.flagged:
-                continue
-            if q and q not in str(fl.get("title") or "").lower():
-                continue
-            counts[st.state] = counts.get(st.state, 0) + 1
-            if f.get("status") and st.state != f["status"]:
-                continue
+
+        def row(e: Entry) -> dict[str, Any]:
+            """A shown row: its first facts (the rest is added below)."""
+            st = e.folded
+            place = places.get(e.grid, ("", "", e.grid))
             unit = st.unit or ""
             if unit not in units:
                 units[unit] = self.services.unit_name(unit)
-            # what sorting needs; the rest is added to the rows that are returned
-            rows.append({
-                "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
-                "reported_at": self._folds[rec["id"]][2], "deadline": st.deadline or "",
-                "supervised": st.supervised, "grid": grid, "village": place[0], "village_name": place[1],
-                "grid_name": place[2], "place": " / ".join(x for x in (place[1], place[2]) if x),
-                "category_name": labels.get(fl.get("category") or "", fl.get("category") or ""),
-                "unit": unit, "unit_name": units[unit], "overdue": overdue, "_st": st, "_rec": rec,
-                "urgency": fl.get("urgency") or "normal",
-            })
-        _sort_rows(rows, sort, descending)
-        if sort == "triage" and f.get("kind") == "wish":  # open first, the most urgent, then by kind
-            rows[:] = wish_order(rows, at="reported_at", category="category_name")
-        shown = rows if limit is None else rows[:limit]
-        today, cal = china_today(), self.work_calendar()
+            return {
+                "id": e.id, "title": e.title, "status": st.state, "reported_at": st.reported_at,
+                "deadline": st.deadline or "", "supervised": st.supervised, "grid": e.grid,
+                "village": place[0], "village_name": place[1], "grid_name": place[2],
+                "place": " / ".join(x for x in (place[1], place[2]) if x),
+                "category_name": labels.get(e.category, e.category), "unit": unit, "unit_name": units[unit],
+                "overdue": _overdue(e, day), "_e": e,
+            }
+
+        if sort not in BOARD_COLUMNS and f.get("kind") == "wish":  # open first, the most urgent, by kind
+            ordered = [r["_e"] for r in wish_order(
+                [{"status": e.state, "urgency": e.urgency, "category_name": labels.get(e.category, e.category),
+                  "reported_at": e.folded.reported_at, "_e": e} for e in found],
+                at="reported_at", category="category_name")]
+        elif sort not in BOARD_COLUMNS:  # triage: the new ones on top, each part newest first
+            ordered = ([e for e in found if e.state in NEW_STATES]
+                       + [e for e in found if e.state not in NEW_STATES])
+        else:  # a column; rows without a value for it go last either way
+            key = _sort_key(sort, places, labels, lambda u: units.setdefault(u, self.services.unit_name(u)))
+            keyed = [(key(e), e) for e in found]
+            have = [x for x in keyed if x[0] is not None]
+            have.sort(key=lambda x: x[0], reverse=descending)  # stable: newest first among equals
+            ordered = [e for _k, e in have] + [e for k, e in keyed if k is None]
+        shown = [row(e) for e in (ordered if limit is None else ordered[:limit])]
+        cal = self.work_calendar()
         dues: dict[str, tuple[int | None, str]] = {}
         for r in shown:
-            st, fl = r.pop("_st"), r.pop("_rec")["fields"]
+            e = r.pop("_e")
+            st, fl = e.folded, e.rec["fields"]
             days_left, due_text = None, ""
             if st.deadline and st.state in WORKING:
                 if st.deadline not in dues:
@@ -255,7 +244,7 @@ class StaffServices:
                 days_left, due_text = dues[st.deadline]
             r.update({
                 "status_label": wf.state_label(st.state), "kind": st.issue_kind,
-                "urgency": fl.get("urgency") or "normal", "category": fl.get("category") or "",
+                "urgency": e.urgency, "category": e.category,
                 "reported_text": fmt_date(r["reported_at"]),
                 "days_left": days_left, "due_text": due_text, "flagged": st.flagged,
                 "redo_count": st.redo_count, "county_level": st.county_level,
@@ -266,9 +255,8 @@ class StaffServices:
             })
         kind = f.get("kind")
         states = list({"problem": wf.PROBLEM_STATES, "wish": wf.WISH_STATES}.get(kind, wf.STATES))
-        return {"rows": shown, "matched": len(rows), "counts": counts, "states": states,
+        return {"rows": shown, "matched": len(found), "counts": counts, "states": states,
                 "total": sum(counts.get(s, 0) for s in states)}
-
     # ------------------------------------------------------------------ acting
     def staff_actions(self, iid: str) -> list[str]:
         """Staff event types valid for the issue's current state, in button order."""
@@ -362,7 +350,7 @@ class StaffServices:
             self._attach_to_issue(rec, photos)
         with self.services.lock:
             _r, change = wf.new_event(rec, etype, data, self.store.clock, self.services.user_id, self.role,
-                                      after=self.services.events_by_issue().get(iid, []))
+                                      after=self.index.events().get(iid, []))
             self.store.save(change)
         return {}
 
@@ -386,13 +374,14 @@ class StaffServices:
         places = self.places()
         labels = self.services.category_labels()
         out = []
-        for rec, st, _evs in self._folded():
+        for e in self.index.entries():
+            rec, st = e.rec, e.folded
             open_wish = st.issue_kind == "wish" and st.state in wf.OPEN_WISH_STATES  # people may come forward
             if (st.state not in WALL_STATES and not open_wish) or st.outcome == "rejected":
                 continue
             fl = rec["fields"]
             resolved = rec_mod.parse_time_ms(st.resolved_at) if st.resolved_at is not None else None
-            reported = reported_at(rec, st)
+            reported = st.reported_at
             out.append(((st.published, -(resolved or reported), -reported), {
                 "id": rec["id"], "title": fl.get("title") or "", "status": st.state,
                 "kind": st.issue_kind, "status_label": wf.state_label(st.state),
@@ -445,8 +434,12 @@ class StaffServices:
     def flagged_events(self) -> list[dict[str, Any]]:
         """Timeline entries that landed invalid, with why and what they carried."""
         out = []
-        for rec, st, _evs in self._folded():
-            for entry in st.timeline:
+        events = self.index.events()
+        for e in self.index.entries():
+            if not e.folded.flagged:  # only these are folded again, for their timelines
+                continue
+            rec = e.rec
+            for entry in wf.fold(rec, events.get(e.id, [])).timeline:
                 if entry.valid:
                     continue
                 row = self.services.timeline_row(entry)
@@ -466,23 +459,37 @@ class StaffServices:
         return out
 
 
+def _overdue(e: Entry, today: str) -> bool:
+    """Past its deadline day (China date ``today``, ISO) while with a unit (wf.is_overdue)."""
+    return e.state in WORKING and e.folded.due is not None and today > e.folded.due
+
+
 def _excerpt(text: str, n: int = EXCERPT) -> str:
     one = " ".join(text.split())
     return one if len(one) <= n else one[:n - 1] + "…"
 
 
-def _sort_rows(rows: list[dict[str, Any]], sort: str, descending: bool) -> None:
-    """Sort board rows in place; rows without a value for the column go last either way."""
-    # newest report first (then the newer id: UUIDv7), kept among equals by the stable sorts below
-    rows.sort(key=lambda r: (r["reported_at"], r["id"]), reverse=True)
-    if sort not in _SORT_KEYS:  # triage: the new ones (已上报 / 已收集) on top
-        rows.sort(key=lambda r: r["status"] not in NEW_STATES)
-        return
-    key = _SORT_KEYS[sort]
-    have = [r for r in rows if key(r) is not None]
-    blank = [r for r in rows if key(r) is None]
-    have.sort(key=key, reverse=descending)
-    rows[:] = have + blank
+def _sort_key(column: str, places: dict[str, tuple[str, str, str]], labels: dict[str, str],
+              unit_name: Any) -> Any:
+    """The board's sort key of a column (``BOARD_COLUMNS``) for an entry; None: no value."""
+    if column == "title":
+        return lambda e: e.title or None
+    if column == "place":
+        def place(e: Entry) -> Any:
+            p = places.get(e.grid, ("", "", e.grid))
+            return (p[1], p[2]) if (p[1] or p[2]) else None
+        return place
+    if column == "category":
+        return lambda e: labels.get(e.category, e.category) or None
+    if column == "reported":
+        return lambda e: e.folded.reported_at
+    if column == "unit":
+        return lambda e: unit_name(e.folded.unit or "") or None
+    if column == "deadline":
+        return lambda e: e.folded.deadline or None
+    if column == "status":
+        return lambda e: wf.STATES.index(e.state) if e.state in wf.STATES else len(wf.STATES)
+    return lambda e: e.folded.supervised or None  # supervised
 
 
 def _days_left(deadline: str, today: dt.date, cal: WorkCalendar) -> tuple[int | None, str]:

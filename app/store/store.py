@@ -886,6 +886,14 @@ class Store:
             ids = self._views.newest_visits(limit)
             return [r for r in (self._get_any("visit", v) for v in ids) if r is not None]
 
+    def count(self, kind: str) -> int:
+        """How many records of a kind the store holds, deleted ones included: cheap enough to
+        ask at every screen (a kind that only grows, like issue_event, changes count whenever
+        a record arrives)."""
+        with self._lock:
+            self._ensure_kind(kind)
+            return len(self._by_kind.get(kind, ()))
+
     # ------------------------------------------------------------------ replica interface
 
     def pending_changes(self, limit: int = 100) -> list[dict]:

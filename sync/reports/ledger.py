@@ -151,58 +151,17 @@ _TAIL_WIDTHS = [16, 12]
 
 
 def write_xlsx(ledger: Ledger, out: Path | io.BytesIO) -> None:
-    """Chinese headers, title row, bold frozen header, widths, wrap, real dates."""
-    # openpyxl (which loads Pillow) only when an XLSX is written: the phone build has neither
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-    from openpyxl.utils import get_column_letter
+    """Chinese headers, title row, bold shaded header, frozen panes at C3, widths, wrapped
+    cells, real dates, autofilter, A4 landscape fit to width, title and header on every
+    printed page, printed gridlines (not per-cell borders). Written row by row
+    (``sync.reports.xlsx``): a county-year is half a million cells."""
+    from sync.reports.xlsx import Table, write_table
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = t("reports.ledger.sheet")
     headers = ledger.headers()
-    ncol = len(headers)
-    ws.cell(row=1, column=1, value=ledger.title()).font = Font(bold=True, size=14)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
-    ws.cell(row=1, column=1).alignment = Alignment(horizontal="center", vertical="center")
-    ws.row_dimensions[1].height = 28
-    thin = Side(style="thin", color="999999")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    for c, h in enumerate(headers, start=1):
-        cell = ws.cell(row=2, column=c, value=h)
-        cell.font = Font(bold=True)
-        cell.fill = head_fill
-        cell.border = border
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    # Named styles: set once, then referenced by name per cell (assigning style objects per
-    # cell makes openpyxl hash them every time, 3x slower on a township-year). Empty cells
-    # (most month columns of most rows) are not written at all, and the lines between cells
-    # come from printed gridlines instead of per-cell borders: a township-year is ~45%
-    # fewer cells to write.
-    wrap = Alignment(wrap_text=True, vertical="top")
-    wb.add_named_style(NamedStyle(name="gw_ledger_text", alignment=wrap))
-    wb.add_named_style(NamedStyle(name="gw_ledger_date", alignment=wrap, number_format="yyyy-mm-dd"))
-    date_cols = {8, ncol}
-    for i, r in enumerate(ledger.rows, start=3):
-        for c, v in enumerate(_row_values(ledger, r), start=1):
-            if v is None or v == "":
-                continue
-            cell = ws.cell(row=i, column=c, value=v)
-            cell.style = "gw_ledger_date" if c in date_cols else "gw_ledger_text"
-    ws.print_options.gridLines = True
-    widths = _WIDTHS + [_PROGRESS_WIDTH] * len(ledger.months) + _TAIL_WIDTHS
-    for c, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(c)].width = w
-    ws.freeze_panes = "C3"  # header rows and the 序号/问题 columns stay in view
-    ws.auto_filter.ref = f"A2:{get_column_letter(ncol)}{max(2, len(ledger.rows) + 2)}"
-    ws.print_title_rows = "1:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    wb.save(out)
+    table = Table(sheet=t("reports.ledger.sheet"), title=ledger.title(), headers=headers,
+                  widths=_WIDTHS + [_PROGRESS_WIDTH] * len(ledger.months) + _TAIL_WIDTHS,
+                  date_columns=frozenset({8, len(headers)}), freeze="C3")
+    write_table(table, [_row_values(ledger, r) for r in ledger.rows], out)
 
 
 def write_csv(headers: list[str], rows: list[list[object]], out: Path | io.BytesIO) -> None:

@@ -8,6 +8,7 @@ never decide workflow rules themselves.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -194,12 +195,11 @@ class IssueFacts:
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    get = obj.get if isinstance(obj, dict) else functools.partial(getattr, obj)
     for n in names:
-        if isinstance(obj, dict):
-            if obj.get(n) is not None:
-                return obj[n]
-        elif getattr(obj, n, None) is not None:
-            return getattr(obj, n)
+        v = get(n, None)
+        if v is not None:
+            return v
     return default
 
 
@@ -214,13 +214,14 @@ def _entry(raw: Any) -> Entry:
     payload = payload if isinstance(payload, dict) else {}
     data = {**payload, **f}
     data.pop("data", None)
+    etype = str(f.get("type") or "")
     text = ""
-    for k in registry.notes(str(f.get("type") or "")):
+    for k in registry.notes(etype):
         if payload.get(k):
             text = str(payload[k])
             break
     return Entry(
-        type=str(f.get("type") or ""),
+        type=etype,
         at=to_datetime(f.get("at")),
         actor=str(f.get("actor") or ""),
         text=text,
@@ -248,6 +249,22 @@ def _id_time(record_id: str) -> datetime | None:
         return None
 
 
+def _happened_by(events: list[dict], until: datetime) -> list[dict]:
+    """The events whose ``at`` is not after ``until`` (one without a time counts as by then)."""
+    day = until.date().isoformat() if until.tzinfo is CHINA_TZ and until == end_of_day(until.date()) else None
+    out = []
+    for e in events:
+        at = _fields(e).get("at")
+        if day is not None and isinstance(at, str) and len(at) == 25 and at.endswith("+08:00"):
+            # the shape events are written in (China time to the second), against the end of a
+            # day: the date decides without parsing (a county-year's ledger reads 275,000)
+            if at[:10] <= day:
+                out.append(e)
+        elif (to_datetime(at) or until) <= until:
+            out.append(e)
+    return out
+
+
 def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | None = None) -> IssueFacts:
     """Fold the issue's events (sync.workflow.fold) and collect what reports need.
 
@@ -256,7 +273,7 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
     """
     f = _fields(issue)
     if until is not None:
-        events = [e for e in events if (to_datetime(_fields(e).get("at")) or until) <= until]
+        events = _happened_by(events, until)
     st = workflow.fold(issue, events)
     timeline = [_entry(e) for e in (_get(st, "timeline", default=[]) or [])]
     rechecks = [e for e in timeline if e.type == "recheck" and not e.flagged]

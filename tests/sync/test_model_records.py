@@ -1,6 +1,8 @@
 """Validation messages, field specs and the record/change builders of sync.records."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync import i18n
 from sync.changes import delete_change, edit_change, new_record
@@ -320,3 +322,31 @@ def test_validate_change_as_received():
     assert validate_change(event_change, event) == []  # an identical re-send is fine
     altered = {**event_change, "fields": {**event_change["fields"], "data": {"text": "改过"}}}
     assert codes(validate_change(altered, event)) == {("*", "immutable")}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda c: st.lists(c, max_size=5) | st.dictionaries(st.text(), c, max_size=5), max_leaves=20)
+
+
+@settings(max_examples=500)
+@given(_JSON)
+def test_the_payload_size_bound_is_never_below_the_encoded_size(value):
+    """The fold skips encoding an event's payload when this bound is under the limit."""
+    import json
+
+    from sync.records import _json_size_bound
+
+    bound = _json_size_bound(value)
+    if bound is not None:
+        assert bound >= len(json.dumps(value, ensure_ascii=False).encode())
+
+
+def test_an_oversized_or_strange_payload_is_still_refused():
+    from sync.records import MAX_DATA_BYTES, event_data_errors
+
+    assert event_data_errors("comment", {"text": "好" * 900}) == []
+    big = {"text": "x" * 900, "more": ["好" * 1000] * 3}
+    assert MAX_DATA_BYTES < len(str(big).encode())
+    assert [e.code for e in event_data_errors("comment", big)] == ["data_too_big"]
+    assert [e.code for e in event_data_errors("comment", {"text": "x", "s": {1, 2}})] == ["not_object"]

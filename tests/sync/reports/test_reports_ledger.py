@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -101,6 +101,24 @@ def test_xlsx_cell_by_cell(ds, tmp_path):
     assert ws.max_row == 2 + len(led.rows)
     # an open issue has an empty 销号日期
     assert ws.cell(row=ws.max_row, column=11).value is None
+    assert ws.auto_filter.ref == f"A2:K{ws.max_row}"
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    # the read-only reader (and other tools) size the sheet from its dimension
+    assert load_workbook(out, read_only=True).active.max_row == ws.max_row
+
+
+def test_xlsx_keeps_text_as_text(tmp_path):
+    """Titles are people's words: markup, a leading "=", control characters and newlines
+    come back as text (never a formula, never a broken file)."""
+    from sync.reports.xlsx import Table, write_table
+
+    out = tmp_path / "t.xlsx"
+    rows = [["=SUM(A1:A2)", "<b>&amp;</b> \"引号\" 'x'", "a\x00b\x07c\nd", 7, 2.5, date(2026, 3, 1)]]
+    write_table(Table("表", "标题<&>", ["a", "b", "c", "d", "e", "f"], [10] * 6, frozenset({6})), rows, out)
+    ws = load_workbook(out).active
+    assert [c.value for c in ws[3]][:5] == ["=SUM(A1:A2)", "<b>&amp;</b> \"引号\" 'x'", "abc\nd", 7, 2.5]
+    assert ws["A1"].value == "标题<&>" and ws.cell(row=3, column=6).value == datetime(2026, 3, 1)
+    assert ws.cell(row=3, column=1).data_type == "s"
 
 
 def test_csv_round_trip_with_bom(ds):
@@ -154,3 +172,23 @@ def test_empty_ledger_still_writes_headers(tmp_path):
     write_xlsx(led, buf)
     ws = load_workbook(io.BytesIO(buf.getvalue())).active
     assert [c.value for c in ws[2]][:2] == ["序号", "问题"] and ws.max_row == 2
+
+
+def test_the_as_of_cut_reads_dates_like_a_full_parse():
+    """issue_facts keeps the events that happened by the end of ``as_of``: its shortcut for
+    times written in China time gives what parsing every time gives, whatever the offset."""
+    import random
+    from datetime import timedelta, timezone
+
+    from sync.reports.dates import to_datetime
+    from sync.reports.model import _happened_by, end_of_day
+
+    rnd = random.Random(3)
+    events = []
+    for k in range(3000):
+        moment = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(seconds=rnd.randrange(86400 * 60))
+        tz = rnd.choice([timezone(timedelta(hours=8)), UTC, timezone(timedelta(hours=-5))])
+        at = rnd.choice([moment.astimezone(tz).isoformat(timespec="seconds"), int(moment.timestamp() * 1000), None])
+        events.append({"id": str(k), "fields": {"at": at}})
+    for until in (end_of_day(date(2026, 3, 10)), end_of_day(date(2026, 4, 1)), end_of_day(date(2026, 4, 1)) - timedelta(hours=3)):
+        assert _happened_by(events, until) == [e for e in events if (to_datetime(e["fields"]["at"]) or until) <= until]
