@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from app.services.common import Core, ServiceError, clean, fmt_date, initials
@@ -32,8 +33,17 @@ class Households(Core):
     def warm(self) -> None:
         """Build the search index (pinyin initials) ahead of the first search; run it in a
         background thread at start-up: about 0.4 s for 3,000 households."""
-        for r in self.store.all("household"):
-            self._search_text(r)
+        for _ in self.warm_steps():
+            pass
+
+    def warm_steps(self, batch: int = 50) -> Iterator[None]:
+        """``warm`` in steps of ``batch`` households, for the browser (no threads: the caller
+        lets the screen work between steps)."""
+        recs = self.store.all("household")
+        for i in range(0, len(recs), batch):
+            for r in recs[i:i + batch]:
+                self._search_text(r)
+            yield
 
     def household_row(self, rec: dict, last_visit: dict[str, int] | None = None) -> dict[str, Any]:
         f = rec["fields"]
