@@ -263,14 +263,21 @@ def main() -> None:
     ap.add_argument("--modes", default="phone,pc")
     ap.add_argument("--households", type=int, default=500)
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument("--build", type=Path, help="time this existing build (e.g. an older one) "
+                    "instead of building the work tree's")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     print("machine:", machine())
     base = Path(tempfile.mkdtemp(prefix="gw-phone-bench-"))
-    r = build(base / "build")
-    print(f"build {r.version}: {r.files} files, {r.bytes:,} bytes, {r.gzip_bytes:,} bytes gzip "
-          f"(what a phone downloads to install), bytecode {r.bytecode}")
+    if args.build:
+        out, info = args.build.resolve(), json.loads((args.build / "build.json").read_text(encoding="utf-8"))
+    else:
+        out = build(base / "build").out
+        info = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    print(f"build {info['version']}: {len(info['files'])} files, {info['bytes']:,} bytes, "
+          f"{info['gzip_bytes']:,} bytes gzip (what a phone downloads to install), "
+          f"bytecode {info.get('bytecode', False)}")
     data, first, count = seeded_store(base, args.households)
     print(f"store: {args.households} households; search {SEARCH!r} finds {count}, first {first}")
     assets = assets_with_font(base / "assets")
@@ -281,7 +288,7 @@ def main() -> None:
                 key = f"{mode} x{throttle:g}"
                 for i in range(args.runs):
                     if mode == "phone":
-                        res = run_phone(pw, r.out, data, first, count, throttle)
+                        res = run_phone(pw, out, data, first, count, throttle)
                     else:
                         res = run_pc(pw, data, assets, first, count, throttle)
                     print(f"{key} run {i + 1}: " + ", ".join(
@@ -294,7 +301,7 @@ def main() -> None:
         print(f"{what:<14}" + "".join(
             f"{statistics.median(r[what] for r in runs):>13.2f}s" for runs in results.values()))
     if args.json:
-        args.json.write_text(json.dumps({"build": r.gzip_bytes, "results": results}, indent=1))
+        args.json.write_text(json.dumps({"build": info["gzip_bytes"], "results": results}, indent=1))
 
 
 if __name__ == "__main__":
