@@ -132,3 +132,33 @@ def test_app_routes_get_the_page_and_missing_files_stay_missing(tmp_path: Path) 
     assert client.get("/app/assets/NOTICES").status_code == 404  # not the page in its place
     assert client.get("/app/gone.js").status_code == 404
     assert client.get("/app/").headers["cache-control"] == "no-cache"
+
+
+def test_the_search_index_is_built_in_steps_after_the_first_screen(tmp_path: Path) -> None:
+    """In the browser (no threads) the pinyin index is built by ``warm_search`` in steps that
+    give the event loop back between batches (the screen keeps working meanwhile)."""
+    from app import browser
+    from app.services import Services
+
+    svc = Services.open(tmp_path / "data")
+    try:
+        for i in range(120):
+            _, errors = svc.save_household({"head": f"王建{'国华军'[i % 3]}{i}", "address": f"1组{i}号"})
+            assert not errors
+        assert len(list(svc.warm_steps(batch=50))) == 3  # 120 households: 50 + 50 + 20
+
+        ticks = 0
+
+        async def scenario() -> None:
+            nonlocal ticks
+            task = asyncio.get_running_loop().create_task(browser.warm_search(svc, pause_s=0))
+            while not task.done():  # the loop keeps turning while the index is built
+                ticks += 1
+                await asyncio.sleep(0)
+
+        asyncio.run(scenario())
+        assert ticks >= 3
+        hits = svc.households("wjg")
+        assert len(hits) == 40 and all(h["title"].startswith("王建国") for h in hits)
+    finally:
+        svc.close()
