@@ -17,6 +17,10 @@ PC's data folder is seeded), and every start is a fresh chromium process:
 the first screen). Debian's chromium, headless, 390x844.
 
     .venv/bin/python benchmarks/bench_phone.py [--runs 3] [--throttles 1,4] [--modes phone,pc]
+        [--photo] [--build DIR]
+
+``--photo`` also times a 12-megapixel camera JPEG picked on 记走访 (pick -> thumbnail shown);
+the phone build needs the browser's photo pipeline for it.
 """
 
 from __future__ import annotations
@@ -195,12 +199,29 @@ class Chromium:
         p.get_by_role("heading", name="走访详情").wait_for(timeout=120_000)
         return time.perf_counter() - t0
 
+    def photo(self, first: str, jpeg: Path) -> float:
+        """记走访 for ``first``, then a 12-megapixel photo picked: seconds from the pick until
+        its thumbnail shows (decode, orient, resize, encode, thumbnail, store)."""
+        p = self.page
+        self.tap("tab", "走访")
+        self.tap("button", "记走访")
+        p.get_by_role("textbox", name="走访住户 *").wait_for(timeout=120_000)
+        self.fill(p.get_by_role("textbox", name="走访住户 *"), SEARCH)
+        p.get_by_role("button", name=first).first.click()
+        p.wait_for_timeout(800)
+        with p.expect_file_chooser(timeout=120_000) as chooser:
+            p.get_by_role("button", name="拍照 / 选照片").first.click()
+        t0 = time.perf_counter()
+        chooser.value.set_files(str(jpeg))
+        p.get_by_role("button", name="移除 1").wait_for(timeout=300_000)
+        return time.perf_counter() - t0
+
     def close(self) -> None:
         self.ctx.close()
 
 
 def run_phone(pw: Any, build_dir: Path, data: Path, first: str, count: int,
-              throttle: float) -> dict[str, float]:
+              throttle: float, jpeg: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         server = CentralServer(Path(tmp) / "server", build_dir).start()
         url = f"{server.url}/app/"
@@ -221,6 +242,8 @@ def run_phone(pw: Any, build_dir: Path, data: Path, first: str, count: int,
             c.page.wait_for_timeout(3000)  # the search index is built after the first screen
             res["search"] = c.search(first, count)
             res["save"] = c.save_visit(first)
+            if jpeg:
+                res["photo"] = c.photo(first, jpeg)
             c.close()
         finally:
             server.stop()
@@ -228,7 +251,7 @@ def run_phone(pw: Any, build_dir: Path, data: Path, first: str, count: int,
 
 
 def run_pc(pw: Any, data: Path, assets: Path, first: str, count: int,
-           throttle: float) -> dict[str, float]:
+           throttle: float, jpeg: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "data"
         shutil.copytree(data, copy)
@@ -244,6 +267,8 @@ def run_pc(pw: Any, data: Path, assets: Path, first: str, count: int,
             c.page.wait_for_timeout(3000)
             res["search"] = c.search(first, count)
             res["save"] = c.save_visit(first)
+            if jpeg:
+                res["photo"] = c.photo(first, jpeg)
             c.close()
         finally:
             server.stop()
@@ -263,6 +288,8 @@ def main() -> None:
     ap.add_argument("--modes", default="phone,pc")
     ap.add_argument("--households", type=int, default=500)
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument("--photo", action="store_true",
+                    help="also time a 12-megapixel photo (bench_photos.phone_jpeg) picked on 记走访")
     ap.add_argument("--build", type=Path, help="time this existing build (e.g. an older one) "
                     "instead of building the work tree's")
     args = ap.parse_args()
@@ -281,6 +308,12 @@ def main() -> None:
     data, first, count = seeded_store(base, args.households)
     print(f"store: {args.households} households; search {SEARCH!r} finds {count}, first {first}")
     assets = assets_with_font(base / "assets")
+    jpeg = None
+    if args.photo:
+        from bench_photos import phone_jpeg
+
+        jpeg = base / "phone-photo.jpg"
+        jpeg.write_bytes(phone_jpeg())
     results: dict[str, list[dict[str, float]]] = {}
     with sync_playwright() as pw:
         for throttle in [float(x) for x in args.throttles.split(",")]:
@@ -288,18 +321,19 @@ def main() -> None:
                 key = f"{mode} x{throttle:g}"
                 for i in range(args.runs):
                     if mode == "phone":
-                        res = run_phone(pw, out, data, first, count, throttle)
+                        res = run_phone(pw, out, data, first, count, throttle, jpeg)
                     else:
-                        res = run_pc(pw, data, assets, first, count, throttle)
+                        res = run_pc(pw, data, assets, first, count, throttle, jpeg)
                     print(f"{key} run {i + 1}: " + ", ".join(
                         f"{k} {v:,.0f}" if k == "bytes" else f"{k} {v:.3f} s" for k, v in res.items()),
                         flush=True)
                     results.setdefault(key, []).append(res)
     print("after:", machine())
     print(f"\n{'median of ' + str(args.runs):<14}" + "".join(f"{k:>14}" for k in results))
-    for what in ("first", "later", "search", "save"):
-        print(f"{what:<14}" + "".join(
-            f"{statistics.median(r[what] for r in runs):>13.2f}s" for runs in results.values()))
+    for what in ("first", "later", "search", "save", "photo"):
+        if all(what in r for runs in results.values() for r in runs):
+            print(f"{what:<14}" + "".join(
+                f"{statistics.median(r[what] for r in runs):>13.2f}s" for runs in results.values()))
     if args.json:
         args.json.write_text(json.dumps({"build": info["gzip_bytes"], "results": results}, indent=1))
 
