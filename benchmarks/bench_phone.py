@@ -203,6 +203,10 @@ class Chromium:
         """记走访 for ``first``, then a 12-megapixel photo picked: seconds from the pick until
         its thumbnail shows (decode, orient, resize, encode, thumbnail, store)."""
         p = self.page
+        back = p.get_by_role("button", name="返回")
+        if back.count():  # from the saved visit's page back to the tabs
+            back.first.click()
+            p.get_by_role("tab", name="走访").wait_for(timeout=60_000)
         self.tap("tab", "走访")
         self.tap("button", "记走访")
         p.get_by_role("textbox", name="走访住户 *").wait_for(timeout=120_000)
