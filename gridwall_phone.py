@@ -10,7 +10,7 @@ fonts, so no font is bundled. (The phone's browser runs ``app.browser`` instead.
 import flet as ft
 
 from app.device import open_device
-from app.main import default_data_dir
+from app.runtime import default_data_dir
 from app.ui.app import make_main
 
 ft.run(make_main(open_device(default_data_dir())))

@@ -140,21 +140,37 @@ async def open_device_here() -> Any:
         from app.device import open_device
 
         device = open_device(Path(DATA_MOUNT) / "data", background=False)  # no threads in the browser
-        device.services.warm()
         _device = device
     return _device
+
+
+_opening: asyncio.Task | None = None
+
+
+async def prepare() -> None:
+    """What a start needs before Flutter connects, done while the page still loads Flutter
+    (the build's worker awaits this first): the imports of flet and every screen, and the
+    device store opening. An error opening the store is raised to the session by ``main``."""
+    global _opening
+    import flet  # noqa: F401
+
+    import app.ui.app  # noqa: F401
+
+    _opening = asyncio.get_running_loop().create_task(open_device_here())
+    await asyncio.wait([_opening])
 
 
 async def main(page: Any) -> None:
     from app.ui.app import make_main
 
-    device = await open_device_here()
-    # The build registered the CJK font with Flutter (loaded before the first frame).
-    make_main(device, font_loaded=bool(runtime.build_info().get("font_family")))(page)
+    device = await (_opening or open_device_here())
+    # The build registered the CJK font with Flutter as its default family (loaded before
+    # the first frame), so the theme needs no font of its own.
+    make_main(device)(page)  # the household search index is kept by the store: nothing to warm
 
 
 def run() -> None:
-    """Start the app (called by the build's ``main.py``)."""
+    """Start the app (called by the build's worker once Flutter connects)."""
     import flet as ft
 
     ft.run(main)

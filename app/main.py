@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from app.runtime import default_data_dir
 from sync.i18n import add_catalog_dir, t
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +37,6 @@ def bundled_font(assets_dir: Path = ASSETS_DIR) -> Path | None:
         if path.suffix.lower() in FONT_SUFFIXES:
             return path
     return None
-
-
-def default_data_dir() -> Path:
-    # Phones (and `flet run`) give the app a storage folder; a PC uses ./gridwall-data.
-    env = os.getenv("FLET_APP_STORAGE_DATA")
-    return Path(env) / "gridwall" if env else Path("gridwall-data")
 
 
 def port_free(host: str, port: int) -> bool:

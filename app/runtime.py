@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -52,6 +53,12 @@ def after_durable(then: Callable[[], Any], failed: Callable[[str], Any] | None =
         then()
 
     asyncio.get_running_loop().create_task(wait_then())
+
+
+def default_data_dir() -> Path:
+    """Phones (and `flet run`) give the app a storage folder; a PC uses ./gridwall-data."""
+    env = os.getenv("FLET_APP_STORAGE_DATA")
+    return Path(env) / "gridwall" if env else Path("gridwall-data")
 
 
 def build_info() -> dict[str, Any]:

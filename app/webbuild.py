@@ -11,8 +11,11 @@ then on the app opens with the network off. Everything comes from this machine, 
   pure-Python packages the field app imports, copied from this environment's installed
   distributions (msgpack without its C extension: its own pure-Python fallback), so micropip
   never runs and no request leaves the server;
-- the bundled CJK font (the theme font: Flutter never fetches a fallback font);
-- our service worker (``sw.js``) and boot script, written from ``app/web``.
+- the bundled CJK font, registered as Flutter's default family (so it never fetches a
+  fallback font);
+- our service worker (``sw.js``), boot script and Python worker, written from ``app/web``:
+  the worker starts at once and loads Pyodide, the app's imports and the device store while
+  the page loads Flutter (flet-web's starts only when Flutter has loaded).
 
 Two defects of flet-web 1.0.5's ``--no-cdn`` output are fixed here: the bare
 ``pyodide/pyodide.mjs`` specifier (a module worker cannot import it; ``./pyodide/...`` works)
@@ -31,7 +34,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +45,6 @@ from typing import Annotated
 import typer
 
 from app.main import ROOT, bundled_font, cli
-from app.ui.app import FONT_FAMILY
 from sync.i18n import t
 
 WEB_TEMPLATES = Path(__file__).resolve().parent / "web"
@@ -52,14 +56,21 @@ FORMAT = 1  # bump when the layout of a build changes
 
 # Files of flet-web's web folder that one browser needs (paths relative to it).
 WEB_FILES = (
-    "index.html", "flutter.js", "flutter_bootstrap.js", "main.dart.js", "python.js",
-    "python-worker.js", "favicon.png", "manifest.json",
+    "index.html", "flutter.js", "flutter_bootstrap.js", "main.dart.js",
+    "favicon.png", "manifest.json",
     "canvaskit/canvaskit.js", "canvaskit/canvaskit.wasm",
     "pyodide/pyodide.mjs", "pyodide/pyodide.asm.mjs", "pyodide/pyodide.asm.wasm",
-    "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json",
+    "pyodide/python_stdlib.zip",
 )
+PYODIDE_LOCK = "pyodide/pyodide-lock.json"  # its header only goes into our python.js
 WEB_DIRS = ("icons", "assets")
-SKIP_ASSETS = ("assets/packages/media_kit/",)  # video player scripts: the app shows no video
+SKIP_ASSETS = (
+    "assets/packages/media_kit/",  # video player scripts: the app shows no video
+    # Fonts Flutter loads at every start although the app draws nothing with them: math in
+    # Markdown (KaTeX), Cupertino icons; and Roboto (the CJK font stands in, DEFAULT_FAMILY).
+    "assets/packages/flutter_math_fork/", "assets/packages/cupertino_icons/",
+    "assets/fonts/roboto.woff2",
+)
 # Distributions the field app imports in the browser (flet's own needs on Emscripten are
 # repath, six and msgpack; flet-geolocator for the position on visits and issues; requests
 # and its helpers because the sync engine imports it).
@@ -68,10 +79,14 @@ BROWSER_DISTS = ("flet", "flet-geolocator", "repath", "six", "msgpack", "tinydb"
                  "chinesecalendar", "filelock")
 OUR_PACKAGES = ("app", "sync")
 SKIP_OURS = ("sync/server/", "app/webbuild.py")  # server side: never in a phone
-# Flutter's web engine always loads Roboto from its fallback-font folder (Google Fonts' path
-# layout); flet-web ships the file under another name.
-ROBOTO = ("assets/fonts/roboto.woff2", "assets/fonts/roboto/v32/KFOmCnqEu92Fr1Me4GZLCzYlKw.woff2")
-ENTRY = "from app.browser import run\n\nrun()\n"
+# Flutter's web engine draws text with no font family of its own (e.g. the first frames,
+# before the app's theme has arrived) in "Roboto", and fetches Roboto from its fallback-font
+# folder unless the font manifest names a "Roboto" family. Registering the CJK font under
+# that name covers both: no Roboto download, and no Noto Sans SC fallback fetched for
+# Chinese drawn before the theme (Google's split files, 404 here).
+DEFAULT_FAMILY = "Roboto"
+# The worker awaits prepare() while the page loads Flutter and calls run() when it connects.
+ENTRY = "from app.browser import prepare, run  # noqa: F401\n"
 APP_ICON = ROOT / "assets" / "icon.png"  # made by scripts/make_icon.py
 ICON_NAMES = ("icon-192.png", "icon-512.png", "icon-maskable-192.png", "icon-maskable-512.png",
               "apple-touch-icon-192.png")
@@ -89,6 +104,7 @@ class BuildResult:
     bytes: int
     gzip_bytes: int
     files: int
+    bytecode: bool  # precompiled .pyc shipped (Node.js was here to make them)
 
 
 def flet_web_dir() -> Path:
@@ -141,7 +157,7 @@ def _web_files(web: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _inputs(web: Path, font: Path) -> list[tuple[str, Path]]:
-    files = [(f"web/{r}", p) for r, p in _web_files(web)]
+    files = [(f"web/{r}", p) for r, p in _web_files(web)] + [(f"web/{PYODIDE_LOCK}", web / PYODIDE_LOCK)]
     files += [(f"src/{r}", p) for r, p in _our_files()]
     for name in BROWSER_DISTS:
         files += [(f"pkg/{r}", p) for r, p in _dist_files(name)]
@@ -152,29 +168,58 @@ def _inputs(web: Path, font: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def input_version(files: list[tuple[str, Path]]) -> str:
-    h = hashlib.sha256(f"format {FORMAT}\n".encode())
+def input_version(files: list[tuple[str, Path]], salt: str = "") -> str:
+    h = hashlib.sha256(f"format {FORMAT}\n{salt}\n".encode())
     for rel, path in files:
         h.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:12]
 
 
-def _app_archive(version: str, font_family: str) -> bytes:
-    """app.tar.gz: the entry module, our code, the pure-Python packages (under __pypackages__)."""
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
-        def add(name: str, data: bytes) -> None:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            tar.addfile(info, io.BytesIO(data))
+def _app_files(version: str) -> dict[str, bytes]:
+    """What app.tar.gz holds: the entry module, our code, the pure-Python packages (under
+    __pypackages__)."""
+    files = {"main.py": ENTRY.encode(), BUILD_INFO: json.dumps({"version": version}).encode()}
+    for rel, path in _our_files():
+        files[rel] = path.read_bytes()
+    for name in BROWSER_DISTS:
+        for rel, path in _dist_files(name):
+            files[f"__pypackages__/{rel}"] = path.read_bytes()
+    return files
 
-        add("main.py", ENTRY.encode())
-        add(BUILD_INFO, json.dumps({"version": version, "font_family": font_family}).encode())
-        for rel, path in _our_files():
-            add(rel, path.read_bytes())
-        for name in BROWSER_DISTS:
-            for rel, path in _dist_files(name):
-                add(f"__pypackages__/{rel}", path.read_bytes())
+
+def node() -> str | None:
+    """Node.js, which runs Pyodide at build time to compile the bytecode (None: not here)."""
+    return shutil.which("node")
+
+
+def _compile(files: dict[str, bytes], web: Path, work: Path) -> tuple[dict[str, bytes], bytes]:
+    """``files`` plus their ``__pycache__/*.cpython-314.pyc``, and Pyodide's standard library
+    with its bytecode, both compiled by Pyodide itself under Node.js (compile-pyc.mjs)."""
+    stage, stdlib = work / "app", work / "python_stdlib.zip"
+    for rel, data in files.items():
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        (stage / rel).write_bytes(data)
+    cmd = [node() or "node", str(WEB_TEMPLATES / "compile-pyc.mjs"), str(web / "pyodide"),
+           str(stage), str(stdlib)]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0 or not stdlib.is_file():
+        last = (run.stderr.strip().splitlines() or ["?"])[-1]
+        raise BuildError(t("phone.build.compile_failed", reason=last))
+    out = {p.relative_to(stage).as_posix(): p.read_bytes() for p in stage.rglob("*") if p.is_file()}
+    return out, stdlib.read_bytes()
+
+
+def _app_archive(files: dict[str, bytes]) -> bytes:
+    """app.tar.gz from ``files`` (sorted, no times: the same inputs give the same bytes), read
+    by the worker's JavaScript (gridwall-worker.js) at every start."""
+    buf = io.BytesIO()
+    # ustar: the worker's JavaScript reader knows that layout (no pax or GNU extensions)
+    with (gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz,
+          tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar):
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(files[name]), 0, 0o644
+            tar.addfile(info, io.BytesIO(files[name]))
     return buf.getvalue()
 
 
@@ -212,9 +257,23 @@ def _patch_bootstrap(path: Path) -> None:
 
 
 def _patch_font_manifest(path: Path, asset: str) -> None:
-    fonts = json.loads(path.read_text(encoding="utf-8"))
-    fonts.append({"family": FONT_FAMILY, "fonts": [{"asset": asset}]})
+    """Only the fonts the build ships, and the CJK font as Flutter's default family."""
+    fonts = [f for f in json.loads(path.read_text(encoding="utf-8"))
+             if not any(f"assets/{a['asset']}".startswith(SKIP_ASSETS) for a in f["fonts"])]
+    fonts.append({"family": DEFAULT_FAMILY, "fonts": [{"asset": asset}]})
     path.write_text(json.dumps(fonts), encoding="utf-8")
+
+
+def _python_bridge(out: Path, web: Path, version: str) -> None:
+    """Our python.js (the page side) and worker in place of flet-web's. Pyodide gets its lock
+    file's header inline: no package comes from Pyodide's index (the lock lists only packages
+    this build does not ship), so there is nothing to fetch and parse."""
+    lock = json.loads((web / PYODIDE_LOCK).read_text(encoding="utf-8"))
+    header = json.dumps({"info": lock["info"], "packages": {}})
+    js = (WEB_TEMPLATES / "gridwall-python.js").read_text(encoding="utf-8")
+    js = _replace_once(js, "__LOCK__", header, out / "python.js")
+    (out / "python.js").write_text(js.replace("__VERSION__", version), encoding="utf-8")
+    shutil.copyfile(WEB_TEMPLATES / "gridwall-worker.js", out / "gridwall-worker.js")
 
 
 def _our_icons(out: Path) -> None:
@@ -249,9 +308,10 @@ def _precache_list(out: Path) -> list[str]:
                   if p.is_file() and p.name not in ("sw.js", BUILD_FILE))
 
 
-def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
+def build(out: Path | None = None, *, force: bool = False, bytecode: bool | None = None) -> BuildResult:
     """Make (or keep, when up to date) the static build in ``out``; atomic: the folder is
-    swapped in whole, so a server serving it never sees half a build."""
+    swapped in whole, so a server serving it never sees half a build. ``bytecode``: ship
+    precompiled .pyc (default: when Node.js is here to compile them)."""
     out = (out or default_build_dir()).resolve()
     if out.is_dir() and read_build(out) is None and any(out.iterdir()):
         raise BuildError(t("phone.build.not_a_build", path=out))  # never replace someone's folder
@@ -262,10 +322,13 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
         raise BuildError(t("phone.build.no_icon", path=APP_ICON))
     web = flet_web_dir()
     inputs = _inputs(web, font)
-    version = input_version(inputs)
+    if bytecode is None:
+        bytecode = node() is not None
+    version = input_version(inputs, salt=f"bytecode {bytecode}")
     old = read_build(out)
     if old and old.get("version") == version and not force:
-        return BuildResult(out, version, False, old["bytes"], old["gzip_bytes"], len(old["files"]))
+        return BuildResult(out, version, False, old["bytes"], old["gzip_bytes"], len(old["files"]),
+                           old.get("bytecode", False))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.{version}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -274,19 +337,22 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
         for rel, path in _web_files(web):
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, tmp / rel)
-        (tmp / ROBOTO[1]).parent.mkdir(parents=True)
-        shutil.copyfile(web / ROBOTO[0], tmp / ROBOTO[1])
-        # The CJK font is in Flutter's font manifest, so it is loaded before the first frame:
-        # text drawn before the app's theme arrives would make Flutter fetch fallback fonts.
+        # The CJK font is in Flutter's font manifest, so it is loaded before the first frame.
         shutil.copyfile(font, tmp / "assets" / "fonts" / font.name)
         _patch_font_manifest(tmp / "assets" / "FontManifest.json", f"fonts/{font.name}")
         _patch_index(tmp / "index.html", version)
         _patch_bootstrap(tmp / "flutter_bootstrap.js")
         _patch_manifest(tmp / "manifest.json")
         _our_icons(tmp)
-        (tmp / "app.tar.gz").write_bytes(_app_archive(version, FONT_FAMILY))
+        app_files = _app_files(version)
+        if bytecode:
+            with tempfile.TemporaryDirectory(prefix="gridwall-pyc-") as work:
+                app_files, stdlib = _compile(app_files, web, Path(work))
+            (tmp / "pyodide" / "python_stdlib.zip").write_bytes(stdlib)
+        (tmp / "app.tar.gz").write_bytes(_app_archive(app_files))
         boot = (WEB_TEMPLATES / "gridwall-boot.js").read_text(encoding="utf-8")
         (tmp / "gridwall-boot.js").write_text(boot.replace("__BASE__", BASE_HREF), encoding="utf-8")
+        _python_bridge(tmp, web, version)
         files = _precache_list(tmp)
         sw = (WEB_TEMPLATES / "sw.js").read_text(encoding="utf-8")
         sw = sw.replace("__VERSION__", version).replace("__BASE__", BASE_HREF)
@@ -295,13 +361,13 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
         sizes = {f: (tmp / f).stat().st_size for f in [*files, "sw.js"]}
         gz = sum(len(gzip.compress((tmp / f).read_bytes(), 6)) for f in sizes)
         info = {"version": version, "format": FORMAT, "base": BASE_HREF, "files": sizes,
-                "bytes": sum(sizes.values()), "gzip_bytes": gz}
+                "bytes": sum(sizes.values()), "gzip_bytes": gz, "bytecode": bytecode}
         (tmp / BUILD_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(out, version, True, info["bytes"], gz, len(sizes))
+    return BuildResult(out, version, True, info["bytes"], gz, len(sizes), bytecode)
 
 
 def _swap(tmp: Path, out: Path) -> None:
@@ -336,3 +402,5 @@ def build_command(
     key = "phone.build.done" if r.built else "phone.build.up_to_date"
     typer.echo(t(key, out=r.out, version=r.version, files=r.files,
                  mb=round(r.bytes / 1e6, 1), gz_mb=round(r.gzip_bytes / 1e6, 1)))
+    if not r.bytecode:
+        typer.echo(t("phone.build.no_bytecode"))

@@ -10,6 +10,9 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 apt_pkgs=()
+# Node.js: the phone build's bytecode is compiled by Pyodide under Node (app/web/compile-pyc.mjs);
+# without it the build still works, but every phone start compiles Python again
+command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs)
 if [ "$want_test" = 1 ]; then
     command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)

@@ -13,7 +13,7 @@ class Households(Core):
 
     def warm(self) -> None:
         """The search index is kept by the store (built once, updated as households change);
-        nothing to build at start-up."""
+        nothing to build at start-up, in the browser either."""
         self.store.search_texts()
 
     def household_row(self, rec: dict, last_visit: dict[str, int] | None = None) -> dict[str, Any]:

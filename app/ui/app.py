@@ -77,12 +77,11 @@ def App(state: AppState) -> Any:
     return AppCtx(state, lambda: ft.Router(routes, manage_views=True))
 
 
-def make_main(device: Any, *, font_url: str | None = None,
-              font_loaded: bool = False) -> Callable[[ft.Page], None]:
+def make_main(device: Any, *, font_url: str | None = None) -> Callable[[ft.Page], None]:
     """The per-session entry point for ``ft.run`` (one ``AppState`` per browser tab) over the
-    device built by ``app.device.open_device``. ``font_loaded``: the page already has the CJK
-    font as ``FONT_FAMILY`` (the phone build registers it with Flutter), so it is only made
-    the theme font."""
+    device built by ``app.device.open_device``. ``font_url``: the bundled CJK font, made the
+    theme font (web mode). The phone build needs none: it registers the font with Flutter as
+    its default family."""
 
     def main(page: ft.Page) -> None:
         lang = device.services.language()
@@ -90,10 +89,9 @@ def make_main(device: Any, *, font_url: str | None = None,
         bind_language(page, state)  # before the first t(): the catalog speaks this session's language
         state.set_lang(lang, page)
         page.title = t("ui.app.title")
-        if page.web and (font_url or font_loaded):
+        if page.web and font_url:
             # Browsers have no CJK font we can count on, and no internet: use the bundled one.
-            if font_url:
-                page.fonts = {FONT_FAMILY: font_url}
+            page.fonts = {FONT_FAMILY: font_url}
             page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.RED_800)
         else:
             page.theme = ft.Theme(color_scheme_seed=ft.Colors.RED_800)

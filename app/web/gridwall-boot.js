@@ -28,6 +28,9 @@
   } catch (e) {
     console.warn("gridwall: service worker not available:", e);
   }
+  // Python (Pyodide, the app's imports, the device store) loads in its worker while the page
+  // loads Flutter; Flutter's connect takes the worker then (gridwall-python.js).
+  globalThis.gridwallStartPython();
   try {
     if (navigator.storage && navigator.storage.persist) {
       const persisted = await navigator.storage.persist();

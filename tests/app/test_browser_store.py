@@ -132,3 +132,4 @@ def test_app_routes_get_the_page_and_missing_files_stay_missing(tmp_path: Path) 
     assert client.get("/app/assets/NOTICES").status_code == 404  # not the page in its place
     assert client.get("/app/gone.js").status_code == 404
     assert client.get("/app/").headers["cache-control"] == "no-cache"
+

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from app import webbuild
 from app.cli import app as gridwall
-from app.ui.app import FONT_FAMILY
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +40,16 @@ def test_the_page_loads_only_local_files_and_our_service_worker(built: webbuild.
     assert not re.search(r"serviceWorkerSettings:\s*\{", boot) and "_flutter.loader.load({" in boot
     assert 'flutterConfig.canvasKitVariant = "full";' in boot
     assert "navigator.storage.persist" in (out / "gridwall-boot.js").read_text(encoding="utf-8")
-    # the CJK font is registered with Flutter, so no fallback font is fetched for Chinese
+    # the CJK font is Flutter's default family, so no fallback font is fetched for Chinese
+    # drawn before the theme arrives, and Roboto is not fetched at all
     fonts = json.loads((out / "assets" / "FontManifest.json").read_text(encoding="utf-8"))
-    [cjk] = [f for f in fonts if f["family"] == FONT_FAMILY]
+    [cjk] = [f for f in fonts if f["family"] == "Roboto"]
     assert (out / "assets" / cjk["fonts"][0]["asset"]).stat().st_size > 1_000_000
+    # every font the manifest names is in the build (Flutter loads them all at every start)
+    for family in fonts:
+        for f in family["fonts"]:
+            assert (out / "assets" / f["asset"]).is_file(), f
+    assert not [f for f in fonts if f["family"].startswith(("KaTeX", "packages/cupertino"))]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["start_url"] == manifest["scope"] == "/app/" and manifest["name"] == "网格通"
 
@@ -52,11 +57,12 @@ def test_the_page_loads_only_local_files_and_our_service_worker(built: webbuild.
 def test_only_the_files_one_browser_needs(built: webbuild.BuildResult) -> None:
     names = {p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file()}
     for needed in ("main.dart.js", "canvaskit/canvaskit.wasm", "pyodide/pyodide.asm.wasm",
-                   "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json", "python-worker.js",
+                   "pyodide/python_stdlib.zip", "python.js", "gridwall-worker.js",
                    "app.tar.gz", "sw.js", "build.json"):
         assert needed in names, needed
     for unused in ("main.dart.wasm", "main.dart.mjs", "canvaskit/skwasm.wasm", "flutter.js.map",
-                   "canvaskit/chromium/canvaskit.wasm", "flutter_service_worker.js"):
+                   "canvaskit/chromium/canvaskit.wasm", "flutter_service_worker.js",
+                   "python-worker.js", "pyodide/pyodide-lock.json", "assets/fonts/roboto.woff2"):
         assert unused not in names, unused
     assert not [n for n in names if n.endswith((".symbols", ".whl", ".exe"))]
     info = json.loads((built.out / "build.json").read_text(encoding="utf-8"))
@@ -75,14 +81,14 @@ def test_the_service_worker_precaches_every_file_of_this_version(built: webbuild
 
 def test_the_app_archive_holds_our_code_and_pure_python_packages(built: webbuild.BuildResult) -> None:
     files = _archive(built.out)
-    assert files["main.py"].decode().strip().endswith("run()")
-    assert json.loads(files["gridwall_build.json"]) == {"version": built.version, "font_family": FONT_FAMILY}
+    assert "from app.browser import prepare, run" in files["main.py"].decode()
+    assert json.loads(files["gridwall_build.json"]) == {"version": built.version}
     for needed in ("app/browser.py", "app/ui/app.py", "app/locale/phone.json", "sync/records.py",
                    "__pypackages__/flet/__init__.py", "__pypackages__/msgpack/fallback.py",
                    "__pypackages__/tinydb/__init__.py", "__pypackages__/pypinyin/__init__.py"):
         assert needed in files, needed
-    # no compiled code (it cannot run in wasm), no server, no micropip list to fetch
-    assert not [n for n in files if n.endswith((".so", ".pyd", ".pyc"))]
+    # no native code (it cannot run in wasm), no server, no micropip list to fetch
+    assert not [n for n in files if n.endswith((".so", ".pyd"))]
     assert not [n for n in files if n.startswith(("sync/server/", "tests/"))]
     assert "requirements.txt" not in files and "pyproject.toml" not in files
 
@@ -150,3 +156,82 @@ def test_the_browser_start_imports_only_what_the_build_ships() -> None:
         shipped |= set(top.split()) if top else {dist.replace("-", "_")}
     foreign = sorted(m for m in loaded - shipped - set(sys.stdlib_module_names) if not m.startswith("_"))
     assert not foreign, foreign
+
+
+# Node.js runs the build's own Pyodide here: the worker's archive reader writes app.tar.gz into
+# Pyodide's in-memory file system as in the browser, then Python checks the bytecode.
+NODE_CHECK = r"""
+import path from "node:path";
+import fs from "node:fs";
+import vm from "node:vm";
+import { pathToFileURL } from "node:url";
+const [build, worker] = process.argv.slice(2);
+const ctx = { self: {}, console, Blob, Response, DecompressionStream, TextDecoder };
+vm.createContext(ctx);
+vm.runInContext(fs.readFileSync(worker, "utf8"), ctx);
+const { loadPyodide } = await import(pathToFileURL(path.join(build, "pyodide/pyodide.mjs")).href);
+// the lock file header our python.js hands the worker
+const lock = fs.readFileSync(path.join(build, "python.js"), "utf8").match(/lockFileContents: (.*),\n/)[1];
+const pyodide = await loadPyodide({ indexURL: path.join(build, "pyodide") + "/",
+                                    stdLibURL: path.join(build, "pyodide/python_stdlib.zip"),
+                                    lockFileContents: JSON.parse(lock) });
+const tar = await ctx.unpackTarGzBytes(fs.readFileSync(path.join(build, "app.tar.gz")));
+ctx.unpackTar(pyodide.FS, tar, pyodide.FS.cwd());
+pyodide.registerJsModule("flet_js", {});
+console.log(await pyodide.runPythonAsync(`
+import importlib.util, json, os, sys, zipfile
+bad, n, files = [], 0, {}
+for root, dirs, names in os.walk("."):
+    for name in names:
+        p = os.path.join(root, name)[2:]
+        files[p] = os.path.getsize(p)
+        if name.endswith(".py"):
+            pyc = importlib.util.cache_from_source(p)
+            try:
+                data = open(pyc, "rb").read()
+            except OSError:
+                bad.append("no pyc: " + p)
+                continue
+            src = open(p, "rb").read()
+            n += 1
+            if data[:4] != importlib.util.MAGIC_NUMBER or data[4:8] != bytes([1, 0, 0, 0]) \
+                    or data[8:16] != importlib.util.source_hash(src):
+                bad.append("stale or foreign pyc: " + p)
+stdlib = next(p for p in sys.path if p.endswith(".zip"))
+with zipfile.ZipFile(stdlib) as z:
+    names = set(z.namelist())
+    missing = [m for m in names if m.endswith(".py") and m + "c" not in names]
+before = {k for k in files if k.endswith(".pyc")}
+sys.path.insert(0, "__pypackages__")
+import app.browser, app.ui.app, flet
+after = {os.path.join(r, x)[2:] for r, _, xs in os.walk(".") for x in xs if x.endswith(".pyc")}
+json.dumps({"checked": n, "bad": bad, "stdlib_missing": missing, "files": files,
+            "written_at_import": sorted(after - before),
+            "from_stdlib_zip": json.__spec__.origin.startswith(stdlib)})
+`));
+"""
+
+
+def test_the_phone_imports_bytecode_compiled_by_its_own_pyodide(
+        built: webbuild.BuildResult, tmp_path: Path) -> None:
+    """Every module of the app archive and of the standard library ships with the .pyc that
+    Pyodide's CPython accepts (its magic number, the source's hash, unchecked), and importing
+    the app compiles nothing; the worker's JavaScript unpacks the archive whole."""
+    # a test machine has Node.js (scripts/setup.sh installs it): never skipped
+    assert webbuild.node() is not None, "Node.js is missing: run scripts/setup.sh --test"
+    import subprocess
+
+    assert built.bytecode
+    script = tmp_path / "check.mjs"
+    script.write_text(NODE_CHECK)
+    run = subprocess.run([webbuild.node(), str(script), str(built.out),
+                          str(built.out / "gridwall-worker.js")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["checked"] > 500 and got["bad"] == [] and got["stdlib_missing"] == []
+    assert got["written_at_import"] == []  # every import found its bytecode valid
+    assert got["from_stdlib_zip"]
+    # the JavaScript reader unpacked exactly what the archive holds, byte for byte in size
+    expected = {n: len(d) for n, d in _archive(built.out).items()}
+    assert got["files"] == expected
