@@ -113,7 +113,7 @@ def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str
         for rid in value if isinstance(value, list) else [value]:
             if is_id(rid):
                 yield name, wanted, rid
-    att = fields.get("attached_to") if kind == "photo" else None
+    att = fields.get("attached_to") if kind in model.ATTACHMENT_KINDS else None
     if isinstance(att, Mapping) and is_id(att.get("id")) and isinstance(att.get("kind"), str):
         yield "attached_to", att["kind"], att["id"]
 
@@ -188,7 +188,7 @@ class BatchAuthz:
         rid, grid = record["id"], record.get("grid")
         self.targets[rid] = Target(record["kind"], grid)
         self.refused_ids.discard(rid)
-        if record["kind"] == "photo":
+        if record["kind"] in model.ATTACHMENT_KINDS:
             sha = record.get("fields", {}).get("sha256")
             if isinstance(sha, str) and grid in self.grids:
                 self.blob_scopes.setdefault(sha, []).append((grid, self.grids[grid][0]))

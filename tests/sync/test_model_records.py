@@ -36,7 +36,7 @@ def clock(node="devA", wall=1_800_000_000.0):
 
 
 def test_kind_constants():
-    assert RECORD_KINDS == ("household", "visit", "issue", "issue_event", "photo")
+    assert RECORD_KINDS == ("household", "visit", "issue", "issue_event", "photo", "voice")
     assert set(REFERENCE_KINDS) == {"village", "grid", "category", "unit", "user", "holiday"}
     assert KINDS == RECORD_KINDS + REFERENCE_KINDS
     assert set(FIELDS) == set(KINDS)
