@@ -22,6 +22,7 @@ from app.ui.forms import (
 from app.ui.location import use_position
 from app.ui.screens.sync import sync_badge, sync_marks
 from app.ui.state import use_app
+from app.ui.voice import VoiceList, VoiceNotes
 from app.ui.widgets import (
     TAP,
     TOUCH,
@@ -79,6 +80,7 @@ def VisitDetail() -> ft.View:
             controls += [section(t(f"ui.visit.{name}")), ft.Text(v[name], key=f"visit-{name}")]
     if v["photos"]:
         controls += [section(t("ui.photo.title")), thumbs(state, v["photos"], "visit-photo", 96)]
+    controls.append(VoiceList("visit", vid, "visit-voice"))
     if v["demand_issues"]:
         controls.append(section(t("ui.visit.demands")))
         for it in v["demand_issues"]:
@@ -109,6 +111,7 @@ def VisitForm() -> ft.View:
 
     form = use_form("visit:new", "visit", initial, validate)
     position = use_position()
+    voices, set_voices = ft.use_state([])
 
     def save(_: Any) -> None:
         demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
@@ -116,6 +119,9 @@ def VisitForm() -> ft.View:
                     "issue_kind": d.get("issue_kind") or "problem"}
                    for d in form.values.get("demands") or []]
         vid, errors = svc.save_visit(position.add_to(_visit_fields(form.values)), demands, form.photos)
+        if vid and not errors and voices:
+            svc.attach_voices("visit", vid, voices)
+            set_voices([])
         finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
@@ -175,7 +181,8 @@ def VisitForm() -> ft.View:
             border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT), border_radius=8, padding=8))
     controls.append(ft.TextButton(t("ui.visit.add_demand"), key="demand-add", icon=ft.Icons.ADD_COMMENT, height=TAP,
                                   on_click=add_demand))
-    controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
+    controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo"),
+                 section(t("ui.voice.title")), VoiceNotes(voices, set_voices, "visit-voice")]
     bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
                              height=TOUCH, expand=True)
     return detail_view(t("ui.visit.new"), controls, bottom=ft.Row([bottom]))
