@@ -27,8 +27,14 @@ def _ogg_page(granule: int, seq: int, body: bytes, flags: int = 0) -> bytes:
 def ogg_opus(seconds: float, filler: int = 2000) -> bytes:
     """OpusHead (pre-skip 312) then one data page whose granule is the end time at 48 kHz."""
     head = b"OpusHead" + bytes([1, 1]) + struct.pack("<HIhB", 312, 16000, 0, 0)
-    return (_ogg_page(0, 0, head, 2) + _ogg_page(0, 1, b"OpusTags" + b"\0" * 8)
-            + _ogg_page(312 + int(seconds * 48000), 2, b"\x55" * filler, 4))
+    out = _ogg_page(0, 0, head, 2) + _ogg_page(0, 1, b"OpusTags" + b"\0" * 8)
+    per_page = 254 * 255  # a page holds at most 255 lacing values
+    pages = max(1, -(-filler // per_page))
+    end = 312 + int(seconds * 48000)
+    for i in range(pages):
+        body = b"\x55" * min(per_page, filler - i * per_page)
+        out += _ogg_page(312 + (end - 312) * (i + 1) // pages, 2 + i, body, 4 if i == pages - 1 else 0)
+    return out
 
 
 def _box(typ: bytes, body: bytes) -> bytes:
