@@ -243,6 +243,14 @@ def VoiceNotes(notes: list[VoiceRef], on_change: Callable[[list[VoiceRef]], None
     return ft.Column(rows, spacing=4)
 
 
+async def _quietly(call: Any) -> None:
+    """Release a finished player; a client that never answers must not leave a stuck task."""
+    try:
+        await asyncio.wait_for(call, timeout=10)
+    except Exception:  # noqa: BLE001 - best effort: the next play does not depend on it
+        pass
+
+
 @ft.component
 def VoiceList(owner_kind: str, owner_id: str, key: str = "voice") -> ft.Control:
     """The voice notes of a record with their length; a play button for each one here."""
@@ -259,10 +267,13 @@ def VoiceList(owner_kind: str, owner_id: str, key: str = "voice") -> ft.Control:
             data = svc.voice_data(sha)
             if data is None:
                 return
-            if player.current is not None:
-                await player.current.release()
-            player.current = fa.Audio(src=data)  # raw bytes: audioplayers plays them in web mode too
-            await player.current.play()
+            old = player.current
+            # autoplay: the client starts it as soon as the service arrives. Awaiting play()
+            # on a service made in this same handler never returned in chromium (Flet 1.0.5 web
+            # mode; tests/browser/test_voice_browser.py), autoplay does play.
+            player.current = fa.Audio(src=data, autoplay=True)
+            if old is not None:
+                asyncio.get_running_loop().create_task(_quietly(old.release()))
         return h
 
     items: list[ft.Control] = [section(t("ui.voice.title"))]
