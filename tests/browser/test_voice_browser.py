@@ -1,7 +1,9 @@
-"""A voice note played on the staff issue page in chromium (Flet 1.0.5 web mode, desk
-viewport, no internet): the note is listed with its length, 播放语音 1 makes the browser play
-the stored bytes (the page's media element's play() is watched: it must resolve, i.e. the
-browser took the audio and started it)."""
+"""Voice notes in chromium (Flet 1.0.5 web mode, no internet). Staff: the note is listed on
+the issue page with its length, and 播放语音 1 makes the browser play the stored bytes (the
+page's media element's play() is watched: it must resolve, i.e. the browser took the audio and
+started it). Field app in a PC's browser view, with chromium's fake microphone: 录音 records,
+停止录音 stops, the PCM stream reaches the app's upload folder and is kept as WAV; 选录音文件
+uploads a picked file."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import AppServer, Phone
+from tests.support.browser import ARGS, CHROMIUM, AppServer, Phone
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +28,18 @@ HTMLMediaElement.prototype.play = function () {
   return p;
 };
 """
+
+
+@pytest.fixture(scope="module")
+def mic_browser():
+    """chromium with a fake microphone (a beep) that needs no permission prompt."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            *ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+        yield b
+        b.close()
 
 
 def _seed(data: Path) -> dict[str, str]:
@@ -81,3 +95,50 @@ def test_staff_hear_a_voice_note_on_the_issue_page(browser, assets, tmp_path):
         phone.close()
     finally:
         server.stop()
+
+
+def test_a_voice_note_recorded_and_picked_in_the_browser_view(mic_browser, assets, tmp_path):
+    from app.services import Services
+    from tests.support import voice_samples
+
+    data = tmp_path / "data"
+    svc = Services.open(data)
+    svc.save_household({"head": "王建国", "address": "东风村3组12号"})
+    svc.close()
+    picked = tmp_path / "note.wav"
+    picked.write_bytes(voice_samples.wav(3))
+    server = AppServer(data, assets).start()
+    try:
+        phone = Phone(mic_browser)
+        page = phone.page
+        phone.ctx.grant_permissions(["microphone"], origin=server.url.rstrip("/"))
+        phone.open(server.url)
+        phone.tap("tab", "走访")
+        phone.tap("button", "记走访")
+        page.get_by_role("textbox", name="走访住户 *").wait_for()
+        phone.type_into("走访住户 *", "wjg")
+        phone.tap("button", "王建国")
+        phone.tap("button", "录音（最长 60 秒）")
+        phone.wait_for("button", "停止录音 0:02")
+        phone.tap("button", "停止录音")
+        phone.wait_for("button", "删除语音 1")
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="选录音文件").click()
+        chooser.value.set_files(str(picked))
+        phone.wait_for("button", "删除语音 2")
+        phone.shot("visit-form-voice", expect=(("button", "删除语音 1"), ("button", "删除语音 2")))
+        phone.tap("button", "保存走访")
+        page.get_by_role("heading", name="走访详情").wait_for(timeout=30_000)
+        phone.wait_for("button", "播放语音 2")
+        phone.close()
+    finally:
+        server.stop()
+    svc = Services.open(data)
+    try:
+        notes = sorted(svc.store.all("voice"), key=lambda r: r["fields"]["duration_ms"])
+        assert [n["fields"]["media_type"] for n in notes] == ["audio/wav", "audio/wav"]
+        recorded = notes[0]["fields"] if notes[0]["fields"]["size"] != picked.stat().st_size else notes[1]["fields"]
+        assert recorded["duration_ms"] >= 2000  # the fake microphone's stream, as 8 kHz WAV
+        assert svc.store.voice_bytes(recorded["sha256"])[:4] == b"RIFF"
+    finally:
+        svc.close()
