@@ -76,3 +76,35 @@ def test_the_server_refuses_a_voice_note_over_the_cap(real):
     else:
         raise AssertionError("a 90 s voice note was stored")
     assert not real.blobs.has(sha)
+
+
+def test_a_voice_note_carried_in_a_bundle_is_stored_once_and_one_over_the_cap_is_refused(real, tmp_path):
+    from sync.client.bundles import export_bundle
+    from sync.server.bundles import import_bundle
+
+    rep, en = real.device("w1")
+    h = real.household(rep)
+    data = vs.webm(30)
+    sha = rep.add_photo(data)
+    rep.create("voice", real.org.grid, {**_voice_fields(sha, data, h["id"]), "media_type": "audio/webm",
+                                        "attached_to": {"kind": "household", "id": h["id"]}})
+    path = tmp_path / "w1.gwb"
+    export_bundle(rep, path, device_id=en.device_id, user=en.user["id"], secret=bytes.fromhex(en.secret))
+    for _ in range(2):  # carried in twice: stored once
+        res = import_bundle(real.engine, real.blobs, path.read_bytes(), name=path.name)
+        assert res.receipt["status"] == "ok", res.receipt
+    assert real.blobs.has(sha) and real.blobs.open(sha).read() == data
+    assert len([r for r in real.state().values() if r["kind"] == "voice"]) == 1
+
+    rep2, en2 = real.device("w2")
+    h2 = real.household(rep2)
+    long = vs.webm(80)
+    sha2 = rep2.add_photo(long)
+    rep2.create("voice", real.org.grid, {**_voice_fields(sha2, long, h2["id"]), "media_type": "audio/webm",
+                                         "duration_ms": 60_000, "attached_to": {"kind": "household", "id": h2["id"]}})
+    path2 = tmp_path / "w2.gwb"
+    export_bundle(rep2, path2, device_id=en2.device_id, user=en2.user["id"], secret=bytes.fromhex(en2.secret))
+    res = import_bundle(real.engine, real.blobs, path2.read_bytes(), name=path2.name)
+    assert res.receipt["status"] != "ok"
+    assert "录音太长（80 秒，上限 60 秒）" in str(res.receipt)
+    assert not real.blobs.has(sha2)
