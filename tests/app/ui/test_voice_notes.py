@@ -71,6 +71,10 @@ def test_voice_note_on_a_visit_reaches_the_staff_issue_page(run_app, device, ser
         assert services.store.voice_bytes(f["sha256"]) == note
         assert f["sha256"] in services.store.photos_to_upload()  # travels like a photo
         assert "0:42" in h.by_key("visit-voice:0").value  # the visit's page lists it
+        await h.go("/sync")  # the outbox tells voice notes from photos
+        assert h.by_key("sync-voices").value.startswith("语音文件 1 条等待上传")
+        assert h.by_key("sync-photos").value.startswith("照片文件 0 张")
+        assert h.has_key("sync-kind:voice")
 
     run_app(field)
 
