@@ -111,7 +111,11 @@ def IssueForm() -> ft.View:
 
     form = use_form("issue:new", "issue", initial, validate)
     position = use_position()
-    voices, set_voices = ft.use_state([])
+    # pending voice notes ride in the form's values (kept in its draft, like its photos)
+    voices = form.values.get("voices") or []
+
+    def set_voices(refs: list[Any]) -> None:
+        form.set("voices", refs)
     tree = svc.categories()
     top = form.values.get("top_category")
 
@@ -119,7 +123,6 @@ def IssueForm() -> ft.View:
         iid, errors = svc.save_issue(position.add_to(_issue_fields(form.values)), form.photos)
         if iid and not errors and voices:
             svc.attach_voices("issue", iid, voices)
-            set_voices([])
         finish_save(state, form, errors, t("ui.saved"), f"/issues/{iid}")
 
     def pick_top(v: str | None) -> None:

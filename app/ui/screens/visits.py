@@ -111,7 +111,11 @@ def VisitForm() -> ft.View:
 
     form = use_form("visit:new", "visit", initial, validate)
     position = use_position()
-    voices, set_voices = ft.use_state([])
+    # pending voice notes ride in the form's values (kept in its draft, like its photos)
+    voices = form.values.get("voices") or []
+
+    def set_voices(refs: list[Any]) -> None:
+        form.set("voices", refs)
 
     def save(_: Any) -> None:
         demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
@@ -121,7 +125,6 @@ def VisitForm() -> ft.View:
         vid, errors = svc.save_visit(position.add_to(_visit_fields(form.values)), demands, form.photos)
         if vid and not errors and voices:
             svc.attach_voices("visit", vid, voices)
-            set_voices([])
         finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])

@@ -111,3 +111,22 @@ def test_a_recording_over_the_cap_is_refused(run_app, services):
         assert not h.has_key("issue-voice-note:0")
 
     run_app(scenario)
+
+
+def test_a_recorded_note_stays_in_the_forms_draft(run_app, services):
+    async def scenario(h: Harness) -> None:
+        fake_recorder(h, vs.ogg_opus(12))
+        await h.go("/visits/new")
+        await h.tap("visit-voice-record")
+        await h.tap("visit-voice-record")
+        assert "0:12" in h.by_key("visit-voice-note:0").value
+        await h.tap("back")
+        await h.tap("leave-keep")  # the guard asks: the note makes the form dirty
+        await h.nav(0)
+        await h.tap("home-new-visit")
+        assert "0:12" in h.by_key("visit-voice-note:0").value
+        await h.tap("visit-voice-remove:0")
+        assert not h.has_key("visit-voice-note:0")
+        assert services.store.all("voice") == []  # nothing attached before a save
+
+    run_app(scenario)
