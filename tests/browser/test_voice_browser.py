@@ -31,15 +31,13 @@ HTMLMediaElement.prototype.play = function () {
 
 
 @pytest.fixture(scope="module")
-def mic_browser():
-    """chromium with a fake microphone (a beep) that needs no permission prompt."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            *ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
-        yield b
-        b.close()
+def mic_browser(browser):
+    """chromium with a fake microphone (a beep) that needs no permission prompt, launched by
+    the session's Playwright (a second Playwright cannot run beside it)."""
+    b = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        *ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    yield b
+    b.close()
 
 
 def _seed(data: Path) -> dict[str, str]:
