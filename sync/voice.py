@@ -210,15 +210,33 @@ _MP3_BITRATES = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 32
 _MP3_BITRATES_2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)  # MPEG-2/2.5 layer III
 
 
-def _mp3_frame(data: bytes, pos: int) -> int | None:
-    """The bitrate (kbit/s) of a layer III frame header at ``pos``, or None."""
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mp3_header(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(bitrate in kbit/s, frame length) of a layer III frame header at ``pos``, or None."""
     if pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
         return None
     version, layer = (data[pos + 1] >> 3) & 3, (data[pos + 1] >> 1) & 3
-    index = data[pos + 2] >> 4
-    if layer != 1 or version == 1 or index in (0, 15) or (data[pos + 2] >> 2) & 3 == 3:
+    index, rate_index = data[pos + 2] >> 4, (data[pos + 2] >> 2) & 3
+    if layer != 1 or version == 1 or index in (0, 15) or rate_index == 3:
         return None
-    return (_MP3_BITRATES if version == 3 else _MP3_BITRATES_2)[index]
+    kbps = (_MP3_BITRATES if version == 3 else _MP3_BITRATES_2)[index]
+    per_frame = 144_000 if version == 3 else 72_000
+    return kbps, per_frame * kbps // _MP3_RATES[version][rate_index] + ((data[pos + 2] >> 1) & 1)
+
+
+def _mp3_frame(data: bytes, pos: int) -> int | None:
+    """The bitrate (kbit/s) of an MP3 stream starting at ``pos``: a frame header there and,
+    unless the data ends with that frame, another right after it (two bytes that merely look
+    like a header are not an MP3 file); None otherwise."""
+    first = _mp3_header(data, pos)
+    if first is None:
+        return None
+    kbps, length = first
+    if pos + length < len(data) and _mp3_header(data, pos + length) is None:
+        return None
+    return kbps
 
 
 def _mp3_ms(data: bytes) -> int:

@@ -15,6 +15,7 @@ Every recording and picked file goes through ``services.add_voice`` (sync.voice 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ import flet_audio_recorder as far
 from app import runtime
 from app.services import ServiceError
 from app.services.voice import VoiceRef
-from app.ui.forms import new_picker, picked_bytes
+from app.ui.forms import new_picker, picked_bytes, read_bytes
 from app.ui.state import use_app
 from app.ui.widgets import TAP, TOUCH, section
 from sync import voice as voice_mod
@@ -81,8 +82,6 @@ async def _stop(svc: Any, rec: far.AudioRecorder, cur: _Recording) -> bytes | No
     path = where or cur.path
     if not path:
         return None
-    from app.ui.forms import read_bytes
-
     data = await asyncio.to_thread(read_bytes, path)
     if data is not None:
         await asyncio.to_thread(_unlink, path)  # kept as a blob by sha256 from here on
@@ -90,8 +89,6 @@ async def _stop(svc: Any, rec: far.AudioRecorder, cur: _Recording) -> bytes | No
 
 
 def _unlink(path: str) -> None:
-    import os
-
     try:
         os.unlink(path)
     except OSError:

@@ -80,6 +80,7 @@ def test_a_file_too_large_is_refused_from_its_size(tmp_path):
     (b"RIFF\x10\0\0\0WAVEjunk", "corrupt", "录音文件已损坏"),
     (b"OggS\x00\x02" + b"\0" * 10, "corrupt", "录音文件已损坏"),
     (b"\x1a\x45\xdf\xa3\x00", "corrupt", "录音文件已损坏"),
+    (b"\xff\xfb\x10\xc4" + b"\x07" * 500, "not_audio", "这不是录音文件"),  # one header-like word
 ])
 def test_refusals_have_a_code_and_a_message_that_says_what_to_do(data, code, zh):
     with use_language("zh"), pytest.raises(voice.VoiceError) as err:
