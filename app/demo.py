@@ -32,6 +32,7 @@ from sync.client import SyncEngine, enroll
 from sync.client.cli import ENROLLMENT_KEY
 from sync.i18n import add_catalog_dir, t
 from sync.ids import new_id
+from sync.records import ATTACHMENT_KINDS
 from sync.workflow import role_label
 
 add_catalog_dir(Path(__file__).resolve().parent / "locale")
@@ -83,8 +84,8 @@ def _seed_grid_records(store_dir: Path, grid: str, user: str, village: str, staf
         seed_demo(store, grid, user, village, households=households, rng_seed=rng_seed,
                   staff_id=staff)
         records = [r for kind in RECORD_KINDS for r in store.all(kind, include_deleted=True)]
-        photos = {r["fields"]["sha256"]: store.photo_bytes(r["fields"]["sha256"])
-                  for r in records if r["kind"] == "photo"}
+        photos = {r["fields"]["sha256"]: store.photo_bytes(r["fields"]["sha256"])  # and voice notes
+                  for r in records if r["kind"] in ATTACHMENT_KINDS}
     return records, {k: v for k, v in photos.items() if v}
 
 

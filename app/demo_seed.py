@@ -81,6 +81,26 @@ def _photo(rng: random.Random) -> bytes:
     return buf.getvalue()
 
 
+def _voice(rng: random.Random, seconds: int = 4) -> bytes:
+    """A short generated voice note (WAV, 8 kHz: rising and falling tones, like speech's
+    pitch), so the demo's staff page has something to play. Each one differs (a blob belongs
+    to the grid that sent it first: another grid may not name the same bytes)."""
+    import math
+    import struct
+
+    from sync.voice import wav_bytes
+
+    rate = 8000
+    base = rng.randint(140, 240)
+    out = bytearray()
+    for i in range(rate * seconds):
+        sec = i / rate
+        pitch = base + 60 * math.sin(2 * math.pi * 0.7 * sec)  # a voice's pitch wanders
+        loud = 0.5 + 0.5 * math.sin(2 * math.pi * 3 * sec)  # syllables
+        out += struct.pack("<h", int(6000 * loud * math.sin(2 * math.pi * pitch * sec)))
+    return wav_bytes(bytes(out), rate)
+
+
 def _care_tags(rng: random.Random, tags: list[str]) -> list[str]:
     """0-2 care tags that can be true of one household at once (one living arrangement)."""
     picked = rng.sample(tags, rng.choice([0, 0, 1, 1, 2]))
@@ -175,6 +195,15 @@ class _Seeder:
                                   "attached_to": {"kind": kind, "id": owner}}, at_ms, local=local)
             shas.append(p.sha256)
         return shas
+
+    def voice(self, kind: str, owner: str, at_ms: int) -> None:
+        from sync.voice import check_voice
+
+        note = check_voice(_voice(random.Random(owner)))  # its own rng: the seed stream stays as it was
+        self.store.put_voice_file(note.sha256, note.data)
+        self.record("voice", {"sha256": note.sha256, "size": note.size, "media_type": note.media_type,
+                              "duration_ms": note.duration_ms, "recorded_at": at_ms,
+                              "attached_to": {"kind": kind, "id": owner}}, at_ms)
 
 
 # Who claims wishes in the demo (demo data): (name, kind)
@@ -296,6 +325,8 @@ def seed_demo(store: Any, grid_id: str, user_id: str, village: str, *, household
             fields["photos"] = s.photos(1, "issue", rid, at)
             photo_budget -= 1
         issue = s.record("issue", fields, at, record_id=rid)
+        if n == 0:  # the worker's voice note, played on the staff board
+            s.voice("issue", rid, at)
         s.event(issue, "report", {}, at, "grid_worker", user_id)
         steps = n % 7  # 0 submitted .. 6 closed
         t = at

@@ -72,9 +72,10 @@ SKIP_ASSETS = (
     "assets/fonts/roboto.woff2",
 )
 # Distributions the field app imports in the browser (flet's own needs on Emscripten are
-# repath, six and msgpack; flet-geolocator for the position on visits and issues; requests
-# and its helpers because the sync engine imports it).
-BROWSER_DISTS = ("flet", "flet-geolocator", "repath", "six", "msgpack", "tinydb", "pypinyin",
+# repath, six and msgpack; flet-geolocator for the position on visits and issues;
+# flet-audio-recorder and flet-audio for voice notes; requests and its helpers because the
+# sync engine imports it).
+BROWSER_DISTS = ("flet", "flet-geolocator", "flet-audio-recorder", "flet-audio", "repath", "six", "msgpack", "tinydb", "pypinyin",
                  "requests", "urllib3", "idna", "certifi", "charset-normalizer",
                  "chinesecalendar", "filelock")
 OUR_PACKAGES = ("app", "sync")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sync import voice  # a voice note's limits and formats, kept once
 from sync.chinatime import CHINA_TZ
 from sync.clock import is_stamp
 from sync.hashes import is_sha256
@@ -23,14 +24,17 @@ from sync.ids import is_id
 from sync.reference import APPEALS
 
 RECORD_KINDS = (
-    "household", "visit", "issue", "issue_event", "photo", "member", "pairing", "meeting", "claimant",
+    "household", "visit", "issue", "issue_event", "photo", "voice", "member", "pairing", "meeting", "claimant",
 )
 REFERENCE_KINDS = (
     "village", "grid", "category", "unit", "user", "holiday", "county", "township", "source", "appeal",
 )  # fmt: skip
 KINDS = RECORD_KINDS + REFERENCE_KINDS
 # Made once with all their fields, never changed; merging them is set union.
-IMMUTABLE_KINDS = ("issue_event", "photo")
+IMMUTABLE_KINDS = ("issue_event", "photo", "voice")
+# Files attached to a record by sha256 (``sha256`` + ``attached_to``); their bytes travel
+# apart, content addressed (photos, voice notes). See docs/model.md.
+ATTACHMENT_KINDS = ("photo", "voice")
 DELETED = "_deleted"
 
 CARE_TAGS = (
@@ -197,6 +201,15 @@ _kind(
     _f("data", "data"),
     deletable=False,
 )
+_ATTACHED_TO = _f(
+    "attached_to",
+    "object",
+    required=True,
+    sub=(
+        _f("kind", "choice", required=True, choices=("household", "visit", "issue", "issue_event", "meeting")),
+        _f("id", "id", required=True),
+    ),
+)
 _kind(
     "photo",
     _f("sha256", "sha256", required=True),
@@ -204,16 +217,19 @@ _kind(
     _f("width", "int", required=True, min=1, max=100_000),
     _f("height", "int", required=True, min=1, max=100_000),
     _f("taken_at", "time"),
-    _f(
-        "attached_to",
-        "object",
-        required=True,
-        sub=(
-            _f("kind", "choice", required=True,
-               choices=("household", "visit", "issue", "issue_event", "meeting")),
-            _f("id", "id", required=True),
-        ),
-    ),
+    _ATTACHED_TO,
+    deletable=False,
+)
+# A short voice note, kept as recorded (limits and formats: sync.voice; the server checks the
+# bytes again). ``duration_ms`` is None when the container does not say.
+_kind(
+    "voice",
+    _f("sha256", "sha256", required=True),
+    _f("size", "int", required=True, min=1, max=voice.MAX_BYTES),
+    _f("media_type", "choice", required=True, choices=voice.MEDIA_TYPES),
+    _f("duration_ms", "int", min=0, max=voice.MAX_MS),
+    _f("recorded_at", "time"),
+    _ATTACHED_TO,
     deletable=False,
 )
 # 联户: the register of party members and 联户长, and who looks after which household. A link

@@ -13,11 +13,12 @@ from app.services.photos import Photos
 from app.services.reference import ReferenceData
 from app.services.status import Status
 from app.services.visits import Visits
+from app.services.voice import Voices
 from app.services.wishes import Wishes
 from app.store import Store
 
 
-class Services(ReferenceData, Households, People, Meetings, Wishes, Photos, Visits, Issues, Status, Core):
+class Services(ReferenceData, Households, People, Meetings, Wishes, Photos, Voices, Visits, Issues, Status, Core):
     """The app's door to the device store and the shared model."""
 
     def __init__(self, store: Store) -> None:

@@ -40,16 +40,21 @@ class Status(Core):
         for ch in self.store.pending_changes(limit=1_000_000):
             by_kind[ch["kind"]] = by_kind.get(ch["kind"], 0) + 1
         shas = self.store.photos_to_upload()
-        nbytes = 0
+        nbytes = vbytes = 0
+        voices = [s for s in shas if self.store.voice_path(s).exists()]  # the same queue
         for sha in shas:
             try:
                 nbytes += self.store.photo_path(sha).stat().st_size
             except OSError:
                 pass
+        for sha in voices:
+            vbytes += self.store.voice_path(sha).stat().st_size
+        shas = [s for s in shas if s not in voices]
         refused = [{"change_id": r["change"]["change_id"], "kind": r["change"]["kind"],
                     "reason": r["reason"]} for r in self.store.refused_changes()]
         return {"changes": self.store.outbox_size(), "by_kind": by_kind, "photos": len(shas),
                 "photo_bytes": nbytes, "photo_bytes_text": _size_text(nbytes),
+                "voices": len(voices), "voice_bytes_text": _size_text(vbytes),
                 "last_sync": last_sync_text(self.store), "refused": refused,
                 "conflicts": len(self.store.conflicts())}
 

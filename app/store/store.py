@@ -206,7 +206,7 @@ def _part_damaged_message(path: Path, reason: str) -> str:
     stem = path.stem
     kind = stem.split("-", 1)[0]
     month = re.search(r"-(\d{4}-\d{2})-", stem)
-    what = t(f"store.what.{kind}") if kind in ("household", "visit", "issue", "issue_event", "photo") else kind
+    what = t(f"store.what.{kind}") if kind in ("household", "visit", "issue", "issue_event", "photo", "voice") else kind
     if month:
         what = t("store.what_month", what=what, month=month.group(1))
     return t("store.damaged_part", name=path.name, reason=reason, what=what)
@@ -1071,12 +1071,41 @@ class Store:
             atomic_write_bytes(path, data)
         return path
 
+    def voice_path(self, sha256: str) -> Path:
+        """``photos/<sha256>.voice``: a voice note's bytes as recorded, beside the photos (the
+        blobs of the device travel one way, by sha256)."""
+        self._check_sha(sha256)
+        return self.photos_dir / f"{sha256}.voice"
+
+    def put_voice_file(self, sha256: str, data: bytes) -> Path:
+        """A voice note recorded here (already checked by sync.voice): queued for upload."""
+        path = self.voice_path(sha256)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(t("store.photo_mismatch", sha=sha256))
+        if not path.exists():
+            atomic_write_bytes(path, data)
+        return path
+
+    def voice_bytes(self, sha256: str) -> bytes | None:
+        try:
+            return self.voice_path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _is_voice(self, sha256: str) -> bool:
+        return any(r.get("fields", {}).get("sha256") == sha256 for r in self.all("voice"))
+
     def put_photo(self, sha256: str, data: bytes) -> Path:
-        """Store photo bytes by sha256, with a thumbnail (replica interface).
+        """Store photo bytes by sha256, with a thumbnail (replica interface); the bytes of a
+        voice note (a voice record names them) are kept as they are.
 
         Bytes that a pulled photo record was waiting for came from the server: they are
         marked as already there. Otherwise they are a photo taken here and queued for upload.
         """
+        if self._is_voice(sha256):  # came from the server for a pulled voice record
+            path = self.put_voice_file(sha256, data)
+            self.mark_photo_uploaded(sha256)
+            return path
         fetched = not self.photo_path(sha256).exists() and any(
             r.get("fields", {}).get("sha256") == sha256 for r in self.all("photo")
         )
@@ -1107,10 +1136,10 @@ class Store:
         return store_photo(processed, self.photos_dir)
 
     def photos_to_upload(self) -> list[str]:
-        """sha256 of photo files on this device that the server has not confirmed."""
+        """sha256 of photo and voice files on this device that the server has not confirmed."""
         out = []
-        for p in self.photos_dir.glob("*.jpg"):
-            sha = p.name[:-4]
+        for p in [*self.photos_dir.glob("*.jpg"), *self.photos_dir.glob("*.voice")]:
+            sha = p.name.removesuffix(p.suffix)  # "<sha>.thumb" is no sha256: thumbnails stay home
             if is_sha256(sha) and sha not in self._uploaded:
                 out.append(sha)
         return sorted(out)
@@ -1123,17 +1152,18 @@ class Store:
                 self._write(self.data_dir / "photos_uploaded.json", {"uploaded": self._uploaded})
 
     def photo_bytes(self, sha256: str) -> bytes | None:
+        """The bytes of a photo or a voice note (replica interface: the engine uploads both)."""
         try:
             return self.photo_path(sha256).read_bytes()
         except FileNotFoundError:
-            return None
+            return self.voice_bytes(sha256)
 
     def missing_photos(self) -> list[str]:
-        """sha256 of photo records whose bytes are not on this device."""
+        """sha256 of photo and voice records whose bytes are not on this device."""
         out = []
-        for rec in self.all("photo"):
+        for rec in [*self.all("photo"), *self.all("voice")]:
             sha = rec.get("fields", {}).get("sha256")
-            if is_sha256(sha) and not self.has_photo(sha):
+            if is_sha256(sha) and not self.has_photo(sha) and not self.voice_path(sha).exists():
                 out.append(sha)
         return out
 

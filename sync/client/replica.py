@@ -22,6 +22,7 @@ from sync.clock import HybridClock
 from sync.fileio import atomic_write_bytes
 from sync.ids import new_id
 from sync.merge import drop_future_values
+from sync.records import ATTACHMENT_KINDS
 
 # Meta keys a replica writes and the engine reads (notices shown for NOTICE_DAYS):
 RESTORE_KEY = "sync.restore"  # the last server restore this device noticed (server_restored)
@@ -303,7 +304,7 @@ class MemoryReplica:
     def missing_photos(self) -> list[str]:
         out = []
         for r in self.records.values():
-            sha = r["fields"].get("sha256") if r["kind"] == "photo" else None
+            sha = r["fields"].get("sha256") if r["kind"] in ATTACHMENT_KINDS else None
             if isinstance(sha, str) and sha not in self.photos:
                 out.append(sha)
         return sorted(set(out))

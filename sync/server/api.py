@@ -501,7 +501,7 @@ def create_app(engine: Engine, blobs: FsBlobStore, limits: Limits | None = None,
             area = blobs.finish(sha256, blob_policy.upload_check(p.role))
         except HashMismatch:
             raise ServerError(422, "blob_hash_mismatch", "server.blob.hash_mismatch") from None
-        if area == "photo":
+        if area in ("photo", "voice"):  # what a device stores counts against its quota
             blobs.charge(device, sha256, size)
         return {"offset": size, "size": size, "complete": True}
 

@@ -194,7 +194,7 @@ def _named(kind: str, fields: Mapping[str, Any]) -> Iterator[tuple[str, str, str
         for (etype, name), wanted in EVENT_TARGETS.items():
             if fields.get("type") == etype and is_id(data.get(name)):
                 yield f"data.{name}", wanted, data[name]
-    att = fields.get("attached_to") if kind == "photo" else None
+    att = fields.get("attached_to") if kind in model.ATTACHMENT_KINDS else None
     if isinstance(att, Mapping) and is_id(att.get("id")) and isinstance(att.get("kind"), str):
         yield "attached_to", att["kind"], att["id"]
 
@@ -270,7 +270,7 @@ class BatchAuthz:
         rid, grid = record["id"], record.get("grid")
         self.targets[rid] = Target(record["kind"], grid)
         self.refused_ids.discard(rid)
-        if record["kind"] == "photo":
+        if record["kind"] in model.ATTACHMENT_KINDS:
             sha = record.get("fields", {}).get("sha256")
             if isinstance(sha, str) and grid in self.grids:
                 self.blob_scopes.setdefault(sha, []).append((grid, self.grids[grid][0]))

@@ -29,7 +29,7 @@ from sync.bundles.format import BundleError, BundleLimits, build_bundle, read_bu
 from sync.hashes import SHA256_PATTERN
 from sync.i18n import t
 from sync.server import auth, authz, db, feed, generation
-from sync.server.blob_policy import BUNDLE_DAYS, check_quota, photo_refusal
+from sync.server.blob_policy import BUNDLE_DAYS, attachment_area, check_quota
 from sync.server.blobs import BlobStore
 from sync.server.errors import ServerError
 from sync.server.http import PREFIX, principal_dependency, problem, request_lang
@@ -59,7 +59,7 @@ def _check_photos(blobs: BlobStore, device: str, photos: dict[str, bytes], quota
     photo the pipeline made, all of them within the device's quota. Raises BundleError."""
     new = {sha: data for sha, data in photos.items() if not blobs.has(sha)}
     for sha, data in sorted(new.items()):
-        reason = photo_refusal(data)
+        _, reason = attachment_area(data)  # a photo or a voice note
         if reason is not None:
             raise BundleError("bad_photo", sha=sha[:12], reason=reason)
     try:

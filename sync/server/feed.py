@@ -281,7 +281,7 @@ def apply_changes(
             towns[rid] = authz.township_of(grid)
         authz.applied(dirty.get(rid) or result.record)
         conflict_rows.extend(_conflict_rows(result.conflicts, rid, cid, actor.device_id, now))
-        if kind == "photo":
+        if kind in model.ATTACHMENT_KINDS:
             sha = change["fields"].get("sha256")
             if isinstance(sha, str):
                 blob_rows[(sha, rid)] = {"sha256": sha, "record_id": rid, "grid": grid,

@@ -38,8 +38,8 @@ def clock(node="devA", wall=1_800_000_000.0):
 
 
 def test_kind_constants():
-    assert RECORD_KINDS == ("household", "visit", "issue", "issue_event", "photo", "member", "pairing", "meeting",
-                            "claimant")  # the people of the grid: docs/people.md
+    assert RECORD_KINDS == ("household", "visit", "issue", "issue_event", "photo", "voice", "member", "pairing",
+                            "meeting", "claimant")  # the people of the grid: docs/people.md
     assert set(REFERENCE_KINDS) == {"village", "grid", "category", "unit", "user", "holiday",
                                     "county", "township", "source", "appeal"}
     assert KINDS == RECORD_KINDS + REFERENCE_KINDS

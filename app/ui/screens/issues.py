@@ -22,6 +22,7 @@ from app.ui.forms import (
 )
 from app.ui.location import use_position
 from app.ui.state import AppState, use_app
+from app.ui.voice import VoiceList, VoiceNotes
 from app.ui.widgets import (
     TAP,
     TOUCH,
@@ -125,11 +126,18 @@ def IssueForm() -> ft.View:
 
     form = use_form("issue:new", "issue", initial, validate)
     position = use_position()
+    # pending voice notes ride in the form's values (kept in its draft, like its photos)
+    voices = form.values.get("voices") or []
+
+    def set_voices(refs: list[Any]) -> None:
+        form.set("voices", refs)
     tree = svc.categories()
     top = form.values.get("top_category")
 
     def save(_: Any) -> None:
         iid, errors = svc.save_issue(position.add_to(_issue_fields(form.values)), form.photos)
+        if iid and not errors and voices:
+            svc.attach_voices("issue", iid, voices)
         finish_save(state, form, errors, t("ui.saved"), f"/issues/{iid}")
 
     def pick_top(v: str | None) -> None:
@@ -168,6 +176,8 @@ def IssueForm() -> ft.View:
                      form.values.get("reporter_visibility"), lambda v: form.set("reporter_visibility", v)),
         section(t("ui.photo.title")),
         PhotoStrip(form.photos, form.set_photos, "issue-photo"),
+        section(t("ui.voice.title")),
+        VoiceNotes(voices, set_voices, "issue-voice"),
     ]
     bottom = ft.FilledButton(t("ui.issue.submit"), key="save", icon=ft.Icons.SEND, on_click=save,
                              height=TOUCH, expand=True)
@@ -236,6 +246,7 @@ def IssueDetail() -> ft.View:
         controls.append(receipt_card(receipt))
     if it["photos"]:
         controls.append(thumbs(state, it["photos"], "issue-photo", 96))
+    controls.append(VoiceList("issue", iid, "issue-voice"))
     if it["claimed_by"]:
         controls.append(ft.Text(t("ui.issue.claimed_by", who=it["claimed_by"]), key="issue-claimed"))
 

@@ -206,6 +206,8 @@ def sync_controls() -> list[ft.Control]:
         ft.Text(t("ui.sync.waiting", n=box["changes"]), key="sync-waiting", size=16),
         ft.Text(t("ui.sync.photos", n=box["photos"], size=box["photo_bytes_text"]), key="sync-photos"),
     ]
+    if box["voices"]:
+        controls.append(ft.Text(t("ui.sync.voices", n=box["voices"], size=box["voice_bytes_text"]), key="sync-voices"))
     if not box["by_kind"]:
         controls.append(empty(t("ui.sync.nothing")))
     for kind, n in box["by_kind"].items():

@@ -22,6 +22,7 @@ from app.ui.forms import (
 from app.ui.location import use_position
 from app.ui.screens.sync import sync_badge, sync_marks
 from app.ui.state import use_app
+from app.ui.voice import VoiceList, VoiceNotes
 from app.ui.widgets import (
     TAP,
     TOUCH,
@@ -88,6 +89,7 @@ def VisitDetail() -> ft.View:
             controls += [section(t(f"ui.visit.{name}")), ft.Text(v[name], key=f"visit-{name}")]
     if v["photos"]:
         controls += [section(t("ui.photo.title")), thumbs(state, v["photos"], "visit-photo", 96)]
+    controls.append(VoiceList("visit", vid, "visit-voice"))
     if v["demand_issues"]:
         controls.append(section(t("ui.visit.demands")))
         for it in v["demand_issues"]:
@@ -115,10 +117,17 @@ def VisitForm() -> ft.View:
 
     form = use_form("visit:new", "visit", initial, validate)
     position = use_position()
+    # pending voice notes ride in the form's values (kept in its draft, like its photos)
+    voices = form.values.get("voices") or []
+
+    def set_voices(refs: list[Any]) -> None:
+        form.set("voices", refs)
 
     def save(_: Any) -> None:
         vid, errors = svc.save_visit(position.add_to(_visit_fields(form.values)), demands_of(form.values),
                                      form.photos)
+        if vid and not errors and voices:
+            svc.attach_voices("visit", vid, voices)
         finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
     controls: list[ft.Control] = [
@@ -136,7 +145,8 @@ def VisitForm() -> ft.View:
         label_text(t("ui.visit.demands_hint")),
     ]
     controls += demand_editor(svc, form)
-    controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo")]
+    controls += [section(t("ui.photo.title")), PhotoStrip(form.photos, form.set_photos, "visit-photo"),
+                 section(t("ui.voice.title")), VoiceNotes(voices, set_voices, "visit-voice")]
     bottom = ft.FilledButton(t("ui.visit.save"), key="save", icon=ft.Icons.SAVE, on_click=save,
                              height=TOUCH, expand=True)
     return detail_view(t("ui.visit.new"), controls, bottom=ft.Row([bottom]))

@@ -12,6 +12,7 @@ from app.ui.screens.issues import issue_head, timeline
 from app.ui.screens.staff.exports import use_export
 from app.ui.screens.staff.layout import dropdown, use_staff
 from app.ui.state import use_app
+from app.ui.voice import VoiceList
 from app.ui.widgets import TAP, TOUCH, badge, detail_view, empty, section
 from sync import registry
 from sync import workflow as wf
@@ -79,6 +80,7 @@ def ActScreen() -> ft.View:
     if it["photos"]:
         controls.append(section(t("ui.staff.issue_photos", n=len(it["photos"]))))
         controls.append(thumbs(state, it["photos"], "issue-photo", 120))
+    controls.append(VoiceList("issue", iid, "issue-voice"))
     visit = it["visit"]
     if visit:
         controls.append(section(t("ui.staff.visit")))
@@ -92,6 +94,7 @@ def ActScreen() -> ft.View:
                                         selectable=True))
         if visit["photos"]:
             controls.append(thumbs(state, visit["photos"], "visit-photo", 96))
+        controls.append(VoiceList("visit", visit["id"], "visit-voice"))
     controls.append(section(t("ui.staff.actions")))
     if not it["staff_actions"]:
         controls.append(empty(t("ui.staff.no_actions")))
