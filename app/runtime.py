@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 IN_BROWSER = sys.platform == "emscripten"
+# A picked file's bytes are sent with the pick (FilePicker ``with_data``) where Python runs in
+# the browser: there is no server to upload them to, and no path.
+PICKED_BYTES_COME_WITH_PICK = IN_BROWSER
 BUILD_INFO_FILE = "gridwall_build.json"  # written into the app archive by the build
 
 _durable: Callable[[], Awaitable[None]] | None = None

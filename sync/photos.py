@@ -25,7 +25,6 @@ import hmac
 import io
 import re
 import warnings
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -33,29 +32,35 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sync.fileio import atomic_write_bytes
 from sync.hashes import is_sha256
-from sync.i18n import t
+from sync.photo_contract import (  # the contract both pipelines keep; re-exported here
+    JPEG_QUALITY,
+    LONG_EDGE,
+    MAX_DECODE_PIXELS,
+    MAX_INPUT_BYTES,
+    MAX_PIXELS,
+    STORED_MAX_PIXELS,
+    THUMB_EDGE,
+    THUMB_QUALITY,
+    PhotoError,
+    ProcessedPhoto,
+    bomb,
+    check_size,
+    fit_size,
+    photo_error,
+    read_input,
+    sniff_unsupported,
+)
 
-LONG_EDGE = 1600
-JPEG_QUALITY = 75
-THUMB_EDGE = 320
-THUMB_QUALITY = 70
-# 30 MB: a 108 MP phone JPEG is ~25 MB; anything bigger is not a phone photo.
-MAX_INPUT_BYTES = 30 * 1024 * 1024
-# 120 MP covers 108 MP phone cameras; a decompression bomb claims far more (50000x50000 = 2500 MP).
-MAX_PIXELS = 120_000_000
-# Pixels actually decoded: a JPEG decodes at 1/2..1/8 scale (draft), so a 108 MP photo costs
-# ~7 MP; a PNG/WebP/... decodes whole. 40 MP is ~160 MB as RGBA: a tiny PNG that declares
-# 120 MP (700 MB once decoded) is refused before a pixel is read.
-MAX_DECODE_PIXELS = 40_000_000
-# What the pipeline stores (and so all a server has reason to decode): a JPEG of at most
-# LONG_EDGE x LONG_EDGE.
-STORED_MAX_PIXELS = LONG_EDGE * LONG_EDGE
+__all__ = [  # the contract's names are part of this module's API too
+    "JPEG_QUALITY", "LONG_EDGE", "MAX_DECODE_PIXELS", "MAX_INPUT_BYTES", "MAX_PIXELS",
+    "STORED_MAX_PIXELS", "THUMB_EDGE", "THUMB_QUALITY", "PhotoError", "ProcessedPhoto",
+    "check_stored_photo", "import_photo", "make_thumbnail", "photo_paths", "process_photo",
+    "public_jpeg", "store_photo", "verify_sha256",
+]
 
 # Formats we decode. MPO: many phones (Samsung, some iPhones) write JPEG+MPO multi-picture files.
 ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 
-# ISO-BMFF brands of HEIC/HEIF (iPhone default): recognised so the message can say what to do.
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 # What Pillow's parsers and decoders raise for a broken file.
 _BROKEN = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
@@ -67,77 +72,7 @@ _OFFSET_TIME_ORIGINAL = 0x9011
 _DATETIME = 0x0132
 
 
-class PhotoError(ValueError):
-    """A photo that is refused. ``code`` is stable (for programs); ``message`` is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.detail = ""
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def _error(code: str, detail: str = "", **params: object) -> PhotoError:
-    err = PhotoError(code, t(f"photos.error.{code}", **params))
-    err.detail = detail  # technical cause (English, from Pillow) for logs, not for people
-    return err
-
-
-@dataclass(frozen=True)
-class ProcessedPhoto:
-    sha256: str  # hex sha256 of ``jpeg`` (the stored bytes)
-    jpeg: bytes
-    thumb: bytes
-    width: int
-    height: int
-    thumb_width: int
-    thumb_height: int
-    taken_at: str | None  # EXIF DateTimeOriginal as ISO 8601, or None
-    bytes_in: int
-
-
 # --------------------------------------------------------------------------- reading input
-
-
-def _read_input(data: bytes | bytearray | memoryview | Path | str, max_input_bytes: int) -> bytes:
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        try:
-            size = path.stat().st_size
-            if size > max_input_bytes:  # refuse before reading 2 GB into memory
-                raise _error("too_large", size_mb=_mb(size), max_mb=_mb(max_input_bytes))
-            data = path.read_bytes()
-        except PhotoError:
-            raise
-        except OSError as exc:
-            raise _error("unreadable", name=path.name, reason=exc.strerror or str(exc)) from None
-    data = bytes(data)
-    if not data:
-        raise _error("empty")
-    if len(data) > max_input_bytes:
-        raise _error("too_large", size_mb=_mb(len(data)), max_mb=_mb(max_input_bytes))
-    return data
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f}"
-
-
-def _sniff_unsupported(data: bytes) -> str | None:
-    """The name of a known image format we do not take, to tell people what to do."""
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "HEIC"
-    if data.startswith(b"%PDF"):
-        return "PDF"
-    if data.startswith(b"8BPS"):
-        return "PSD"
-    head = data[:512].lstrip().lower()
-    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
-        return "SVG"
-    return None
 
 
 def _formats() -> tuple[str, ...]:
@@ -146,8 +81,9 @@ def _formats() -> tuple[str, ...]:
     return tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
-    """Open (header only) and check format and pixel count; no pixels are decoded here."""
+def _open(data: bytes, max_pixels: int, target_long_edge: int = LONG_EDGE) -> Image.Image:
+    """Open (header only) and check format and pixel counts (``check_size``: the header's,
+    and what decoding for ``target_long_edge`` will produce); no pixels are decoded here."""
     try:
         with warnings.catch_warnings():
             # Pillow warns between its own limit and 2x it; our max_pixels check below decides.
@@ -157,29 +93,20 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         # Pillow's own hard limit (2x MAX_IMAGE_PIXELS) fired while reading the header.
         m = re.search(r"\((\d+) pixels\)", str(exc))
         limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
-        raise _bomb(int(m.group(1)) if m else 0, limit) from None
+        raise bomb(int(m.group(1)) if m else 0, limit) from None
     except UnidentifiedImageError:
-        fmt = _sniff_unsupported(data) or _identify_other(data)
+        fmt = sniff_unsupported(data) or _identify_other(data)
         if fmt:
-            raise _error("unsupported", format=fmt) from None
-        raise _error("not_image") from None
+            raise photo_error("unsupported", format=fmt) from None
+        raise photo_error("not_image") from None
     except _BROKEN as exc:  # the header parsed as an image format but is broken
-        raise _error("corrupt", detail=str(exc) or type(exc).__name__) from None
-    w, h = im.size
-    if w <= 0 or h <= 0:
-        raise _error("corrupt", detail=f"size {w}x{h}")
-    if w * h > max_pixels:
-        raise _bomb(w * h, max_pixels)
+        raise photo_error("corrupt", detail=str(exc) or type(exc).__name__) from None
+    try:
+        check_size(im.format or "", *im.size, target_long_edge, max_pixels)
+    except PhotoError:
+        im.close()
+        raise
     return im
-
-
-def _bomb(pixels: int, max_pixels: int) -> PhotoError:
-    return _error("bomb", mp=_mp(pixels), max_mp=_mp(max_pixels))
-
-
-def _mp(pixels: int) -> str:
-    mp = pixels / 1e6
-    return f"{mp:,.0f}" if mp >= 10 else f"{mp:.1f}"
 
 
 def _identify_other(data: bytes) -> str | None:
@@ -193,23 +120,6 @@ def _identify_other(data: bytes) -> str | None:
         return None
 
 
-def _decoded_pixels(im: Image.Image, target_long_edge: int) -> int:
-    """How many pixels decoding ``im`` for ``target_long_edge`` will produce (JPEG draft
-    scales by 1/2, 1/4 or 1/8 while the result still covers the target)."""
-    w, h = im.size
-    scale = 1
-    if im.format in ("JPEG", "MPO"):
-        while scale < 8 and max(w, h) // (scale * 2) >= target_long_edge:
-            scale *= 2
-    return -(-w // scale) * -(-h // scale)
-
-
-def _check_decode(im: Image.Image, target_long_edge: int, max_decode: int) -> None:
-    pixels = _decoded_pixels(im, target_long_edge)
-    if pixels > max_decode:
-        raise _bomb(pixels, max_decode)
-
-
 def _decode(im: Image.Image, target_long_edge: int) -> Image.Image:
     """Decode pixels (JPEG at a reduced DCT scale when that still covers the target size)."""
     w, h = im.size
@@ -221,7 +131,7 @@ def _decode(im: Image.Image, target_long_edge: int) -> Image.Image:
     try:
         im.load()
     except _BROKEN as exc:  # "image file is truncated", "broken data stream", bad Huffman tables ...
-        raise _error("corrupt", detail=str(exc) or type(exc).__name__) from None
+        raise photo_error("corrupt", detail=str(exc) or type(exc).__name__) from None
     return im
 
 
@@ -291,11 +201,9 @@ def _apply_icc(im: Image.Image, icc: bytes) -> Image.Image:
 
 
 def _fit(im: Image.Image, long_edge: int) -> Image.Image:
-    w, h = im.size
-    if max(w, h) <= long_edge:
+    size = fit_size(*im.size, long_edge)
+    if size == im.size:
         return im  # never upscale
-    scale = long_edge / max(w, h)
-    size = (long_edge, max(1, round(h * scale))) if w >= h else (max(1, round(w * scale)), long_edge)
     # reducing_gap: a cheap box pre-shrink before Lanczos; output stays deterministic.
     return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
@@ -343,9 +251,8 @@ def process_photo(
 
     Raises PhotoError (code: empty, too_large, unreadable, not_image, unsupported, bomb,
     corrupt) with a message for people. Writes nothing."""
-    raw = _read_input(data, max_input_bytes)
+    raw = read_input(data, max_input_bytes)
     with _open(raw, max_pixels) as src:
-        _check_decode(src, LONG_EDGE, min(max_pixels, MAX_DECODE_PIXELS))
         taken_at = _taken_at(src)
         im = _decode(src, LONG_EDGE)
         im = _oriented(im)
@@ -362,9 +269,8 @@ def process_photo(
 
 
 def _thumbnail(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[bytes, int, int]:
-    raw = _read_input(data, MAX_INPUT_BYTES)
-    with _open(raw, max_pixels) as src:
-        _check_decode(src, THUMB_EDGE, min(max_pixels, MAX_DECODE_PIXELS))
+    raw = read_input(data, MAX_INPUT_BYTES)
+    with _open(raw, max_pixels, THUMB_EDGE) as src:
         im = _decode(src, THUMB_EDGE)
         im = _oriented(im)  # stored JPEGs have no EXIF; an upload from elsewhere might
         im = _to_srgb(im)
@@ -382,13 +288,13 @@ def check_stored_photo(data: bytes) -> tuple[int, int]:
     """(width, height) of bytes that can be a stored photo: a JPEG whose long edge is at most
     LONG_EDGE that decodes completely. What a server accepts as a photo blob; raises
     PhotoError (not_image, unsupported, bomb, corrupt, not_stored) otherwise."""
-    raw = _read_input(data, MAX_INPUT_BYTES)
+    raw = read_input(data, MAX_INPUT_BYTES)
     with _open(raw, STORED_MAX_PIXELS) as im:
         if im.format != "JPEG":
-            raise _error("not_stored", edge=LONG_EDGE)
+            raise photo_error("not_stored", edge=LONG_EDGE)
         w, h = im.size
         if max(w, h) > LONG_EDGE:
-            raise _error("not_stored", edge=LONG_EDGE)
+            raise photo_error("not_stored", edge=LONG_EDGE)
         _decode(im, LONG_EDGE)  # a truncated or broken file fails here (cheap: <= 2.6 MP)
         return w, h
 

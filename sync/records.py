@@ -491,12 +491,16 @@ def _check_list(spec: FieldSpec, value: Any, path: str, label: str, errs: _Error
 
 
 def _check_location(value: Any, path: str, label: str, errs: _Errors) -> None:
-    ok = isinstance(value, dict) and set(value) <= {"lat", "lon", "accuracy"} and "lat" in value and "lon" in value
+    # Where the phone was: lat/lon in degrees, accuracy in metres, at (when the fix was taken).
+    ok = (isinstance(value, dict) and set(value) <= {"lat", "lon", "accuracy", "at"}
+          and "lat" in value and "lon" in value)
     if ok:
         for key, lo, hi in (("lat", -90, 90), ("lon", -180, 180), ("accuracy", 0, 100_000)):
             v = value.get(key, 0)
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
                 ok = False
+        if "at" in value and parse_time_ms(value["at"]) is None:
+            ok = False
     if not ok:
         errs.add(path, label, "bad_location")
 

@@ -21,7 +21,7 @@ FLOORS: list[tuple[str, tuple[str, ...], bool]] = [
     ("base", ("sync", "sync.ids", "sync.clock", "sync.i18n", "sync.fileio", "sync.hashes", "sync.canon",
               "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers"), False),
     ("schema", ("sync.records",), False),  # record kinds, fields, validation
-    ("changes", ("sync.changes", "sync.merge", "sync.workflow", "sync.registry", "sync.photos",
+    ("changes", ("sync.changes", "sync.merge", "sync.workflow", "sync.registry", "sync.photos", "sync.photo_contract",
                  "sync.public_guard", "sync.bundles", "sync.snapshot"),
      False),  # sync.bundles holds the bundle format only; sync.snapshot a starter pack's payload
     # Pure: figures, ledger, echo-wall pages over lists of records. Below the server because

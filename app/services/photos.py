@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.services.common import Core, PhotoRef, ServiceError, now_ms
+from sync.photo_contract import ProcessedPhoto
 
 
 class Photos(Core):
@@ -15,15 +16,29 @@ class Photos(Core):
         self.upload_dir: Path | None = None  # where the browser view puts picked files
 
     def add_photo(self, data: bytes) -> PhotoRef:
-        """Process picked bytes (orientation, EXIF stripped, resized) and keep them on disk.
-
-        Raises ServiceError with the pipeline's message for non-images and bombs."""
+        """Process picked bytes with Pillow (orientation, EXIF stripped, resized) and keep them
+        on disk. Raises ServiceError with the pipeline's message for non-images and bombs."""
         from sync import photos as photo_mod  # Pillow: load it when the first photo comes
 
         try:
             p = photo_mod.process_photo(data)
         except photo_mod.PhotoError as exc:
             raise ServiceError(str(exc)) from None
+        return self._keep_photo(p)
+
+    async def take_photo(self, data: bytes) -> PhotoRef:
+        """``add_photo`` wherever the app runs (``app.imaging``: Pillow off the event loop, or
+        the browser's image APIs in the phone's browser); what the screens call."""
+        from app import imaging
+        from sync.photo_contract import PhotoError
+
+        try:
+            p = await imaging.process_photo(data)
+        except PhotoError as exc:
+            raise ServiceError(str(exc)) from None
+        return self._keep_photo(p)
+
+    def _keep_photo(self, p: ProcessedPhoto) -> PhotoRef:
         self.store.put_photo_file(p.sha256, p.jpeg, p.thumb)
         return PhotoRef(sha256=p.sha256, thumb=p.thumb, width=p.width, height=p.height,
                         size=len(p.jpeg))

@@ -238,12 +238,13 @@ def HouseholdPicker(kind: str, selected: str | None, on_pick: Callable[[str | No
 async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[PhotoRef], list[str]]:
     """Let the person pick images; process each through the photo pipeline.
 
-    Desktop and phone: the picker gives paths. Browser: paths are never given, so the files
-    are uploaded to the app's upload folder first (``page.get_upload_url``)."""
-    if runtime.IN_BROWSER:  # no Pillow in the browser: the browser's own image APIs come next
-        return [], [t("phone.photos_not_yet")]
+    Desktop and phone: the picker gives paths. A browser drawing the app served from a PC:
+    paths are never given, so the files are uploaded to the app's upload folder first
+    (``page.get_upload_url``). Inside the phone's browser the bytes come with the pick.
+    On a phone's browser the image picker also offers the camera."""
     page = ft.context.page
-    files = await picker.pick_files(file_type=ft.FilePickerFileType.IMAGE, allow_multiple=True)
+    files = await picker.pick_files(file_type=ft.FilePickerFileType.IMAGE, allow_multiple=True,
+                                    with_data=runtime.PICKED_BYTES_COME_WITH_PICK)
     if not files:
         return [], []
     svc = state.services
@@ -255,7 +256,7 @@ async def pick_photos(state: AppState, picker: ft.FilePicker) -> tuple[list[Phot
             errors.append(t("ui.photo.unreadable", name=name))
             continue
         try:
-            refs.append(await asyncio.to_thread(svc.add_photo, data))
+            refs.append(await svc.take_photo(data))
         except ServiceError as exc:
             errors.append(f"{name}: {exc}")
     return refs, errors
@@ -265,6 +266,8 @@ async def picked_bytes(page: ft.Page, picker: ft.FilePicker, svc: Any,
                        files: list[ft.FilePickerFile]) -> list[tuple[str, bytes | None]]:
     """(name, bytes or None when unreadable) of each picked file: read from its path, or
     uploaded first in the browser, where there are no paths."""
+    if all(f.bytes is not None for f in files):
+        return [(f.name, f.bytes) for f in files]
     if all(f.path for f in files):
         return [(f.name, await asyncio.to_thread(read_bytes, f.path)) for f in files]
     return await _upload(page, picker, svc, files)

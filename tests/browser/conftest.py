@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, CHROMIUM, ROOT, CentralServer
 from tests.support.fontkit import assets_with_font
 
 
@@ -27,3 +27,20 @@ def browser() -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def phone_build() -> Path:
+    """One phone build (`gridwall app build`) per session, kept between sessions (rebuilt
+    only when its inputs change)."""
+    from app.webbuild import build
+
+    return build(ROOT / ".test-tmp" / "phone-build").out
+
+
+@pytest.fixture
+def central(phone_build: Path, tmp_path: Path) -> Iterator[CentralServer]:
+    """The central server serving the phone build at /app/."""
+    server = CentralServer(tmp_path / "server", phone_build).start()
+    yield server
+    server.stop()

@@ -6,71 +6,18 @@ gone (service worker), at 390x844."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.browser import ROOT, Phone, stop_process
-from tests.support.net import free_port
+from tests.support.browser import CentralServer, Phone
 
 pytestmark = pytest.mark.browser
 
 # Requests that may fail without harm: Flutter tries one CDN script (rive) and goes on, and
 # may ask for Google's split Noto SC fallback files before the theme font applies.
 HARMLESS = ("rive_native.js", "/assets/fonts/notosanssc/")
-
-
-@pytest.fixture(scope="session")
-def phone_build() -> Path:
-    """One build per session, kept between sessions (rebuilt only when its inputs change)."""
-    from app.webbuild import build
-
-    return build(ROOT / ".test-tmp" / "phone-build").out
-
-
-class CentralServer:
-    """`gridwall server --app-dir BUILD` in a child process on a free port."""
-
-    def __init__(self, data: Path, app_dir: Path) -> None:
-        self.data, self.app_dir, self.port = data, app_dir, free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> CentralServer:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "server", "--data", str(self.data), "--port",
-             str(self.port), "--app-dir", str(self.app_dir)],
-            cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "server exited"
-            try:
-                if requests.get(f"{self.url}/api/v1/health", timeout=2).ok:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("server did not start")
-
-    def stop(self) -> None:
-        if self.proc:
-            stop_process(self.proc)
-
-
-@pytest.fixture
-def central(phone_build: Path, tmp_path: Path) -> Iterator[CentralServer]:
-    server = CentralServer(tmp_path / "server", phone_build).start()
-    yield server
-    server.stop()
 
 
 def _served_as(url: str) -> dict[str, str]:

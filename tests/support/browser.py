@@ -77,6 +77,41 @@ class AppServer:
             self.output += self.proc.stdout.read()
 
 
+class CentralServer:
+    """`gridwall server --app-dir BUILD` in a child process on a free port (the phone build
+    served at /app/)."""
+
+    def __init__(self, data: Path, app_dir: Path) -> None:
+        self.data, self.app_dir, self.port = data, app_dir, free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> CentralServer:
+        import requests
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "server", "--data", str(self.data), "--port",
+             str(self.port), "--app-dir", str(self.app_dir)],
+            cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "server exited"
+            try:
+                if requests.get(f"{self.url}/api/v1/health", timeout=2).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            stop_process(self.proc)
+
+
 class Phone:
     """One browser tab at phone size; requests off 127.0.0.1 are aborted and recorded."""
 

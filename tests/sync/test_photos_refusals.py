@@ -147,12 +147,10 @@ def test_png_under_the_pixel_cap_but_over_the_decode_budget_is_refused(w: int, h
 
 def test_large_phone_jpeg_is_still_taken() -> None:
     """A JPEG decodes at a reduced scale (1/4 here): 108 MP costs ~7 MP, within the budget."""
-    from PIL import Image
+    from sync.photo_contract import decoded_pixels
 
-    im = Image.new("RGB", (12000, 9000))
-    assert photos._decoded_pixels(im, photos.LONG_EDGE) == 108_000_000  # not a JPEG: whole
-    im.format = "JPEG"
-    assert photos._decoded_pixels(im, photos.LONG_EDGE) == 3000 * 2250 < photos.MAX_DECODE_PIXELS
+    assert decoded_pixels("PNG", 12000, 9000, photos.LONG_EDGE) == 108_000_000  # not a JPEG: whole
+    assert decoded_pixels("JPEG", 12000, 9000, photos.LONG_EDGE) == 3000 * 2250 < photos.MAX_DECODE_PIXELS
 
 
 def test_bomb_just_over_the_default_cap_is_refused() -> None:
