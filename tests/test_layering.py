@@ -19,7 +19,8 @@ FORBIDDEN = ("app", "flet", "flet_web")
 # places a module. On a floor marked apart, different names may not import each other.
 FLOORS: list[tuple[str, tuple[str, ...], bool]] = [
     ("base", ("sync", "sync.ids", "sync.clock", "sync.i18n", "sync.fileio", "sync.hashes", "sync.canon",
-              "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers"), False),
+              "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers", "sync.enroll_link"),
+     False),
     ("schema", ("sync.records",), False),  # record kinds, fields, validation
     ("changes", ("sync.changes", "sync.merge", "sync.workflow", "sync.registry", "sync.photos", "sync.photo_contract",
                  "sync.public_guard", "sync.bundles", "sync.snapshot"),
