@@ -11,8 +11,13 @@ What differs from a PC, and why:
   and the store's files are each whole there (a save is one atomic file replace).
 - Saves. A save returns to the screen at once; the screen says "saved" and moves on only
   after the flush that carries it has finished (``app.runtime.after_durable``).
-- No threads: the sync runner does not start in the background, photos and sync say they
-  are not in this build yet (``phone.*`` catalog messages).
+- No threads: sync runs on asyncio with the browser's fetch (``sync.client.aio``: the same
+  engine, schedule and records as on a PC, only the I/O edge differs). Besides saves and the
+  timer, the worker's ``online`` event and the app coming back to the foreground (Flet's
+  lifecycle event, ``app.ui.session``) start a sync.
+- Enrolment: the server is this page's origin; a one-time code in the page's URL
+  (``/app/#enroll=CODE``, the QR of ``gridwall admin enroll``) opens the enrol screen with
+  it filled in, for the grid worker to confirm.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from app import runtime
+from sync.enroll_link import code_from_url
 
 try:
     from pyodide.ffi import create_once_callable
@@ -136,11 +142,51 @@ async def open_device_here() -> Any:
         await mount_storage()
         await refresh_storage_figures()
         from app.device import open_device
+        from sync.client.aio import browser_transport
 
-        device = open_device(Path(DATA_MOUNT) / "data", background=False)  # no threads in the browser
+        device = open_device(Path(DATA_MOUNT) / "data", server_hint=page_origin(),
+                             transport_factory=browser_transport)  # asyncio: no threads here
         device.services.warm()
+        device.sync.code_hint = code_from_url(page_url())
+        listen_online(device.sync)
         _device = device
     return _device
+
+
+def page_url() -> str | None:
+    """The URL the app's page was opened with (flet's worker is given it at start)."""
+    try:
+        import flet_js
+
+        return str(flet_js.documentUrl)
+    except (ImportError, AttributeError):
+        return None
+
+
+def page_origin() -> str | None:
+    """The server that serves this build (same origin as ``/api/v1``)."""
+    try:
+        import js
+
+        return str(js.location.origin)
+    except (ImportError, AttributeError):
+        return None
+
+
+def listen_online(svc: Any) -> None:
+    """Sync when the browser says the network is back (the worker gets ``online`` itself).
+    The schedule's probe finds a link the browser did not announce (within 30 s)."""
+    try:
+        import js
+        from pyodide.ffi import create_proxy
+    except ImportError:
+        return
+
+    def online(_event: Any) -> None:
+        log.info("the browser is online again: sync")
+        svc.trigger()
+
+    js.addEventListener("online", create_proxy(online))
 
 
 async def main(page: Any) -> None:
@@ -149,6 +195,8 @@ async def main(page: Any) -> None:
     device = await open_device_here()
     # The build registered the CJK font with Flutter (loaded before the first frame).
     make_main(device, font_loaded=bool(runtime.build_info().get("font_family")))(page)
+    if device.sync.code_hint:  # opened from an enrolment link: the enrol screen, filled in
+        await page.push_route("/sync/enroll")
 
 
 def run() -> None:
