@@ -173,20 +173,31 @@ def page_origin() -> str | None:
         return None
 
 
+_listeners: list[Any] = []  # JS proxies kept alive for the worker's lifetime
+
+
 def listen_online(svc: Any) -> None:
-    """Sync when the browser says the network is back (the worker gets ``online`` itself).
-    The schedule's probe finds a link the browser did not announce (within 30 s)."""
+    """Sync when the browser says the network is back. Chromium fires ``online`` in pages,
+    not in workers: the boot script passes it on over the ``PAGE_EVENTS`` channel; a worker's
+    own ``online`` (Firefox) is heard too. The schedule's probe finds a link the browser did
+    not announce (within 30 s)."""
     try:
         import js
         from pyodide.ffi import create_proxy
     except ImportError:
         return
 
-    def online(_event: Any) -> None:
-        log.info("the browser is online again: sync")
+    def online(event: Any) -> None:
+        if getattr(event, "type", "") == "message" and str(event.data) != "online":
+            return
+        js.console.log("gridwall: the browser is online again: sync")  # in the devtools console
         svc.trigger()
 
-    js.addEventListener("online", create_proxy(online))
+    proxy = create_proxy(online)
+    channel = js.BroadcastChannel.new(runtime.PAGE_EVENTS)
+    channel.onmessage = proxy
+    js.addEventListener("online", proxy)
+    _listeners.extend([proxy, channel])
 
 
 async def main(page: Any) -> None:
@@ -196,7 +207,9 @@ async def main(page: Any) -> None:
     # The build registered the CJK font with Flutter (loaded before the first frame).
     make_main(device, font_loaded=bool(runtime.build_info().get("font_family")))(page)
     if device.sync.code_hint:  # opened from an enrolment link: the enrol screen, filled in
-        await page.push_route("/sync/enroll")
+        # After this handler returns: awaiting the client here, before it has the first
+        # page, leaves the page blank.
+        page.navigate("/sync/enroll")
 
 
 def run() -> None:

@@ -40,6 +40,7 @@ from typing import Annotated
 import typer
 
 from app.main import ROOT, bundled_font, cli
+from app.runtime import PAGE_EVENTS
 from app.ui.app import FONT_FAMILY
 from sync.i18n import t
 
@@ -285,7 +286,8 @@ def build(out: Path | None = None, *, force: bool = False) -> BuildResult:
         _our_icons(tmp)
         (tmp / "app.tar.gz").write_bytes(_app_archive(version, FONT_FAMILY))
         boot = (WEB_TEMPLATES / "gridwall-boot.js").read_text(encoding="utf-8")
-        (tmp / "gridwall-boot.js").write_text(boot.replace("__BASE__", BASE_HREF), encoding="utf-8")
+        boot = boot.replace("__BASE__", BASE_HREF).replace("__EVENTS__", PAGE_EVENTS)
+        (tmp / "gridwall-boot.js").write_text(boot, encoding="utf-8")
         files = _precache_list(tmp)
         sw = (WEB_TEMPLATES / "sw.js").read_text(encoding="utf-8")
         sw = sw.replace("__VERSION__", version).replace("__BASE__", BASE_HREF)

@@ -1,0 +1,192 @@
+"""The phone's journey, in the real browser at 390x844: the built app served by a real central
+server, enrolled by the link `gridwall admin enroll` prints, a visit and an issue recorded
+with the network off, the browser reloaded and then killed and opened again offline (a
+persistent profile), a new build put on the server meanwhile, and back online it syncs by
+itself (the worker's online event): the server holds exactly those records, and a second
+phone enrolled on the same grid sees them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sync.client.fetch import pull_records
+from sync.server.cli import admin_app
+from tests.support.browser import CentralServer, InstalledPhone, Phone
+
+pytestmark = pytest.mark.browser
+
+HEAD = "王建国"
+SEEN = "屋顶漏雨，已联系村里"
+TITLE = "村口路灯不亮"
+
+
+def admin(data: Path, *args: str) -> str:
+    r = CliRunner().invoke(admin_app, ["--data", str(data), *args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def org(data: Path, tmp: Path) -> None:
+    """A township with one grid, two grid workers on it and one household."""
+    for args in (("create-township", "青山镇"), ("create-village", "东村", "--township", "青山镇"),
+                 ("create-grid", "东村一网格", "--township", "青山镇", "--village", "东村"),
+                 ("create-user", "张网格", "--role", "grid_worker", "--grid", "东村一网格"),
+                 ("create-user", "李网格", "--role", "grid_worker", "--grid", "东村一网格")):
+        admin(data, *args)
+    csv = tmp / "households.csv"
+    csv.write_text(f"户主,门牌/地址,人口数\n{HEAD},东村1组1号,3\n", encoding="utf-8")
+    admin(data, "import-households", str(csv), "--grid", "东村一网格")
+
+
+def enrol_link(data: Path, user: str, server: str) -> str:
+    out = admin(data, "enroll", "--user", user, "--server", server, "--no-qr")
+    return next(line for line in out.splitlines() if "#enroll=" in line)
+
+
+def records(server: str, token: str, kind: str) -> list[dict]:
+    return [r for r in pull_records(server, token) if r["kind"] == kind]
+
+
+def enrol(phone: Phone, link: str) -> None:
+    """Open the link: the enrol screen comes up with the code in it; the worker confirms."""
+    phone.open(link, ready=("button", "注册并开始同步"))
+    phone.shot("phone-sync-enrol", expect=(("button", "注册并开始同步"),))
+    # Nothing is typed: the code came with the link, the server is this page's origin.
+    phone.tap("button", "注册并开始同步")
+    phone.wait_for("heading", "同步")
+    _status(phone, "全部已同步")
+
+
+def _status(phone: Phone, text: str, timeout_s: float = 90) -> None:
+    loc = phone.page.locator(f'flt-semantics[aria-label*="{text}"], flt-semantics:has-text("{text}")')
+    deadline = time.monotonic() + timeout_s
+    n = 0
+    while time.monotonic() < deadline:
+        if loc.count():
+            return
+        n += 1
+        phone.page.mouse.move(5 + n % 7, 400)  # frames, so the screen re-renders
+        phone.page.wait_for_timeout(300)
+    raise AssertionError(f"never showed {text!r}")
+
+
+def record_visit_and_issue(phone: Phone) -> None:
+    page = phone.page
+    phone.tap("tab", "走访")
+    phone.tap("button", "记走访")
+    page.get_by_role("textbox", name="走访住户 *").wait_for()
+    phone.type_into("走访住户 *", HEAD)
+    phone.wait_for("button", HEAD)
+    phone.tap("button", HEAD)
+    phone.type_into("看到的情况", SEEN)
+    phone.tap("button", "保存走访")
+    page.get_by_role("heading", name="走访详情").wait_for(timeout=30_000)  # flushed to IndexedDB
+    phone.tap("button", "返回")
+    phone.tap("tab", "问题墙")
+    phone.tap("button", "报问题")
+    phone.type_into("标题 *", TITLE)
+    phone.tap("button", "提交到问题墙")
+    page.get_by_role("heading", name="问题详情").wait_for(timeout=30_000)
+    phone.tap("button", "返回")
+
+
+def both_there(phone: Phone) -> None:
+    phone.tap("tab", "问题墙")
+    phone.page.get_by_role("button", name=re.compile(TITLE)).first.wait_for(timeout=20_000)
+    phone.tap("tab", "走访")
+    phone.page.get_by_role("button", name=re.compile(HEAD)).first.wait_for(timeout=20_000)
+
+
+def _build_of(phone: Phone) -> str:
+    return phone.page.evaluate("document.documentElement.dataset.build")
+
+
+def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
+        playwright: Any, browser: Any, phone_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import webbuild
+
+    site = tmp_path / "site"
+    shutil.copytree(phone_build, site)
+    old = json.loads((site / "build.json").read_text(encoding="utf-8"))["version"]
+    data = tmp_path / "server"
+    central = CentralServer(data, site)
+    org(data, tmp_path)
+    central.start()
+    token = _token(data)
+    phone = InstalledPhone(playwright, tmp_path / "profile-a")
+    online_events: list[str] = []
+    try:
+        phone.page.on("console", lambda m: online_events.append(m.text) if "online" in m.text else None)
+        enrol(phone, enrol_link(data, "张网格", central.url))
+        phone.shot("phone-sync-enrolled", expect=(("button", "立即同步"),))
+        page = phone.page
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=120_000)
+
+        # No network from here: the visit and the issue are made and kept on the phone.
+        phone.ctx.set_offline(True)
+        record_visit_and_issue(phone)
+        phone.open(f"{central.url}/app/")  # reload, offline
+        both_there(phone)
+        phone.kill()  # the browser process dies: no shutdown
+
+        # A new build reaches the server while the phone is off the network.
+        monkeypatch.setattr(webbuild, "FORMAT", webbuild.FORMAT + 1000)
+        new = webbuild.build(site).version
+        assert new != old
+
+        phone = InstalledPhone(playwright, tmp_path / "profile-a")
+        phone.page.on("console", lambda m: online_events.append(m.text) if "online" in m.text else None)
+        phone.ctx.set_offline(True)
+        phone.open(f"{central.url}/app/")
+        assert _build_of(phone) == old
+        both_there(phone)
+        phone.tap("tab", "同步")
+        _status(phone, "等待上传")
+        assert not records(central.url, token, "visit") and not records(central.url, token, "issue")
+        phone.shot("phone-sync-offline-pending", expect=(("button", "立即同步"),))
+
+        # Back online: the worker's online event starts the sync; nobody taps.
+        phone.ctx.set_offline(False)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (records(central.url, token, "visit")
+                                                   and records(central.url, token, "issue")):
+            phone.page.mouse.move(3, 400)
+            phone.page.wait_for_timeout(500)
+        visits = [v for v in records(central.url, token, "visit") if v["fields"].get("seen") == SEEN]
+        issues = [i for i in records(central.url, token, "issue") if i["fields"].get("title") == TITLE]
+        assert len(visits) == 1 and len(issues) == 1  # exactly those, no doubles
+        assert len(records(central.url, token, "visit")) == 1 and len(records(central.url, token, "issue")) == 1
+        assert any("online" in e for e in online_events), online_events
+        _status(phone, "全部已同步")
+        phone.shot("phone-sync-synced", expect=(("button", "立即同步"),))
+        # The new build did not disturb the running app: same version, still working.
+        assert _build_of(phone) == old
+        phone.tap("button", "立即同步")
+        _status(phone, "全部已同步")
+        both_there(phone)
+
+        # A second phone on the same grid gets them with its first sync.
+        second = Phone(browser)
+        try:
+            enrol(second, enrol_link(data, "李网格", central.url))
+            both_there(second)
+            second.shot("phone-sync-second-phone", expect=(("tab", "走访"),))
+        finally:
+            second.close()
+        assert len(records(central.url, token, "visit")) == 1 and len(records(central.url, token, "issue")) == 1
+    finally:
+        phone.close()
+        central.stop()
+
+
+def _token(data: Path) -> str:
+    out = admin(data, "token", "--user", "张网格", "--name", "核对用")
+    return re.search(r"令牌：(\S+)", out).group(1)
