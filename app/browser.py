@@ -13,11 +13,13 @@ What differs from a PC, and why:
   after the flush that carries it has finished (``app.runtime.after_durable``).
 - No threads: sync runs on asyncio with the browser's fetch (``sync.client.aio``: the same
   engine, schedule and records as on a PC, only the I/O edge differs). Besides saves and the
-  timer, the worker's ``online`` event and the app coming back to the foreground (Flet's
+  timer, the browser's ``online`` event and the app coming back to the foreground (Flet's
   lifecycle event, ``app.ui.session``) start a sync.
 - Enrolment: the server is this page's origin; a one-time code in the page's URL
   (``/app/#enroll=CODE``, the QR of ``gridwall admin enroll``) opens the enrol screen with
   it filled in, for the grid worker to confirm.
+- No Pillow: photos are processed with the browser's own image APIs (``app.browser_photos``,
+  chosen by ``app.imaging``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ messages, sizes, qualities, names by sha256, ``ProcessedPhoto``):
 3. an ``OffscreenCanvas`` filled white (transparency on white) draws it with the long edge at
    most 1600 px; ``convertToBlob({type: "image/jpeg", quality: 0.75})`` encodes it. A canvas
    holds pixels only, so the JPEG carries no EXIF (no GPS), XMP, ICC or comment;
-4. the thumbnail (320 px, q0.70) is drawn from that 1600 px canvas.
+4. the thumbnail (320 px, q0.70) is drawn from that 1600 px canvas;
+5. Chromium's encoder writes the canvas's sRGB colour profile (an APP2 ICC segment, ~0.5 KB)
+   into the JPEG: every segment but JFIF, tables, frame and scan is dropped (``bare_jpeg``),
+   so the stored bytes hold what Pillow's do.
 
 The bytes differ from Pillow's (another encoder), so the same photo picked on a PC and in a
 browser gets two names; within one browser the same input gives the same bytes.
@@ -142,6 +145,22 @@ def check_header(raw: bytes) -> tuple[str, int, int]:
     return fmt, size[0], size[1]
 
 
+def bare_jpeg(data: bytes) -> bytes:
+    """The JPEG without its APP1..APP15 and comment segments (EXIF, XMP, ICC, ...): the
+    pixels, JFIF header and coding tables are kept byte for byte."""
+    out = bytearray(data[:2])
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the entropy-coded data follows, keep the rest
+            return bytes(out + data[i:])
+        end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+            out += data[i:end]
+        i = end
+    raise photo_error("corrupt", detail="encoder output without a scan")
+
+
 # --------------------------------------------------------------------------- the browser's image APIs
 
 
@@ -155,8 +174,12 @@ def _js_options(**kw: Any) -> Any:
 async def _encode(source: Any, width: int, height: int, quality: int) -> bytes:
     """``source`` (bitmap or canvas) drawn at width x height on white, as JPEG bytes."""
     canvas = _canvas(source, width, height)
+    return await _jpeg(canvas, quality)
+
+
+async def _jpeg(canvas: Any, quality: int) -> bytes:
     blob = await canvas.convertToBlob(_js_options(type="image/jpeg", quality=quality / 100))
-    return (await blob.arrayBuffer()).to_bytes()
+    return bare_jpeg((await blob.arrayBuffer()).to_bytes())
 
 
 def _canvas(source: Any, width: int, height: int) -> Any:
@@ -196,8 +219,7 @@ async def process_photo(data: bytes) -> ProcessedPhoto:
         canvas = _canvas(bitmap, width, height)
     finally:
         bitmap.close()  # the decoded pixels (48 MB for 12 MP) go at once
-    blob = await canvas.convertToBlob(_js_options(type="image/jpeg", quality=JPEG_QUALITY / 100))
-    jpeg = (await blob.arrayBuffer()).to_bytes()
+    jpeg = await _jpeg(canvas, JPEG_QUALITY)
     tw, th = fit_size(width, height, THUMB_EDGE)
     thumb = await _encode(canvas, tw, th, THUMB_QUALITY)
     return ProcessedPhoto(

@@ -62,8 +62,9 @@ WEB_FILES = (
 WEB_DIRS = ("icons", "assets")
 SKIP_ASSETS = ("assets/packages/media_kit/",)  # video player scripts: the app shows no video
 # Distributions the field app imports in the browser (flet's own needs on Emscripten are
-# repath, six and msgpack; requests and its helpers because the sync engine imports it).
-BROWSER_DISTS = ("flet", "repath", "six", "msgpack", "tinydb", "pypinyin",
+# repath, six and msgpack; flet-geolocator for the position on visits and issues; requests
+# and its helpers because the sync engine imports it).
+BROWSER_DISTS = ("flet", "flet-geolocator", "repath", "six", "msgpack", "tinydb", "pypinyin",
                  "requests", "urllib3", "idna", "certifi", "charset-normalizer",
                  "chinesecalendar", "filelock")
 OUR_PACKAGES = ("app", "sync")

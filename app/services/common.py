@@ -162,6 +162,16 @@ def _blank(v: Any) -> bool:
 
 
 
+def location_text(loc: Any) -> str:
+    """Where a record was made, for people: coordinates (5 places, ~1 m) and accuracy; "" for none."""
+    if not isinstance(loc, dict) or "lat" not in loc or "lon" not in loc:
+        return ""
+    lat, lon = f"{loc['lat']:.5f}", f"{loc['lon']:.5f}"
+    if isinstance(loc.get("accuracy"), int | float):
+        return t("ui.location.shown", lat=lat, lon=lon, accuracy=round(loc["accuracy"]))
+    return t("ui.location.shown_plain", lat=lat, lon=lon)
+
+
 def clean(values: dict[str, Any]) -> dict[str, Any]:
     """Strip text, drop empty optional values, so validation sees what a person meant."""
     out: dict[str, Any] = {}

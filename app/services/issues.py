@@ -13,6 +13,7 @@ from app.services.common import (
     clean,
     fmt_date,
     fmt_time,
+    location_text,
     now_ms,
     reported_at,
 )
@@ -147,6 +148,7 @@ class Issues(Core):
             "timeline": [self.timeline_row(e) for e in st.timeline],
             "actions": self.actions_for(st, row["kind"]),
             "claimed_by": getattr(st, "claimed_by", None),
+            "location_text": location_text(f.get("location")),
         })
         return row
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.common import Core, PhotoRef, clean, fmt_time, now_ms
+from app.services.common import Core, PhotoRef, clean, fmt_time, location_text, now_ms
 from sync import records as rec_mod
 from sync.ids import id_time_ms
 
@@ -38,6 +38,7 @@ class Visits(Core):
             return None
         row = self.visit_row(rec)
         row["demand_issues"] = [i for i in (self.issue_row_by_id(x) for x in row["demands"]) if i]
+        row["location_text"] = location_text(rec["fields"].get("location"))
         return row
 
     def save_visit(self, values: dict[str, Any], demands: list[dict[str, Any]],

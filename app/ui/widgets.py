@@ -201,6 +201,14 @@ def section(title: str) -> ft.Control:
                                 color=ft.Colors.PRIMARY), padding=ft.Padding.only(top=12, bottom=2))
 
 
+def place_line(text: str, key: str) -> list[ft.Control]:
+    """Where a record was made (coordinates and accuracy), or nothing when it has no location."""
+    if not text:
+        return []
+    return [ft.Row([ft.Icon(ft.Icons.PLACE_OUTLINED, size=18, color=ft.Colors.ON_SURFACE_VARIANT),
+                    ft.Text(text, size=13, key=key)], spacing=4)]
+
+
 def empty(text: str) -> ft.Control:
     return ft.Container(ft.Text(text, color=ft.Colors.ON_SURFACE_VARIANT), padding=16,
                         alignment=ft.Alignment.CENTER)

@@ -98,3 +98,17 @@ def test_a_broken_jpeg_header_is_corrupt() -> None:
     with pytest.raises(photos.PhotoError) as info:
         browser_photos.check_header(b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 5)
     assert info.value.code == "corrupt"
+
+
+def test_bare_jpeg_drops_exif_icc_and_comments_and_keeps_the_pixels() -> None:
+    from tests.sync.photo_samples import jpeg_markers
+
+    im = marked_image((320, 240))
+    icc = b"\0" * 400  # only its bytes matter here: the segment must go
+    data = jpeg(im, exif=exif_bytes(orientation=6), icc_profile=icc, comment=b"taken by GP-1")
+    assert {0xE1, 0xE2, 0xFE} <= set(jpeg_markers(data))
+    bare = browser_photos.bare_jpeg(data)
+    assert set(jpeg_markers(bare)) <= {0xE0, 0xDB, 0xC4, 0xC0, 0xDA}
+    with Image.open(io.BytesIO(data)) as a, Image.open(io.BytesIO(bare)) as b:
+        assert a.convert("RGB").tobytes() == b.convert("RGB").tobytes()
+        assert not b.getexif() and "icc_profile" not in b.info

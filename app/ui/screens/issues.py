@@ -19,8 +19,20 @@ from app.ui.forms import (
     thumbs,
     use_form,
 )
+from app.ui.location import use_position
 from app.ui.state import AppState, use_app
-from app.ui.widgets import TOUCH, badge, chip, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import (
+    TOUCH,
+    badge,
+    chip,
+    detail_view,
+    empty,
+    go,
+    place_line,
+    row_tile,
+    section,
+    tab_view,
+)
 from sync.i18n import t
 
 PROBLEM_ORDER = ("submitted", "accepted", "assigned", "in_progress", "resolved", "rechecked", "closed")
@@ -97,11 +109,12 @@ def IssueForm() -> ft.View:
         return svc.validate("issue", {**_issue_fields(values), "reporter": svc.user_id})
 
     form = use_form("issue:new", "issue", initial, validate)
+    position = use_position()
     tree = svc.categories()
     top = form.values.get("top_category")
 
     def save(_: Any) -> None:
-        iid, errors = svc.save_issue(_issue_fields(form.values), form.photos)
+        iid, errors = svc.save_issue(position.add_to(_issue_fields(form.values)), form.photos)
         finish_save(state, form, errors, t("ui.saved"), f"/issues/{iid}")
 
     def pick_top(v: str | None) -> None:
@@ -257,6 +270,7 @@ def issue_head(it: dict[str, Any], status_label: str, extra_meta: tuple[ft.Contr
         ft.Text(" · ".join(x for x in (it["category"], it["household_label"], it["at_text"]) if x),
                 size=13, key="issue-sub"),
     ]
+    controls += place_line(it["location_text"], "issue-location")
     if it["description"]:
         controls.append(ft.Text(it["description"], key="issue-description"))
     return controls

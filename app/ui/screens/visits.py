@@ -19,9 +19,20 @@ from app.ui.forms import (
     thumbs,
     use_form,
 )
+from app.ui.location import use_position
 from app.ui.screens.sync import sync_badge, sync_marks
 from app.ui.state import use_app
-from app.ui.widgets import TAP, TOUCH, detail_view, empty, go, row_tile, section, tab_view
+from app.ui.widgets import (
+    TAP,
+    TOUCH,
+    detail_view,
+    empty,
+    go,
+    place_line,
+    row_tile,
+    section,
+    tab_view,
+)
 from sync.i18n import t
 
 
@@ -61,6 +72,7 @@ def VisitDetail() -> ft.View:
         ft.Text(v["household_label"], size=18, weight=ft.FontWeight.BOLD, key="visit-household"),
         ft.Text(f"{v['at_text']} · {t('ui.visit.kind.' + v['kind'])}", key="visit-when"),
         ft.Row([sync_badge(state, vid)]),
+        *place_line(v["location_text"], "visit-location"),
     ]
     for name in ("people_met", "seen", "said"):
         if v[name]:
@@ -96,13 +108,14 @@ def VisitForm() -> ft.View:
         return errors
 
     form = use_form("visit:new", "visit", initial, validate)
+    position = use_position()
 
     def save(_: Any) -> None:
         demands = [{"title": d.get("title", ""), "description": d.get("description", ""),
                     "urgency": d.get("urgency") or "normal",
                     "issue_kind": d.get("issue_kind") or "problem"}
                    for d in form.values.get("demands") or []]
-        vid, errors = svc.save_visit(_visit_fields(form.values), demands, form.photos)
+        vid, errors = svc.save_visit(position.add_to(_visit_fields(form.values)), demands, form.photos)
         finish_save(state, form, errors, _saved_text(svc, vid), f"/visits/{vid}")
 
     demands: list[dict[str, Any]] = list(form.values.get("demands") or [])
