@@ -1,12 +1,14 @@
 """The phone's journey, in the real browser at 390x844: the built app served by a real central
-server, enrolled by the link `gridwall admin enroll` prints, a visit and an issue recorded
-with the network off, the browser reloaded and then killed and opened again offline (a
+server, enrolled by the link `gridwall admin enroll` prints, a visit with a camera photo
+(4000x3000, EXIF rotation and GPS) and an issue recorded with the network off, the browser reloaded and then killed and opened again offline (a
 persistent profile), a new build put on the server meanwhile, and back online it syncs by
-itself (the worker's online event): the server holds exactly those records, and a second
-phone enrolled on the same grid sees them."""
+itself (the browser's online event): the server holds exactly those records and the photo
+without metadata, and a second phone enrolled on the same grid sees them, photo included."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 import shutil
@@ -15,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from sync.client.fetch import pull_records
 from sync.server.cli import admin_app
+from tests.browser.test_phone_photos import _no_metadata, _pick, _stored, camera_photo
 from tests.support.browser import CentralServer, InstalledPhone, Phone
 
 pytestmark = pytest.mark.browser
@@ -78,7 +82,7 @@ def _status(phone: Phone, text: str, timeout_s: float = 90) -> None:
     raise AssertionError(f"never showed {text!r}")
 
 
-def record_visit_and_issue(phone: Phone) -> None:
+def record_visit_and_issue(phone: Phone, photo: Path) -> None:
     page = phone.page
     phone.tap("tab", "走访")
     phone.tap("button", "记走访")
@@ -87,6 +91,8 @@ def record_visit_and_issue(phone: Phone) -> None:
     phone.wait_for("button", HEAD)
     phone.tap("button", HEAD)
     phone.type_into("看到的情况", SEEN)
+    _pick(phone, photo)
+    phone.wait_for("button", "移除 1", timeout_s=120)  # processed in the browser, thumbnail shown
     phone.tap("button", "保存走访")
     page.get_by_role("heading", name="走访详情").wait_for(timeout=30_000)  # flushed to IndexedDB
     phone.tap("button", "返回")
@@ -132,7 +138,7 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
 
         # No network from here: the visit and the issue are made and kept on the phone.
         phone.ctx.set_offline(True)
-        record_visit_and_issue(phone)
+        record_visit_and_issue(phone, camera_photo(tmp_path / "IMG_20261201_101500.jpg"))
         phone.open(f"{central.url}/app/")  # reload, offline
         both_there(phone)
         phone.kill()  # the browser process dies: no shutdown
@@ -165,6 +171,14 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
         assert len(visits) == 1 and len(issues) == 1  # exactly those, no doubles
         assert len(records(central.url, token, "visit")) == 1 and len(records(central.url, token, "issue")) == 1
         assert any("online" in e for e in online_events), online_events
+        # The photo follows its records, through the same async transport, without metadata.
+        sha = (visits[0]["fields"].get("photos") or [None])[0]
+        assert sha, visits[0]["fields"]
+        blob = _blob(central.url, token, sha, 120)
+        assert hashlib.sha256(blob).hexdigest() == sha
+        _no_metadata(blob)
+        with Image.open(io.BytesIO(blob)) as im:
+            assert im.size == (1200, 1600)  # upright, long edge 1600
         _status(phone, "全部已同步")
         phone.shot("phone-sync-synced", expect=(("button", "立即同步"),))
         # The new build did not disturb the running app: same version, still working.
@@ -178,6 +192,7 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
         try:
             enrol(second, enrol_link(data, "李网格", central.url))
             both_there(second)
+            assert _stored(second).get(f"{sha}.jpg") == blob  # the photo came down too
             second.shot("phone-sync-second-phone", expect=(("tab", "走访"),))
         finally:
             second.close()
@@ -190,3 +205,15 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
 def _token(data: Path) -> str:
     out = admin(data, "token", "--user", "张网格", "--name", "核对用")
     return re.search(r"令牌：(\S+)", out).group(1)
+
+
+def _blob(server: str, token: str, sha: str, timeout_s: float) -> bytes:
+    import requests
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = requests.get(f"{server}/api/v1/blobs/{sha}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        if r.status_code == 200:
+            return r.content
+        time.sleep(1)
+    raise AssertionError(f"the photo {sha} never reached the server")
