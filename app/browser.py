@@ -151,6 +151,7 @@ async def open_device_here() -> Any:
         device.services.warm()
         device.sync.code_hint = code_from_url(page_url())
         listen_online(device.sync)
+        device.sync.add_listener(log_sync)
         _device = device
     return _device
 
@@ -173,6 +174,20 @@ def page_origin() -> str | None:
         return str(js.location.origin)
     except (ImportError, AttributeError):
         return None
+
+
+def log_sync(event: str, rep: Any) -> None:
+    """One line per sync in the devtools console (what a support call asks for first;
+    benchmarks/bench_phone_sync.py reads it)."""
+    if event != "report":
+        return
+    try:
+        import js
+    except ImportError:
+        return
+    outcome = "ok" if rep.ok else f"failed ({rep.error.code})"
+    js.console.log(f"gridwall: sync {outcome} in {rep.elapsed_s * 1000:.0f} ms: up {rep.applied + rep.duplicate}, "
+                   f"down {rep.pulled}, photos up {rep.photos_uploaded}, requests {rep.requests}")
 
 
 _listeners: list[Any] = []  # JS proxies kept alive for the worker's lifetime
