@@ -217,3 +217,33 @@ def _blob(server: str, token: str, sha: str, timeout_s: float) -> bytes:
             return r.content
         time.sleep(1)
     raise AssertionError(f"the photo {sha} never reached the server")
+
+
+# The page goes to the background and comes back, as when the worker switches apps (headless
+# chromium never hides a page by itself).
+VISIBILITY = """(state) => {
+  Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+  Object.defineProperty(document, "hidden", {value: state === "hidden", configurable: true});
+  document.dispatchEvent(new Event("visibilitychange"));
+  window.dispatchEvent(new Event(state === "hidden" ? "blur" : "focus"));
+}"""
+
+
+def test_coming_back_to_the_foreground_syncs(browser: Any, central: CentralServer, tmp_path: Path) -> None:
+    org(central.data, tmp_path)
+    phone = Phone(browser)
+    syncs: list[str] = []
+    phone.page.on("console", lambda m: syncs.append(m.text) if "gridwall: sync ok" in m.text else None)
+    try:
+        enrol(phone, enrol_link(central.data, "张网格", central.url))
+        assert syncs, "the first sync after enrolment"
+        before = len(syncs)
+        phone.page.evaluate(VISIBILITY, "hidden")
+        phone.page.wait_for_timeout(1000)
+        phone.page.evaluate(VISIBILITY, "visible")  # Flet: app lifecycle "show", "resume"
+        deadline = time.monotonic() + 60
+        while len(syncs) == before and time.monotonic() < deadline:
+            phone.page.wait_for_timeout(250)
+        assert len(syncs) > before, "no sync when the app came back"
+    finally:
+        phone.close()

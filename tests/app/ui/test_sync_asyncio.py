@@ -86,3 +86,22 @@ def test_offline_then_the_online_event_syncs(run_app, services, sync_svc, server
         assert not h.has_key("sync-last-failure")
 
     run_app(scenario)
+
+
+@pytest.mark.parametrize("sync_options", [{"timing": QUICK, **FAST_AIO}], ids=["aio"])
+def test_back_in_the_foreground_is_one_sync(run_app, services, sync_svc, server):
+    en = server.enroll("w1")
+    services.store.meta_set(ENROLLMENT_KEY, en.document())
+
+    async def scenario(h: Harness) -> None:
+        await until(h, lambda: sync_svc.reports >= 1, "the sync on start")
+        before = sync_svc.runner.syncs
+        # Flutter reports both for one return to the foreground (seen in the phone build).
+        await h.fire(h.page, "app_lifecycle_state_change", {"state": "show"})
+        await h.fire(h.page, "app_lifecycle_state_change", {"state": "resume"})
+        await until(h, lambda: sync_svc.runner.syncs == before + 1, "the sync on resume")
+        for _ in range(20):
+            await h.settle()
+        assert sync_svc.runner.syncs == before + 1 and not sync_svc.running  # one, not two
+
+    run_app(scenario)
