@@ -221,12 +221,12 @@ async def main(page: Any) -> None:
     from app.ui.app import make_main
 
     device = await open_device_here()
+    if device.sync.code_hint:  # opened from an enrolment link: the enrol screen, filled in
+        # The first render's route (a push_route before the client has the first page left
+        # it blank or was lost).
+        page.route = "/sync/enroll"
     # The build registered the CJK font with Flutter (loaded before the first frame).
     make_main(device, font_loaded=bool(runtime.build_info().get("font_family")))(page)
-    if device.sync.code_hint:  # opened from an enrolment link: the enrol screen, filled in
-        # After this handler returns: awaiting the client here, before it has the first
-        # page, leaves the page blank.
-        page.navigate("/sync/enroll")
 
 
 def run() -> None:

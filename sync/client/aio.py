@@ -244,7 +244,11 @@ class BrowserFetch:
                              dict_converter=js.Object.fromEntries),
         }
         if body is not None:
-            init["body"] = to_js(body)
+            # A copy the browser owns: a view on Python's memory could move or vanish while
+            # fetch still reads it (the wasm heap grows; the bytes object is freed).
+            data = js.Uint8Array.new(len(body))
+            data.assign(body)
+            init["body"] = data
         try:
             resp = await js.fetch(url, to_js(init, dict_converter=js.Object.fromEntries))
         except asyncio.CancelledError:

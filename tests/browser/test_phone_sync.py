@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from sync.client.fetch import pull_records
 from sync.server.cli import admin_app
+from tests.browser.test_phone_build import INSTALL_NEW_BUILD
 from tests.browser.test_phone_photos import _no_metadata, _pick, _stored, camera_photo
 from tests.support.browser import CentralServer, InstalledPhone, Phone
 
@@ -111,6 +112,20 @@ def both_there(phone: Phone) -> None:
     phone.page.get_by_role("button", name=re.compile(HEAD)).first.wait_for(timeout=20_000)
 
 
+def watch(phone: Phone, log: list[str]) -> None:
+    """The app's console lines and its API requests, in order (shown when something fails)."""
+    t0 = time.monotonic()
+
+    def api(what: str) -> Any:
+        return lambda r: log.append(f"{time.monotonic() - t0:.1f} {what} {r.method} {r.url.split('/api/v1')[-1][:40]}"
+                                    f" {r.failure if what == 'failed' else ''}") if "/api/v1" in r.url else None
+
+    phone.page.on("console", lambda m: log.append(m.text) if "gridwall:" in m.text else None)
+    phone.ctx.on("request", api("sent"))
+    phone.ctx.on("requestfinished", api("done"))
+    phone.ctx.on("requestfailed", api("failed"))
+
+
 def _build_of(phone: Phone) -> str:
     return phone.page.evaluate("document.documentElement.dataset.build")
 
@@ -130,7 +145,7 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
     phone = InstalledPhone(playwright, tmp_path / "profile-a")
     online_events: list[str] = []
     try:
-        phone.page.on("console", lambda m: online_events.append(m.text) if "online" in m.text else None)
+        watch(phone, online_events)
         enrol(phone, enrol_link(data, "张网格", central.url))
         phone.shot("phone-sync-enrolled", expect=(("button", "立即同步"),))
         page = phone.page
@@ -149,7 +164,7 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
         assert new != old
 
         phone = InstalledPhone(playwright, tmp_path / "profile-a")
-        phone.page.on("console", lambda m: online_events.append(m.text) if "online" in m.text else None)
+        watch(phone, online_events)
         phone.ctx.set_offline(True)
         phone.open(f"{central.url}/app/")
         assert _build_of(phone) == old
@@ -161,31 +176,41 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
 
         # Back online: the worker's online event starts the sync; nobody taps.
         phone.ctx.set_offline(False)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (records(central.url, token, "visit")
-                                                   and records(central.url, token, "issue")):
+        # The phone says when its sync has carried everything (records, then the photo).
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any(
+                "sync ok" in e and "photos up 1" in e for e in online_events):
             phone.page.mouse.move(3, 400)
             phone.page.wait_for_timeout(500)
         visits = [v for v in records(central.url, token, "visit") if v["fields"].get("seen") == SEEN]
         issues = [i for i in records(central.url, token, "issue") if i["fields"].get("title") == TITLE]
         assert len(visits) == 1 and len(issues) == 1  # exactly those, no doubles
         assert len(records(central.url, token, "visit")) == 1 and len(records(central.url, token, "issue")) == 1
-        assert any("online" in e for e in online_events), online_events
+        assert any("online again" in e for e in online_events), online_events
         # The photo follows its records, through the same async transport, without metadata.
         sha = (visits[0]["fields"].get("photos") or [None])[0]
         assert sha, visits[0]["fields"]
-        blob = _blob(central.url, token, sha, 120)
+        blob = _blob(central.url, token, sha, 120, online_events)
         assert hashlib.sha256(blob).hexdigest() == sha
         _no_metadata(blob)
         with Image.open(io.BytesIO(blob)) as im:
             assert im.size == (1200, 1600)  # upright, long edge 1600
         _status(phone, "全部已同步")
         phone.shot("phone-sync-synced", expect=(("button", "立即同步"),))
-        # The new build did not disturb the running app: same version, still working.
+        # Online, the new build is fetched in the background; the running app stays on its
+        # build and keeps working; the next start runs the new one, on the same data.
+        assert phone.page.evaluate(INSTALL_NEW_BUILD) == "installed"
         assert _build_of(phone) == old
         phone.tap("button", "立即同步")
         _status(phone, "全部已同步")
         both_there(phone)
+        phone.page.close()
+        phone.page = phone.ctx.new_page()
+        phone.open(f"{central.url}/app/")
+        assert _build_of(phone) == new
+        both_there(phone)
+        phone.tap("tab", "同步")
+        _status(phone, "全部已同步")  # still enrolled, nothing waiting
 
         # A second phone on the same grid gets them with its first sync.
         second = Phone(browser)
@@ -207,7 +232,7 @@ def _token(data: Path) -> str:
     return re.search(r"令牌：(\S+)", out).group(1)
 
 
-def _blob(server: str, token: str, sha: str, timeout_s: float) -> bytes:
+def _blob(server: str, token: str, sha: str, timeout_s: float, log: list[str]) -> bytes:
     import requests
 
     deadline = time.monotonic() + timeout_s
@@ -216,7 +241,7 @@ def _blob(server: str, token: str, sha: str, timeout_s: float) -> bytes:
         if r.status_code == 200:
             return r.content
         time.sleep(1)
-    raise AssertionError(f"the photo {sha} never reached the server")
+    raise AssertionError(f"the photo {sha} never reached the server: {log}")
 
 
 # The page goes to the background and comes back, as when the worker switches apps (headless
