@@ -272,3 +272,34 @@ def test_coming_back_to_the_foreground_syncs(browser: Any, central: CentralServe
         assert len(syncs) > before, "no sync when the app came back"
     finally:
         phone.close()
+
+
+def test_a_stalled_answer_is_abandoned_and_retried_in_the_browser(
+        browser: Any, central: CentralServer, tmp_path: Path) -> None:
+    """The browser's fetch under the transport's time limit: a server that accepts the request
+    and never answers is given up on (AbortController) and the request is sent again."""
+    from tests.support.linkemu import Fault, FaultProxy
+
+    org(central.data, tmp_path)
+    proxy = FaultProxy(("127.0.0.1", central.port))  # the phone reaches the server through it
+    phone = Phone(browser)
+    log: list[str] = []
+    try:
+        watch(phone, log)
+        enrol(phone, enrol_link(central.data, "张网格", proxy.url))
+        proxy.cut_all()  # the next request opens a new connection: the one with the fault
+        proxy.add(Fault.stall("down", 0, match=b"POST /api/v1/sync"))
+        before = sum("sync ok" in e for e in log)
+        phone.tap("button", "立即同步")
+        deadline = time.monotonic() + 180
+        while sum("sync ok" in e for e in log) == before and time.monotonic() < deadline:
+            phone.page.wait_for_timeout(500)
+        done = [e for e in log if "sync ok" in e][before:]
+        assert done, log
+        assert "requests 2" in done[0], done  # the stalled attempt and the one that worked
+        assert proxy.stats.faults_fired and proxy.stats.faults_fired[0].startswith("stall"), proxy.stats.faults_fired
+        assert any("failed POST /sync" in e for e in log), log  # aborted by the app
+        _status(phone, "全部已同步")
+    finally:
+        phone.close()
+        proxy.close()
