@@ -176,7 +176,8 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
 
         # Back online: the worker's online event starts the sync; nobody taps.
         phone.ctx.set_offline(False)
-        # The phone says when its sync has carried everything (records, then the photo).
+        # The phone says when its sync has carried everything (records, then the photo);
+        # waiting through Playwright lets the test's route handler pass its requests.
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not any(
                 "sync ok" in e and "photos up 1" in e for e in online_events):
@@ -190,7 +191,7 @@ def test_enrol_by_link_work_offline_killed_reopened_then_it_syncs_by_itself(
         # The photo follows its records, through the same async transport, without metadata.
         sha = (visits[0]["fields"].get("photos") or [None])[0]
         assert sha, visits[0]["fields"]
-        blob = _blob(central.url, token, sha, 120, online_events)
+        blob = _blob(phone, central.url, token, sha, 120, online_events)
         assert hashlib.sha256(blob).hexdigest() == sha
         _no_metadata(blob)
         with Image.open(io.BytesIO(blob)) as im:
@@ -232,7 +233,7 @@ def _token(data: Path) -> str:
     return re.search(r"令牌：(\S+)", out).group(1)
 
 
-def _blob(server: str, token: str, sha: str, timeout_s: float, log: list[str]) -> bytes:
+def _blob(phone: Phone, server: str, token: str, sha: str, timeout_s: float, log: list[str]) -> bytes:
     import requests
 
     deadline = time.monotonic() + timeout_s
@@ -240,7 +241,10 @@ def _blob(server: str, token: str, sha: str, timeout_s: float, log: list[str]) -
         r = requests.get(f"{server}/api/v1/blobs/{sha}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
         if r.status_code == 200:
             return r.content
-        time.sleep(1)
+        # Wait through Playwright, never time.sleep: the phone's requests pass this test's
+        # route handler, which runs only while the test calls into Playwright (a sleep here
+        # held the photo's upload until the wait ran out).
+        phone.page.wait_for_timeout(1000)
     raise AssertionError(f"the photo {sha} never reached the server: {log}")
 
 

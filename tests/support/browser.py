@@ -113,7 +113,11 @@ class CentralServer:
 
 
 class Phone:
-    """One browser tab at phone size; requests off 127.0.0.1 are aborted and recorded."""
+    """One browser tab at phone size; requests off 127.0.0.1 are aborted and recorded.
+
+    Every request waits for this process's route handler, which runs only while the test is
+    inside a Playwright call: wait with ``page.wait_for_timeout``, never ``time.sleep``, while
+    the app is expected to talk to a server."""
 
     def __init__(self, browser: Any, block: tuple[str, ...] = (), ctx: Any = None) -> None:
         self.ctx = ctx or browser.new_context(viewport=PHONE, device_scale_factor=2)
