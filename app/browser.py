@@ -11,8 +11,13 @@ What differs from a PC, and why:
   and the store's files are each whole there (a save is one atomic file replace).
 - Saves. A save returns to the screen at once; the screen says "saved" and moves on only
   after the flush that carries it has finished (``app.runtime.after_durable``).
-- No threads: the sync runner does not start in the background, and sync says it is not in
-  this build yet (``phone.*`` catalog messages).
+- No threads: sync runs on asyncio with the browser's fetch (``sync.client.aio``: the same
+  engine, schedule and records as on a PC, only the I/O edge differs). Besides saves and the
+  timer, the browser's ``online`` event and the app coming back to the foreground (Flet's
+  lifecycle event, ``app.ui.session``) start a sync.
+- Enrolment: the server is this page's origin; a one-time code in the page's URL
+  (``/app/#enroll=CODE``, the QR of ``gridwall admin enroll``) opens the enrol screen with
+  it filled in, for the grid worker to confirm.
 - No Pillow: photos are processed with the browser's own image APIs (``app.browser_photos``,
   chosen by ``app.imaging``).
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from app import runtime
+from sync.enroll_link import code_from_url
 
 try:
     from pyodide.ffi import create_once_callable
@@ -138,8 +144,13 @@ async def open_device_here() -> Any:
         await mount_storage()
         await refresh_storage_figures()
         from app.device import open_device
+        from sync.client.aio import browser_transport
 
-        device = open_device(Path(DATA_MOUNT) / "data", background=False)  # no threads in the browser
+        device = open_device(Path(DATA_MOUNT) / "data", server_hint=page_origin(),
+                             transport_factory=browser_transport)  # asyncio: no threads here
+        device.services.warm()
+        listen_online(device.sync)
+        device.sync.add_listener(log_sync)
         _device = device
     return _device
 
@@ -158,12 +169,77 @@ async def prepare() -> None:
 
     _opening = asyncio.get_running_loop().create_task(open_device_here())
     await asyncio.wait([_opening])
+def page_url() -> str | None:
+    """The URL the app's page was opened with (flet's worker is given it at start)."""
+    try:
+        import flet_js
+
+        return str(flet_js.documentUrl)
+    except (ImportError, AttributeError):
+        return None
+
+
+def page_origin() -> str | None:
+    """The server that serves this build (same origin as ``/api/v1``)."""
+    try:
+        import js
+
+        return str(js.location.origin)
+    except (ImportError, AttributeError):
+        return None
+
+
+def log_sync(event: str, rep: Any) -> None:
+    """One line per sync in the devtools console (what a support call asks for first;
+    benchmarks/bench_phone_sync.py reads it)."""
+    if event != "report":
+        return
+    try:
+        import js
+    except ImportError:
+        return
+    outcome = "ok" if rep.ok else f"failed ({rep.error.code})"
+    js.console.log(f"gridwall: sync {outcome} in {rep.elapsed_s * 1000:.0f} ms: up {rep.applied + rep.duplicate}, "
+                   f"down {rep.pulled}, photos up {rep.photos_uploaded}, requests {rep.requests}")
+
+
+_listeners: list[Any] = []  # JS proxies kept alive for the worker's lifetime
+
+
+def listen_online(svc: Any) -> None:
+    """Sync when the browser says the network is back. Chromium fires ``online`` in pages,
+    not in workers: the boot script passes it on over the ``PAGE_EVENTS`` channel; a worker's
+    own ``online`` (Firefox) is heard too. The schedule's probe finds a link the browser did
+    not announce (within 30 s)."""
+    try:
+        import js
+        from pyodide.ffi import create_proxy
+    except ImportError:
+        return
+
+    def online(event: Any) -> None:
+        if getattr(event, "type", "") == "message" and str(event.data) != "online":
+            return
+        js.console.log("gridwall: the browser is online again: sync")  # in the devtools console
+        svc.trigger()
+
+    proxy = create_proxy(online)
+    channel = js.BroadcastChannel.new(runtime.PAGE_EVENTS)
+    channel.onmessage = proxy
+    js.addEventListener("online", proxy)
+    _listeners.extend([proxy, channel])
 
 
 async def main(page: Any) -> None:
     from app.ui.app import make_main
 
     device = await (_opening or open_device_here())
+    # the page's URL is known once Flutter has connected (prepare() runs before that)
+    device.sync.code_hint = code_from_url(page_url())
+    if device.sync.code_hint:  # opened from an enrolment link: the enrol screen, filled in
+        # The first render's route (a push_route before the client has the first page left
+        # it blank or was lost).
+        page.route = "/sync/enroll"
     # The build registered the CJK font with Flutter as its default family (loaded before
     # the first frame), so the theme needs no font of its own.
     make_main(device)(page)  # the household search index is kept by the store: nothing to warm

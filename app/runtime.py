@@ -21,6 +21,9 @@ IN_BROWSER = sys.platform == "emscripten"
 # the browser: there is no server to upload them to, and no path.
 PICKED_BYTES_COME_WITH_PICK = IN_BROWSER
 BUILD_INFO_FILE = "gridwall_build.json"  # written into the app archive by the build
+# A BroadcastChannel: the page's boot script (app/web/gridwall-boot.js) passes on the browser
+# events only pages get ("online") to the app's Python in its worker (app.browser).
+PAGE_EVENTS = "gridwall-events"
 
 _durable: Callable[[], Awaitable[None]] | None = None
 # The browser's storage figures for this site ({"used": bytes, "quota": bytes, "persisted":

@@ -45,6 +45,7 @@ from typing import Annotated
 import typer
 
 from app.main import ROOT, bundled_font, cli
+from app.runtime import PAGE_EVENTS
 from sync.i18n import t
 
 WEB_TEMPLATES = Path(__file__).resolve().parent / "web"
@@ -352,7 +353,8 @@ def build(out: Path | None = None, *, force: bool = False, bytecode: bool | None
             (tmp / "pyodide" / "python_stdlib.zip").write_bytes(stdlib)
         (tmp / "app.tar.gz").write_bytes(_app_archive(app_files))
         boot = (WEB_TEMPLATES / "gridwall-boot.js").read_text(encoding="utf-8")
-        (tmp / "gridwall-boot.js").write_text(boot.replace("__BASE__", BASE_HREF), encoding="utf-8")
+        boot = boot.replace("__BASE__", BASE_HREF).replace("__EVENTS__", PAGE_EVENTS)
+        (tmp / "gridwall-boot.js").write_text(boot, encoding="utf-8")
         _python_bridge(tmp, web, version)
         files = _precache_list(tmp)
         sw = (WEB_TEMPLATES / "sw.js").read_text(encoding="utf-8")

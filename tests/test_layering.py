@@ -20,7 +20,7 @@ FORBIDDEN = ("app", "flet", "flet_web")
 FLOORS: list[tuple[str, tuple[str, ...], bool]] = [
     ("base", ("sync", "sync.ids", "sync.clock", "sync.i18n", "sync.fileio", "sync.hashes", "sync.canon",
               "sync.chinatime", "sync.reference", "sync.workdays", "sync.cli_numbers", "sync.public_code",
-              "sync.voice"), False),  # sync.voice: limits and checks of voice notes (no codec)
+              "sync.voice", "sync.enroll_link"), False),  # sync.voice: limits and checks of voice notes (no codec)
     ("schema", ("sync.records",), False),  # record kinds, fields, validation
     ("changes", ("sync.changes", "sync.merge", "sync.workflow", "sync.registry", "sync.photos", "sync.photo_contract",
                  "sync.public_guard", "sync.bundles", "sync.snapshot", "sync.intake", "sync.inbox"),

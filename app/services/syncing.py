@@ -1,14 +1,19 @@
 """Sync inside the field app: enrollment, the background runner, status, conflicts, bundles.
 
 One ``SyncService`` per data folder (built with the device: ``app/device.py``), shared by
-every browser tab. The runner syncs from its own thread; screens subscribe with
+every browser tab. On a PC the runner syncs from its own thread; screens subscribe with
 ``add_listener`` and must hand the callbacks to their event loop themselves
-(``app/ui/session.py``): listeners are called from the sync thread. The enrollment is kept in the store meta under the same key as
-``gridwall sync enroll`` uses, so the shell and the app share one enrollment.
+(``app/ui/session.py``): listeners are called from the sync thread. In the phone's browser
+(no threads) ``transport_factory`` gives the asyncio transport over the browser's fetch and
+the same engine runs in an ``AsyncRunner`` task on the app's loop (``sync.client.aio``);
+screens call ``sync_now_async``/``enroll_async``, which work on both. The enrollment is kept
+in the store meta under the same key as ``gridwall sync enroll`` uses, so the shell and the
+app share one enrollment.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -17,14 +22,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app import runtime
 from app.services.common import fmt_time, last_sync_text
 from app.store.store import conflict_key
 from sync.bundles.format import BundleError
 from sync.chinatime import file_stamp
+from sync.client.aio import AsyncRunner, AsyncTransport, enroll_async
 from sync.client.bundles import apply_return, export_bundle
 from sync.client.engine import (
     ENROLLMENT_KEY,
+    Enrollment,
     Progress,
     SyncEngine,
     SyncReport,
@@ -46,16 +52,11 @@ class SyncServiceError(Exception):
     """A message for people (already translated): what went wrong and what to do."""
 
 
-def _refuse_in_browser() -> None:
-    # The engine blocks on requests and the runner needs a thread: neither fits the browser
-    # build yet (asyncio sync with the browser's fetch comes next).
-    if runtime.IN_BROWSER:
-        raise SyncServiceError(t("phone.sync_not_yet"))
-
-
 class SyncService:
     def __init__(self, services: Any, *, server_hint: str | None = None, timing: Timing | None = None,
-                 interval_s: float | None = None, background: bool = True, **engine_options: Any) -> None:
+                 interval_s: float | None = None, background: bool = True,
+                 transport_factory: Callable[..., AsyncTransport] | None = None,
+                 **engine_options: Any) -> None:
         self.services = services
         self.store = services.store
         self.server_hint = server_hint  # `gridwall app --server URL`: prefills the enrol form
@@ -64,9 +65,12 @@ class SyncService:
         if interval_s is not None:
             self.timing = replace(self.timing, interval_s=interval_s)
         self.background = background  # False: no runner thread (syncs only when asked; tests)
+        # (server_url, token, **transport options) -> AsyncTransport: sync on asyncio (the browser)
+        self.transport_factory = transport_factory
+        self.code_hint: str | None = None  # a one-time code the app was opened with (/app/#enroll=…)
         self.engine_options = engine_options
         self.engine: SyncEngine | None = None
-        self.runner: SyncRunner | None = None
+        self.runner: SyncRunner | AsyncRunner | None = None
         self.progress: Progress | None = None  # the running sync's progress, None when idle
         self.reports = 0  # syncs fully handled (profile names updated, listeners told)
         self._listeners: list[Listener] = []
@@ -84,18 +88,30 @@ class SyncService:
 
     def enroll(self, server_url: str, code: str, device_name: str) -> dict:
         """Blocking (network): call it from a thread. Raises SyncServiceError in plain words."""
-        _refuse_in_browser()
-        url = (server_url or "").strip()
-        if not url.startswith(("http://", "https://")):
-            raise SyncServiceError(t("ui.syncx.error.url"))
-        if not (code or "").strip():
-            raise SyncServiceError(t("ui.syncx.error.code"))
+        url, code, name = _enroll_input(server_url, code, device_name)
         try:
-            en = enroll(url, code, (device_name or "").strip() or t("ui.syncx.default_device"),
-                        **self._transport_options())
+            en = enroll(url, code, name, **self._transport_options())
         except SyncError as exc:
             raise SyncServiceError(exc.message) from None
+        return self._enrolled(en)
+
+    async def enroll_async(self, server_url: str, code: str, device_name: str) -> dict:
+        """``enroll`` for a screen: in a thread on a PC, on the loop in the browser."""
+        if self.transport_factory is None:
+            return await asyncio.to_thread(self.enroll, server_url, code, device_name)
+        url, code, name = _enroll_input(server_url, code, device_name)
+        tr = self.transport_factory(url, None, **self._transport_options())
+        try:
+            en = await enroll_async(tr, code, name)
+        except SyncError as exc:
+            raise SyncServiceError(exc.message) from None
+        finally:
+            tr.close()
+        return self._enrolled(en)
+
+    def _enrolled(self, en: Enrollment) -> dict:
         doc = en.document()
+        self.code_hint = None
         self.store.meta_set(ENROLLMENT_KEY, doc)
         self._profile_from_enrollment(doc)
         with self._lock:  # enrolled again (new token): the old engine must not keep syncing
@@ -105,9 +121,14 @@ class SyncService:
         self.start()
         return doc
 
+    _TRANSPORT_KEYS = ("read_timeout", "connect_timeout", "deadline_s", "max_attempts", "backoff_base_s",
+                       "sleep", "rng")
+
     def _transport_options(self) -> dict[str, Any]:
-        keys = ("read_timeout", "connect_timeout", "deadline_s", "max_attempts", "backoff_base_s", "sleep", "rng")
-        return {k: v for k, v in self.engine_options.items() if k in keys}
+        return {k: v for k, v in self.engine_options.items() if k in self._TRANSPORT_KEYS}
+
+    def _engine_only(self) -> dict[str, Any]:
+        return {k: v for k, v in self.engine_options.items() if k not in self._TRANSPORT_KEYS}
 
     def _profile_from_enrollment(self, en: dict) -> None:
         """The app works for the enrolled user and their first grid from now on."""
@@ -152,9 +173,15 @@ class SyncService:
             self._profile_from_enrollment(en)  # enrolled from the shell (`gridwall sync enroll`)
         with self._lock:
             if self.engine is None:
-                self.engine = SyncEngine(self.store, en["server_url"], en["token"],
-                                         on_progress=self._on_progress, **self.engine_options)
-                self.runner = SyncRunner(self.engine, timing=self.timing, on_report=self._on_report)
+                if self.transport_factory is not None:  # the browser: asyncio and its fetch
+                    tr = self.transport_factory(en["server_url"], en["token"], **self._transport_options())
+                    self.engine = SyncEngine(self.store, en["server_url"], en["token"], transport=tr,
+                                             on_progress=self._on_progress, **self._engine_only())
+                    self.runner = AsyncRunner(self.engine, timing=self.timing, on_report=self._on_report)
+                else:
+                    self.engine = SyncEngine(self.store, en["server_url"], en["token"],
+                                             on_progress=self._on_progress, **self.engine_options)
+                    self.runner = SyncRunner(self.engine, timing=self.timing, on_report=self._on_report)
                 if self.background:
                     self.runner.start()  # its first sync is due at once: sync on start
                 return
@@ -175,12 +202,21 @@ class SyncService:
     def sync_now(self) -> SyncReport:
         """"立即同步": one sync in the caller's thread (waits for a running one); it tries at
         once whatever the backoff said, and the waits start from the bottom again. Blocking."""
-        _refuse_in_browser()
         if not self.enrolled:
             raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
         self.start()
-        assert self.runner is not None
+        assert isinstance(self.runner, SyncRunner)
         return self.runner.run_once(tapped=True)
+
+    async def sync_now_async(self) -> SyncReport:
+        """``sync_now`` for a screen: in a thread on a PC, on the loop in the browser."""
+        if self.transport_factory is None:
+            return await asyncio.to_thread(self.sync_now)
+        if not self.enrolled:
+            raise SyncServiceError(t("ui.syncx.error.not_enrolled"))
+        self.start()
+        assert isinstance(self.runner, AsyncRunner)
+        return await self.runner.run_once(tapped=True)
 
     @property
     def running(self) -> bool:
@@ -316,6 +352,16 @@ class SyncService:
             raise SyncServiceError(exc.message) from None
         self._names_from_reference()
         return {"acked": s.acked, "refused": len(s.refused), "records": s.records, "photos": s.photos}
+
+
+def _enroll_input(server_url: str, code: str, device_name: str) -> tuple[str, str, str]:
+    """The enrol form checked: (url, code, device name); SyncServiceError in plain words."""
+    url = (server_url or "").strip()
+    if not url.startswith(("http://", "https://")):
+        raise SyncServiceError(t("ui.syncx.error.url"))
+    if not (code or "").strip():
+        raise SyncServiceError(t("ui.syncx.error.code"))
+    return url, code, (device_name or "").strip() or t("ui.syncx.default_device")
 
 
 def _value_text(v: Any) -> str:

@@ -58,8 +58,10 @@ def bind_session(page: Any, state: Any) -> SyncService:
     connectivity = connectivity_events(on_connectivity)
 
     def on_lifecycle(e: Any) -> None:
-        if str(getattr(e.state, "value", e.state)) in ("resume", "show"):
-            svc.trigger()  # back from the background: sync on resume
+        # Back from the background: sync. Flutter reports "show" then "resume" for one return
+        # (seen in the phone build): one of them, or each return costs two syncs.
+        if str(getattr(e.state, "value", e.state)) == "resume":
+            svc.trigger()
 
     if page.on_app_lifecycle_state_change is None:
         page.on_app_lifecycle_state_change = on_lifecycle

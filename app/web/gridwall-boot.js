@@ -3,6 +3,10 @@
 // ask for persistent storage (the device store lives in IndexedDB), then start Flutter.
 (async () => {
   const base = "__BASE__";
+  // The app's Python runs in a web worker, and Chromium fires "online" in pages only: pass it
+  // on (app.browser listens on this channel and syncs).
+  const events = new BroadcastChannel("__EVENTS__");
+  window.addEventListener("online", () => events.postMessage("online"));
   try {
     if ("serviceWorker" in navigator) {
       const reg = await navigator.serviceWorker.register(base + "sw.js", { scope: base });

@@ -29,7 +29,18 @@ import requests
 from sync.client import starter
 from sync.client.history import LAST_KEY, record_attempt
 from sync.client.replica import DAMAGE_KEY, ENROLLMENT_KEY, RESTORE_KEY, Replica  # noqa: F401 - ENROLLMENT_KEY re-exported
-from sync.client.transport import API, Response, SyncError, Transport, problem_error
+from sync.client.transport import (
+    API,
+    Call,
+    HttpRules,
+    Response,
+    Steps,
+    SyncError,
+    Transport,
+    adrive,
+    drive,
+    problem_error,
+)
 from sync.client.upload import BlobUploader, LinkEstimate, expect_ok
 from sync.i18n import t
 
@@ -116,7 +127,7 @@ class SyncEngine:
         replica: Replica,
         server_url: str,
         token: str,
-        transport: Transport | None = None,
+        transport: HttpRules | None = None,  # Transport (blocking) or aio.AsyncTransport
         session: requests.Session | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         target_request_s: float = 4.0,
@@ -150,19 +161,28 @@ class SyncEngine:
     # -- the cycle -------------------------------------------------------------------------
 
     def sync_once(self, probe: bool = False) -> SyncReport:
-        """One full cycle. Never raises for network trouble: the report carries the error.
+        """One full cycle on the blocking transport. Never raises for network trouble: the
+        report carries the error.
 
         ``probe``: the link was down at the last attempt; the first request is sent once, with
         no retries inside the cycle (the runner's schedule is the retry), so a probe is cheap."""
+        return drive(self.cycle(probe), self.transport.call)
+
+    async def sync_once_async(self, probe: bool = False) -> SyncReport:
+        """The same cycle on an asyncio transport (``sync.client.aio.AsyncTransport``)."""
+        return await adrive(self.cycle(probe), self.transport.call)  # type: ignore[arg-type]
+
+    def cycle(self, probe: bool = False) -> Steps[SyncReport]:
+        """The cycle as calls to make (``drive``/``adrive`` make them): the one copy of the logic."""
         rep = SyncReport()
         prog = Progress()
         start = time.monotonic()
         stats0 = (self.transport.stats.requests, self.transport.stats.bytes_sent, self.transport.stats.bytes_received)
         self._bytes0 = stats0[1:]  # progress counts this cycle's bytes only
         try:
-            self._records(rep, prog, probe)
-            self._photos_up(rep, prog)
-            self._photos_down(rep, prog)
+            yield from self._records(rep, prog, probe)
+            yield from self._photos_up(rep, prog)
+            yield from self._photos_down(rep, prog)
             prog.phase = "done"
             self._progress(prog)
         except SyncError as exc:
@@ -196,7 +216,7 @@ class SyncEngine:
             per = max(40.0, got_bytes / got_records)
             self.pull_limit = int(min(1000, max(20, budget / per)))
 
-    def _records(self, rep: SyncReport, prog: Progress, probe: bool = False) -> None:
+    def _records(self, rep: SyncReport, prog: Progress, probe: bool = False) -> Steps[None]:
         done: set[str] = set()  # acked or refused in this cycle
         waiting: set[str] = set()  # to send again next cycle, not in this one
         reoffered: set[str] = set()
@@ -213,10 +233,11 @@ class SyncEngine:
                 "changes": changes,
                 "pull_limit": self.pull_limit,
             }
-            if self.ident is not None and not rep.pulled and starter.wanted(self.replica):
+            if (self.ident is not None and self.transport.resumable_downloads and not rep.pulled
+                    and starter.wanted(self.replica)):
                 body["snapshot_ok"] = True
             sent_before = self.transport.stats.bytes_sent
-            resp = self.transport.request("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
+            resp = yield Call("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
             sent = self.transport.stats.bytes_sent - sent_before
             epoch = generation_changed(resp)
             if epoch is not None:
@@ -305,33 +326,33 @@ class SyncEngine:
 
     # -- photos ------------------------------------------------------------------------------
 
-    def _photos_up(self, rep: SyncReport, prog: Progress) -> None:
+    def _photos_up(self, rep: SyncReport, prog: Progress) -> Steps[None]:
         queue = self.replica.photos_to_upload()
         if not queue:
             return
         prog.phase = "photos_up"
         prog.photos_total = len(queue)
         self._progress(prog)
-        missing = self.uploader.missing(queue)
+        missing = yield from self.uploader.missing_steps(queue)
         for sha in queue:
             if sha in missing:
                 data = self.replica.photo_bytes(sha)
                 if data is not None:  # gone from the device meanwhile: nothing to send
-                    self.uploader.upload(sha, data)
+                    yield from self.uploader.upload_steps(sha, data)
                 rep.photos_uploaded += 1
             self.replica.mark_photo_uploaded(sha)
             rep.photos_sent += 1
             prog.photos_sent += 1
             self._progress(prog)
 
-    def _photos_down(self, rep: SyncReport, prog: Progress) -> None:
+    def _photos_down(self, rep: SyncReport, prog: Progress) -> Steps[None]:
         missing = list(self.replica.missing_photos())
         if not missing:
             return
         prog.phase = "photos_down"
         prog.photos_total += len(missing)
         for sha in missing:
-            resp = self.transport.request("GET", f"{API}/blobs/{sha}")
+            resp = yield Call("GET", f"{API}/blobs/{sha}")
             if resp.status == 404:
                 continue  # not uploaded yet by its author; next sync
             if resp.status >= 400:
@@ -440,7 +461,12 @@ def enroll(
 ) -> Enrollment:
     """Exchange a one-time code for a device token and secret. Raises SyncError in plain words."""
     tr = Transport(server_url, None, session=session, **transport_options)
-    resp = tr.request("POST", f"{API}/enroll", payload={"code": code.strip(), "device_name": device_name})
+    return tr.run(enroll_steps(server_url, code, device_name))
+
+
+def enroll_steps(server_url: str, code: str, device_name: str) -> Steps[Enrollment]:
+    """The enrolment exchange as calls (``enroll`` blocking; ``sync.client.aio.enroll_async``)."""
+    resp = yield Call("POST", f"{API}/enroll", payload={"code": code.strip(), "device_name": device_name})
     if resp.status in (400, 403, 404, 409, 410, 422):  # the server says 403 for a used or expired code
         raise SyncError("bad_code", t("client.error.bad_code"), status=resp.status)
     if resp.status >= 400:

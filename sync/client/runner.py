@@ -19,7 +19,10 @@ from sync.client.engine import SyncEngine, SyncReport
 from sync.client.schedule import Schedule, Timing, outcome_of
 
 
-class SyncRunner:
+class RunnerCore:
+    """What every runner does around one sync, whatever runs it (this thread, or asyncio in
+    the browser: ``sync.client.aio.AsyncRunner``): feed the schedule, remember the report."""
+
     def __init__(
         self,
         engine: SyncEngine,
@@ -35,6 +38,41 @@ class SyncRunner:
         self.syncs = 0
         self.last_report: SyncReport | None = None
         self._requested = False  # a trigger that arrived while a sync was running
+
+    @property
+    def failures(self) -> int:
+        return self.schedule.failures
+
+    @property
+    def next_due(self) -> float:
+        """Time (on ``clock``) of the next sync."""
+        return self.schedule.next_due
+
+    def _triggered(self) -> None:
+        self._requested = True
+        self.schedule.triggered(self.clock())
+
+    def _begin(self, tapped: bool) -> bool:
+        """A sync starts; whether it is a probe (one request, no retries inside)."""
+        self._requested = False
+        probe = self.schedule.probing and not tapped
+        self.schedule.started()
+        return probe
+
+    def _end(self, rep: SyncReport) -> None:
+        link, retry_after = outcome_of(rep)
+        self.schedule.finished(self.clock(), link, retry_after, more=rep.ok and rep.more)
+        if self._requested and self.schedule.believes_online:
+            self.schedule.timer_due = self.clock()  # asked during the sync: their changes may be newer
+        self.syncs += 1
+        self.last_report = rep
+
+
+class SyncRunner(RunnerCore):
+    def __init__(self, engine: SyncEngine, timing: Timing | None = None,
+                 on_report: Callable[[SyncReport], None] | None = None, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(engine, timing, on_report, rng, clock)
         self._lock = threading.Lock()  # guards the schedule (saves come from other threads)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -46,15 +84,6 @@ class SyncRunner:
         """A sync is in progress right now."""
         return self._busy.locked()
 
-    @property
-    def failures(self) -> int:
-        return self.schedule.failures
-
-    @property
-    def next_due(self) -> float:
-        """Time (on ``clock``) of the next sync."""
-        return self.schedule.next_due
-
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="gridwall-sync", daemon=True)
@@ -63,8 +92,7 @@ class SyncRunner:
     def trigger(self) -> None:
         """Sync as soon as the schedule allows (a sync already running is not interrupted or doubled)."""
         with self._lock:
-            self._requested = True
-            self.schedule.triggered(self.clock())
+            self._triggered()
         self._wake.set()
 
     def saved(self) -> None:
@@ -88,17 +116,10 @@ class SyncRunner:
                 self.schedule.tapped(self.clock())
         with self._busy:
             with self._lock:
-                self._requested = False
-                probe = self.schedule.probing and not tapped
-                self.schedule.started()
+                probe = self._begin(tapped)
             rep = self.engine.sync_once(probe=True) if probe else self.engine.sync_once()
             with self._lock:
-                link, retry_after = outcome_of(rep)
-                self.schedule.finished(self.clock(), link, retry_after, more=rep.ok and rep.more)
-                if self._requested and self.schedule.believes_online:
-                    self.schedule.timer_due = self.clock()  # asked during the sync: their changes may be newer
-            self.syncs += 1
-            self.last_report = rep
+                self._end(rep)
         if self.on_report:
             self.on_report(rep)
         return rep

@@ -1,5 +1,11 @@
 """HTTP for the sync engine: one keep-alive session, timeouts, a deadline, retries.
 
+The engine never makes a request itself: its phases are generators that yield a ``Call`` (what
+to send) and receive the ``Response`` (or have the transport's ``SyncError`` thrown in at the
+yield). ``drive`` runs them on this blocking ``Transport`` (requests, a thread on a PC);
+``sync.client.aio`` runs the same generators on asyncio with the browser's fetch. The rules
+(headers, gzip, which answers are retried, backoff, Retry-After) live once, in ``HttpRules``.
+
 ``requests`` has no default timeout and a response that trickles in byte by byte defeats a
 read timeout, so every request here has connect and read timeouts *and* an overall deadline
 checked while the body is read in chunks. Retries use jittered exponential backoff and honour
@@ -15,9 +21,10 @@ import gzip
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -77,6 +84,53 @@ class TransportStats:
     by_path: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Call:
+    """One request a phase of the engine wants made; the transport makes it, with retries."""
+
+    method: str
+    path: str
+    payload: Any = None  # JSON (gzip'd above ``gzip_min_bytes``)
+    raw: bytes | None = None
+    headers: dict[str, str] | None = None
+    params: dict | None = None
+    retry: bool = True
+
+
+T = TypeVar("T")
+Steps = Generator[Call, Response, T]  # a protocol phase: yields calls, returns its result
+
+
+def drive(steps: Steps[T], make: Callable[[Call], Response]) -> T:
+    """Run ``steps`` with a blocking ``make``; its exceptions are thrown in at the yield."""
+    reply: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            call = steps.throw(error) if error is not None else steps.send(reply)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            reply, error = make(call), None
+        except Exception as exc:  # noqa: BLE001 - handed to the phase, as a blocking call would raise it
+            reply, error = None, exc
+
+
+async def adrive(steps: Steps[T], make: Callable[[Call], Awaitable[Response]]) -> T:
+    """``drive`` on asyncio: the same phases, an awaited ``make``."""
+    reply: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            call = steps.throw(error) if error is not None else steps.send(reply)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            reply, error = await make(call), None
+        except Exception as exc:  # noqa: BLE001 - handed to the phase, as above
+            reply, error = None, exc
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -86,57 +140,121 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-class Transport:
-    """Requests to one server with the rules above. Not thread safe (one per engine)."""
+class HttpRules:
+    """What every transport does the same way: the URL, the headers (token, gzip), counting,
+    which failures are retried, how long to wait between attempts (full-jitter exponential
+    backoff, never shorter than ``Retry-After``)."""
+
+    resumable_downloads = False  # can stream a starter pack to a file (starter.py): blocking only
 
     def __init__(
         self,
         base_url: str,
         token: str | None = None,
-        session: requests.Session | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         deadline_s: float = 120.0,
         max_attempts: int = 6,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         gzip_min_bytes: int = 512,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self.session = session or requests.Session()
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.deadline_s = deadline_s
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
-        self.sleep = sleep
         self.rng = rng or random.Random()
         self.gzip_min_bytes = gzip_min_bytes
         self.stats = TransportStats()
 
-    # -- one attempt -------------------------------------------------------------------
+    def prepare(self, call: Call) -> tuple[str, bytes | None, dict[str, str]]:
+        """(url, body, headers) of ``call``."""
+        hdrs = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        if self.token:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        body = call.raw
+        if call.payload is not None:
+            body = json.dumps(call.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+            if len(body) >= self.gzip_min_bytes:
+                body = gzip.compress(body, compresslevel=6)
+                hdrs["Content-Encoding"] = "gzip"
+        hdrs.update(call.headers or {})
+        url = f"{self.base_url}{call.path}"
+        if call.params:
+            url += ("&" if "?" in url else "?") + urlencode(call.params)
+        return url, body, hdrs
 
-    def _once(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str], params: dict | None
-    ) -> Response:
-        url = f"{self.base_url}{path}"
-        wall_start = time.monotonic()
-        deadline = wall_start + self.deadline_s
+    def attempts(self, call: Call) -> int:
+        return self.max_attempts if call.retry else 1
+
+    def counted(self, path: str, body: bytes | None) -> None:
+        """One attempt is about to be sent."""
         self.stats.requests += 1
         bare = path.split("?")[0]
         self.stats.by_path[bare] = self.stats.by_path.get(bare, 0) + 1
         self.stats.bytes_sent += len(body or b"")
+
+    def answered(self, status: int, headers: dict[str, str], body: bytes, wire: int, started: float) -> Response:
+        """The response of one attempt; ``TransientError`` for an answer worth retrying."""
+        self.stats.bytes_received += wire
+        resp = Response(status=status, headers=headers, body=body, wire_bytes=wire,
+                        elapsed_s=max(1e-6, time.monotonic() - started))
+        if resp.status in RETRY_STATUS:
+            raise TransientError("busy", _retry_after(resp.headers.get("retry-after")), resp.status)
+        return resp
+
+    def failed(self, attempt: int, attempts: int, exc: TransientError) -> float:
+        """An attempt failed: the wait before the next one, or the ``SyncError`` when it was the last."""
+        self.stats.attempts_failed += 1
+        if attempt + 1 >= attempts:
+            raise to_sync_error(exc)
+        return self.backoff(attempt, exc.retry_after)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Full-jitter exponential backoff; never shorter than the server's Retry-After."""
+        ceiling = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt))
+        delay = self.rng.uniform(0, ceiling)
+        if retry_after is not None:
+            # Jitter above Retry-After too, so a crowd told "30 s" does not come back at once.
+            delay = retry_after + self.rng.uniform(0, min(ceiling, max(1.0, retry_after * 0.2)))
+        return delay
+
+
+class Transport(HttpRules):
+    """Blocking requests to one server with the rules above (requests). Not thread safe (one per engine)."""
+
+    resumable_downloads = True
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **rules: Any,
+    ) -> None:
+        super().__init__(base_url, token, **rules)
+        self.session = session or requests.Session()
+        self.sleep = sleep
+
+    # -- one attempt -------------------------------------------------------------------
+
+    def _once(self, method: str, url: str, path: str, body: bytes | None, headers: dict[str, str]) -> Response:
+        wall_start = time.monotonic()
+        deadline = wall_start + self.deadline_s
+        self.counted(path, body)
         try:
             r = self.session.request(
                 method,
                 url,
                 data=body,
                 headers=headers,
-                params=params,
                 timeout=(self.connect_timeout, min(self.read_timeout, self.deadline_s)),
                 stream=True,
                 allow_redirects=False,
@@ -160,24 +278,29 @@ class Transport:
             r.close()
             name = type(exc).__name__.lower()
             raise TransientError("timeout" if "timeout" in name else "offline") from exc
-        self.stats.bytes_received += wire
         te = (r.headers.get("transfer-encoding") or "").lower()
         if r.headers.get("content-length") is None and "chunked" not in te and r.status_code != 204:
             # No framing at all: the link cut the headers short (http.client then reads
             # "until close" and gets nothing). Our server always frames its answers.
+            self.stats.bytes_received += wire
             raise TransientError("offline")
-        resp = Response(
-            status=r.status_code,
-            headers={k.lower(): v for k, v in r.headers.items()},
-            body=b"".join(chunks),
-            wire_bytes=wire,
-            elapsed_s=max(1e-6, time.monotonic() - wall_start),
-        )
-        if resp.status in RETRY_STATUS:
-            raise TransientError("busy", _retry_after(resp.headers.get("retry-after")), resp.status)
-        return resp
+        return self.answered(r.status_code, {k.lower(): v for k, v in r.headers.items()}, b"".join(chunks),
+                             wire, wall_start)
 
     # -- with retries ------------------------------------------------------------------
+
+    def call(self, call: Call) -> Response:
+        """Send with retries; returns the final response (any non-retryable status) or raises
+        SyncError when every attempt failed. Callers must only retry idempotent requests,
+        which is every request of the sync protocol (changes carry their own ids)."""
+        url, body, hdrs = self.prepare(call)
+        attempts = self.attempts(call)
+        for attempt in range(attempts):
+            try:
+                return self._once(call.method, url, call.path, body, hdrs)
+            except TransientError as exc:
+                self.sleep(self.failed(attempt, attempts, exc))
+        raise AssertionError("unreachable")  # failed() raises on the last attempt
 
     def request(
         self,
@@ -189,42 +312,12 @@ class Transport:
         params: dict | None = None,
         retry: bool = True,
     ) -> Response:
-        """Send with retries; returns the final response (any non-retryable status) or raises
-        SyncError when every attempt failed. Callers must only retry idempotent requests,
-        which is every request of the sync protocol (changes carry their own ids)."""
-        hdrs = {"Accept": "application/json", "Accept-Encoding": "gzip"}
-        if self.token:
-            hdrs["Authorization"] = f"Bearer {self.token}"
-        body = raw
-        if payload is not None:
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            hdrs["Content-Type"] = "application/json"
-            if len(body) >= self.gzip_min_bytes:
-                body = gzip.compress(body, compresslevel=6)
-                hdrs["Content-Encoding"] = "gzip"
-        hdrs.update(headers or {})
-        attempts = self.max_attempts if retry else 1
-        last: TransientError | None = None
-        for attempt in range(attempts):
-            try:
-                return self._once(method, path, body, hdrs, params)
-            except TransientError as exc:
-                last = exc
-                self.stats.attempts_failed += 1
-                if attempt + 1 >= attempts:
-                    break
-                self.sleep(self.backoff(attempt, exc.retry_after))
-        assert last is not None
-        raise to_sync_error(last)
+        """``call`` spelled out (the operator's commands use it)."""
+        return self.call(Call(method, path, payload, raw, headers, params, retry))
 
-    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Full-jitter exponential backoff; never shorter than the server's Retry-After."""
-        ceiling = min(self.backoff_cap_s, self.backoff_base_s * (2**attempt))
-        delay = self.rng.uniform(0, ceiling)
-        if retry_after is not None:
-            # Jitter above Retry-After too, so a crowd told "30 s" does not come back at once.
-            delay = retry_after + self.rng.uniform(0, min(ceiling, max(1.0, retry_after * 0.2)))
-        return delay
+    def run(self, steps: Steps[T]) -> T:
+        """Run a protocol phase (a generator of calls) on this transport."""
+        return drive(steps, self.call)
 
     def close(self) -> None:
         self.session.close()

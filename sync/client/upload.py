@@ -12,7 +12,16 @@ import hashlib
 from typing import Any
 
 from sync.client.replica import Meta
-from sync.client.transport import API, Response, SyncError, Transport, problem_error
+from sync.client.transport import (
+    API,
+    Call,
+    HttpRules,
+    Response,
+    Steps,
+    SyncError,
+    drive,
+    problem_error,
+)
 from sync.i18n import t
 
 STARTED_KEY = "sync.upload_started"  # meta: uploads begun from this device (skip the offset question)
@@ -57,7 +66,7 @@ class BlobUploader:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: HttpRules,
         link: LinkEstimate | None = None,
         *,
         chunk_size: int = 32 * 1024,
@@ -75,7 +84,16 @@ class BlobUploader:
         self.meta = meta  # where a device remembers the uploads it began (None: always ask)
 
     def upload(self, sha: str, data: bytes) -> None:
-        """Upload ``data`` (whose sha256 is ``sha``) from the offset the server holds."""
+        """Upload ``data`` (whose sha256 is ``sha``) from the offset the server holds (blocking
+        transport; the engine runs ``upload_steps`` on either)."""
+        drive(self.upload_steps(sha, data), self.transport.call)  # type: ignore[attr-defined]
+
+    def missing(self, shas: list[str]) -> set[str]:
+        """Which of ``shas`` the server lacks (blocking transport)."""
+        return drive(self.missing_steps(shas), self.transport.call)  # type: ignore[attr-defined]
+
+    def upload_steps(self, sha: str, data: bytes) -> Steps[None]:
+        """``upload`` as calls to make."""
         started = self.meta.meta_get(STARTED_KEY, []) if self.meta is not None else None
         if isinstance(started, list) and sha not in started:
             # Never started from here: begin at 0 without asking (one round trip less per
@@ -84,19 +102,19 @@ class BlobUploader:
             offset = 0
             self._set_started((started + [sha])[-500:])
         else:
-            info = expect_ok(self.transport.request("GET", f"{API}/blobs/{sha}/upload"))
+            info = expect_ok((yield Call("GET", f"{API}/blobs/{sha}/upload")))
             if info.get("complete"):
                 self._forget_started(sha)
                 return
             offset = int(info.get("offset") or 0)
-        self._send_chunks(sha, data, offset)
+        yield from self._send_chunks(sha, data, offset)
         self._forget_started(sha)
 
-    def missing(self, shas: list[str]) -> set[str]:
+    def missing_steps(self, shas: list[str]) -> Steps[set[str]]:
         """Which of ``shas`` the server lacks (asked 200 at a time)."""
         out: set[str] = set()
         for i in range(0, len(shas), 200):
-            data = expect_ok(self.transport.request("POST", f"{API}/blobs/missing", payload={"sha256": shas[i : i + 200]}))
+            data = expect_ok((yield Call("POST", f"{API}/blobs/missing", payload={"sha256": shas[i : i + 200]})))
             out.update(data.get("missing") or [])
         return out
 
@@ -109,17 +127,17 @@ class BlobUploader:
         if isinstance(started, list) and sha in started:
             self._set_started([x for x in started if x != sha])
 
-    def _send_chunks(self, sha: str, data: bytes, offset: int) -> None:
+    def _send_chunks(self, sha: str, data: bytes, offset: int) -> Steps[None]:
         total = len(data)
         for _ in range(100_000):
             if offset >= total:
                 # The server holds every byte: either it finished (our answer was lost) or
                 # the partial is unusable; ask, and start over only if it still lacks it.
-                if sha not in self.missing([sha]):
+                if sha not in (yield from self.missing_steps([sha])):
                     return
                 offset = 0
             chunk = data[offset : offset + self.chunk_size]
-            resp = self.transport.request(
+            resp = yield Call(
                 "PUT",
                 f"{API}/blobs/{sha}",
                 raw=chunk,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,10 +21,12 @@ from rich.table import Table
 
 from sync.chinatime import fmt_time
 from sync.cli_numbers import Number
+from sync.enroll_link import app_url
 from sync.i18n import t
 from sync.server import admin as admin_ops
 from sync.server import auth, db
 from sync.server.errors import ServerError
+from sync.server.phone_app import MOUNT
 
 DEFAULT_DATA = Path("gridwall-data")
 
@@ -287,10 +290,49 @@ def enroll(
     user: Annotated[str, typer.Option(help="user login or id (or a name only one user has)")],
     hours: Annotated[float, typer.Option(help="hours the code stays valid (at most 30 days)",
                                          parser=Number(0, 720, min_open=True))] = 24.0,
+    server: Annotated[str | None, typer.Option(
+        help="the address phones reach this server at, e.g. http://192.168.1.10:8000 "
+             "(default: guessed from this machine's network, port 8000)")] = None,
+    qr: Annotated[bool, typer.Option(help="print the link's QR code in the terminal")] = True,
+    qr_out: Annotated[Path | None, typer.Option(help="also write the QR code to FILE.png or FILE.svg")] = None,
 ) -> None:
-    """生成一次性注册码 Print a one-time enrollment code for a user's device."""
+    """生成一次性注册码 Print a one-time enrollment code for a user's device, the phone app's
+    link with the code, and its QR code (a phone's camera app opens it)."""
+    if server is not None and not server.strip().startswith(("http://", "https://")):
+        _fail(t("server.cli.enroll_bad_server", server=server))
+    if qr_out is not None and qr_out.suffix.lower() not in (".png", ".svg"):
+        _fail(t("server.cli.enroll_qr_bad_suffix", path=qr_out))
     device_id, code = ctx.obj.run(admin_ops.create_enrollment, user, hours)
     typer.echo(t("server.cli.enroll_code", code=code, hours=hours, device=device_id))
+    base = server.strip() if server else _guess_server()
+    url = app_url(base, code, MOUNT)
+    typer.echo(t("server.cli.enroll_link"))
+    typer.echo(url)  # alone on its line: copied or sent as it is
+    if server is None:
+        typer.echo(t("server.cli.enroll_link_guess", server=base))
+    import segno  # only this command draws QR codes
+
+    code_img = segno.make(url, error="m")
+    if qr:
+        code_img.terminal(out=sys.stdout, compact=True)
+    if qr_out is not None:
+        try:
+            code_img.save(str(qr_out), scale=8, border=4)
+        except OSError as exc:
+            _fail(f"{qr_out}: {exc.strerror or exc}")
+        typer.echo(t("server.cli.enroll_qr_written", path=qr_out))
+
+
+def _guess_server(port: int = 8000) -> str:
+    """http://<this machine's address on its outgoing network>:port (no packet is sent)."""
+    ip = "127.0.0.1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # UDP connect only picks the interface
+            ip = s.getsockname()[0]
+    except OSError:
+        pass
+    return f"http://{ip}:{port}"
 
 
 def issue_token(conn: object, user: str, device_name: str) -> dict:

@@ -113,10 +113,14 @@ class CentralServer:
 
 
 class Phone:
-    """One browser tab at phone size; requests off 127.0.0.1 are aborted and recorded."""
+    """One browser tab at phone size; requests off 127.0.0.1 are aborted and recorded.
 
-    def __init__(self, browser: Any, block: tuple[str, ...] = ()) -> None:
-        self.ctx = browser.new_context(viewport=PHONE, device_scale_factor=2)
+    Every request waits for this process's route handler, which runs only while the test is
+    inside a Playwright call: wait with ``page.wait_for_timeout``, never ``time.sleep``, while
+    the app is expected to talk to a server."""
+
+    def __init__(self, browser: Any, block: tuple[str, ...] = (), ctx: Any = None) -> None:
+        self.ctx = ctx or browser.new_context(viewport=PHONE, device_scale_factor=2)
         self.page = self.ctx.new_page()
         self.requests: list[str] = []
         self.responses: dict[str, int] = {}
@@ -203,3 +207,34 @@ class Phone:
 
     def close(self) -> None:
         self.ctx.close()
+
+
+class InstalledPhone(Phone):
+    """A phone whose browser keeps its profile on disk (``launch_persistent_context``): the
+    app's IndexedDB and service worker outlive the browser, even a killed one."""
+
+    def __init__(self, pw: Any, profile: Path, block: tuple[str, ...] = ()) -> None:
+        self.profile = profile
+        ctx = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, args=ARGS,
+                                                    viewport=PHONE, device_scale_factor=2)
+        for blank in ctx.pages:
+            blank.close()
+        super().__init__(None, block, ctx=ctx)
+
+    def kill(self) -> None:
+        """SIGKILL this profile's browser process (no shutdown, no flush: a crash)."""
+        mine = f"--user-data-dir={self.profile}".encode()
+        killed = 0
+        for proc in Path("/proc").iterdir():
+            try:
+                args = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if mine in args and not any(a.startswith(b"--type=") for a in args):
+                os.kill(int(proc.name), signal.SIGKILL)  # the browser this test launched
+                killed += 1
+        assert killed == 1, f"{killed} browser processes for {self.profile}"
+        try:
+            self.ctx.close()
+        except Exception:  # noqa: BLE001 - the browser is gone: Playwright may say so
+            pass

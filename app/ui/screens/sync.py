@@ -1,8 +1,9 @@
 """同步: truthful status, 立即同步 with progress, refused changes, conflicts, bundles, enrol.
 
-The sync itself runs in ``SyncService`` (app/services/syncing.py): its runner works in a thread,
-so its callbacks are handed to this session's loop with ``page.run_task`` and the screen
-re-reads the store. Blocking work (network, bundle files) runs in ``asyncio.to_thread``.
+The sync itself runs in ``SyncService`` (app/services/syncing.py): on a PC its runner works in
+a thread, so its callbacks are handed to this session's loop with ``page.run_task`` and the
+screen re-reads the store; in the phone's browser it runs on the loop (asyncio). Blocking work
+(bundle files) runs in ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def sync_controls() -> list[ft.Control]:
         set_busy("sync")
         set_message("")
         try:
-            await asyncio.to_thread(svc.sync_now)  # its outcome shows in the summary above
+            await svc.sync_now_async()  # its outcome shows in the summary above
             set_message("")
         except SyncServiceError as exc:
             set_message(str(exc))
@@ -288,7 +289,9 @@ def EnrollScreen() -> ft.View:
     en = svc.enrollment()
     values = ft.use_ref(None)
     if values.current is None:
-        values.current = {"url": (en or {}).get("server_url") or svc.server_hint or "", "code": "",
+        # A code the app was opened with (the QR of `gridwall admin enroll`) is filled in; the
+        # grid worker confirms with 注册.
+        values.current = {"url": (en or {}).get("server_url") or svc.server_hint or "", "code": svc.code_hint or "",
                           "name": t("ui.syncx.default_device")}
     busy, set_busy = ft.use_state(False)
     error, set_error = ft.use_state("")
@@ -303,7 +306,7 @@ def EnrollScreen() -> ft.View:
         set_busy(True)
         set_error("")
         try:
-            doc = await asyncio.to_thread(svc.enroll, v["url"], v["code"], v["name"])
+            doc = await svc.enroll_async(v["url"], v["code"], v["name"])
         except SyncServiceError as exc:
             set_error(str(exc))
             return
