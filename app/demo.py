@@ -425,6 +425,9 @@ def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder
         console.print(f"  {_app_label(name)}: http://127.0.0.1:{port}/")
     if phone:
         console.print(f"  {t('ui.demo.phone_app')}: {url}/app/")
+        phone_cmd = (f"{gridwall_command()} admin --data {shlex.quote(str(folder / 'server'))} enroll "
+                     f"--user {shlex.quote(FIELD_USER)} --server {url}")
+        console.print("  " + t("ui.demo.phone_enroll", cmd=phone_cmd), soft_wrap=True)
     for village, vid in info.villages.items():
         console.print(f"  {t('ui.demo.echo_wall', village=village)}: {url}/wall/{vid}")
     table = Table(title=t("ui.demo.accounts"))

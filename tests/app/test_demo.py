@@ -134,10 +134,19 @@ def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigte
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
         lines = out.splitlines()
-        admin = next(line for line in lines if " admin --data " in line)
+        admin = next(line for line in lines if " admin --data " in line and "list-users" in line)
         r = subprocess.run(shlex.split(admin[admin.index(sys.executable):]), cwd=elsewhere, env=env,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and "张晓燕" in r.stdout, r.stderr
+        # the phone: the printed enrol command gives the /app/ link with a code that enrolls
+        phone = next(line for line in lines if " enroll --user " in line)
+        r = subprocess.run(shlex.split(phone[phone.index(sys.executable):]), cwd=elsewhere, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        [link] = [x for x in r.stdout.splitlines() if x.startswith(f"{server}/app/#enroll=")]
+        from sync.client import enroll
+
+        assert enroll(server, link.split("#enroll=", 1)[1], "手机").user["name"] == "张晓燕"
         ledger = next(line for line in lines if " report ledger " in line)
         r = subprocess.run(shlex.split(ledger[ledger.index(sys.executable):]), cwd=elsewhere, env=env,
                            capture_output=True, text=True, timeout=120)
