@@ -623,11 +623,36 @@ def _check_location(value: Any, path: str, label: str, errs: _Errors) -> None:
         errs.add(path, label, "bad_location")
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _flat_size_bound(value: dict) -> int:
+    """An upper bound of ``value``'s JSON size in UTF-8 when it is flat (string keys, scalar
+    values) and encodes, else one past the limit (then ``json.dumps`` decides). A character
+    takes at most 6 bytes (``\\u001f``), a number its repr, plus quotes, colon and separator."""
+    n = 2
+    try:
+        for k, v in value.items():
+            if not isinstance(k, str) or not isinstance(v, _JSON_SCALARS):
+                return MAX_DATA_BYTES + 1
+            k.encode()  # a lone surrogate does not encode: json.dumps must refuse it
+            if isinstance(v, str):
+                v.encode()
+                n += 6 * len(k) + 6 * len(v) + 8
+            else:
+                n += 6 * len(k) + len(repr(v)) + 6
+    except ValueError:  # a lone surrogate, an int past Python's digit limit
+        return MAX_DATA_BYTES + 1
+    return n
+
+
 def _check_data(value: Any, path: str, label: str, errs: _Errors) -> None:
     # The per-type payload is checked in _check_event (it needs the event type).
     if not isinstance(value, dict):
         errs.add(path, label, "not_object")
         return
+    if _flat_size_bound(value) <= MAX_DATA_BYTES:
+        return  # certainly small and serializable: no need to serialize (folds check every event)
     try:
         size = len(json.dumps(value, ensure_ascii=False).encode())
     except (TypeError, ValueError):

@@ -208,7 +208,16 @@ def _dedupe(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             best[eid] = e
         elif cur is not e and (_event_stamp(e), canonical_json(e)) < (_event_stamp(cur), canonical_json(cur)):
             best[eid] = e
-    return sorted(best.values(), key=_sort_key)
+    return _in_order(list(best.values()))
+
+
+def _in_order(events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``events`` sorted by ``_sort_key``; when their stamps differ (the rule), by the stamp
+    alone, which is the same order without parsing every ``at`` (a third of a fold's time)."""
+    stamps = [_event_stamp(e) for e in events]
+    if len(set(stamps)) < len(stamps):
+        return sorted(events, key=_sort_key)
+    return [e for _, e in sorted(zip(stamps, events, strict=True), key=lambda p: p[0])]
 
 
 def _check(st: IssueState, issue_id: str | None, f: Mapping[str, Any]) -> str | None:
@@ -309,7 +318,7 @@ def fold_more(st: IssueState, issue_id: str | None, events: Iterable[Mapping[str
     """Continue a fold: ``st`` after ``events`` (distinct, each sorting after every event
     already folded into ``st``), which is what ``fold`` gives over all of them. A device
     keeps its issues folded this way as events arrive instead of folding them again."""
-    for event in sorted(events, key=_sort_key):
+    for event in _in_order(list(events)):
         f = _fields(event)
         reason = _check(st, issue_id, f)
         if reason is None:

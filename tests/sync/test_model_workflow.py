@@ -211,6 +211,21 @@ def test_hlc_stamp_orders_before_wall_time():
     assert s.state == "rechecked" and not s.flagged
 
 
+def test_events_with_one_stamp_order_by_their_time_then_id():
+    # Stamps tie only when forged or copied; then ``at`` decides, whatever order they came in
+    # (the fold sorts by the stamp alone only when every stamp differs).
+    i = Issue()
+    i.ev("accept")
+    assign = i.ev("assign", {"unit": "u1", "deadline": "2026-11-30"}, at="2026-11-25T10:00:00+08:00")
+    resolve = i.ev("resolve", {"reply": "好了"}, at="2026-11-25T11:00:00+08:00")
+    tied = {**resolve, "stamps": dict(assign["stamps"])}
+    for events in ([i.events[0], assign, tied], [tied, assign, i.events[0]]):
+        s = fold(i.issue, events)
+        assert s.state == "resolved" and not s.flagged
+    early = {**tied, "fields": {**tied["fields"], "at": "2026-11-25T09:00:00+08:00"}}
+    assert fold(i.issue, [early, assign, i.events[0]]).flagged  # resolved before it was assigned
+
+
 def test_duplicate_id_with_differing_content_keeps_one_version():
     i = Issue()
     first = i.ev("comment", {"text": "甲"})
