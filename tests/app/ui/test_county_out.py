@@ -132,9 +132,12 @@ def test_staff_print_in_a_browser_is_a_download(device, services):
     _run(device, scenario, width=1280, web=True)
 
 
-def test_staff_inbox_and_bulletin_screen(device, services):
+def test_staff_inbox_and_bulletin_screen(device, services, monkeypatch):
     ids = township(services)
     make_staff(services)
+    computed: list[str] = []
+    bulletin = device.staff.reports.bulletin
+    monkeypatch.setattr(device.staff.reports, "bulletin", lambda p: computed.append(p) or bulletin(p))
 
     async def scenario(h: Harness) -> None:
         # new problems wait for acceptance; the overdue road is under 督办
@@ -154,6 +157,10 @@ def test_staff_inbox_and_bulletin_screen(device, services):
         await _wait_for(h, "bulletin-path")
         path = Path(h.by_key("bulletin-path").value.split("：", 1)[1])
         assert path.suffix == ".xlsx" and path.exists()
+        # a county's month takes seconds: computed for the screen once per month shown (and
+        # once by the export), not again when the export's message re-renders the screen
+        this, last = computed[0], computed[-1]
+        assert computed == [this, last, last], computed
 
     _run(device, scenario, width=1280)
 

@@ -57,7 +57,9 @@ def BulletinScreen() -> ft.View:
     exported, set_exported = ft.use_state("")
     run_export = use_export()
     period = _month_text(which)
-    b = svc.reports.bulletin(period)
+    # a county's month takes seconds to compute: again only when the month or the data changed,
+    # not when an export's message re-renders the screen
+    b = ft.use_memo(lambda: svc.reports.bulletin(period), [period, state.version])
 
     def exporter(fmt: str) -> Any:
         async def h(_: Any) -> None:
