@@ -115,6 +115,26 @@ def test_staff_print_cards_from_the_issue_page(device, services):
     _run(device, scenario, width=1280)
 
 
+def test_a_county_card_alone_can_be_printed(device, services):
+    # found by the county journey in chromium: the 督办卡 button waited for a township 督办
+    ids = township(services)
+    make_staff(services)
+    event(services, ids["lamp"], "county_supervise", {"level": 2, "deadline": "2099-01-05", "card_no": "青县督〔2026〕9号"},
+          role="county_staff", actor="county-1")
+
+    async def scenario(h: Harness) -> None:
+        await h.go(f"/board/{ids['lamp']}")
+        assert not h.by_key("print:duban").disabled
+        await h.tap("print:duban")
+        await _wait_for(h, "notice-path")
+        path = Path(h.by_key("notice-path").value.split("：", 1)[1])
+        text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                      check=True).stdout.split())
+        assert "督办卡" in text and "青县督〔2026〕9号" in text and "县级2级督办" in text
+
+    _run(device, scenario, width=1280)
+
+
 def test_staff_print_in_a_browser_is_a_download(device, services):
     ids = township(services)
     make_staff(services)
