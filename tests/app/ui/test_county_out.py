@@ -173,6 +173,9 @@ def test_staff_inbox_and_bulletin_screen(device, services, monkeypatch):
         assert "工作简报" in h.by_key("bulletin-title").value
         assert h.has_key("town:红旗镇") and h.by_key("town-rank:红旗镇").value == "第1名"
         await h.tap("bulletin-month:last")
+        # last month nothing was rated: not ranked, said in words (it read 第—名)
+        ranks = [h.by_key(k).value for k in h.keys("town-rank:") + h.keys("unit-rank:")]
+        assert ranks and set(ranks) == {"不排名"}, ranks
         await h.tap("bulletin-xlsx")
         await _wait_for(h, "bulletin-path")
         path = Path(h.by_key("bulletin-path").value.split("：", 1)[1])
