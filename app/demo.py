@@ -71,6 +71,8 @@ class DemoInfo:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {id, role, grid, place}
     devices: dict[str, str] = field(default_factory=dict)  # user name -> device folder
     report_token: str = ""  # township staff's office-PC token, for `gridwall report`
+    hotline: str = ""  # the seeded 12345 problem's id (its 查询码 is printed for the lookup)
+    hotline_village: str = ""  # and its village's name
 
 
 def _seed_grid_records(store_dir: Path, grid: str, user: str, village: str, staff: str,
@@ -197,6 +199,7 @@ def _seed_hotline(conn: Any, info: DemoInfo) -> None:
     refused = [a for a in acks if a["status"] == "refused"]
     if refused:
         raise RuntimeError(f"demo seed refused: {refused[0]}")
+    info.hotline, info.hotline_village = rec["id"], village
 
 
 def _enroll_device(server_dir: Path, url: str, device_dir: Path, user: dict[str, Any],
@@ -398,8 +401,9 @@ def demo(
 
 
 def _app_label(name: str) -> str:
-    """The field app (grid worker) or the reviewer app (staff), with whose device it is."""
-    role = "ui.demo.field_app" if name == FIELD_USER else "ui.demo.staff_app"
+    """The field app (grid worker), the county desk or a township's reviewer app, with whose
+    device it is."""
+    role = {FIELD_USER: "ui.demo.field_app", COUNTY_STAFF: "ui.demo.county_app"}.get(name, "ui.demo.staff_app")
     return f"{t(role)}（{name}）"
 
 
@@ -428,8 +432,17 @@ def _print_summary(info: DemoInfo, url: str, apps: list[tuple[str, int]], folder
         phone_cmd = (f"{gridwall_command()} admin --data {shlex.quote(str(folder / 'server'))} enroll "
                      f"--user {shlex.quote(FIELD_USER)} --server {url}")
         console.print("  " + t("ui.demo.phone_enroll", cmd=phone_cmd), soft_wrap=True)
+    if any(name == COUNTY_STAFF for name, _ in apps):  # where the county's journey (issue 14) goes
+        village = next(v for v, grids in VILLAGES.items() if any(w == FIELD_USER for _, w in grids))
+        console.print(f"  {t('ui.demo.county_hint', place=f'{TOWNSHIP} / {village}', worker=FIELD_USER)}", soft_wrap=True)
     for village, vid in info.villages.items():
         console.print(f"  {t('ui.demo.echo_wall', village=village)}: {url}/wall/{vid}")
+    if info.hotline and info.hotline_village in info.villages:
+        from sync.public_code import public_code
+
+        code = public_code(info.hotline)
+        console.print(f"  {t('ui.demo.lookup', village=info.hotline_village, code=code)}: "
+                      f"{url}/wall/{info.villages[info.hotline_village]}/lookup?code={code}", soft_wrap=True)
     table = Table(title=t("ui.demo.accounts"))
     for col in ("ui.demo.col_name", "ui.demo.col_role", "ui.demo.col_grid", "ui.demo.col_device"):
         table.add_column(t(col))

@@ -641,14 +641,19 @@ def _check_location(value: Any, path: str, label: str, errs: _Errors) -> None:
 
 def _json_size_bound(value: Any, depth: int = 0) -> int | None:
     """An upper bound of ``len(json.dumps(value, ensure_ascii=False).encode())`` for plain
-    JSON values (a character takes at most 6 bytes, as an escape), None when unsure. The
-    workflow fold checks every event's payload: the bound spares it a JSON encoding each."""
+    JSON values (a character takes at most 6 bytes, as an escape), None when unsure (then
+    ``json.dumps`` decides). The workflow fold checks every event's payload: the bound spares
+    it a JSON encoding each."""
     if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate: the encoding must refuse it
+            return None
         return 6 * len(value) + 2
     if value is None or isinstance(value, bool):
         return 5
-    if isinstance(value, int) and -10**15 < value < 10**15:
-        return 17
+    if isinstance(value, int):
+        return 17 if -10**15 < value < 10**15 else None
     if isinstance(value, float):
         return 32
     if depth < 3 and isinstance(value, list | tuple):
@@ -662,10 +667,11 @@ def _json_size_bound(value: Any, depth: int = 0) -> int | None:
     if depth < 3 and isinstance(value, dict):
         total = 2 + 4 * len(value)  # ": " and ", "
         for k, v in value.items():
+            kb = _json_size_bound(k, depth + 1) if isinstance(k, str) else None
             b = _json_size_bound(v, depth + 1)
-            if b is None or not isinstance(k, str):
+            if b is None or kb is None:
                 return None
-            total += 6 * len(k) + 2 + b
+            total += kb + b
         return total
     return None
 
@@ -677,7 +683,7 @@ def _check_data(value: Any, path: str, label: str, errs: _Errors) -> None:
         return
     bound = _json_size_bound(value)
     if bound is not None and bound <= MAX_DATA_BYTES:
-        return  # plain JSON, surely small enough: no need to encode it
+        return  # plain JSON, surely small enough: no need to encode it (folds check every event)
     try:
         size = len(json.dumps(value, ensure_ascii=False).encode())
     except (TypeError, ValueError):

@@ -208,7 +208,41 @@ def _dedupe(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             best[eid] = e
         elif cur is not e and (_event_stamp(e), canonical_json(e)) < (_event_stamp(cur), canonical_json(cur)):
             best[eid] = e
-    return sorted(best.values(), key=_sort_key)
+    return _in_order(list(best.values()))
+
+
+def _in_order(events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``events`` sorted by ``_sort_key``; when their stamps differ (the rule), by the stamp
+    alone, which is the same order without parsing every ``at`` (a third of a fold's time)."""
+    stamps = [_event_stamp(e) for e in events]
+    if len(set(stamps)) < len(stamps):
+        return sorted(events, key=_sort_key)
+    return [e for _, e in sorted(zip(stamps, events, strict=True), key=lambda p: p[0])]
+
+
+# Whether a payload is valid is a function of the event type and the payload alone, and the
+# same payloads come back in every fold (the board's, the bulletin's three months, the inbox):
+# remembered, bounded. Keys hold each value's type: {"solved": 1} is not {"solved": True}.
+_DATA_OK: dict[tuple, bool] = {}
+_DATA_OK_MAX = 50_000
+
+
+def _data_ok(etype: str, data: Any) -> bool:
+    key = None
+    if isinstance(data, dict):
+        key = (etype, *((k, v.__class__, v) for k, v in data.items()))
+        try:
+            ok = _DATA_OK.get(key)
+        except TypeError:  # a list or object inside: not remembered
+            key, ok = None, None
+        if ok is not None:
+            return ok
+    ok = not event_data_errors(etype, data)
+    if key is not None:
+        if len(_DATA_OK) >= _DATA_OK_MAX:
+            _DATA_OK.clear()
+        _DATA_OK[key] = ok
+    return ok
 
 
 def _check(st: IssueState, issue_id: str | None, f: Mapping[str, Any]) -> str | None:
@@ -221,7 +255,7 @@ def _check(st: IssueState, issue_id: str | None, f: Mapping[str, Any]) -> str | 
         return "role"
     if (st.issue_kind, etype) not in TRANSITIONS:
         return "wish_only" if etype in _WISH_ONLY else "problem_only"
-    if event_data_errors(etype, f.get("data")):
+    if not _data_ok(etype, f.get("data")):
         return "data"
     allowed, _ = TRANSITIONS[(st.issue_kind, etype)]
     if st.state not in allowed:
@@ -309,7 +343,7 @@ def fold_more(st: IssueState, issue_id: str | None, events: Iterable[Mapping[str
     """Continue a fold: ``st`` after ``events`` (distinct, each sorting after every event
     already folded into ``st``), which is what ``fold`` gives over all of them. A device
     keeps its issues folded this way as events arrive instead of folding them again."""
-    for event in sorted(events, key=_sort_key):
+    for event in _in_order(list(events)):
         f = _fields(event)
         reason = _check(st, issue_id, f)
         if reason is None:

@@ -127,6 +127,14 @@ def test_demo_command_from_a_scratch_folder_serves_everything_and_stops_on_sigte
         page = requests.get(walls[0], timeout=10)
         # The seeded township has re-checked issues published with staff's public wording.
         assert page.status_code == 200 and "群众回访表示满意" in page.text
+        # the county's journey (issue 14): the county desk, where the bulletin is, a lookup
+        assert f"县级工作台（吴建华）: http://127.0.0.1:{ports[2]}/" in out and "工作简报" in out
+        lookup = next(line.split(": ", 1)[1].strip() for line in out.splitlines() if "查询码查询" in line)
+        found = requests.get(lookup, timeout=10)
+        code = lookup.rsplit("code=", 1)[1]
+        # status only: neither the title nor the caller (the seeded 12345 problem is dispatched)
+        assert found.status_code == 200 and code in found.text and "已派单" in found.text
+        assert "河道垃圾堆积" not in found.text and "钱先生" not in found.text
         from sync.public_guard import care_words
 
         assert not [w for w in care_words() if w in page.text]  # issue 9 finding 7: no 低保 in public

@@ -16,6 +16,7 @@ from sync.records import (
     REFERENCE_KINDS,
     ValidationError,
     check_record,
+    event_data_errors,
     validate_change,
     validate_record,
 )
@@ -166,6 +167,19 @@ def test_issue_event_payload_checked_per_type():
     errors = validate_record("issue_event", {**base, "type": "recheck", "data": {"solved": "yes", "satisfied": True}})
     assert codes(errors) == {("data.solved", "not_bool")}
     assert codes(validate_record("issue_event", {**base, "type": "dance", "data": {}})) == {("type", "bad_choice")}
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    ({"text": "跟" * 1000}, None),  # 3,000 bytes: small payloads skip serializing, still valid
+    ({"text": "跟" * 3000}, "data_too_big"),  # 9,000 bytes of UTF-8 (the bound counts characters)
+    ({"text": "\x01" * 1500}, "data_too_big"),  # escaped, 6 bytes a character
+    ({"text": "\ud800"}, "not_object"),  # a lone surrogate is not JSON text
+    ({"text": "ok", "n": 10**5000}, "not_object"),  # past Python's int digit limit
+    ({"text": "ok", "more": ["跟" * 3000]}, "data_too_big"),  # nested: serialized to measure
+])
+def test_event_payload_size_checked_without_serializing_small_ones(data, code):
+    errs = event_data_errors("comment", data)
+    assert {e.code for e in errs if e.field == "data"} == ({code} if code else set())
 
 
 def test_photo_record():

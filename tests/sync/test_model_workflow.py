@@ -211,6 +211,34 @@ def test_hlc_stamp_orders_before_wall_time():
     assert s.state == "rechecked" and not s.flagged
 
 
+def test_events_with_one_stamp_order_by_their_time_then_id():
+    # Stamps tie only when forged or copied; then ``at`` decides, whatever order they came in
+    # (the fold sorts by the stamp alone only when every stamp differs).
+    i = Issue()
+    i.ev("accept")
+    assign = i.ev("assign", {"unit": "u1", "deadline": "2026-11-30"}, at="2026-11-25T10:00:00+08:00")
+    resolve = i.ev("resolve", {"reply": "好了"}, at="2026-11-25T11:00:00+08:00")
+    tied = {**resolve, "stamps": dict(assign["stamps"])}
+    for events in ([i.events[0], assign, tied], [tied, assign, i.events[0]]):
+        s = fold(i.issue, events)
+        assert s.state == "resolved" and not s.flagged
+    early = {**tied, "fields": {**tied["fields"], "at": "2026-11-25T09:00:00+08:00"}}
+    assert fold(i.issue, [early, assign, i.events[0]]).flagged  # resolved before it was assigned
+
+
+def test_a_remembered_valid_payload_does_not_vouch_for_an_equal_one_of_another_type():
+    # 1 == True in Python: the fold remembers which payloads are valid, by value and type
+    for solved, valid in ((True, True), (1, False), (True, True)):
+        i = Issue()
+        i.ev("accept")
+        i.ev("assign", {"unit": "u1", "deadline": "2026-11-30"})
+        i.ev("resolve", {"reply": "好了"})
+        ev = i.ev("recheck", {"solved": True, "satisfied": True}, role=WORKER)
+        ev["fields"]["data"]["solved"] = solved  # as a device with a bug might send it
+        s = i.fold()
+        assert (s.state == "rechecked", s.timeline[-1].reason) == ((True, None) if valid else (False, "data"))
+
+
 def test_duplicate_id_with_differing_content_keeps_one_version():
     i = Issue()
     first = i.ev("comment", {"text": "甲"})

@@ -115,6 +115,26 @@ def test_staff_print_cards_from_the_issue_page(device, services):
     _run(device, scenario, width=1280)
 
 
+def test_a_county_card_alone_can_be_printed(device, services):
+    # found by the county journey in chromium: the 督办卡 button waited for a township 督办
+    ids = township(services)
+    make_staff(services)
+    event(services, ids["lamp"], "county_supervise", {"level": 2, "deadline": "2099-01-05", "card_no": "青县督〔2026〕9号"},
+          role="county_staff", actor="county-1")
+
+    async def scenario(h: Harness) -> None:
+        await h.go(f"/board/{ids['lamp']}")
+        assert not h.by_key("print:duban").disabled
+        await h.tap("print:duban")
+        await _wait_for(h, "notice-path")
+        path = Path(h.by_key("notice-path").value.split("：", 1)[1])
+        text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                      check=True).stdout.split())
+        assert "督办卡" in text and "青县督〔2026〕9号" in text and "县级2级督办" in text
+
+    _run(device, scenario, width=1280)
+
+
 def test_staff_print_in_a_browser_is_a_download(device, services):
     ids = township(services)
     make_staff(services)
@@ -132,9 +152,12 @@ def test_staff_print_in_a_browser_is_a_download(device, services):
     _run(device, scenario, width=1280, web=True)
 
 
-def test_staff_inbox_and_bulletin_screen(device, services):
+def test_staff_inbox_and_bulletin_screen(device, services, monkeypatch):
     ids = township(services)
     make_staff(services)
+    computed: list[str] = []
+    bulletin = device.staff.reports.bulletin
+    monkeypatch.setattr(device.staff.reports, "bulletin", lambda p: computed.append(p) or bulletin(p))
 
     async def scenario(h: Harness) -> None:
         # new problems wait for acceptance; the overdue road is under 督办
@@ -150,10 +173,17 @@ def test_staff_inbox_and_bulletin_screen(device, services):
         assert "工作简报" in h.by_key("bulletin-title").value
         assert h.has_key("town:红旗镇") and h.by_key("town-rank:红旗镇").value == "第1名"
         await h.tap("bulletin-month:last")
+        # last month nothing was rated: not ranked, said in words (it read 第—名)
+        ranks = [h.by_key(k).value for k in h.keys("town-rank:") + h.keys("unit-rank:")]
+        assert ranks and set(ranks) == {"不排名"}, ranks
         await h.tap("bulletin-xlsx")
         await _wait_for(h, "bulletin-path")
         path = Path(h.by_key("bulletin-path").value.split("：", 1)[1])
         assert path.suffix == ".xlsx" and path.exists()
+        # a county's month takes seconds: computed for the screen once per month shown (and
+        # once by the export), not again when the export's message re-renders the screen
+        this, last = computed[0], computed[-1]
+        assert computed == [this, last, last], computed
 
     _run(device, scenario, width=1280)
 

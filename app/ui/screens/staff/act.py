@@ -151,7 +151,7 @@ def _documents(it: dict[str, Any], svc: Any, run_export: Any, set_printed: Any) 
     return ft.Row([
         ft.Text(t("ui.staff.code", code=it["code"]), key="issue-code", selectable=True, weight=ft.FontWeight.BOLD),
         ft.OutlinedButton(t("ui.staff.print.duban"), key="print:duban", icon=ft.Icons.PRINT, height=TAP,
-                          on_click=printer("duban"), disabled=not it["supervised"]),
+                          on_click=printer("duban"), disabled=not (it["supervised"] or it["county_card"])),
         ft.OutlinedButton(t("ui.staff.print.zhenggai"), key="print:zhenggai", icon=ft.Icons.PRINT, height=TAP,
                           on_click=printer("zhenggai"), disabled=not it["unit"]),
     ], wrap=True, spacing=8)

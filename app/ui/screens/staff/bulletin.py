@@ -37,10 +37,10 @@ def _rate_rows(prefix: str, rows: list[Any]) -> list[ft.Control]:
             cells.append(ft.Text(t("ui.bulletin.rate", label=fig.label, value=fig.display(), n=fig.denominator,
                                    mom=r.change_text(k, "previous"), yoy=r.change_text(k, "last_year")),
                                  size=13, key=f"{prefix}:{r.key}:{k}"))
-        rank = str(r.rank) if r.rank else "—"
         out.append(ft.Container(ft.Column([
-            ft.Row([ft.Text(t("ui.bulletin.rank", n=rank), weight=ft.FontWeight.BOLD, width=70,
-                            key=f"{prefix}-rank:{r.key}"),
+            # nothing to rate (N=0 everywhere): not ranked, said in words (not "第—名")
+            ft.Row([ft.Text(t("ui.bulletin.rank", n=r.rank) if r.rank else t("ui.bulletin.unranked"),
+                            weight=ft.FontWeight.BOLD, width=70, key=f"{prefix}-rank:{r.key}"),
                     ft.Text(r.label, weight=ft.FontWeight.BOLD, expand=True),
                     ft.Text(t("ui.bulletin.score", score=r.score_text()), key=f"{prefix}-score:{r.key}")]),
             ft.Row(cells, wrap=True, spacing=16)], spacing=2, tight=True),
@@ -57,7 +57,9 @@ def BulletinScreen() -> ft.View:
     exported, set_exported = ft.use_state("")
     run_export = use_export()
     period = _month_text(which)
-    b = svc.reports.bulletin(period)
+    # a county's month takes seconds to compute: again only when the month or the data changed,
+    # not when an export's message re-renders the screen
+    b = ft.use_memo(lambda: svc.reports.bulletin(period), [period, state.version])
 
     def exporter(fmt: str) -> Any:
         async def h(_: Any) -> None:
