@@ -91,7 +91,7 @@ def _voice(rng: random.Random, seconds: int = 4) -> bytes:
     from sync.voice import wav_bytes
 
     rate = 8000
-    base = rng.randint(140, 240)
+    base = rng.uniform(140, 240)  # a float: two notes never share their bytes
     out = bytearray()
     for i in range(rate * seconds):
         sec = i / rate
