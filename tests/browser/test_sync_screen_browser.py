@@ -67,6 +67,11 @@ def _small_targets(page: Any) -> list[tuple[str, float]]:
         box = tabs.nth(i).bounding_box()
         if box:
             bottom = min(bottom, box["y"])
+    buttons = page.get_by_role("button")
+    for i in range(buttons.count()):  # a form's fixed bottom bar (保存): the list scrolls under it
+        box = buttons.nth(i).bounding_box()
+        if box and box["y"] + box["height"] >= page.viewport_size["height"] - 16:
+            bottom = min(bottom, box["y"])
     for role in ("button", "checkbox"):
         loc = page.get_by_role(role)
         for i in range(loc.count()):
