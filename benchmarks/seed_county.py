@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_device import _id_at
-from seed_grid import _TITLES, DAY_MS, SAID, SURNAMES, _Wall
+from seed_grid import DAY_MS, SAID, SURNAMES, TITLES, _Wall
 
 from sync import reference
 from sync.changes import new_record
@@ -91,7 +91,7 @@ def county_records(
         grid, village, worker = grids[rng.randrange(n_grids)]
         t = start + int(rng.random() ** 0.9 * 364 * DAY_MS)  # a little busier later in the year
         wall.ms = t
-        title = rng.choice(_TITLES)
+        title = rng.choice(TITLES)
         channel = rng.choice(_CHANNELS) if rng.random() < 0.3 else None
         fields = {"issue_kind": "problem", "appeal_type": rng.choice(appeals),
                   "category": rng.choice(hot) if rng.random() < 0.6 else rng.choice(cats),
