@@ -337,6 +337,7 @@ class Store:
         self._loaded: set[str] = set()
         self._full: set[str] = set()  # kinds whose every partition is loaded
         self._loaded_top = ""  # highest stamp of the records loaded so far
+        self._version = 0  # counts writes of records and rebuilds of the views (Store.version)
         self._ready = False  # deferred values are released at load only once the clock runs
         with os.scandir(d / "records") as it:
             for entry in it:
@@ -590,6 +591,7 @@ class Store:
             {"at_ms": int(time.time() * 1000), "name": rep.name, "message": rep.message}])[-20:]
         self._write_meta()
         self._views.rebuild(self._iter_all())
+        self._version += 1
         self._checkpoint_views()
 
     # ------------------------------------------------------------------ views (summary.json)
@@ -649,6 +651,7 @@ class Store:
         self._part_names.setdefault(kind, set()).add(pname)
         self._parts.setdefault(pname, {})[rid] = record
         self._by_kind.setdefault(kind, {})[rid] = record
+        self._version += 1
         if self._ready:
             self._views.touch(kind, rid, self._get_any)
             self._views_dirty = True
@@ -852,6 +855,21 @@ class Store:
         is read)."""
         with self._lock:
             return self._views.issues_in(state)
+
+    def issue_folds(self) -> dict[str, dict]:
+        """Every issue's kept fold, by issue id, as the views hold it (``app/store/views.py``:
+        "st" the state without its timeline, "flagged", "at" the report time, "deleted").
+        The store's own dicts: read them, never mutate them; "st" is a new dict whenever
+        the fold changes, so its identity tells a reader that kept one what changed."""
+        with self._lock:
+            return self._views.folds
+
+    @property
+    def version(self) -> int:
+        """A number that grows whenever a record is written or the views are derived again
+        (in this process): a reader of kept data knows from it, without reading any record,
+        that nothing changed."""
+        return self._version
 
     def issue_events(self, issue_id: str) -> list[dict]:
         """The issue's events (only their partitions are read)."""

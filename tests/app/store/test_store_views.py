@@ -220,6 +220,33 @@ def test_events_arriving_out_of_order_are_folded_in_their_order(tmp_path):
     store.close()
 
 
+def test_version_and_a_new_state_dict_tell_a_reader_of_the_folds_what_changed(tmp_path):
+    """The staff board keeps entries made from ``issue_folds()``: ``version`` grows with every
+    write (a save, a pull) and never with a read, and an issue's "st" is a new dict exactly
+    when its fold changed (an edit of its title leaves it)."""
+    data = tmp_path / "d"
+    store = Store.open(data, node="dev1")
+    rng = random.Random(2)
+    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
+                                store.clock, WORKER)[1])["id"]
+    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
+                                  store.clock, WORKER)[1])
+    v, st = store.version, store.issue_folds()[issue["id"]]["st"]
+    store.all("issue"), store.issue_events(issue["id"]), store.issue_state(issue["id"])
+    assert store.version == v  # reads write nothing
+    issue = store.save(edit_change(issue, {"title": "路灯不亮了"}, store.clock, WORKER))
+    assert store.version > v and store.issue_folds()[issue["id"]]["st"] is st  # the fold is the same
+    v = store.version
+    ev = wf.new_event(issue, "accept", {}, HybridClock("server"), STAFF, "township_staff")[0]
+    store.apply_remote([ev], "c1")  # a pulled event
+    kept = store.issue_folds()[issue["id"]]
+    assert store.version > v and kept["st"] is not st and kept["st"]["state"] == "accepted"
+    store.close()
+    store = Store.open(data, node="dev1")
+    assert store.issue_folds()[issue["id"]]["st"]["state"] == "accepted"  # kept across the restart
+    store.close()
+
+
 FIXTURE = Path(__file__).parent / "fixtures" / "store_before_views"
 
 
