@@ -16,6 +16,7 @@ the rows a screen draws are finished (labels, dates).
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from app.store import Store
 from sync import records as rec_mod
 from sync import workflow as wf
 
+FREEZE_AFTER = 1000  # entries made at once that are kept from the cyclic GC's scans
 OLD_FILE = "staff-board.json"  # where the board kept its own folds before the store kept them
 
 
@@ -156,6 +158,8 @@ class BoardIndex:
                 del entries[gone]
             changed = True
         self.refolded, self.renewed = refolded, renewed
+        if renewed > FREEZE_AFTER:
+            gc.freeze()  # acyclic and long-lived, like the store's records (app/device.py)
         if changed:
             self._order = sorted(entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
         elif renewed:  # the same order, the new entries in it
