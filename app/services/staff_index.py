@@ -25,6 +25,7 @@ from app.store import Store
 from sync import records as rec_mod
 from sync import workflow as wf
 
+TAIL_MAX = 5000  # records written since the last look that are followed one by one (else all)
 FREEZE_AFTER = 1000  # entries made at once that are kept from the cyclic GC's scans
 OLD_FILE = "staff-board.json"  # where the board kept its own folds before the store kept them
 
@@ -124,43 +125,76 @@ class BoardIndex:
         if version == self._seen:
             self.refolded = self.renewed = 0
             return  # nothing written: the common case, every filter and search
+        written = self.store.written_since(self._seen) if self._seen >= 0 else None
         if self._seen < 0:
             # the board's own kept folds of earlier versions: the store keeps them now
             self.store.scratch_path(OLD_FILE).unlink(missing_ok=True)
         self._seen = version
-        issues = self.store.all("issue")
         folds = self.store.issue_folds()
+        self.refolded = self.renewed = 0
+        if written is not None and len(written) <= TAIL_MAX:
+            changed = self._catch_up(written, folds)  # an action, a small sync
+        else:
+            changed = self._all(folds)
+        if changed:
+            self._order = sorted(self._entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
+        elif self.renewed:  # the same order, the new entries in it
+            self._order = [self._entries[e.id] for e in self._order]
+        if self.renewed > FREEZE_AFTER:
+            gc.freeze()  # acyclic and long-lived, like the store's records (app/device.py)
+
+    def _all(self, folds: dict[str, dict]) -> bool:
+        """Every issue looked at (the first call, a big sync); True when the order changed."""
+        issues = self.store.all("issue")
         entries = self._entries
-        changed = False  # the order changes with the set of issues or a report time
-        renewed = refolded = 0
+        changed = False
         for rec in issues:
-            iid = rec["id"]
-            d = folds.get(iid)
-            st = d.get("st") if d else None
-            hit = entries.get(iid)
-            if hit is not None and hit.rec is rec and hit.st is st and st is not None:
-                continue
-            if st is not None:
-                folded = Folded.of_view(d)  # type: ignore[arg-type]
-            else:  # not in the views (never expected): fold it from its events
-                folded = Folded.of(rec, wf.fold(rec, self.store.issue_events(iid)))
-                refolded += 1
-            renewed += 1
-            changed = changed or hit is None or hit.folded.reported_at != folded.reported_at
-            fl = rec["fields"]
-            title = str(fl.get("title") or "")
-            entries[iid] = Entry(iid, rec, st, folded, folded.state, title, title.lower(), rec.get("grid") or "",
-                                 str(fl.get("category") or ""), fl.get("urgency") or "normal",
-                                 str(fl.get("appeal_type") or ""))
+            changed = self._renew(rec, folds) or changed
         if len(entries) != len(issues):  # deleted (or gone with a damaged file)
             live = {r["id"] for r in issues}
             for gone in [i for i in entries if i not in live]:
                 del entries[gone]
             changed = True
-        self.refolded, self.renewed = refolded, renewed
-        if renewed > FREEZE_AFTER:
-            gc.freeze()  # acyclic and long-lived, like the store's records (app/device.py)
-        if changed:
-            self._order = sorted(entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
-        elif renewed:  # the same order, the new entries in it
-            self._order = [entries[e.id] for e in self._order]
+        return changed
+
+    def _catch_up(self, written: list[tuple[str, str]], folds: dict[str, dict]) -> bool:
+        """Only the issues the latest writes touched (an issue, or one of its events)."""
+        iids: set[str] = set()
+        for kind, rid in written:
+            if kind == "issue":
+                iids.add(rid)
+            elif kind == "issue_event":
+                ev = self.store.get("issue_event", rid, include_deleted=True)
+                iid = ev["fields"].get("issue") if ev else None
+                if isinstance(iid, str):
+                    iids.add(iid)
+        changed = False
+        for iid in iids:
+            rec = self.store.get("issue", iid)
+            if rec is not None:
+                changed = self._renew(rec, folds) or changed
+            elif self._entries.pop(iid, None) is not None:  # deleted
+                changed = True
+        return changed
+
+    def _renew(self, rec: dict, folds: dict[str, dict]) -> bool:
+        """Make the issue's entry again if its record or kept fold changed; True when that
+        moves it in the order (new, or another report time)."""
+        iid = rec["id"]
+        d = folds.get(iid)
+        st = d.get("st") if d else None
+        hit = self._entries.get(iid)
+        if hit is not None and hit.rec is rec and hit.st is st and st is not None:
+            return False
+        if st is not None:
+            folded = Folded.of_view(d)  # type: ignore[arg-type]
+        else:  # not in the views (never expected): fold it from its events
+            folded = Folded.of(rec, wf.fold(rec, self.store.issue_events(iid)))
+            self.refolded += 1
+        self.renewed += 1
+        fl = rec["fields"]
+        title = str(fl.get("title") or "")
+        self._entries[iid] = Entry(iid, rec, st, folded, folded.state, title, title.lower(), rec.get("grid") or "",
+                                   str(fl.get("category") or ""), fl.get("urgency") or "normal",
+                                   str(fl.get("appeal_type") or ""))
+        return hit is None or hit.folded.reported_at != folded.reported_at

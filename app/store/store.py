@@ -82,6 +82,7 @@ ACKED_SEGMENT_MAX = 500
 # The views (summary.json) are saved again once the journal names this many records: a start
 # re-derives at most this many entries (each reads a few small partitions).
 VIEWS_CHECKPOINT = 1000
+WRITTEN_MAX = 20_000  # writes a reader of Store.written_since can catch up on (else it reads all)
 # Meta keys kept a second time in enrollment.json (the device cannot sync without them).
 APART_KEYS = ("sync.enrollment",)
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
@@ -338,6 +339,8 @@ class Store:
         self._full: set[str] = set()  # kinds whose every partition is loaded
         self._loaded_top = ""  # highest stamp of the records loaded so far
         self._version = 0  # counts writes of records and rebuilds of the views (Store.version)
+        self._written: list[tuple[str, str]] = []  # (kind, id) of the latest writes, oldest first
+        self._written_base = 0  # the version before _written[0]
         self._ready = False  # deferred values are released at load only once the clock runs
         with os.scandir(d / "records") as it:
             for entry in it:
@@ -602,6 +605,7 @@ class Store:
         self._write_meta()
         self._views.rebuild(self._iter_all())
         self._version += 1
+        self._written, self._written_base = [], self._version  # everything may differ now
         self._checkpoint_views()
 
     # ------------------------------------------------------------------ views (summary.json)
@@ -662,6 +666,10 @@ class Store:
         self._parts.setdefault(pname, {})[rid] = record
         self._by_kind.setdefault(kind, {})[rid] = record
         self._version += 1
+        self._written.append((kind, rid))
+        if len(self._written) > WRITTEN_MAX:  # a reader this far behind reads everything again
+            del self._written[:WRITTEN_MAX // 2]
+            self._written_base += WRITTEN_MAX // 2
         if self._ready:
             self._views.touch(kind, rid, self._get_any)
             self._views_dirty = True
@@ -880,6 +888,14 @@ class Store:
         (in this process): a reader of kept data knows from it, without reading any record,
         that nothing changed."""
         return self._version
+
+    def written_since(self, version: int) -> list[tuple[str, str]] | None:
+        """(kind, id) of the records written since ``version`` (a record may repeat), or
+        None when that is too long ago to say (then a reader reads everything again)."""
+        with self._lock:
+            if version < self._written_base or version > self._version:
+                return None
+            return self._written[version - self._written_base:]
 
     def issue_events(self, issue_id: str) -> list[dict]:
         """The issue's events (only their partitions are read)."""

@@ -247,6 +247,28 @@ def test_version_and_a_new_state_dict_tell_a_reader_of_the_folds_what_changed(tm
     store.close()
 
 
+def test_written_since_names_the_latest_writes_or_says_it_cannot(tmp_path, monkeypatch):
+    """What a reader that looked at ``version`` v missed: the records written since, in
+    order; None once that is further back than the store keeps (then it reads everything)."""
+    from app.store import store as store_mod
+
+    monkeypatch.setattr(store_mod, "WRITTEN_MAX", 4)
+    store = Store.open(tmp_path / "d", node="dev1")
+    v0 = store.version
+    ids = [store.save(new_record("household", GRID, {"village": "v1", "address": f"{n}号", "head": "王"},
+                                 store.clock, WORKER)[1])["id"] for n in range(2)]
+    assert store.written_since(v0) == [("household", i) for i in ids]
+    assert store.written_since(store.version) == []
+    v = store.version
+    for n in range(5):
+        store.save(new_record("household", GRID, {"village": "v1", "address": f"x{n}", "head": "李"},
+                              store.clock, WORKER)[1])
+    assert store.written_since(v0) is None  # too far back: only the latest few are kept
+    assert store.written_since(v + 4) == [("household", store.written_since(v + 4)[0][1])]
+    assert store.written_since(store.version + 1) is None  # a version it never had
+    store.close()
+
+
 FIXTURE = Path(__file__).parent / "fixtures" / "store_before_views"
 
 

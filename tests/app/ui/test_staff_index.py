@@ -204,8 +204,12 @@ def test_the_boards_old_file_of_folds_is_removed(town: Path) -> None:
         device.close()
 
 
-def test_a_deleted_issue_leaves_the_board_and_an_act_keeps_the_order(town: Path) -> None:
+@pytest.mark.parametrize("tail", [5000, 0])  # the writes followed one by one, or every issue looked at
+def test_a_deleted_issue_leaves_the_board_and_an_act_keeps_the_order(town: Path, tail: int, monkeypatch) -> None:
+    from app.services import staff_index
     from sync.changes import delete_change
+
+    monkeypatch.setattr(staff_index, "TAIL_MAX", tail)
 
     device = open_device(town, background=False)
     try:
