@@ -33,7 +33,6 @@ class Device:
     def close(self) -> None:
         """Stop syncing and close the store (the runner thread must not write after)."""
         self.sync.stop()
-        self.staff.close()
         self.services.close()
 
 

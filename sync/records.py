@@ -765,6 +765,10 @@ def check_record(kind: str, fields: Any, *, partial: bool = False) -> None:
         raise ValidationError(errors)
 
 
+def _event_label(name: str) -> str:
+    return field_label("issue_event", name)
+
+
 def event_data_errors(event_type: str, data: Any) -> list[FieldError]:
     """Problems with an issue event's payload (used by the workflow fold too)."""
     errs = _Errors()
@@ -772,7 +776,8 @@ def event_data_errors(event_type: str, data: Any) -> list[FieldError]:
         spec = FIELDS["issue_event"]["type"]
         errs.add("type", field_label("issue_event", "type"), "bad_choice", value=show_value(event_type), choices=_choices(spec))
         return errs.items
-    _check_data(data if data is not None else {}, "data", field_label("issue_event", "data"), errs)
+    # the label looked up only when a message names it: the fold checks every event's payload
+    _check_data(data if data is not None else {}, "data", _Label(_event_label, "data"), errs)
     if not errs.items:
         _check_fields("issue_event", EVENT_DATA[event_type], data or {}, False, errs, prefix="data.")
     return errs.items

@@ -64,15 +64,11 @@ class StaffServices:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.store = services.store
-        # every issue's fold, kept current and kept across restarts (staff_index.py)
-        self.index = BoardIndex(services.store, services.events_by_issue)
+        # every issue's fold as the board reads it, from the store's kept folds (staff_index.py)
+        self.index = BoardIndex(services.store)
         self.reports = StaffReports(services.store)  # the figures and the ledger
         self.intake = StaffIntake(self)  # problems from other channels, sources, deadline flags
         self.refdata = ReferenceAdmin(self)  # the admin's 基础数据, edited on the server
-
-    def close(self) -> None:
-        """Keep the folded issues for the next start (before the store closes)."""
-        self.index.save()
 
     @property
     def role(self) -> str:
@@ -84,7 +80,7 @@ class StaffServices:
         rec = self.store.get("issue", iid)
         if rec is None:
             raise ServiceError(t("ui.error.gone"))
-        return rec, wf.fold(rec, self.index.events().get(iid, []))
+        return rec, wf.fold(rec, self.store.issue_events(iid))
 
     # ------------------------------------------------------------------ reference data
     def _named(self, kind: str) -> list[tuple[str, str]]:
@@ -350,7 +346,7 @@ class StaffServices:
             self._attach_to_issue(rec, photos)
         with self.services.lock:
             _r, change = wf.new_event(rec, etype, data, self.store.clock, self.services.user_id, self.role,
-                                      after=self.index.events().get(iid, []))
+                                      after=self.store.issue_events(iid))
             self.store.save(change)
         return {}
 
@@ -434,12 +430,11 @@ class StaffServices:
     def flagged_events(self) -> list[dict[str, Any]]:
         """Timeline entries that landed invalid, with why and what they carried."""
         out = []
-        events = self.index.events()
         for e in self.index.entries():
             if not e.folded.flagged:  # only these are folded again, for their timelines
                 continue
             rec = e.rec
-            for entry in wf.fold(rec, events.get(e.id, [])).timeline:
+            for entry in wf.fold(rec, self.store.issue_events(e.id)).timeline:
                 if entry.valid:
                     continue
                 row = self.services.timeline_row(entry)

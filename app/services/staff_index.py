@@ -1,18 +1,14 @@
-"""The staff board's index: every issue's folded state, kept instead of folded again, and the
+"""The staff board's index: every issue's folded state as the board reads it, and the
 board's filters answered from it.
 
 Folding is the cost of a township board: 50,000 issues with 275,000 events take seconds to
-fold (each event's payload is checked), and the board used to fold them at every start. Here
-each issue's fold is summarised (``Folded``: what the board, the echo wall and the flags list
-read) and kept
-
-- in memory, checked at each query by identity (the store replaces a record's dict when it
-  changes and never mutates it) and by the issue's event count and newest event id (events
-  are immutable: a new one changes the count);
-- on disk (``staff-board.json`` in the device's folder, written at close and after many
-  re-folds; a cache: deleting it loses nothing),
-  with a content key per issue (its event count and newest event id), so a
-  fresh start folds only the issues that changed since it was written.
+fold (each event's payload is checked). The device store keeps every issue's fold already
+(its views, ``summary.json``: updated at every save and pull, docs/device-store.md), so the
+board folds nothing and reads no event: it takes the kept folds and the issue records (its
+titles, grids, categories). Each issue becomes a flat ``Entry``, checked at each query by
+identity: the store replaces a record's dict when it changes and the view's state dict when
+the fold changes (neither is mutated in place), and ``Store.version`` says when anything was
+written at all.
 
 The board's rows are then filtered from flat tuples (no fold, no record look-ups) and only
 the rows a screen draws are finished (labels, dates).
@@ -20,24 +16,18 @@ the rows a screen draws are finished (labels, dates).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
-from operator import itemgetter
-from pathlib import Path
+import gc
+from dataclasses import dataclass
 from typing import Any
 
 from app.services.common import reported_at
 from app.store import Store
-from app.store.storage import atomic_write_bytes
 from sync import records as rec_mod
 from sync import workflow as wf
 
-FILE = "staff-board.json"
-FORMAT = 3  # bump when Folded changes: an older file is then ignored (and rewritten)
-TAIL_MAX = 5000  # events arrived since the last look that are grouped one by one (else anew)
-WRITE_AFTER = 500  # re-folded issues before the file is written again (and at close: a kill
-# before that only means the next start folds those issues again)
+TAIL_MAX = 5000  # records written since the last look that are followed one by one (else all)
+FREEZE_AFTER = 1000  # entries made at once that are kept from the cyclic GC's scans
+OLD_FILE = "staff-board.json"  # where the board kept its own folds before the store kept them
 
 
 @dataclass
@@ -69,34 +59,38 @@ class Folded:
 
     @classmethod
     def of(cls, rec: dict, st: wf.IssueState) -> Folded:
-        day = rec_mod.parse_date(st.deadline)
-        return cls(st.state, st.issue_kind, st.unit, st.deadline, day.isoformat() if day else None,
-                   st.supervised, st.flagged, st.redo_count, reported_at(rec, st), st.published,
-                   st.public_title, st.public_text, st.reply, st.resolved_at, st.outcome,
-                   st.county_level, st.county_deadline, st.county_card, st.county_note, st.transfer_count)
+        """From a fold made here (an issue the store's views do not hold folded)."""
+        view = {k: getattr(st, k) for k in ("state", "issue_kind", "unit", "deadline", "supervised", "redo_count",
+                                            "published", "public_title", "public_text", "reply", "resolved_at",
+                                            "outcome", "county_level", "county_deadline", "county_card",
+                                            "county_note", "transfer_count")}
+        return cls.of_view({"st": view, "flagged": st.flagged, "at": reported_at(rec, st)})
 
-
-_NAMES = [f.name for f in fields(Folded)]
-_ID = itemgetter("id")
-
-
-def content_key(evs: list[dict] | tuple) -> list[Any]:
-    """What an issue's fold depends on, comparable across restarts: its events (how many and
-    the newest id: they are immutable and only ever arrive). Of the record itself the fold
-    reads only the kind, which is written once."""
-    return [len(evs), max(map(_ID, evs), default="")]
+    @classmethod
+    def of_view(cls, d: dict) -> Folded:
+        """From the store's kept fold of the issue (``app/store/views.py``: "st" is the
+        ``IssueState`` without its timeline, "flagged" and "at" beside it)."""
+        st = d["st"]
+        deadline = st.get("deadline")
+        day = rec_mod.parse_date(deadline)
+        return cls(st["state"], st["issue_kind"], st.get("unit"), deadline, day.isoformat() if day else None,
+                   int(st.get("supervised") or 0), bool(d.get("flagged")), int(st.get("redo_count") or 0),
+                   int(d["at"]), bool(st.get("published")), st.get("public_title"), st.get("public_text"),
+                   st.get("reply"), st.get("resolved_at"), st.get("outcome"), int(st.get("county_level") or 0),
+                   st.get("county_deadline"), st.get("county_card"), st.get("county_note"),
+                   int(st.get("transfer_count") or 0))
 
 
 @dataclass(slots=True)
 class Entry:
-    """One issue as the board filters and sorts it (flat values; the record kept by identity)."""
+    """One issue as the board filters and sorts it (flat values; the record and the store's
+    fold kept by identity)."""
 
     id: str
     rec: dict
+    st: dict | None  # the store's kept state dict it was made from (None: folded here)
     folded: Folded
     state: str  # folded.state, one attribute away: every filter reads it
-    n_events: int
-    last_event: str
     title: str
     title_lower: str
     grid: str
@@ -106,49 +100,15 @@ class Entry:
 
 
 class BoardIndex:
-    """Folded issues of one device store, kept current and kept across restarts."""
+    """The issues of one device store as the board reads them, kept current."""
 
-    def __init__(self, store: Store, events_by_issue: Callable[[], dict[str, list[dict]]]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._events = events_by_issue
         self._entries: dict[str, Entry] = {}
         self._order: list[Entry] = []  # newest report first (then the newer id)
-        self._loaded = False
-        self._seen_events = -1
-        self._seen_ids: list[int] = []
-        self._disk: dict[str, list[Any]] = {}  # id -> content key + Folded values, as on disk
-        self._dirty = 0
-        self._grouped: dict[str, list[dict]] = {}
-        self._grouped_n = -1
-        self._arrived: set[str] = set()  # issues with events grouped since the last refresh
-        self._full = True  # grouped anew since the last refresh: look at every issue
-        self.refolded = 0  # issues folded by the last refresh (benchmarks, tests)
-
-    @property
-    def path(self) -> Path:
-        return self.store.scratch_path(FILE)
-
-    # ------------------------------------------------------------------ keeping it current
-    def events(self) -> dict[str, list[dict]]:
-        """Every issue's events: the services' grouping at first, then kept up by the events
-        that arrived since (events are never edited or deleted, so their count tells which:
-        the store keeps a kind's records in the order they came, new ones last)."""
-        n = self.store.count("issue_event")
-        if n == self._grouped_n:
-            return self._grouped
-        if 0 <= self._grouped_n < n and n - self._grouped_n <= TAIL_MAX:
-            arrived = self.store.all("issue_event", include_deleted=True)[self._grouped_n:]
-            grouped = self._grouped
-            for e in arrived:  # new lists: whoever holds the old ones keeps what they had
-                iid = e["fields"].get("issue")
-                grouped[iid] = [*grouped.get(iid, ()), e]
-                self._arrived.add(iid)
-        else:
-            self._grouped = dict(self._events())
-            self._arrived = set()
-            self._full = True
-        self._grouped_n = n
-        return self._grouped
+        self._seen = -1  # Store.version at the last look
+        self.refolded = 0  # issues folded here by the last call: the store's views hold the rest
+        self.renewed = 0  # entries made again by the last call (new or changed issues)
 
     def entries(self) -> list[Entry]:
         """Every issue, newest report first, folded state current."""
@@ -160,89 +120,81 @@ class BoardIndex:
         return self._entries.get(iid)
 
     def refresh(self) -> None:
-        """Fold again only what changed since the last call (at the first call of a process:
-        since the file was written)."""
-        # events only ever arrive (never edited, never deleted): their count tells
-        n_events = self.store.count("issue_event")
-        issues = self.store.all("issue")
-        ids = list(map(id, issues))  # a changed record is a new dict (never mutated in place)
-        if self._loaded and n_events == self._seen_events and ids == self._seen_ids:
-            return  # nothing changed: the common case, every filter and search
-        if not self._loaded:
-            self._disk = self._read()
-            self._loaded = True
-        same_issues = ids == self._seen_ids
-        self._seen_events, self._seen_ids = n_events, ids
-        events = self.events()
-        entries = self._entries
-        if same_issues and not self._full:  # only events arrived (an action, a small sync)
-            todo = [r for r in (self.store.get("issue", i) for i in self._arrived) if r is not None]
+        """Make again the entries of the issues whose record or kept fold changed."""
+        version = self.store.version  # read first: a write after it is seen at the next call
+        if version == self._seen:
+            self.refolded = self.renewed = 0
+            return  # nothing written: the common case, every filter and search
+        written = self.store.written_since(self._seen) if self._seen >= 0 else None
+        if self._seen < 0:
+            # the board's own kept folds of earlier versions: the store keeps them now
+            self.store.scratch_path(OLD_FILE).unlink(missing_ok=True)
+        self._seen = version
+        folds = self.store.issue_folds()
+        self.refolded = self.renewed = 0
+        if written is not None and len(written) <= TAIL_MAX:
+            changed = self._catch_up(written, folds)  # an action, a small sync
         else:
-            todo = issues
-        self._arrived, self._full = set(), False
-        changed = len(issues) != len(entries)  # the order changes with the set of issues
-        refolded = 0
-        replaced = False
-        seen: set[str] = set()
-        for rec in todo:
-            iid = rec["id"]
-            evs = events.get(iid, ())
-            hit = entries.get(iid)
-            last = evs[-1]["id"] if evs else ""
-            seen.add(iid)
-            if hit is not None and hit.rec is rec and hit.n_events == len(evs) and hit.last_event == last:
-                continue
-            replaced = True
-            folded = None
-            if hit is None and iid in self._disk:  # the first call: what the file says, if still true
-                kept = self._disk.pop(iid)
-                if kept[:2] == content_key(evs):
-                    folded = Folded(*kept[2:])
-            if folded is None:
-                folded = Folded.of(rec, wf.fold(rec, evs))
-                refolded += 1
-            changed = changed or hit is None or hit.folded.reported_at != folded.reported_at
-            fl = rec["fields"]
-            title = str(fl.get("title") or "")
-            entries[iid] = Entry(iid, rec, folded, folded.state, len(evs), last, title, title.lower(), rec.get("grid") or "",
-                                 str(fl.get("category") or ""), fl.get("urgency") or "normal",
-                                 str(fl.get("appeal_type") or ""))
-        if todo is issues:
-            for gone in set(entries) - seen:  # deleted (or gone with a damaged file)
-                del entries[gone]
-                changed = True
-        self._disk = {}  # read once: everything in it has been taken or is stale
-        self.refolded = refolded
+            changed = self._all(folds)
         if changed:
-            self._order = sorted(entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
-        elif replaced:  # the same order, the new entries in it
-            self._order = [entries[e.id] for e in self._order]
-        self._dirty += refolded
-        if self._dirty >= WRITE_AFTER:
-            self.save()
+            self._order = sorted(self._entries.values(), key=lambda e: (e.folded.reported_at, e.id), reverse=True)
+        elif self.renewed:  # the same order, the new entries in it
+            self._order = [self._entries[e.id] for e in self._order]
+        if self.renewed > FREEZE_AFTER:
+            gc.freeze()  # acyclic and long-lived, like the store's records (app/device.py)
 
-    # ------------------------------------------------------------------ on disk
-    def _read(self) -> dict[str, list[Any]]:
-        try:
-            doc = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return {}  # none yet, or unreadable: fold everything (and write it again)
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("issues"), dict):
-            return {}
-        n = 2 + len(_NAMES)
-        return {k: v for k, v in doc["issues"].items() if isinstance(v, list) and len(v) == n}
+    def _all(self, folds: dict[str, dict]) -> bool:
+        """Every issue looked at (the first call, a big sync); True when the order changed."""
+        issues = self.store.all("issue")
+        entries = self._entries
+        changed = False
+        for rec in issues:
+            changed = self._renew(rec, folds) or changed
+        if len(entries) != len(issues):  # deleted (or gone with a damaged file)
+            live = {r["id"] for r in issues}
+            for gone in [i for i in entries if i not in live]:
+                del entries[gone]
+            changed = True
+        return changed
 
-    def save(self) -> None:
-        """Write the folded issues (atomically; a cache, so a failed write is only retried later)."""
-        if not self._dirty:
-            return
-        events = self.events()
-        out = {}
-        for e in self._entries.values():
-            out[e.id] = content_key(events.get(e.id, ())) + list(asdict(e.folded).values())
-        data = json.dumps({"format": FORMAT, "issues": out}, ensure_ascii=False, separators=(",", ":"))
-        try:
-            atomic_write_bytes(self.path, data.encode("utf-8"))
-        except OSError:
-            return
-        self._dirty = 0
+    def _catch_up(self, written: list[tuple[str, str]], folds: dict[str, dict]) -> bool:
+        """Only the issues the latest writes touched (an issue, or one of its events)."""
+        iids: set[str] = set()
+        for kind, rid in written:
+            if kind == "issue":
+                iids.add(rid)
+            elif kind == "issue_event":
+                ev = self.store.get("issue_event", rid, include_deleted=True)
+                iid = ev["fields"].get("issue") if ev else None
+                if isinstance(iid, str):
+                    iids.add(iid)
+        changed = False
+        for iid in iids:
+            rec = self.store.get("issue", iid)
+            if rec is not None:
+                changed = self._renew(rec, folds) or changed
+            elif self._entries.pop(iid, None) is not None:  # deleted
+                changed = True
+        return changed
+
+    def _renew(self, rec: dict, folds: dict[str, dict]) -> bool:
+        """Make the issue's entry again if its record or kept fold changed; True when that
+        moves it in the order (new, or another report time)."""
+        iid = rec["id"]
+        d = folds.get(iid)
+        st = d.get("st") if d else None
+        hit = self._entries.get(iid)
+        if hit is not None and hit.rec is rec and hit.st is st and st is not None:
+            return False
+        if st is not None:
+            folded = Folded.of_view(d)  # type: ignore[arg-type]
+        else:  # not in the views (never expected): fold it from its events
+            folded = Folded.of(rec, wf.fold(rec, self.store.issue_events(iid)))
+            self.refolded += 1
+        self.renewed += 1
+        fl = rec["fields"]
+        title = str(fl.get("title") or "")
+        self._entries[iid] = Entry(iid, rec, st, folded, folded.state, title, title.lower(), rec.get("grid") or "",
+                                   str(fl.get("category") or ""), fl.get("urgency") or "normal",
+                                   str(fl.get("appeal_type") or ""))
+        return hit is None or hit.folded.reported_at != folded.reported_at

@@ -82,6 +82,7 @@ ACKED_SEGMENT_MAX = 500
 # The views (summary.json) are saved again once the journal names this many records: a start
 # re-derives at most this many entries (each reads a few small partitions).
 VIEWS_CHECKPOINT = 1000
+WRITTEN_MAX = 20_000  # writes a reader of Store.written_since can catch up on (else it reads all)
 # Meta keys kept a second time in enrollment.json (the device cannot sync without them).
 APART_KEYS = ("sync.enrollment",)
 _PART_RE = re.compile(r"^[a-z_]+-(\d{4}-\d{2}-|undated-)?[0-9a-f]$")
@@ -337,6 +338,9 @@ class Store:
         self._loaded: set[str] = set()
         self._full: set[str] = set()  # kinds whose every partition is loaded
         self._loaded_top = ""  # highest stamp of the records loaded so far
+        self._version = 0  # counts writes of records and rebuilds of the views (Store.version)
+        self._written: list[tuple[str, str]] = []  # (kind, id) of the latest writes, oldest first
+        self._written_base = 0  # the version before _written[0]
         self._ready = False  # deferred values are released at load only once the clock runs
         with os.scandir(d / "records") as it:
             for entry in it:
@@ -516,8 +520,18 @@ class Store:
     def _ensure_kind(self, kind: str) -> None:
         if kind in self._full:
             return
-        for pname in sorted(self._part_names.get(kind, ())):
-            self._ensure_part(pname)
+        # A whole kind read after the open (a township's 50,000 issues): as at the open, the
+        # cyclic GC would scan these acyclic records again and again, during the read and at
+        # every later full collection (a board sort's CPU tripled): kept out of its reach.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            for pname in sorted(self._part_names.get(kind, ())):
+                self._ensure_part(pname)
+        finally:
+            if gc_was_on:
+                gc.freeze()
+                gc.enable()
         self._full.add(kind)
 
     def _ensure_part(self, pname: str) -> None:
@@ -590,6 +604,8 @@ class Store:
             {"at_ms": int(time.time() * 1000), "name": rep.name, "message": rep.message}])[-20:]
         self._write_meta()
         self._views.rebuild(self._iter_all())
+        self._version += 1
+        self._written, self._written_base = [], self._version  # everything may differ now
         self._checkpoint_views()
 
     # ------------------------------------------------------------------ views (summary.json)
@@ -649,6 +665,11 @@ class Store:
         self._part_names.setdefault(kind, set()).add(pname)
         self._parts.setdefault(pname, {})[rid] = record
         self._by_kind.setdefault(kind, {})[rid] = record
+        self._version += 1
+        self._written.append((kind, rid))
+        if len(self._written) > WRITTEN_MAX:  # a reader this far behind reads everything again
+            del self._written[:WRITTEN_MAX // 2]
+            self._written_base += WRITTEN_MAX // 2
         if self._ready:
             self._views.touch(kind, rid, self._get_any)
             self._views_dirty = True
@@ -852,6 +873,29 @@ class Store:
         is read)."""
         with self._lock:
             return self._views.issues_in(state)
+
+    def issue_folds(self) -> dict[str, dict]:
+        """Every issue's kept fold, by issue id, as the views hold it (``app/store/views.py``:
+        "st" the state without its timeline, "flagged", "at" the report time, "deleted").
+        The store's own dicts: read them, never mutate them; "st" is a new dict whenever
+        the fold changes, so its identity tells a reader that kept one what changed."""
+        with self._lock:
+            return self._views.folds
+
+    @property
+    def version(self) -> int:
+        """A number that grows whenever a record is written or the views are derived again
+        (in this process): a reader of kept data knows from it, without reading any record,
+        that nothing changed."""
+        return self._version
+
+    def written_since(self, version: int) -> list[tuple[str, str]] | None:
+        """(kind, id) of the records written since ``version`` (a record may repeat), or
+        None when that is too long ago to say (then a reader reads everything again)."""
+        with self._lock:
+            if version < self._written_base or version > self._version:
+                return None
+            return self._written[version - self._written_base:]
 
     def issue_events(self, issue_id: str) -> list[dict]:
         """The issue's events (only their partitions are read)."""

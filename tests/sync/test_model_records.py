@@ -364,3 +364,14 @@ def test_an_oversized_or_strange_payload_is_still_refused():
     assert MAX_DATA_BYTES < len(str(big).encode())
     assert [e.code for e in event_data_errors("comment", big)] == ["data_too_big"]
     assert [e.code for e in event_data_errors("comment", {"text": "x", "s": {1, 2}})] == ["not_object"]
+    # the payload's label is looked up only for a message, in the language of that moment
+    from sync.records import field_label
+
+    label = field_label("issue_event", "data")
+    assert label != "data" and label in event_data_errors("comment", "不是对象")[0].message
+    i18n.set_language("en")
+    try:
+        en = field_label("issue_event", "data")
+        assert en != label and en in event_data_errors("comment", big)[0].message
+    finally:
+        i18n.set_language("zh")

@@ -220,6 +220,55 @@ def test_events_arriving_out_of_order_are_folded_in_their_order(tmp_path):
     store.close()
 
 
+def test_version_and_a_new_state_dict_tell_a_reader_of_the_folds_what_changed(tmp_path):
+    """The staff board keeps entries made from ``issue_folds()``: ``version`` grows with every
+    write (a save, a pull) and never with a read, and an issue's "st" is a new dict exactly
+    when its fold changed (an edit of its title leaves it)."""
+    data = tmp_path / "d"
+    store = Store.open(data, node="dev1")
+    rng = random.Random(2)
+    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
+                                store.clock, WORKER)[1])["id"]
+    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
+                                  store.clock, WORKER)[1])
+    v, st = store.version, store.issue_folds()[issue["id"]]["st"]
+    store.all("issue"), store.issue_events(issue["id"]), store.issue_state(issue["id"])
+    assert store.version == v  # reads write nothing
+    issue = store.save(edit_change(issue, {"title": "路灯不亮了"}, store.clock, WORKER))
+    assert store.version > v and store.issue_folds()[issue["id"]]["st"] is st  # the fold is the same
+    v = store.version
+    ev = wf.new_event(issue, "accept", {}, HybridClock("server"), STAFF, "township_staff")[0]
+    store.apply_remote([ev], "c1")  # a pulled event
+    kept = store.issue_folds()[issue["id"]]
+    assert store.version > v and kept["st"] is not st and kept["st"]["state"] == "accepted"
+    store.close()
+    store = Store.open(data, node="dev1")
+    assert store.issue_folds()[issue["id"]]["st"]["state"] == "accepted"  # kept across the restart
+    store.close()
+
+
+def test_written_since_names_the_latest_writes_or_says_it_cannot(tmp_path, monkeypatch):
+    """What a reader that looked at ``version`` v missed: the records written since, in
+    order; None once that is further back than the store keeps (then it reads everything)."""
+    from app.store import store as store_mod
+
+    monkeypatch.setattr(store_mod, "WRITTEN_MAX", 4)
+    store = Store.open(tmp_path / "d", node="dev1")
+    v0 = store.version
+    ids = [store.save(new_record("household", GRID, {"village": "v1", "address": f"{n}号", "head": "王"},
+                                 store.clock, WORKER)[1])["id"] for n in range(2)]
+    assert store.written_since(v0) == [("household", i) for i in ids]
+    assert store.written_since(store.version) == []
+    v = store.version
+    for n in range(5):
+        store.save(new_record("household", GRID, {"village": "v1", "address": f"x{n}", "head": "李"},
+                              store.clock, WORKER)[1])
+    assert store.written_since(v0) is None  # too far back: only the latest few are kept
+    assert store.written_since(v + 4) == [("household", store.written_since(v + 4)[0][1])]
+    assert store.written_since(store.version + 1) is None  # a version it never had
+    store.close()
+
+
 FIXTURE = Path(__file__).parent / "fixtures" / "store_before_views"
 
 

@@ -1,10 +1,9 @@
-"""The staff board's kept folds (app/services/staff_index.py) give the board a plain fold of
-every issue would give: every filter, the counts, the order; across a restart (the folds read
-from staff-board.json) and after changes made while the file was not looking."""
+"""The staff board's index (app/services/staff_index.py), made from the store's kept folds,
+gives the board a plain fold of every issue would give: every filter, the counts, the order;
+across a restart (no event read) and after changes made while the app was not looking."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from app.device import open_device
 from app.services.common import china_today, now_ms, reported_at
 from app.services.staff import NEW_STATES, WORKING
-from app.services.staff_index import FILE, FORMAT
+from app.services.staff_index import OLD_FILE
 from app.store import Store
 from benchmarks import seed_township
 from sync import workflow as wf
@@ -132,58 +131,85 @@ def test_column_sorts_match_the_plain_order(town: Path) -> None:
         device.close()
 
 
-def test_a_restart_reads_the_kept_folds_and_refolds_only_what_changed(town: Path) -> None:
+def event_partitions_read(device) -> list[str]:
+    return [p for p in device.store._loaded if p.startswith("issue_event")]
+
+
+def test_a_restart_reads_the_stores_kept_folds_and_no_event(town: Path) -> None:
     device = open_device(town, background=False)
     device.staff.board(None)
-    assert device.staff.index.refolded == 400  # no file yet: every issue folded
-    device.close()  # writes the kept folds
-    assert (town / FILE).exists()
+    check_all(device)
+    device.close()
 
     device = open_device(town, background=False)
-    device.staff.board(None)
-    assert device.staff.index.refolded == 0  # every fold read from the file
-    check_all(device)
+    at_open = event_partitions_read(device)  # the open replays the outbox: that event's partition
+    device.staff.board({"status": "submitted"})
+    assert event_partitions_read(device) == at_open  # the board's start reads no event
+    assert device.staff.index.refolded == 0 and device.staff.index.renewed == 400
+    device.staff.board({"q": "路灯"})
+    assert device.staff.index.renewed == 0  # nothing written: nothing made again
     iid = device.staff.board({"status": "submitted"})["rows"][0]["id"]
     assert device.staff.act(iid, "accept", {}) == {}
     row = next(r for r in device.staff.board(None)["rows"] if r["id"] == iid)
-    assert row["status"] == "accepted" and device.staff.index.refolded == 1
+    assert row["status"] == "accepted" and device.staff.index.renewed == 1  # only that issue
+    check_all(device)
     device.close()
 
-    # an event saved while the file was not looking (another tool on the folder): refolded
+    # an event saved while the app was not looking (another tool on the folder)
     store = Store.open(town)
     issue = store.get("issue", iid)
-    evs = [e for e in store.all("issue_event") if e["fields"]["issue"] == iid]
     _r, change = wf.new_event(issue, "assign", {"unit": "town-water", "deadline": china_today().isoformat()},
-                              store.clock, "staff", "township_staff", after=evs)
+                              store.clock, "staff", "township_staff", after=store.issue_events(iid))
     store.save(change)
     store.close()
     device = open_device(town, background=False)
     try:
         row = next(r for r in device.staff.board(None)["rows"] if r["id"] == iid)
-        assert row["status"] == "assigned" and device.staff.index.refolded == 1
+        assert row["status"] == "assigned" and device.staff.index.refolded == 0
         check_all(device)
     finally:
         device.close()
 
 
-@pytest.mark.parametrize("content", [b"{not json", b'{"format": 999, "issues": {}}', b'{"format": FORMAT, "issues": []}'.replace(b"FORMAT", str(FORMAT).encode())])
-def test_an_unreadable_or_foreign_file_only_costs_a_fold(town: Path, content: bytes) -> None:
+def test_an_edit_of_an_issue_or_an_event_from_a_pull_is_on_the_board(town: Path) -> None:
+    from sync.changes import edit_change
+
     device = open_device(town, background=False)
-    device.staff.board(None)
-    device.close()
-    (town / FILE).write_bytes(content)
+    try:
+        iid = device.staff.board({"status": "submitted"})["rows"][0]["id"]
+        rec = device.store.get("issue", iid)
+        device.store.save(edit_change(rec, {"title": "新的标题 路灯"}, device.store.clock, "staff"))
+        assert iid in {r["id"] for r in device.staff.board({"q": "新的标题"})["rows"]}
+        assert device.staff.index.renewed == 1
+        # an event as a pull brings it (no save of ours)
+        _r, change = wf.new_event(device.store.get("issue", iid), "accept", {}, device.store.clock,
+                                  "staff2", "township_staff", after=device.store.issue_events(iid))
+        remote = device.store.merger.apply_change(None, change).record
+        device.store.apply_remote([remote], None)
+        row = next(r for r in device.staff.board(None)["rows"] if r["id"] == iid)
+        assert row["status"] == "accepted"
+        check_all(device)
+    finally:
+        device.close()
+
+
+def test_the_boards_old_file_of_folds_is_removed(town: Path) -> None:
+    (town / OLD_FILE).write_bytes(b'{"format": 3, "issues": {}}')  # what earlier versions kept
     device = open_device(town, background=False)
     try:
         device.staff.board(None)
-        assert device.staff.index.refolded == 400
+        assert not (town / OLD_FILE).exists()
         check_all(device)
     finally:
         device.close()
-    assert json.loads((town / FILE).read_bytes())["format"] == FORMAT  # written again at close
 
 
-def test_a_deleted_issue_leaves_the_board_and_an_act_keeps_the_order(town: Path) -> None:
+@pytest.mark.parametrize("tail", [5000, 0])  # the writes followed one by one, or every issue looked at
+def test_a_deleted_issue_leaves_the_board_and_an_act_keeps_the_order(town: Path, tail: int, monkeypatch) -> None:
+    from app.services import staff_index
     from sync.changes import delete_change
+
+    monkeypatch.setattr(staff_index, "TAIL_MAX", tail)
 
     device = open_device(town, background=False)
     try:
