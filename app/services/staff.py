@@ -186,7 +186,17 @@ class StaffServices:
             found = [e for e in found if e.folded.county_level]
         if f.get("due_soon"):
             due_cal = self.work_calendar()
-            found = [e for e in found if self.intake.flags(e.folded, due_cal)]
+            # the flags depend only on these (sync.workflow.deadline_flags): working days are
+            # counted once per distinct key, not per row (a county holds ~30,000 problems)
+            flagged: dict[tuple[Any, ...], bool] = {}
+
+            def due(st: Any) -> bool:
+                key = (st.deadline, st.county_deadline, st.state, st.county_level > 0)
+                if key not in flagged:
+                    flagged[key] = bool(self.intake.flags(st, due_cal))
+                return flagged[key]
+
+            found = [e for e in found if due(e.folded)]
         if f.get("flagged"):
             found = [e for e in found if e.folded.flagged]
         if q:
