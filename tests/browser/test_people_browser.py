@@ -80,9 +80,20 @@ def test_pair_meet_claim_fulfil_and_the_wall(browser, assets, tmp_path):
             phone.wait_for("textbox", "地点 *")
             phone.type_into("地点 *", "3组晒坝")
             phone.type_into("主题 *", "修缮村道排水沟")
-            phone.type_into("主持人", "李红军")  # the fields right below; one far down the form may
-            # be under another once Flutter scrolls it into view, so the server check below is exact
+            phone.type_into("主持人", "李红军")
+            # Down to 添加诉求 by the wheel, as a thumb would: a click on a field out of view
+            # made Flutter scroll it in under the pointer, and the text landed in the field
+            # that came to lie there (seen as the host holding the problem's title); the server
+            # check below is exact
+            def scroll_down() -> None:
+                phone.page.mouse.move(195, 450)
+                phone.page.mouse.wheel(0, 4000)
+                phone.page.wait_for_timeout(800)
+
+            scroll_down()
             phone.tap("button", "添加诉求")
+            phone.wait_for("textbox", "标题 *")
+            scroll_down()
             phone.type_into("标题 *", "3组排水沟堵塞")
             phone.shot("people-meeting-form")
             phone.tap("button", "保存会议记录")
