@@ -1,0 +1,43 @@
+// PouchDB client replicating to a CouchDB-protocol server (through gridwall's link emulator).
+// usage: node client.js <remote db url> <docs.json>; docs.json = {"households": [...], "visits": [...]}
+// Reads one command per line on stdin, answers one JSON line on stdout:
+//   setup  - put the households locally and sync them (the emulator runs at LAN speed then)
+//   visits - put the visits locally, then one sync (push + pull, as gridwall's sync_once)
+//   idle   - one sync with nothing to send
+// Each answer: {"phase", "s", "requests", "docs_written", "docs_read"}; bytes are counted by the emulator.
+'use strict';
+const fs = require('fs');
+const readline = require('readline');
+const PouchDB = require('pouchdb-core')
+  .plugin(require('pouchdb-adapter-memory'))
+  .plugin(require('pouchdb-adapter-http'))
+  .plugin(require('pouchdb-replication'));
+
+const [url, docsPath] = process.argv.slice(2);
+const docs = JSON.parse(fs.readFileSync(docsPath, 'utf8'));
+let requests = 0;
+// every HTTP request the replicator makes goes through this fetch
+const countingFetch = (u, opts) => { requests += 1; return PouchDB.fetch(u, opts); };
+const local = new PouchDB('device', { adapter: 'memory' });
+const remote = new PouchDB(url, { fetch: countingFetch });
+
+async function sync(phase, put) {
+  if (put) await local.bulkDocs(put);
+  requests = 0;
+  const t0 = process.hrtime.bigint();
+  const r = await local.sync(remote);  // one-shot, both directions
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { phase, s, requests, docs_written: r.push.docs_written, docs_read: r.pull.docs_read };
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (cmd) => {
+  try {
+    const put = { setup: docs.households, visits: docs.visits, idle: null }[cmd.trim()];
+    if (put === undefined) throw new Error(`unknown command: ${cmd}`);
+    process.stdout.write(JSON.stringify(await sync(cmd.trim(), put)) + '\n');
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ error: String(e && e.message || e) }) + '\n');
+  }
+});
+rl.on('close', () => process.exit(0));
