@@ -4,7 +4,8 @@ Optional, not part of CI (needs Node.js and ``cd benchmarks/couch && npm install
 link profile, in the same run: gridwall's 50 visits and idle sync (``bench_sync.bench_visits``,
 the real server and engine), and the same 50 visit payloads replicated by a PouchDB client to
 express-pouchdb (``benchmarks/couch/``), one-shot ``sync`` (push + pull, as gridwall's
-``sync_once``), through the same ``tests/support/linkemu.py`` proxy. Both sides had their 50
+``sync_once``), through the same ``tests/support/linkemu.py`` proxy, twice: with keep-alive
+connections (as a browser's fetch) and as PouchDB in Node ships (``Connection: close``). Both sides had their 50
 households synced before, at LAN speed. Floor = ``bench_sync.floor_s``.
 
     .venv/bin/python benchmarks/bench_couch.py [--runs 3] [--links 2g-rural,edge] [--out FILE]
@@ -65,12 +66,13 @@ def payloads(tmp: Path) -> Path:
 class Couch:
     """express-pouchdb in one node process, the PouchDB client in another, the emulator between."""
 
-    def __init__(self, docs: Path, link_name: str) -> None:
+    def __init__(self, docs: Path, link_name: str, conn: str) -> None:
         self.link = LINKS[link_name]
         self.server = subprocess.Popen(["node", "server.js"], cwd=COUCH, stdout=subprocess.PIPE, text=True)
         port = json.loads(self.server.stdout.readline())["port"]  # type: ignore[union-attr]
         self.proxy = FaultProxy(("127.0.0.1", port), link=LINKS["lan"])
-        self.client = subprocess.Popen(["node", "client.js", f"{self.proxy.url}/visits", str(docs)], cwd=COUCH,
+        self.client = subprocess.Popen(["node", "client.js", f"{self.proxy.url}/visits", str(docs), conn],
+                                       cwd=COUCH,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def run(self, cmd: str, slow: bool) -> dict:
@@ -94,11 +96,11 @@ class Couch:
             p.wait()
 
 
-def bench_pouch(docs: Path, link_name: str, runs: int) -> dict:
+def bench_pouch(docs: Path, link_name: str, runs: int, conn: str) -> dict:
     link = LINKS[link_name]
     rows = []
     for _ in range(runs):
-        c = Couch(docs, link_name)
+        c = Couch(docs, link_name, conn)
         try:
             c.run("setup", slow=False)
             v = c.run("visits", slow=True)
@@ -121,20 +123,26 @@ def bench_pouch(docs: Path, link_name: str, runs: int) -> dict:
             "idle_down": med(i["down"] for _, i in rows)}
 
 
-def table(pairs: list[tuple[dict, dict]], runs: int) -> str:
-    lines = [f"50 visits and an idle sync, median of {runs}; ratio column = gridwall / PouchDB", "",
+# How the PouchDB client reaches the server (client.js): reused connections as a browser's
+# fetch would, and PouchDB in Node as shipped (node-fetch sends "Connection: close").
+CONNS = {"keepalive": "PouchDB, keep-alive", "close": "PouchDB, Node default (Connection: close)"}
+
+
+def table(rows: list[tuple[dict, dict[str, dict]]], runs: int) -> str:
+    lines = [f"50 visits and an idle sync, median of {runs}; the ratio rows are gridwall / PouchDB", "",
              "| link | system | 50 visits: time | ratio to floor | requests / connections | bytes up / down "
              "| wire bytes per visit | idle sync: requests | idle: time |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for g, p in pairs:
-        for name, r in (("gridwall", g), ("PouchDB 9 -> express-pouchdb", p)):
+    for g, pouch in rows:
+        for name, r in (("gridwall", g), *((CONNS[c], p) for c, p in pouch.items())):
             lines.append(f"| {r['link']} | {name} | {r['median_s']:.2f} s | {r['ratio']:.2f}x | "
                          f"{r['requests']:g} / {r['connections']} | {r['up']:,.0f} / {r['down']:,.0f} | "
                          f"{(r['up'] + r['down']) / N:,.0f} B | {r['idle_requests']} | {r['idle_s']:.2f} s |")
-        bpv = (g["up"] + g["down"]) / (p["up"] + p["down"])
-        lines.append(f"| {g['link']} | **gridwall / PouchDB** | **{g['median_s'] / p['median_s']:.2f}** | "
-                     f"| {g['requests'] / p['requests']:.2f} | | **{bpv:.2f}** | "
-                     f"**{g['idle_requests'] / p['idle_requests']:.2f}** | {g['idle_s'] / p['idle_s']:.2f} |")
+        for c, p in pouch.items():
+            bpv = (g["up"] + g["down"]) / (p["up"] + p["down"])
+            lines.append(f"| {g['link']} | gridwall / {CONNS[c]} | **{g['median_s'] / p['median_s']:.2f}** | "
+                         f"| {g['requests'] / p['requests']:.2f} | | **{bpv:.2f}** | "
+                         f"**{g['idle_requests'] / p['idle_requests']:.2f}** | {g['idle_s'] / p['idle_s']:.2f} |")
     return "\n".join(lines)
 
 
@@ -149,15 +157,16 @@ def main() -> None:
     if unknown:
         sys.exit(f"bench_couch: unknown link {', '.join(unknown)}; choose from {', '.join(LINKS)}")
     check_node()
-    pairs = []
+    rows = []
     with tempfile.TemporaryDirectory() as d:
         docs = payloads(Path(d))
         for name in links:
             g = bench_visits(name, args.runs)
-            p = bench_pouch(docs, name, args.runs)
-            pairs.append((g, p))
-            print(f"{name}: gridwall {g['median_s']:.2f} s, PouchDB {p['median_s']:.2f} s", flush=True)
-    out = table(pairs, args.runs)
+            pouch = {c: bench_pouch(docs, name, args.runs, c) for c in CONNS}
+            rows.append((g, pouch))
+            print(f"{name}: gridwall {g['median_s']:.2f} s; "
+                  + "; ".join(f"{CONNS[c]} {p['median_s']:.2f} s" for c, p in pouch.items()), flush=True)
+    out = table(rows, args.runs)
     print(out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(out + "\n", encoding="utf-8")

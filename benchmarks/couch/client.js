@@ -1,5 +1,9 @@
 // PouchDB client replicating to a CouchDB-protocol server (through gridwall's link emulator).
-// usage: node client.js <remote db url> <docs.json>; docs.json = {"households": [...], "visits": [...]}
+// usage: node client.js <remote db url> <docs.json> [close|keepalive]
+//   docs.json = {"households": [...], "visits": [...]}
+//   close (default): PouchDB in Node as shipped; its node-fetch sends "Connection: close" when it
+//     has no agent, so every request opens a new connection (and pays the TCP handshake);
+//   keepalive: an http.Agent with keepAlive, connections reused as a browser's fetch would.
 // Reads one command per line on stdin, answers one JSON line on stdout:
 //   setup  - put the households locally and sync them (the emulator runs at LAN speed then)
 //   visits - put the visits locally, then one sync (push + pull, as gridwall's sync_once)
@@ -7,17 +11,19 @@
 // Each answer: {"phase", "s", "requests", "docs_written", "docs_read"}; bytes are counted by the emulator.
 'use strict';
 const fs = require('fs');
+const http = require('http');
 const readline = require('readline');
 const PouchDB = require('pouchdb-core')
   .plugin(require('pouchdb-adapter-memory'))
   .plugin(require('pouchdb-adapter-http'))
   .plugin(require('pouchdb-replication'));
 
-const [url, docsPath] = process.argv.slice(2);
+const [url, docsPath, conn = 'close'] = process.argv.slice(2);
+const agent = conn === 'keepalive' ? new http.Agent({ keepAlive: true }) : undefined;
 const docs = JSON.parse(fs.readFileSync(docsPath, 'utf8'));
 let requests = 0;
 // every HTTP request the replicator makes goes through this fetch
-const countingFetch = (u, opts) => { requests += 1; return PouchDB.fetch(u, opts); };
+const countingFetch = (u, opts) => { requests += 1; return PouchDB.fetch(u, agent ? { ...opts, agent } : opts); };
 const local = new PouchDB('device', { adapter: 'memory' });
 const remote = new PouchDB(url, { fetch: countingFetch });
 
