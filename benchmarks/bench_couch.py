@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_sync import add_visits, bench_visits, floor_s, setup  # noqa: E402
 
-from tests.support.linkemu import LINKS, FaultProxy, ProxyStats, Wire  # noqa: E402
+from tests.support.linkemu import LINKS, FaultProxy, ProxyStats  # noqa: E402
 
 COUCH = Path(__file__).resolve().parent / "couch"
 N = 50
@@ -70,14 +70,13 @@ class Couch:
         self.link = LINKS[link_name]
         self.server = subprocess.Popen(["node", "server.js"], cwd=COUCH, stdout=subprocess.PIPE, text=True)
         port = json.loads(self.server.stdout.readline())["port"]  # type: ignore[union-attr]
-        self.proxy = FaultProxy(("127.0.0.1", port), link=LINKS["lan"])
-        self.client = subprocess.Popen(["node", "client.js", f"{self.proxy.url}/visits", str(docs), conn],
+        self.proxy = FaultProxy(("127.0.0.1", port), link=self.link)
+        self.client = subprocess.Popen(["node", "client.js", f"{self.proxy.url}/visits",
+                                        f"http://127.0.0.1:{port}/visits", str(docs), conn],
                                        cwd=COUCH,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def run(self, cmd: str, slow: bool) -> dict:
-        # The setup sync runs at LAN speed, as bench_sync's households; the measured ones on the link.
-        self.proxy.wire = Wire(self.link if slow else LINKS["lan"])
+    def run(self, cmd: str) -> dict:
         self.proxy.stats = ProxyStats()
         assert self.client.stdin and self.client.stdout
         self.client.stdin.write(cmd + "\n")
@@ -102,10 +101,10 @@ def bench_pouch(docs: Path, link_name: str, runs: int, conn: str) -> dict:
     for _ in range(runs):
         c = Couch(docs, link_name, conn)
         try:
-            c.run("setup", slow=False)
-            v = c.run("visits", slow=True)
+            c.run("setup")
+            v = c.run("visits")
             assert v["docs_written"] == N, v
-            idle = c.run("idle", slow=True)
+            idle = c.run("idle")
             assert idle["docs_written"] == 0, idle
         finally:
             c.close()

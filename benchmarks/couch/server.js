@@ -9,6 +9,11 @@ const PouchDB = require('pouchdb-core')
 
 const MemPouch = PouchDB.defaults({ adapter: 'memory' });
 const app = express();
+// CouchDB's welcome carries the server's uuid, and PouchDB names a replication (and so finds its
+// checkpoint) by it; express-pouchdb's has none, so PouchDB would name it by the URL and the
+// setup sync (direct) and the measured ones (through the emulator) would not share checkpoints.
+const uuid = require('crypto').randomUUID().replace(/-/g, '');
+app.get('/', (req, res) => res.json({ couchdb: 'Welcome', uuid, version: '3.3.3', vendor: { name: 'express-pouchdb' } }));
 // minimumForPouchDB: the routes replication uses, no Fauxton; config and log kept in memory
 app.use('/', require('express-pouchdb')(MemPouch, { mode: 'minimumForPouchDB', inMemoryConfig: true, logPath: '/dev/null' }));
 const srv = app.listen(0, '127.0.0.1', () => {
