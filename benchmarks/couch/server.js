@@ -19,3 +19,7 @@ app.use('/', require('express-pouchdb')(MemPouch, { mode: 'minimumForPouchDB', i
 const srv = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: srv.address().port }) + '\n');
 });
+// Node closes an idle kept-alive connection after 5 s; on a 1.3 s RTT link the close crosses the
+// client's next request on the wire ("socket hang up"). Hold idle connections a minute instead.
+srv.keepAliveTimeout = 60_000;
+srv.headersTimeout = 61_000;
