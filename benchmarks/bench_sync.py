@@ -51,13 +51,13 @@ def setup(root: Path) -> tuple[RealServer, object, object, list[str]]:
     return real, rep, en, homes
 
 
-def add_visits(real: RealServer, rep, homes: list[str], n: int = 50) -> None:  # type: ignore[no-untyped-def]
+def add_visits(real: RealServer, rep, homes: list[str], n: int = 50) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The visits the figures are for; returned so bench_couch sends the same payloads."""
     now = int(time.time() * 1000)
-    for i in range(n):
-        rep.create("visit", real.org.grid, {
-            "household": homes[i % len(homes)], "visitor": rep.actor, "time": now - i * 60_000,
-            "kind": "routine", "people_met": "户主本人", "seen": SEEN, "said": SAID,
-        })
+    return [rep.create("visit", real.org.grid, {
+        "household": homes[i % len(homes)], "visitor": rep.actor, "time": now - i * 60_000,
+        "kind": "routine", "people_met": "户主本人", "seen": SEEN, "said": SAID,
+    }) for i in range(n)]
 
 
 def bench_visits(link_name: str, runs: int) -> dict:
