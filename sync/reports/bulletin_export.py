@@ -13,7 +13,7 @@ from sync.i18n import t
 from sync.reports.bulletin import RATES, Bulletin, RateRow
 from sync.reports.dates import ReportInputError
 from sync.reports.metrics import NO_VALUE
-from sync.reports.pdf import embeddable_font
+from sync.reports.pdf import build_a4, embeddable_font
 
 
 def bulletin_format(path: Path) -> str:
@@ -161,13 +161,11 @@ def _deadline_cell(o: Any) -> str:
 
 def write_bulletin_pdf(b: Bulletin, out: Path | io.BytesIO) -> int:
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import (
         HRFlowable,
         Paragraph,
-        SimpleDocTemplate,
         Spacer,
         Table,
         TableStyle,
@@ -236,19 +234,6 @@ def write_bulletin_pdf(b: Bulletin, out: Path | io.BytesIO) -> int:
         story.append(p(f"{t(f'reports.figure.{k}')}：{t(f'reports.figure.{k}.def')}", s_cell))
     story += [p(t("reports.bulletin.score_def"), s_cell), p(t("reports.bulletin.change_def"), s_cell)]
 
-    def footer(canvas, doc) -> None:  # noqa: ANN001
-        canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(colors.HexColor("#777777"))
-        canvas.drawString(18 * mm, 10 * mm, f"{title(b)} {b.number}")
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, t("reports.pdf.page", n=doc.page))
-        canvas.restoreState()
-
-    doc = SimpleDocTemplate(
-        out if isinstance(out, io.BytesIO) else str(out), pagesize=A4,
-        leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=18 * mm,
-        title=f"{title(b)} {b.number}", author=b.county, subject=title(b), creator="gridwall",
-        initialFontName=font,
-    )
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return doc.page
+    return build_a4(out, story, font, footer=f"{title(b)} {b.number}", title=f"{title(b)} {b.number}",
+                    author=b.county, subject=title(b), side_mm=15, top_mm=15,
+                    footer_inset_mm=18)

@@ -12,7 +12,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from sync.i18n import t
-from sync.reports.pdf import embeddable_font
+from sync.reports.pdf import build_a4, embeddable_font
 
 
 @dataclass
@@ -69,7 +69,7 @@ def write_minutes_pdf(m: Minutes, out: Path | io.BytesIO) -> int:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     font, _ = embeddable_font(m.all_text())
 
@@ -104,19 +104,5 @@ def write_minutes_pdf(m: Minutes, out: Path | io.BytesIO) -> int:
     signs.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font)]))
     story += [Spacer(1, 12 * mm), signs]
 
-    def footer(canvas, doc) -> None:  # noqa: ANN001
-        canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(colors.HexColor("#777777"))
-        canvas.drawString(18 * mm, 10 * mm, t("reports.minutes.footer"))
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, t("reports.pdf.page", n=doc.page))
-        canvas.restoreState()
-
-    doc = SimpleDocTemplate(
-        out if isinstance(out, io.BytesIO) else str(out), pagesize=A4,
-        leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=18 * mm,
-        title=m.heading(), author=m.village, subject=m.topic, creator="gridwall",
-        initialFontName=font,  # else reportlab puts an unembedded Helvetica on every page
-    )
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return doc.page
+    return build_a4(out, story, font, footer=t("reports.minutes.footer"), title=m.heading(), author=m.village,
+                    subject=m.topic)

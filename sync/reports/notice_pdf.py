@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 from sync.i18n import t
 from sync.reports.notices import Notice
-from sync.reports.pdf import embeddable_font
+from sync.reports.pdf import build_a4, embeddable_font
 
 
 def _text(notice: Notice) -> str:
@@ -23,10 +23,9 @@ def _text(notice: Notice) -> str:
 def write_notice_pdf(notice: Notice, out: Path | io.BytesIO) -> int:
     """Write the document; returns the number of pages (1 unless the problem text is long)."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     font, _ = embeddable_font(_text(notice))
 
@@ -71,19 +70,5 @@ def write_notice_pdf(notice: Notice, out: Path | io.BytesIO) -> int:
         p(t("reports.notice.code_line", code=notice.code), s_note),
     ]
 
-    def footer(canvas, doc) -> None:  # noqa: ANN001
-        canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(colors.HexColor("#777777"))
-        canvas.drawString(20 * mm, 10 * mm, t("reports.notice.footer"))
-        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, t("reports.pdf.page", n=doc.page))
-        canvas.restoreState()
-
-    doc = SimpleDocTemplate(
-        out if isinstance(out, io.BytesIO) else str(out), pagesize=A4,
-        leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
-        title=f"{notice.title} {notice.number}", author=notice.issuer, subject=notice.title,
-        creator="gridwall", initialFontName=font,
-    )
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return doc.page
+    return build_a4(out, story, font, footer=t("reports.notice.footer"), title=f"{notice.title} {notice.number}",
+                    author=notice.issuer, subject=notice.title, side_mm=20, top_mm=18)

@@ -175,6 +175,35 @@ def embeddable_font(text: str) -> tuple[str, Path]:
     raise ReportInputError(t("reports.error.no_font"))
 
 
+
+def build_a4(out: Path | io.BytesIO, story: list[Any], font: str, *, footer: str, title: str, author: str,
+             subject: str, side_mm: float = 18, top_mm: float = 16, footer_inset_mm: float | None = None) -> int:
+    """Build an A4 document of ``story`` in ``font`` with ``footer`` and the page number at the
+    foot of every page; the number of pages. Every PDF the reports print goes through here."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    inset = (side_mm if footer_inset_mm is None else footer_inset_mm) * mm
+
+    def draw_footer(canvas, doc) -> None:  # noqa: ANN001
+        canvas.saveState()
+        canvas.setFont(font, 9)
+        canvas.setFillColor(colors.HexColor("#777777"))
+        canvas.drawString(inset, 10 * mm, footer)
+        canvas.drawRightString(A4[0] - inset, 10 * mm, t("reports.pdf.page", n=doc.page))
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(
+        out if isinstance(out, io.BytesIO) else str(out), pagesize=A4,
+        leftMargin=side_mm * mm, rightMargin=side_mm * mm, topMargin=top_mm * mm, bottomMargin=18 * mm,
+        title=title, author=author, subject=subject, creator="gridwall",
+        initialFontName=font,  # else reportlab puts an unembedded Helvetica on every page
+    )
+    doc.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer)
+    return doc.page
+
 def _item_lines(it: PublicItem) -> tuple[str, str, str, str]:
     reply = (t("reports.wall.reply") + it.reply) if it.reply else ""
     return it.title, " · ".join([it.category, it.status, *it.dates()]), reply, it.verdict()
@@ -189,10 +218,9 @@ def _all_text(wall: EchoWall, lines: Iterable[tuple[str, ...]]) -> str:
 def write_echo_wall_pdf(wall: EchoWall, out: Path | io.BytesIO) -> int:
     """Write the A4 PDF; returns the number of pages."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import HRFlowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import HRFlowable, KeepTogether, Paragraph, Spacer
 
     lines = [_item_lines(it) for it in wall.items]
     font, _ = embeddable_font(_all_text(wall, lines))
@@ -230,27 +258,5 @@ def write_echo_wall_pdf(wall: EchoWall, out: Path | io.BytesIO) -> int:
         block.append(HRFlowable(width="100%", thickness=0.4, color=colors.HexColor("#bbbbbb")))
         story.append(KeepTogether(block))
 
-    def footer(canvas, doc) -> None:  # noqa: ANN001
-        canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(colors.HexColor("#777777"))
-        canvas.drawString(18 * mm, 10 * mm, t("reports.wall.footer"))
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, t("reports.pdf.page", n=doc.page))
-        canvas.restoreState()
-
-    target = out if isinstance(out, io.BytesIO) else str(out)
-    doc = SimpleDocTemplate(
-        target,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=16 * mm,
-        bottomMargin=18 * mm,
-        title=wall.heading(),
-        author=wall.township,
-        subject=t("reports.pdf.subject"),
-        creator="gridwall",
-        initialFontName=font,  # else reportlab puts an unembedded Helvetica on every page
-    )
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return doc.page
+    return build_a4(out, story, font, footer=t("reports.wall.footer"), title=wall.heading(),
+                    author=wall.township, subject=t("reports.pdf.subject"))
