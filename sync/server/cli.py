@@ -11,9 +11,10 @@ import json
 import logging
 import socket
 import sys
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -47,6 +48,14 @@ DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="database URL, e.g. postgresql+psycopg://user@host/db", envvar="GRIDWALL_DB"),
 ]
+
+
+def _print_rows(rows: Iterable[tuple[Any, str]]) -> None:
+    """An import's refused or skipped rows: row number and reason (the three importers)."""
+    table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
+    for row, reason in rows:
+        table.add_row(str(row), reason)
+    _console().print(table)
 
 
 def db_url(data: Path, url: str | None) -> str:
@@ -425,10 +434,7 @@ def import_households(
     else:
         typer.echo(t("server.cli.import_summary", accepted=len(report.accepted), refused=len(report.refused), skipped=len(report.skipped)))
         if report.refused or report.skipped:
-            table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
-            for row, reason in sorted(report.refused + report.skipped):
-                table.add_row(str(row), reason)
-            _console().print(table)
+            _print_rows(sorted(report.refused + report.skipped))
     if report.refused:
         raise typer.Exit(2)
 
@@ -464,10 +470,7 @@ def import_issues(
                                "refused": report.refused}, ensure_ascii=False))
     elif report.refused:
         typer.echo(t("server.cli.intake_refused", n=len(report.refused)))
-        table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
-        for row, reason in report.refused:
-            table.add_row(str(row), reason)
-        _console().print(table)
+        _print_rows(report.refused)
     elif report.imported:
         typer.echo(t("server.cli.intake_done", n=len(report.accepted)))
     else:
@@ -494,10 +497,7 @@ def import_pairing(
     else:
         typer.echo(t("server.cli.import_summary", accepted=len(report.accepted), refused=0, skipped=len(report.skipped)))
     if not as_json and (report.refused or report.skipped):
-        table = Table(t("server.cli.col.row"), t("server.cli.col.reason"))
-        for row, reason in sorted(report.refused or report.skipped):
-            table.add_row(str(row), reason)
-        _console().print(table)
+        _print_rows(sorted(report.refused or report.skipped))
     if report.refused:
         raise typer.Exit(2)
 
