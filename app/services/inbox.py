@@ -9,7 +9,7 @@ from typing import Any
 from app.services.common import china_today, fmt_date, fmt_time
 from app.services.field import Services
 from app.services.staff import role_of
-from sync import inbox, workdays
+from sync import inbox, workdays, workflow
 
 READ_KEEP = 5000  # read ids remembered per user (the oldest are forgotten first)
 
@@ -21,7 +21,7 @@ class InboxService:
         self.services = services
         self.store = services.store
         self._cache: tuple[tuple[Any, ...], list[inbox.Notification]] | None = None
-        self._per_issue: dict[str, tuple[tuple[Any, ...], list[inbox.Notification]]] = {}
+        self._per_issue: dict[str, tuple[Any, list[inbox.Notification]]] = {}
 
     def _read_key(self) -> str:
         return f"inbox.read.{self.services.user_id}"
@@ -31,28 +31,28 @@ class InboxService:
         return [str(x) for x in value] if isinstance(value, list) else []
 
     def items(self) -> list[inbox.Notification]:
-        """Every notification, newest first. Cached twice: the whole list until an issue or an
-        event arrives or the day changes (every screen's app bar asks for the count), and per
-        issue, so after one new event only that issue is folded again (a county's staff PC
-        holds tens of thousands)."""
-        events = self.services.events_by_issue()
-        issues = self.store.all("issue")
+        """Every notification, newest first, from the store's kept folds and inbox causes
+        (``app/store/views.py``): no event is read, so the count on every app bar costs the
+        same on a township PC with 50,000 issues as on a new phone. Cached until a record is
+        written or the day changes; after a write only the issues whose fold changed are
+        asked again (the store replaces an issue's "st" whenever its fold changes)."""
         user, role, today = self.services.user_id, role_of(self.services), china_today()
-        key = (len(issues), id(events), today, user, role)
+        key = (self.store.version, today, user, role)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
+        same_person = self._cache is not None and self._cache[0][1:] == key[1:]
         calendar = workdays.from_records(r["fields"] for r in self.store.all("holiday"))
-        per: dict[str, tuple[tuple[Any, ...], list[inbox.Notification]]] = {}
+        per: dict[str, tuple[Any, list[inbox.Notification]]] = {}
         found: list[inbox.Notification] = []
-        for rec in issues:
-            evs = events.get(rec["id"], [])
-            ikey = (len(evs), evs[-1]["id"] if evs else "", max(rec.get("stamps", {}).values(), default=""),
-                    today, user, role)
-            hit = self._per_issue.get(rec["id"])
-            if hit is None or hit[0] != ikey:
-                hit = (ikey, inbox.issue_notifications(rec, evs, user, role, today, calendar,
-                                                       self.services.unit_name))
-            per[rec["id"]] = hit
+        for iid, d in self.store.issue_folds().items():
+            st = d.get("st")
+            if st is None or d.get("deleted"):
+                continue
+            hit = self._per_issue.get(iid) if same_person else None
+            if hit is None or hit[0] is not st:
+                hit = (st, inbox.from_causes(iid, "", workflow.IssueState(**st), d["ib"], user, role, today,
+                                             calendar, self.services.unit_name))
+            per[iid] = hit
             found += hit[1]
         self._per_issue = per
         self._cache = (key, inbox.newest_first(found))
@@ -66,7 +66,7 @@ class InboxService:
                 for n in self.items()]
 
     def _title(self, n: inbox.Notification) -> str:
-        rec = self.store.get("issue", n.issue)  # the title now (an edit brings no event)
+        rec = self.store.get("issue", n.issue)  # the title now (only drawn rows read their issue)
         return str(rec["fields"].get("title") or "") if rec else n.title
 
     def unread(self) -> int:

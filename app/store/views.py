@@ -2,7 +2,8 @@
 every record (docs/device-store.md, "Views"):
 
 - ``folds``: issue id -> the issue's workflow state (the fold of its events, ``sync.workflow``)
-  as the field app's rows show it, and the ids of its events (``ev``);
+  as the field app's rows show it, the ids of its events (``ev``) and what in them can
+  notify someone (``ib``: ``sync.inbox.causes``, so the inbox badge reads no event);
 - ``visits``: household id -> {visit id: visit time ms} of its live visits (last visit, visits
   of a household, the newest visits without reading them all);
 - ``search``: household id -> [stamp key, search text] (names, address, phone, pinyin initials);
@@ -20,11 +21,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields as dc_fields
 from typing import Any
 
+from sync import inbox
 from sync import workflow as wf
 from sync.ids import id_time_ms
 from sync.records import parse_time_ms
 
-VERSION = 2
+VERSION = 3  # 3: the inbox's causes (``ib``) beside each fold
 _PINYIN_CACHE: dict[str, str] = {}
 Getter = Callable[[str, str], "dict | None"]  # (kind, id) -> the record (deleted ones too) or None
 
@@ -72,6 +74,12 @@ def visit_time(rec: dict) -> int:
 
 
 _STATE_FIELDS = tuple(f.name for f in dc_fields(wf.IssueState) if f.name != "timeline")
+
+
+def _who(rec: dict) -> tuple[str, Any]:
+    """What of an issue record its inbox causes keep (who reported it, by which channel)."""
+    c = inbox.causes(rec, ())
+    return c["reporter"], c["source"]
 
 
 def _live(rec: dict | None) -> bool:
@@ -125,7 +133,8 @@ class Views:
             v.max_stamp = str(doc["info"].get("max_stamp") or "")
             if not all(isinstance(x, dict) for x in v.visits.values()) or \
                     not all(isinstance(x, dict) and isinstance(x.get("ev"), list) and
-                            isinstance(x.get("st", {}), dict) for x in v.folds.values()):
+                            isinstance(x.get("st", {}), dict) and ("st" not in x or isinstance(x.get("ib"), dict))
+                            for x in v.folds.values()):
                 return None
         except (KeyError, TypeError, ValueError):
             return None
@@ -166,8 +175,10 @@ class Views:
         elif kind == "issue":
             entry = self.folds.get(rid)
             if entry and "st" in entry and rec is not None and \
-                    entry["st"]["issue_kind"] == ("wish" if rec["fields"].get("issue_kind") == "wish" else "problem"):
-                # the fold reads only the issue's id and kind: an edit of its text changes nothing
+                    entry["st"]["issue_kind"] == ("wish" if rec["fields"].get("issue_kind") == "wish" else "problem") \
+                    and _who(rec) == (entry["ib"]["reporter"], entry["ib"]["source"]):
+                # the fold reads only the issue's id, kind, reporter and source: an edit of
+                # its text changes nothing
                 if _live(rec) == (not entry.get("deleted")):
                     return
             self.refold(rid, get)
@@ -200,6 +211,7 @@ class Views:
             "st": {k: getattr(st, k) for k in _STATE_FIELDS}, "flagged": st.flagged,
             "at": reported_at(issue, st), "rep": any(e.type == "report" for e in st.timeline),
             "last": list(wf.event_order(st.timeline[-1].event)) if st.timeline else None, "ev": ev,
+            "ib": inbox.causes(issue, st.timeline),
         }
         if not _live(issue):
             self.folds[iid]["deleted"] = True
@@ -214,6 +226,7 @@ class Views:
             entry["at"] = parse_time_ms(new.event["fields"].get("at")) or id_time_ms(iid)
         entry["last"] = order
         entry["ev"].append(event["id"])
+        inbox.note(entry["ib"], new)
 
     def _stamp(self, rec: dict) -> None:
         s = stamp_key(rec)

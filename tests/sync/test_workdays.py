@@ -3,10 +3,14 @@ days added by the admin, and the weekday fallback with a notice for years not kn
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
+
+import pytest
 
 from sync import workdays
 from sync.reports.dates import add_working_days, working_days_between
+from sync.workdays import WorkCalendar
 
 
 def test_national_day_week_and_its_make_up_saturday():
@@ -61,3 +65,26 @@ def test_a_year_the_table_does_not_know_uses_weekdays_and_says_so():
     assert cal.is_working_day(future) == (future.weekday() < 5)
     assert "2099" in cal.notice(future) and "周一至周五" in cal.notice(future)
     assert cal.notice(date(2026, 5, 1)) is None
+
+
+def _walked(cal: WorkCalendar, start: date, end: date) -> int:
+    """Working days after ``start`` up to ``end``, one day at a time (the definition)."""
+    n, d = 0, start
+    while d < end:
+        d += timedelta(days=1)
+        n += cal.is_working_day(d)
+    return n
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_between_counts_what_walking_the_days_counts(seed):
+    rng = random.Random(seed)
+    base = date(2025, 1, 1)
+    days = [base + timedelta(days=rng.randrange(900)) for _ in range(120)]
+    local = workdays.official().with_local(days[:40], days[40:70])  # rest days, make-up days (some on weekends)
+    for cal in (workdays.official(), local, WorkCalendar(frozenset(days[70:100]), frozenset(days[100:]))):
+        for _ in range(300):
+            a = base + timedelta(days=rng.randrange(-30, 930))
+            b = a + timedelta(days=rng.randrange(-10, 400))
+            assert cal.between(a, b) == _walked(cal, a, b), (a, b)
+    assert local.between(date(2026, 9, 28), date(2026, 10, 16)) == _walked(local, date(2026, 9, 28), date(2026, 10, 16))

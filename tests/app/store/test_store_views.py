@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from app.store import Store
 from app.store.views import Views, search_text
-from sync import merge
+from sync import inbox, merge, workdays
 from sync import workflow as wf
 from sync.changes import delete_change, edit_change, new_record
 from sync.clock import HybridClock
@@ -29,7 +30,10 @@ TYPES = [("accept", {}, "township_staff"), ("assign", {"unit": "u1", "deadline":
          ("recheck", {"solved": False, "satisfied": False, "reason": "没修好"}, "grid_worker"),
          ("close", {"outcome": "已办结"}, "township_staff"), ("comment", {"text": "看过"}, "grid_worker"),
          ("supervise", {"level": 2}, "township_staff"), ("claim", {"by": "志愿者"}, "grid_worker"),
-         ("report", {}, "grid_worker")]
+         ("report", {}, "grid_worker"), ("reject", {"reason": "不属于受理范围"}, "township_staff"),
+         ("return", {"reason": "不属于本单位职责"}, "township_staff")]
+# days around the assign's deadline (2026-12-30): quiet, due soon, overdue
+DAYS = (date(2026, 12, 1), date(2026, 12, 29), date(2027, 1, 6))
 
 
 def disk_records(data: Path) -> list[dict]:
@@ -39,12 +43,14 @@ def disk_records(data: Path) -> list[dict]:
     return out
 
 
-def check(store: Store, data: Path) -> None:
-    """What the store says from its views == a derivation from every record on disk."""
+def check(store: Store, data: Path) -> set[str]:
+    """What the store says from its views == a derivation from every record on disk; returns
+    the kinds of notification the inbox gave (so a history can show it exercised them)."""
     recs = disk_records(data)
     ref = Views()
     ref.rebuild(recs)
     issues = [r for r in recs if r["kind"] == "issue"]
+    seen: set[str] = set()
     events: dict[str, list[dict]] = {}
     for r in recs:
         if r["kind"] == "issue_event" and not r["fields"].get("_deleted"):
@@ -58,6 +64,7 @@ def check(store: Store, data: Path) -> None:
                                     st.deadline, st.claimed_by)
         assert got.reported_at == ref.fold_of(rec["id"]).reported_at
         assert {e["id"] for e in store.issue_events(rec["id"])} == {e["id"] for e in events.get(rec["id"], [])}
+        seen |= check_inbox(store, rec, events.get(rec["id"], []))
     assert store.last_visits() == ref.last_visits()
     live = [r for r in recs if r["kind"] == "household" and not r["fields"].get("_deleted")]
     assert store.search_texts() == {r["id"]: search_text(r) for r in live}
@@ -65,6 +72,25 @@ def check(store: Store, data: Path) -> None:
         want = {r["id"] for r in recs if r["kind"] == "visit" and r["fields"].get("household") == hid
                 and not r["fields"].get("_deleted")}
         assert {r["id"] for r in store.visits_of(hid)} == want
+    return seen
+
+
+def check_inbox(store: Store, rec: dict, events: list[dict]) -> set[str]:
+    """The inbox from the kept fold and causes == the inbox from the issue's events folded,
+    for the reporter and the staff member, on days that make the deadline quiet, near, past."""
+    kept = store.issue_folds()[rec["id"]]
+    if rec["fields"].get("_deleted"):
+        assert kept.get("deleted")
+        return set()
+    title, cal = rec["fields"].get("title") or "", workdays.official()
+    seen: set[str] = set()
+    for user, role in ((WORKER, "grid_worker"), (STAFF, "township_staff"), (STAFF, "county_staff")):
+        for day in DAYS:
+            want = inbox.newest_first(inbox.issue_notifications(rec, events, user, role, day, cal))
+            got = inbox.from_causes(rec["id"], title, wf.IssueState(**kept["st"]), kept["ib"], user, role, day, cal)
+            assert got == want, (rec["id"], user, role, day)
+            seen |= {n.kind for n in got}
+    return seen
 
 
 def issue_fields(rng: random.Random, hid: str) -> dict:
@@ -82,6 +108,7 @@ def test_views_equal_a_full_derivation_after_random_histories(tmp_path, seed):
     server: dict[str, dict] = {}  # what the server holds (records), fed by acked changes and staff
     sent: list[dict] = []
     hh: list[str] = []
+    seen: set[str] = set()
     try:
         for step in range(70):
             op = rng.random()
@@ -157,9 +184,10 @@ def test_views_equal_a_full_derivation_after_random_histories(tmp_path, seed):
             else:  # killed: no close, the lock goes with the process
                 store._dir_lock.release()
                 store = Store.open(data, node="dev1")
-            check(store, data)
+            seen |= check(store, data)
     finally:
         store.close()
+    assert seen, "no history gave a notification: the inbox was not compared"
 
 
 def test_a_store_written_before_views_is_migrated_at_open(tmp_path):
