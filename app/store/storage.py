@@ -15,6 +15,7 @@ from typing import Any
 from tinydb import Storage, TinyDB
 from tinydb.table import Table
 
+from app.store import codec
 from sync.fileio import TMP_SUFFIX, atomic_write_bytes, fsync_dir  # noqa: F401 - re-exported for the store
 
 
@@ -96,7 +97,7 @@ class AtomicJSONStorage(Storage):
         if not raw:
             raise DamagedFile(self.path, "empty file")
         try:
-            data = json.loads(raw)
+            data = codec.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DamagedFile(self.path, f"not valid JSON ({exc})") from None
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):

@@ -18,6 +18,9 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 FLET_APP = PYPROJECT["tool"]["flet"]["app"]
 # Modules the browser's Pyodide provides (app.browser imports them only there).
 PYODIDE_MODULES = {"js", "pyodide", "pyodide_js", "flet_js"}
+# Used where installed, with a standard-library fallback (no phone build of them): each import
+# must sit in a ``try`` that catches ImportError.
+OPTIONAL_ON_DEVICE = {"orjson"}
 
 
 def _name(req: str) -> str:
@@ -56,6 +59,19 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _guarded(path: Path) -> set[str]:
+    """Modules imported inside a ``try`` whose handler catches ImportError."""
+    names: set[str] = set()
+    for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(n, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                for h in n.handlers):
+            for stmt in n.body:
+                if isinstance(stmt, ast.Import):
+                    names |= {a.name for a in stmt.names}
+    return names
+
+
 def test_the_apk_dependencies_cover_every_import_of_what_it_ships() -> None:
     deps = device_dependencies()
     by_module = md.packages_distributions()
@@ -66,6 +82,9 @@ def test_the_apk_dependencies_cover_every_import_of_what_it_ships() -> None:
             if top in sys.stdlib_module_names or top in ("app", "sync", "__future__") \
                     or top in PYODIDE_MODULES:
                 continue
+            if top in OPTIONAL_ON_DEVICE:
+                assert name in _guarded(path), f"{mod} imports {name} without a fallback for the phone"
+                continue
             dists = by_module.get(top)
             assert dists, f"{mod} imports {top}, which no installed distribution provides"
             needed.setdefault(_name(dists[0]), set()).add(mod)
@@ -73,7 +92,8 @@ def test_the_apk_dependencies_cover_every_import_of_what_it_ships() -> None:
     assert not missing, f"imported on the phone but not in [tool.poetry.dependencies]: {missing}"
     unused = sorted(set(deps) - set(needed))
     assert not unused, f"in [tool.poetry.dependencies] but nothing shipped imports it: {unused}"
-    for server_only in ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "alembic", "typer", "rich"):
+    for server_only in ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "alembic", "typer", "rich",
+                        *OPTIONAL_ON_DEVICE):
         assert server_only not in deps
 
 
