@@ -18,13 +18,16 @@ class StaffReports:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._ledger_lines: Any = None  # app.services.ledger_lines.LedgerLines, made on first use
 
-    def dataset(self) -> Any:
+    def dataset(self, without: tuple[str, ...] = ()) -> Any:
+        """Every record (but the kinds in ``without``) as one ``sync.reports`` dataset."""
         from sync.reports.model import Dataset
 
         recs = []
         for kind in self.store.kinds():
-            recs.extend(self.store.all(kind))
+            if kind not in without:
+                recs.extend(self.store.all(kind))
         return Dataset.from_records(recs)
 
     @staticmethod
@@ -111,8 +114,17 @@ class StaffReports:
 
     def export_ledger(self, period: str, fmt: str = "xlsx") -> Path:
         """Write the 整改台账 for the period into <data>/exports/ and return the file's path."""
+        return self._export(f"ledger-{period}", fmt, lambda path: self._write_ledger(period, path))
+
+    def _write_ledger(self, period: str, path: Path) -> None:
+        from app.services.ledger_lines import LedgerLines
         from sync.reports.dates import parse_period
         from sync.reports.ledger import build_ledger, export_ledger
 
-        return self._export(f"ledger-{period}", fmt, lambda path: export_ledger(
-            build_ledger(self.dataset(), parse_period(period)), path))
+        per = parse_period(period)
+        as_of = min(per.end, china_today())
+        # the issues' events are read only for the issues whose kept line is out of date
+        ds = self.dataset(without=("issue_event", "household"))
+        if self._ledger_lines is None:
+            self._ledger_lines = LedgerLines(self.store)
+        export_ledger(build_ledger(ds, per, as_of=as_of, lines=self._ledger_lines.lines(ds, as_of)), path)

@@ -856,9 +856,10 @@ class Store:
         return [r for r in self.all(kind, include_deleted) if predicate(r)]
 
     def kinds(self) -> list[str]:
+        """The kinds of record the store holds (from its partition files: nothing is read; a
+        kind may come back whose records are all deleted)."""
         with self._lock:
-            self._ensure_all()
-            return sorted(k for k, v in self._by_kind.items() if v)
+            return sorted(set(self._part_names) | {k for k, v in self._by_kind.items() if v})
 
     # ------------------------------------------------------------------ views (derived, kept)
 

@@ -8,6 +8,7 @@ sorted and filtered by village.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,7 @@ from sync import registry
 from sync.chinatime import china_today
 from sync.i18n import t
 from sync.reports.dates import Period, ReportInputError
-from sync.reports.model import Dataset, Entry, IssueFacts, all_facts, label
+from sync.reports.model import Dataset, IssueFacts, all_facts, issue_source, label
 
 
 @dataclass
@@ -78,7 +79,7 @@ class _Texts:
         return hit
 
 
-def status_text(f: IssueFacts, as_of: date, texts: _Texts | None = None) -> str:
+def status_text(f: IssueFacts | LedgerLine, as_of: date, texts: _Texts | None = None) -> str:
     """状态 in Chinese, with 督办 and 超期 marks."""
     tx = texts or _Texts()
     text = tx.label("reports.status", f.state)
@@ -95,24 +96,87 @@ def status_text(f: IssueFacts, as_of: date, texts: _Texts | None = None) -> str:
     return text + "".join(f"（{m}）" for m in marks)
 
 
-def _note(e: Entry, tx: _Texts) -> str:
-    what = tx.label("reports.event", e.type)
-    day = tx("reports.date.month_day", m=e.at.month, d=e.at.day) if e.at else ""
-    text = e.text.strip()
-    if e.type == "recheck":
-        solved = e.data.get("solved")
+def _note(p: list, tx: _Texts) -> str:
+    """A progress cell's line from a ``LedgerLine.progress`` entry."""
+    day, etype, text, solved, new_deadline = p
+    what = tx.label("reports.event", etype)
+    day = tx("reports.date.month_day", m=int(day[5:7]), d=int(day[8:10]))
+    text = text.strip()
+    if etype == "recheck":
         verdict = tx("reports.verdict.solved") if solved else tx("reports.verdict.not_solved")
         text = verdict + (f"，{text}" if text else "")
-    if e.type == "extend" and e.data.get("deadline"):
-        text = t("reports.ledger.new_deadline", d=str(e.data.get("deadline"))) + (f"，{text}" if text else "")
+    if etype == "extend" and new_deadline:
+        text = t("reports.ledger.new_deadline", d=str(new_deadline)) + (f"，{text}" if text else "")
     return f"{day} {what}" + (f"：{text}" if text else "")
 
 
-def _in_period(f: IssueFacts, period: Period) -> bool:
+def _in_period(line: LedgerLine, period: Period) -> bool:
     """On the ledger when reported by the period's end and not closed before it began."""
-    if f.created_at is not None and f.created_at.date() > period.end:
+    if line.created_day is not None and line.created_day > period.end:
         return False
-    return not (f.closed_at is not None and f.closed_at.date() < period.start)
+    return not (line.closed_day is not None and line.closed_day < period.start)
+
+
+@dataclass
+class LedgerLine:
+    """What the ledger takes from one issue's fold (``IssueFacts``): the same for every period
+    and language, and a function of the issue's events alone, so a device keeps one per issue
+    and folds again only the issues whose events changed (``app/services/ledger_lines.py``).
+    The issue's own fields (title, village, source) and the names of units and people are
+    read when the row is made."""
+
+    id: str
+    created_ms: int  # for the order: reported time (0: unknown)
+    created_day: date | None  # China date
+    closed_day: date | None  # of ``closed_at`` (a rejected problem has one too)
+    state: str
+    unit: str
+    assignee: str  # a user id
+    measures: str
+    deadline: date | None
+    supervised: bool
+    resolved_at: str | None  # only whether it is set is read (status_text)
+    progress: list[list]  # [day, event type, note text, solved, new deadline] of valid progress events
+    last_day: str  # the China date of the issue's latest event ("" when none has a time)
+
+    @classmethod
+    def of(cls, f: IssueFacts) -> LedgerLine:
+        progress_types = registry.progress_events()  # how the rectification went: the month's cell
+        progress = [[e.at.date().isoformat(), e.type, e.text, bool(e.data.get("solved")),
+                     str(e.data.get("deadline") or "")]
+                    for e in f.timeline if e.type in progress_types and not e.flagged and e.at]
+        days = [e.at.date().isoformat() for e in f.timeline if e.at]
+        return cls(
+            id=f.id, created_ms=int(f.created_at.timestamp() * 1000) if f.created_at else 0,
+            created_day=f.created_at.date() if f.created_at else None,
+            closed_day=f.closed_at.date() if f.closed_at else None, state=f.state, unit=f.unit,
+            assignee=f.assignee_id, measures=f.measures, deadline=f.deadline, supervised=f.supervised,
+            resolved_at=f.resolved_at.isoformat() if f.resolved_at else None, progress=progress,
+            last_day=max(days, default=""),
+        )
+
+    def to_doc(self) -> list:
+        """A JSON list in field order (50,000 of them: no key repeated in each)."""
+        d = [getattr(self, k) for k in _LINE_FIELDS]
+        for i in _LINE_DATES:
+            d[i] = d[i].isoformat() if d[i] else None
+        return d
+
+    @classmethod
+    def from_doc(cls, d: list) -> LedgerLine:
+        d = list(d)
+        for i in _LINE_DATES:
+            d[i] = date.fromisoformat(d[i]) if d[i] else None
+        return cls(*d)
+
+
+_LINE_FIELDS = tuple(f.name for f in dataclasses.fields(LedgerLine))
+_LINE_DATES = tuple(_LINE_FIELDS.index(k) for k in ("created_day", "closed_day", "deadline"))
+
+
+def ledger_lines(ds: Dataset, as_of: date) -> list[LedgerLine]:
+    """Every issue's line as it stood at the end of ``as_of``."""
+    return [LedgerLine.of(f) for f in all_facts(ds, as_of)]
 
 
 def build_ledger(
@@ -120,42 +184,47 @@ def build_ledger(
     period: Period,
     village: str | None = None,
     as_of: date | None = None,
-    facts: list[IssueFacts] | None = None,
+    lines: list[LedgerLine] | None = None,
 ) -> Ledger:
-    """The ledger rows for the period (optionally one village), oldest report first."""
+    """The ledger rows for the period (optionally one village), oldest report first.
+    ``lines``: every issue's ``LedgerLine`` as of ``as_of``, when the caller keeps them (else
+    they are made from ``ds``); the issues' records are read from ``ds``."""
     as_of = as_of or min(period.end, china_today())
-    facts = all_facts(ds, as_of) if facts is None else facts
+    lines = ledger_lines(ds, as_of) if lines is None else sorted(lines, key=lambda x: (x.created_ms, x.id))
+    issues = {i["id"]: i for i in ds.issues}
     months = period.months()
+    start, end = period.start.isoformat(), period.end.isoformat()
     rows: list[LedgerRow] = []
-    progress_types = registry.progress_events()  # how the rectification went: the month's cell
     tx = _Texts()
-    for f in facts:
-        if village and f.village != village:
+    for line in lines:
+        issue = issues.get(line.id)
+        if issue is None or not _in_period(line, period):
             continue
-        if not _in_period(f, period):
+        fields = issue.get("fields") or {}
+        where = ds.village_of(issue)
+        if village and where != village:
             continue
         progress: dict[tuple[int, int], list[str]] = {ym: [] for ym in months}
-        for e in f.timeline:
-            if e.type in progress_types and not e.flagged and e.at and period.contains(e.at.date()):
-                progress[(e.at.year, e.at.month)].append(_note(e, tx))
-        closed = f.closed_at.date() if f.closed_at and f.state == "closed" else None
-        title = f.title
-        if f.category:
-            title = f"{title}（{ds.category_label(f.category)}）" if title else ds.category_label(f.category)
+        for p in line.progress:
+            if start <= p[0] <= end:
+                progress[(int(p[0][:4]), int(p[0][5:7]))].append(_note(p, tx))
+        title, category = str(fields.get("title") or ""), str(fields.get("category") or "")
+        if category:
+            title = f"{title}（{ds.category_label(category)}）" if title else ds.category_label(category)
         rows.append(
             LedgerRow(
                 number=len(rows) + 1,
                 title=title,
-                village=ds.name("village", f.village),
-                source=ds.source_label(f.source),
-                unit=ds.name("unit", f.unit),
-                assignee=f.assignee,
-                measures=f.measures,
-                deadline=f.deadline,
+                village=ds.name("village", where),
+                source=ds.source_label(issue_source(fields, line.id, ds)),
+                unit=ds.name("unit", line.unit),
+                assignee=ds.name("user", line.assignee) if line.assignee else "",
+                measures=line.measures,
+                deadline=line.deadline,
                 progress={ym: "\n".join(v) for ym, v in progress.items()},
-                status=status_text(f, as_of, tx),
-                closed_on=closed,
-                issue_id=f.id,
+                status=status_text(line, as_of, tx),
+                closed_on=line.closed_day if line.state == "closed" else None,
+                issue_id=line.id,
             )
         )
     return Ledger(ds.township_name(), period, months, rows)

@@ -90,6 +90,11 @@ class Dataset:
         row = self.ref.get("grid", {}).get(str(grid_id or ""))
         return str(row.get("village") or "") if row else ""
 
+    def village_of(self, issue: dict) -> str:
+        """The village of an issue: its own field, else its grid's village."""
+        grid = str(issue.get("grid") or _fields(issue).get("grid") or "")
+        return str(_fields(issue).get("village") or self.village_of_grid(grid))
+
     def category_label(self, cat_id: object) -> str:
         """``parent/child`` for a two-level category, else its name."""
         row = self.ref.get("category", {}).get(str(cat_id or ""))
@@ -170,7 +175,7 @@ class IssueFacts:
     created_at: datetime | None
     state: str
     unit: str
-    assignee: str
+    assignee: str  # the name
     deadline: date | None
     supervised: bool
     redo_count: int
@@ -192,6 +197,7 @@ class IssueFacts:
     county_level: int = 0  # 县级督办 (0: none)
     county_deadline: date | None = None
     transfer_count: int = 0  # 转办
+    assignee_id: str = ""
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
@@ -230,7 +236,7 @@ def _entry(raw: Any) -> Entry:
     )
 
 
-def _source(f: dict, issue_id: str, ds: Dataset) -> str:
+def issue_source(f: dict, issue_id: str, ds: Dataset) -> str:
     """来源: a wish is 微心愿; a problem that came in by another channel is that channel (its
     ``source``: 12345热线, 信访 ...); a problem raised at a visit (a visit's demands link it) is
     网格员走访; anything else came to the problem wall (问题墙)."""
@@ -278,7 +284,7 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
     timeline = [_entry(e) for e in (_get(st, "timeline", default=[]) or [])]
     rechecks = [e for e in timeline if e.type == "recheck" and not e.flagged]
     grid = str(issue.get("grid") or f.get("grid") or "")
-    village = str(f.get("village") or ds.village_of_grid(grid))
+    village = ds.village_of(issue)
     report = next((e for e in timeline if e.type == "report"), None)
     created = (
         to_datetime(_get(st, "reported_at", "created_at"))
@@ -295,8 +301,8 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
     measures = reply or (assign.text if assign else "")
     # 责任人: units carry no named contact in the reference data, so the person answerable
     # is the township staff member who dispatched the issue.
-    assignee = _get(st, "assignee", default="") or (assign.actor if assign else "")
-    assignee = ds.name("user", assignee) if assignee else ""
+    assignee_id = str(_get(st, "assignee", default="") or (assign.actor if assign else ""))
+    assignee = ds.name("user", assignee_id) if assignee_id else ""
     after_photos: list[str] = []
     for e in timeline:
         if e.type in ("resolve", "fulfil") and not e.flagged:
@@ -309,7 +315,7 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
         category=str(f.get("category") or ""),
         village=village,
         grid=grid,
-        source=_source(f, issue["id"], ds),
+        source=issue_source(f, issue["id"], ds),
         household=str(f.get("household") or ""),
         created_at=created,
         # a rejected problem is closed in the workflow; reports call it 不予受理, not 已销号
@@ -337,6 +343,7 @@ def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | 
         county_level=int(_get(st, "county_level", default=0) or 0),
         county_deadline=to_date(_get(st, "county_deadline")),
         transfer_count=int(_get(st, "transfer_count", default=0) or 0),
+        assignee_id=assignee_id,
     )
 
 
