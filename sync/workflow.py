@@ -334,6 +334,12 @@ def fold(issue: Mapping[str, Any] | None, events: Iterable[Mapping[str, Any]]) -
     return st
 
 
+def in_fold_order(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``events`` as ``fold`` reads them: one per id, in fold order (a reader that keeps an
+    issue's folded state and knows every event landed valid needs only this)."""
+    return _dedupe(events)
+
+
 def event_order(event: Mapping[str, Any]) -> tuple[str, int, str]:
     """Where an event sorts in the fold: (HLC stamp, ``at``, id)."""
     return _sort_key(event)

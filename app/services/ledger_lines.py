@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from app.store import Store, codec
+from sync import workflow as wf
 from sync.fileio import atomic_write_bytes
 from sync.reports.ledger import LedgerLine
 from sync.reports.model import Dataset, end_of_day, issue_facts
@@ -58,7 +59,10 @@ class LedgerLines:
             key = keys[iid]
             hit = kept.get(iid)
             if hit is None or key is None or hit[0] != key:
-                hit = (key, LedgerLine.of(issue_facts(issue, events(iid), ds)))
+                d = folds.get(iid) or {}
+                # the kept fold is these events' fold; when none landed invalid it is not redone
+                kept_state = wf.IssueState(**d["st"]) if key is not None and not d.get("flagged") else None
+                hit = (key, LedgerLine.of(issue_facts(issue, events(iid), ds, kept=kept_state)))
                 self.made += 1
             if key is not None:
                 fresh[iid] = hit

@@ -271,17 +271,24 @@ def _happened_by(events: list[dict], until: datetime) -> list[dict]:
     return out
 
 
-def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | None = None) -> IssueFacts:
+def issue_facts(issue: dict, events: list[dict], ds: Dataset, until: datetime | None = None,
+                kept: workflow.IssueState | None = None) -> IssueFacts:
     """Fold the issue's events (sync.workflow.fold) and collect what reports need.
 
     With ``until``, only events that happened by then count: the issue as it stood at that
-    moment (a March report shows March's deadline, not one extended in April).
+    moment (a March report shows March's deadline, not one extended in April). ``kept``: the
+    fold of exactly ``events``, when the caller keeps it and every event landed valid (a
+    device's kept fold, not flagged); the events are then only put in order, not checked again.
     """
     f = _fields(issue)
     if until is not None:
         events = _happened_by(events, until)
-    st = workflow.fold(issue, events)
-    timeline = [_entry(e) for e in (_get(st, "timeline", default=[]) or [])]
+    if kept is not None and until is None:
+        st: Any = kept
+        timeline = [_entry(e) for e in workflow.in_fold_order(events)]  # each valid
+    else:
+        st = workflow.fold(issue, events)
+        timeline = [_entry(e) for e in (_get(st, "timeline", default=[]) or [])]
     rechecks = [e for e in timeline if e.type == "recheck" and not e.flagged]
     grid = str(issue.get("grid") or f.get("grid") or "")
     village = ds.village_of(issue)
