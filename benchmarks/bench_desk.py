@@ -8,7 +8,9 @@ For each size a store is seeded once (``seed_township.py``, kept in --cache), th
   the store (``open_device``), the board's first page (100 rows, as the screen asks) and the
   inbox's unread count (the badge on its app bar);
 - in the last of them: each filter and the search --runs times (median / p95), a column sort,
-  accepting one issue and reloading, and the ledger export of the year (XLSX, wall and CPU).
+  accepting one issue and reloading, and the ledger export of the year (XLSX, wall and CPU),
+  the first ever (every line made: ``app/services/ledger_lines.py``);
+- --starts more fresh processes that start and export the ledger of the year (lines kept).
 
     .venv/bin/python benchmarks/bench_desk.py [--sizes 5000,20000,50000] [--starts 3] [--runs 15]
 """
@@ -34,8 +36,9 @@ def pct(xs: list[float], q: float) -> float:
     return xs[round(q * (len(xs) - 1))]
 
 
-def start(data: str, runs: int, more: bool) -> dict:
-    """One app start in this (fresh) process; with ``more``, the filters and the ledger too."""
+def start(data: str, runs: int, more: bool, ledger: bool = False) -> dict:
+    """One app start in this (fresh) process; with ``more``, the filters and the ledger too;
+    with ``ledger``, the ledger right after the start."""
     t0, c0 = time.perf_counter(), time.process_time()
     from app.device import open_device
 
@@ -79,18 +82,20 @@ def start(data: str, runs: int, more: bool) -> dict:
         todo = svc.board({"status": "submitted"}, limit=runs)["rows"]  # earlier runs took some
         if todo:
             timed("accept one + reload", accept, todo)
+    if ledger or more:
         a, c = time.perf_counter(), time.process_time()
         path = svc.reports.export_ledger(svc.reports.period_text("year"))
         out["ledger_s"], out["ledger_cpu_s"] = time.perf_counter() - a, time.process_time() - c
         out["ledger_bytes"] = path.stat().st_size
+        out["ledger_made"] = svc.reports._ledger_lines.made
         path.unlink()
     device.close()
     return out
 
 
-def fresh(data: Path, runs: int, more: bool) -> dict:
+def fresh(data: Path, runs: int, more: bool, ledger: bool = False) -> dict:
     res = subprocess.run([sys.executable, __file__, "--start", str(data), "--runs", str(runs)]
-                         + (["--more"] if more else []),
+                         + (["--more"] if more else []) + (["--ledger"] if ledger else []),
                          check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -103,9 +108,10 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/gridwall-bench-desk")
     ap.add_argument("--start", help=argparse.SUPPRESS)
     ap.add_argument("--more", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--ledger", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.start:
-        print(json.dumps(start(a.start, a.runs, a.more)))
+        print(json.dumps(start(a.start, a.runs, a.more, a.ledger)))
         return
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}")
     for n in [int(x) for x in a.sizes.split(",")]:
@@ -116,9 +122,11 @@ def main() -> None:
                            check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
             print(f"  (seeded {n:,} issues in {time.perf_counter() - t0:.0f} s)")
         (data / "staff-board.json").unlink(missing_ok=True)
+        (data / "ledger-lines.json").unlink(missing_ok=True)  # the first export makes every line
         first = fresh(data, a.runs, False)
         starts = [fresh(data, a.runs, k == a.starts - 1) for k in range(a.starts)]
         last = starts[-1]
+        kept = [fresh(data, a.runs, False, ledger=True) for _ in range(a.starts)]  # lines kept
         print(f"\n## {n:,} issues  (load {os.getloadavg()[0]:.1f})")
         print(f"first start ever (folds all {first['refolded']:,}): open {first['open_s']:.2f} s, "
               f"board {first['board_s']:.2f} s, whole start {first['start_s']:.2f} s")
@@ -131,8 +139,12 @@ def main() -> None:
         for k, v in last.items():
             if isinstance(v, list):
                 print(f"  {k:32s} median {v[0]:7.1f} ms  p95 {v[1]:7.1f} ms   CPU median {v[2]:6.1f} ms  p95 {v[3]:6.1f} ms")
-        print(f"  ledger XLSX, the year: {last['ledger_s']:.2f} s wall, {last['ledger_cpu_s']:.2f} s CPU, "
-              f"{last['ledger_bytes'] / 2**20:.1f} MB")
+        print(f"  ledger XLSX, the year, first export ever ({last['ledger_made']:,} lines made): "
+              f"{last['ledger_s']:.2f} s wall, {last['ledger_cpu_s']:.2f} s CPU, {last['ledger_bytes'] / 2**20:.1f} MB")
+        led = sorted(k["ledger_s"] for k in kept)
+        print(f"  ledger XLSX, the year, in a new process after the board (lines kept, "
+              f"{max(k['ledger_made'] for k in kept)} made): median {statistics.median(led):.2f} s wall "
+              f"(runs {', '.join(f'{x:.2f}' for x in led)}), CPU {statistics.median(k['ledger_cpu_s'] for k in kept):.2f} s")
     print(f"# load at the end {os.getloadavg()}")
 
 

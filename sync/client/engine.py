@@ -233,8 +233,7 @@ class SyncEngine:
                 "changes": changes,
                 "pull_limit": self.pull_limit,
             }
-            if (self.ident is not None and self.transport.resumable_downloads and not rep.pulled
-                    and starter.wanted(self.replica)):
+            if self.ident is not None and not rep.pulled and starter.wanted(self.replica):
                 body["snapshot_ok"] = True
             sent_before = self.transport.stats.bytes_sent
             resp = yield Call("POST", f"{API}/sync", payload=body, retry=not (probe and round_no == 0))
@@ -290,7 +289,10 @@ class SyncEngine:
             if data.get("snapshot") and body.get("snapshot_ok"):
                 # A big scope: the whole of it in one compressed file, then only what changed.
                 try:
-                    rep.pulled += starter.fetch_and_apply(self.transport, self.replica, self.ident)
+                    if self.transport.resumable_downloads:  # streams: keeps what arrived of a cut answer
+                        rep.pulled += starter.fetch_and_apply(self.transport, self.replica, self.ident)
+                    else:  # reads whole answers (the phone's browser): the pack in ranges
+                        rep.pulled += yield from starter.fetch_and_apply_steps(self.replica, self.ident)
                 except SyncError as exc:
                     if exc.status != 404:
                         raise

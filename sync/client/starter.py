@@ -2,7 +2,10 @@
 
 ``download`` fetches ``GET /api/v1/snapshot`` into a partial file beside the store and, after
 a cut, asks only for the bytes it lacks (``Range`` with ``If-Range: <ETag>``; a server that
-has moved on to a newer pack answers 200 and the download starts over). ``apply_pack`` checks
+has moved on to a newer pack answers 200 and the download starts over). A transport that
+reads whole answers (the phone's browser: fetch on asyncio) cannot keep what arrived of a cut
+one, so ``download_steps`` asks for the pack in ranges of ``CHUNK`` bytes, as calls of the
+engine's protocol, each kept beside the store as it arrives. ``apply_pack`` checks
 the pack (signature with the device secret, sha256 of the payload, the payload's own shape)
 before anything is applied, applies the records through ``replica.apply_remote`` (the path of
 online sync; merge is idempotent) and sets the cursor to the pack's feed position, so the next
@@ -22,7 +25,15 @@ import urllib3
 from sync import snapshot as fmt
 from sync.bundles.format import Bundle, BundleError, read_bundle
 from sync.client.replica import ENROLLMENT_KEY, Replica
-from sync.client.transport import RETRY_STATUS, Response, SyncError, Transport, problem_error
+from sync.client.transport import (
+    RETRY_STATUS,
+    Call,
+    Response,
+    Steps,
+    SyncError,
+    Transport,
+    problem_error,
+)
 from sync.i18n import t
 
 PATH = "/api/v1/snapshot"
@@ -33,6 +44,9 @@ REFUSED = "sync.starter_refused"  # packs refused so far: after two, page by pag
 # township's pack from being one huge write.
 APPLY_CHUNK = 10_000
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+# Bytes per range where a cut answer is lost whole (download_steps): a cut costs at most this
+# much again, each range one more round trip (64 KB: ~10 s of 2G-rural, one of ~6 for a grid).
+CHUNK = 64 * 1024
 
 
 def partial_path(replica: Replica) -> Path | None:
@@ -134,6 +148,55 @@ class _NoFile:
         return None
 
 
+def download_steps(replica: Replica, path: str = PATH, chunk: int | None = None) -> Steps[bytes]:
+    """``download`` as calls, for a transport that reads whole answers: the pack in ranges of
+    ``chunk`` bytes (default ``CHUNK``), each kept beside the store as it arrives, so a cut costs at most one range
+    and a later sync (after a restart too) asks only for the rest. A failing link ends the sync
+    with the transport's ``SyncError``."""
+    chunk = chunk or CHUNK
+    part = partial_path(replica)
+    held = bytearray()
+    etag = (_meta_get(replica, META) or {}).get("etag")
+    if part is not None and etag and part.exists():
+        held = bytearray(part.read_bytes())
+    total: int | None = None
+    turns = 0
+    while total is None or len(held) < total:
+        turns += 1
+        if turns > 4 + 2 * ((total or len(held) + chunk) // chunk + 1):
+            raise SyncError("snapshot", t("client.error.snapshot", reason=t("client.error.bad_response")))
+        headers = {"Accept": "application/zip", "Accept-Encoding": "identity",
+                   "Range": f"bytes={len(held)}-{len(held) + chunk - 1}"}
+        if held and etag:
+            headers["If-Range"] = etag
+        resp = yield Call("GET", path, headers=headers)
+        h = {k.lower(): v for k, v in resp.headers.items()}
+        if resp.status == 416:  # what we hold is longer than the pack: start over
+            held, etag, total = bytearray(), None, None
+            continue
+        if resp.status >= 400:
+            raise problem_error(resp)
+        m = _CONTENT_RANGE.match(h.get("content-range", ""))
+        if resp.status == 206 and m and int(m.group(1)) == len(held) and (not held or h.get("etag") == etag):
+            total = int(m.group(3))
+            if not held:  # the first range of a pack: remember which one
+                etag = h.get("etag")
+                _meta_set(replica, META, {"etag": etag})
+                if part is not None:
+                    part.parent.mkdir(parents=True, exist_ok=True)
+                    part.write_bytes(b"")
+            held.extend(resp.body)
+            if part is not None:
+                with open(part, "ab") as f:
+                    f.write(resp.body)
+        elif resp.status == 200:  # the whole of a (newer) pack
+            held, etag, total = bytearray(resp.body), h.get("etag"), len(resp.body)
+            _meta_set(replica, META, {"etag": etag})
+        else:  # a range we did not ask for: start over
+            held, etag, total = bytearray(), None, None
+    return bytes(held[:total])
+
+
 def forget_partial(replica: Replica) -> None:
     part = partial_path(replica)
     if part is not None:
@@ -194,10 +257,26 @@ def fetch_and_apply(transport: Transport, replica: Replica, ident: tuple[str, by
                     path: str = PATH) -> int:
     """Download (resuming), check and apply this device's pack; the number of records.
     ``ident``: (device id, secret); by default the enrolment the store keeps."""
+    ident = _ident(replica, ident)
+    return _check_and_apply(replica, download(transport, replica, path), ident)
+
+
+def fetch_and_apply_steps(replica: Replica, ident: tuple[str, bytes] | None = None,
+                          path: str = PATH) -> Steps[int]:
+    """``fetch_and_apply`` as calls (``download_steps``), for a transport that reads whole answers."""
+    ident = _ident(replica, ident)
+    data = yield from download_steps(replica, path)
+    return _check_and_apply(replica, data, ident)
+
+
+def _ident(replica: Replica, ident: tuple[str, bytes] | None) -> tuple[str, bytes]:
     ident = ident or enrollment_secret(replica)
     if ident is None:
         raise SyncError("snapshot", t("client.error.snapshot", reason=t("bundle.error.unknown_device", device="?")))
-    data = download(transport, replica, path)
+    return ident
+
+
+def _check_and_apply(replica: Replica, data: bytes, ident: tuple[str, bytes]) -> int:
     try:
         manifest, records = read_pack(data, *ident)
     except BundleError as exc:

@@ -145,7 +145,9 @@ class HttpRules:
     which failures are retried, how long to wait between attempts (full-jitter exponential
     backoff, never shorter than ``Retry-After``)."""
 
-    resumable_downloads = False  # can stream a starter pack to a file (starter.py): blocking only
+    # Streams a starter pack to a file, keeping what arrived of a cut answer (starter.download);
+    # a transport that reads whole answers gets the pack in ranges (starter.download_steps).
+    resumable_downloads = False
 
     def __init__(
         self,

@@ -307,3 +307,30 @@ def test_a_stalled_answer_is_abandoned_and_retried_in_the_browser(
     finally:
         phone.close()
         proxy.close()
+
+
+def test_a_new_phone_on_a_big_grid_starts_from_the_starter_pack(
+        browser: Any, central: CentralServer, tmp_path: Path) -> None:
+    """A grid over the server's starter-pack threshold (1,000 records): the phone's first sync
+    takes the pack in ranges (sync.client.starter.download_steps), then only what changed
+    since; every household is on the phone, counted on 住户 against the server's truth."""
+    org(central.data, tmp_path)
+    csv = tmp_path / "more.csv"
+    csv.write_text("户主,门牌/地址,人口数\n" + "".join(f"户主{i},东村2组{i}号,2\n" for i in range(1200)),
+                   encoding="utf-8")
+    admin(central.data, "import-households", str(csv), "--grid", "东村一网格")  # all or nothing
+    phone = Phone(browser)
+    log: list[str] = []
+    watch(phone, log)
+    packs: list[int] = []  # statuses of the pack's answers (chromium may call a whole 206 "aborted" after it)
+    phone.ctx.on("response", lambda r: packs.append(r.status) if "/api/v1/snapshot" in r.url else None)
+    try:
+        enrol(phone, enrol_link(central.data, "张网格", central.url))
+        first = next(x for x in log if "gridwall: sync ok" in x)
+        assert packs == [206], "\n".join(log)  # one range: the whole pack of this grid (~17 KB)
+        assert "down 1256" in first and "requests 3" in first, "\n".join(log)  # offer, pack, the rest
+        phone.tap("tab", "住户")
+        _status(phone, "共 1201 户")  # the one household of org() and the 1,200 imported
+        phone.shot("phone-starter-pack-households", expect=(("tab", "住户"),))
+    finally:
+        phone.close()
