@@ -97,7 +97,7 @@ def issue_notifications(
     if f.get("_deleted"):
         return []
     st = workflow.fold(rec, events)
-    return from_causes(str(rec["id"]), str(f.get("title") or ""), st, causes(rec, st.timeline),
+    return from_causes(str(rec["id"]), str(f.get("title") or ""), vars(st), causes(rec, st.timeline),
                        user_id, role, today, calendar, unit_name)
 
 
@@ -152,7 +152,7 @@ def note(c: dict[str, Any], entry: Any) -> None:
 def from_causes(
     iid: str,
     title: str,
-    st: Any,
+    st: Mapping[str, Any],
     c: Mapping[str, Any],
     user_id: str,
     role: str,
@@ -161,7 +161,8 @@ def from_causes(
     unit_name: Any = None,
 ) -> list[Notification]:
     """The notifications ``user_id`` (with ``role``) gets from one issue: its folded state
-    ``st`` (a ``workflow.IssueState``; the timeline is not read) and its ``causes``."""
+    ``st`` (a ``workflow.IssueState``'s fields by name, as a device keeps them; the timeline
+    is not read) and its ``causes``. In no order (a whole inbox is sorted once)."""
     staff = role in workflow.STAFF_ROLES
     name = unit_name or (lambda u: str(u or ""))
     out: list[Notification] = []
@@ -170,21 +171,24 @@ def from_causes(
     def add(kind: str, cause: str, at: int, detail: str) -> None:
         out.append(Notification(f"{kind}:{iid}:{cause}", kind, iid, title, at, detail))
 
-    is_open = st.state != "closed"
-    if st.issue_kind == "problem":
+    state = st["state"]
+    is_open = state != "closed"
+    if st["issue_kind"] == "problem":
         rep = c["rep"]
-        if staff and st.state == "submitted":
+        if staff and state == "submitted":
             add("assigned", "new", rep[0] if rep else 0, t("model.inbox.detail.new"))
         elif not staff and is_open and _routed(c["source"], rep):
             add("assigned", "grid", rep[0] if rep else 0, t("model.inbox.detail.routed"))
-        watch = (not staff) or user_id in c["disp"] or st.supervised or st.county_level
-        # the one rule for "due soon" and "overdue" (unit and county 督办 deadlines)
-        for flag in workflow.deadline_flags(st, today, calendar) if watch else ():
-            who = name(st.unit) if flag.which == "unit" else t("model.inbox.county")
+        watch = (not staff) or user_id in c["disp"] or st["supervised"] or st["county_level"]
+        # the one rule for "due soon" and "overdue" (unit and county 督办 deadlines); most
+        # issues have neither deadline live (closed): no state is made for them
+        dated = watch and is_open and (st["deadline"] or st["county_deadline"])
+        for flag in workflow.deadline_flags(workflow.IssueState(**st), today, calendar) if dated else ():
+            who = name(st["unit"]) if flag.which == "unit" else t("model.inbox.county")
             day = parse_date(flag.deadline)
             add(flag.status, f"{flag.which}:{flag.deadline}", _day_ms(day) if day else 0,
                 t(f"model.inbox.detail.{flag.status}", unit=who, date=flag.deadline, n=abs(flag.days_left)))
-        if st.state == "resolved" and not staff and c["res"]:
+        if state == "resolved" and not staff and c["res"]:
             eid, at = c["res"]
             add("recheck_due", eid, at, t("model.inbox.detail.recheck"))
     if is_open:
@@ -199,7 +203,7 @@ def from_causes(
         for eid, at, reason, dispatcher in c["ret"]:
             if dispatcher == user_id:
                 add("rejected", eid, at, t("model.inbox.detail.returned", reason=reason))
-    return newest_first(out)
+    return out
 
 
 def _routed(source: Any, rep: list | None) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from app.services.common import china_today, fmt_date, fmt_time
 from app.services.field import Services
 from app.services.staff import role_of
-from sync import inbox, workdays, workflow
+from sync import inbox, workdays
 
 READ_KEEP = 5000  # read ids remembered per user (the oldest are forgotten first)
 
@@ -50,8 +50,8 @@ class InboxService:
                 continue
             hit = self._per_issue.get(iid) if same_person else None
             if hit is None or hit[0] is not st:
-                hit = (st, inbox.from_causes(iid, "", workflow.IssueState(**st), d["ib"], user, role, today,
-                                             calendar, self.services.unit_name))
+                hit = (st, inbox.from_causes(iid, "", st, d["ib"], user, role, today, calendar,
+                                             self.services.unit_name))
             per[iid] = hit
             found += hit[1]
         self._per_issue = per

@@ -87,7 +87,7 @@ def check_inbox(store: Store, rec: dict, events: list[dict]) -> set[str]:
     for user, role in ((WORKER, "grid_worker"), (STAFF, "township_staff"), (STAFF, "county_staff")):
         for day in DAYS:
             want = inbox.newest_first(inbox.issue_notifications(rec, events, user, role, day, cal))
-            got = inbox.from_causes(rec["id"], title, wf.IssueState(**kept["st"]), kept["ib"], user, role, day, cal)
+            got = inbox.newest_first(inbox.from_causes(rec["id"], title, kept["st"], kept["ib"], user, role, day, cal))
             assert got == want, (rec["id"], user, role, day)
             seen |= {n.kind for n in got}
     return seen
