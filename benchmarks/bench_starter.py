@@ -8,12 +8,16 @@ and EDGE times are computed from those (bytes / bandwidth + one round trip per r
 connection, ``bench_sync.floor_s``) unless ``--real LINK`` runs them through the emulator
 (EDGE before takes ~1.5 minutes, 2G-rural before ~15).
 
-    .venv/bin/python benchmarks/bench_starter.py [--runs 3] [--real edge] [--real-after 2g-rural]
+    .venv/bin/python benchmarks/bench_starter.py [--runs 3] [--real edge] [--real-after 2g-rural] [--phone]
+
+``--phone`` adds the phone's browser path (the engine on asyncio over a fetch that reads whole
+answers: the pack in 64 KB ranges) for loopback and every ``--real-after`` link.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import json
 import os
@@ -32,7 +36,7 @@ from seed_grid import seed_grid  # noqa: E402
 from sync import snapshot as fmt  # noqa: E402
 from sync.client.engine import SyncEngine  # noqa: E402
 from sync.client.starter import APPLY_CHUNK  # noqa: E402
-from sync.server import db, snapshot  # noqa: E402
+from sync.server import admin, auth, db, snapshot  # noqa: E402
 from tests.support.linkemu import LINKS, FaultProxy  # noqa: E402
 from tests.support.server import RealServer  # noqa: E402
 
@@ -40,7 +44,7 @@ from tests.support.server import RealServer  # noqa: E402
 def formats(real: RealServer) -> dict:
     """Bytes per record of the scope in each encoding, and the time to build each."""
     with db.read_tx(real.engine) as conn:
-        p = snapshot.store.principal_for_user(conn, real.org.users["w2"])
+        p = auth.principal_for_user(conn, real.org.users["w2"])
         t0 = time.perf_counter()
         records, _ = snapshot.scope_records(conn, p)
         read_s = time.perf_counter() - t0
@@ -66,7 +70,7 @@ def store_apply(real: RealServer) -> dict:
     from sync.client import starter
 
     with db.read_tx(real.engine) as conn:
-        p = snapshot.store.principal_for_user(conn, real.org.users["w2"])
+        p = auth.principal_for_user(conn, real.org.users["w2"])
         records, cursor = snapshot.scope_records(conn, p)
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -84,14 +88,30 @@ def store_apply(real: RealServer) -> dict:
     return out
 
 
-def first_sync(real: RealServer, who: str, pack: bool, link_name: str | None) -> dict:
+def first_sync(real: RealServer, who: str, pack: bool, link_name: str | None, phone: bool = False) -> dict:
+    """One new device's first sync; ``phone``: the engine on asyncio over a fetch that reads
+    whole answers, as in the phone's browser (the pack in ranges: ``starter.download_steps``)."""
     rep, en = real.device(who)
     link = LINKS[link_name] if link_name else None
     with FaultProxy(("127.0.0.1", real.port), link=link) as p:
         kw = {"device_id": en.device_id, "secret": en.secret} if pack else {}
-        eng = SyncEngine(rep, p.url, en.token, deadline_s=600, read_timeout=300, **kw)
         t0 = time.perf_counter()
-        r = eng.sync_once()
+        if phone:
+            from sync.client.aio import AsyncTransport
+            from tests.support.asyncfetch import HttpxFetch
+
+            async def run() -> tuple[SyncEngine, object]:
+                t = AsyncTransport(p.url, en.token, fetch=HttpxFetch(), deadline_s=600, read_timeout=300)
+                e = SyncEngine(rep, p.url, en.token, transport=t, **kw)
+                try:
+                    return e, await e.sync_once_async()
+                finally:
+                    await t.fetch.client.aclose()
+
+            eng, r = asyncio.run(run())
+        else:
+            eng = SyncEngine(rep, p.url, en.token, deadline_s=600, read_timeout=300, **kw)
+            r = eng.sync_once()
         dt = time.perf_counter() - t0
         assert r.ok, r.error
         assert ("/api/v1/snapshot" in eng.transport.stats.by_path) == pack
@@ -110,6 +130,8 @@ def main() -> None:
                     help="also run this link through the emulator (slow before)")
     ap.add_argument("--real-after", action="append", default=[], choices=["edge", "2g-rural"],
                     help="run this link through the emulator for the starter pack only")
+    ap.add_argument("--phone", action="store_true",
+                    help="also the phone's browser path: the engine on asyncio, the pack in ranges")
     args = ap.parse_args()
     print(f"# machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start")
     with tempfile.TemporaryDirectory() as d:
@@ -133,23 +155,24 @@ def main() -> None:
             def who() -> str:
                 name = next(users)
                 if name not in real.org.users:
-                    real.org.users[name] = real.run(lambda c: snapshot.store.create_user(
+                    real.org.users[name] = real.run(lambda c: admin.create_user(
                         c, f"网格员{name}", "grid_worker", grids=[real.org.grid]))
                 return name
 
             rows = []
-            for pack in (False, True):
-                ms = [first_sync(real, who(), pack, None) for _ in range(args.runs)]
+            for pack, phone in ((False, False), (True, False)) + (((True, True),) if args.phone else ()):
+                ms = [first_sync(real, who(), pack, None, phone) for _ in range(args.runs)]
                 m = {k: statistics.median(x[k] for x in ms) for k in ms[0]}
                 m["max_s"] = max(x["s"] for x in ms)
-                label = "after (starter pack)" if pack else "before (page by page)"
+                label = ("after, phone (ranges)" if phone else "after (starter pack)") if pack \
+                    else "before (page by page)"
                 per = m["down"] / m["records"]
                 print(f"{label:22s} loopback median {m['s']:.2f} s (max {m['max_s']:.2f}); {m['requests']:.0f} requests; "
                       f"{m['down'] / 1e6:.3f} MB down, {m['up'] / 1e3:.1f} KB up = {per:.1f} B/record on the wire; "
                       f"computed: EDGE {computed(m, 'edge'):.1f} s, 2G-rural {computed(m, '2g-rural'):.1f} s")
                 rows.append((label, m))
                 for link_name in args.real + (args.real_after if pack else []):
-                    r = first_sync(real, who(), pack, link_name)
+                    r = first_sync(real, who(), pack, link_name, phone)
                     print(f"{label:22s} {link_name} through the emulator: {r['s']:.1f} s "
                           f"(computed {computed(r, link_name):.1f} s), {r['requests']} requests, {r['down']} B down")
             print(f"# load at end {os.getloadavg()[0]:.2f}")

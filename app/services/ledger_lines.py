@@ -15,7 +15,6 @@ as it stood then, and that line is not kept.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -106,5 +105,4 @@ class LedgerLines:
     def _save(self) -> None:
         doc: dict[str, Any] = {"version": VERSION,
                                "lines": {iid: [key, line.to_doc()] for iid, (key, line) in (self._kept or {}).items()}}
-        atomic_write_bytes(self.store.scratch_path(FILE),
-                           json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        atomic_write_bytes(self.store.scratch_path(FILE), codec.dumps(doc))

@@ -19,6 +19,14 @@ def test_the_pc_decodes_with_orjson_and_gets_the_same_values() -> None:
     assert codec.loads(raw) == json.loads(raw) == doc
 
 
+def test_a_cache_written_reads_back_the_same_with_either_parser(monkeypatch) -> None:
+    doc = {"version": 2, "lines": {"a": [[3, ["s", 1, "id"], "problem"], ["2026-03-01", "assign", "派单"]]}}
+    assert json.loads(codec.dumps(doc)) == codec.loads(codec.dumps(doc)) == doc
+    monkeypatch.setattr(codec, "orjson", None)  # the phone
+    assert codec.dumps(doc) == json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    assert codec.loads(codec.dumps(doc)) == doc
+
+
 def test_what_only_the_standard_parser_reads_is_still_read() -> None:
     value = codec.loads(b'{"x": NaN}')["x"]  # Python's json writes NaN; orjson refuses it
     assert math.isnan(value)
