@@ -79,6 +79,9 @@ SKIP_ASSETS = (
 BROWSER_DISTS = ("flet", "flet-geolocator", "flet-audio-recorder", "flet-audio", "repath", "six", "msgpack", "tinydb", "pypinyin",
                  "requests", "urllib3", "idna", "certifi", "charset-normalizer",
                  "chinesecalendar", "filelock")
+# Imported where installed, with a standard-library fallback, and left out of the phone
+# (Pyodide and the APK have no build of them): orjson (app/store/codec.py).
+OPTIONAL_NOT_SHIPPED = frozenset({"orjson"})
 OUR_PACKAGES = ("app", "sync")
 SKIP_OURS = ("sync/server/", "app/webbuild.py")  # server side: never in a phone
 # Flutter's web engine draws text with no font family of its own (e.g. the first frames,

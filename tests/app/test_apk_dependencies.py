@@ -13,6 +13,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from app.webbuild import OPTIONAL_NOT_SHIPPED
+
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 FLET_APP = PYPROJECT["tool"]["flet"]["app"]
@@ -20,7 +22,7 @@ FLET_APP = PYPROJECT["tool"]["flet"]["app"]
 PYODIDE_MODULES = {"js", "pyodide", "pyodide_js", "flet_js"}
 # Used where installed, with a standard-library fallback (no phone build of them): each import
 # must sit in a ``try`` that catches ImportError.
-OPTIONAL_ON_DEVICE = {"orjson"}
+OPTIONAL_ON_DEVICE = OPTIONAL_NOT_SHIPPED
 
 
 def _name(req: str) -> str:
