@@ -67,3 +67,21 @@ def township(services: Services) -> dict[str, str]:
     event(services, ids["water"], "assign", {"unit": ids["u-water"], "deadline": "2099-12-31"})
     event(services, ids["water"], "resolve", {"reply": "已清洗水箱"})
     return ids
+
+
+def seeded_township(data: Any, issues: int, villages: int, households: int) -> Any:
+    """A township seeded by ``benchmarks/seed_township.py`` (every state, wishes, 重办, 督办,
+    overdue; six months up to today) written in the store's layout at ``data``, plus one event
+    that lands invalid (a wish's claim on a problem: the issue is flagged)."""
+    from app.store import Store
+    from benchmarks import seed_township
+
+    records = seed_township.build(issues=issues, months=6, villages=villages, grids_per_village=2,
+                                  households=households)
+    seed_township.write_store(data, records)
+    store = Store.open(data)
+    issue = next(r for r in store.all("issue") if r["fields"]["issue_kind"] == "problem")
+    _r, change = wf.new_event(issue, "claim", {"by": "某人"}, store.clock, "worker", "grid_worker")
+    store.save(change)
+    store.close()
+    return data

@@ -9,13 +9,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from staff_seed import seeded_township
 
 from app.device import open_device
 from app.services import ledger_lines
 from app.services.common import china_today
-from app.store import Store
-from benchmarks import seed_township
-from sync import workflow as wf
 from sync.reports.dates import parse_period
 from sync.reports.ledger import _row_values, build_ledger
 
@@ -24,17 +22,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture
 def town(tmp_path: Path) -> Path:
-    """300 issues of a seeded township over six months up to today, plus one event that
-    lands invalid (the issue is flagged)."""
-    data = tmp_path / "data"
-    records = seed_township.build(issues=300, months=6, villages=4, grids_per_village=2, households=100)
-    seed_township.write_store(data, records)
-    store = Store.open(data)
-    issue = next(r for r in store.all("issue") if r["fields"]["issue_kind"] == "problem")
-    _r, change = wf.new_event(issue, "claim", {"by": "某人"}, store.clock, "worker", "grid_worker")  # a wish's
-    store.save(change)
-    store.close()
-    return data
+    """300 issues of a seeded township, one of them flagged (staff_seed.seeded_township)."""
+    return seeded_township(tmp_path / "data", issues=300, villages=4, households=100)
 
 
 def rows(device, period: str, kept: bool) -> list[list]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from staff_seed import seeded_township
 
 from app.device import open_device
 from app.services.common import china_today, now_ms, reported_at
 from app.services.staff import NEW_STATES, WORKING
 from app.services.staff_index import OLD_FILE
 from app.store import Store
-from benchmarks import seed_township
 from sync import workflow as wf
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -68,15 +68,7 @@ def plain_board(device, f: dict) -> tuple[list[str], dict[str, int]]:
 def town(tmp_path: Path):
     """400 issues of a seeded township (every state, wishes, redo, supervised, overdue) written
     in the store's layout, plus one event that lands invalid (flagged)."""
-    data = tmp_path / "data"
-    records = seed_township.build(issues=400, months=6, villages=6, grids_per_village=2, households=200)
-    seed_township.write_store(data, records)
-    store = Store.open(data)
-    issue = next(r for r in store.all("issue") if r["fields"]["issue_kind"] == "problem")
-    _r, change = wf.new_event(issue, "claim", {"by": "某人"}, store.clock, "worker", "grid_worker")  # a wish's
-    store.save(change)
-    store.close()
-    return data
+    return seeded_township(tmp_path / "data", issues=400, villages=6, households=200)
 
 
 def filter_sets(device) -> list[dict]:
