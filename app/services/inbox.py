@@ -44,7 +44,8 @@ class InboxService:
         calendar = workdays.from_records(r["fields"] for r in self.store.all("holiday"))
         per: dict[str, tuple[Any, list[inbox.Notification]]] = {}
         found: list[inbox.Notification] = []
-        for iid, d in self.store.issue_folds().items():
+        # a copy taken at once (a sync in another thread may add an issue meanwhile)
+        for iid, d in list(self.store.issue_folds().items()):
             st = d.get("st")
             if st is None or d.get("deleted"):
                 continue

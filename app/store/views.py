@@ -219,14 +219,16 @@ class Views:
     def _fold_more(self, iid: str, entry: dict, event: dict, order: list) -> None:
         st = wf.fold_more(wf.IssueState(**entry["st"]), iid, [event])
         new = st.timeline[-1]
-        entry["st"] = {k: getattr(st, k) for k in _STATE_FIELDS}
+        inbox.note(entry["ib"], new)
         entry["flagged"] = bool(entry.get("flagged")) or not new.valid
         if not entry.get("rep") and new.type == "report":
             entry["rep"] = True
             entry["at"] = parse_time_ms(new.event["fields"].get("at")) or id_time_ms(iid)
         entry["last"] = order
         entry["ev"].append(event["id"])
-        inbox.note(entry["ib"], new)
+        # last: a reader in another thread that keeps what it derived by the identity of "st"
+        # (the inbox, the board) sees a new "st" only once the rest of the entry is new too
+        entry["st"] = {k: getattr(st, k) for k in _STATE_FIELDS}
 
     def _stamp(self, rec: dict) -> None:
         s = stamp_key(rec)
