@@ -41,13 +41,12 @@ class LedgerLines:
     def lines(self, ds: Dataset, as_of: date) -> list[LedgerLine]:
         """The line of every live issue in ``ds`` as it stood at the end of ``as_of``."""
         kept = self._load()
-        folds = self.store.issue_folds()
+        folds = self.store.issue_fold_keys()  # each issue's events and state, read together
         day, until = as_of.isoformat(), end_of_day(as_of)
-        keys = {}
+        keys: dict[str, list | None] = {}
         for issue in ds.issues:
-            d = folds.get(issue["id"]) or {}
-            keys[issue["id"]] = [len(d.get("ev") or ()), d.get("last"), (d.get("st") or {}).get("issue_kind")] \
-                if "st" in d else None
+            n, last, st, _flagged = folds.get(issue["id"]) or (0, None, None, False)
+            keys[issue["id"]] = [n, last, st["issue_kind"]] if st is not None else None
         stale = sum(1 for iid, key in keys.items() if key is None or (kept.get(iid) or ([],))[0] != key)
         events = self._events_of(stale)
         out: list[LedgerLine] = []
@@ -58,10 +57,13 @@ class LedgerLines:
             key = keys[iid]
             hit = kept.get(iid)
             if hit is None or key is None or hit[0] != key:
-                d = folds.get(iid) or {}
+                n, _last, st, flagged = folds.get(iid) or (0, None, None, False)
+                evs = events(iid)
+                if len(evs) != n:  # written meanwhile (a sync): fold what was read, keep nothing
+                    key = st = None
                 # the kept fold is these events' fold; when none landed invalid it is not redone
-                kept_state = wf.IssueState(**d["st"]) if key is not None and not d.get("flagged") else None
-                hit = (key, LedgerLine.of(issue_facts(issue, events(iid), ds, kept=kept_state)))
+                kept_state = wf.IssueState(**st) if st is not None and not flagged else None
+                hit = (key, LedgerLine.of(issue_facts(issue, evs, ds, kept=kept_state)))
                 self.made += 1
             if key is not None:
                 fresh[iid] = hit

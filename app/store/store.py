@@ -883,6 +883,15 @@ class Store:
         with self._lock:
             return self._views.folds
 
+    def issue_fold_keys(self) -> dict[str, tuple[int, list | None, dict | None, bool]]:
+        """Of every issue's kept fold: (events held, the newest one's order, the state without
+        its timeline, flagged), read together under the lock (a write in another thread
+        changes a fold piece by piece; a reader that keys what it derives on the events must
+        not see new events with the old state)."""
+        with self._lock:
+            return {iid: (len(d.get("ev") or ()), d.get("last"), d.get("st"), bool(d.get("flagged")))
+                    for iid, d in self._views.folds.items()}
+
     @property
     def version(self) -> int:
         """A number that grows whenever a record is written or the views are derived again

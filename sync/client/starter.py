@@ -150,51 +150,64 @@ class _NoFile:
 
 def download_steps(replica: Replica, path: str = PATH, chunk: int | None = None) -> Steps[bytes]:
     """``download`` as calls, for a transport that reads whole answers: the pack in ranges of
-    ``chunk`` bytes (default ``CHUNK``), each kept beside the store as it arrives, so a cut costs at most one range
-    and a later sync (after a restart too) asks only for the rest. A failing link ends the sync
-    with the transport's ``SyncError``."""
+    ``chunk`` bytes (default ``CHUNK``), each kept beside the store as it arrives, so a cut
+    costs at most one range and a later sync (after a restart too) asks only for the rest. A
+    failing link ends the sync with the transport's ``SyncError``.
+
+    No ``If-Range``: to it, a server that no longer has the pack we began answers with the
+    whole current one, one answer a 2G link may never finish. Each range is of the server's
+    current pack, and its ETag says whether that is still the one we hold; if not, we start
+    over from its first byte (one range lost)."""
     chunk = chunk or CHUNK
     part = partial_path(replica)
     held = bytearray()
     etag = (_meta_get(replica, META) or {}).get("etag")
     if part is not None and etag and part.exists():
         held = bytearray(part.read_bytes())
-    total: int | None = None
-    turns = 0
-    while total is None or len(held) < total:
-        turns += 1
-        if turns > 4 + 2 * ((total or len(held) + chunk) // chunk + 1):
+    if not held:
+        etag = None
+
+    def begin(new_etag: str | None, first: bytes) -> None:
+        """Hold ``first`` as the start of the pack ``new_etag``: the file before the meta, so
+        the meta never names a pack the file does not hold the start of."""
+        if part is not None:
+            part.parent.mkdir(parents=True, exist_ok=True)
+            part.write_bytes(first)
+        _meta_set(replica, META, {"etag": new_etag})
+
+    starts = 0
+    while True:
+        if starts > 3:  # the pack changed under us at every try: leave it to the next sync
             raise SyncError("snapshot", t("client.error.snapshot", reason=t("client.error.bad_response")))
-        headers = {"Accept": "application/zip", "Accept-Encoding": "identity",
-                   "Range": f"bytes={len(held)}-{len(held) + chunk - 1}"}
-        if held and etag:
-            headers["If-Range"] = etag
-        resp = yield Call("GET", path, headers=headers)
+        resp = yield Call("GET", path, headers={"Accept": "application/zip", "Accept-Encoding": "identity",
+                                                "Range": f"bytes={len(held)}-{len(held) + chunk - 1}"})
         h = {k.lower(): v for k, v in resp.headers.items()}
-        if resp.status == 416:  # what we hold is longer than the pack: start over
-            held, etag, total = bytearray(), None, None
+        m = _CONTENT_RANGE.match(h.get("content-range", ""))
+        same = held and h.get("etag") == etag
+        if resp.status == 416:
+            full = re.match(r"^bytes \*/(\d+)$", h.get("content-range", ""))
+            if same and full and int(full.group(1)) == len(held):
+                return bytes(held)  # all of it was here already (a sync ended before applying it)
+            held, etag, starts = bytearray(), None, starts + 1  # longer than the pack now: start over
             continue
         if resp.status >= 400:
             raise problem_error(resp)
-        m = _CONTENT_RANGE.match(h.get("content-range", ""))
-        if resp.status == 206 and m and int(m.group(1)) == len(held) and (not held or h.get("etag") == etag):
+        if resp.status == 206 and m and int(m.group(1)) == len(held) and (same or not held):
             total = int(m.group(3))
             if not held:  # the first range of a pack: remember which one
                 etag = h.get("etag")
-                _meta_set(replica, META, {"etag": etag})
-                if part is not None:
-                    part.parent.mkdir(parents=True, exist_ok=True)
-                    part.write_bytes(b"")
-            held.extend(resp.body)
-            if part is not None:
+                begin(etag, resp.body)
+            elif part is not None:
                 with open(part, "ab") as f:
                     f.write(resp.body)
-        elif resp.status == 200:  # the whole of a (newer) pack
-            held, etag, total = bytearray(resp.body), h.get("etag"), len(resp.body)
-            _meta_set(replica, META, {"etag": etag})
-        else:  # a range we did not ask for: start over
-            held, etag, total = bytearray(), None, None
-    return bytes(held[:total])
+            held.extend(resp.body)
+            if len(held) >= total:
+                return bytes(held[:total])
+        elif resp.status == 200:  # a server that ignores ranges: the whole pack at once
+            begin(h.get("etag"), resp.body)
+            return bytes(resp.body)
+        else:  # a newer pack than the one we hold, or a range we did not ask for: start over
+            held, etag, starts = bytearray(), None, starts + 1
 
 
 def forget_partial(replica: Replica) -> None:

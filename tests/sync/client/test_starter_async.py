@@ -98,3 +98,34 @@ def test_a_cut_within_one_sync_costs_at_most_one_range(big, phone, proxy_for):  
     assert rep.ok, rep.error
     assert eng.transport.stats.by_path[SNAP] == -(-size // CHUNK) + 1  # the cut range again
     assert rep.bytes_received < size + CHUNK + 6000  # the pack, one range again, a page and headers
+
+
+def test_a_partial_of_a_pack_the_server_no_longer_has_starts_over_in_ranges(big, phone, tmp_path):  # noqa: F811
+    """What it holds is of another pack (the server built a newer one meanwhile): it must not
+    be sent the whole new pack in one answer (a 2G link may never finish it), and must not
+    splice the two: it starts over, range by range."""
+    a, ea = _new(big, "w2", path=tmp_path / "a.json")
+    size = _size(big, ea)
+    part = starter.partial_path(a)
+    part.write_bytes(b"PK" + b"\0" * (3 * CHUNK - 2))  # three ranges of an older pack
+    a.meta_set(starter.META, {"etag": '"0123-an-older-pack"'})
+    eng = phone(a, big.url, ea)
+    rep = eng.sync_once()
+    assert rep.ok, rep.error
+    assert eng.transport.stats.by_path[SNAP] == 1 + -(-size // CHUNK)  # one range lost, then the pack
+    assert rep.bytes_received < size + CHUNK + 6000
+    c, ec = _new(big, "w3")
+    assert SyncEngine(c, big.url, ec.token).sync_once().ok
+    assert _state(a) == _state(c)
+
+
+def test_a_whole_pack_held_but_not_applied_is_not_fetched_again(big, phone, tmp_path):  # noqa: F811
+    a, ea = _new(big, "w2", path=tmp_path / "a.json")
+    r = requests.get(big.url + SNAP, headers={"Authorization": f"Bearer {ea.token}"}, timeout=30)
+    starter.partial_path(a).write_bytes(r.content)  # as if the sync ended before applying it
+    a.meta_set(starter.META, {"etag": r.headers["ETag"]})
+    eng = phone(a, big.url, ea)
+    rep = eng.sync_once()
+    assert rep.ok, rep.error
+    assert eng.transport.stats.by_path[SNAP] == 1  # a 416 saying it is all there
+    assert rep.bytes_received < 6000 and len(a.records) >= 160
