@@ -3,8 +3,9 @@ fold 275,000 events again at every export.
 
 A ``sync.reports.ledger.LedgerLine`` is a function of an issue's id, kind and events alone
 (the issue's fields and the names of units and people are read when the row is made), and
-events never change once written: a line stays right while the issue's kept fold
-(``app/store/views.py``) has the same number of events and the same newest one. Lines are
+events are only ever added (or, rarely, replaced whole by an earlier version): a line stays
+right while the issue's kept fold (``app/store/views.py``) keeps its mark ``g``, which is new
+whenever the fold changes. Lines are
 kept in memory and in ``ledger-lines.json`` beside the records; that file is a cache (deleting
 it costs one export the time of folding every issue) and is rewritten only when a line
 changed. A line made over every event serves any period that ends after the issue's last
@@ -26,7 +27,7 @@ from sync.reports.ledger import LedgerLine
 from sync.reports.model import Dataset, end_of_day, issue_facts
 
 FILE = "ledger-lines.json"
-VERSION = 2  # of the file and of LedgerLine's shape: another one is read as no file
+VERSION = 3  # of the file, its keys and LedgerLine's shape: another one is read as no file
 GROUP_AFTER = 2000  # issues to make lines for, beyond which every event is read and grouped once
 
 
@@ -35,7 +36,7 @@ class LedgerLines:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._kept: dict[str, tuple[list, LedgerLine]] | None = None
+        self._kept: dict[str, tuple[str | None, LedgerLine]] | None = None
         self.made = 0  # lines made at the last call (the rest were kept)
 
     def lines(self, ds: Dataset, as_of: date) -> list[LedgerLine]:
@@ -43,21 +44,21 @@ class LedgerLines:
         kept = self._load()
         folds = self.store.issue_fold_keys()  # each issue's events and state, read together
         day, until = as_of.isoformat(), end_of_day(as_of)
-        keys: dict[str, list | None] = {}
+        keys: dict[str, str | None] = {}
         for issue in ds.issues:
-            n, last, st, _flagged = folds.get(issue["id"]) or (0, None, None, False)
-            keys[issue["id"]] = [n, last, st["issue_kind"]] if st is not None else None
-        stale = sum(1 for iid, key in keys.items() if key is None or (kept.get(iid) or ([],))[0] != key)
+            g, _n, st, _flagged = folds.get(issue["id"]) or (None, 0, None, False)
+            keys[issue["id"]] = g if st is not None else None
+        stale = sum(1 for iid, key in keys.items() if key is None or (kept.get(iid) or (None,))[0] != key)
         events = self._events_of(stale)
         out: list[LedgerLine] = []
-        fresh: dict[str, tuple[list, LedgerLine]] = {}
+        fresh: dict[str, tuple[str | None, LedgerLine]] = {}
         self.made = 0
         for issue in ds.issues:
             iid = issue["id"]
             key = keys[iid]
             hit = kept.get(iid)
             if hit is None or key is None or hit[0] != key:
-                n, _last, st, flagged = folds.get(iid) or (0, None, None, False)
+                _g, n, st, flagged = folds.get(iid) or (None, 0, None, False)
                 evs = events(iid)
                 if len(evs) != n:  # written meanwhile (a sync): fold what was read, keep nothing
                     key = st = None
@@ -86,7 +87,7 @@ class LedgerLines:
             grouped.setdefault(str(e["fields"].get("issue")), []).append(e)
         return lambda iid: grouped.get(iid, [])
 
-    def _load(self) -> dict[str, tuple[list, LedgerLine]]:
+    def _load(self) -> dict[str, tuple[str | None, LedgerLine]]:
         if self._kept is None:
             self._kept = {}
             gc_was_on = gc.isenabled()

@@ -482,7 +482,7 @@ class Store:
             self._views_dirty = True
         else:
             for kind, rid in touched:
-                self._views.touch(kind, rid, self._get_any)
+                self._views.touch(kind, rid, self._get_any, written=False)
         if self._views_dirty and (views is None or self._journal_n or self._parts_damaged):
             self._checkpoint_views()
         self._load_acked()
@@ -883,13 +883,13 @@ class Store:
         with self._lock:
             return self._views.folds
 
-    def issue_fold_keys(self) -> dict[str, tuple[int, list | None, dict | None, bool]]:
-        """Of every issue's kept fold: (events held, the newest one's order, the state without
-        its timeline, flagged), read together under the lock (a write in another thread
-        changes a fold piece by piece; a reader that keys what it derives on the events must
-        not see new events with the old state)."""
+    def issue_fold_keys(self) -> dict[str, tuple[str | None, int, dict | None, bool]]:
+        """Of every issue's kept fold: (its mark, new whenever the fold changes; events held;
+        the state without its timeline; flagged), read together under the lock (a write in
+        another thread changes a fold piece by piece; a reader that keys what it derives on
+        the mark must not see a new mark with the old state)."""
         with self._lock:
-            return {iid: (len(d.get("ev") or ()), d.get("last"), d.get("st"), bool(d.get("flagged")))
+            return {iid: (d.get("g"), len(d.get("ev") or ()), d.get("st"), bool(d.get("flagged")))
                     for iid, d in self._views.folds.items()}
 
     @property

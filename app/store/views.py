@@ -2,8 +2,9 @@
 every record (docs/device-store.md, "Views"):
 
 - ``folds``: issue id -> the issue's workflow state (the fold of its events, ``sync.workflow``)
-  as the field app's rows show it, the ids of its events (``ev``) and what in them can
-  notify someone (``ib``: ``sync.inbox.causes``, so the inbox badge reads no event);
+  as the field app's rows show it, the ids of its events (``ev``), what in them can notify
+  someone (``ib``: ``sync.inbox.causes``, so the inbox badge reads no event) and a mark that
+  is new whenever the entry changes (``g``);
 - ``visits``: household id -> {visit id: visit time ms} of its live visits (last visit, visits
   of a household, the newest visits without reading them all);
 - ``search``: household id -> [stamp key, search text] (names, address, phone, pinyin initials);
@@ -17,6 +18,7 @@ written since the views were saved (docs/device-store.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import fields as dc_fields
 from typing import Any
@@ -74,6 +76,12 @@ def visit_time(rec: dict) -> int:
 
 
 _STATE_FIELDS = tuple(f.name for f in dc_fields(wf.IssueState) if f.name != "timeline")
+
+
+def _generation() -> str:
+    """A new mark for a fold that changed (``g``): random, so a reader that kept something
+    derived from a fold across restarts (the ledger's lines) sees any change, a rebuild too."""
+    return os.urandom(6).hex()
 
 
 def _who(rec: dict) -> tuple[str, Any]:
@@ -136,6 +144,9 @@ class Views:
                             isinstance(x.get("st", {}), dict) and ("st" not in x or isinstance(x.get("ib"), dict))
                             for x in v.folds.values()):
                 return None
+            for x in v.folds.values():
+                if "st" in x and not isinstance(x.get("g"), str):
+                    x["g"] = _generation()  # a mark for a fold kept without one
         except (KeyError, TypeError, ValueError):
             return None
         return v
@@ -163,8 +174,10 @@ class Views:
             evs = events.get(iid, [])
             self._fold(iid, issues.get(iid), [e for e in evs if _live(e)], [e["id"] for e in evs])
 
-    def touch(self, kind: str, rid: str, get: Getter) -> None:
-        """Recompute what the record ``(kind, rid)`` feeds, from the records as they are now."""
+    def touch(self, kind: str, rid: str, get: Getter, written: bool = True) -> None:
+        """Recompute what the record ``(kind, rid)`` feeds, from the records as they are now.
+        ``written``: the record was just written (else: named by the journal or the outbox at
+        open, and maybe folded already)."""
         rec = get(kind, rid)
         if rec is not None:
             self._stamp(rec)
@@ -188,7 +201,9 @@ class Views:
                 return
             entry = self.folds.setdefault(iid, {"ev": []})
             if rid in entry["ev"]:
-                return  # folded already (events are immutable)
+                if written:  # replaced whole by an earlier version of a differing re-send (sync.merge)
+                    self.refold(iid, get)
+                return  # else folded already (an unacked event named by the outbox at open)
             order = list(wf.event_order(rec))
             if "st" in entry and entry.get("last") is not None and order > entry["last"] and _live(rec):
                 self._fold_more(iid, entry, rec, order)  # the common case: a new event, last
@@ -211,7 +226,7 @@ class Views:
             "st": {k: getattr(st, k) for k in _STATE_FIELDS}, "flagged": st.flagged,
             "at": reported_at(issue, st), "rep": any(e.type == "report" for e in st.timeline),
             "last": list(wf.event_order(st.timeline[-1].event)) if st.timeline else None, "ev": ev,
-            "ib": inbox.causes(issue, st.timeline),
+            "ib": inbox.causes(issue, st.timeline), "g": _generation(),
         }
         if not _live(issue):
             self.folds[iid]["deleted"] = True
@@ -226,6 +241,7 @@ class Views:
             entry["at"] = parse_time_ms(new.event["fields"].get("at")) or id_time_ms(iid)
         entry["last"] = order
         entry["ev"].append(event["id"])
+        entry["g"] = _generation()
         # last: a reader in another thread that keeps what it derived by the identity of "st"
         # (the inbox, the board) sees a new "st" only once the rest of the entry is new too
         entry["st"] = {k: getattr(st, k) for k in _STATE_FIELDS}

@@ -248,6 +248,31 @@ def test_events_arriving_out_of_order_are_folded_in_their_order(tmp_path):
     store.close()
 
 
+def test_an_event_replaced_by_an_earlier_version_is_folded_again(tmp_path):
+    """An event is immutable, but a differing re-send with an earlier stamp (an import, two
+    copies of one bundle made by different builds) replaces it whole (sync.merge): the kept
+    fold, the inbox's causes and the ledger's key must follow the record the store holds."""
+    data = tmp_path / "d"
+    store = Store.open(data, node="dev1")
+    rng = random.Random(2)
+    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
+                                store.clock, WORKER)[1])["id"]
+    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
+                                  store.clock, WORKER)[1])
+    srv = HybridClock("server", offset_ms=60_000)
+    assign = wf.new_event(issue, "assign", {"unit": "u1", "deadline": "2026-12-30"}, srv, STAFF, "township_staff")[0]
+    store.apply_remote([assign], "c1")
+    assert store.issue_state(issue["id"]).deadline == "2026-12-30"
+    earlier = json.loads(json.dumps(assign))
+    earlier["fields"]["data"] = {"unit": "u2", "deadline": "2026-12-20"}
+    earlier["stamps"] = {k: "0000000000001-0000-old" for k in earlier["stamps"]}
+    store.apply_remote([earlier], "c2")
+    assert store.get("issue_event", assign["id"])["fields"]["data"]["unit"] == "u2"  # the merge kept it
+    assert store.issue_state(issue["id"]).deadline == "2026-12-20"
+    check(store, data)
+    store.close()
+
+
 def test_version_and_a_new_state_dict_tell_a_reader_of_the_folds_what_changed(tmp_path):
     """The staff board keeps entries made from ``issue_folds()``: ``version`` grows with every
     write (a save, a pull) and never with a read, and an issue's "st" is a new dict exactly

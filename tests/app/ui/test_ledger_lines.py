@@ -89,3 +89,30 @@ def test_a_line_kept_for_the_year_is_not_used_for_a_period_before_its_events(tow
         assert rows(device, first, kept=True) == rows(device, first, kept=False)
     finally:
         device.close()
+
+
+def test_an_event_replaced_by_an_earlier_version_remakes_its_line(town: Path) -> None:
+    """Events are only ever added, or replaced whole by an earlier version of a differing
+    re-send (sync.merge): the kept line follows the fold's mark, not the count of events."""
+    import json
+
+    device = open_device(town, background=False)
+    try:
+        year = str(china_today().year)
+        before = rows(device, year, kept=True)
+        cells = "\n".join(str(c) for row in before for c in row)
+        ev = next(e for e in device.store.all("issue_event")  # a progress note the ledger shows
+                  if e["fields"]["type"] == "progress" and (e["fields"].get("data") or {}).get("note")
+                  and e["fields"]["data"]["note"] in cells)
+        older = json.loads(json.dumps(ev))
+        older["fields"]["data"] = {**(older["fields"].get("data") or {}), "note": "换了一个说法"}
+        # the same moment and counter, a lower node: earlier than the original, after the rest
+        older["stamps"] = {k: v.rsplit("-", 1)[0] + "-0" for k, v in older["stamps"].items()}
+        assert all(older["stamps"][k] < v for k, v in ev["stamps"].items())
+        device.store.apply_remote([older], None)
+        assert device.store.get("issue_event", ev["id"])["fields"]["data"]["note"] == "换了一个说法"
+        got = rows(device, year, kept=True)
+        assert made(device) == 1 and got == rows(device, year, kept=False)
+        assert any("换了一个说法" in str(cell) for row in got for cell in row)
+    finally:
+        device.close()
