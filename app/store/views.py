@@ -28,7 +28,7 @@ from sync import workflow as wf
 from sync.ids import id_time_ms
 from sync.records import parse_time_ms
 
-VERSION = 3  # 3: the inbox's causes (``ib``) beside each fold
+VERSION = 4  # 3: the inbox's causes (``ib``) beside each fold; 4: a mark (``g``) on each
 _PINYIN_CACHE: dict[str, str] = {}
 Getter = Callable[[str, str], "dict | None"]  # (kind, id) -> the record (deleted ones too) or None
 
@@ -141,12 +141,10 @@ class Views:
             v.max_stamp = str(doc["info"].get("max_stamp") or "")
             if not all(isinstance(x, dict) for x in v.visits.values()) or \
                     not all(isinstance(x, dict) and isinstance(x.get("ev"), list) and
-                            isinstance(x.get("st", {}), dict) and ("st" not in x or isinstance(x.get("ib"), dict))
+                            isinstance(x.get("st", {}), dict) and
+                            ("st" not in x or (isinstance(x.get("ib"), dict) and isinstance(x.get("g"), str)))
                             for x in v.folds.values()):
                 return None
-            for x in v.folds.values():
-                if "st" in x and not isinstance(x.get("g"), str):
-                    x["g"] = _generation()  # a mark for a fold kept without one
         except (KeyError, TypeError, ValueError):
             return None
         return v
