@@ -216,16 +216,20 @@ def test_a_store_written_before_views_is_migrated_at_open(tmp_path):
     store.close()
 
 
+def problem_reported_here(store: Store, rng: random.Random) -> dict:
+    """A household and a problem of it, saved on this device."""
+    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
+                                store.clock, WORKER)[1])["id"]
+    return store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
+                                 store.clock, WORKER)[1])
+
+
 def test_events_arriving_out_of_order_are_folded_in_their_order(tmp_path):
     """Staff's accept, assign and resolve pulled newest first (pages in any order): the kept
     state is the fold in the events' own order, not in arrival order."""
     data = tmp_path / "d"
     store = Store.open(data, node="dev1")
-    rng = random.Random(1)
-    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
-                                store.clock, WORKER)[1])["id"]
-    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
-                                  store.clock, WORKER)[1])
+    issue = problem_reported_here(store, random.Random(1))
     srv = HybridClock("server")
     evs = [wf.new_event(issue, etype, payload, srv, STAFF, "township_staff")[0]
            for etype, payload in [("accept", {}), ("assign", {"unit": "u1", "deadline": "2026-12-30"}),
@@ -254,11 +258,7 @@ def test_an_event_replaced_by_an_earlier_version_is_folded_again(tmp_path):
     fold, the inbox's causes and the ledger's key must follow the record the store holds."""
     data = tmp_path / "d"
     store = Store.open(data, node="dev1")
-    rng = random.Random(2)
-    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
-                                store.clock, WORKER)[1])["id"]
-    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
-                                  store.clock, WORKER)[1])
+    issue = problem_reported_here(store, random.Random(2))
     srv = HybridClock("server", offset_ms=60_000)
     assign = wf.new_event(issue, "assign", {"unit": "u1", "deadline": "2026-12-30"}, srv, STAFF, "township_staff")[0]
     store.apply_remote([assign], "c1")
@@ -279,11 +279,7 @@ def test_version_and_a_new_state_dict_tell_a_reader_of_the_folds_what_changed(tm
     when its fold changed (an edit of its title leaves it)."""
     data = tmp_path / "d"
     store = Store.open(data, node="dev1")
-    rng = random.Random(2)
-    hid = store.save(new_record("household", GRID, {"village": "v1", "address": "1号", "head": "王建国"},
-                                store.clock, WORKER)[1])["id"]
-    issue = store.save(new_record("issue", GRID, issue_fields(rng, hid) | {"issue_kind": "problem"},
-                                  store.clock, WORKER)[1])
+    issue = problem_reported_here(store, random.Random(2))
     v, st = store.version, store.issue_folds()[issue["id"]]["st"]
     store.all("issue"), store.issue_events(issue["id"]), store.issue_state(issue["id"])
     assert store.version == v  # reads write nothing
