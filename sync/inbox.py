@@ -112,13 +112,20 @@ def issue_notifications(
 def causes(rec: Mapping[str, Any], timeline: Iterable[Any]) -> dict[str, Any]:
     """The causes of an issue (``rec``) from its fold's timeline (``workflow.TimelineEntry``);
     a JSON-able dict."""
-    f = _f(rec)
-    c: dict[str, Any] = {"reporter": str(f.get("reporter") or ""), "source": f.get("source"),
+    reporter, source = who(rec)
+    c: dict[str, Any] = {"reporter": reporter, "source": source,
                          "rep": None, "disp": [], "by": "", "res": None, "sup": [], "rej": [], "ret": [],
                          "claim": []}
     for entry in timeline:
         note(c, entry)
     return c
+
+
+def who(rec: Mapping[str, Any]) -> tuple[str, Any]:
+    """What the causes take from the issue record itself: who reported it, by which channel
+    (a device folds the issue again when an edit changes either)."""
+    f = _f(rec)
+    return str(f.get("reporter") or ""), f.get("source")
 
 
 def note(c: dict[str, Any], entry: Any) -> None:

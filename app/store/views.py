@@ -84,12 +84,6 @@ def _generation() -> str:
     return os.urandom(6).hex()
 
 
-def _who(rec: dict) -> tuple[str, Any]:
-    """What of an issue record its inbox causes keep (who reported it, by which channel)."""
-    c = inbox.causes(rec, ())
-    return c["reporter"], c["source"]
-
-
 def _live(rec: dict | None) -> bool:
     return rec is not None and not rec.get("fields", {}).get("_deleted")
 
@@ -187,7 +181,7 @@ class Views:
             entry = self.folds.get(rid)
             if entry and "st" in entry and rec is not None and \
                     entry["st"]["issue_kind"] == ("wish" if rec["fields"].get("issue_kind") == "wish" else "problem") \
-                    and _who(rec) == (entry["ib"]["reporter"], entry["ib"]["source"]):
+                    and inbox.who(rec) == (entry["ib"]["reporter"], entry["ib"]["source"]):
                 # the fold reads only the issue's id, kind, reporter and source: an edit of
                 # its text changes nothing
                 if _live(rec) == (not entry.get("deleted")):
