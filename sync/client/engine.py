@@ -289,7 +289,7 @@ class SyncEngine:
             if data.get("snapshot") and body.get("snapshot_ok"):
                 # A big scope: the whole of it in one compressed file, then only what changed.
                 try:
-                    if self.transport.resumable_downloads:  # streams: keeps what arrived of a cut answer
+                    if self.transport.streams_downloads:  # keeps what arrived of a cut answer
                         rep.pulled += starter.fetch_and_apply(self.transport, self.replica, self.ident)
                     else:  # reads whole answers (the phone's browser): the pack in ranges
                         rep.pulled += yield from starter.fetch_and_apply_steps(self.replica, self.ident)

@@ -44,6 +44,7 @@ REFUSED = "sync.starter_refused"  # packs refused so far: after two, page by pag
 # township's pack from being one huge write.
 APPLY_CHUNK = 10_000
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_UNSATISFIED_RANGE = re.compile(r"^bytes \*/(\d+)$")  # a 416's Content-Range: the whole size
 # Bytes per range where a cut answer is lost whole (download_steps): a cut costs at most this
 # much again, each range one more round trip (64 KB: ~10 s of 2G-rural, one of ~6 for a grid).
 CHUNK = 64 * 1024
@@ -185,7 +186,7 @@ def download_steps(replica: Replica, path: str = PATH, chunk: int | None = None)
         m = _CONTENT_RANGE.match(h.get("content-range", ""))
         same = held and h.get("etag") == etag
         if resp.status == 416:
-            full = re.match(r"^bytes \*/(\d+)$", h.get("content-range", ""))
+            full = _UNSATISFIED_RANGE.match(h.get("content-range", ""))
             if same and full and int(full.group(1)) == len(held):
                 return bytes(held)  # all of it was here already (a sync ended before applying it)
             held, etag, starts = bytearray(), None, starts + 1  # longer than the pack now: start over

@@ -147,7 +147,7 @@ class HttpRules:
 
     # Streams a starter pack to a file, keeping what arrived of a cut answer (starter.download);
     # a transport that reads whole answers gets the pack in ranges (starter.download_steps).
-    resumable_downloads = False
+    streams_downloads = False
 
     def __init__(
         self,
@@ -231,7 +231,7 @@ class HttpRules:
 class Transport(HttpRules):
     """Blocking requests to one server with the rules above (requests). Not thread safe (one per engine)."""
 
-    resumable_downloads = True
+    streams_downloads = True
 
     def __init__(
         self,

@@ -79,7 +79,7 @@ class _Texts:
         return hit
 
 
-def status_text(f: IssueFacts | LedgerLine, as_of: date, texts: _Texts | None = None) -> str:
+def status_text(f: LedgerLine, as_of: date, texts: _Texts | None = None) -> str:
     """状态 in Chinese, with 督办 and 超期 marks."""
     tx = texts or _Texts()
     text = tx.label("reports.status", f.state)
